@@ -1,0 +1,62 @@
+"""The ``digitlab`` command line: a thin layer over importable functions.
+
+Each subcommand lives in its own module and is imported only when it is run, so that
+``digitlab --help`` stays fast and one command's heavy imports (matplotlib, Ray) never slow down
+another. Errors that a user can cause are :class:`digitlab.errors.DigitlabError`; they are printed
+as one line, without a traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from digitlab.errors import ConfigError, DigitlabError
+
+#: subcommand name -> "module:attribute" of its click command.
+COMMANDS = {
+    "data": "digitlab.cli.data:data",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports a subcommand's module only when that subcommand is used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="digitlab")
+def cli() -> None:
+    """digitlab: train, study and look inside neural networks that read handwritten digits."""
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script: runs the CLI and turns digitlab errors into one line."""
+    try:
+        cli.main(args=argv, prog_name="digitlab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except ConfigError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except DigitlabError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)

@@ -1,0 +1,30 @@
+"""The project's own exceptions.
+
+Every failure a user can cause (a bad file, a bad value, a missing download) raises a subclass of
+:class:`DigitlabError` whose message names the file or value and what was expected. The command
+line turns these into a one-line message and a non-zero exit code, without a traceback.
+"""
+
+
+class DigitlabError(Exception):
+    """Base class of every error digitlab raises on purpose."""
+
+
+class DataError(DigitlabError):
+    """A data file or dataset is missing, damaged or inconsistent."""
+
+
+class DownloadError(DataError):
+    """A dataset file could not be fetched from any mirror."""
+
+
+class ModelFileError(DigitlabError):
+    """A model file is damaged, of a newer format, or holds invalid weights."""
+
+
+class ConfigError(DigitlabError):
+    """A configuration value is invalid (the message names the field and the value)."""
+
+
+class TrainingDiverged(DigitlabError):
+    """The loss became NaN or infinite during training."""

@@ -1,0 +1,64 @@
+"""A training run's history: per-epoch metrics and a finer trace of running E and accuracy.
+
+The assignment asks to follow E and the share of correct digits *while* training; the trace does
+that every ``trace_every`` samples, the epoch records give train/validation/test numbers once per
+epoch. Figures, studies and the report all read this object.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digitlab.fileio import write_json, write_text
+
+EPOCH_COLUMNS = (
+    "epoch", "lr", "seconds", "train_loss", "train_accuracy", "validation_loss",
+    "validation_accuracy", "test_loss", "test_accuracy",
+)
+TRACE_COLUMNS = ("samples", "epoch", "loss", "accuracy")
+
+
+@dataclass
+class History:
+    """``epochs``: one dict per finished epoch (keys :data:`EPOCH_COLUMNS`; missing splits are
+    None). ``trace``: dicts with keys :data:`TRACE_COLUMNS` — ``samples`` seen so far, fractional
+    ``epoch``, and the mean E and accuracy over the samples since the previous trace point."""
+
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    trace: list[dict[str, Any]] = field(default_factory=list)
+
+    def column(self, name: str) -> list[Any]:
+        """One metric over the epochs, e.g. ``history.column("test_accuracy")``."""
+        return [record.get(name) for record in self.epochs]
+
+    @property
+    def final(self) -> dict[str, Any]:
+        """The last epoch's record (empty before the first epoch ends)."""
+        return self.epochs[-1] if self.epochs else {}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": self.epochs, "trace": self.trace}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        return cls(list(data.get("epochs", [])), list(data.get("trace", [])))
+
+    def write(self, folder: str | os.PathLike) -> None:
+        """Write ``history.json``, ``history.csv`` (per epoch) and ``trace.csv`` into ``folder``."""
+        folder = Path(folder)
+        write_json(folder / "history.json", self.to_dict())
+        write_text(folder / "history.csv", _csv(self.epochs, EPOCH_COLUMNS))
+        write_text(folder / "trace.csv", _csv(self.trace, TRACE_COLUMNS))
+
+
+def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()

@@ -1,0 +1,275 @@
+"""The multilayer perceptron: forward pass, backpropagation (equations (1)–(2)) and the input
+gradient (the building block of equation (3)).
+
+Notation follows the assignment. Layer l maps y^l to y^{l+1} = f(z^l) with z^l = W^l y^l (+ b^l).
+A batch holds B samples as rows, so in code ``y[l]`` has shape (B, n_l), ``W[l]`` has shape
+(n_{l+1}, n_l) (W_ij: from input j to output i) and ``z = y @ W.T``.
+
+All parameters live in one contiguous vector :attr:`MLP.params`; the per-layer weights and biases
+are views into it, and the gradients likewise into :attr:`MLP.grads`. Optimizers therefore update
+every parameter in a handful of whole-vector operations.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitlab.errors import ConfigError
+from digitlab.nn.activations import Activation, get_activation
+from digitlab.nn.init import init_weight
+from digitlab.nn.losses import CrossEntropy, Loss
+
+
+@dataclass
+class Trace:
+    """What the forward pass keeps for backpropagation.
+
+    ``ys[0]`` is the input (B, n_0); ``ys[l + 1] = f(zs[l])`` for each layer l; ``ys[-1]`` is the
+    network's output (B, n_L).
+    """
+
+    ys: list[np.ndarray]
+    zs: list[np.ndarray]
+
+    @property
+    def output(self) -> np.ndarray:
+        return self.ys[-1]
+
+
+class MLP:
+    """A sequence of dense layers y^{l+1} = f_l(W^l y^l + b^l).
+
+    Parameters
+    ----------
+    sizes : list of int
+        Layer widths, e.g. ``[784, 784, 10]`` (input, hidden..., output).
+    activations : list of str
+        One name per layer (``len(sizes) - 1``), e.g. ``["tanh", "tanh"]``.
+    bias : bool
+        Whether layers have a bias b^l (the assignment has none).
+    init : str
+        ``"gaussian"`` (variance 2/fan-in, the assignment's), ``"glorot"`` or ``"he"``.
+    dtype : numpy dtype
+        float32 (default) or float64.
+    rng : numpy.random.Generator
+        Source of the initial weights; the same seed gives bit-identical weights.
+    """
+
+    def __init__(
+        self,
+        sizes: list[int],
+        activations: list[str],
+        *,
+        bias: bool = False,
+        init: str = "gaussian",
+        dtype=np.float32,
+        rng: np.random.Generator | None = None,
+    ):
+        sizes = [int(n) for n in sizes]
+        if len(sizes) < 2 or min(sizes) < 1:
+            raise ConfigError(f"layer sizes must be at least two positive integers, got {sizes}")
+        if len(activations) != len(sizes) - 1:
+            raise ConfigError(
+                f"need one activation per layer ({len(sizes) - 1}), got {len(activations)}"
+            )
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.float32, np.float64):
+            raise ConfigError(f"dtype must be float32 or float64, got {self.dtype}")
+        self.sizes = sizes
+        self.activation_names = list(activations)
+        self.activations: list[Activation] = [get_activation(a) for a in activations]
+        if any(a.name == "softmax" for a in self.activations[:-1]):
+            raise ConfigError("softmax is only allowed on the output layer")
+        self.has_bias = bool(bias)
+        self.init = init
+
+        self.params = np.zeros(self._n_parameters(), dtype=self.dtype)
+        self.grads = np.zeros_like(self.params)
+        self.weights, self.biases = self._views(self.params)
+        self.weight_grads, self.bias_grads = self._views(self.grads)
+
+        rng = rng if rng is not None else np.random.default_rng(0)
+        for l, W in enumerate(self.weights):
+            W[...] = init_weight(init, sizes[l + 1], sizes[l], rng, self.dtype)
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def n_layers(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def output_activation(self) -> Activation:
+        return self.activations[-1]
+
+    def _n_parameters(self) -> int:
+        return sum(
+            n_out * n_in + (n_out if self.has_bias else 0)
+            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])
+        )
+
+    def _views(self, flat: np.ndarray):
+        """Per-layer views W^l (n_out, n_in) and b^l (n_out,) or None into a flat vector."""
+        weights, biases, start = [], [], 0
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            weights.append(flat[start : start + n_out * n_in].reshape(n_out, n_in))
+            start += n_out * n_in
+            if self.has_bias:
+                biases.append(flat[start : start + n_out])
+                start += n_out
+            else:
+                biases.append(None)
+        return weights, biases
+
+    def named_parameters(self) -> dict[str, np.ndarray]:
+        """``{"W0": W^0, "b0": b^0, "W1": ...}`` (views, not copies)."""
+        named = {}
+        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+            named[f"W{l}"] = W
+            if b is not None:
+                named[f"b{l}"] = b
+        return named
+
+    def summary(self) -> list[tuple[str, str, int]]:
+        """Rows (layer, output shape, parameters), like Keras's model summary."""
+        rows = [("input", f"(None, {self.sizes[0]})", 0)]
+        for l, act in enumerate(self.activations):
+            n_in, n_out = self.sizes[l], self.sizes[l + 1]
+            n_params = n_in * n_out + (n_out if self.has_bias else 0)
+            rows.append((f"dense_{l} ({act.name})", f"(None, {n_out})", n_params))
+        return rows
+
+    def copy(self) -> MLP:
+        """An independent network with the same architecture and weights."""
+        clone = MLP(
+            self.sizes, self.activation_names, bias=self.has_bias, init=self.init,
+            dtype=self.dtype, rng=np.random.default_rng(0),
+        )
+        clone.params[...] = self.params
+        return clone
+
+    def astype(self, dtype) -> MLP:
+        """A copy of this network in another floating-point type (e.g. float64 for checks)."""
+        clone = MLP(
+            self.sizes, self.activation_names, bias=self.has_bias, init=self.init,
+            dtype=dtype, rng=np.random.default_rng(0),
+        )
+        clone.params[...] = self.params
+        return clone
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: np.ndarray) -> Trace:
+        """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0)."""
+        ys, zs = [np.asarray(x, dtype=self.dtype)], []
+        for W, b, f in zip(self.weights, self.biases, self.activations):
+            z = ys[-1] @ W.T  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
+            if b is not None:
+                z += b
+            zs.append(z)
+            ys.append(f.forward(z))
+        return Trace(ys, zs)
+
+    def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Outputs y^L of shape (N, n_L) for inputs (N, n_0), in batches, keeping nothing."""
+        x = np.asarray(x)
+        out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
+        for start in range(0, len(x), batch_size):
+            y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
+            for W, b, f in zip(self.weights, self.biases, self.activations):
+                z = y @ W.T
+                if b is not None:
+                    z += b
+                y = f.forward(z)
+            out[start : start + batch_size] = y
+        return out
+
+    def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Class probabilities (N, n_L).
+
+        A softmax output is returned as is. For other outputs (e.g. tanh with ±1 targets) each
+        output is measured from its "off" value ``low`` (−1 for tanh) and the results are
+        normalised to sum to one: p_k = (y_k − low) / Σ_j (y_j − low). A perfect answer
+        (+1 for one digit, −1 for the others) thus gets probability 1.
+        """
+        return self.output_to_probabilities(self.predict(x, batch_size))
+
+    def output_to_probabilities(self, y: np.ndarray) -> np.ndarray:
+        """Probabilities from outputs y^L (N, n_L); see :meth:`probabilities`."""
+        if self.output_activation.name == "softmax":
+            return y
+        shifted = np.maximum(y - self.output_activation.low, 0.0)
+        total = shifted.sum(axis=1, keepdims=True)
+        uniform = np.full_like(shifted, 1.0 / shifted.shape[1])
+        return np.divide(shifted, total, out=uniform, where=total > 0)
+
+    def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Predicted digits (N,): the index of the largest output."""
+        return self.predict(x, batch_size).argmax(axis=1)
+
+    def targets(self, labels: np.ndarray, loss: Loss) -> np.ndarray:
+        """Target vectors t (B, n_L) for integer labels (B,), as ``loss`` expects them."""
+        return loss.targets(labels, self.sizes[-1], self.output_activation.low, self.dtype)
+
+    # ------------------------------------------------------------------ backward
+    def output_delta(self, trace: Trace, t: np.ndarray, loss: Loss) -> np.ndarray:
+        """δ^{L−1} = −∂E/∂z^{L−1} of shape (B, n_L), per sample; equation (1), first part.
+
+        For E = ½‖y − t‖² and an elementwise f this is −(y^L − t) ⊙ f′(z^{L−1}). For softmax
+        with cross-entropy the fused form ∂E/∂z = y − t is used (exact and stable).
+        """
+        y, z = trace.ys[-1], trace.zs[-1]
+        f = self.output_activation
+        if isinstance(loss, CrossEntropy):
+            if f.name != "softmax":
+                raise ConfigError(f"the ce loss needs a softmax output layer, not {f.name}")
+            return t - y  # −(y − t)
+        return -f.backward(loss.output_gradient(y, t), z, y)
+
+    def backward(
+        self, trace: Trace, t: np.ndarray, loss: Loss, *, input_gradient: bool = False
+    ) -> np.ndarray | None:
+        """Backpropagation: fill :attr:`grads` with ∂Ē/∂θ, Ē the mean of E over the batch.
+
+        Equation (1) carries δ^l = −∂E/∂z^l down the layers,
+        ``δ^l = (δ^{l+1} W^{l+1}) ⊙ f′(z^l)``, and equation (2)'s update direction
+        ``δ^l_i y^l_j`` gives the gradient ``∂Ē/∂W^l = −(1/B) Σ_b δ^l_b (y^l_b)ᵀ``. A plain SGD
+        step ``W ← W − η ∂Ē/∂W`` with B = 1 is therefore exactly equation (2).
+
+        Returns ∂E_b/∂y⁰_b of shape (B, n_0) (each sample's own input gradient, not averaged)
+        when ``input_gradient`` is true, else None (and skips that matrix product).
+        """
+        ys, zs = trace.ys, trace.zs
+        batch = ys[0].shape[0]
+        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
+        for l in reversed(range(self.n_layers)):
+            scaled = delta * (-1.0 / batch)  # (B, n_{l+1}): −δ^l / B
+            # ∂Ē/∂W^l = −(1/B) δ^lᵀ y^l: (n_{l+1}, B) @ (B, n_l) -> (n_{l+1}, n_l)
+            np.matmul(scaled.T, ys[l], out=self.weight_grads[l])
+            if self.has_bias:
+                np.sum(scaled, axis=0, out=self.bias_grads[l])
+            if l > 0:
+                # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}); (B, n_{l+1}) @ (n_{l+1}, n_l)
+                delta = self.activations[l - 1].backward(delta @ self.weights[l], zs[l - 1], ys[l])
+            elif input_gradient:
+                return -(delta @ self.weights[0])  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
+        return None
+
+    def loss_and_gradients(self, x: np.ndarray, t: np.ndarray, loss: Loss) -> float:
+        """Mean loss Ē over the batch; leaves ∂Ē/∂θ in :attr:`grads`."""
+        trace = self.forward(x)
+        self.backward(trace, t, loss)
+        return float(loss.per_sample(trace.output, t).mean())
+
+    def input_gradient(
+        self, x: np.ndarray, t: np.ndarray, loss: Loss
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """∂E/∂y⁰ for each sample, the direction of equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰ = y⁰ + η δ⁰W⁰.
+
+        Returns ``(grad, E, output)``: the input gradient (B, n_0), the per-sample losses (B,) and
+        the outputs (B, n_L). The weight gradients in :attr:`grads` are overwritten as a side
+        effect.
+        """
+        trace = self.forward(x)
+        grad = self.backward(trace, t, loss, input_gradient=True)
+        return grad, loss.per_sample(trace.output, t), trace.output

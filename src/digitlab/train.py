@@ -1,0 +1,319 @@
+"""Training: minibatch backpropagation with a history, checkpoints, resume and early stopping.
+
+``train(config, dataset)`` is the one function the command line, the studies and the report call.
+With ``batch_size = 1`` and plain SGD it is the assignment's algorithm: for every sample, a forward
+pass, equation (1) for the deltas and equation (2) for the update.
+
+A seed fixes everything random: the data split (done by :mod:`digitlab.data`), the initial weights
+and the order of the samples in every epoch. The order of epoch e depends only on (seed, e), so a
+run resumed from the checkpoint of epoch e continues exactly as if it had never stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from digitlab.config import TrainConfig
+from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.fileio import write_json
+from digitlab.history import History
+from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.nn.losses import Loss, get_loss
+from digitlab.nn.network import MLP
+from digitlab.nn.optimizers import Optimizer, make_optimizer
+from digitlab.nn.schedules import learning_rate
+
+# Independent random streams derived from the one seed.
+_INIT_STREAM, _SHUFFLE_STREAM = 1, 2
+
+
+@dataclass
+class TrainResult:
+    """What :func:`train` returns."""
+
+    network: MLP
+    history: History
+    config: TrainConfig
+    optimizer: Optimizer
+    #: "completed", "early_stopping" or "interrupted" (Ctrl-C; the last completed epoch is kept)
+    status: str = "completed"
+    run_dir: Path | None = None
+
+
+def build_network(config: TrainConfig) -> MLP:
+    """The untrained network a config describes, initialised from its seed."""
+    rng = np.random.default_rng([config.seed, _INIT_STREAM])
+    return MLP(config.sizes, config.activations, bias=config.bias, init=config.init,
+               dtype=np.dtype(config.dtype), rng=rng)
+
+
+def build_optimizer(config: TrainConfig) -> Optimizer:
+    return make_optimizer(config.optimizer, config.lr, momentum=config.momentum,
+                          nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+
+def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
+    """The order in which the n training samples are visited in ``epoch`` (0-based)."""
+    return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
+
+
+def evaluate_arrays(
+    network: MLP, images: np.ndarray, labels: np.ndarray, loss: Loss, batch_size: int = 2048
+) -> tuple[float, float]:
+    """(mean E, accuracy) of ``network`` on images (N, 784) with integer labels (N,)."""
+    if len(labels) == 0:
+        return float("nan"), float("nan")
+    outputs = network.predict(images, batch_size)
+    targets = network.targets(labels, loss)
+    mean_loss = float(loss.per_sample(outputs, targets).mean())
+    accuracy = float((outputs.argmax(axis=1) == labels).mean())
+    return mean_loss, accuracy
+
+
+def blas_threads(config: TrainConfig) -> int | None:
+    """BLAS threads for the training loop: one for small per-step work, else the default.
+
+    Multi-threaded BLAS on tiny products (batch size 1, a 784-wide layer) spends more time
+    waking threads than computing; one thread is many times faster there.
+    """
+    work = config.batch_size * max(config.sizes)
+    return 1 if work < 8192 else None
+
+
+def train(
+    config: TrainConfig,
+    dataset: Any = None,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+) -> TrainResult:
+    """Train the network ``config`` describes on ``dataset`` and return it with its history.
+
+    Parameters
+    ----------
+    config : TrainConfig
+    dataset : digitlab.data.Dataset, optional
+        Loaded from ``config.dataset`` (or ``data_dir``) with the config's seed and fractions
+        when not given.
+    run_dir : path, optional
+        Receives after every epoch the model with optimizer state (``model.npz``), the config
+        (``config.json``) and the history (``history.json``, ``.csv``, ``trace.csv``).
+    resume : bool
+        Continue the run saved in ``run_dir`` (same config; ``epochs`` may be raised).
+    progress : bool
+        Show a progress bar with the running E and accuracy.
+    on_epoch_end : callable, optional
+        Called with each epoch's record (a dict, see :class:`History`).
+
+    Raises
+    ------
+    TrainingDiverged
+        When E becomes NaN or infinite; the message names the epoch and batch, and the last
+        checkpoint in ``run_dir`` is left untouched.
+    """
+    if dataset is None:
+        from digitlab.data import load_dataset
+
+        dataset = load_dataset(
+            config.dataset, data_dir, seed=config.seed, test_fraction=config.test_fraction,
+            validation_fraction=config.validation_fraction,
+        )
+    run_dir = Path(run_dir) if run_dir is not None else None
+    loss = get_loss(config.loss)
+    network, optimizer, history = build_network(config), build_optimizer(config), History()
+    if resume:
+        if run_dir is None:
+            raise ConfigError("resume needs a run folder")
+        network, optimizer, history = _restore(run_dir, config)
+
+    trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
+    with threadpool_limits(limits=blas_threads(config)):
+        status = trainer.run(on_epoch_end)
+    return TrainResult(network, history, config, optimizer, status, run_dir)
+
+
+class _Trainer:
+    """The epoch loop of :func:`train` (state kept here so the loop reads step by step)."""
+
+    def __init__(self, config, dataset, network, optimizer, loss, history, run_dir, progress):
+        self.config, self.network, self.optimizer = config, network, optimizer
+        self.loss, self.history, self.run_dir, self.progress = loss, history, run_dir, progress
+        train_split = dataset.train
+        n = len(train_split.labels)
+        if config.max_train_samples:
+            n = min(n, config.max_train_samples)
+        if n == 0:
+            raise ConfigError("the training split is empty")
+        self.images = np.asarray(train_split.images[:n], dtype=network.dtype)  # (N, 784)
+        self.labels = np.asarray(train_split.labels[:n])  # (N,)
+        self.targets = network.targets(self.labels, loss)  # (N, 10)
+        self.validation = getattr(dataset, "validation", None)
+        self.test = getattr(dataset, "test", None)
+        self.best: tuple[float, np.ndarray] | None = None  # (validation loss, params)
+
+    # ------------------------------------------------------------------ the loop
+    def run(self, on_epoch_end) -> str:
+        config = self.config
+        snapshot = self._snapshot()
+        for epoch in range(len(self.history.epochs), config.epochs):
+            try:
+                record = self._train_epoch(epoch)
+            except KeyboardInterrupt:
+                self._restore_snapshot(snapshot)  # keep the last completed epoch
+                return "interrupted"
+            self._evaluate(record)
+            self.history.epochs.append(record)
+            if self.run_dir is not None:
+                self._checkpoint()
+            snapshot = self._snapshot()
+            if on_epoch_end is not None:
+                on_epoch_end(record)
+            if self._should_stop_early(record):
+                return "early_stopping"
+        return "completed"
+
+    def _train_epoch(self, epoch: int) -> dict[str, Any]:
+        config, network, loss = self.config, self.network, self.loss
+        n, batch = len(self.labels), config.batch_size
+        steps = math.ceil(n / batch)
+        order = epoch_order(config.seed, epoch, n)
+        start_time = time.perf_counter()
+        epoch_loss = epoch_correct = 0.0
+        window_loss = window_correct = window_seen = 0.0
+        samples_before = epoch * n
+        bar = _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress)
+        refresh_every = max(1, 2000 // batch)
+        lr = config.lr
+        for step in range(steps):
+            index = order[step * batch : (step + 1) * batch]
+            x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
+            trace = network.forward(x)
+            per_sample = loss.per_sample(trace.output, t)  # (B,)
+            batch_loss = float(per_sample.sum())
+            if not math.isfinite(batch_loss):
+                bar.close()
+                raise TrainingDiverged(
+                    f"loss became {batch_loss} at epoch {epoch + 1}, batch {step + 1} of {steps} "
+                    f"(learning rate {lr:g}); try a smaller --lr"
+                )
+            network.backward(trace, t, loss)
+            lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
+            self.optimizer.step(network.params, network.grads, lr)
+
+            correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
+            epoch_loss += batch_loss
+            epoch_correct += correct
+            window_loss += batch_loss
+            window_correct += correct
+            window_seen += len(index)
+            seen = (step * batch) + len(index)
+            if window_seen >= config.trace_every or step == steps - 1:
+                self.history.trace.append({
+                    "samples": samples_before + seen,
+                    "epoch": epoch + seen / n,
+                    "loss": window_loss / window_seen,
+                    "accuracy": window_correct / window_seen,
+                })
+                window_loss = window_correct = window_seen = 0.0
+            if step % refresh_every == 0 or step == steps - 1:
+                bar.set_postfix_str(f"E={epoch_loss / seen:.4f} acc={epoch_correct / seen:.2%}",
+                                    refresh=False)
+                bar.update(seen - bar.n)
+        bar.close()
+        if not np.all(np.isfinite(network.params)):
+            raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
+        return {
+            "epoch": epoch + 1,
+            "lr": lr,
+            "seconds": time.perf_counter() - start_time,
+            "train_loss": epoch_loss / n,  # running mean over the epoch, as the bar shows
+            "train_accuracy": epoch_correct / n,
+        }
+
+    def _evaluate(self, record: dict[str, Any]) -> None:
+        for name, split in (("validation", self.validation), ("test", self.test)):
+            if split is not None and len(split.labels):
+                mean_loss, accuracy = evaluate_arrays(self.network, split.images, split.labels,
+                                                      self.loss)
+                record[f"{name}_loss"], record[f"{name}_accuracy"] = mean_loss, accuracy
+            else:
+                record[f"{name}_loss"] = record[f"{name}_accuracy"] = None
+
+    # ------------------------------------------------------------------ state
+    def _snapshot(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        return self.network.params.copy(), self.optimizer.state_dict()
+
+    def _restore_snapshot(self, snapshot) -> None:
+        params, optimizer_state = snapshot
+        self.network.params[...] = params
+        self.optimizer.load_state_dict(optimizer_state, self.network.params)
+
+    def _should_stop_early(self, record: dict[str, Any]) -> bool:
+        patience = self.config.early_stopping
+        if not patience or record.get("validation_loss") is None:
+            return False
+        if self.best is None or record["validation_loss"] < self.best[0]:
+            self.best = (record["validation_loss"], self.network.params.copy(), record["epoch"])
+            return False
+        if record["epoch"] - self.best[2] >= patience:
+            self.network.params[...] = self.best[1]
+            self.history.epochs[-1]["restored_best_epoch"] = self.best[2]
+            if self.run_dir is not None:
+                self._checkpoint()
+            return True
+        return False
+
+    def _checkpoint(self) -> None:
+        save_model(
+            self.run_dir / MODEL_FILE, self.network, config=self.config,
+            optimizer_name=self.optimizer.name, optimizer_state=self.optimizer.state_dict(),
+            extra={"epoch": len(self.history.epochs), "history": self.history.to_dict()},
+        )
+        write_json(self.run_dir / "config.json", self.config.to_dict())
+        self.history.write(self.run_dir)
+
+
+def _restore(run_dir: Path, config: TrainConfig) -> tuple[MLP, Optimizer, History]:
+    """Network, optimizer and history from the last checkpoint in ``run_dir``."""
+    saved = load_model(run_dir)
+    if saved.config is None:
+        raise ConfigError(f"{saved.path}: holds no training config to resume from")
+    old, new = saved.config.to_dict(), config.to_dict()
+    old.pop("epochs"), new.pop("epochs")
+    changed = sorted(k for k in new if old[k] != new[k])
+    if changed:
+        details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
+        raise ConfigError(f"cannot resume {run_dir} with a different config ({details})")
+    optimizer = build_optimizer(config)
+    optimizer.load_state_dict(saved.optimizer_state, saved.network.params)
+    history = History.from_dict(saved.metadata.get("history", {}))
+    return saved.network, optimizer, history
+
+
+def _progress_bar(total: int, description: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=description, unit="img", disable=not enabled, leave=False,
+                dynamic_ncols=True, mininterval=0.25)
+
+
+def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
+    """The config saved in a run folder's ``config.json``."""
+    path = Path(run_dir) / "config.json"
+    try:
+        return TrainConfig.from_dict(json.loads(path.read_text()))
+    except (OSError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read run config ({error})") from None

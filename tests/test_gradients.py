@@ -1,0 +1,94 @@
+"""Central-difference gradient checks in float64 for every activation × loss × bias on/off,
+for the weights and for the input gradient (the building block of deep dream)."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from digitlab.nn import MLP, get_loss
+
+HIDDEN = ["tanh", "sigmoid", "relu", "swish", "linear"]
+# (output activation, loss) pairs the engine accepts; ce needs a softmax output.
+OUTPUTS = [
+    ("tanh", "mse"), ("sigmoid", "mse"), ("linear", "mse"), ("softmax", "mse"),
+    ("swish", "mse"), ("relu", "mse"), ("softmax", "ce"),
+]
+EPS = 1e-6
+
+
+def small_problem(hidden, output, bias, seed=0):
+    rng = np.random.default_rng(seed)
+    net = MLP([5, 4, 3, 3], [hidden, hidden, output], bias=bias, dtype=np.float64, init="glorot",
+              rng=rng)
+    if bias:  # non-zero biases so their gradient is really exercised
+        for b in net.biases:
+            b[...] = rng.normal(0, 0.3, b.shape)
+    x = rng.uniform(0, 1, (6, 5))
+    # keep relu pre-activations away from the kink at 0, where f′ is not defined
+    return net, x, np.array([0, 1, 2, 1, 0, 2])
+
+
+def relative_error(a, b):
+    """‖a − b‖ / (‖a‖ + ‖b‖): insensitive to components that are ~0 in both."""
+    return np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12)
+
+
+def mean_loss(net, x, t, loss):
+    return loss.per_sample(net.predict(x), t).mean()
+
+
+@pytest.mark.parametrize(
+    "hidden,output_loss,bias", list(itertools.product(HIDDEN, OUTPUTS, [False, True]))
+)
+def test_weight_and_input_gradients_match_central_differences(hidden, output_loss, bias):
+    output, loss_name = output_loss
+    net, x, labels = small_problem(hidden, output, bias)
+    loss = get_loss(loss_name)
+    t = net.targets(labels, loss)
+
+    net.loss_and_gradients(x, t, loss)
+    analytic = net.grads.copy()
+    numeric = np.zeros_like(analytic)
+    for i in range(net.params.size):
+        saved = net.params[i]
+        net.params[i] = saved + EPS
+        plus = mean_loss(net, x, t, loss)
+        net.params[i] = saved - EPS
+        minus = mean_loss(net, x, t, loss)
+        net.params[i] = saved
+        numeric[i] = (plus - minus) / (2 * EPS)
+    assert relative_error(analytic, numeric) < 1e-6
+
+    grad_x, per_sample, _ = net.input_gradient(x, t, loss)
+    numeric_x = np.zeros_like(x)
+    for b, j in itertools.product(range(x.shape[0]), range(x.shape[1])):
+        xp, xm = x.copy(), x.copy()
+        xp[b, j] += EPS
+        xm[b, j] -= EPS
+        # each sample's own E_b: the input gradient is per sample, not averaged
+        e_plus = loss.per_sample(net.predict(xp), t)[b]
+        e_minus = loss.per_sample(net.predict(xm), t)[b]
+        numeric_x[b, j] = (e_plus - e_minus) / (2 * EPS)
+    assert relative_error(grad_x, numeric_x) < 1e-6
+    np.testing.assert_allclose(per_sample, loss.per_sample(net.predict(x), t))
+
+
+def test_gradient_check_detects_a_wrong_derivative(monkeypatch):
+    """The check above can fail: break tanh′ and the weight gradient no longer matches."""
+    from digitlab.nn import activations
+
+    monkeypatch.setattr(activations.Tanh, "derivative", lambda self, z, y: 1.0 - y)
+    net, x, labels = small_problem("tanh", "tanh", False)
+    loss = get_loss("mse")
+    t = net.targets(labels, loss)
+    net.loss_and_gradients(x, t, loss)
+    analytic = net.grads.copy()
+    i = 0
+    saved = net.params[i]
+    net.params[i] = saved + EPS
+    plus = mean_loss(net, x, t, loss)
+    net.params[i] = saved - EPS
+    minus = mean_loss(net, x, t, loss)
+    net.params[i] = saved
+    assert abs(analytic[i] - (plus - minus) / (2 * EPS)) > 1e-4
