@@ -92,3 +92,25 @@ def test_gradient_check_detects_a_wrong_derivative(monkeypatch):
     minus = mean_loss(net, x, t, loss)
     net.params[i] = saved
     assert abs(analytic[i] - (plus - minus) / (2 * EPS)) > 1e-4
+
+
+@pytest.mark.parametrize("batch", [1, 5])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bias", [False, True])
+def test_fused_sgd_step_equals_backward_then_sgd(batch, dtype, bias):
+    """MLP.sgd_step (in-place BLAS update) gives the weights of backward + SGD.step."""
+    from digitlab.nn import SGD
+
+    rng = np.random.default_rng(1)
+    net = MLP([7, 6, 4], ["tanh", "tanh"], bias=bias, dtype=dtype, rng=rng)
+    x = rng.uniform(0, 1, (batch, 7)).astype(dtype)
+    loss = get_loss("mse")
+    t = net.targets(rng.integers(0, 4, batch), loss)
+    reference = net.copy()
+    reference.backward(reference.forward(x), t, loss)
+    SGD(0.1).step(reference.params, reference.grads)
+    before = net.params.copy()
+    net.sgd_step(net.forward(x), t, loss, 0.1)
+    assert not np.array_equal(net.params, before)
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(net.params, reference.params, rtol=tol, atol=tol)

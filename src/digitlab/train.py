@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitlab.config import TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
@@ -30,7 +30,7 @@ from digitlab.history import History
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
-from digitlab.nn.optimizers import Optimizer, make_optimizer
+from digitlab.nn.optimizers import SGD, Optimizer, make_optimizer
 from digitlab.nn.schedules import learning_rate
 
 # Independent random streams derived from the one seed.
@@ -141,6 +141,9 @@ def train(
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
     with threadpool_limits(limits=blas_threads(config)):
+        # Adam's elementwise update may use as many cores as BLAS is allowed to here
+        # (one inside a parallel study's worker).
+        optimizer.threads = max((p["num_threads"] for p in threadpool_info()), default=1)
         status = trainer.run(on_epoch_end)
     return TrainResult(network, history, config, optimizer, status, run_dir)
 
@@ -162,7 +165,13 @@ class _Trainer:
         self.targets = network.targets(self.labels, loss)  # (N, 10)
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
-        self.best: tuple[float, np.ndarray] | None = None  # (validation loss, params)
+        self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
+        # Plain SGD on small steps: apply equation (2) in place with BLAS (see MLP.sgd_step);
+        # only with one BLAS thread, where alternating NumPy's and SciPy's BLAS is cheap.
+        self.fused_sgd = (
+            isinstance(optimizer, SGD) and optimizer.momentum == 0
+            and optimizer.weight_decay == 0 and blas_threads(config) == 1
+        )
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end) -> str:
@@ -209,9 +218,12 @@ class _Trainer:
                     f"loss became {batch_loss} at epoch {epoch + 1}, batch {step + 1} of {steps} "
                     f"(learning rate {lr:g}); try a smaller --lr"
                 )
-            network.backward(trace, t, loss)
             lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
-            self.optimizer.step(network.params, network.grads, lr)
+            if self.fused_sgd:
+                network.sgd_step(trace, t, loss, lr)  # equations (1)–(2) in place
+            else:
+                network.backward(trace, t, loss)
+                self.optimizer.step(network.params, network.grads, lr)
 
             correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
             epoch_loss += batch_loss

@@ -18,6 +18,7 @@ import numpy as np
 
 from digitlab.errors import ConfigError
 from digitlab.nn.activations import Activation, get_activation
+from digitlab.nn.blas import blas_add_outer
 from digitlab.nn.init import init_weight
 from digitlab.nn.losses import CrossEntropy, Loss
 
@@ -254,6 +255,30 @@ class MLP:
             elif input_gradient:
                 return -(delta @ self.weights[0])  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
         return None
+
+    def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
+        """Plain SGD straight from equations (1)–(2), without storing the gradient.
+
+        For each layer, from the output down: δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) is computed with
+        the *old* W^l, then W^l ← W^l + (η/B) Σ_b δ^l_b (y^l_b)ᵀ is applied in place. With B = 1
+        this is the assignment's per-sample update, done as one BLAS rank-1 update (``ger``) per
+        layer: W is read and written once, instead of writing a gradient and reading it back.
+        The result equals ``backward`` followed by :class:`~digitlab.nn.optimizers.SGD` (up to
+        rounding). Larger batches use the same in-place BLAS product (``gemm`` with β = 1).
+        """
+        ys, zs = trace.ys, trace.zs
+        batch = ys[0].shape[0]
+        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
+        scale = lr / batch
+        for l in reversed(range(self.n_layers)):
+            below = None
+            if l > 0:  # equation (1), before W^l changes
+                below = self.activations[l - 1].backward(delta @ self.weights[l], zs[l - 1], ys[l])
+            # equation (2): W^l ← W^l + (η/B) δ^lᵀ y^l, in place
+            blas_add_outer(self.weights[l], delta, ys[l], scale)
+            if self.has_bias:
+                self.biases[l] += scale * delta.sum(axis=0)
+            delta = below
 
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray, loss: Loss) -> float:
         """Mean loss Ē over the batch; leaves ∂Ē/∂θ in :attr:`grads`."""

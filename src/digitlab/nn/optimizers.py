@@ -25,6 +25,8 @@ class Optimizer:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
+        #: cores the update may use (set by the trainer from the BLAS thread limit)
+        self.threads = 1
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> None:
         raise NotImplementedError
@@ -92,15 +94,21 @@ class Adam(Optimizer):
     m ← β₁ m + (1 − β₁) g,  v ← β₂ v + (1 − β₂) g²,
     θ ← θ − η m̂ / (√v̂ + ε)  with m̂ = m / (1 − β₁ᵗ), v̂ = v / (1 − β₂ᵗ).
 
-    The update runs over the parameter vector in cache-sized chunks: each chunk goes through all
-    of the formula's steps while it is still in the CPU cache, instead of sweeping the whole
-    1.9-million-parameter vector from memory once per step of the formula. The arithmetic is
-    the same either way.
+    Two rewrites make it fast on 1.9 million parameters; the maths is unchanged:
+
+    1. The moments are stored rescaled, M = m / (1 − β₁) and V = v / (1 − β₂), so each update is
+       one multiply and one add (M ← β₁ M + g, V ← β₂ V + g²), and the constants fold into
+       θ ← θ − η′ M / (√V + ε′) with η′ = η (1 − β₁) / ((1 − β₁ᵗ) k), ε′ = ε / k and
+       k = √((1 − β₂) / (1 − β₂ᵗ)).
+    2. The vector is processed in chunks that fit a core's cache: each chunk goes through all
+       ten elementwise operations while it is still in cache, instead of ten sweeps of the whole
+       vector through memory; with ``threads`` = 2 the two halves run on two cores (NumPy
+       releases the GIL inside its loops).
     """
 
     name = "adam"
-    #: elements per chunk: 6 arrays of 16 K float32 (384 KiB) stay within a core's L2 cache.
-    chunk = 16384
+    #: elements per chunk (5 float32 arrays of 64 K: 1.25 MiB, within the L2/L3 of a core).
+    chunk = 65536
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
         super().__init__(lr, weight_decay)
@@ -110,53 +118,80 @@ class Adam(Optimizer):
         if not eps > 0:
             raise ConfigError(f"eps must be > 0, got {eps}")
         self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
-        self.m: np.ndarray | None = None
-        self.v: np.ndarray | None = None
+        self.m_scaled: np.ndarray | None = None  # M = m / (1 − β₁)
+        self.v_scaled: np.ndarray | None = None  # V = v / (1 − β₂)
         self.t = 0
-        self._scratch: np.ndarray | None = None
+        self._pool = None
+
+    @property
+    def m(self) -> np.ndarray | None:
+        """The first moment m of the textbook formula."""
+        return None if self.m_scaled is None else self.m_scaled * (1.0 - self.beta1)
+
+    @property
+    def v(self) -> np.ndarray | None:
+        """The second moment v of the textbook formula."""
+        return None if self.v_scaled is None else self.v_scaled * (1.0 - self.beta2)
 
     def step(self, params, grads, lr=None):
         lr = self.lr if lr is None else lr
-        if self.m is None:
-            self.m, self.v = np.zeros_like(params), np.zeros_like(params)
-        if self._scratch is None or self._scratch.dtype != params.dtype:
-            self._scratch = np.empty(min(self.chunk, params.size), dtype=params.dtype)
+        if self.m_scaled is None:
+            self.m_scaled, self.v_scaled = np.zeros_like(params), np.zeros_like(params)
         self.t += 1
-        b1, b2 = self.beta1, self.beta2
-        # θ ← θ − η m̂/(√v̂ + ε) = θ − step · m / (√v / √c₂ + ε), with c₁ = 1 − β₁ᵗ, c₂ = 1 − β₂ᵗ
-        step = lr / (1.0 - b1**self.t)
-        inv_sqrt_c2 = 1.0 / np.sqrt(1.0 - b2**self.t)
-        for start in range(0, params.size, self.chunk):
-            end = start + self.chunk
-            p, g, m, v = params[start:end], grads[start:end], self.m[start:end], self.v[start:end]
-            tmp = self._scratch[: p.size]
-            if self.weight_decay:
-                np.multiply(p, self.weight_decay, out=tmp)
-                g = g + tmp  # do not modify the caller's gradient in place
+        k = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**self.t))
+        step = lr * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * k)
+        eps = self.eps / k
+        if self.threads < 2 or params.size < 4 * self.chunk:
+            self._update(params, grads, 0, params.size, step, eps)
+            return
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adam")
+        middle = (params.size // 2 // self.chunk) * self.chunk
+        other_half = self._pool.submit(self._update, params, grads, middle, params.size, step, eps)
+        self._update(params, grads, 0, middle, step, eps)
+        other_half.result()
+
+    def _update(self, params, grads, lo, hi, step, eps):
+        """The Adam update of elements lo..hi, one cache-sized chunk at a time."""
+        b1, b2, wd = self.beta1, self.beta2, self.weight_decay
+        tmp = np.empty(min(self.chunk, hi - lo), dtype=params.dtype)
+        decayed = np.empty_like(tmp) if wd else None
+        for start in range(lo, hi, self.chunk):
+            end = min(start + self.chunk, hi)
+            p, g = params[start:end], grads[start:end]
+            m, v, t = self.m_scaled[start:end], self.v_scaled[start:end], tmp[: end - start]
+            if wd:  # L2 weight decay: g + λ θ, without touching the caller's gradient
+                g = np.multiply(p, wd, out=decayed[: end - start])
+                g += grads[start:end]
             m *= b1
-            np.multiply(g, 1.0 - b1, out=tmp)
-            m += tmp  # m ← β₁ m + (1 − β₁) g
+            m += g  # M ← β₁ M + g
+            np.multiply(g, g, out=t)
             v *= b2
-            np.multiply(g, g, out=tmp)
-            tmp *= 1.0 - b2
-            v += tmp  # v ← β₂ v + (1 − β₂) g²
-            np.sqrt(v, out=tmp)
-            tmp *= inv_sqrt_c2
-            tmp += self.eps  # √v̂ + ε
-            np.divide(m, tmp, out=tmp)
-            tmp *= step
-            p -= tmp
+            v += t  # V ← β₂ V + g²
+            np.sqrt(v, out=t)
+            t += eps
+            np.divide(m, t, out=t)
+            t *= step
+            p -= t  # θ ← θ − η′ M / (√V + ε′)
 
     def state_dict(self):
-        if self.m is None:
+        if self.m_scaled is None:
             return {"t": np.array(self.t)}
-        return {"m": self.m.copy(), "v": self.v.copy(), "t": np.array(self.t)}
+        return {"m_scaled": self.m_scaled.copy(), "v_scaled": self.v_scaled.copy(),
+                "t": np.array(self.t)}
 
     def load_state_dict(self, state, like):
         self.t = int(state.get("t", 0))
-        if "m" in state:
-            self.m = np.array(state["m"], dtype=like.dtype)
-            self.v = np.array(state["v"], dtype=like.dtype)
+        if "m_scaled" in state:
+            self.m_scaled = np.array(state["m_scaled"], dtype=like.dtype)
+            self.v_scaled = np.array(state["v_scaled"], dtype=like.dtype)
+
+    def __getstate__(self):  # the thread pool cannot be pickled (process pools, Ray)
+        state = self.__dict__.copy()
+        state["_pool"] = None
+        return state
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}
