@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import os
 import struct
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from digitlab.errors import DataError
+from digitlab.fileio import write_bytes
 
 #: IDX type code -> big-endian numpy dtype, as the format defines them.
 TYPE_CODES: dict[int, np.dtype] = {
@@ -145,18 +145,21 @@ def _size_problem(where: str, dims: tuple[int, ...], dtype: np.dtype, claimed: i
     return DataError(f"{where}: {what}, found {found - claimed:,} unexpected trailing bytes{note}")
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
+def read_idx(path: str | os.PathLike, *, writable: bool = True) -> np.ndarray:
     """Read an IDX file (raw or gzip, recognised by content) into a native-byte-order array.
 
     Parameters
     ----------
     path : str or os.PathLike
         The file to read.
+    writable : bool
+        If False, a gzipped uint8/int8 file may come back as a read-only view of the
+        decompressed bytes, saving one copy (used when the caller converts the array anyway).
 
     Returns
     -------
     numpy.ndarray
-        A writable array of the file's dtype (uint8, int8, int16, int32, float32 or float64, in
+        An array of the file's dtype (uint8, int8, int16, int32, float32 or float64, in
         native byte order) and of the shape the header gives, e.g. ``(60000, 28, 28)`` for
         MNIST's training images and ``(60000,)`` for its labels.
 
@@ -172,11 +175,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         with open(path, "rb") as handle:
             magic = handle.read(2)
             handle.seek(0)
-            if magic == GZIP_MAGIC:
-                compressed = handle.read()
-            else:
-                note = " (note: the file is named .gz but is not gzip-compressed)" if named_gz else ""
+            if magic != GZIP_MAGIC:
+                note = " (note: the file is named .gz but is not gzip)" if named_gz else ""
                 return _read_raw(handle, os.fstat(handle.fileno()).st_size, where, note)
+            compressed = handle.read()
     except FileNotFoundError:
         raise DataError(f"{where}: file not found") from None
     except IsADirectoryError:
@@ -185,9 +187,10 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{where}: cannot read: {error.strerror or error}") from None
     note = "" if named_gz else " (note: the file is gzip-compressed although its name has no .gz)"
     try:
-        return _read_gzip(compressed, where)
+        array = _read_gzip(compressed, where)
     except DataError as error:
         raise DataError(f"{error}{note}") from None
+    return _native(array, writable)
 
 
 def _read_raw(handle, file_size: int, where: str, note: str) -> np.ndarray:
@@ -224,13 +227,13 @@ def _read_gzip(compressed: bytes, where: str) -> np.ndarray:
         found += 1
     if found != claimed:
         raise _size_problem(where, dims, dtype, claimed, found, "")
-    return _native(np.frombuffer(payload, dtype=dtype).reshape(dims))
+    return np.frombuffer(payload, dtype=dtype).reshape(dims)
 
 
-def _native(array: np.ndarray) -> np.ndarray:
-    """Return a writable array in native byte order (copying only if needed)."""
+def _native(array: np.ndarray, writable: bool = True) -> np.ndarray:
+    """Return the array in native byte order, copying only if needed (or to make it writable)."""
     native = array.dtype.newbyteorder("=")
-    if array.dtype != native or not array.flags.writeable:
+    if array.dtype != native or (writable and not array.flags.writeable):
         return array.astype(native)
     return array
 
@@ -262,28 +265,6 @@ def gzip_deterministic(data: bytes, level: int = 9) -> bytes:
     return header + body + trailer
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically: a temporary file in the same folder, then a rename.
-
-    A reader sees either the old file or the complete new one, never a partial file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
-    try:
-        with handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(handle.name, path)
-    except BaseException:
-        Path(handle.name).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | None = None) -> Path:
     """Write ``array`` as an IDX file, atomically.
 
@@ -309,4 +290,4 @@ def write_idx(path: str | os.PathLike, array: np.ndarray, *, compress: bool | No
         compress = path.name.lower().endswith(".gz")
     if compress:
         data = gzip_deterministic(data)
-    return atomic_write_bytes(path, data)
+    return write_bytes(path, data)

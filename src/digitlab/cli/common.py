@@ -1,0 +1,83 @@
+"""Options shared by the commands that read a dataset.
+
+Usage in a command module::
+
+    @click.command()
+    @dataset_options
+    def train(dataset, data_dir, ...):
+        ds = load_dataset_from_options(dataset, data_dir, seed=seed)
+
+``dataset`` defaults to ``"mnist-sample"``; it is None only when ``--data DIR`` is given without
+``--dataset`` (the folder then takes its own name). ``ds.name`` is always the resolved name.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DATA_DIR_HELP = (
+    "Folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
+    "and t10k-labels-idx1-ubyte (each raw or .gz); overrides where the dataset is looked for."
+)
+
+
+def dataset_options(func: F) -> F:
+    """Add ``--dataset NAME`` and ``--data DIR`` to a click command.
+
+    The command receives keyword arguments ``dataset`` and ``data_dir``; pass them to
+    :func:`load_dataset_from_options`. ``dataset`` is ``"mnist-sample"`` when neither option is
+    given, and None when only ``--data`` is (the folder is then named after itself, not after
+    the default dataset). ``data_dir`` is a pathlib.Path or None.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        given = ctx.get_parameter_source("dataset") not in (
+            ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+        if kwargs.get("data_dir") is not None and not given:
+            kwargs["dataset"] = None
+        return func(*args, **kwargs)
+
+    with_data = click.option(
+        "--data", "data_dir", default=None, metavar="DIR",
+        type=click.Path(exists=True, file_okay=False, dir_okay=True, path_type=Path),
+        help=DATA_DIR_HELP,
+    )(wrapper)
+    return click.option(
+        "--dataset", type=click.Choice(DATASET_NAMES), default=DEFAULT_DATASET, show_default=True,
+        help="Dataset to use: mnist-sample (shipped), mnist or fashion-mnist (after "
+             "`digitlab data download NAME`, or from --data).",
+    )(with_data)
+
+
+def cache_dir_option(func: F) -> F:
+    """Add ``--cache-dir DIR`` (kwarg ``cache_dir``), the folder downloads are kept in."""
+    return click.option(
+        "--cache-dir", default=None, metavar="DIR",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Cache folder for downloaded datasets.  [default: $DIGITLAB_CACHE, else the user "
+             "cache folder]",
+    )(func)
+
+
+def load_dataset_from_options(
+    dataset: str | None, data_dir: str | os.PathLike | None, **kwargs: Any
+) -> Dataset:
+    """Call :func:`digitlab.data.load_dataset` with the values of :func:`dataset_options`.
+
+    Extra keyword arguments (``seed``, ``validation_fraction``, ``require``, ``cache_dir``...)
+    are passed on.
+    """
+    return load_dataset(dataset, data_dir, **kwargs)

@@ -1,0 +1,39 @@
+"""Data: the IDX file format, the datasets digitlab knows, their splits and their download.
+
+Modules, one idea each:
+
+* :mod:`~digitlab.data.idx` -- read and write IDX files (raw or gzip), strictly validated.
+* :mod:`~digitlab.data.catalog` -- the named datasets: files, mirrors, checksums, folders.
+* :mod:`~digitlab.data.splits` -- stratified, seeded hold-out of a labelled set.
+* :mod:`~digitlab.data.download` -- fetch published files, verified by SHA-256.
+* :mod:`~digitlab.data.datasets` -- :func:`load_dataset`, :class:`Dataset`, :class:`Split`.
+
+This package knows nothing of networks: it hands out arrays, ``images`` of shape (N, 784) as
+float32 in [0, 1] and ``labels`` of shape (N,) as int64.
+"""
+
+from digitlab.data.catalog import (
+    DATASET_NAMES,
+    DEFAULT_DATASET,
+    cache_root,
+    dataset_cache_dir,
+)
+from digitlab.data.datasets import IMAGE_SHAPE, N_CLASSES, N_PIXELS, Dataset, Split, load_dataset
+from digitlab.data.download import download_dataset
+from digitlab.data.idx import read_idx, write_idx
+
+__all__ = [
+    "DATASET_NAMES",
+    "DEFAULT_DATASET",
+    "IMAGE_SHAPE",
+    "N_CLASSES",
+    "N_PIXELS",
+    "Dataset",
+    "Split",
+    "cache_root",
+    "dataset_cache_dir",
+    "download_dataset",
+    "load_dataset",
+    "read_idx",
+    "write_idx",
+]

@@ -1,0 +1,362 @@
+"""Datasets as the rest of digitlab sees them: float images in [0, 1] and int labels, by split.
+
+:func:`load_dataset` finds a dataset's IDX files (see :mod:`digitlab.data.catalog` for where it
+looks), checks them, scales the pixels to [0, 1] and returns a :class:`Dataset` with a training,
+a test and a (possibly empty) validation :class:`Split`.
+
+When a dataset has its own test set (MNIST, Fashion-MNIST) that is the test split. The embedded
+``mnist-sample`` has none: a stratified ``test_fraction`` of it is held out with the seed. A
+stratified ``validation_fraction`` of the training split is carved out in the same way. The two
+draws use independent streams spawned from the seed, so changing the validation fraction never
+changes the test split, and the same seed always gives the same splits.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from digitlab.data.catalog import (
+    DEFAULT_DATASET,
+    DIGIT_NAMES,
+    EMBEDDED_DIR,
+    FILE_STEMS,
+    SPECS,
+    SPLIT_ROLES,
+    DatasetSpec,
+    dataset_cache_dir,
+    find_file,
+)
+from digitlab.data.download import sha256_file
+from digitlab.data.idx import read_idx
+from digitlab.data.splits import stratified_holdout
+from digitlab.errors import ConfigError, DataError
+
+N_CLASSES = 10
+IMAGE_SHAPE = (28, 28)
+N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
+SPLIT_NAMES = ("train", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """One part of a dataset.
+
+    Attributes
+    ----------
+    name : str
+        ``"train"``, ``"test"`` or ``"validation"``.
+    images : numpy.ndarray of shape (N, 784), float32
+        Row-major 28x28 images, pixel / 255, so values lie in [0, 1].
+    labels : numpy.ndarray of shape (N,), int64
+        Class of each image, 0..9.
+    indices : numpy.ndarray of shape (N,), int64
+        Row of each image in the IDX file it came from.
+    """
+
+    name: str
+    images: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.labels.shape[0])
+
+    def counts(self) -> np.ndarray:
+        """Number of examples of each class: int64 array of shape (10,)."""
+        return np.bincount(self.labels, minlength=N_CLASSES).astype(np.int64)
+
+    def __repr__(self) -> str:
+        return f"Split({self.name!r}, {len(self)} images of {self.images.shape[1]} pixels)"
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """A loaded dataset: its splits plus where it came from.
+
+    Attributes
+    ----------
+    name : str
+        ``"mnist-sample"``, ``"mnist"``, ``"fashion-mnist"`` or the name of the ``data_dir``.
+    source : str
+        Human-readable origin and credit.
+    class_names : tuple of str
+        Ten names, indexed by label.
+    train, test : Split or None
+        None only for a split the caller did not ``require``.
+    validation : Split
+        Carved from the training data; 0 rows when ``validation_fraction`` is 0.
+    test_is_official : bool
+        True when ``test`` is the dataset's own test set, False when it was held out of the
+        training data.
+    files : dict of str to pathlib.Path
+        The IDX file read for each role (``"train_images"``, ...).
+    seed, test_fraction, validation_fraction
+        The arguments that shaped the splits.
+    """
+
+    name: str
+    source: str
+    class_names: tuple[str, ...]
+    train: Split | None
+    test: Split | None
+    validation: Split
+    test_is_official: bool
+    files: dict[str, Path] = field(default_factory=dict)
+    seed: int = 0
+    test_fraction: float = 0.1
+    validation_fraction: float = 0.0
+
+    def splits(self) -> list[Split]:
+        """The splits present, in the order train, validation, test."""
+        return [s for s in (self.train, self.validation, self.test) if s is not None]
+
+    def describe(self) -> dict:
+        """A JSON-serialisable summary: source, shapes, per-class counts, file checksums."""
+        return {
+            "name": self.name,
+            "source": self.source,
+            "class_names": list(self.class_names),
+            "image_shape": list(IMAGE_SHAPE),
+            "test_is_official": self.test_is_official,
+            "seed": self.seed,
+            "test_fraction": None if self.test_is_official else self.test_fraction,
+            "validation_fraction": self.validation_fraction,
+            "splits": {
+                split.name: {
+                    "images_shape": list(split.images.shape),
+                    "labels_shape": list(split.labels.shape),
+                    "counts": split.counts().tolist(),
+                }
+                for split in self.splits()
+            },
+            "files": {
+                role: {"path": str(path), "bytes": path.stat().st_size,
+                       "sha256": sha256_file(path)}
+                for role, path in self.files.items()
+            },
+        }
+
+
+def _check_arguments(seed: int, test_fraction: float, validation_fraction: float,
+                     require: Iterable[str] | str) -> tuple[str, ...]:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    for label, value in (("test_fraction", test_fraction),
+                         ("validation_fraction", validation_fraction)):
+        if not 0.0 <= float(value) < 1.0:
+            raise ConfigError(f"{label} must be in [0, 1), got {value!r}")
+    required = (require,) if isinstance(require, str) else tuple(require)
+    unknown = [r for r in required if r not in SPLIT_NAMES]
+    if unknown:
+        raise ConfigError(f"require must name splits among {SPLIT_NAMES}, got {unknown!r}")
+    return required
+
+
+def _locate(name: str | None, data_dir, cache_dir) -> tuple[str, DatasetSpec | None, Path]:
+    """Return the dataset's name, its spec (None for an anonymous folder) and its folder."""
+    if name is not None and name not in SPECS:
+        raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(SPECS)}")
+    spec = SPECS.get(name) if name is not None else None
+    if data_dir is not None:
+        folder = Path(data_dir).expanduser()
+        if not folder.is_dir():
+            raise DataError(f"{folder}: not a folder (expected a folder of IDX files)")
+        return name or folder.resolve().name, spec, folder
+    spec = spec or SPECS[DEFAULT_DATASET]
+    if spec.name == DEFAULT_DATASET:
+        return spec.name, spec, EMBEDDED_DIR
+    cached = dataset_cache_dir(spec.name, cache_dir)
+    for folder in (cached, *spec.system_dirs):
+        if all(find_file(folder, role) is not None for role in FILE_STEMS):
+            if folder == cached:
+                _verify_cached(spec, folder)
+            return spec.name, spec, folder
+    names = ", ".join(f.name for f in spec.files)
+    raise DataError(
+        f"{spec.name} is not available locally: run `digitlab data download {spec.name}` "
+        f"(it saves {names} to {cached}), or pass --data DIR with a folder holding those files"
+    )
+
+
+def _verify_cached(spec: DatasetSpec, folder: Path) -> None:
+    for remote in spec.files:
+        path = folder / remote.name
+        if path.is_file() and sha256_file(path) != remote.sha256:
+            raise DataError(
+                f"{path}: SHA-256 does not match the published file (damaged or incomplete); "
+                f"run `digitlab data download {spec.name}` to fetch it again"
+            )
+
+
+def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """Read and check an images/labels pair: uint8 (N, 28, 28) and int64 (N,) in 0..9."""
+    images = read_idx(images_path, writable=False)  # converted to float32 below anyway
+    if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
+        raise DataError(
+            f"{images_path}: expected uint8 images of shape (N, 28, 28), found {images.dtype} "
+            f"of shape {images.shape}"
+        )
+    labels = read_idx(labels_path)
+    if labels.ndim != 1 or labels.dtype.kind not in "ui":
+        raise DataError(
+            f"{labels_path}: expected a 1-D array of integer labels, found {labels.dtype} "
+            f"of shape {labels.shape}"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= N_CLASSES):
+        bad = np.flatnonzero((labels < 0) | (labels >= N_CLASSES))
+        raise DataError(
+            f"{labels_path}: labels must be 0..9, found {labels[bad[0]]} at index {bad[0]} "
+            f"({bad.size} labels out of range)"
+        )
+    if labels.shape[0] != images.shape[0]:
+        raise DataError(
+            f"{images_path} holds {images.shape[0]} images but {labels_path} holds "
+            f"{labels.shape[0]} labels; they must match"
+        )
+    return images, labels.astype(np.int64)
+
+
+def _make_split(name: str, images_u8: np.ndarray, labels: np.ndarray,
+                rows: np.ndarray | None = None) -> Split:
+    """Build a Split from uint8 images (N, 28, 28), taking ``rows`` if given."""
+    if rows is None:
+        rows = np.arange(labels.shape[0], dtype=np.int64)
+        flat = images_u8.reshape(-1, N_PIXELS)                   # (N, 28, 28) -> (N, 784)
+    else:
+        flat = images_u8.reshape(-1, N_PIXELS)[rows]             # (R, 784) uint8
+        labels = labels[rows]
+    scaled = np.divide(flat, np.float32(255.0), dtype=np.float32)  # (R, 784) in [0, 1]
+    return Split(name, scaled, labels, rows)
+
+
+def _empty_split(name: str) -> Split:
+    return Split(name, np.zeros((0, N_PIXELS), np.float32), np.zeros(0, np.int64),
+                 np.zeros(0, np.int64))
+
+
+def load_dataset(
+    name: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    validation_fraction: float = 0.0,
+    require: Iterable[str] | str = ("train", "test"),
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """Load a dataset by name or from a folder, split and scaled to [0, 1].
+
+    Parameters
+    ----------
+    name : str, optional
+        One of :data:`DATASET_NAMES`. Default ``"mnist-sample"`` (shipped with digitlab). With
+        ``data_dir`` it only labels the folder (class names, source credit).
+    data_dir : str or os.PathLike, optional
+        A folder holding ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
+        ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte``, each raw or ``.gz``; only
+        the pairs of the required splits need be present.
+    seed : int
+        Seeds the held-out test split (when the dataset has no test set) and the validation split.
+    test_fraction : float
+        Share of each class held out as the test split when the dataset has no test set.
+    validation_fraction : float
+        Share of each class of the training split carved out as the validation split.
+    require : iterable of {"train", "test"}
+        The splits the caller needs; a split not required may be None (and is not read).
+    cache_dir : str or os.PathLike, optional
+        Cache root where ``digitlab data download`` put the files (default ``$DIGITLAB_CACHE`` or
+        the user cache folder).
+
+    Returns
+    -------
+    Dataset
+        ``train.images`` of shape (N_train, 784), float32 in [0, 1]; ``train.labels`` of shape
+        (N_train,), int64; likewise for ``test`` and ``validation``.
+
+    Raises
+    ------
+    DataError
+        If the dataset is not available locally (``mnist``/``fashion-mnist`` are never downloaded
+        implicitly), a required file is missing, or a file is damaged or inconsistent.
+    ConfigError
+        If a fraction, the seed or ``require`` is invalid.
+    """
+    required = _check_arguments(seed, test_fraction, validation_fraction, require)
+    ds_name, spec, folder = _locate(name, data_dir, cache_dir)
+    holds_out_test = spec is not None and not spec.has_official_test
+
+    needed = {"train"} if holds_out_test else set(required)  # held-out test comes from train
+    available: dict[str, Path] = {}
+    missing = []
+    for split in SPLIT_NAMES:
+        roles = SPLIT_ROLES[split]
+        found = {role: find_file(folder, role) for role in roles}
+        if all(found.values()):
+            available.update(found)
+        elif split in needed:
+            missing += [FILE_STEMS[r] for r, path in found.items() if path is None]
+    if missing:
+        raise DataError(
+            f"{folder}: missing {', '.join(missing)} (each may be raw or .gz); "
+            f"the splits required are {', '.join(sorted(needed))}"
+        )
+
+    seeds = np.random.SeedSequence(int(seed)).spawn(2)  # independent test and validation streams
+    test_rng, validation_rng = (np.random.default_rng(s) for s in seeds)
+    files: dict[str, Path] = {}  # the files actually read, by role
+
+    def read(split: str) -> tuple[np.ndarray, np.ndarray]:
+        images_role, labels_role = SPLIT_ROLES[split]
+        files[images_role], files[labels_role] = available[images_role], available[labels_role]
+        return _read_pair(available[images_role], available[labels_role])
+
+    train = test = None
+    train_pair = None
+    if "train_images" in available and ("train" in needed or validation_fraction > 0):
+        train_pair = read("train")
+    if holds_out_test:
+        images, labels = train_pair
+        kept, held = stratified_holdout(labels, test_fraction, test_rng)
+        test = _make_split("test", images, labels, held)
+        train_rows = kept
+    else:
+        train_rows = None
+        if "test" in required and "test_images" in available:
+            test = _make_split("test", *read("test"))
+    validation = _empty_split("validation")
+    if train_pair is not None:
+        images, labels = train_pair
+        if train_rows is None:
+            train_rows = np.arange(labels.shape[0], dtype=np.int64)
+        if validation_fraction > 0:
+            kept, held = stratified_holdout(labels[train_rows], validation_fraction,
+                                            validation_rng)
+            validation = _make_split("validation", images, labels, train_rows[held])
+            train_rows = train_rows[kept]
+        train = _make_split("train", images, labels,
+                            None if train_rows.size == labels.shape[0] else train_rows)
+
+    if spec is not None and data_dir is None:
+        source = spec.source if folder == EMBEDDED_DIR else f"{spec.source}; files in {folder}"
+    elif spec is not None:
+        source = f"{spec.source}; files in {folder}"
+    else:
+        source = f"IDX files in {folder}"
+    return Dataset(
+        name=ds_name,
+        source=source,
+        class_names=spec.class_names if spec is not None else DIGIT_NAMES,
+        train=train,
+        test=test,
+        validation=validation,
+        test_is_official=not holds_out_test,
+        files=files,
+        seed=int(seed),
+        test_fraction=float(test_fraction),
+        validation_fraction=float(validation_fraction),
+    )

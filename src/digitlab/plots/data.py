@@ -1,0 +1,69 @@
+"""Figures of the data itself: a grid of example images, one row per class."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, same output everywhere
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from digitlab.plots import save_figure  # noqa: E402
+
+
+def plot_digit_grid(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    per_digit: int,
+    path: str | os.PathLike,
+) -> Path:
+    """Save a grid of the first ``per_digit`` examples of each class, one row per class.
+
+    Parameters
+    ----------
+    images : numpy.ndarray of shape (N, 784) or (N, 28, 28)
+        Pixel values in [0, 1] (white is 1: drawn dark on a light background).
+    labels : numpy.ndarray of shape (N,)
+        Class of each image, 0..len(class_names)-1.
+    class_names : sequence of str
+        Row labels, indexed by class.
+    per_digit : int
+        Columns: examples shown per class (fewer if a class has fewer; the rest stay blank).
+    path : str or os.PathLike
+        Where to write the figure (format from the suffix, e.g. ``.png``).
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    if per_digit < 1:
+        raise ValueError(f"per_digit must be >= 1, got {per_digit}")
+    images = np.asarray(images).reshape(len(images), 28, 28)  # (N, 784) -> (N, 28, 28)
+    labels = np.asarray(labels)
+    n_rows = len(class_names)
+    label_inches = 0.3 + 0.07 * max(len(name) for name in class_names)  # room for row labels
+    width = 0.6 * per_digit + label_inches
+    fig, axes = plt.subplots(n_rows, per_digit, figsize=(width, 0.6 * n_rows + 0.2),
+                             squeeze=False)
+    for row, name in enumerate(class_names):
+        examples = np.flatnonzero(labels == row)[:per_digit]
+        for col in range(per_digit):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set_visible(False)
+            if col < examples.size:
+                ax.imshow(images[examples[col]], cmap="gray_r", vmin=0.0, vmax=1.0,
+                          interpolation="nearest")
+        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+    fig.subplots_adjust(left=label_inches / width, right=0.99, top=0.99, bottom=0.01,
+                        wspace=0.05, hspace=0.05)
+    return save_figure(fig, path, dpi=100)
