@@ -1,0 +1,95 @@
+"""Every figure of the analysis, drawn from the analysis dict and the images it was measured on.
+
+File names (in the output folder) are the values of :data:`FIGURES`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitlab.analysis.mistakes import mistakes_by_confidence, pair_examples
+from digitlab.analysis.responses import Responses
+
+FIGURES = {
+    "confusion_matrix": "confusion_matrix.png",
+    "per_digit_metrics": "per_digit_metrics.png",
+    "misclassified": "misclassified.png",
+    "confused_pairs": "confused_pairs.png",
+    "mistakes_by_digit": "mistakes_by_digit.png",
+    "retraining": "retraining.png",
+    "data_overview": "data_overview.png",
+    "nondigit_examples": "nondigit_examples.png",
+    "nondigit_predictions": "nondigit_predictions.png",
+    "nondigit_confidence": "nondigit_confidence.png",
+    "nondigit_scores": "nondigit_scores.png",
+}
+REAL = "real test digits"
+GALLERY_SIZE, PAIR_ROWS, PAIR_COLUMNS, EXAMPLE_COLUMNS = 40, 5, 8, 8
+
+
+def draw_figures(out_dir: Path, analysis: dict[str, Any], dataset: Any, answers: Responses,
+                 nondigit_sets: dict, nondigit_answers: dict[str, Responses]) -> dict[str, str]:
+    """Draw every figure into ``out_dir``; returns {figure key: file name} of those drawn."""
+    from digitlab.plots import analysis as plots
+
+    test, drawn = dataset.test, {}
+
+    def path(key: str) -> Path:
+        drawn[key] = FIGURES[key]
+        return out_dir / FIGURES[key]
+
+    labels, predicted, confidence = test.labels, answers.predicted, answers.confidence
+    plots.plot_confusion_matrix(np.asarray(analysis["confusion_matrix"]), path("confusion_matrix"))
+    plots.plot_per_digit_metrics(analysis["per_digit"], path("per_digit_metrics"))
+    ranked = mistakes_by_confidence(labels, predicted, confidence)[:GALLERY_SIZE]
+    plots.plot_gallery(
+        test.images[ranked],
+        [f"{labels[i]} → {predicted[i]}\np = {confidence[i]:.2f}" for i in ranked],
+        path("misclassified"),
+        f"Misclassified test images, most confidently wrong first "
+        f"({len(ranked)} of {analysis['n_mistakes']}; true → predicted, top probability)")
+    rows = []
+    for pair in analysis["confused_pairs"][:PAIR_ROWS]:
+        index = pair_examples(labels, predicted, confidence, pair["true"], pair["predicted"],
+                              PAIR_COLUMNS)
+        rows.append((f"{pair['true']} → {pair['predicted']}\n{pair['count']} images\n"
+                     f"{100 * pair['share']:.1f}% of the {pair['true']}s",
+                     test.images[index], [f"p = {confidence[i]:.2f}" for i in index]))
+    plots.plot_pair_gallery(rows, path("confused_pairs"),
+                            "The most frequent confusions (true → predicted), most confident "
+                            "first")
+    plots.plot_mistake_histograms(analysis["mistakes_by_true_digit"],
+                                  analysis["mistakes_by_predicted_digit"],
+                                  analysis["data"]["test_counts"], path("mistakes_by_digit"))
+    if analysis.get("retraining") and analysis["retraining"]["seeds"]:
+        plots.plot_retraining(analysis["retraining"], analysis["accuracy"], path("retraining"))
+    plots.plot_data_overview(dataset.train.images, dataset.train.labels,
+                             analysis["data"]["train_counts"], analysis["data"]["test_counts"],
+                             path("data_overview"))
+    _draw_nondigits(plots, path, analysis, test, answers, nondigit_sets, nondigit_answers)
+    return drawn
+
+
+def _draw_nondigits(plots, path, analysis, test, answers, sets, set_answers) -> None:
+    if not sets:
+        return
+    n = EXAMPLE_COLUMNS
+    rows = [(REAL, test.images[:n], answers.predicted[:n], answers.confidence[:n])]
+    rows += [(s.kind.title, s.images[:n], set_answers[name].predicted[:n],
+              set_answers[name].confidence[:n]) for name, s in sets.items()]
+    plots.plot_nondigit_examples(rows, path("nondigit_examples"), EXAMPLE_COLUMNS)
+    summaries = {REAL: analysis["real_digits"]}
+    summaries.update({s.kind.title: analysis["nondigits"][name] for name, s in sets.items()})
+    plots.plot_nondigit_predictions(summaries, path("nondigit_predictions"))
+    plots.plot_nondigit_confidence(summaries, path("nondigit_confidence"),
+                                   analysis["confident_threshold"],
+                                   analysis["model"]["output_activation"] != "softmax")
+    scores = {REAL: {"max_probability": answers.confidence, "energy": answers.energy}}
+    scores.update({s.kind.title: {"max_probability": set_answers[name].confidence,
+                                  "energy": set_answers[name].energy}
+                   for name, s in sets.items()})
+    aurocs = {s.kind.title: analysis["nondigits"][name] for name, s in sets.items()}
+    plots.plot_nondigit_scores(scores, aurocs, path("nondigit_scores"))

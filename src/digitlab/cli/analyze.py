@@ -1,0 +1,64 @@
+"""``digitlab analyze``: confusions, mistakes, retraining variance and non-digit images."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from digitlab.cli.common import dataset_options, load_dataset_from_options
+
+
+@click.command()
+@click.argument("model", metavar="RUN_DIR|MODEL",
+                type=click.Path(exists=True, path_type=Path))
+@dataset_options
+@click.option("--retrain", "retrain", default=5, show_default=True, type=click.IntRange(min=0),
+              metavar="K", help="Retrain the model's saved configuration with K other seeds to "
+                                "measure how results vary (0 skips).")
+@click.option("--no-retrain", is_flag=True, default=False, show_default=True,
+              help="Skip the retrainings (same as --retrain 0).")
+@click.option("--retrain-epochs", default=None, type=click.IntRange(min=1), metavar="N",
+              show_default="the saved config's epochs",
+              help="Epochs of each retraining (fewer makes a slow network quick to retrain).")
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
+              help="Seed of the non-digit images and of the retraining seeds.")
+@click.option("--nondigits", "nondigit_count", default=500, show_default=True,
+              type=click.IntRange(min=1), metavar="N",
+              help="Images generated of each kind of non-digit image.")
+@click.option("--out", "out_dir", required=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for analysis.json and the figures.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show progress bars while retraining.")
+def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
+            nondigit_count, out_dir, progress):
+    """Analyse a trained network: which digits it confuses and determines worst, its most
+    confident mistakes, how results change between retrainings, and what it answers to images
+    that are not digits.
+
+    The test split is the one the model was trained with (its saved dataset, seed and
+    test fraction) unless --dataset or --data is given.
+    """
+    from digitlab.analysis.run import ANALYSIS_FILE, dataset_for
+    from digitlab.analysis.run import analyze as run_analysis
+    from digitlab.modelio import load_model
+
+    saved = load_model(model)
+    config = saved.config
+    if dataset is not None or data_dir is not None:
+        split = {} if config is None else {
+            "seed": config.seed, "test_fraction": config.test_fraction,
+            "validation_fraction": config.validation_fraction}
+        data = load_dataset_from_options(dataset, data_dir, **split)
+    else:
+        data = dataset_for(config)
+    result = run_analysis(saved, data, out_dir, retrain=0 if no_retrain else retrain,
+                          config=config, progress=progress, seed=seed,
+                          retrain_epochs=retrain_epochs, nondigit_count=nondigit_count)
+    for line in result["findings"]:
+        click.echo(f"- {line}")
+    if result["retraining_skipped"] and not (no_retrain or retrain == 0):
+        click.echo(f"retraining skipped: {result['retraining_skipped']}")
+    click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
+               f"{out_dir}")
