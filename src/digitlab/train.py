@@ -140,7 +140,9 @@ def train(
         network, optimizer, history = _restore(run_dir, config)
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
-    with threadpool_limits(limits=blas_threads(config)):
+    # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
+    with threadpool_limits(limits=blas_threads(config)), np.errstate(over="ignore",
+                                                                       invalid="ignore"):
         # Adam's elementwise update may use as many cores as BLAS is allowed to here
         # (one inside a parallel study's worker).
         optimizer.threads = max((p["num_threads"] for p in threadpool_info()), default=1)
@@ -178,10 +180,12 @@ class _Trainer:
         config = self.config
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
+            trace_length = len(self.history.trace)
             try:
                 record = self._train_epoch(epoch)
             except KeyboardInterrupt:
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
+                del self.history.trace[trace_length:]
                 return "interrupted"
             self._evaluate(record)
             self.history.epochs.append(record)
@@ -232,7 +236,10 @@ class _Trainer:
             window_correct += correct
             window_seen += len(index)
             seen = (step * batch) + len(index)
-            if window_seen >= config.trace_every or step == steps - 1:
+            # close the window every trace_every samples, but let the epoch's last window
+            # absorb a remainder shorter than half a window (no 1-sample windows)
+            window_full = window_seen >= config.trace_every and n - seen >= config.trace_every / 2
+            if window_full or step == steps - 1:
                 self.history.trace.append({
                     "samples": samples_before + seen,
                     "epoch": epoch + seen / n,

@@ -1,0 +1,99 @@
+"""``digitlab evaluate MODEL``: accuracy, mean E, per-digit accuracy and confusion matrix."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+
+import click
+from click.core import ParameterSource
+
+from digitlab.cli.common import dataset_options, load_dataset_from_options
+from digitlab.config import TrainConfig
+from digitlab.data import DATASET_NAMES, Dataset
+from digitlab.errors import DataError
+from digitlab.evaluate import Evaluation, evaluate
+from digitlab.modelio import load_model
+
+
+def dataset_for_model(
+    config: TrainConfig | None, dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """The dataset a model was trained on, split as in training.
+
+    The saved config's seed, test and validation fractions reproduce the same held-out test
+    split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
+    config gets the defaults of :class:`TrainConfig`.
+    """
+    config = config if config is not None else TrainConfig()
+    name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
+    if name is not None and name not in DATASET_NAMES:
+        raise DataError(f"the model was trained on data from a folder named {name!r}; "
+                        "give that folder with --data DIR (or choose --dataset)")
+    return load_dataset_from_options(
+        name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
+        validation_fraction=config.validation_fraction, require=("test",),
+    )
+
+
+def explicit_dataset(dataset: str | None) -> str | None:
+    """``--dataset`` if the user gave it, None when it only holds its default.
+
+    The commands here fall back on the dataset saved with a model or config, so a default
+    ``--dataset`` must not override it.
+    """
+    source = click.get_current_context().get_parameter_source("dataset")
+    return None if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) \
+        else dataset
+
+
+def format_evaluation(result: Evaluation) -> str:
+    """Accuracy and mean E, then the confusion matrix (rows: true digit) and per-digit accuracy."""
+    confusion = result.confusion_matrix
+    n_classes = confusion.shape[0]
+    width = max(5, len(str(int(confusion.max()))) + 1)
+    lines = [
+        f"accuracy  {result.accuracy:.2%}  ({int(confusion.trace())} of {result.n} digits)",
+        f"mean E    {result.mean_loss:.4f}  ({result.loss} loss)",
+        "",
+        "confusion matrix (rows: true digit, columns: digit read) and per-digit accuracy",
+        "true\\read" + "".join(f"{j:>{width}}" for j in range(n_classes)) + f"{'n':>7}{'acc':>9}",
+    ]
+    for i in range(n_classes):
+        digit_accuracy = result.per_digit_accuracy[i]
+        shown = "-" if math.isnan(digit_accuracy) else f"{digit_accuracy:.1%}"
+        lines.append(
+            f"{i:>9}" + "".join(f"{int(c):>{width}}" for c in confusion[i])
+            + f"{int(confusion[i].sum()):>7}{shown:>9}"
+        )
+    return "\n".join(lines)
+
+
+@click.command(name="evaluate")
+@click.argument("model", type=click.Path(exists=True))
+@dataset_options
+@click.option("--json", "as_json", is_flag=True, default=False, show_default=True,
+              help="Print one JSON object instead of tables.")
+def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -> None:
+    """Evaluate MODEL (a model file or a run folder) on the test split.
+
+    Without --dataset/--data the dataset, seed and fractions saved with the model reproduce the
+    test split it was evaluated on during training.
+    """
+    saved = load_model(model)
+    data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir)
+    loss = saved.config.loss if saved.config is not None else _default_loss(saved.network)
+    result = evaluate(saved.network, data.test.images, data.test.labels, loss)
+    if as_json:
+        record = {"model": str(saved.path), "dataset": data.name, "split": "test",
+                  **result.to_dict()}
+        click.echo(json.dumps(record))
+        return
+    click.echo(f"Model {saved.path} on the test split of {data.name} ({result.n} digits)")
+    click.echo(format_evaluation(result))
+
+
+def _default_loss(network) -> str:
+    return "ce" if network.output_activation.name == "softmax" else "mse"

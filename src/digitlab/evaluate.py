@@ -1,0 +1,113 @@
+"""Evaluation: how well a trained network reads a labelled set of digits.
+
+One forward pass over the images gives the outputs y^L (N, 10); from them come the predicted
+digits (the largest output), the class probabilities, the mean loss E and, through
+:mod:`digitlab.metrics`, the confusion matrix and the per-digit accuracy.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from digitlab import metrics
+from digitlab.errors import DataError
+from digitlab.nn.losses import Loss, get_loss
+from digitlab.nn.network import MLP
+
+
+@dataclass
+class Evaluation:
+    """The result of :func:`evaluate`.
+
+    Attributes
+    ----------
+    accuracy : float
+        Share of images whose digit was read correctly (NaN for an empty set).
+    mean_loss : float
+        Mean per-sample E over the set, the same quantity training reports.
+    n : int
+        Number of images.
+    per_digit_accuracy : ndarray of shape (10,)
+        For each true digit, the share of its images read correctly (NaN if it has none).
+    confusion_matrix : ndarray of shape (10, 10), int64
+        ``C[i, j]`` = number of images of digit i read as j (rows = true digit).
+    predictions : ndarray of shape (N,), int64
+        The digit read for each image.
+    probabilities : ndarray of shape (N, 10)
+        Class probabilities (see :meth:`digitlab.nn.MLP.probabilities`).
+    loss : str
+        Name of the loss E was measured with.
+    """
+
+    accuracy: float
+    mean_loss: float
+    n: int
+    per_digit_accuracy: np.ndarray
+    confusion_matrix: np.ndarray
+    predictions: np.ndarray
+    probabilities: np.ndarray
+    loss: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-image arrays; NaN written as null)."""
+        return {
+            "accuracy": _finite_or_none(self.accuracy),
+            "mean_loss": _finite_or_none(self.mean_loss),
+            "loss": self.loss,
+            "n": self.n,
+            "per_digit_accuracy": [_finite_or_none(v) for v in self.per_digit_accuracy],
+            "per_digit_count": self.confusion_matrix.sum(axis=1).tolist(),
+            "confusion_matrix": self.confusion_matrix.tolist(),
+            "confused_pairs": metrics.confused_pairs(self.confusion_matrix, top=10),
+        }
+
+
+def evaluate(
+    network: MLP,
+    images: np.ndarray,
+    labels: np.ndarray,
+    loss: str | Loss,
+    batch_size: int = 2048,
+) -> Evaluation:
+    """Evaluate ``network`` on images (N, 784) with integer labels (N,) under ``loss``.
+
+    ``loss`` is a loss name (``"mse"``, ``"ce"``) or a :class:`~digitlab.nn.losses.Loss`.
+    """
+    loss = get_loss(loss) if isinstance(loss, str) else loss
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 2 or images.shape[1] != network.sizes[0]:
+        raise DataError(
+            f"images must have shape (N, {network.sizes[0]}), got {images.shape}"
+        )
+    if labels.shape != (len(images),):
+        raise DataError(f"labels must have shape ({len(images)},), got {labels.shape}")
+    n_classes = network.sizes[-1]
+    if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
+        raise DataError(f"labels must lie in 0..{n_classes - 1}")
+
+    outputs = network.predict(images, batch_size)  # (N, 784) -> (N, 10)
+    predictions = outputs.argmax(axis=1)  # (N,)
+    confusion = metrics.confusion_matrix(labels, predictions, n_classes)  # (10, 10)
+    if len(labels):
+        mean_loss = float(loss.per_sample(outputs, network.targets(labels, loss)).mean())
+    else:
+        mean_loss = float("nan")
+    return Evaluation(
+        accuracy=metrics.accuracy(confusion),
+        mean_loss=mean_loss,
+        n=int(len(labels)),
+        per_digit_accuracy=metrics.recall(confusion),
+        confusion_matrix=confusion,
+        predictions=predictions.astype(np.int64),
+        probabilities=network.output_to_probabilities(outputs),
+        loss=loss.name,
+    )
+
+
+def _finite_or_none(value: float) -> float | None:
+    value = float(value)
+    return value if math.isfinite(value) else None

@@ -1,0 +1,79 @@
+"""Figures of a training run: E and accuracy per epoch, and the finer running trace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display needed, same output everywhere
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
+
+from digitlab.history import History  # noqa: E402
+from digitlab.plots import save_figure  # noqa: E402
+
+#: per-epoch series: (history column prefix, legend label, colour)
+SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
+          ("test", "test", "tab:green"))
+
+
+def plot_training_curves(
+    history: History, path: str | os.PathLike, title: str | None = None
+) -> Path:
+    """Save a 2×2 figure of a run's :class:`~digitlab.history.History`.
+
+    Top row: mean E and accuracy per epoch for the train, validation and test splits (the train
+    values are the running means over each epoch, as the progress bar shows them). Bottom row:
+    the finer trace, E and accuracy over the last ``trace_every`` samples against the number of
+    samples seen, so the progress *within* epochs is visible too.
+
+    Returns the path written.
+    """
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
+    (ax_loss, ax_acc), (ax_trace_loss, ax_trace_acc) = axes
+    epochs = history.column("epoch")
+    marker = "o" if len(epochs) <= 30 else None
+    for prefix, label, colour in SPLITS:
+        for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+            values = history.column(f"{prefix}_{metric}")
+            pairs = [(e, v) for e, v in zip(epochs, values, strict=True) if v is not None]
+            if pairs:
+                xs, ys = zip(*pairs, strict=True)
+                ax.plot(xs, ys, marker=marker, color=colour, label=label)
+    ax_loss.set(title="E per epoch", xlabel="epoch", ylabel="mean E per sample")
+    ax_acc.set(title="accuracy per epoch", xlabel="epoch", ylabel="digits read correctly")
+    for ax in (ax_loss, ax_acc):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+    trace = history.trace
+    samples = [point["samples"] for point in trace]
+    ax_trace_loss.plot(samples, [p["loss"] for p in trace], color="tab:blue", lw=1)
+    ax_trace_acc.plot(samples, [p["accuracy"] for p in trace], color="tab:blue", lw=1)
+    ax_trace_loss.set(title="running E while training", xlabel="training samples seen",
+                      ylabel="mean E per sample")
+    ax_trace_acc.set(title="running accuracy while training", xlabel="training samples seen",
+                     ylabel="digits read correctly")
+    _mark_epoch_ends(history, (ax_trace_loss, ax_trace_acc))
+
+    for ax in (ax_acc, ax_trace_acc):
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    for ax in axes.flat:
+        ax.grid(True, alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return save_figure(fig, path, dpi=110)
+
+
+def _mark_epoch_ends(history: History, axes) -> None:
+    """Faint vertical lines where each epoch ended on the samples axis of the trace."""
+    # the last trace point of each epoch lies at a whole number of epochs
+    ends = [point["samples"] for point in history.trace if float(point["epoch"]).is_integer()]
+    for ax in axes:
+        for x in ends[:-1]:
+            ax.axvline(x, color="grey", lw=0.6, ls=":", alpha=0.7)
