@@ -123,7 +123,7 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], base: TrainConfig | None = None) -> TrainConfig:
-        """A config from a mapping (e.g. a TOML table or a model file); unknown keys are an error."""
+        """A config from a mapping (a TOML table, a model file); unknown keys are an error."""
         base = base if base is not None else cls()
         unknown = set(data) - set(FIELD_NAMES)
         if unknown:

@@ -1,6 +1,6 @@
 """Model files: arrays plus JSON metadata in one zip archive, never pickle.
 
-Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` can read the arrays)::
+Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` reads its arrays)::
 
     metadata.json          format name and version, architecture, preprocessing, training config,
                            optimizer name and step, epoch, digitlab version, array shapes
@@ -179,7 +179,7 @@ def _build_network(path: Path, metadata: dict[str, Any], arrays: dict[str, np.nd
     except (KeyError, TypeError) as error:
         raise ModelFileError(f"{path}: architecture metadata incomplete ({error})") from None
     expected = {}
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
         expected[f"params/W{l}.npy"] = (n_out, n_in)
         if bias:
             expected[f"params/b{l}.npy"] = (n_out,)

@@ -18,6 +18,14 @@ from digitlab.errors import ConfigError, DigitlabError
 #: subcommand name -> "module:attribute" of its click command.
 COMMANDS = {
     "data": "digitlab.cli.data:data",
+    "report": "digitlab.cli.report:report",
+    "train": "digitlab.cli.train:train_command",
+    "evaluate": "digitlab.cli.evaluate:evaluate_command",
+    "predict": "digitlab.cli.predict:predict",
+    "summary": "digitlab.cli.summary:summary",
+    "sweep": "digitlab.cli.sweep:sweep",
+    "analyze": "digitlab.cli.analyze:analyze",
+    "dream": "digitlab.cli.dream:dream_command",
 }
 
 

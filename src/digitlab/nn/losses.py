@@ -1,8 +1,8 @@
 """Loss functions E(y, t) for one sample, and how targets t are encoded.
 
 The assignment's loss is the squared error ``E = ½‖y − t‖²`` with targets +1 for the right digit
-and −1 for the others; the report's final network uses softmax cross-entropy ``E = −Σ_k t_k log y_k``
-with one-hot targets. Losses are reported *per sample* (the mean over a batch), so that curves
+and −1 for the others; the report's final network uses softmax cross-entropy
+``E = −Σ_k t_k log y_k`` with one-hot targets. Losses are reported *per sample* (the mean over a batch), so that curves
 compare across batch sizes.
 """
 

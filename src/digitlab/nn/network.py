@@ -107,13 +107,13 @@ class MLP:
     def _n_parameters(self) -> int:
         return sum(
             n_out * n_in + (n_out if self.has_bias else 0)
-            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:])
+            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=False)
         )
 
     def _views(self, flat: np.ndarray):
         """Per-layer views W^l (n_out, n_in) and b^l (n_out,) or None into a flat vector."""
         weights, biases, start = [], [], 0
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=False):
             weights.append(flat[start : start + n_out * n_in].reshape(n_out, n_in))
             start += n_out * n_in
             if self.has_bias:
@@ -126,7 +126,7 @@ class MLP:
     def named_parameters(self) -> dict[str, np.ndarray]:
         """``{"W0": W^0, "b0": b^0, "W1": ...}`` (views, not copies)."""
         named = {}
-        for l, (W, b) in enumerate(zip(self.weights, self.biases)):
+        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=False)):
             named[f"W{l}"] = W
             if b is not None:
                 named[f"b{l}"] = b
@@ -163,7 +163,7 @@ class MLP:
     def forward(self, x: np.ndarray) -> Trace:
         """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0)."""
         ys, zs = [np.asarray(x, dtype=self.dtype)], []
-        for W, b, f in zip(self.weights, self.biases, self.activations):
+        for W, b, f in zip(self.weights, self.biases, self.activations, strict=False):
             z = ys[-1] @ W.T  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
             if b is not None:
                 z += b
@@ -177,7 +177,7 @@ class MLP:
         out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
             y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
-            for W, b, f in zip(self.weights, self.biases, self.activations):
+            for W, b, f in zip(self.weights, self.biases, self.activations, strict=False):
                 z = y @ W.T
                 if b is not None:
                     z += b
