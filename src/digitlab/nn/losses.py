@@ -2,8 +2,8 @@
 
 The assignment's loss is the squared error ``E = ½‖y − t‖²`` with targets +1 for the right digit
 and −1 for the others; the report's final network uses softmax cross-entropy
-``E = −Σ_k t_k log y_k`` with one-hot targets. Losses are reported *per sample* (the mean over a batch), so that curves
-compare across batch sizes.
+``E = −Σ_k t_k log y_k`` with one-hot targets. Losses are reported *per sample* (the mean over a
+batch), so that curves compare across batch sizes.
 """
 
 from __future__ import annotations
