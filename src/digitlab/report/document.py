@@ -1,0 +1,118 @@
+"""A tiny document model for the report, rendered both as HTML and as Markdown.
+
+Stages describe what they found as :class:`Section` objects — paragraphs of findings, figures,
+tables and configurations — and the renderers below turn the same sections into a self-contained
+``index.html`` (inline CSS, figures as relative paths beside it) and a ``report.md``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Figure:
+    path: str  # relative to the report folder
+    caption: str
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[Any]]
+    caption: str = ""
+
+
+@dataclass
+class Section:
+    """One part of the report: a title, finding sentences, figures, tables, configs."""
+
+    anchor: str
+    title: str
+    intro: str = ""
+    findings: list[str] = field(default_factory=list)
+    figures: list[Figure] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    configs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    status: str = "done"  # "done", "skipped" or "failed"
+    note: str = ""  # why a stage was skipped or failed
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render_html(title: str, subtitle: str, sections: list[Section], css: str) -> str:
+    """A complete HTML page: navigation, then each section in order."""
+    esc = html.escape
+    nav = "".join(f'<li><a href="#{esc(s.anchor)}">{esc(s.title)}</a></li>' for s in sections)
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{esc(title)}</title><style>{css}</style></head><body>",
+        f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>",
+        f'<nav><ol>{nav}</ol></nav><main>',
+    ]
+    for section in sections:
+        parts.append(f'<section id="{esc(section.anchor)}"><h2>{esc(section.title)}</h2>')
+        if section.intro:
+            parts.append(f'<p class="intro">{esc(section.intro)}</p>')
+        if section.status != "done":
+            parts.append(f'<p class="note">This stage was {esc(section.status)}: '
+                         f"{esc(section.note)}</p>")
+        if section.findings:
+            items = "".join(f"<li>{esc(f)}</li>" for f in section.findings)
+            parts.append(f'<ul class="findings">{items}</ul>')
+        for table in section.tables:
+            head = "".join(f"<th>{esc(str(h))}</th>" for h in table.header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{esc(_cell(c))}</td>" for c in row) + "</tr>"
+                for row in table.rows
+            )
+            caption = f"<caption>{esc(table.caption)}</caption>" if table.caption else ""
+            parts.append(f"<table>{caption}<thead><tr>{head}</tr></thead>"
+                         f"<tbody>{body}</tbody></table>")
+        for figure in section.figures:
+            parts.append(
+                f'<figure><img src="{esc(figure.path)}" alt="{esc(figure.caption)}" '
+                f'loading="lazy"><figcaption>{esc(figure.caption)}</figcaption></figure>'
+            )
+        for name, config in section.configs.items():
+            parts.append(f"<details><summary>Configuration: {esc(name)}</summary>"
+                         f"<pre>{esc(json.dumps(config, indent=2))}</pre></details>")
+        parts.append("</section>")
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
+    """The same report as Markdown (figures as relative image links)."""
+    lines = [f"# {title}", "", subtitle, ""]
+    for section in sections:
+        lines += [f"## {section.title}", ""]
+        if section.intro:
+            lines += [section.intro, ""]
+        if section.status != "done":
+            lines += [f"*This stage was {section.status}: {section.note}*", ""]
+        lines += [f"- {finding}" for finding in section.findings]
+        if section.findings:
+            lines.append("")
+        for table in section.tables:
+            if table.caption:
+                lines += [f"*{table.caption}*", ""]
+            lines.append("| " + " | ".join(str(h) for h in table.header) + " |")
+            lines.append("|" + "---|" * len(table.header))
+            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+            lines.append("")
+        for figure in section.figures:
+            lines += [f"![{figure.caption}]({figure.path})", "", f"*{figure.caption}*", ""]
+        for name, config in section.configs.items():
+            lines += [f"<details><summary>Configuration: {name}</summary>", "", "```json",
+                      json.dumps(config, indent=2), "```", "</details>", ""]
+    return "\n".join(lines)

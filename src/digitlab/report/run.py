@@ -1,0 +1,124 @@
+"""``build_report``: run the stages in order, reuse finished ones, write the report files.
+
+    DIR/index.html     the report page (inline CSS; figures beside it under stages/)
+    DIR/report.md      the same report as Markdown
+    DIR/summary.json   every number the page shows, per stage, with the settings
+    DIR/stages/NAME/   each stage's figures, runs and cached results (stage.json)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digitlab import __version__
+from digitlab.errors import ConfigError
+from digitlab.fileio import write_json, write_text
+from digitlab.report import stages as st
+from digitlab.report.cache import load_cached, save_results, stage_key
+from digitlab.report.document import Section, render_html, render_markdown
+from digitlab.report.settings import MODES
+
+STAGES = [
+    st.Stage("data", "Data overview", st.data_settings, st.run_data, st.data_section),
+    st.Stage("assignment", "Assignment network", *st._train_stage("assignment"),
+             st.assignment_section),
+    st.Stage("studies", "Hyperparameter studies", st.studies_settings, st.run_studies,
+             st.studies_section),
+    st.Stage("final", "Final network", *st._train_stage("report"), st.final_section),
+    st.Stage("analysis", "Analysis", st.analysis_settings, st.run_analysis, st.analysis_section,
+             upstream=("final",)),
+    st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,
+             upstream=("final", "analysis")),
+]
+
+
+def build_report(
+    out_dir: str | os.PathLike,
+    *,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    mode: str = "default",
+    fresh: bool = False,
+    seed: int = 0,
+    progress: bool = True,
+    only: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Run the study and write ``index.html``, ``report.md`` and ``summary.json`` to ``out_dir``.
+
+    ``mode`` is ``"quick"``, ``"default"`` or ``"full"`` (see :mod:`digitlab.report.settings`).
+    Stages whose settings, data and upstream stages are unchanged are reused unless ``fresh``.
+    ``only`` restricts the run to some stages (and those they build on). Returns the summary.
+    """
+    from digitlab.data import load_dataset
+
+    if mode not in MODES:
+        raise ConfigError(f"unknown report mode {mode!r}; expected one of {', '.join(MODES)}")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    data = load_dataset(dataset, data_dir, seed=seed)
+    ctx = st.Context(out_dir, MODES[mode], data, progress, {}, dataset,
+                     Path(data_dir) if data_dir is not None else None)
+    chosen = _with_upstream(only) if only else [s.name for s in STAGES]
+    keys: dict[str, str] = {}
+    sections: list[Section] = []
+    timings: dict[str, dict[str, Any]] = {}
+    todo = [s for s in STAGES if s.name in chosen]
+    for number, stage in enumerate(todo, start=1):
+        stage_dir = out_dir / "stages" / stage.name
+        stage_dir.mkdir(parents=True, exist_ok=True)
+        key = stage_key(stage.name, stage.settings(ctx), [keys[u] for u in stage.upstream])
+        keys[stage.name] = key
+        results = None if fresh else load_cached(stage_dir, key)
+        reused = results is not None
+        _announce(number, len(todo), stage.title, reused, progress)
+        start = time.perf_counter()
+        if results is None:
+            results = stage.run(ctx, stage_dir)
+            save_results(stage_dir, key, results, time.perf_counter() - start)
+        timings[stage.name] = {"seconds": time.perf_counter() - start, "reused": reused}
+        ctx.results[stage.name] = results
+        sections.append(stage.section(ctx, results))
+
+    summary = {
+        "digitlab_version": __version__, "mode": mode, "settings": ctx.settings.to_dict(),
+        "dataset": data.describe(), "stages": ctx.results, "timings": timings,
+        "figures": [f.path for s in sections for f in s.figures],
+    }
+    _write_report(out_dir, sections, summary, data)
+    return summary
+
+
+def _with_upstream(names: tuple[str, ...]) -> list[str]:
+    known = {s.name: s for s in STAGES}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise ConfigError(f"unknown report stage(s) {unknown}; expected {', '.join(known)}")
+    chosen, todo = set(), list(names)
+    while todo:
+        name = todo.pop()
+        if name not in chosen:
+            chosen.add(name)
+            todo.extend(known[name].upstream)
+    return [s.name for s in STAGES if s.name in chosen or s.name == "data"]
+
+
+def _announce(number: int, total: int, title: str, reused: bool, progress: bool) -> None:
+    if progress:
+        note = " (reused, unchanged)" if reused else ""
+        click.secho(f"[stage {number}/{total}] {title}{note}", bold=True, err=True)
+
+
+def _write_report(out_dir: Path, sections: list[Section], summary: dict[str, Any], data) -> None:
+    title = "How a neural network reads handwritten digits"
+    subtitle = (f"digitlab {__version__} · dataset {data.name} · mode {summary['mode']} · "
+                f"{time.strftime('%Y-%m-%d %H:%M')}")
+    css = resources.files("digitlab.report").joinpath("style.css").read_text()
+    write_json(out_dir / "summary.json", summary)
+    write_text(out_dir / "report.md", render_markdown(title, subtitle, sections))
+    write_text(out_dir / "index.html", render_html(title, subtitle, sections, css))

@@ -1,0 +1,408 @@
+"""The report's stages, in order: each computes results (a JSON-ready dict, figures written to its
+own folder) and describes them as a :class:`~digitlab.report.document.Section`.
+
+Every sentence that states a finding is formatted from the measured numbers in ``results``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitlab.config import preset
+from digitlab.report.document import Figure, Section, Table
+from digitlab.report.settings import ReportSettings
+
+
+@dataclass
+class Context:
+    """What every stage may use: where to write, the settings, the data, earlier results."""
+
+    out_dir: Path
+    settings: ReportSettings
+    dataset: Any
+    progress: bool
+    results: dict[str, dict[str, Any]]  # stage name -> its results, for the stages done so far
+    dataset_name: str | None = None  # as the user gave them, for work done in other processes
+    data_dir: Path | None = None
+
+    def rel(self, path: Path | str) -> str:
+        """A path relative to the report folder, as HTML and Markdown links need it."""
+        return Path(path).resolve().relative_to(self.out_dir.resolve()).as_posix()
+
+
+@dataclass
+class Stage:
+    name: str
+    title: str
+    settings: Callable[[Context], dict[str, Any]]  # what determines the results (cache key)
+    run: Callable[[Context, Path], dict[str, Any]]
+    section: Callable[[Context, dict[str, Any]], Section]
+    upstream: tuple[str, ...] = ()
+
+
+def pct(x: float | None) -> str:
+    return "n/a" if x is None else f"{100 * x:.1f} %"
+
+
+# ---------------------------------------------------------------------------------------- data
+def data_settings(ctx: Context) -> dict[str, Any]:
+    return {"dataset": ctx.dataset.describe()}
+
+
+def run_data(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.plots.data import plot_digit_grid
+
+    ds = ctx.dataset
+    grid = plot_digit_grid(ds.train.images, ds.train.labels, ds.class_names, 10,
+                           stage_dir / "examples.png")
+    train_counts, test_counts = ds.train.counts(), ds.test.counts()
+    return {
+        "name": ds.name, "source": ds.source, "class_names": list(ds.class_names),
+        "test_is_official": bool(ds.test_is_official), "test_fraction": ds.test_fraction,
+        "n_train": int(len(ds.train)), "n_test": int(len(ds.test)),
+        "train_counts": train_counts.tolist(), "test_counts": test_counts.tolist(),
+        "figures": {"examples": ctx.rel(grid)},
+    }
+
+
+def data_section(ctx: Context, r: dict[str, Any]) -> Section:
+    counts = np.array(r["train_counts"]) + np.array(r["test_counts"])
+    shares = counts / counts.sum()
+    most, least = int(np.argmax(counts)), int(np.argmin(counts))
+    names = r["class_names"]
+    held_out = ("the dataset's official test split" if r["test_is_official"] else
+                f"a stratified {pct(r['test_fraction'])} held out with the seed")
+    findings = [
+        f"{r['n_train']} training images and {r['n_test']} test images ({held_out}); "
+        "pixels scaled to [0, 1].",
+        f"The most frequent digit is {names[most]} ({counts[most]} images, {pct(shares[most])}), "
+        f"the least frequent {names[least]} ({counts[least]}, {pct(shares[least])}): a ratio of "
+        f"{counts[most] / counts[least]:.2f}.",
+    ]
+    table = Table(["digit", *names], [["train", *r["train_counts"]], ["test", *r["test_counts"]]],
+                  "Images per digit")
+    return Section("data", "The data", f"Source: {r['source']}", findings,
+                   [Figure(r["figures"]["examples"], "Ten training examples of each digit")],
+                   [table])
+
+
+# ---------------------------------------------------------------------------------------- training
+def _train_config(ctx: Context, name: str):
+    s, ds = ctx.settings, ctx.dataset
+    config = preset(name).replace(dataset=ds.name or "mnist-sample", seed=ds.seed,
+                                  test_fraction=ds.test_fraction)
+    if name == "assignment":
+        epochs, samples = s.assignment_epochs, s.assignment_samples
+    else:
+        epochs, samples = s.final_epochs, s.final_samples
+        config = config.replace(hidden=list(s.final_hidden))
+    # about twenty points of running E and accuracy per epoch
+    n = min(samples or len(ds.train), len(ds.train))
+    return config.replace(epochs=epochs, max_train_samples=samples,
+                          trace_every=max(50, n // 20))
+
+
+def _train_stage(name: str):
+    def settings(ctx: Context) -> dict[str, Any]:
+        return {"config": _train_config(ctx, name).to_dict(), "data": ctx.dataset.describe()}
+
+    def run(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+        from digitlab.plots.training import plot_training_curves
+        from digitlab.train import train
+
+        config = _train_config(ctx, name)
+        result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress)
+        curves = plot_training_curves(result.history, stage_dir / "curves.png",
+                                      title=f"{name} network")
+        network = result.network
+        return {
+            "config": config.to_dict(), "status": result.status,
+            "run_dir": ctx.rel(stage_dir / "run"),
+            "summary": [list(row) for row in network.summary()],
+            "n_parameters": int(network.params.size),
+            "history": result.history.to_dict(), "final": result.history.final,
+            "figures": {"curves": ctx.rel(curves)},
+        }
+
+    return settings, run
+
+
+def _training_findings(r: dict[str, Any]) -> list[str]:
+    epochs = r["history"]["epochs"]
+    final = r["final"]
+    test = [e["test_accuracy"] for e in epochs]
+    best = int(np.argmax(test))
+    seconds = float(np.median([e["seconds"] for e in epochs]))
+    findings = [
+        f"After {len(epochs)} epoch{'s' if len(epochs) > 1 else ''}: test accuracy {pct(final['test_accuracy'])}, mean test "
+        f"E {final['test_loss']:.4f}; training accuracy {pct(final['train_accuracy'])} "
+        "(running mean over the last epoch).",
+        f"The best test accuracy was {pct(test[best])} after epoch {best + 1}; "
+        f"one epoch took {seconds:.1f} s (median).",
+    ]
+    trace = r["history"]["trace"]
+    if len(trace) >= 2:
+        findings.append(
+            f"During training the share of correct digits rose from {pct(trace[0]['accuracy'])} "
+            f"over the first {trace[0]['samples']} samples to {pct(trace[-1]['accuracy'])} over "
+            f"the last ones, and E fell from {trace[0]['loss']:.3f} to {trace[-1]['loss']:.3f}."
+        )
+    if len(epochs) >= 2:
+        gain = test[-1] - test[0]
+        findings.append(f"From epoch 1 to epoch {len(epochs)} the test accuracy changed by "
+                        f"{100 * gain:+.1f} percentage points.")
+    return findings
+
+
+def _summary_table(r: dict[str, Any]) -> Table:
+    rows = [list(row) for row in r["summary"]]
+    rows.append(["total", "", r["n_parameters"]])
+    return Table(["layer", "output shape", "parameters"], rows, "Model summary")
+
+
+def assignment_section(ctx: Context, r: dict[str, Any]) -> Section:
+    intro = ("The assignment's network: 784-784-10, f = tanh in every layer, targets +1/−1, "
+             "E = ½‖y − t‖², trained sample by sample with equations (1)–(2), η = "
+             f"{r['config']['lr']}, initial weights Gaussian of variance 2/fan-in, no bias.")
+    return Section("assignment", "The assignment network", intro, _training_findings(r),
+                   [Figure(r["figures"]["curves"], "E and accuracy per epoch and during training")],
+                   [_summary_table(r)], {"assignment network": r["config"]})
+
+
+def final_section(ctx: Context, r: dict[str, Any]) -> Section:
+    c = r["config"]
+    sizes = "-".join(str(n) for n in [784, *c["hidden"], 10])
+    intro = (f"The lab report's final network: {sizes}, {c['activation']} hidden layers, "
+             f"{c['output_activation']} output with cross-entropy, {c['optimizer']} "
+             f"η = {c['lr']}, batch size {c['batch_size']}, {c['epochs']} epochs.")
+    return Section("final", "The final network", intro, _training_findings(r),
+                   [Figure(r["figures"]["curves"], "E and accuracy per epoch and during training")],
+                   [_summary_table(r)], {"final network": c})
+
+
+# ---------------------------------------------------------------------------------------- studies
+TINY_GRID = """\
+name = "lr"
+x = "lr"
+[base]
+hidden = [32]
+epochs = 1
+max_train_samples = 1000
+[grid]
+lr = [0.001, 0.01, 0.1]
+activation = ["tanh", "relu"]
+optimizer = ["sgd", "adam"]
+"""
+
+
+def studies_settings(ctx: Context) -> dict[str, Any]:
+    s = ctx.settings
+    return {"studies": s.studies, "seeds": s.study_seeds, "data": ctx.dataset.describe()}
+
+
+def run_studies(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.fileio import write_text
+    from digitlab.sweep import run_sweep
+
+    s = ctx.settings
+    grid_file = None
+    if s.studies == "tiny":
+        grid_file = stage_dir / "tiny-grid.toml"
+        write_text(grid_file, TINY_GRID)
+    result = run_sweep(
+        (), stage_dir / "sweep", grid_file=grid_file, seeds=s.study_seeds,
+        full=s.studies == "full", dataset=ctx.dataset_name, data_dir=ctx.data_dir,
+        progress=ctx.progress,
+    )
+    return {
+        "studies": result.studies, "trials": len(result.rows), "failed": result.failed,
+        "seconds": result.seconds,
+        "figures": {name: ctx.rel(path) for name, path in result.figures.items()},
+    }
+
+
+def _best_points(study: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """For each series of a study, its point with the highest mean test accuracy."""
+    best: dict[str, dict[str, Any]] = {}
+    for point in study["points"]:
+        mean = point.get("test_accuracy_mean")
+        if mean is None:
+            continue
+        if point["series"] not in best or mean > best[point["series"]]["test_accuracy_mean"]:
+            best[point["series"]] = point
+    return sorted(best.items(), key=lambda item: -item[1]["test_accuracy_mean"])
+
+
+def _pm(point: dict[str, Any]) -> str:
+    std = point.get("test_accuracy_std")
+    spread = f" ± {100 * std:.1f}" if std is not None else ""
+    return f"{100 * point['test_accuracy_mean']:.1f}{spread} %"
+
+
+def studies_section(ctx: Context, r: dict[str, Any]) -> Section:
+    findings, tables, figures = [], [], []
+    for name, study in r["studies"].items():
+        ranked = _best_points(study)
+        if not ranked:
+            findings.append(f"{study['title']}: every trial failed.")
+            continue
+        (top_series, top), (low_series, low) = ranked[0], ranked[-1]
+        findings.append(
+            f"{study['title']}: the best result was {top_series} at {study['parameter']} = "
+            f"{top['value']} with test accuracy {_pm(top)}; the weakest series at its best was "
+            f"{low_series} ({low['value']}, {_pm(low)})."
+        )
+        if study["failed"]:
+            findings.append(f"{study['failed']} of {study['trials']} trials of the {name} study "
+                            "failed (diverged or invalid); they are counted, not averaged.")
+        tables.append(Table(["series", f"best {study['parameter']}", "test accuracy",
+                             "train accuracy", "seeds"],
+                            [[series, p["value"], _pm(p), pct(p.get("train_accuracy_mean")),
+                              p["n"]] for series, p in ranked],
+                            f"{study['title']}: best point of each series (mean ± std over "
+                            "seeds)"))
+        if name in r["figures"]:
+            figures.append(Figure(r["figures"][name], study["title"]))
+    findings.append(f"{r['trials']} trials in all ({r['failed']} failed), "
+                    f"{r['seconds']:.0f} s of wall time in this run.")
+    intro = ("Accuracy against the number of epochs, the learning rate, the number of hidden "
+             "layers and of neurons, for each hidden activation and optimizer at batch size 32. "
+             "Single runs are noisy, so every point is the mean over several seeds with its "
+             "standard deviation.")
+    configs = {name: study["fixed"] for name, study in r["studies"].items()}
+    return Section("studies", "Hyperparameter studies", intro, findings, figures, tables, configs)
+
+
+# ---------------------------------------------------------------------------------------- analysis
+def analysis_settings(ctx: Context) -> dict[str, Any]:
+    s = ctx.settings
+    return {"retrain": s.retrain, "retrain_epochs": s.retrain_epochs,
+            "nondigit_count": s.nondigit_count}
+
+
+def run_analysis(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.analysis import analyze
+
+    s = ctx.settings
+    run_dir = ctx.out_dir / ctx.results["final"]["run_dir"]
+    analysis = analyze(run_dir, ctx.dataset, stage_dir, retrain=s.retrain,
+                       retrain_epochs=s.retrain_epochs, nondigit_count=s.nondigit_count,
+                       progress=ctx.progress, seed=ctx.dataset.seed)
+    analysis["figures"] = {key: ctx.rel(stage_dir / name)
+                           for key, name in analysis["figures"].items()}
+    return analysis
+
+
+FIGURE_CAPTIONS = {
+    "confusion": "Confusion matrix on the test split (counts and shares of each true digit)",
+    "per_digit": "Accuracy (recall) and precision per digit",
+    "mistakes": "Misclassified test images, the most confidently wrong first",
+    "pairs": "The most frequent confusions, example by example",
+    "histograms": "Mistakes by true digit and by predicted digit",
+    "retraining": "How results change between retrainings with other seeds",
+    "data": "Examples per digit and class frequencies of training and test data",
+    "nondigit_examples": "Images that are not digits, with the network's answers",
+    "nondigit_predictions": "Which digit the network answers for each kind of non-digit",
+    "nondigit_confidence": "Confidence on non-digits compared with real test digits",
+    "nondigit_scores": "Out-of-distribution scores: real digits against non-digits",
+}
+
+
+def analysis_section(ctx: Context, r: dict[str, Any]) -> Section:
+    figures = [Figure(path, FIGURE_CAPTIONS.get(key, key.replace("_", " ")))
+               for key, path in r["figures"].items()]
+    per_digit = r["per_digit"]
+    table = Table(["digit", "accuracy (recall)", "precision", "test images"],
+                  [[d["digit"], pct(d["recall"]), pct(d["precision"]), d["count"]]
+                   for d in per_digit], "Per digit on the test split")
+    tables = [table]
+    if r.get("nondigits"):
+        tables.append(Table(
+            ["input", "most frequent answer", "mean top probability", "confident", "AUROC"],
+            [[k["title"], f"{k['most_predicted_digit']} ({pct(k['most_predicted_share'])})",
+              pct(k["mean_top_probability"]), pct(k["share_confident"]), f"{k['auroc']:.3f}"]
+             for kind, k in r["nondigits"].items()],
+            "Images that are not digits (AUROC: telling real test digits from them by the top "
+            "probability)"))
+    intro = ("Which digits the final network confuses, which it determines worst, how stable "
+             "that is between retrainings, and what it answers to images that are not digits.")
+    return Section("analysis", "Analysis of the final network", intro, list(r["findings"]),
+                   figures, tables)
+
+
+# ---------------------------------------------------------------------------------------- dream
+def dream_settings(ctx: Context) -> dict[str, Any]:
+    return {"steps": ctx.settings.dream_steps}
+
+
+def run_dream(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.dream import DreamOptions, dream_study
+    from digitlab.modelio import load_model
+
+    network = load_model(ctx.out_dir / ctx.results["final"]["run_dir"]).network
+    pairs = ctx.results["analysis"].get("confused_pairs") or []
+    # turn the most frequently confused digit into what it is mistaken for
+    turn = (pairs[0]["true"], pairs[0]["predicted"]) if pairs else (4, 9)
+    options = DreamOptions(steps=ctx.settings.dream_steps) if ctx.settings.dream_steps else None
+    ds = ctx.dataset
+    record = dream_study(
+        network, stage_dir, options=options, train_images=ds.train.images,
+        train_labels=ds.train.labels, turn=turn, test_images=ds.test.images,
+        test_labels=ds.test.labels, progress=ctx.progress,
+    )
+    record["figures"] = {key: ctx.rel(stage_dir / name) for key, name in record["files"].items()
+                         if name.endswith(".png")}
+    return record
+
+
+DREAM_CAPTIONS = {
+    "dream": "Dreamed digits (top) beside the mean training image of each digit (bottom)",
+    "curves": "E and the target probability over the steps of equation (3)",
+    "probabilities": "What the network reads in each dream: probability of every digit",
+    "turn": "Turn A into B: a real test image, the change, and the result",
+}
+
+
+def dream_section(ctx: Context, r: dict[str, Any]) -> Section:
+    dreams = r["dreams"]
+    steps = [d["steps"] for d in dreams]
+    probabilities = [d["final_target_probability"] for d in dreams]
+    weakest = dreams[int(np.argmin(probabilities))]
+    slowest = dreams[int(np.argmax(steps))]
+    converged = sum(d["converged"] for d in dreams)
+    findings = [
+        f"Starting from a {r['start']} image, {converged} of {len(dreams)} dreamed digits "
+        f"reached the stopping tolerance; every dream is read as its digit with probability at "
+        f"least {min(probabilities):.3f} (lowest: digit {weakest['digit']}).",
+        f"The dreams took between {min(steps)} and {max(steps)} steps (most: digit "
+        f"{slowest['digit']}).",
+        f"{sum(d['predicted_digit'] == d['digit'] for d in dreams)} of {len(dreams)} dreams are "
+        "classified as the digit they were dreamed for.",
+    ]
+    turn = r.get("turn")
+    if turn:
+        findings.append(
+            f"Turn {turn['from_digit']} into {turn['to_digit']}: a correctly read test image of "
+            f"{turn['from_digit']} changed by L2 = {turn['l2_distance']:.2f} and L∞ = "
+            f"{turn['linf_distance']:.2f} (pixels in [0, 1]) over {turn['steps']} steps is read as "
+            f"{turn['predicted_digit']} with probability {turn['final_probability']:.3f} "
+            f"(the {turn['from_digit']} kept {turn['final_probability_of_from_digit']:.3f}). "
+            "This is an adversarial example: a change a person would hardly notice flips the "
+            "network's answer."
+        )
+    table = Table(["digit", "steps", "probability of the digit", "read as", "converged"],
+                  [[d["digit"], d["steps"], f"{d['final_target_probability']:.4f}",
+                    d["predicted_digit"], "yes" if d["converged"] else "no"] for d in dreams],
+                  "Each dream's final state")
+    figures = [Figure(path, DREAM_CAPTIONS.get(key, key)) for key, path in r["figures"].items()]
+    intro = ("Equation (3) changes the input instead of the weights: starting from a black "
+             "image, y⁰ ← y⁰ + η δ⁰ W⁰ until the network reads the chosen digit. Pixels stay in "
+             "[0, 1]; a decay toward black, total variation, blur and jitter keep the images "
+             "smooth (each can be switched off with `digitlab dream --plain`).")
+    return Section("dream", "Deep dream", intro, findings, figures, [table],
+                   {"dream options": r["options"]})

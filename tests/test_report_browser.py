@@ -1,0 +1,74 @@
+"""The generated report in a real browser (headless Chromium driven by Selenium).
+
+A quick report on tiny settings is built once; the page must load every image (naturalWidth > 0)
+without console errors, and a screenshot is saved beside it.
+"""
+
+import json
+import shutil
+
+import pytest
+
+from digitlab.report import build_report
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="module")
+def quick_report(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    summary = build_report(out, mode="quick", progress=False)
+    return out, summary
+
+
+def test_quick_report_writes_every_file_and_reuses_stages(quick_report):
+    out, summary = quick_report
+    for name in ("index.html", "report.md", "summary.json"):
+        assert (out / name).stat().st_size > 0
+    saved = json.loads((out / "summary.json").read_text())
+    assert saved["stages"]["final"]["final"]["test_accuracy"] > 0.5
+    for figure in saved["figures"]:  # every figure the page shows exists and is listed
+        assert (out / figure).stat().st_size > 1000
+        assert figure in (out / "index.html").read_text()
+    again = build_report(out, mode="quick", progress=False)
+    assert all(t["reused"] for t in again["timings"].values())
+    assert again["stages"] == json.loads(json.dumps(summary["stages"]))
+
+
+@pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,
+                    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)")
+def test_report_page_loads_every_image_without_console_errors(quick_report):
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    out, summary = quick_report
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1280,2000",
+                 "--allow-file-access-from-files"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        driver.get((out / "index.html").as_uri())
+        driver.execute_script("document.querySelectorAll('img').forEach(i => i.loading='eager')")
+        driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            const imgs = Array.from(document.images);
+            Promise.all(imgs.map(i => i.complete ? null :
+                new Promise(r => { i.onload = r; i.onerror = r; }))).then(() => done());
+        """)
+        images = driver.execute_script(
+            "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth])")
+        assert len(images) == len(summary["figures"]) and images
+        broken = [src for src, width in images if not width]
+        assert not broken, f"images that did not load: {broken}"
+        errors = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert not errors, errors
+        assert driver.save_screenshot(str(out / "screenshot.png"))
+        assert (out / "screenshot.png").stat().st_size > 10_000
+    finally:
+        driver.quit()
