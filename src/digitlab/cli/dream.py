@@ -1,0 +1,195 @@
+"""``digitlab dream MODEL``: what a trained network sees as each digit (equation (3)).
+
+Writes into ``--out DIR``: dream.png (dreams beside the class means of the training data),
+curves.png, probabilities.png, dreams.npy, turn.png (with ``--turn A:B``) and dream.json.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import click
+
+from digitlab.cli.common import dataset_options, load_dataset_from_options
+from digitlab.cli.evaluate import explicit_dataset
+from digitlab.config import TrainConfig
+from digitlab.data import DATASET_NAMES, Dataset
+from digitlab.dream import DreamOptions, dream_study
+from digitlab.errors import ConfigError, DataError
+from digitlab.modelio import load_model
+
+_DEFAULTS = DreamOptions()
+_PLAIN = DreamOptions.plain()
+DEFAULT_SUPPORT = 0.1
+
+
+class _DigitChoice(click.ParamType):
+    """``--digit 3`` or ``--digit all``."""
+
+    name = "D|all"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, list):
+            return value
+        text = str(value).strip().lower()
+        if text == "all":
+            return list(range(10))
+        if text.isdigit() and 0 <= int(text) <= 9:
+            return [int(text)]
+        raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {value!r}")
+
+
+class _Turn(click.ParamType):
+    """``--turn 3:8``: a real 3 changed until the network reads an 8."""
+
+    name = "A:B"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        parts = str(value).split(":")
+        if len(parts) == 2 and all(p.strip().isdigit() and int(p) <= 9 for p in parts):
+            a, b = int(parts[0]), int(parts[1])
+            if a != b:
+                return a, b
+        raise ConfigError(f"--turn must be two different digits A:B such as 3:8, got {value!r}")
+
+
+@click.command(name="dream")
+@click.argument("model", type=click.Path(exists=True))
+@click.option("--digit", "digits", type=_DigitChoice(), default="all", show_default=True,
+              help="The digit to dream, or all ten at once.")
+@click.option("--start", default="black", show_default=True, metavar="black|noise|mean|IMAGE",
+              help="Start image: black (equation (3)'s), noise (uniform), mean (the class mean "
+                   "of the target digit in the training data) or a PNG/JPEG file of a digit.")
+@click.option("--steps", type=int, default=None,
+              help=f"Step budget of equation (3).  [default: {_DEFAULTS.steps}; "
+                   f"{_PLAIN.steps} with --plain]")
+@click.option("--lr", type=float, default=None,
+              help=f"Step size η (the RMS pixel change of a step, unless --plain).  "
+                   f"[default: {_DEFAULTS.lr}; {_PLAIN.lr} with --plain]")
+@click.option("--plain", is_flag=True, default=False, show_default=True,
+              help="Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰, no normalising, clipping, priors, "
+                   "support or early stop (flags given explicitly still apply).")
+@click.option("--no-blur", is_flag=True, default=False, show_default=True,
+              help=f"No Gaussian blur (default: σ={_DEFAULTS.blur_sigma} px every "
+                   f"{_DEFAULTS.blur_every} steps).")
+@click.option("--no-jitter", is_flag=True, default=False, show_default=True,
+              help=f"No random shifts (default: ±{_DEFAULTS.jitter} px each step).")
+@click.option("--tv", type=float, default=None,
+              help=f"Weight w of the total variation penalty w·TV(y⁰).  "
+                   f"[default: {_DEFAULTS.tv}; 0 with --plain]")
+@click.option("--l2", type=float, default=None,
+              help=f"Weight λ of the decay towards black, λ/2 ‖y⁰‖².  "
+                   f"[default: {_DEFAULTS.l2}; 0 with --plain]")
+@click.option("--support", "support_fraction", type=float, default=None,
+              help="Only pixels lit in at least this share of the training images may light up "
+                   f"(0: every pixel).  [default: {DEFAULT_SUPPORT}; 0 with --plain]")
+@click.option("--turn", type=_Turn(), default=None, metavar="A:B",
+              help="Also change a real test image of A, as little as possible, until the "
+                   "network reads B (an adversarial example): turn.png.")
+@dataset_options
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the jitter, the noise start and the test image for --turn.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show a progress bar.")
+@click.option("--out", "out_dir", required=True, metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the figures and dream.json.")
+def dream_command(model: str, digits: list[int], start: str, steps: int | None,
+                  lr: float | None, plain: bool, no_blur: bool, no_jitter: bool,
+                  tv: float | None, l2: float | None, support_fraction: float | None,
+                  turn: tuple[int, int] | None, dataset: str | None, data_dir: Path | None,
+                  seed: int, progress: bool, out_dir: Path) -> None:
+    """Dream MODEL's digits: change the input, not the weights, from a black image until the
+    network reads the digit (equation (3)); a picture of the features it uses.
+
+    MODEL is a model file or a run folder. The training data (the dataset saved with the model
+    unless --dataset/--data) gives the class means shown beside the dreams.
+    """
+    options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
+    if support_fraction is None:
+        support_fraction = 0.0 if plain else DEFAULT_SUPPORT
+    if not 0.0 <= support_fraction <= 1.0:
+        raise ConfigError(f"--support must be a share in [0, 1], got {support_fraction!r}")
+    start_value: Any = start
+    if start not in ("black", "noise", "mean"):
+        start_value = _load_start_image(start)
+    saved = load_model(model)
+    data = dataset_for_dreams(saved.config, explicit_dataset(dataset), data_dir)
+    loss = saved.config.loss if saved.config is not None else None
+    record = dream_study(
+        saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
+        train_images=data.train.images, train_labels=data.train.labels,
+        support_fraction=support_fraction, turn=turn, test_images=data.test.images,
+        test_labels=data.test.labels, progress=progress,
+        extra={"model": str(saved.path), "dataset": data.name,
+               **({"start_image": str(start)} if start_value is not start else {})},
+    )
+    click.echo(format_dreams(record))
+    click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
+
+
+def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
+                  no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
+                  l2: float | None = None, seed: int = 0) -> DreamOptions:
+    """The :class:`DreamOptions` the flags describe (explicit flags win over ``--plain``)."""
+    base = DreamOptions.plain() if plain else DreamOptions()
+    changes: dict[str, Any] = {"seed": seed}
+    for name, value in (("steps", steps), ("lr", lr), ("tv", tv), ("l2", l2)):
+        if value is not None:
+            changes[name] = value
+    if no_blur:
+        changes["blur_every"] = 0
+    if no_jitter:
+        changes["jitter"] = 0
+    if "steps" in changes and not plain:
+        # keep the shaping phase and the persistence step in proportion to the budget
+        scale = changes["steps"] / base.steps
+        changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))
+        changes["persist_after"] = min(changes["steps"], round(base.persist_after * scale))
+    return base.replace(**changes)
+
+
+def dataset_for_dreams(config: TrainConfig | None, dataset: str | None,
+                       data_dir: str | os.PathLike | None) -> Dataset:
+    """The model's dataset with its training and test splits, split as in training."""
+    config = config if config is not None else TrainConfig()
+    name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
+    if name is not None and name not in DATASET_NAMES:
+        raise DataError(f"the model was trained on data from a folder named {name!r}; "
+                        "give that folder with --data DIR (or choose --dataset)")
+    return load_dataset_from_options(
+        name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
+        validation_fraction=config.validation_fraction, require=("train", "test"),
+    )
+
+
+def _load_start_image(path: str):
+    if not Path(path).is_file():
+        raise ConfigError(f"--start must be black, noise, mean or an image file; {path!r} is "
+                          "none of these")
+    from digitlab.images import load_digit_image
+
+    return load_digit_image(path)
+
+
+def format_dreams(record: dict[str, Any]) -> str:
+    """A table of the dreams (and the turn) for the terminal."""
+    lines = [f"Dreams from a {record['start']} start ({record['loss']} loss)",
+             f"{'digit':>5} {'steps':>6} {'p(digit)':>9} {'read as':>8} {'converged':>10}"]
+    for d in record["dreams"]:
+        lines.append(f"{d['digit']:>5} {d['steps']:>6} {d['final_target_probability']:>9.4f} "
+                     f"{d['predicted_digit']:>8} {'yes' if d['converged'] else 'no':>10}")
+    turn = record.get("turn")
+    if turn is not None:
+        a, b = turn["from_digit"], turn["to_digit"]
+        lines.append(
+            f"Turn {'an' if a == 8 else 'a'} {a} (test image {turn['test_index']}) into "
+            f"{'an' if b == 8 else 'a'} {b}: p({b}) = {turn['final_probability']:.4f} after "
+            f"{turn['steps']} steps, change L2 {turn['l2_distance']:.3f}, "
+            f"L∞ {turn['linf_distance']:.3f}: an adversarial example")
+    return "\n".join(lines)
