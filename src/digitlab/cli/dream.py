@@ -6,18 +6,14 @@ curves.png, probabilities.png, dreams.npy, turn.png (with ``--turn A:B``) and dr
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 
-from digitlab.cli.common import dataset_options, load_dataset_from_options
-from digitlab.cli.evaluate import explicit_dataset
-from digitlab.config import TrainConfig
-from digitlab.data import DATASET_NAMES, Dataset
+from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.dream import DreamOptions, dream_study
-from digitlab.errors import ConfigError, DataError
+from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
 
 _DEFAULTS = DreamOptions()
@@ -119,7 +115,8 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     if start not in ("black", "noise", "mean"):
         start_value = _load_start_image(start)
     saved = load_model(model)
-    data = dataset_for_dreams(saved.config, explicit_dataset(dataset), data_dir)
+    data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
+                             require=("train", "test"))
     loss = saved.config.loss if saved.config is not None else None
     record = dream_study(
         saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
@@ -152,20 +149,6 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
         changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))
         changes["persist_after"] = min(changes["steps"], round(base.persist_after * scale))
     return base.replace(**changes)
-
-
-def dataset_for_dreams(config: TrainConfig | None, dataset: str | None,
-                       data_dir: str | os.PathLike | None) -> Dataset:
-    """The model's dataset with its training and test splits, split as in training."""
-    config = config if config is not None else TrainConfig()
-    name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
-    if name is not None and name not in DATASET_NAMES:
-        raise DataError(f"the model was trained on data from a folder named {name!r}; "
-                        "give that folder with --data DIR (or choose --dataset)")
-    return load_dataset_from_options(
-        name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
-        validation_fraction=config.validation_fraction, require=("train", "test"),
-    )
 
 
 def _load_start_image(path: str):

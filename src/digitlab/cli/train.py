@@ -15,8 +15,8 @@ from typing import Any
 import click
 import numpy as np
 
-from digitlab.cli.common import dataset_options, load_dataset_from_options
-from digitlab.cli.evaluate import explicit_dataset, format_evaluation
+from digitlab.cli.common import dataset_options, explicit_dataset, load_dataset_from_options
+from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
 from digitlab.errors import ConfigError, TrainingDiverged
