@@ -27,7 +27,7 @@ class ReportSettings:
     final_samples: int = 0
     # analysis
     retrain: int = 5
-    retrain_epochs: int = 3
+    retrain_epochs: int = 0  # 0 = as many as the final network
     nondigit_count: int = 500
     # deep dream
     dream_steps: int = 0  # 0 = DreamOptions' default budget
@@ -44,5 +44,5 @@ MODES = {
     ),
     "default": ReportSettings(mode="default"),
     "full": ReportSettings(mode="full", studies="full", study_seeds=3, retrain=5,
-                           retrain_epochs=10, nondigit_count=1000),
+                           nondigit_count=1000),
 }

@@ -291,7 +291,7 @@ def run_analysis(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     s = ctx.settings
     run_dir = ctx.out_dir / ctx.results["final"]["run_dir"]
     analysis = analyze(run_dir, ctx.dataset, stage_dir, retrain=s.retrain,
-                       retrain_epochs=s.retrain_epochs, nondigit_count=s.nondigit_count,
+                       retrain_epochs=s.retrain_epochs or None, nondigit_count=s.nondigit_count,
                        progress=ctx.progress, seed=ctx.dataset.seed)
     analysis["figures"] = {key: ctx.rel(stage_dir / name)
                            for key, name in analysis["figures"].items()}
