@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from digitlab.nn import MLP, SGD, Adam, get_loss
+from digitlab.nn.optimizers import CHUNK
 
 # ---------------------------------------------------------------------------------------------
 # A 2-3-2 network, tanh everywhere, no bias, E = ½‖y − t‖² with ±1 targets, one sample, η = 0.1.
@@ -167,7 +168,7 @@ def test_sgd_explicit_numbers_with_momentum():
 
 
 @pytest.mark.parametrize("size,threads", [
-    (5, 1), (Adam.chunk, 1), (2 * Adam.chunk + 1234, 1), (4 * Adam.chunk + 1234, 2),
+    (5, 1), (CHUNK, 1), (2 * CHUNK + 1234, 1), (4 * CHUNK + 1234, 2),
 ])
 @pytest.mark.parametrize("weight_decay", [0.0, 0.01])
 def test_adam_matches_textbook_formula(size, threads, weight_decay):
@@ -199,7 +200,7 @@ def test_adam_matches_textbook_formula(size, threads, weight_decay):
 
 
 def test_adam_float32_long_vector_matches_float64_reference():
-    size = 3 * Adam.chunk + 17
+    size = 3 * CHUNK + 17
     theta0 = np.random.default_rng(5).normal(0, 1, size)
     grads = gradients(6, size, 3)
     ref = Adam(0.001, weight_decay=0.001)
@@ -222,7 +223,7 @@ def test_adam_first_step_moves_every_parameter_by_lr():
 
 
 def test_optimizer_state_round_trip_continues_identically():
-    size = Adam.chunk + 100
+    size = CHUNK + 100
     grads = gradients(7, size, 4)
     for make in (lambda: SGD(0.1, momentum=0.9, nesterov=True), lambda: Adam(0.01)):
         a, params_a = make(), np.ones(size)

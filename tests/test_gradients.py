@@ -114,3 +114,32 @@ def test_fused_sgd_step_equals_backward_then_sgd(batch, dtype, bias):
     assert not np.array_equal(net.params, before)
     tol = 1e-6 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(net.params, reference.params, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("optimizer_name", ["sgd", "momentum", "adam"])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("bias", [False, True])
+def test_backward_update_equals_backward_then_step(optimizer_name, threads, bias, monkeypatch):
+    """MLP.backward_update (gradient rows handed to the optimizer block by block, on one or two
+    threads) gives the weights of backward + optimizer.step."""
+    from digitlab.nn import make_optimizer
+
+    def optimizer():
+        if optimizer_name == "momentum":
+            return make_optimizer("sgd", 0.05, momentum=0.9, nesterov=True, weight_decay=0.01)
+        return make_optimizer(optimizer_name, 0.05 if optimizer_name == "sgd" else 0.01)
+
+    monkeypatch.setattr(MLP, "row_block", 3)  # several blocks per layer, split across threads
+    rng = np.random.default_rng(2)
+    net = MLP([9, 13, 7, 4], ["swish", "tanh", "softmax"], bias=bias, dtype=np.float64, rng=rng)
+    loss = get_loss("ce")
+    reference, fused = net.copy(), net.copy()
+    ref_opt, fused_opt = optimizer(), optimizer()
+    for _ in range(3):
+        x = rng.uniform(0, 1, (6, 9))
+        t = net.targets(rng.integers(0, 4, 6), loss)
+        reference.backward(reference.forward(x), t, loss)
+        ref_opt.step(reference.params, reference.grads)
+        fused.backward_update(fused.forward(x, threads), t, loss, fused_opt, None, threads)
+    assert not np.array_equal(fused.params, net.params)
+    np.testing.assert_allclose(fused.params, reference.params, rtol=1e-12, atol=1e-14)

@@ -179,7 +179,7 @@ def _build_network(path: Path, metadata: dict[str, Any], arrays: dict[str, np.nd
     except (KeyError, TypeError) as error:
         raise ModelFileError(f"{path}: architecture metadata incomplete ({error})") from None
     expected = {}
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=False)):
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         expected[f"params/W{l}.npy"] = (n_out, n_in)
         if bias:
             expected[f"params/b{l}.npy"] = (n_out,)

@@ -31,6 +31,7 @@ from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import SGD, Optimizer, make_optimizer
+from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
 
 # Independent random streams derived from the one seed.
@@ -80,14 +81,16 @@ def evaluate_arrays(
     return mean_loss, accuracy
 
 
-def blas_threads(config: TrainConfig) -> int | None:
-    """BLAS threads for the training loop: one for small per-step work, else the default.
+def training_threads(config: TrainConfig) -> int:
+    """Cores one training step may use: those BLAS may use here, one for per-sample steps.
 
-    Multi-threaded BLAS on tiny products (batch size 1, a 784-wide layer) spends more time
-    waking threads than computing; one thread is many times faster there.
+    Inside a parallel study's worker BLAS is pinned to one thread, and so is training. A
+    per-sample step (batch size 1) is too small to split; it runs on one core.
     """
-    work = config.batch_size * max(config.sizes)
-    return 1 if work < 8192 else None
+    if config.batch_size < 8:
+        return 1
+    blas = max((pool["num_threads"] for pool in threadpool_info()), default=1)
+    return max(1, min(blas, available_cores()))
 
 
 def train(
@@ -141,11 +144,7 @@ def train(
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
-    with threadpool_limits(limits=blas_threads(config)), np.errstate(over="ignore",
-                                                                       invalid="ignore"):
-        # Adam's elementwise update may use as many cores as BLAS is allowed to here
-        # (one inside a parallel study's worker).
-        optimizer.threads = max((p["num_threads"] for p in threadpool_info()), default=1)
+    with np.errstate(over="ignore", invalid="ignore"):
         status = trainer.run(on_epoch_end)
     return TrainResult(network, history, config, optimizer, status, run_dir)
 
@@ -168,12 +167,14 @@ class _Trainer:
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
-        # Plain SGD on small steps: apply equation (2) in place with BLAS (see MLP.sgd_step);
-        # only with one BLAS thread, where alternating NumPy's and SciPy's BLAS is cheap.
-        self.fused_sgd = (
-            isinstance(optimizer, SGD) and optimizer.momentum == 0
-            and optimizer.weight_decay == 0 and blas_threads(config) == 1
+        # The assignment's per-sample SGD applies equation (2) in place with BLAS rank-1 updates
+        # (MLP.sgd_step); everything else goes through MLP.backward_update.
+        self.per_sample_sgd = (
+            config.batch_size == 1 and isinstance(optimizer, SGD) and optimizer.momentum == 0
+            and optimizer.weight_decay == 0
         )
+        self.threads = training_threads(config)
+        optimizer.threads = self.threads
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end) -> str:
@@ -182,7 +183,10 @@ class _Trainer:
         for epoch in range(len(self.history.epochs), config.epochs):
             trace_length = len(self.history.trace)
             try:
-                record = self._train_epoch(epoch)
+                # The step's products are small: BLAS runs on one thread and the step splits
+                # its own work over self.threads cores (see digitlab.nn.parallel).
+                with threadpool_limits(limits=1):
+                    record = self._train_epoch(epoch)
             except KeyboardInterrupt:
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
                 del self.history.trace[trace_length:]
@@ -213,7 +217,7 @@ class _Trainer:
         for step in range(steps):
             index = order[step * batch : (step + 1) * batch]
             x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-            trace = network.forward(x)
+            trace = network.forward(x, self.threads)
             per_sample = loss.per_sample(trace.output, t)  # (B,)
             batch_loss = float(per_sample.sum())
             if not math.isfinite(batch_loss):
@@ -223,11 +227,10 @@ class _Trainer:
                     f"(learning rate {lr:g}); try a smaller --lr"
                 )
             lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
-            if self.fused_sgd:
-                network.sgd_step(trace, t, loss, lr)  # equations (1)–(2) in place
+            if self.per_sample_sgd:
+                network.sgd_step(trace, t, loss, lr)  # equations (1)–(2), in place
             else:
-                network.backward(trace, t, loss)
-                self.optimizer.step(network.params, network.grads, lr)
+                network.backward_update(trace, t, loss, self.optimizer, lr, self.threads)
 
             correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
             epoch_loss += batch_loss

@@ -10,7 +10,7 @@ which is what BLAS expects, so Wᵀ ← Wᵀ + α yᵀ δ is computed on ``W.T``
 
 Both NumPy and SciPy carry their own BLAS thread pool; calls alternating between the two pools are
 only fast when each pool runs one thread, so callers use this inside ``threadpool_limits(1)``
-(see :func:`digitlab.train.blas_threads`).
+(as the training loop does).
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from digitlab.nn.activations import Activation, get_activation
 from digitlab.nn.blas import blas_add_outer
 from digitlab.nn.init import init_weight
 from digitlab.nn.losses import CrossEntropy, Loss
+from digitlab.nn.parallel import in_parts
 
 
 @dataclass
@@ -107,13 +108,15 @@ class MLP:
     def _n_parameters(self) -> int:
         return sum(
             n_out * n_in + (n_out if self.has_bias else 0)
-            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=False)
+            for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True)
         )
 
     def _views(self, flat: np.ndarray):
         """Per-layer views W^l (n_out, n_in) and b^l (n_out,) or None into a flat vector."""
         weights, biases, start = [], [], 0
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=False):
+        self.offsets = []  # where each layer's W^l (then b^l) starts in the flat vector
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True):
+            self.offsets.append(start)
             weights.append(flat[start : start + n_out * n_in].reshape(n_out, n_in))
             start += n_out * n_in
             if self.has_bias:
@@ -126,7 +129,7 @@ class MLP:
     def named_parameters(self) -> dict[str, np.ndarray]:
         """``{"W0": W^0, "b0": b^0, "W1": ...}`` (views, not copies)."""
         named = {}
-        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=False)):
+        for l, (W, b) in enumerate(zip(self.weights, self.biases, strict=True)):
             named[f"W{l}"] = W
             if b is not None:
                 named[f"b{l}"] = b
@@ -160,13 +163,23 @@ class MLP:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: np.ndarray) -> Trace:
-        """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0)."""
+    def forward(self, x: np.ndarray, threads: int = 1) -> Trace:
+        """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0).
+
+        With ``threads`` > 1 the output units of each wide layer are split over that many cores.
+        """
         ys, zs = [np.asarray(x, dtype=self.dtype)], []
-        for W, b, f in zip(self.weights, self.biases, self.activations, strict=False):
-            z = ys[-1] @ W.T  # (B, n_l) @ (n_l, n_{l+1}) -> (B, n_{l+1})
-            if b is not None:
-                z += b
+        for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
+            y = ys[-1]
+            z = np.empty((len(y), W.shape[0]), dtype=self.dtype)
+
+            def units(lo, hi, y=y, W=W, b=b, z=z):
+                # z = y Wᵀ + b for output units lo..hi: (B, n_l) @ (n_l, hi - lo)
+                np.matmul(y, W[lo:hi].T, out=z[:, lo:hi])
+                if b is not None:
+                    z[:, lo:hi] += b[lo:hi]
+
+            in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
             zs.append(z)
             ys.append(f.forward(z))
         return Trace(ys, zs)
@@ -177,7 +190,7 @@ class MLP:
         out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
         for start in range(0, len(x), batch_size):
             y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
-            for W, b, f in zip(self.weights, self.biases, self.activations, strict=False):
+            for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
                 z = y @ W.T
                 if b is not None:
                     z += b
@@ -255,6 +268,55 @@ class MLP:
             elif input_gradient:
                 return -(delta @ self.weights[0])  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
         return None
+
+    #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
+    row_block = 128
+
+    def backward_update(
+        self, trace: Trace, t: np.ndarray, loss: Loss, optimizer, lr: float, threads: int = 1
+    ) -> None:
+        """Backpropagation fused with the optimizer's step (any optimizer, any batch size).
+
+        The same result as :meth:`backward` followed by ``optimizer.step``, but the gradient
+        ∂Ē/∂W^l = −(1/B) δ^lᵀ y^l is computed :attr:`row_block` rows at a time and handed to the
+        optimizer at once, while it is still in the CPU cache, instead of being written out for
+        the whole network and read back. The rows of each layer are split over ``threads``
+        cores. As in :meth:`backward`, δ^{l−1} (equation (1)) is computed before W^l changes.
+        """
+        ys, zs = trace.ys, trace.zs
+        batch = ys[0].shape[0]
+        optimizer.begin_step(self.params, lr)
+        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
+        for l in reversed(range(self.n_layers)):
+            W, y, start = self.weights[l], ys[l], self.offsets[l]
+            scaled = delta * (-1.0 / batch)  # (B, n_{l+1}): −δ^l / B
+            below = None
+            if l > 0:  # equation (1) with the old W^l: (B, n_{l+1}) @ (n_{l+1}, n_l)
+                below = self.activations[l - 1].backward(
+                    self._delta_times_weight(delta, W, threads), zs[l - 1], ys[l])
+
+            def rows(lo, hi, scaled=scaled, y=y, start=start, n_in=W.shape[1]):
+                block = np.empty((self.row_block, n_in), dtype=self.dtype)
+                for r in range(lo, hi, self.row_block):
+                    end = min(r + self.row_block, hi)
+                    grad = block[: end - r]  # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
+                    np.matmul(scaled[:, r:end].T, y, out=grad)
+                    optimizer.update(self.params, grad.reshape(-1), start + r * n_in)
+
+            in_parts(rows, W.shape[0], threads, align=self.row_block)
+            if self.has_bias:
+                optimizer.update(self.params, scaled.sum(axis=0), start + W.size)
+            delta = below
+
+    def _delta_times_weight(self, delta: np.ndarray, W: np.ndarray, threads: int) -> np.ndarray:
+        """δ W of shape (B, n_in), its columns split over ``threads`` cores when W is wide."""
+        out = np.empty((delta.shape[0], W.shape[1]), dtype=self.dtype)
+
+        def columns(lo, hi):  # (B, n_out) @ (n_out, hi - lo)
+            np.matmul(delta, W[:, lo:hi], out=out[:, lo:hi])
+
+        in_parts(columns, W.shape[1], threads if W.shape[0] >= 256 else 1, align=64)
+        return out
 
     def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
         """Plain SGD straight from equations (1)–(2), without storing the gradient.

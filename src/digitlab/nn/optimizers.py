@@ -11,10 +11,20 @@ from __future__ import annotations
 import numpy as np
 
 from digitlab.errors import ConfigError
+from digitlab.nn.parallel import in_parts
+
+#: elements per cache-sized piece of an update (5 float32 arrays of 32 K: 640 KiB, within L2)
+CHUNK = 32768
 
 
 class Optimizer:
-    """Base class. ``step(params, grads, lr)`` updates ``params`` in place."""
+    """Base class: ``step(params, grads, lr)`` updates the flat parameter vector in place.
+
+    A step is ``begin_step`` (once: learning rate, step count, state) followed by ``update``
+    calls on pieces of the vector. :meth:`step` updates the whole vector (in ``threads``
+    parallel pieces); :meth:`digitlab.nn.network.MLP.backward_update` instead hands over each
+    block of gradient rows the moment backpropagation has computed it.
+    """
 
     name = ""
 
@@ -25,16 +35,27 @@ class Optimizer:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
-        #: cores the update may use (set by the trainer from the BLAS thread limit)
+        #: cores the update may use (set by the trainer; 1 inside a parallel study's worker)
         self.threads = 1
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> None:
+        """θ ← θ − (the optimizer's step for gradient g), for the whole vector."""
+        self.begin_step(params, lr)
+        in_parts(lambda lo, hi: self.update(params, grads[lo:hi], lo), params.size,
+                 self.threads, align=CHUNK)
+
+    def begin_step(self, params: np.ndarray, lr: float | None = None) -> None:
+        """Start a step with learning rate ``lr`` (the optimizer's own when None)."""
         raise NotImplementedError
 
-    def _add_weight_decay(self, params: np.ndarray, grads: np.ndarray) -> None:
-        """L2 weight decay: g ← g + λ θ (the gradient of ½ λ ‖θ‖²)."""
-        if self.weight_decay:
-            grads += self.weight_decay * params
+    def update(self, params: np.ndarray, grad: np.ndarray, lo: int) -> None:
+        """Update ``params[lo : lo + grad.size]`` in place with its gradient ``grad`` (1-D);
+        ``grad`` itself is left unchanged."""
+        raise NotImplementedError
+
+    def _decayed(self, params: np.ndarray, grad: np.ndarray) -> np.ndarray:
+        """g + λ θ: L2 weight decay (the gradient of ½ λ ‖θ‖²), or g itself when λ = 0."""
+        return grad + self.weight_decay * params if self.weight_decay else grad
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Optimizer state as named arrays (scalars as 0-d arrays)."""
@@ -62,23 +83,23 @@ class SGD(Optimizer):
         self.momentum = float(momentum)
         self.nesterov = bool(nesterov)
         self.velocity: np.ndarray | None = None
+        self._lr = self.lr
 
-    def step(self, params, grads, lr=None):
-        lr = self.lr if lr is None else lr
-        self._add_weight_decay(params, grads)
-        if self.momentum == 0.0:
-            params -= lr * grads
-            return
-        if self.velocity is None:
+    def begin_step(self, params, lr=None):
+        self._lr = self.lr if lr is None else lr
+        if self.momentum and self.velocity is None:
             self.velocity = np.zeros_like(params)
-        v = self.velocity
+
+    def update(self, params, grad, lo):
+        p = params[lo : lo + grad.size]
+        g = self._decayed(p, grad)
+        if self.momentum == 0.0:
+            p -= self._lr * g
+            return
+        v = self.velocity[lo : lo + grad.size]
         v *= self.momentum
-        v += grads  # v ← μ v + g
-        if self.nesterov:
-            grads += self.momentum * v  # g + μ v
-            params -= lr * grads
-        else:
-            params -= lr * v
+        v += g  # v ← μ v + g
+        p -= self._lr * (g + self.momentum * v if self.nesterov else v)
 
     def state_dict(self):
         return {} if self.velocity is None else {"velocity": self.velocity.copy()}
@@ -102,13 +123,10 @@ class Adam(Optimizer):
        k = √((1 − β₂) / (1 − β₂ᵗ)).
     2. The vector is processed in chunks that fit a core's cache: each chunk goes through all
        ten elementwise operations while it is still in cache, instead of ten sweeps of the whole
-       vector through memory; with ``threads`` = 2 the two halves run on two cores (NumPy
-       releases the GIL inside its loops).
+       vector through memory.
     """
 
     name = "adam"
-    #: elements per chunk (5 float32 arrays of 64 K: 1.25 MiB, within the L2/L3 of a core).
-    chunk = 65536
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
         super().__init__(lr, weight_decay)
@@ -121,7 +139,7 @@ class Adam(Optimizer):
         self.m_scaled: np.ndarray | None = None  # M = m / (1 − β₁)
         self.v_scaled: np.ndarray | None = None  # V = v / (1 − β₂)
         self.t = 0
-        self._pool = None
+        self._step_size = self._eps = 0.0  # η′ and ε′ of the current step
 
     @property
     def m(self) -> np.ndarray | None:
@@ -133,38 +151,23 @@ class Adam(Optimizer):
         """The second moment v of the textbook formula."""
         return None if self.v_scaled is None else self.v_scaled * (1.0 - self.beta2)
 
-    def step(self, params, grads, lr=None):
+    def begin_step(self, params, lr=None):
         lr = self.lr if lr is None else lr
         if self.m_scaled is None:
             self.m_scaled, self.v_scaled = np.zeros_like(params), np.zeros_like(params)
         self.t += 1
         k = np.sqrt((1.0 - self.beta2) / (1.0 - self.beta2**self.t))
-        step = lr * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * k)
-        eps = self.eps / k
-        if self.threads < 2 or params.size < 4 * self.chunk:
-            self._update(params, grads, 0, params.size, step, eps)
-            return
-        if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
+        self._step_size = lr * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * k)
+        self._eps = self.eps / k
 
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="adam")
-        middle = (params.size // 2 // self.chunk) * self.chunk
-        other_half = self._pool.submit(self._update, params, grads, middle, params.size, step, eps)
-        self._update(params, grads, 0, middle, step, eps)
-        other_half.result()
-
-    def _update(self, params, grads, lo, hi, step, eps):
-        """The Adam update of elements lo..hi, one cache-sized chunk at a time."""
-        b1, b2, wd = self.beta1, self.beta2, self.weight_decay
-        tmp = np.empty(min(self.chunk, hi - lo), dtype=params.dtype)
-        decayed = np.empty_like(tmp) if wd else None
-        for start in range(lo, hi, self.chunk):
-            end = min(start + self.chunk, hi)
-            p, g = params[start:end], grads[start:end]
-            m, v, t = self.m_scaled[start:end], self.v_scaled[start:end], tmp[: end - start]
-            if wd:  # L2 weight decay: g + λ θ, without touching the caller's gradient
-                g = np.multiply(p, wd, out=decayed[: end - start])
-                g += grads[start:end]
+    def update(self, params, grad, lo):
+        b1, b2, step, eps = self.beta1, self.beta2, self._step_size, self._eps
+        tmp = np.empty(min(CHUNK, grad.size), dtype=params.dtype)
+        for start in range(0, grad.size, CHUNK):
+            end = min(start + CHUNK, grad.size)
+            p = params[lo + start : lo + end]
+            m, v = self.m_scaled[lo + start : lo + end], self.v_scaled[lo + start : lo + end]
+            g, t = self._decayed(p, grad[start:end]), tmp[: end - start]
             m *= b1
             m += g  # M ← β₁ M + g
             np.multiply(g, g, out=t)
@@ -187,11 +190,6 @@ class Adam(Optimizer):
         if "m_scaled" in state:
             self.m_scaled = np.array(state["m_scaled"], dtype=like.dtype)
             self.v_scaled = np.array(state["v_scaled"], dtype=like.dtype)
-
-    def __getstate__(self):  # the thread pool cannot be pickled (process pools, Ray)
-        state = self.__dict__.copy()
-        state["_pool"] = None
-        return state
 
 
 OPTIMIZERS = {"sgd": SGD, "adam": Adam}

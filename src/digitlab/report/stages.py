@@ -139,8 +139,9 @@ def _training_findings(r: dict[str, Any]) -> list[str]:
     best = int(np.argmax(test))
     seconds = float(np.median([e["seconds"] for e in epochs]))
     findings = [
-        f"After {len(epochs)} epoch{'s' if len(epochs) > 1 else ''}: test accuracy {pct(final['test_accuracy'])}, mean test "
-        f"E {final['test_loss']:.4f}; training accuracy {pct(final['train_accuracy'])} "
+        f"After {len(epochs)} epoch{'s' if len(epochs) > 1 else ''}: test accuracy "
+        f"{pct(final['test_accuracy'])}, mean test E {final['test_loss']:.4f}; training "
+        f"accuracy {pct(final['train_accuracy'])} "
         "(running mean over the last epoch).",
         f"The best test accuracy was {pct(test[best])} after epoch {best + 1}; "
         f"one epoch took {seconds:.1f} s (median).",

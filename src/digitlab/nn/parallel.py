@@ -1,0 +1,45 @@
+"""Splitting work across the CPU cores, for the parts of a training step that NumPy runs on one.
+
+NumPy releases the GIL inside its array loops and BLAS calls, so plain Python threads run those
+in parallel. At batch size 32 the matrix products of a step are too small for BLAS's own threads
+to pay off, and the elementwise optimizer update does not use them at all; the training step
+therefore runs BLAS on one thread and splits its own work into contiguous parts, one per core.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def available_cores() -> int:
+    """Cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def in_parts(work: Callable[[int, int], None], n: int, parts: int, align: int = 1) -> None:
+    """Call ``work(lo, hi)`` on ``parts`` contiguous pieces covering range(n), in parallel.
+
+    Piece boundaries are multiples of ``align``; with ``parts`` = 1, or too little work to
+    split, ``work(0, n)`` runs in the calling thread.
+    """
+    global _pool
+    size = -(-n // parts)  # ceil
+    size = -(-size // align) * align
+    if parts < 2 or size >= n:
+        work(0, n)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, available_cores() - 1),
+                                   thread_name_prefix="digitlab")
+    bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
+    others = [_pool.submit(work, lo, hi) for lo, hi in bounds[1:]]
+    work(*bounds[0])
+    for future in others:
+        future.result()
