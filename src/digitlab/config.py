@@ -151,6 +151,15 @@ def parse_hidden(text: str | int | list) -> list[int]:
     return sizes
 
 
+def format_value(value: Any) -> str:
+    """A short label for a config value: ``[256, 128]`` -> ``"256,128"``, ``1e-05`` -> ``1e-05``."""
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a TOML file, with a clear error naming the file when it is not valid TOML."""
     try:

@@ -27,6 +27,7 @@ from matplotlib.ticker import (  # noqa: E402
     PercentFormatter,
 )
 
+from digitlab.config import format_value  # noqa: E402
 from digitlab.plots import save_figure  # noqa: E402
 
 DPI = 110
@@ -145,24 +146,16 @@ def _dodges(positions: dict[str, float], n_series: int, log: bool):
 def _x_axis(ax, study: dict[str, Any], values: list[Any], categorical: bool) -> None:
     if categorical:
         ax.xaxis.set_major_locator(FixedLocator(range(len(values))))
-        ax.set_xticklabels([_label(v) for v in values])
+        ax.set_xticklabels([format_value(v) for v in values])
         return
     if study["log_x"]:
         ax.set_xscale("log")
         if study["parameter"] == "neurons" or all(float(v).is_integer() for v in values):
             ax.xaxis.set_major_locator(FixedLocator(values))
-            ax.set_xticklabels([_label(v) for v in values])
+            ax.set_xticklabels([format_value(v) for v in values])
             ax.xaxis.set_minor_locator(NullLocator())
     elif all(float(v).is_integer() for v in values):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-
-
-def _label(value: Any) -> str:
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def _is_number(value: Any) -> bool:

@@ -15,9 +15,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from digitlab.config import FIELD_NAMES
+from digitlab.config import FIELD_NAMES, format_value
 from digitlab.sweep.studies import StudyPlan
-from digitlab.sweep.trials import format_value
 
 #: Columns of trials.csv before the config fields.
 ROW_COLUMNS = (

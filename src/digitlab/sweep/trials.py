@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitlab.config import TrainConfig
+from digitlab.config import TrainConfig, format_value
 from digitlab.errors import DigitlabError
 
 #: Per-epoch numbers kept in a trial's result (see :class:`digitlab.history.History`).
@@ -109,13 +109,6 @@ class Trial:
         return self.config.epochs * samples * (weights + 20_000) + 5e8
 
 
-def format_value(value: Any) -> str:
-    """A short label for a config value: ``[256, 128]`` -> ``"256,128"``, ``1e-05`` -> ``1e-05``."""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def run_trial(trial: Trial) -> dict[str, Any]:
