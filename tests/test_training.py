@@ -12,7 +12,7 @@ import digitlab.train as train_module
 from digitlab.config import TrainConfig, preset
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.modelio import MODEL_FILE, load_model
-from digitlab.train import build_network, epoch_order, train
+from digitlab.train import build_network, epoch_order, evaluate_arrays, train
 
 SMALL = dict(hidden=[16], epochs=3, trace_every=50, max_train_samples=120)
 
@@ -295,3 +295,50 @@ def test_training_curves_figure(tmp_path, data):
         assert image.format == "PNG" and image.width > 800
         pixels = np.asarray(image.convert("L"))
     assert pixels.std() > 10  # not a blank canvas
+
+
+# ------------------------------------------------------------------ early stopping
+@pytest.fixture(scope="module")
+def overfitting_data():
+    """Validation images whose labels are shuffled: the more the network learns, the worse its
+    validation loss, so early stopping must trigger and go back to an early epoch."""
+    data = synthetic_dataset(seed=3)
+    rng = np.random.default_rng(4)
+    validation = synthetic_dataset(n_train=40, seed=3).train
+    validation.labels = rng.permutation(validation.labels)
+    data.validation = validation
+    return data
+
+
+EARLY = dict(SMALL, epochs=12, early_stopping=2, validation_fraction=0.1, optimizer="adam",
+             lr=0.01, batch_size=8)
+
+
+def test_early_stopping_restores_the_best_weights(overfitting_data):
+    from digitlab.nn import get_loss
+
+    result = train(TrainConfig(**EARLY), overfitting_data, progress=False)
+    assert result.status == "early_stopping"
+    losses = result.history.column("validation_loss")
+    best = int(np.argmin(losses))
+    assert len(losses) == best + 1 + EARLY["early_stopping"]  # stopped after `patience` epochs
+    assert result.history.epochs[-1]["restored_best_epoch"] == best + 1
+    validation = overfitting_data.validation
+    now, _ = evaluate_arrays(result.network, validation.images, validation.labels,
+                             get_loss(result.config.loss))
+    assert now == pytest.approx(losses[best], rel=1e-6)  # the weights are those of the best epoch
+
+
+def test_resumed_early_stopping_still_returns_to_the_best_epoch(tmp_path, overfitting_data):
+    config = TrainConfig(**EARLY)
+    whole = train(config, overfitting_data, run_dir=tmp_path / "whole", progress=False)
+    stopped_after = len(whole.history.epochs)
+    best_epoch = whole.history.epochs[-1]["restored_best_epoch"]
+    assert stopped_after - best_epoch >= 2
+    # interrupt the run after the best epoch but before it stopped, then resume it
+    train(config.replace(epochs=best_epoch + 1), overfitting_data, run_dir=tmp_path / "split",
+          progress=False)
+    resumed = train(config, overfitting_data, run_dir=tmp_path / "split", resume=True,
+                    progress=False)
+    assert resumed.status == "early_stopping"
+    np.testing.assert_array_equal(resumed.network.params, whole.network.params)

@@ -5,7 +5,9 @@ Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` r
     metadata.json          format name and version, architecture, preprocessing, training config,
                            optimizer name and step, epoch, digitlab version, array shapes
     params/W0.npy ...      the weights W^l (n_{l+1}, n_l) and biases b^l (n_{l+1},)
-    optimizer/m.npy ...    optimizer state (Adam's m, v, t; SGD's velocity), flat like MLP.params
+    optimizer/m_scaled.npy ...  optimizer state (Adam's moments and t; SGD's velocity), flat like
+                           MLP.params
+    extra/best_params.npy  (with early stopping) the best weights so far, flat like MLP.params
 
 Files are written atomically. Loading checks everything — zip integrity, metadata, format version,
 every array's presence, shape, dtype and finiteness — before a network is built, and reads arrays
@@ -50,6 +52,7 @@ class SavedModel:
     metadata: dict[str, Any]
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
+    extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
@@ -70,11 +73,14 @@ def save_model(
     optimizer_name: str | None = None,
     optimizer_state: dict[str, np.ndarray] | None = None,
     extra: dict[str, Any] | None = None,
+    extra_arrays: dict[str, np.ndarray] | None = None,
 ) -> Path:
     """Write ``network`` (and optionally its config and optimizer state) to ``path`` atomically."""
     arrays = {f"params/{name}.npy": value for name, value in network.named_parameters().items()}
     for name, value in (optimizer_state or {}).items():
         arrays[f"optimizer/{name}.npy"] = np.asarray(value)
+    for name, value in (extra_arrays or {}).items():
+        arrays[f"extra/{name}.npy"] = np.asarray(value)
     metadata = {
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -127,9 +133,11 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         except ConfigError as error:
             raise ModelFileError(f"{path}: invalid training config in metadata ({error})") \
                 from None
-    optimizer_state = {name[len("optimizer/"):-len(".npy")]: value
-                       for name, value in arrays.items() if name.startswith("optimizer/")}
-    return SavedModel(network, config, metadata, optimizer_state, path)
+    def group(prefix: str) -> dict[str, np.ndarray]:
+        return {name[len(prefix):-len(".npy")]: value
+                for name, value in arrays.items() if name.startswith(prefix)}
+
+    return SavedModel(network, config, metadata, group("optimizer/"), path, group("extra/"))
 
 
 def _read_metadata(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:

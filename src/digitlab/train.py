@@ -137,12 +137,14 @@ def train(
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
+    best = None
     if resume:
         if run_dir is None:
             raise ConfigError("resume needs a run folder")
-        network, optimizer, history = _restore(run_dir, config)
+        network, optimizer, history, best = _restore(run_dir, config)
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
+    trainer.best = best
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
         status = trainer.run(on_epoch_end)
@@ -299,17 +301,23 @@ class _Trainer:
         return False
 
     def _checkpoint(self) -> None:
+        extra: dict[str, Any] = {"epoch": len(self.history.epochs),
+                                 "history": self.history.to_dict()}
+        extra_arrays = {}
+        if self.best is not None:  # so that a resumed run can still go back to the best epoch
+            extra["early_stopping"] = {"best_loss": self.best[0], "best_epoch": self.best[2]}
+            extra_arrays["best_params"] = self.best[1]
         save_model(
             self.run_dir / MODEL_FILE, self.network, config=self.config,
             optimizer_name=self.optimizer.name, optimizer_state=self.optimizer.state_dict(),
-            extra={"epoch": len(self.history.epochs), "history": self.history.to_dict()},
+            extra=extra, extra_arrays=extra_arrays,
         )
         write_json(self.run_dir / "config.json", self.config.to_dict())
         self.history.write(self.run_dir)
 
 
-def _restore(run_dir: Path, config: TrainConfig) -> tuple[MLP, Optimizer, History]:
-    """Network, optimizer and history from the last checkpoint in ``run_dir``."""
+def _restore(run_dir: Path, config: TrainConfig):
+    """Network, optimizer, history and early-stopping best from the last checkpoint."""
     saved = load_model(run_dir)
     if saved.config is None:
         raise ConfigError(f"{saved.path}: holds no training config to resume from")
@@ -322,7 +330,11 @@ def _restore(run_dir: Path, config: TrainConfig) -> tuple[MLP, Optimizer, Histor
     optimizer = build_optimizer(config)
     optimizer.load_state_dict(saved.optimizer_state, saved.network.params)
     history = History.from_dict(saved.metadata.get("history", {}))
-    return saved.network, optimizer, history
+    best = None
+    stopping = saved.metadata.get("early_stopping")
+    if stopping and "best_params" in saved.extra_arrays:
+        best = (stopping["best_loss"], saved.extra_arrays["best_params"], stopping["best_epoch"])
+    return saved.network, optimizer, history, best
 
 
 def _progress_bar(total: int, description: str, enabled: bool):
