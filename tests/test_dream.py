@@ -320,3 +320,18 @@ def test_turn_on_a_tanh_network_converges_with_persistence(tanh_net, data):
     result = turn_into(tanh_net, data.test.images[index], 6)
     assert result.dream.converged, result.dream.target_probabilities[-5:]
     assert result.dream.predicted_digit == 6
+
+
+def test_dream_leaves_the_flat_black_start_of_a_bias_free_relu_network():
+    """A black image is a critical point of a bias-free ReLU network (all inputs 0, relu′(0) = 0):
+    equation (3) alone cannot leave it, so the dream takes a faint random first step."""
+    from digitlab.nn import MLP
+
+    rng = np.random.default_rng(0)
+    net = MLP([784, 32, 10], ["relu", "softmax"], bias=False, rng=rng, init="he")
+    grad, _, _ = net.input_gradient(np.zeros((1, 784), np.float32),
+                                    net.targets(np.array([3]), get_loss("ce")), get_loss("ce"))
+    assert not grad.any()  # the flat start
+    result = dream(net, 3, "black", DreamOptions(steps=60, min_steps=0))
+    assert result.image.any() and result.image.min() >= 0 and result.image.max() <= 1
+    assert result.final_target_probability > 0.5

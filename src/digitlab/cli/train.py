@@ -301,4 +301,5 @@ def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
     if not quiet:
         click.echo(format_evaluation(evaluation))
     click.echo(f"Test accuracy {evaluation.accuracy:.2%} on {evaluation.n} digits after "
-               f"{len(history.epochs)} epochs; saved in {run_dir}")
+               f"{len(history.epochs)} epoch{'s' if len(history.epochs) != 1 else ''}; "
+               f"saved in {run_dir}")

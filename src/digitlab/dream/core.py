@@ -544,6 +544,11 @@ def _run(
                                for b in rows])  # (b, 2)
         grad, _, _, _ = objective(network, x[rows], targets[rows], loss, now, anchor[rows],
                                   shifts)
+        # A flat point has no gradient to follow: a black image in a bias-free ReLU network
+        # (every unit's input is 0 and relu′(0) = 0). Such an image takes one faint random step
+        # into the inside of [0, 1] and goes on from there.
+        for i in np.flatnonzero(~np.any(grad, axis=1)):
+            grad[i] = -rngs[rows[i]].uniform(0.0, 1.0, grad.shape[1])
         if now.normalize:
             rms = np.sqrt(np.mean(grad * grad, axis=1, keepdims=True))  # (b, 1)
             grad = grad / np.maximum(rms, np.finfo(grad.dtype).tiny)
