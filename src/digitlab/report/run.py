@@ -90,7 +90,7 @@ def build_report(
         "dataset": data.describe(), "stages": ctx.results, "timings": timings,
         "figures": [f.path for s in sections for f in s.figures],
     }
-    _write_report(out_dir, sections, summary, data)
+    _write_report(out_dir, [st.overview_section(ctx.results), *sections], summary, data)
     return summary
 
 

@@ -407,3 +407,54 @@ def dream_section(ctx: Context, r: dict[str, Any]) -> Section:
              "smooth (each can be switched off with `digitlab dream --plain`).")
     return Section("dream", "Deep dream", intro, findings, figures, [table],
                    {"dream options": r["options"]})
+
+
+# ---------------------------------------------------------------------------------------- overview
+def overview_section(results: dict[str, dict[str, Any]]) -> Section:
+    """The assignment's questions answered in one list, from the stages' measured results."""
+    found = []
+    if "assignment" in results:
+        r = results["assignment"]
+        found.append(f"The assignment's 784-784-10 tanh network, trained sample by sample with "
+                     f"equations (1)–(2) for {len(r['history']['epochs'])} epoch(s), reads "
+                     f"{pct(r['final']['test_accuracy'])} of the held-out digits correctly.")
+    if "final" in results:
+        r = results["final"]
+        sizes = "-".join(str(n) for n in [784, *r["config"]["hidden"], 10])
+        found.append(f"The final {sizes} {r['config']['activation']} network with "
+                     f"{r['config']['optimizer']} reaches {pct(r['final']['test_accuracy'])}.")
+    if "analysis" in results:
+        r = results["analysis"]
+        worst = r["worst_digit"]
+        found.append(f"Its worst digit is {worst['digit']} ({pct(worst['accuracy'])} correct).")
+        if r.get("confused_pairs"):
+            pair = r["confused_pairs"][0]
+            found.append(f"Its most frequent confusion is {pair['true']} read as "
+                         f"{pair['predicted']} ({pair['count']} test images).")
+        retraining = r.get("retraining")
+        if retraining:
+            found.append(f"Retrained with {len(retraining['accuracies'])} other seeds it reaches "
+                         f"{pct(retraining['accuracy_mean'])} ± "
+                         f"{100 * (retraining['accuracy_std'] or 0):.2f} percentage points.")
+        if r.get("nondigits"):
+            kinds = r["nondigits"].values()
+            confident = np.mean([k["share_confident"] for k in kinds])
+            found.append(f"It answers every input with a digit: on {len(r['nondigits'])} kinds of "
+                         f"non-digit images it is confident {pct(confident)} of the time, against "
+                         f"{pct(r['real_digits']['share_confident'])} for real digits.")
+    if "studies" in results:
+        for study in results["studies"]["studies"].values():
+            ranked = _best_points(study)
+            if ranked:
+                series, point = ranked[0]
+                found.append(f"{study['title']}: best {series} at {study['parameter']} = "
+                             f"{point['value']} ({_pm(point)}).")
+    if "dream" in results:
+        r = results["dream"]
+        right = sum(d["predicted_digit"] == d["digit"] for d in r["dreams"])
+        found.append(f"Deep dream from a {r['start']} image: {right} of {len(r['dreams'])} "
+                     "dreamed digits are read as the digit they were dreamed for (lowest "
+                     f"probability of its digit {r['min_final_target_probability']:.3f}).")
+    return Section("overview", "Answers at a glance",
+                   "What this run measured, in brief; the sections below give the details.",
+                   found)
