@@ -270,7 +270,7 @@ class MLP:
         return None
 
     #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
-    row_block = 128
+    row_block = 256
 
     def backward_update(
         self, trace: Trace, t: np.ndarray, loss: Loss, optimizer, lr: float, threads: int = 1
