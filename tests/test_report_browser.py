@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from digitlab.report import build_report
+from digitlab.reporting import build_report
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

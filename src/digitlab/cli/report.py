@@ -30,7 +30,7 @@ def report(dataset, data_dir, mode, fresh, seed, only, out_dir, quiet):
     """
     from pathlib import Path
 
-    from digitlab.report import build_report
+    from digitlab.reporting import build_report
 
     summary = build_report(out_dir, dataset=dataset, data_dir=data_dir, mode=mode or "default",
                            fresh=fresh, seed=seed, progress=not quiet, only=tuple(only))

@@ -19,10 +19,10 @@ import click
 from digitlab import __version__
 from digitlab.errors import ConfigError
 from digitlab.fileio import write_json, write_text
-from digitlab.report import stages as st
-from digitlab.report.cache import load_cached, save_results, stage_key
-from digitlab.report.document import Section, render_html, render_markdown
-from digitlab.report.settings import MODES
+from digitlab.reporting import stages as st
+from digitlab.reporting.cache import load_cached, save_results, stage_key
+from digitlab.reporting.document import Section, render_html, render_markdown
+from digitlab.reporting.settings import MODES
 
 STAGES = [
     st.Stage("data", "Data overview", st.data_settings, st.run_data, st.data_section),
@@ -51,7 +51,7 @@ def build_report(
 ) -> dict[str, Any]:
     """Run the study and write ``index.html``, ``report.md`` and ``summary.json`` to ``out_dir``.
 
-    ``mode`` is ``"quick"``, ``"default"`` or ``"full"`` (see :mod:`digitlab.report.settings`).
+    ``mode`` is ``"quick"``, ``"default"`` or ``"full"`` (see :mod:`digitlab.reporting.settings`).
     Stages whose settings, data and upstream stages are unchanged are reused unless ``fresh``.
     ``only`` restricts the run to some stages (and those they build on). Returns the summary.
     """
@@ -118,7 +118,7 @@ def _write_report(out_dir: Path, sections: list[Section], summary: dict[str, Any
     title = "How a neural network reads handwritten digits"
     subtitle = (f"digitlab {__version__} · dataset {data.name} · mode {summary['mode']} · "
                 f"{time.strftime('%Y-%m-%d %H:%M')}")
-    css = resources.files("digitlab.report").joinpath("style.css").read_text()
+    css = resources.files("digitlab.reporting").joinpath("style.css").read_text()
     write_json(out_dir / "summary.json", summary)
     write_text(out_dir / "report.md", render_markdown(title, subtitle, sections))
     write_text(out_dir / "index.html", render_html(title, subtitle, sections, css))

@@ -1,5 +1,5 @@
 """The report's stages, in order: each computes results (a JSON-ready dict, figures written to its
-own folder) and describes them as a :class:`~digitlab.report.document.Section`.
+own folder) and describes them as a :class:`~digitlab.reporting.document.Section`.
 
 Every sentence that states a finding is formatted from the measured numbers in ``results``.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 
 from digitlab.config import preset
-from digitlab.report.document import Figure, Section, Table
-from digitlab.report.settings import ReportSettings
+from digitlab.reporting.document import Figure, Section, Table
+from digitlab.reporting.settings import ReportSettings
 
 
 @dataclass
