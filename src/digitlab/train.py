@@ -51,6 +51,20 @@ class TrainResult:
     run_dir: Path | None = None
 
 
+def dataset_for_config(
+    config: TrainConfig, data_dir: str | os.PathLike | None = None, *,
+    name: str | None = None, require: tuple[str, ...] = ("train", "test"),
+):
+    """The config's dataset (or ``name`` / ``data_dir``), split exactly as in its training:
+    the same seed, test fraction and validation fraction give the same held-out test split."""
+    from digitlab.data import load_dataset
+
+    if name is None and data_dir is None:
+        name = config.dataset
+    return load_dataset(name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
+                        validation_fraction=config.validation_fraction, require=require)
+
+
 def build_network(config: TrainConfig) -> MLP:
     """The untrained network a config describes, initialised from its seed."""
     rng = np.random.default_rng([config.seed, _INIT_STREAM])
@@ -128,12 +142,7 @@ def train(
         checkpoint in ``run_dir`` is left untouched.
     """
     if dataset is None:
-        from digitlab.data import load_dataset
-
-        dataset = load_dataset(
-            config.dataset, data_dir, seed=config.seed, test_fraction=config.test_fraction,
-            validation_fraction=config.validation_fraction,
-        )
+        dataset = dataset_for_config(config, data_dir)
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()

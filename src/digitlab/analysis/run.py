@@ -32,6 +32,7 @@ from digitlab.config import TrainConfig
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
 from digitlab.nn.network import MLP
+from digitlab.train import dataset_for_config
 
 ANALYSIS_FILE = "analysis.json"
 
@@ -82,7 +83,7 @@ def analyze(
     """
     network, config, model_path = resolve_model(model_or_network, config)
     if dataset is None:
-        dataset = dataset_for(config)
+        dataset = dataset_for_config(config if config is not None else TrainConfig())
     if dataset.train is None or dataset.test is None or len(dataset.test.labels) == 0:
         raise DataError("the analysis needs a dataset with a training and a non-empty test split")
     out_dir = Path(out_dir)
@@ -124,16 +125,6 @@ def resolve_model(model: Any, config: TrainConfig | None) -> tuple[MLP, TrainCon
         return model, config, None
     path = getattr(model, "path", None) or getattr(model, "run_dir", None)
     return model.network, config or model.config, str(path) if path else None
-
-
-def dataset_for(config: TrainConfig | None):
-    """The dataset a config was trained on, split exactly as in training."""
-    from digitlab.data import load_dataset
-
-    if config is None:
-        return load_dataset()
-    return load_dataset(config.dataset, seed=config.seed, test_fraction=config.test_fraction,
-                        validation_fraction=config.validation_fraction)
 
 
 def model_info(network: MLP, config: TrainConfig | None, path: str | None) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digitlab.cli.common import dataset_options, load_dataset_from_options
+from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 
 
 @click.command()
@@ -40,19 +40,14 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     The test split is the one the model was trained with (its saved dataset, seed and
     test fraction) unless --dataset or --data is given.
     """
-    from digitlab.analysis.run import ANALYSIS_FILE, dataset_for
+    from digitlab.analysis.run import ANALYSIS_FILE
     from digitlab.analysis.run import analyze as run_analysis
     from digitlab.modelio import load_model
 
     saved = load_model(model)
     config = saved.config
-    if dataset is not None or data_dir is not None:
-        split = {} if config is None else {
-            "seed": config.seed, "test_fraction": config.test_fraction,
-            "validation_fraction": config.validation_fraction}
-        data = load_dataset_from_options(dataset, data_dir, **split)
-    else:
-        data = dataset_for(config)
+    data = dataset_for_model(config, explicit_dataset(dataset), data_dir,
+                             require=("train", "test"))
     result = run_analysis(saved, data, out_dir, retrain=0 if no_retrain else retrain,
                           config=config, progress=progress, seed=seed,
                           retrain_epochs=retrain_epochs, nondigit_count=nondigit_count)

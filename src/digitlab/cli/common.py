@@ -95,15 +95,14 @@ def dataset_for_model(
     split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
     config gets the defaults of :class:`TrainConfig`.
     """
+    from digitlab.train import dataset_for_config
+
     config = config if config is not None else TrainConfig()
     name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
     if name is not None and name not in DATASET_NAMES:
         raise DataError(f"the model was trained on data from a folder named {name!r}; "
                         "give that folder with --data DIR (or choose --dataset)")
-    return load_dataset_from_options(
-        name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
-        validation_fraction=config.validation_fraction, require=require,
-    )
+    return dataset_for_config(config, data_dir, name=name, require=require)
 
 
 def explicit_dataset(dataset: str | None) -> str | None:
