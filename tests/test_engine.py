@@ -222,6 +222,17 @@ def test_adam_first_step_moves_every_parameter_by_lr():
     np.testing.assert_allclose(params, -0.01 * np.sign(g), rtol=1e-4)
 
 
+def test_step_constants_are_python_floats_so_float32_updates_stay_float32():
+    # A NumPy float64 scalar (e.g. from np.sqrt) would make every float32 update run in float64
+    # and be cast back: the same numbers, ten times slower.
+    params = np.zeros(10, dtype=np.float32)
+    sgd, adam = SGD(0.1), Adam(0.01)
+    sgd.begin_step(params, np.float64(0.05))
+    adam.begin_step(params, np.float64(0.005))
+    assert type(sgd._lr) is float
+    assert type(adam._step_size) is float and type(adam._eps) is float
+
+
 def test_optimizer_state_round_trip_continues_identically():
     size = CHUNK + 100
     grads = gradients(7, size, 4)
