@@ -143,3 +143,25 @@ def test_backward_update_equals_backward_then_step(optimizer_name, threads, bias
         fused.backward_update(fused.forward(x, threads), t, loss, fused_opt, None, threads)
     assert not np.array_equal(fused.params, net.params)
     np.testing.assert_allclose(fused.params, reference.params, rtol=1e-12, atol=1e-14)
+
+
+def test_backward_update_does_not_depend_on_the_thread_count(monkeypatch):
+    """Equation (1)'s δ W is summed in block order, whichever core computed each block, so one
+    and two threads give bit-identical float32 weights."""
+    from digitlab.nn import make_optimizer
+
+    monkeypatch.setattr(MLP, "row_block", 4)
+    rng = np.random.default_rng(3)
+    net = MLP([30, 40, 24, 5], ["swish", "relu", "softmax"], bias=True, dtype=np.float32, rng=rng)
+    loss = get_loss("ce")
+    results = []
+    for threads in (1, 2):
+        copy, optimizer = net.copy(), make_optimizer("adam", 0.01)
+        for step in range(4):
+            batch = np.random.default_rng(step)
+            x = batch.uniform(0, 1, (8, 30)).astype(np.float32)
+            t = copy.targets(batch.integers(0, 5, 8), loss)
+            copy.backward_update(copy.forward(x, threads), t, loss, optimizer, None, threads)
+        results.append(copy.params)
+    assert not np.array_equal(results[0], net.params)
+    np.testing.assert_array_equal(results[0], results[1])

@@ -277,11 +277,17 @@ class MLP:
     ) -> None:
         """Backpropagation fused with the optimizer's step (any optimizer, any batch size).
 
-        The same result as :meth:`backward` followed by ``optimizer.step``, but the gradient
-        ∂Ē/∂W^l = −(1/B) δ^lᵀ y^l is computed :attr:`row_block` rows at a time and handed to the
-        optimizer at once, while it is still in the CPU cache, instead of being written out for
-        the whole network and read back. The rows of each layer are split over ``threads``
-        cores. As in :meth:`backward`, δ^{l−1} (equation (1)) is computed before W^l changes.
+        The same result as :meth:`backward` followed by ``optimizer.step``, but each weight
+        matrix is visited :attr:`row_block` rows at a time, and for each block, while its rows
+        are in the CPU cache:
+
+        1. its share of equation (1), δ^l[:, rows] W^l[rows], is computed with the old weights
+           (δ^l W^l is the sum of the shares, added in block order);
+        2. its gradient rows ∂Ē/∂W^l[rows] = −(1/B) δ^l[:, rows]ᵀ y^l are computed and handed to
+           the optimizer at once, which updates those rows in place.
+
+        No gradient for the whole network is written out and read back. The blocks of each layer
+        are split over ``threads`` cores; the result does not depend on how many.
         """
         ys, zs = trace.ys, trace.zs
         batch = ys[0].shape[0]
@@ -289,34 +295,29 @@ class MLP:
         delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
         for l in reversed(range(self.n_layers)):
             W, y, start = self.weights[l], ys[l], self.offsets[l]
+            n_out, n_in = W.shape
             scaled = delta * (-1.0 / batch)  # (B, n_{l+1}): −δ^l / B
-            below = None
-            if l > 0:  # equation (1) with the old W^l: (B, n_{l+1}) @ (n_{l+1}, n_l)
-                below = self.activations[l - 1].backward(
-                    self._delta_times_weight(delta, W, threads), zs[l - 1], ys[l])
+            n_blocks = -(-n_out // self.row_block)
+            # δ^l W^l in one share per block: (blocks, B, n_l)
+            shares = np.empty((n_blocks, batch, n_in), dtype=self.dtype) if l > 0 else None
 
-            def rows(lo, hi, scaled=scaled, y=y, start=start, n_in=W.shape[1]):
-                block = np.empty((self.row_block, n_in), dtype=self.dtype)
+            def blocks(lo, hi, delta=delta, scaled=scaled, W=W, y=y, start=start, shares=shares):
+                n_in = W.shape[1]
+                grad = np.empty((self.row_block, n_in), dtype=self.dtype)
                 for r in range(lo, hi, self.row_block):
                     end = min(r + self.row_block, hi)
-                    grad = block[: end - r]  # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
-                    np.matmul(scaled[:, r:end].T, y, out=grad)
-                    optimizer.update(self.params, grad.reshape(-1), start + r * n_in)
+                    if shares is not None:  # (B, rows) @ (rows, n_l), before the rows change
+                        np.matmul(delta[:, r:end], W[r:end], out=shares[r // self.row_block])
+                    # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
+                    np.matmul(scaled[:, r:end].T, y, out=grad[: end - r])
+                    optimizer.update(self.params, grad[: end - r].reshape(-1), start + r * n_in)
 
-            in_parts(rows, W.shape[0], threads, align=self.row_block)
+            in_parts(blocks, n_out, threads if n_out >= 2 * self.row_block else 1,
+                     align=self.row_block)
             if self.has_bias:
                 optimizer.update(self.params, scaled.sum(axis=0), start + W.size)
-            delta = below
-
-    def _delta_times_weight(self, delta: np.ndarray, W: np.ndarray, threads: int) -> np.ndarray:
-        """δ W of shape (B, n_in), its columns split over ``threads`` cores when W is wide."""
-        out = np.empty((delta.shape[0], W.shape[1]), dtype=self.dtype)
-
-        def columns(lo, hi):  # (B, n_out) @ (n_out, hi - lo)
-            np.matmul(delta, W[:, lo:hi], out=out[:, lo:hi])
-
-        in_parts(columns, W.shape[1], threads if W.shape[0] >= 256 else 1, align=64)
-        return out
+            if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
+                delta = self.activations[l - 1].backward(shares.sum(axis=0), zs[l - 1], ys[l])
 
     def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
         """Plain SGD straight from equations (1)–(2), without storing the gradient.
