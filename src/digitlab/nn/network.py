@@ -269,14 +269,12 @@ class MLP:
             np.matmul(scaled_columns, ys[l], out=self.weight_grads[l])
             if self.has_bias:
                 np.sum(scaled_columns, axis=1, out=self.bias_grads[l])
-            if l == 0 and not input_gradient:
-                break
-            # δ^l W^l for each sample, as (W^l)ᵀ δ^l: (n_l, n_{l+1}) @ (n_{l+1}, B) -> (B, n_l)
-            delta_times_weight = (self.weights[l].T @ delta_columns).T
+            # δ^l W^l for each sample, computed as (W^l)ᵀ δ^l: (n_l, n_{l+1}) @ (n_{l+1}, B)
             if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(delta_times_weight, zs[l - 1], ys[l])
-            else:
-                return -delta_times_weight  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
+                delta = self.activations[l - 1].backward(
+                    (self.weights[l].T @ delta_columns).T, zs[l - 1], ys[l])
+            elif input_gradient:  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
+                return -(self.weights[0].T @ delta_columns).T
         return None
 
     #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
