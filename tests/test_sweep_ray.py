@@ -1,13 +1,19 @@
 """The Ray executor on a real local Ray runtime gives exactly the local executor's numbers.
 
 Starting Ray takes seconds, so one module-scoped fixture runs the sweep on Ray once (run_sweep
-starts a local runtime with 2 CPUs and shuts it down); the tests compare its results.
+starts a local runtime with 2 CPUs and shuts it down); the tests compare its results. Another
+joins a cluster that ``ray start --head`` started, as a user would with ``--address``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -93,3 +99,63 @@ def test_unreachable_cluster_fails_fast_with_one_message(tmp_path, sweeps):
         run_sweep([], tmp_path, grid_file=grid, executor="ray", address=f"127.0.0.1:{port}",
                   seeds=1, progress=False)
     assert not ray.is_initialized() and not (tmp_path / "trials").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster_address(tmp_path_factory):
+    """A one-node cluster from ``ray start --head --block`` on free ports, with its session files
+    in a temporary folder; stopping that command stops the processes it started (and nothing
+    else of Ray's on the machine)."""
+    ray_command = Path(sys.executable).with_name("ray")
+    if not ray_command.exists():
+        pytest.skip(f"no ray command beside {sys.executable}")
+    port, session_files = free_port(), tmp_path_factory.mktemp("ray")
+    head = subprocess.Popen(
+        [str(ray_command), "start", "--head", f"--port={port}", "--num-cpus=2",
+         f"--temp-dir={session_files}",
+         f"--ray-client-server-port={free_port()}",
+         f"--dashboard-agent-listen-port={free_port()}", "--include-dashboard=false",
+         "--disable-usage-stats", "--block"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert head.poll() is None, f"ray start --head exited with {head.returncode}"
+            assert time.monotonic() < deadline, "the Ray head node did not come up in 90 s"
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        yield f"127.0.0.1:{port}", session_files
+    finally:
+        head.terminate()
+        try:
+            head.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # pragma: no cover - a stuck head node
+            head.kill()
+
+
+def test_sweep_on_a_cluster_from_ray_start_matches_local(sweeps, cluster_address, tmp_path):
+    address, session_files = cluster_address
+    _, local = sweeps
+    grid = local.out_dir.parent / "grid.toml"
+    joined = run_sweep([], tmp_path, grid_file=grid, executor="ray", address=address,
+                       seeds=SEEDS, progress=False)
+    # the head node logged this process as a driver: the trials went to that cluster
+    drivers = [p.name for p in session_files.glob("session_*/logs/*driver*")]
+    assert any(name.endswith(f"_{os.getpid()}.log") for name in drivers), drivers
+    assert joined.ran == N_TRIALS
+    assert all(row["status"] == "ok" for row in joined.rows)
+    assert not ray.is_initialized()  # disconnected again; the cluster keeps running
+    summary = json.loads((joined.out_dir / "summary.json").read_text())
+    assert summary["executor"] == "ray" and summary["trials"] == N_TRIALS
+    accuracies = {row["key"]: row["test_accuracy"] for row in joined.rows}
+    assert accuracies == {row["key"]: row["test_accuracy"] for row in local.rows}

@@ -113,8 +113,8 @@ def run_ray(
 ) -> None:
     """Run ``trials`` as Ray tasks of one CPU each, reporting each result as it finishes.
 
-    Without ``address`` a local Ray runtime with ``workers`` CPUs is started (and shut down at
-    the end); with ``address`` (``host:port`` of a cluster started by ``ray start --head``, or
+    Without ``address`` a new local Ray runtime with ``workers`` CPUs is started (and shut down
+    at the end), whatever ``RAY_ADDRESS`` or an earlier ``ray start`` on this machine says; with ``address`` (``host:port`` of a cluster started by ``ray start --head``, or
     ``"auto"``) the trials run on that cluster, whose nodes need digitlab installed and, with
     ``--data``, the data folder at the same path. A Ray runtime already initialised in this
     process is used as it is.
@@ -131,8 +131,8 @@ def run_ray(
                 _check_reachable(address)
                 _use_cluster_token()
                 ray.init(address=address, **options)
-            else:
-                ray.init(num_cpus=workers, include_dashboard=False, **options)
+            else:  # a new runtime, even where `ray start` left a cluster (join it with "auto")
+                ray.init(address="local", num_cpus=workers, include_dashboard=False, **options)
         except (ConnectionError, RuntimeError, ValueError) as error:
             where = f"join the Ray cluster at {address}" if address else "start Ray"
             raise DigitlabError(f"cannot {where}: {error}") from None
