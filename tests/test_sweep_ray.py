@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -111,16 +112,15 @@ def free_port() -> int:
 def cluster_address(tmp_path_factory):
     """A one-node cluster from ``ray start --head --block`` on free ports, with its session files
     in a temporary folder; stopping that command stops the processes it started (and nothing
-    else of Ray's on the machine)."""
+    else of Ray's on the machine). Works with the minimal ``pip install ray``."""
     ray_command = Path(sys.executable).with_name("ray")
     if not ray_command.exists():
         pytest.skip(f"no ray command beside {sys.executable}")
     port, session_files = free_port(), tmp_path_factory.mktemp("ray")
     head = subprocess.Popen(
         [str(ray_command), "start", "--head", f"--port={port}", "--num-cpus=2",
-         f"--temp-dir={session_files}",
-         f"--ray-client-server-port={free_port()}",
-         f"--dashboard-agent-listen-port={free_port()}", "--include-dashboard=false",
+         f"--temp-dir={session_files}", f"--dashboard-agent-listen-port={free_port()}",
+         "--include-dashboard=false",
          "--disable-usage-stats", "--block"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
@@ -140,7 +140,8 @@ def cluster_address(tmp_path_factory):
         try:
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:  # pragma: no cover - a stuck head node
-            head.kill()
+            os.killpg(head.pid, signal.SIGKILL)  # its own session: Ray's processes only
+            head.wait()
 
 
 def test_sweep_on_a_cluster_from_ray_start_matches_local(sweeps, cluster_address, tmp_path):
