@@ -16,10 +16,10 @@ from digitlab.errors import ConfigError
 from digitlab.nn.parallel import in_parts
 
 #: elements per piece of an update (256 K: one block of 256 gradient rows of a 1024-wide layer).
-#: Each of Adam's ten elementwise passes is one NumPy call per piece. When two threads update
-#: at once, each call also waits for the other thread's GIL, so fewer, longer calls beat pieces
-#: small enough for the L2 cache (measured: 256 K took about 4 % less time per training step of
-#: the report network than 64 K, 1 M no better).
+#: Each of Adam's ten elementwise passes is one NumPy call per piece, and every call has a fixed
+#: cost (in two threads also a turn at the GIL), so fewer, longer calls beat pieces small enough
+#: for the L2 cache (measured: 256 K took about 4 % less time per training step of the report
+#: network than 64 K; 1 M no better).
 CHUNK = 262144
 
 

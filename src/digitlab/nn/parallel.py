@@ -5,10 +5,10 @@ in parallel. At batch size 32 the matrix products of a step are too small for BL
 to pay off, and the elementwise optimizer update does not use them at all; the training step
 therefore runs BLAS on one thread and splits its own work into contiguous parts, one per core.
 
-Each NumPy call still needs the GIL to start and to finish, so two threads that make many short
-calls mostly wait for each other; the parts are therefore kept coarse (whole blocks of 256
-gradient rows, elementwise passes over 256 K elements), and the small elementwise work between
-layers stays on the calling thread, where it measured faster than split.
+Each NumPy call has a fixed cost and needs the GIL to start and to finish, so the parts are kept
+coarse (whole blocks of 256 gradient rows, elementwise passes over 256 K elements), and the
+small elementwise work between layers stays on the calling thread: split over the threads, it
+measured slower.
 """
 
 from __future__ import annotations
