@@ -114,7 +114,8 @@ def run_ray(
     """Run ``trials`` as Ray tasks of one CPU each, reporting each result as it finishes.
 
     Without ``address`` a new local Ray runtime with ``workers`` CPUs is started (and shut down
-    at the end), whatever ``RAY_ADDRESS`` or an earlier ``ray start`` on this machine says; with ``address`` (``host:port`` of a cluster started by ``ray start --head``, or
+    at the end), whatever ``RAY_ADDRESS`` or an earlier ``ray start`` on this machine says.
+    With ``address`` (``host:port`` of a cluster started by ``ray start --head``, or
     ``"auto"``) the trials run on that cluster, whose nodes need digitlab installed and, with
     ``--data``, the data folder at the same path. A Ray runtime already initialised in this
     process is used as it is.
