@@ -311,9 +311,8 @@ class MLP:
             # δ^l W^l in column form, (W^l)ᵀ δ^l, one share per block: (blocks, n_l, B)
             shares = np.empty((n_blocks, n_in, batch), dtype=self.dtype) if l > 0 else None
 
-            def blocks(lo, hi, W=W, y=y, start=start, delta_columns=delta_columns,
+            def blocks(lo, hi, W=W, n_in=n_in, y=y, start=start, delta_columns=delta_columns,
                        scaled_columns=scaled_columns, shares=shares):
-                n_in = W.shape[1]
                 grad = np.empty((self.row_block, n_in), dtype=self.dtype)
                 for r in range(lo, hi, self.row_block):
                     end = min(r + self.row_block, hi)
