@@ -28,3 +28,7 @@ class ConfigError(DigitlabError):
 
 class TrainingDiverged(DigitlabError):
     """The loss became NaN or infinite during training."""
+
+
+class ExportError(DigitlabError):
+    """A network cannot be written in the requested exchange format (e.g. ONNX)."""
