@@ -1,5 +1,6 @@
 """The train, evaluate, predict and summary commands, run as a user would."""
 
+import importlib
 import json
 import subprocess
 import sys
@@ -8,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import digitlab.train as train_module
 from digitlab.cli import main
 from digitlab.cli.train import resolve_config
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
+
+# the module (the package's attribute digitlab.train is the public function)
+train_module = importlib.import_module("digitlab.train")
 
 TINY = ["--max-train-samples", "200", "--hidden", "8", "--trace-every", "100"]
 

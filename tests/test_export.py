@@ -10,7 +10,7 @@ import pytest
 from digitlab import __version__
 from digitlab.cli import main
 from digitlab.config import TrainConfig, preset
-from digitlab.errors import ExportError
+from digitlab.errors import ExportError, ModelFileError
 from digitlab.export import OPSET, export, to_onnx
 from digitlab.modelio import load_model
 from digitlab.nn import activations
@@ -154,5 +154,5 @@ def test_cli_refuses_bad_input_in_one_line(runs, tmp_path, capsys):
                            capsys)
     assert code == 2 and "tflite" in err
 
-    with pytest.raises(ExportError, match="cannot export a dict"):
+    with pytest.raises(ModelFileError, match="not a model: dict"):
         export({"weights": 1}, tmp_path / "d.onnx")

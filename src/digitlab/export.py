@@ -32,7 +32,7 @@ import numpy as np
 from digitlab import __version__
 from digitlab.errors import ExportError
 from digitlab.fileio import write_bytes
-from digitlab.modelio import PREPROCESSING, SavedModel, load_model
+from digitlab.modelio import PREPROCESSING, SavedModel, resolve_model
 from digitlab.nn.network import MLP
 
 FORMATS = ("onnx",)
@@ -75,7 +75,7 @@ def export(
     out = Path(out)
     if out.exists() and not overwrite:
         raise ExportError(f"{out} already exists; choose another --out or pass --overwrite")
-    network, config = _network_and_config(model)
+    network, config, _ = resolve_model(model)
     proto = to_onnx(network, config=config)
     return write_bytes(out, proto.SerializeToString())
 
@@ -195,15 +195,3 @@ def _probability_nodes(helper, numpy_helper, network: MLP, y: str):
         helper.make_node("Where", ["has_total", "normalised", "uniform"], ["probabilities_raw"]),
     ]
     return "probabilities_raw", nodes, initializers
-
-
-def _network_and_config(model: Any) -> tuple[Any, Any]:
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
-    if isinstance(model, MLP):
-        return model, None
-    network = getattr(model, "network", None)
-    if network is None:
-        raise ExportError(f"cannot export a {type(model).__name__}: give a model file, a run "
-                          "folder, a loaded model or a network")
-    return network, getattr(model, "config", None)

@@ -208,3 +208,24 @@ def _build_network(path: Path, metadata: dict[str, Any], arrays: dict[str, np.nd
     for name, value in network.named_parameters().items():
         value[...] = arrays[f"params/{name}.npy"]
     return network
+
+
+def resolve_model(
+    model: Any, config: TrainConfig | None = None
+) -> tuple[MLP, TrainConfig | None, str | None]:
+    """(network, config, model path) from whatever names a model.
+
+    ``model`` is a model file or run folder, a :class:`SavedModel`, anything with ``network``
+    and ``config`` attributes (what :func:`digitlab.train` returns) or a bare :class:`MLP`;
+    ``config`` replaces the one found with it.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    if isinstance(model, MLP):
+        return model, config, None
+    network = getattr(model, "network", None)
+    if not isinstance(network, MLP):
+        raise ModelFileError(f"not a model: {type(model).__name__} (give a model file, a run "
+                             "folder, a loaded model, a training result or a network)")
+    path = getattr(model, "path", None) or getattr(model, "run_dir", None)
+    return network, config or getattr(model, "config", None), str(path) if path else None
