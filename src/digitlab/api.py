@@ -110,6 +110,11 @@ def train(
         config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
     result = run_training(config, data, run_dir=run_dir, resume=resume, progress=progress,
                           on_epoch_end=on_epoch_end)
+    if data.test is not None and len(data.test.labels):
+        from digitlab.evaluate import evaluate as run_evaluation
+
+        result.evaluation = run_evaluation(result.network, data.test.images, data.test.labels,
+                                           config.loss)
     return result
 
 
@@ -200,11 +205,17 @@ def dream(
     figures, ``dreams.npy`` and ``dream.json`` are written there. Returns :class:`Dreams`, which
     shows its images in a notebook.
     """
-    import tempfile
-
     import numpy as np
 
-    from digitlab.dream import class_means, dream_study
+    from digitlab.dream import (
+        DreamOptions,
+        class_means,
+        data_support,
+        dream_all,
+        dream_study,
+        pick_test_image,
+        turn_into,
+    )
     from digitlab.dream.study import DREAMS_ARRAY
     from digitlab.modelio import resolve_model
 
@@ -216,31 +227,51 @@ def dream(
     if isinstance(start, (str, os.PathLike)) and str(start) not in ("black", "noise", "mean"):
         start = _start_image(start)
     data = _dataset_for(config, dataset, data_dir, require=("train", "test"))
-    digits = _digits(digit)
-    with tempfile.TemporaryDirectory(prefix="digitlab-dream-") as scratch:
-        folder = Path(out) if out is not None else Path(scratch)
+    digits, loss = _digits(digit), config.loss if config is not None else None
+    train_split, test = data.train, data.test
+    means = class_means(train_split.images, train_split.labels, network.sizes[-1])[digits]
+    if out is not None:  # the figures, dreams.npy and dream.json, as digitlab dream writes them
         record = dream_study(
-            network, folder, digits=digits, start=start, options=options,
-            loss=config.loss if config is not None else None, train_images=data.train.images,
-            train_labels=data.train.labels, support_fraction=support, turn=turn,
-            test_images=data.test.images, test_labels=data.test.labels, progress=progress,
+            network, out, digits=digits, start=start, options=options, loss=loss,
+            train_images=train_split.images, train_labels=train_split.labels,
+            support_fraction=support, turn=turn, test_images=test.images,
+            test_labels=test.labels, progress=progress,
             extra={"model": path, "dataset": data.name},
         )
-        images = np.load(folder / DREAMS_ARRAY, allow_pickle=False)  # (n, 784)
-    means = class_means(data.train.images, data.train.labels, network.sizes[-1])[digits]
-    probabilities = np.array([d["final_probabilities"] for d in record["dreams"]])
-    return Dreams(digits, images, probabilities, means, record,
-                  Path(out) if out is not None else None)
+        images = np.load(Path(out) / DREAMS_ARRAY, allow_pickle=False)  # (n, 784)
+        probabilities = np.array([d["final_probabilities"] for d in record["dreams"]])
+        return Dreams(digits, images, probabilities, means, record=record, out=Path(out))
+
+    if isinstance(start, str) and start == "mean":
+        start = means
+    pixels = data_support(train_split.images, support) if support else None
+    results = dream_all(network, digits, start, options, loss, support=pixels,
+                        progress=progress)
+    turned = None
+    if turn is not None:
+        index = pick_test_image(network, test.images, test.labels, turn[0], options.seed)
+        turned = turn_into(network, test.images[index], turn[1],
+                           DreamOptions.turn(seed=options.seed), loss, from_digit=turn[0])
+    return Dreams(digits, np.stack([r.image for r in results]),
+                  np.stack([r.probabilities for r in results]), means, results=results,
+                  turn=turned)
 
 
 class Dreams:
-    """What :func:`dream` returns: the dreamed ``images`` (n, 784) of ``digits``, the network's
-    final ``probabilities`` (n, 10), the training ``means`` (n, 784) of those digits and the
-    ``record`` that ``dream.json`` holds. In a notebook it shows the dreams above the means."""
+    """What :func:`dream` returns; in a notebook it shows the dreams above the class means.
 
-    def __init__(self, digits, images, probabilities, means, record, out=None):
+    ``digits``; ``images`` (n, 784), the dreams; ``probabilities`` (n, 10), the network's
+    final reading of each; ``means`` (n, 784), the training images' mean of each digit;
+    ``results``, the :class:`~digitlab.dream.DreamResult` of each (with its curves) and
+    ``turn``, the :class:`~digitlab.dream.TurnResult`, when dreamed in memory; ``record``, what
+    ``dream.json`` holds, and ``out``, when written to a folder.
+    """
+
+    def __init__(self, digits, images, probabilities, means, *, results=None, turn=None,
+                 record=None, out=None):
         self.digits, self.images, self.probabilities = list(digits), images, probabilities
-        self.means, self.record, self.out = means, record, out
+        self.means, self.results, self.turn = means, results, turn
+        self.record, self.out = record, out
 
     def plot(self):
         """The dreams above the class means, as a matplotlib Figure."""

@@ -11,7 +11,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+
 from digitlab.fileio import atomic_write
+
+# Figures go to files: the Agg backend needs no display and draws the same everywhere. A
+# backend chosen on purpose is kept (Jupyter's kernel sets MPLBACKEND to its inline backend),
+# so that a notebook's own plots still show after digitlab has drawn something.
+if not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
@@ -44,3 +52,12 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Pat
         if "matplotlib.pyplot" in sys.modules:  # figures made with pyplot stay alive until closed
             sys.modules["matplotlib.pyplot"].close(fig)
     return path
+
+
+def detached(fig: Any) -> Any:
+    """``fig``, no longer tracked by pyplot: a figure a function returns (to a notebook, which
+    shows it once, as the cell's value) rather than one pyplot would also show by itself."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return fig

@@ -5,15 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
-
-from digitlab.history import History  # noqa: E402
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.history import History
+from digitlab.plots import detached, save_figure
 
 #: per-epoch series: (history column prefix, legend label, colour)
 SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
@@ -23,14 +19,17 @@ SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:oran
 def plot_training_curves(
     history: History, path: str | os.PathLike, title: str | None = None
 ) -> Path:
-    """Save a 2×2 figure of a run's :class:`~digitlab.history.History`.
+    """Save :func:`training_curves_figure` to ``path``; return the path."""
+    return save_figure(training_curves_figure(history, title), path, dpi=110)
+
+
+def training_curves_figure(history: History, title: str | None = None):
+    """A 2×2 figure of a run's :class:`~digitlab.history.History`.
 
     Top row: mean E and accuracy per epoch for the train, validation and test splits (the train
     values are the running means over each epoch, as the progress bar shows them). Bottom row:
     the finer trace, E and accuracy over the last ``trace_every`` samples against the number of
     samples seen, so the progress *within* epochs is visible too.
-
-    Returns the path written.
     """
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     (ax_loss, ax_acc), (ax_trace_loss, ax_trace_acc) = axes
@@ -67,7 +66,7 @@ def plot_training_curves(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=110)
+    return detached(fig)
 
 
 def _mark_epoch_ends(history: History, axes) -> None:
