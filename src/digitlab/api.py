@@ -324,17 +324,20 @@ def report(
     data_dir: str | os.PathLike | None = None,
     fresh: bool = False,
     seed: int = 0,
+    stage: Sequence[str] = (),
     progress: bool = True,
 ):
     """The whole study as one HTML report (``out/index.html``, ``report.md``,
-    ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale."""
+    ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale.
+    Stages already computed with the same settings are reused unless ``fresh``; ``stage``
+    names the only stages to run (with those they build on)."""
     from digitlab.reporting.run import build_report
 
     if quick and full:
         raise ConfigError("choose quick or full, not both")
     mode = "quick" if quick else "full" if full else "default"
     return build_report(out, dataset=dataset, data_dir=data_dir, mode=mode, fresh=fresh,
-                        seed=seed, progress=progress)
+                        seed=seed, progress=progress, only=tuple(stage))
 
 
 def export(
