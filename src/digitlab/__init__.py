@@ -15,13 +15,9 @@ named like its flags. For a loop of your own: :class:`MLP` and the engine's piec
 imported on first use, so ``import digitlab`` stays fast.
 """
 
-from __future__ import annotations
-
-import importlib
 import sys
-import types
-from typing import Any
 
+# No typing, importlib or types imports: each would add to the time `import digitlab` takes.
 from digitlab.errors import ConfigError, DataError, DigitlabError, ExportError, ModelFileError
 
 __version__ = "0.1.0"
@@ -67,12 +63,12 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'digitlab' has no attribute {name!r}")
     module_name, _, attribute = target.partition(":")
-    module = importlib.import_module(module_name)
+    module = __import__(module_name, fromlist=["__name__"])  # the submodule itself
     value = module if target.endswith(":") else getattr(module, attribute or name)
     globals()[name] = value  # later lookups skip __getattr__
     return value
@@ -82,14 +78,17 @@ def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
 
 
-class _Package(types.ModuleType):
+_Module = type(sys)
+
+
+class _Package(_Module):
     """The package itself. ``digitlab.train``, ``.evaluate``, ``.dream``, ``.sweep`` and
     ``.export`` name both a public function and a module; importing the module must not replace
     the function on the package, so such a module is reached through ``from digitlab.train
     import ...`` (or ``importlib.import_module``), never as an attribute of the package."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if isinstance(value, types.ModuleType) and name in _LAZY and not _LAZY[name].endswith(":"):
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, _Module) and name in _LAZY and not _LAZY[name].endswith(":"):
             return
         super().__setattr__(name, value)
 
