@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from digitlab.export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION, export
+from digitlab import api
+from digitlab.export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
 
 
 @click.command(name="export")
@@ -24,7 +25,7 @@ def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None
     black, 28x28, row-major). Outputs 'probabilities' and 'outputs' (N, 10); see
     digitlab.export. Runs in onnxruntime or any ONNX runtime with opset 17.
     """
-    path = export(model, out, format=format_, overwrite=overwrite)
+    path = api.export(model, out, format=format_, overwrite=overwrite)
     click.echo(f"Wrote {path} ({path.stat().st_size:,} bytes, ONNX opset {OPSET})")
     click.echo(f"input:  {INPUT_DESCRIPTION}")
     click.echo(f"output: {OUTPUT_DESCRIPTION}")

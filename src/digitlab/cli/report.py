@@ -30,9 +30,10 @@ def report(dataset, data_dir, mode, fresh, seed, only, out_dir, quiet):
     """
     from pathlib import Path
 
-    from digitlab.reporting import build_report
+    from digitlab import api
 
-    summary = build_report(out_dir, dataset=dataset, data_dir=data_dir, mode=mode or "default",
-                           fresh=fresh, seed=seed, progress=not quiet, only=tuple(only))
+    summary = api.report(out_dir, quick=mode == "quick", full=mode == "full", dataset=dataset,
+                         data_dir=data_dir, fresh=fresh, seed=seed, stage=only,
+                         progress=not quiet)
     total = sum(t["seconds"] for t in summary["timings"].values())
     click.echo(f"Report written to {Path(out_dir) / 'index.html'} ({total:.0f} s).")
