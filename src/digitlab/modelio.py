@@ -54,6 +54,13 @@ class SavedModel:
     path: Path | None = None
     extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        net = self.network
+        trained = f", epoch {self.metadata['epoch']}" if self.metadata.get("epoch") else ""
+        return (f"SavedModel({self.path}: {'-'.join(map(str, net.sizes))} "
+                f"{'/'.join(dict.fromkeys(net.activation_names))}, {net.params.size:,} "
+                f"parameters{trained})")
+
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
     """A model file, or the ``model.npz`` inside a run folder."""

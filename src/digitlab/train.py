@@ -75,8 +75,9 @@ class TrainResult:
     def __repr__(self) -> str:
         accuracy = "" if self.evaluation is None else \
             f", test accuracy {self.evaluation.accuracy:.2%}"
+        done = len(self.history.epochs)
         return (f"TrainResult({'-'.join(map(str, self.config.sizes))}, "
-                f"{len(self.history.epochs)} epochs, {self.status}{accuracy})")
+                f"{done} epoch{'' if done == 1 else 's'}, {self.status}{accuracy})")
 
 
 def dataset_for_config(
