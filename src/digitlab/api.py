@@ -105,7 +105,7 @@ def train(
         raise ConfigError("resume needs the run folder: give out=RUN_DIR")
     if run_dir is not None and not resume:
         _check_run_dir(run_dir, overwrite)
-    data = _dataset_for(config, dataset, data_dir)
+    data = dataset_for_model(config, dataset, data_dir)
     if data.name != config.dataset and not resume:
         config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
     result = run_training(config, data, run_dir=run_dir, resume=resume, progress=progress,
@@ -145,7 +145,7 @@ def evaluate(
 
     network, config, _ = resolve_model(model)
     if images is None:
-        test = _dataset_for(config, dataset, data_dir, require=("test",)).test
+        test = dataset_for_model(config, dataset, data_dir, require=("test",)).test
         images, labels = test.images, test.labels
     elif labels is None:
         raise DataError("evaluate needs the labels of the images it is given")
@@ -171,9 +171,11 @@ def analyze(
     from digitlab.analysis.run import analyze as run_analysis
     from digitlab.modelio import resolve_model
 
-    network, config, path = resolve_model(model)
-    data = _dataset_for(config, dataset, data_dir, require=("train", "test"))
-    return run_analysis(model if path else network, data, out, retrain=retrain, config=config,
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)  # once, keeping its path for analysis.json
+    _, config, _ = resolve_model(model)
+    data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
+    return run_analysis(model, data, out, retrain=retrain, config=config,
                         progress=progress, seed=seed, retrain_epochs=retrain_epochs,
                         nondigit_count=nondigits)
 
@@ -224,9 +226,11 @@ def dream(
                             no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
     if support is None:
         support = 0.0 if plain else DEFAULT_SUPPORT
+    extra = {"model": path}
     if isinstance(start, (str, os.PathLike)) and str(start) not in ("black", "noise", "mean"):
+        extra["start_image"] = str(start)
         start = _start_image(start)
-    data = _dataset_for(config, dataset, data_dir, require=("train", "test"))
+    data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
     digits, loss = _digits(digit), config.loss if config is not None else None
     train_split, test = data.train, data.test
     means = class_means(train_split.images, train_split.labels, network.sizes[-1])[digits]
@@ -236,7 +240,7 @@ def dream(
             train_images=train_split.images, train_labels=train_split.labels,
             support_fraction=support, turn=turn, test_images=test.images,
             test_labels=test.labels, progress=progress,
-            extra={"model": path, "dataset": data.name},
+            extra={**extra, "dataset": data.name},
         )
         images = np.load(Path(out) / DREAMS_ARRAY, allow_pickle=False)  # (n, 784)
         probabilities = np.array([d["final_probabilities"] for d in record["dreams"]])
@@ -398,8 +402,13 @@ def _check_run_dir(run_dir: Path, overwrite: bool) -> None:
                           "--resume, start afresh with --overwrite, or choose another --out")
 
 
-def _dataset_for(config, dataset, data_dir, require=("train", "test")):
-    """The config's dataset split as in its training (``dataset`` / ``data_dir`` replace it)."""
+def dataset_for_model(config, dataset=None, data_dir=None, require=("train", "test")):
+    """The dataset a model was trained on, split as in training.
+
+    The saved config's seed, test and validation fractions reproduce the same held-out test
+    split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
+    config gets the defaults of :class:`TrainConfig`.
+    """
     from digitlab.data import DATASET_NAMES
     from digitlab.train import dataset_for_config
 

@@ -7,9 +7,8 @@ import math
 
 import click
 
-from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
-from digitlab.evaluate import Evaluation, evaluate
-from digitlab.modelio import load_model
+from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.evaluate import Evaluation
 
 
 def format_evaluation(result: Evaluation) -> str:
@@ -45,10 +44,12 @@ def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -
     Without --dataset/--data the dataset, seed and fractions saved with the model reproduce the
     test split it was evaluated on during training.
     """
-    saved = load_model(model)
-    data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir)
-    loss = saved.config.loss if saved.config is not None else _default_loss(saved.network)
-    result = evaluate(saved.network, data.test.images, data.test.labels, loss)
+    from digitlab import api
+
+    saved = api.load_model(model)
+    data = api.dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
+                                 require=("test",))
+    result = api.evaluate(saved, data.test.images, data.test.labels)
     if as_json:
         record = {"model": str(saved.path), "dataset": data.name, "split": "test",
                   **result.to_dict()}
@@ -56,7 +57,3 @@ def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -
         return
     click.echo(f"Model {saved.path} on the test split of {data.name} ({result.n} digits)")
     click.echo(format_evaluation(result))
-
-
-def _default_loss(network) -> str:
-    return "ce" if network.output_activation.name == "softmax" else "mse"
