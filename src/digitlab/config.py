@@ -17,6 +17,7 @@ from typing import Any
 
 from digitlab.errors import ConfigError
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.losses import LOSSES
 from digitlab.nn.optimizers import OPTIMIZERS
@@ -54,6 +55,7 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs (0 = off); restores the best weights
     trace_every: int = 1000  # record running E and accuracy every this many samples
     max_train_samples: int = 0  # use only the first N training samples (0 = all)
+    engine: str = "fused"  # "fused" (fast) or "reference" (the equations as written); same maths
 
     def __post_init__(self) -> None:
         self.validate()
@@ -73,6 +75,7 @@ class TrainConfig:
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("init", self.init, INITS)
         _choice("dtype", self.dtype, ("float32", "float64"))
+        _choice("engine", self.engine, ENGINES)
         if self.loss == "ce" and self.output_activation != "softmax":
             raise ConfigError(
                 f"loss 'ce' needs output_activation 'softmax', got {self.output_activation!r}"
@@ -109,9 +112,21 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def to_key_dict(self) -> dict[str, Any]:
+        """The fields that identify a run: every field, except ``engine`` at its default.
+
+        The default engine is left out so that keys (and the caches built on them) stay those
+        of configs written before the field existed; the reference engine computes the same
+        maths, yet rounds differently and runs longer, so its runs get keys of their own.
+        """
+        data = self.to_dict()
+        if data["engine"] == DEFAULTS["engine"]:
+            del data["engine"]
+        return data
+
     def key(self) -> str:
-        """A short hash of every field: two runs with the same key train identically."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """A short hash of the fields (see :meth:`to_key_dict`): equal keys train identically."""
+        text = json.dumps(self.to_key_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -132,6 +147,8 @@ class TrainConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+            if f.default is not dataclasses.MISSING}
 
 def parse_hidden(text: str | int | list) -> list[int]:
     """``"256,128"`` -> [256, 128]; ``""`` or ``"none"`` -> [] (no hidden layer)."""

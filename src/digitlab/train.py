@@ -28,9 +28,10 @@ from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.fileio import write_json
 from digitlab.history import History
 from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.nn.engines import make_engine
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
-from digitlab.nn.optimizers import SGD, Optimizer, make_optimizer
+from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
 
@@ -178,14 +179,10 @@ class _Trainer:
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
-        # The assignment's per-sample SGD applies equation (2) in place with BLAS rank-1 updates
-        # (MLP.sgd_step); everything else goes through MLP.backward_update.
-        self.per_sample_sgd = (
-            config.batch_size == 1 and isinstance(optimizer, SGD) and optimizer.momentum == 0
-            and optimizer.weight_decay == 0
-        )
-        self.threads = training_threads(config)
-        optimizer.threads = self.threads
+        # "reference": forward, backward, optimizer.step as written; "fused": the same maths
+        # reordered for the cache and split over the cores (digitlab.nn.fused)
+        self.engine = make_engine(config.engine, batch_size=config.batch_size,
+                                  optimizer=optimizer, threads=training_threads(config))
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end) -> str:
@@ -195,7 +192,7 @@ class _Trainer:
             trace_length = len(self.history.trace)
             try:
                 # The step's products are small: BLAS runs on one thread and the step splits
-                # its own work over self.threads cores (see digitlab.nn.parallel).
+                # its own work over the cores (see digitlab.nn.parallel).
                 with threadpool_limits(limits=1):
                     record = self._train_epoch(epoch)
             except KeyboardInterrupt:
@@ -228,8 +225,8 @@ class _Trainer:
         for step in range(steps):
             index = order[step * batch : (step + 1) * batch]
             x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-            trace = network.forward(x, self.threads)
-            per_sample = loss.per_sample(trace.output, t)  # (B,)
+            fp = self.engine.forward(network, x)
+            per_sample = loss.per_sample(fp.output, t)  # (B,)
             batch_loss = float(per_sample.sum())
             if not math.isfinite(batch_loss):
                 bar.close()
@@ -238,12 +235,9 @@ class _Trainer:
                     f"(learning rate {lr:g}); try a smaller --lr"
                 )
             lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
-            if self.per_sample_sgd:
-                network.sgd_step(trace, t, loss, lr)  # equations (1)–(2), in place
-            else:
-                network.backward_update(trace, t, loss, self.optimizer, lr, self.threads)
+            self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
 
-            correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
+            correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
             epoch_loss += batch_loss
             epoch_correct += correct
             window_loss += batch_loss
@@ -331,7 +325,8 @@ def _restore(run_dir: Path, config: TrainConfig):
     if saved.config is None:
         raise ConfigError(f"{saved.path}: holds no training config to resume from")
     old, new = saved.config.to_dict(), config.to_dict()
-    old.pop("epochs"), new.pop("epochs")
+    for free in ("epochs", "engine"):  # more epochs; the same maths computed another way
+        old.pop(free), new.pop(free)
     changed = sorted(k for k in new if old[k] != new[k])
     if changed:
         details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)

@@ -23,6 +23,7 @@ from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.fileio import write_json
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
 from digitlab.train import TrainResult, build_network, load_run_config, train
@@ -84,6 +85,8 @@ OVERRIDES: list[tuple[str, Any, str]] = [
      "Stop after this many epochs without a lower validation E and keep the best (0: off)."),
     ("trace_every", INT, "Record the running E and accuracy every this many samples."),
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
+    ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
+     "optimizer step as written; the same maths, slower)."),
 ]
 
 
@@ -150,7 +153,7 @@ def resolve_config(
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
               help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs may change.")
+                   "only --epochs (and --engine) may change.")
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
@@ -171,7 +174,7 @@ def train_command(
     if resuming:
         if preset_name is not None:
             raise ConfigError("--preset cannot be used with --resume: the run's saved config "
-                              "is continued (only --epochs may change)")
+                              "is continued (only --epochs and --engine may change)")
         if not (run_dir / MODEL_FILE).is_file():
             raise ConfigError(f"{run_dir}: nothing to resume (no {MODEL_FILE}; the run finished "
                               "no epoch)")

@@ -109,7 +109,7 @@ def _train_config(ctx: Context, name: str):
 
 def _train_stage(name: str):
     def settings(ctx: Context) -> dict[str, Any]:
-        return {"config": _train_config(ctx, name).to_dict(), "data": ctx.dataset.describe()}
+        return {"config": _train_config(ctx, name).to_key_dict(), "data": ctx.dataset.describe()}
 
     def run(ctx: Context, stage_dir: Path) -> dict[str, Any]:
         from digitlab.plots.training import plot_training_curves

@@ -79,7 +79,7 @@ class Trial:
         """
         if self.data is None:
             return self.config.key()
-        text = json.dumps([self.config.to_dict(), self.data.folder, self.data.name],
+        text = json.dumps([self.config.to_key_dict(), self.data.folder, self.data.name],
                           sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
