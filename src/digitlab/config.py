@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from digitlab.errors import ConfigError
+from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
@@ -166,15 +167,6 @@ def parse_hidden(text: str | int | list) -> list[int]:
             f"hidden must be comma-separated layer widths like 256,128, got {text!r}"
         ) from None
     return sizes
-
-
-def format_value(value: Any) -> str:
-    """A short label for a config value: ``[256, 128]`` -> ``"256,128"``, ``1e-05`` -> ``1e-05``."""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:

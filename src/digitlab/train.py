@@ -25,15 +25,19 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitlab.config import TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.history import History
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.engines import make_engine
-from digitlab.nn.losses import Loss, get_loss
+from digitlab.nn.losses import get_loss
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+
+#: what :func:`train` writes into a run folder besides the checkpoint, once training ends
+CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
 
 # Independent random streams derived from the one seed.
 _INIT_STREAM, _SHUFFLE_STREAM = 1, 2
@@ -50,20 +54,8 @@ class TrainResult:
     #: "completed", "early_stopping" or "interrupted" (Ctrl-C; the last completed epoch is kept)
     status: str = "completed"
     run_dir: Path | None = None
-
-
-def dataset_for_config(
-    config: TrainConfig, data_dir: str | os.PathLike | None = None, *,
-    name: str | None = None, require: tuple[str, ...] = ("train", "test"),
-):
-    """The config's dataset (or ``name`` / ``data_dir``), split exactly as in its training:
-    the same seed, test fraction and validation fraction give the same held-out test split."""
-    from digitlab.data import load_dataset
-
-    if name is None and data_dir is None:
-        name = config.dataset
-    return load_dataset(name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
-                        validation_fraction=config.validation_fraction, require=require)
+    #: the final network on the test split (None without a run folder or a test split)
+    evaluation: Evaluation | None = None
 
 
 def build_network(config: TrainConfig) -> MLP:
@@ -81,19 +73,6 @@ def build_optimizer(config: TrainConfig) -> Optimizer:
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order in which the n training samples are visited in ``epoch`` (0-based)."""
     return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
-
-
-def evaluate_arrays(
-    network: MLP, images: np.ndarray, labels: np.ndarray, loss: Loss, batch_size: int = 2048
-) -> tuple[float, float]:
-    """(mean E, accuracy) of ``network`` on images (N, 784) with integer labels (N,)."""
-    if len(labels) == 0:
-        return float("nan"), float("nan")
-    outputs = network.predict(images, batch_size)
-    targets = network.targets(labels, loss)
-    mean_loss = float(loss.per_sample(outputs, targets).mean())
-    accuracy = float((outputs.argmax(axis=1) == labels).mean())
-    return mean_loss, accuracy
 
 
 def training_threads(config: TrainConfig) -> int:
@@ -117,6 +96,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    curves_title: str | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history.
 
@@ -135,6 +115,12 @@ def train(
         Show a progress bar with the running E and accuracy.
     on_epoch_end : callable, optional
         Called with each epoch's record (a dict, see :class:`History`).
+    curves_title : str, optional
+        Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
+
+    A run folder holds, once training ends (not after an interrupt), also ``curves.png`` (E and
+    accuracy per epoch and while training) and ``evaluation.json`` (the final network on the
+    test split, when there is one).
 
     Raises
     ------
@@ -143,7 +129,9 @@ def train(
         checkpoint in ``run_dir`` is left untouched.
     """
     if dataset is None:
-        dataset = dataset_for_config(config, data_dir)
+        from digitlab.data import load_run_dataset
+
+        dataset = load_run_dataset(config, data_dir)
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
@@ -153,18 +141,47 @@ def train(
             raise ConfigError("resume needs a run folder")
         network, optimizer, history, best = _restore(run_dir, config)
 
-    trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
-    trainer.best = best
+    trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress,
+                       best)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
         status = trainer.run(on_epoch_end)
-    return TrainResult(network, history, config, optimizer, status, run_dir)
+    result = TrainResult(network, history, config, optimizer, status, run_dir)
+    if run_dir is not None and status != "interrupted":
+        result.evaluation = write_run_results(result, dataset, curves_title)
+    return result
+
+
+def write_run_results(result: TrainResult, dataset: Any,
+                      curves_title: str | None = None) -> Evaluation | None:
+    """Write ``curves.png`` and ``evaluation.json`` into the run folder; return the evaluation.
+
+    ``evaluation.json`` is written only when ``dataset`` has a non-empty test split.
+    """
+    from digitlab.plots.training import plot_training_curves
+
+    config, history, run_dir = result.config, result.history, result.run_dir
+    name = getattr(dataset, "name", None) or config.dataset
+    title = curves_title if curves_title is not None else (
+        f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
+        f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size} on {name}")
+    plot_training_curves(history.epochs, history.trace, run_dir / CURVES_FILE, title=title)
+    test = getattr(dataset, "test", None)
+    if test is None or len(test.labels) == 0:
+        return None
+    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
+    write_json(run_dir / EVALUATION_FILE, {
+        "dataset": name, "split": "test", "status": result.status,
+        "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),
+    })
+    return evaluation
 
 
 class _Trainer:
     """The epoch loop of :func:`train` (state kept here so the loop reads step by step)."""
 
-    def __init__(self, config, dataset, network, optimizer, loss, history, run_dir, progress):
+    def __init__(self, config, dataset, network, optimizer, loss, history, run_dir, progress,
+                 best=None):
         self.config, self.network, self.optimizer = config, network, optimizer
         self.loss, self.history, self.run_dir, self.progress = loss, history, run_dir, progress
         train_split = dataset.train
@@ -178,7 +195,8 @@ class _Trainer:
         self.targets = network.targets(self.labels, loss)  # (N, 10)
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
-        self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
+        # early stopping's best so far: (validation loss, params, epoch), or None
+        self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
         # reordered for the cache and split over the cores (digitlab.nn.fused)
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
@@ -273,9 +291,9 @@ class _Trainer:
     def _evaluate(self, record: dict[str, Any]) -> None:
         for name, split in (("validation", self.validation), ("test", self.test)):
             if split is not None and len(split.labels):
-                mean_loss, accuracy = evaluate_arrays(self.network, split.images, split.labels,
-                                                      self.loss)
-                record[f"{name}_loss"], record[f"{name}_accuracy"] = mean_loss, accuracy
+                result = evaluate(self.network, split.images, split.labels, self.loss)
+                record[f"{name}_loss"], record[f"{name}_accuracy"] = (result.mean_loss,
+                                                                      result.accuracy)
             else:
                 record[f"{name}_loss"] = record[f"{name}_accuracy"] = None
 

@@ -10,10 +10,7 @@ from typing import Any
 
 import numpy as np
 
-
-def pct(share: float | None, digits: int = 1) -> str:
-    """0.912 -> '91.2 %'."""
-    return "n/a" if share is None else f"{100 * share:.{digits}f} %"
+from digitlab.formatting import pct
 
 
 def plural(count: int, noun: str) -> str:

@@ -12,7 +12,6 @@ of :data:`digitlab.analysis.figures.FIGURES`.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,11 @@ from digitlab.analysis.ood import CONFIDENT, separation, summarise_answers
 from digitlab.analysis.responses import Responses, respond
 from digitlab.analysis.retrain import retrain_variance, retraining_seeds
 from digitlab.config import TrainConfig
+from digitlab.data import load_run_dataset
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
+from digitlab.formatting import to_json
 from digitlab.nn.network import MLP
-from digitlab.train import dataset_for_config
 
 ANALYSIS_FILE = "analysis.json"
 
@@ -83,7 +83,7 @@ def analyze(
     """
     network, config, model_path = resolve_model(model_or_network, config)
     if dataset is None:
-        dataset = dataset_for_config(config if config is not None else TrainConfig())
+        dataset = load_run_dataset(config if config is not None else TrainConfig())
     if dataset.train is None or dataset.test is None or len(dataset.test.labels) == 0:
         raise DataError("the analysis needs a dataset with a training and a non-empty test split")
     out_dir = Path(out_dir)
@@ -168,19 +168,3 @@ def _retrain(config, dataset, k: int, seed: int, epochs: int | None, progress: b
         return None, "the model holds no training config to retrain"
     seeds = retraining_seeds(seed, k, exclude=config.seed)
     return retrain_variance(config, dataset, seeds, epochs=epochs, progress=progress), None
-
-
-def to_json(value: Any) -> Any:
-    """The analysis with NumPy numbers made plain and NaN or infinite floats made None."""
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value

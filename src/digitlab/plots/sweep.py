@@ -27,7 +27,7 @@ from matplotlib.ticker import (  # noqa: E402
     PercentFormatter,
 )
 
-from digitlab.config import format_value  # noqa: E402
+from digitlab.formatting import format_value  # noqa: E402
 from digitlab.plots import save_figure  # noqa: E402
 
 DPI = 110

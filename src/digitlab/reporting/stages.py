@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from digitlab.config import preset
+from digitlab.formatting import pct
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
 
@@ -43,10 +44,6 @@ class Stage:
     run: Callable[[Context, Path], dict[str, Any]]
     section: Callable[[Context, dict[str, Any]], Section]
     upstream: tuple[str, ...] = ()
-
-
-def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -112,13 +109,12 @@ def _train_stage(name: str):
         return {"config": _train_config(ctx, name).to_key_dict(), "data": ctx.dataset.describe()}
 
     def run(ctx: Context, stage_dir: Path) -> dict[str, Any]:
-        from digitlab.plots.training import plot_training_curves
-        from digitlab.train import train
+        from digitlab.train import CURVES_FILE, train
 
         config = _train_config(ctx, name)
-        result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress)
-        curves = plot_training_curves(result.history, stage_dir / "curves.png",
-                                      title=f"{name} network")
+        result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress,
+                       curves_title=f"{name} network")
+        curves = stage_dir / "run" / CURVES_FILE
         network = result.network
         return {
             "config": config.to_dict(), "status": result.status,

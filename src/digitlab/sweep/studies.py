@@ -36,8 +36,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitlab.config import FIELD_NAMES, TrainConfig, format_value, load_toml, parse_hidden
+from digitlab.config import FIELD_NAMES, TrainConfig, load_toml, parse_hidden
 from digitlab.errors import ConfigError
+from digitlab.formatting import format_value
 from digitlab.sweep.trials import DataSource, Trial
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "swish")

@@ -15,7 +15,8 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from digitlab.config import FIELD_NAMES, format_value
+from digitlab.config import FIELD_NAMES
+from digitlab.formatting import format_value
 from digitlab.sweep.studies import StudyPlan
 
 #: Columns of trials.csv before the config fields.
