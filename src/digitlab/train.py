@@ -27,7 +27,7 @@ from digitlab.config import TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
-from digitlab.history import History
+from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.engines import make_engine
 from digitlab.nn.losses import get_loss
@@ -229,56 +229,34 @@ class _Trainer:
         return "completed"
 
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
-        config, network, loss = self.config, self.network, self.loss
+        """One pass over the training samples in the epoch's order; the epoch's record."""
+        config = self.config
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
         order = epoch_order(config.seed, epoch, n)
         start_time = time.perf_counter()
         epoch_loss = epoch_correct = 0.0
-        window_loss = window_correct = window_seen = 0.0
-        samples_before = epoch * n
-        bar = _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress)
+        window = RunningWindow(config.trace_every, n, epoch)
         refresh_every = max(1, 2000 // batch)
         lr = config.lr
-        for step in range(steps):
-            index = order[step * batch : (step + 1) * batch]
-            x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-            fp = self.engine.forward(network, x)
-            per_sample = loss.per_sample(fp.output, t)  # (B,)
-            batch_loss = float(per_sample.sum())
-            if not math.isfinite(batch_loss):
-                bar.close()
-                raise TrainingDiverged(
-                    f"loss became {batch_loss} at epoch {epoch + 1}, batch {step + 1} of {steps} "
-                    f"(learning rate {lr:g}); try a smaller --lr"
-                )
-            lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
-            self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
-
-            correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
-            epoch_loss += batch_loss
-            epoch_correct += correct
-            window_loss += batch_loss
-            window_correct += correct
-            window_seen += len(index)
-            seen = (step * batch) + len(index)
-            # close the window every trace_every samples, but let the epoch's last window
-            # absorb a remainder shorter than half a window (no 1-sample windows)
-            window_full = window_seen >= config.trace_every and n - seen >= config.trace_every / 2
-            if window_full or step == steps - 1:
-                self.history.trace.append({
-                    "samples": samples_before + seen,
-                    "epoch": epoch + seen / n,
-                    "loss": window_loss / window_seen,
-                    "accuracy": window_correct / window_seen,
-                })
-                window_loss = window_correct = window_seen = 0.0
-            if step % refresh_every == 0 or step == steps - 1:
-                bar.set_postfix_str(f"E={epoch_loss / seen:.4f} acc={epoch_correct / seen:.2%}",
-                                    refresh=False)
-                bar.update(seen - bar.n)
-        bar.close()
-        if not np.all(np.isfinite(network.params)):
+        with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
+            for step in range(steps):
+                index = order[step * batch : (step + 1) * batch]
+                lr = learning_rate(config.schedule, config.lr, epoch + step / steps,
+                                   config.epochs)
+                batch_loss, correct = self._step(index, lr, f"epoch {epoch + 1}, batch "
+                                                 f"{step + 1} of {steps}")
+                epoch_loss += batch_loss
+                epoch_correct += correct
+                seen = (step * batch) + len(index)
+                point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
+                if point is not None:
+                    self.history.trace.append(point)
+                if step % refresh_every == 0 or step == steps - 1:
+                    bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
+                                        f"acc={epoch_correct / seen:.2%}", refresh=False)
+                    bar.update(seen - bar.n)
+        if not np.all(np.isfinite(self.network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
         return {
             "epoch": epoch + 1,
@@ -287,6 +265,22 @@ class _Trainer:
             "train_loss": epoch_loss / n,  # running mean over the epoch, as the bar shows
             "train_accuracy": epoch_correct / n,
         }
+
+    def _step(self, index: np.ndarray, lr: float, where: str) -> tuple[float, float]:
+        """One update on the samples ``index``: (summed E before the update, correct answers).
+
+        Raises :class:`TrainingDiverged` (naming ``where``) when E is NaN or infinite.
+        """
+        network, loss = self.network, self.loss
+        x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
+        fp = self.engine.forward(network, x)
+        batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
+        if not math.isfinite(batch_loss):
+            raise TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate "
+                                   f"{lr:g}); try a smaller --lr")
+        self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
+        correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
+        return batch_loss, correct
 
     def _evaluate(self, record: dict[str, Any]) -> None:
         for name, split in (("validation", self.validation), ("test", self.test)):
