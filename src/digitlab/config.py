@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -69,27 +70,27 @@ class TrainConfig:
         self.hidden = list(self.hidden)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
             raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
-        _choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        _choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
-        _choice("loss", self.loss, tuple(LOSSES))
-        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("init", self.init, INITS)
-        _choice("dtype", self.dtype, ("float32", "float64"))
-        _choice("engine", self.engine, ENGINES)
+        check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        check_choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
+        check_choice("loss", self.loss, tuple(LOSSES))
+        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("init", self.init, INITS)
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("engine", self.engine, ENGINES)
         if self.loss == "ce" and self.output_activation != "softmax":
             raise ConfigError(
                 f"loss 'ce' needs output_activation 'softmax', got {self.output_activation!r}"
             )
-        _number("lr", self.lr, low=0.0, low_inclusive=False)
-        _number("momentum", self.momentum, low=0.0, high=1.0)
-        _number("weight_decay", self.weight_decay, low=0.0)
-        _number("test_fraction", self.test_fraction, low=0.0, high=1.0)
-        _number("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
+        check_number("lr", self.lr, low=0.0, low_inclusive=False)
+        check_number("momentum", self.momentum, low=0.0, high=1.0)
+        check_number("weight_decay", self.weight_decay, low=0.0)
+        check_number("test_fraction", self.test_fraction, low=0.0, high=1.0)
+        check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
         for name in ("batch_size", "epochs", "trace_every"):
-            _integer(name, getattr(self, name), low=1)
+            check_integer(name, getattr(self, name), low=1)
         for name in ("seed", "early_stopping", "max_train_samples"):
-            _integer(name, getattr(self, name), low=0)
+            check_integer(name, getattr(self, name), low=0)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ConfigError("nesterov needs optimizer 'sgd' with a momentum > 0")
         if self.momentum and self.optimizer != "sgd":
@@ -194,26 +195,35 @@ def _coerce(name: str, value: Any) -> Any:
     return parse_hidden(value) if name == "hidden" else value
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: Any, choices: tuple[str, ...], what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``.
+
+    ``what`` prefixes the name in the message (e.g. ``"dream option "``).
+    """
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{what}{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _number(name, value, *, low=None, high=None, low_inclusive=True) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_inclusive=False,
+                 what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number within the bounds."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value)):
+        raise ConfigError(f"{what}{name} must be a number, got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
-        raise ConfigError(f"{name} must be {bound} {low}, got {value!r}")
-    if high is not None and value >= high:
-        raise ConfigError(f"{name} must be < {high}, got {value!r}")
+        raise ConfigError(f"{what}{name} must be {bound} {low}, got {value!r}")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        bound = "<=" if high_inclusive else "<"
+        raise ConfigError(f"{what}{name} must be {bound} {high}, got {value!r}")
 
 
-def _integer(name, value, *, low) -> None:
+def check_integer(name, value, *, low, what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an integer >= ``low`` (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
+        raise ConfigError(f"{what}{name} must be an integer, got {value!r}")
     if value < low:
-        raise ConfigError(f"{name} must be >= {low}, got {value!r}")
+        raise ConfigError(f"{what}{name} must be >= {low}, got {value!r}")
 
 
 PRESETS: dict[str, TrainConfig] = {

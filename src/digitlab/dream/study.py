@@ -21,16 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.dream.core import (
-    ADVERSARIAL_NOTE,
-    DreamOptions,
-    DreamResult,
-    TurnResult,
-    dream_all,
-    dream_loss,
-    turn_into,
-)
+from digitlab.dream.core import dream_all, dream_loss, turn_into
+from digitlab.dream.options import DreamOptions
 from digitlab.dream.priors import class_means, data_support
+from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import atomic_write, write_json
 from digitlab.nn.losses import Loss
