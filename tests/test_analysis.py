@@ -193,8 +193,8 @@ def test_analyze_writes_every_figure_and_the_json(tanh_analysis):
     assert sum(map(sum, stored["confusion_matrix"])) == stored["n_test"]
     assert stored["accuracy"] == pytest.approx(result.history.final["test_accuracy"])
     assert set(stored["figures"]) == set(FIGURES)
-    for name in FIGURES.values():
-        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    for figure in FIGURES.values():
+        assert (out / figure.file).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure.file
     kinds = stored["nondigits"]
     assert {"uniform_noise", "letters", "rotated_180", "shifted_digits"} <= set(kinds)
     for kind in kinds.values():

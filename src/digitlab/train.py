@@ -35,9 +35,11 @@ from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+from digitlab.plots import FigureSpec
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
+CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
 
 # Independent random streams derived from the one seed.
 _INIT_STREAM, _SHUFFLE_STREAM = 1, 2

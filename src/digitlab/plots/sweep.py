@@ -15,20 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import (  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import (
     FixedLocator,
     MaxNLocator,
     NullLocator,
     PercentFormatter,
 )
 
-from digitlab.formatting import format_value  # noqa: E402
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.formatting import format_value
+from digitlab.plots import save_figure
 
 DPI = 110
 #: colour per hidden activation, line style and marker per optimizer (the built-in studies).

@@ -7,14 +7,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
-
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.plots import save_figure
 
 #: per-epoch series: (history column prefix, legend label, colour)
 SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
