@@ -183,7 +183,7 @@ def nondigit_findings(a: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_findings(analysis: dict[str, Any]) -> list[str]:
+def findings_sentences(analysis: dict[str, Any]) -> list[str]:
     """All findings, in the order of the assignment's questions."""
     return (test_findings(analysis) + mistake_findings(analysis) + data_findings(analysis)
             + retraining_findings(analysis) + nondigit_findings(analysis))

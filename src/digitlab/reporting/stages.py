@@ -105,7 +105,7 @@ def _train_config(ctx: Context, name: str):
                           trace_every=max(50, n // 20))
 
 
-def _train_stage(name: str):
+def train_stage(name: str):
     def settings(ctx: Context) -> dict[str, Any]:
         return {"config": _train_config(ctx, name).to_key_dict(), "data": ctx.dataset.describe()}
 
@@ -205,14 +205,14 @@ def studies_settings(ctx: Context) -> dict[str, Any]:
 
 def run_studies(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     from digitlab.fileio import write_text
-    from digitlab.sweep import run_sweep
+    from digitlab.studies import run_studies
 
     s = ctx.settings
     grid_file = None
     if s.studies == "tiny":
         grid_file = stage_dir / "tiny-grid.toml"
         write_text(grid_file, TINY_GRID)
-    result = run_sweep(
+    result = run_studies(
         (), stage_dir / "sweep", grid_file=grid_file, seeds=s.study_seeds,
         full=s.studies == "full", dataset=ctx.dataset_name, data_dir=ctx.data_dir,
         progress=ctx.progress,

@@ -21,10 +21,10 @@ import numpy as np
 from digitlab.analysis.balance import class_balance
 from digitlab.analysis.confusion import confusion_analysis
 from digitlab.analysis.figures import draw_figures
-from digitlab.analysis.findings import write_findings
+from digitlab.analysis.findings import findings_sentences
 from digitlab.analysis.mistakes import mistake_summary
 from digitlab.analysis.nondigits import load_fashion_images, make_nondigit_sets
-from digitlab.analysis.ood import CONFIDENT, separation, summarise_answers
+from digitlab.analysis.ood import CONFIDENT, separation, summarize_answers
 from digitlab.analysis.responses import Responses, respond
 from digitlab.analysis.retrain import retrain_variance, retraining_seeds
 from digitlab.config import TrainConfig
@@ -100,14 +100,14 @@ def analyze(
                                     answers.second_choice),
         "data": class_balance(dataset.train.labels, test.labels),
         "confident_threshold": CONFIDENT,
-        "real_digits": summarise_answers(answers),
+        "real_digits": summarize_answers(answers),
     }
     sets, set_answers, skipped = _study_nondigits(network, test, answers, analysis,
                                                   nondigit_count, seed)
     analysis["nondigits_skipped"] = skipped
     analysis["retraining"], analysis["retraining_skipped"] = _retrain(
         config, dataset, retrain, seed, retrain_epochs, progress)
-    analysis["findings"] = write_findings(analysis)
+    analysis["findings"] = findings_sentences(analysis)
     analysis["figures"] = draw_figures(out_dir, analysis, dataset, answers, sets, set_answers)
     analysis = to_json(analysis)
     write_json(out_dir / ANALYSIS_FILE, analysis)
@@ -150,7 +150,7 @@ def _study_nondigits(network, test, answers: Responses, analysis, n: int, seed: 
     set_answers, summaries = {}, {}
     for name, item in sets.items():
         set_answers[name] = respond(network, item.images)
-        summary = {"title": item.kind.title, **summarise_answers(set_answers[name]),
+        summary = {"title": item.kind.title, **summarize_answers(set_answers[name]),
                    **separation(answers, set_answers[name]), "same_as_source": None}
         if item.source_labels is not None:
             summary["same_as_source"] = float(

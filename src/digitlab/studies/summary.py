@@ -17,7 +17,7 @@ from typing import Any
 
 from digitlab.config import FIELD_NAMES
 from digitlab.formatting import format_value
-from digitlab.sweep.studies import StudyPlan
+from digitlab.studies.definitions import StudyPlan
 
 #: Columns of trials.csv before the config fields.
 ROW_COLUMNS = (

@@ -39,7 +39,7 @@ from typing import Any
 from digitlab.config import FIELD_NAMES, TrainConfig, load_toml, parse_hidden
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value
-from digitlab.sweep.trials import DataSource, Trial
+from digitlab.studies.trials import DataSource, Trial
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "swish")
 OPTIMIZERS = ("sgd", "adam")
