@@ -55,7 +55,7 @@ def test_modules_do_not_replace_the_functions_of_the_same_name():
     import digitlab.dream.core  # noqa: F401
     import digitlab.evaluate  # noqa: F401
     import digitlab.export  # noqa: F401
-    import digitlab.sweep.run  # noqa: F401
+    import digitlab.studies.runner  # noqa: F401
     import digitlab.train  # noqa: F401
 
     for name in ("train", "evaluate", "export", "dream", "sweep"):

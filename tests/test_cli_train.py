@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+from digitlab.api import run_config
 from digitlab.cli import main
-from digitlab.cli.train import resolve_config
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
 
@@ -85,14 +85,14 @@ def test_missing_out_and_existing_run(tmp_path, capsys):
 def test_flags_override_the_toml_file_which_overrides_the_preset(tmp_path):
     toml = tmp_path / "run.toml"
     toml.write_text('[train]\nlr = 0.05\nepochs = 1\nactivation = "relu"\n')
-    config = resolve_config("assignment", toml, {"lr": 0.02, "seed": None})
+    config = run_config(toml, preset="assignment", lr=0.02)
     assert (config.lr, config.epochs, config.activation) == (0.02, 1, "relu")
     assert config.hidden == [784] and config.seed == 0  # from the preset
-    report = resolve_config("report", toml, {})
+    report = run_config(toml, preset="report")
     assert report.hidden == [1024, 1024] and report.lr == 0.05
     toml.write_text("lr = -3\n")
     with pytest.raises(ConfigError, match=r"run.toml.*lr"):
-        resolve_config(None, toml, {})
+        run_config(toml)
 
 
 # ------------------------------------------------------------------ a real small run
@@ -263,11 +263,11 @@ def test_dataset_of_the_toml_file_is_not_overridden_by_the_default(tmp_path, cap
 
     asked = []
 
-    def record(name, data_dir, **kwargs):
-        asked.append(name)
+    def record(run, data_dir=None, *, name=None, **kwargs):
+        asked.append(name if name is not None else run.dataset)
         raise DataError("stop here")
 
-    monkeypatch.setattr(cli_train, "load_dataset_from_options", record)
+    monkeypatch.setattr(cli_train, "load_run_dataset", record)
     toml = tmp_path / "run.toml"
     toml.write_text('dataset = "fashion-mnist"\n')
     out = ["--out", str(tmp_path / "r")]

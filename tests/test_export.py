@@ -10,12 +10,13 @@ import pytest
 from digitlab import __version__
 from digitlab.cli import main
 from digitlab.config import TrainConfig, preset
+from digitlab.data import load_run_dataset
 from digitlab.errors import ExportError, ModelFileError
 from digitlab.export import OPSET, export, to_onnx
 from digitlab.modelio import load_model
 from digitlab.nn import activations
 from digitlab.nn.network import MLP
-from digitlab.train import build_network, dataset_for_config, train
+from digitlab.train import build_network, train
 
 #: Both presets as they are (activations, loss, bias, init, optimizer), trained briefly and narrow.
 TINY = {
@@ -57,7 +58,7 @@ def test_exported_preset_answers_as_digitlab(name, runs, tmp_path, capsys):
     assert "Wrote" in stdout and out.is_file()
 
     saved = load_model(runs[name])
-    test = dataset_for_config(saved.config).test
+    test = load_run_dataset(saved.config).test
     probabilities, outputs = session(onnx.load(out)).run(
         ["probabilities", "outputs"], {"images": test.images})
     expected = saved.network.probabilities(test.images)

@@ -82,8 +82,8 @@ _Module = type(sys)
 
 
 class _Package(_Module):
-    """The package itself. ``digitlab.train``, ``.evaluate``, ``.dream``, ``.sweep`` and
-    ``.export`` name both a public function and a module; importing the module must not replace
+    """The package itself. ``digitlab.train``, ``.evaluate``, ``.dream`` and ``.export`` name
+    both a public function and a module; importing the module must not replace
     the function on the package, so such a module is reached through ``from digitlab.train
     import ...`` (or ``importlib.import_module``), never as an attribute of the package."""
 

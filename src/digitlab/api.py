@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from digitlab.config import PRESETS, TrainConfig, config_from_toml, preset
+from digitlab.config import PRESETS, TrainConfig, config_from_toml
+from digitlab.config import preset as _preset
 from digitlab.errors import ConfigError, DataError
 
 ModelLike = Any  # a model file or run folder, a SavedModel, a TrainResult or an MLP
@@ -33,10 +34,10 @@ class Presets:
     def __getattr__(self, name: str) -> TrainConfig:
         if name.startswith("_") or name not in PRESETS:
             raise AttributeError(f"no preset {name!r}; presets: {', '.join(PRESETS)}")
-        return preset(name)
+        return _preset(name)
 
     def __getitem__(self, name: str) -> TrainConfig:
-        return preset(name)
+        return _preset(name)
 
     def __dir__(self) -> list[str]:
         return [*PRESETS, "names"]
@@ -80,7 +81,7 @@ def train(
     *,
     preset: str | None = None,
     out: str | os.PathLike | None = None,
-    dataset: str | None = None,
+    dataset: Any = None,
     data_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
@@ -93,29 +94,92 @@ def train(
     The configuration is ``config`` (a :class:`TrainConfig` or a TOML file, like ``--config``)
     or the ``preset`` (default ``"assignment"``), then any :class:`TrainConfig` field given as a
     keyword: ``dl.train(preset="report", epochs=3, hidden=[256])``. With ``out`` the run folder
-    receives the model, config, history, ``curves.png`` and ``evaluation.json`` after every
-    epoch; an existing run there is continued with ``resume=True`` or replaced with
-    ``overwrite=True``. ``dataset`` / ``data_dir`` choose the data (default: the config's).
+    receives the model, config and history after every epoch, then ``curves.png`` and
+    ``evaluation.json``; a run already there is continued with ``resume=True`` (its saved
+    config, where only ``epochs`` and ``engine`` may change) or replaced with
+    ``overwrite=True``. ``dataset`` (a name, or a loaded Dataset) and ``data_dir`` choose the
+    data; by default the config's, split by its seed.
     """
+    from digitlab.data import Dataset, load_run_dataset
     from digitlab.train import train as run_training
 
-    config = _resolve_config(config, preset, dataset, fields)
+    loaded = dataset if isinstance(dataset, Dataset) else None
+    name = None if loaded is not None else dataset
+    config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
     run_dir = Path(out) if out is not None else None
-    if resume and run_dir is None:
-        raise ConfigError("resume needs the run folder: give out=RUN_DIR")
     if run_dir is not None and not resume:
-        _check_run_dir(run_dir, overwrite)
-    data = dataset_for_model(config, dataset, data_dir)
+        claim_run_folder(run_dir, overwrite)
+    data = loaded if loaded is not None else load_run_dataset(config, data_dir, name=name)
     if data.name != config.dataset and not resume:
         config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
     result = run_training(config, data, run_dir=run_dir, resume=resume, progress=progress,
                           on_epoch_end=on_epoch_end)
-    if data.test is not None and len(data.test.labels):
+    if result.evaluation is None and data.test is not None and len(data.test.labels):
         from digitlab.evaluate import evaluate as run_evaluation
 
         result.evaluation = run_evaluation(result.network, data.test.images, data.test.labels,
                                            config.loss)
     return result
+
+
+def run_config(
+    config: TrainConfig | str | os.PathLike | None = None,
+    *,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    dataset: str | None = None,
+    **fields: Any,
+) -> TrainConfig:
+    """The configuration :func:`train` runs with these arguments (see there), validated.
+
+    A :class:`TrainConfig` ``config``, else the ``preset`` (default ``"assignment"``) or, with
+    ``resume``, the config saved in the run folder ``out``; over it the fields of the TOML file
+    that ``config`` names (``--config``); then ``dataset`` and the other fields given.
+    """
+    from digitlab.modelio import MODEL_FILE
+    from digitlab.train import load_run_config
+
+    if resume:
+        if out is None:
+            raise ConfigError("resume needs the run folder: give out=RUN_DIR (--resume RUN_DIR)")
+        if preset is not None:
+            raise ConfigError("--preset cannot be used with --resume: the run's saved config "
+                              "is continued (only --epochs and --engine may change)")
+        if not (Path(out) / MODEL_FILE).is_file():
+            raise ConfigError(f"{out}: nothing to resume (no {MODEL_FILE}; the run finished "
+                              "no epoch)")
+        base = load_run_config(out)
+    elif isinstance(config, TrainConfig):
+        if preset is not None:
+            raise ConfigError("give a config or a preset, not both")
+        base = config
+    else:
+        base = _preset(preset or "assignment")
+    if isinstance(config, (str, os.PathLike)):
+        config = config_from_toml(config, base)  # the file's fields over the preset's
+    elif not isinstance(config, TrainConfig):
+        config = base
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig or a TOML file, got {config!r}")
+    if dataset is not None:
+        fields = {**fields, "dataset": dataset}
+    return config.replace(**fields) if fields else config
+
+
+def claim_run_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check that ``out`` holds no run (unless ``overwrite``) and clear what a replaced run
+    left behind; :func:`train` does this before it reads any data."""
+    from digitlab.modelio import MODEL_FILE
+    from digitlab.train import CURVES_FILE, EVALUATION_FILE
+
+    run_dir = Path(out)
+    if (run_dir / MODEL_FILE).exists() and not overwrite:
+        raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
+                          "--resume, start afresh with --overwrite, or choose another --out")
+    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
+        (run_dir / stale).unlink(missing_ok=True)
+    return run_dir
 
 
 def load_model(path: str | os.PathLike):
@@ -168,7 +232,7 @@ def analyze(
     """Which digits ``model`` confuses and reads worst, its mistakes, how retraining changes
     them and what it answers to images that are not digits; figures and ``analysis.json`` go
     to ``out``. ``retrain=0`` skips the retrainings."""
-    from digitlab.analysis.run import analyze as run_analysis
+    from digitlab.analysis.pipeline import analyze as run_analysis
     from digitlab.modelio import resolve_model
 
     if isinstance(model, (str, os.PathLike)):
@@ -312,9 +376,9 @@ def sweep(
     """Hyperparameter studies (``"epochs"``, ``"lr"``, ``"layers"``, ``"neurons"`` or a TOML
     ``grid``), ``seeds`` trials per point, in local processes or on Ray; tables and figures go
     to ``out``, finished trials are kept there so a rerun skips them."""
-    from digitlab.sweep.run import run_sweep
+    from digitlab.studies.runner import run_studies
 
-    return run_sweep(studies, out, grid_file=grid, executor=executor, address=address,
+    return run_studies(studies, out, grid_file=grid, executor=executor, address=address,
                      seeds=seeds, full=full, workers=workers, dataset=dataset,
                      data_dir=data_dir, progress=progress)
 
@@ -335,7 +399,7 @@ def report(
     ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale.
     Stages already computed with the same settings are reused unless ``fresh``; ``stage``
     names the only stages to run (with those they build on)."""
-    from digitlab.reporting.run import build_report
+    from digitlab.reporting.build import build_report
 
     if quick and full:
         raise ConfigError("choose quick or full, not both")
@@ -380,28 +444,6 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
     return base.replace(**changes)
 
 
-def _resolve_config(config, preset_name, dataset, fields) -> TrainConfig:
-    if config is not None and preset_name is not None:
-        raise ConfigError("give a config or a preset, not both")
-    if isinstance(config, (str, os.PathLike)):
-        config = config_from_toml(config, preset("assignment"))
-    elif config is None:
-        config = preset(preset_name or "assignment")
-    elif not isinstance(config, TrainConfig):
-        raise ConfigError(f"config must be a TrainConfig or a TOML file, got {config!r}")
-    if dataset is not None:
-        fields = {**fields, "dataset": dataset}
-    return config.replace(**fields) if fields else config
-
-
-def _check_run_dir(run_dir: Path, overwrite: bool) -> None:
-    from digitlab.modelio import MODEL_FILE
-
-    if (run_dir / MODEL_FILE).exists() and not overwrite:
-        raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
-                          "--resume, start afresh with --overwrite, or choose another --out")
-
-
 def dataset_for_model(config, dataset=None, data_dir=None, require=("train", "test")):
     """The dataset a model was trained on, split as in training.
 
@@ -409,15 +451,14 @@ def dataset_for_model(config, dataset=None, data_dir=None, require=("train", "te
     split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
     config gets the defaults of :class:`TrainConfig`.
     """
-    from digitlab.data import DATASET_NAMES
-    from digitlab.train import dataset_for_config
+    from digitlab.data import DATASET_NAMES, load_run_dataset
 
     config = config if config is not None else TrainConfig()
     name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
     if name is not None and name not in DATASET_NAMES:
         raise DataError(f"the model was trained on data from a folder named {name!r}; "
                         "give that folder with --data DIR (or choose --dataset)")
-    return dataset_for_config(config, data_dir, name=name, require=require)
+    return load_run_dataset(config, data_dir, name=name, require=require)
 
 
 def _start_image(path):

@@ -41,7 +41,7 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     test fraction) unless --dataset or --data is given.
     """
     from digitlab import api
-    from digitlab.analysis.run import ANALYSIS_FILE
+    from digitlab.analysis.pipeline import ANALYSIS_FILE
 
     result = api.analyze(model, out_dir, dataset=explicit_dataset(dataset), data_dir=data_dir,
                          retrain=0 if no_retrain else retrain, retrain_epochs=retrain_epochs,

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import dataset_options
-from digitlab.sweep.executors import EXECUTORS
-from digitlab.sweep.studies import BUILTIN_STUDIES
+from digitlab.studies.definitions import BUILTIN_STUDIES
+from digitlab.studies.executors import EXECUTORS
 
 
 @click.command("sweep")
@@ -54,7 +54,7 @@ def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, 
     DIR/summary.json (mean ± std per point) and a figure per study, DIR/<study>.png.
     """
     from digitlab import api
-    from digitlab.sweep.summary import format_tables
+    from digitlab.studies.summary import format_tables
 
     result = api.sweep(
         *studies, out=out_dir, grid=grid_file, executor=executor, address=address, seeds=seeds,

@@ -15,20 +15,22 @@ from typing import Any
 import click
 import numpy as np
 
-from digitlab.cli.common import dataset_options, explicit_dataset, load_dataset_from_options
+from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
+from digitlab.config import PRESETS, TrainConfig, parse_hidden
+from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, TrainingDiverged
-from digitlab.fileio import write_json
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
-from digitlab.train import TrainResult, build_network, load_run_config, train
-
-CURVES_FILE = "curves.png"
-EVALUATION_FILE = "evaluation.json"
+from digitlab.train import (
+    EVALUATION_FILE,
+    TrainResult,
+    build_network,
+)
 
 
 class _StrictNumber(click.ParamType):
@@ -84,6 +86,8 @@ OVERRIDES: list[tuple[str, Any, str]] = [
      "Stop after this many epochs without a lower validation E and keep the best (0: off)."),
     ("trace_every", INT, "Record the running E and accuracy every this many samples."),
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
+    ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
+     "optimizer step as written; the same maths, slower)."),
 ]
 
 
@@ -117,24 +121,6 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
-def resolve_config(
-    preset_name: str | None = None,
-    config_file: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-    base: TrainConfig | None = None,
-) -> TrainConfig:
-    """The config of a run: ``base`` or the preset, then the TOML file, then the flags given.
-
-    ``overrides`` maps field names to values; None means "not given". Raises
-    :class:`ConfigError` naming the first invalid value.
-    """
-    config = base if base is not None else preset(preset_name or "assignment")
-    if config_file is not None:
-        config = config_from_toml(config_file, config)
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return config.replace(**given) if given else config
-
-
 @click.command(name="train")
 @click.option("--preset", "preset_name", default=None, show_default="assignment",
               help=f"Starting configuration: {', '.join(PRESETS)}.")
@@ -150,7 +136,7 @@ def resolve_config(
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
               help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs may change.")
+                   "only --epochs (and --engine) may change.")
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
@@ -164,33 +150,16 @@ def train_command(
     Settings come from the preset, then the --config file, then the flags. Every completed
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
     """
+    from digitlab import api
+
     run_dir, resuming = _run_dir(out, resume)
     dataset = explicit_dataset(dataset)  # None unless given: the config's dataset stands
-    if dataset is not None:
-        overrides["dataset"] = dataset
-    if resuming:
-        if preset_name is not None:
-            raise ConfigError("--preset cannot be used with --resume: the run's saved config "
-                              "is continued (only --epochs may change)")
-        if not (run_dir / MODEL_FILE).is_file():
-            raise ConfigError(f"{run_dir}: nothing to resume (no {MODEL_FILE}; the run finished "
-                              "no epoch)")
-        config = resolve_config(None, config_file, overrides, base=load_run_config(run_dir))
-    else:
-        if (run_dir / MODEL_FILE).exists() and not overwrite:
-            raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
-                              "--resume, start afresh with --overwrite, or choose another --out")
-        config = resolve_config(preset_name, config_file, overrides)
-        for stale in (CURVES_FILE, EVALUATION_FILE):  # from a run --overwrite replaces
-            (run_dir / stale).unlink(missing_ok=True)
-
-    data = load_dataset_from_options(
-        dataset if dataset is not None or data_dir is not None else config.dataset, data_dir,
-        seed=config.seed, test_fraction=config.test_fraction,
-        validation_fraction=config.validation_fraction,
-    )
-    if not resuming and data.name != config.dataset:
-        config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
+    given = {name: value for name, value in overrides.items() if value is not None}
+    config = api.run_config(config_file, preset=preset_name, out=run_dir, resume=resuming,
+                            dataset=dataset, **given)
+    if not resuming:
+        api.claim_run_folder(run_dir, overwrite)
+    data = load_run_dataset(config, data_dir, name=dataset)
 
     echo = (lambda *args, **kwargs: None) if quiet else click.echo
     echo(_describe_run(config, data, run_dir, resuming))
@@ -206,8 +175,9 @@ def train_command(
     try:
         # overflow on the way to NaN is reported once, as TrainingDiverged, not as warnings
         with np.errstate(over="ignore", invalid="ignore"):
-            result = train(config, data, run_dir=run_dir, resume=resuming, progress=not quiet,
-                           on_epoch_end=on_epoch_end)
+            result = api.train(config, dataset=data, out=run_dir, resume=resuming,
+                               overwrite=overwrite, progress=not quiet,
+                               on_epoch_end=on_epoch_end)
     except TrainingDiverged as error:
         kept = (f"{run_dir / MODEL_FILE} still holds the last completed epoch"
                 if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")
@@ -277,27 +247,16 @@ def _report_interrupt(result: TrainResult, run_dir: Path, data_dir: Path | None)
 
 
 def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
-    """Write curves.png and evaluation.json; print the test result."""
-    from digitlab.evaluate import evaluate
-    from digitlab.plots.training import plot_training_curves
-
-    config, history = result.config, result.history
-    title = (f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
-             f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size} on {data.name}")
-    plot_training_curves(history, run_dir / CURVES_FILE, title=title)
+    """Print the test result (train() wrote curves.png and evaluation.json)."""
+    history = result.history
     if result.status == "early_stopping":
         best = history.final.get("restored_best_epoch")
         click.echo(f"Stopped early after epoch {history.final.get('epoch')}; kept the weights of "
                    f"epoch {best}.")
-    test = data.test
-    if test is None or len(test.labels) == 0:
+    evaluation = result.evaluation
+    if evaluation is None:
         click.echo(f"No test split: {EVALUATION_FILE} not written. Model saved in {run_dir}.")
         return
-    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
-    write_json(run_dir / EVALUATION_FILE, {
-        "dataset": data.name, "split": "test", "status": result.status,
-        "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),
-    })
     if not quiet:
         click.echo(format_evaluation(evaluation))
     click.echo(f"Test accuracy {evaluation.accuracy:.2%} on {evaluation.n} digits after "

@@ -4,7 +4,7 @@ One figure per study, like the lab report's: the training accuracy on the left, 
 on the right, against the study's parameter (log x for the learning rate and the number of
 neurons), a line per hidden activation × optimizer, each point the mean over the seeds with an
 error bar of ± one standard deviation. The input is a study of ``summary.json`` (see
-:func:`digitlab.sweep.summary.summarize`), so the figure can be redrawn from that file alone.
+:func:`digitlab.studies.summary.summarize`), so the figure can be redrawn from that file alone.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
-from digitlab.config import format_value
+from digitlab.formatting import format_value
 from digitlab.plots import save_figure
 
 DPI = 110
