@@ -149,6 +149,10 @@ class MLP:
             rows.append((f"dense_{l} ({act.name})", f"(None, {n_out})", n_params))
         return rows
 
+    def __repr__(self) -> str:
+        return (f"MLP({'-'.join(map(str, self.sizes))}, {', '.join(self.activation_names)}, "
+                f"bias={self.has_bias}, {self.dtype.name}, {self.params.size:,} parameters)")
+
     def copy(self) -> MLP:
         """An independent network with the same architecture and weights."""
         return self.astype(self.dtype)
