@@ -127,11 +127,11 @@ def test_dream_in_memory_and_to_a_folder(run, tmp_path):
     assert isinstance(dreams.plot(), Figure)
     assert dreams._repr_png_().startswith(b"\x89PNG")
 
-    written = dl.dream(run, digit="all", steps=20, out=tmp_path / "dream")
-    assert written.images.shape == (10, 784)
+    written = dl.dream(run, digit="1", steps=20, out=tmp_path / "dream")
+    assert written.images.shape == (1, 784)
     record = json.loads((tmp_path / "dream" / "dream.json").read_text())
-    assert record["digits"] == list(range(10))
-    np.testing.assert_allclose(written.probabilities[3], record["dreams"][3]["final_probabilities"])
+    assert record["digits"] == [1] and (tmp_path / "dream" / "dream.png").is_file()
+    np.testing.assert_allclose(written.probabilities[0], record["dreams"][0]["final_probabilities"])
     with pytest.raises(ConfigError, match="--digit"):
         dl.dream(run, digit="three")
 
