@@ -91,6 +91,28 @@ def test_every_activation_and_float64(activation):
         assert np.abs(probabilities - network.probabilities(images)).max() < 1e-5
 
 
+def test_saturated_tanh_outputs_agree():
+    """Every output within rounding of −1 ("none of the digits"): y + 1 would keep no correct
+    digit in float32, so digitlab and the graph both take it from z; both match float64."""
+    network = MLP([784, 10], ["tanh"], rng=np.random.default_rng(0))
+    network.weights[0][...] = np.linspace(-0.009, -0.007, 10, dtype=np.float32)[:, None]
+    images = np.random.default_rng(1).uniform(0.8, 1.0, (50, 784)).astype(np.float32)
+    ours = network.probabilities(images)
+    assert network.predict(images).max() < -0.9998  # every output this close to -1
+    exact = network.astype(np.float64).probabilities(images.astype(np.float64))
+    assert np.abs(ours - exact).max() < 1e-5
+    probabilities, _ = session(to_onnx(network)).run(None, {"images": images})
+    assert np.abs(probabilities - ours).max() < 1e-5
+    assert np.array_equal(probabilities.argmax(axis=1), ours.argmax(axis=1))
+
+
+@pytest.mark.parametrize("name", ["tanh", "sigmoid", "relu", "swish", "linear"])
+def test_above_low_is_y_minus_low(name):
+    f = activations.get_activation(name)
+    z = np.linspace(-30, 30, 601)
+    np.testing.assert_allclose(f.above_low(z, f.forward(z)), f.forward(z) - f.low, atol=1e-12)
+
+
 def test_zero_outputs_give_uniform_probabilities():
     """All outputs at their "off" value: digitlab's uniform answer, not a division by zero."""
     network = MLP([784, 10], ["relu"], rng=np.random.default_rng(0))

@@ -110,7 +110,7 @@ def evaluate(
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
         raise DataError(f"labels must lie in 0..{n_classes - 1}")
 
-    outputs = network.predict(images, batch_size)  # (N, 784) -> (N, 10)
+    logits, outputs = network.output_layer(images, batch_size)  # (N, 784) -> (N, 10) each
     predictions = outputs.argmax(axis=1)  # (N,)
     confusion = metrics.confusion_matrix(labels, predictions, n_classes)  # (10, 10)
     if len(labels):
@@ -124,6 +124,6 @@ def evaluate(
         per_digit_accuracy=metrics.recall(confusion),
         confusion_matrix=confusion,
         predictions=predictions.astype(np.int64),
-        probabilities=network.output_to_probabilities(outputs),
+        probabilities=network.output_to_probabilities(outputs, logits),
         loss=loss.name,
     )

@@ -11,7 +11,8 @@ The graph computes exactly what :meth:`digitlab.nn.MLP.predict` and
       │                          network close to +1 for the digit read and -1 for the others
       └─ probabilities  (N, 10)  the ten class probabilities: a softmax output as it is; any other
                                  output measured from its "off" value (-1 for tanh) and
-                                 normalised, p_k = max(y_k - low, 0) / Σ_j max(y_j - low, 0)
+                                 normalised, p_k = max(y_k - low, 0) / Σ_j max(y_j - low, 0),
+                                 y_k + 1 of tanh taken from z as 2σ(2z) (Exp), as digitlab does
 
 The digit read is ``argmax`` of either output. Weights are stored as (n_{l+1}, n_l) matrices
 exactly as digitlab keeps them (Gemm's ``transB`` does the transposition); float64 networks
@@ -115,7 +116,7 @@ def to_onnx(network: MLP, *, config: Any = None) -> Any:
         nodes += _activation_nodes(helper, network.activation_names[l], z, y)
 
     probabilities, probability_nodes, constants = _probability_nodes(helper, numpy_helper,
-                                                                     network, y)
+                                                                     network, z, y)
     nodes += probability_nodes
     initializers += constants
     for name, source in (("outputs", y), ("probabilities", probabilities)):
@@ -169,11 +170,12 @@ def _activation_nodes(helper, name: str, z: str, y: str) -> list:
     return [helper.make_node("Softmax", [z], [y], axis=-1)]  # softmax (checked by the caller)
 
 
-def _probability_nodes(helper, numpy_helper, network: MLP, y: str):
+def _probability_nodes(helper, numpy_helper, network: MLP, z: str, y: str):
     """(name of the probabilities tensor, the nodes and the constants computing it).
 
-    Mirrors :meth:`MLP.output_to_probabilities`: a softmax output is already a distribution;
-    otherwise p = max(y − low, 0) / Σ max(y − low, 0), uniform where the sum is 0.
+    Mirrors :meth:`MLP.output_to_probabilities` given z: a softmax output is already a
+    distribution; otherwise p = max(y − low, 0) / Σ max(y − low, 0), uniform where the sum is 0,
+    with y − low for tanh taken from z as 2σ(2z) (as :meth:`Tanh.above_low` does).
     """
     if network.output_activation.name == "softmax":
         return y, [], []
@@ -181,14 +183,34 @@ def _probability_nodes(helper, numpy_helper, network: MLP, y: str):
     n_out = network.sizes[-1]
     constants = {
         "low": np.array(network.output_activation.low, dtype=dtype),
+        "two": np.array(2.0, dtype=dtype),
         "zero": np.array(0.0, dtype=dtype),
         "uniform": np.array(1.0 / n_out, dtype=dtype),
         "sum_axes": np.array([1], dtype=np.int64),
     }
+    if network.output_activation.name == "tanh":
+        # 1 + tanh(z) = 2σ(2z) = 2 / (1 + e) for z ≥ 0, 2e / (1 + e) below, e = exp(−2|z|): the
+        # formula of Tanh.above_low. (The Sigmoid operator is accurate to about 1e-7 absolute,
+        # too coarse for σ(2z) ≈ 1e-5; Exp keeps its relative precision.)
+        constants.update(minus_two=np.array(-2.0, dtype=dtype), one=np.array(1.0, dtype=dtype))
+        above = [helper.make_node("Abs", [z], ["abs_z"]),
+                 helper.make_node("Mul", ["abs_z", "minus_two"], ["minus_2abs_z"]),
+                 helper.make_node("Exp", ["minus_2abs_z"], ["e"]),
+                 helper.make_node("Add", ["one", "e"], ["one_plus_e"]),
+                 helper.make_node("Div", ["two", "one_plus_e"], ["above_if_positive"]),
+                 helper.make_node("Mul", ["two", "e"], ["two_e"]),
+                 helper.make_node("Div", ["two_e", "one_plus_e"], ["above_if_negative"]),
+                 helper.make_node("GreaterOrEqual", [z, "zero"], ["z_not_negative"]),
+                 helper.make_node("Where", ["z_not_negative", "above_if_positive",
+                                            "above_if_negative"], ["above_low"])]
+        del constants["low"]
+    else:
+        above = [helper.make_node("Sub", [y, "low"], ["above_low"])]
+        del constants["two"]
     initializers = [numpy_helper.from_array(value, name) for name, value in constants.items()]
     nodes = [
-        helper.make_node("Sub", [y, "low"], ["shifted_raw"]),
-        helper.make_node("Relu", ["shifted_raw"], ["shifted"]),  # max(y − low, 0)
+        *above,
+        helper.make_node("Relu", ["above_low"], ["shifted"]),  # max(y − low, 0)
         helper.make_node("ReduceSum", ["shifted", "sum_axes"], ["total"], keepdims=1),
         helper.make_node("Div", ["shifted", "total"], ["normalised"]),
         helper.make_node("Greater", ["total", "zero"], ["has_total"]),
