@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
@@ -21,6 +22,11 @@ from digitlab.nn.init import INITS
 from digitlab.nn.losses import LOSSES
 from digitlab.nn.optimizers import OPTIMIZERS
 from digitlab.nn.schedules import SCHEDULES
+
+#: The widest layer digitlab builds, and the most parameters a network may have: 100 million
+#: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
+MAX_LAYER_WIDTH = 65_536
+MAX_PARAMETERS = 100_000_000
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -66,6 +72,15 @@ class TrainConfig:
         self.hidden = list(self.hidden)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
             raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
+        too_wide = [n for n in self.hidden if n > MAX_LAYER_WIDTH]
+        if too_wide:
+            raise ConfigError(f"hidden layer width {too_wide[0]} is more than digitlab allows "
+                              f"({MAX_LAYER_WIDTH:,})")
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(self.sizes, self.sizes[1:]))
+        if n_params > MAX_PARAMETERS:
+            raise ConfigError(f"hidden {format_value(self.hidden)} gives a network of about "
+                              f"{n_params:,} parameters, more than digitlab allows "
+                              f"({MAX_PARAMETERS:,})")
         _choice("activation", self.activation, HIDDEN_ACTIVATIONS)
         _choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
         _choice("loss", self.loss, tuple(LOSSES))
@@ -167,8 +182,16 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte "
+                          f"0x{error.object[error.start]:02x} at position {error.start})") \
+            from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def config_from_toml(path: str | os.PathLike, base: TrainConfig | None = None) -> TrainConfig:
@@ -191,8 +214,8 @@ def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
 
 
 def _number(name, value, *, low=None, high=None, low_inclusive=True) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{name} must be a finite number, got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
         raise ConfigError(f"{name} must be {bound} {low}, got {value!r}")

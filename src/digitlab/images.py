@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,13 @@ CENTER = 14.0  # where the centre of mass goes, in pixel indices (MNIST's mean i
 INK_THRESHOLD = 0.25  # after step 3: pixels above this belong to the digit's bounding box
 MIN_CONTRAST = 0.1  # less difference between ink and background than this is a blank image
 MAX_SIDE = 2048  # larger images are first reduced to this size (the digit ends up 20 px anyway)
+#: Images with more pixels are refused before they are decoded: 25 million (5000 × 5000, a
+#: 100 MB RGBA decode) is far above any photo of a digit and far below Pillow's own limit
+#: (about 89 million, where it only warns), which lets a 700 kB PNG decode to 2 GB.
+MAX_PIXELS = 25_000_000
+#: The formats read, recognised by content (never by the name): Pillow is never asked to try
+#: others, such as EPS, which it would hand to Ghostscript.
+FORMATS = ("PNG", "JPEG")
 
 
 def load_digit_image(path: str | os.PathLike) -> np.ndarray:
@@ -64,15 +72,51 @@ def read_grayscale(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: no such image file")
     try:
-        with Image.open(path) as image:
+        with open(path, "rb") as handle:
+            return _decode(handle, str(path))
+    except OSError as error:
+        raise DataError(f"{path}: cannot read image ({_one_line(error)})") from None
+
+
+def read_grayscale_bytes(data: bytes, name: str = "image") -> np.ndarray:
+    """:func:`read_grayscale` for an image held in memory (an upload); ``name`` labels errors."""
+    import io
+
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(handle, where: str) -> np.ndarray:
+    """Open a PNG/JPEG from a binary file object, check its size, and return its gray levels."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and refuses only at twice its limit); our own limit comes first
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(handle, formats=FORMATS)
+        with image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise DataError(
+                    f"{where}: the image is {width:,}×{height:,} = {width * height:,} pixels, "
+                    f"more than digitlab reads ({MAX_PIXELS:,}); scale it down first"
+                )
+            if image.format == "JPEG":
+                image.draft("L", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale if large
             image = ImageOps.exif_transpose(image)  # photos: apply the camera's rotation
             if max(image.size) > MAX_SIDE:
                 image.thumbnail((MAX_SIDE, MAX_SIDE))
             return _to_gray(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise DataError(f"{path}: not a readable PNG/JPEG image ({error})") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"{path}: cannot read image ({error})") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{where}: not a PNG or JPEG image (digitlab reads only these, "
+                        "recognised by their content)") from None
+    except Image.DecompressionBombError:
+        raise DataError(f"{where}: the image has more pixels than digitlab reads "
+                        f"({MAX_PIXELS:,}); scale it down first") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise DataError(f"{where}: cannot read image ({_one_line(error)})") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:
