@@ -76,7 +76,8 @@ class TrainConfig:
         if too_wide:
             raise ConfigError(f"hidden layer width {too_wide[0]} is more than digitlab allows "
                               f"({MAX_LAYER_WIDTH:,})")
-        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(self.sizes, self.sizes[1:]))
+        sizes = self.sizes
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:], strict=False))
         if n_params > MAX_PARAMETERS:
             raise ConfigError(f"hidden {format_value(self.hidden)} gives a network of about "
                               f"{n_params:,} parameters, more than digitlab allows "
