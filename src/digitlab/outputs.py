@@ -80,4 +80,6 @@ def _refuse_path_through_file(path: Path) -> None:
 
 
 def _reason(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):  # its folder exists: /proc, /sys
+        return "this file system does not allow new files or folders there"
     return error.strerror or str(error)

@@ -115,7 +115,14 @@ def claim_folder(folder: str | os.PathLike, what: str = "run folder", *,
     """What a command does with its output folder before any work: check that it can be
     written (:func:`~digitlab.outputs.check_output_folder`), lock it, and remove the temporary
     files that killed writers left in it (below it too with ``recursive``)."""
+    created = not Path(folder).exists()
     folder = check_output_folder(folder, what)
-    with folder_lock(folder, what):
-        remove_stale_temporaries(folder, recursive=recursive)
-        yield folder
+    try:
+        with folder_lock(folder, what):
+            remove_stale_temporaries(folder, recursive=recursive)
+            yield folder
+    except BaseException:
+        if created:  # a command that failed before writing anything leaves no empty folder
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
