@@ -17,6 +17,7 @@ same way, so :func:`prepare_digit` does exactly these steps:
 
 from __future__ import annotations
 
+import io
 import math
 import os
 import warnings
@@ -55,6 +56,19 @@ def load_digit_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: {error}") from None
 
 
+def load_digit_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
+    """:func:`load_digit_image` for an image held in memory (an upload): shape (784,), float32.
+
+    ``name`` labels the one-line :class:`DataError` raised for anything that is not a PNG/JPEG
+    of at most :data:`MAX_PIXELS` pixels holding a digit.
+    """
+    gray = read_grayscale_bytes(data, name)
+    try:
+        return prepare_digit(gray)
+    except DataError as error:
+        raise DataError(f"{name}: {error}") from None
+
+
 def load_digit_images(paths: list[str | os.PathLike]) -> np.ndarray:
     """Several images prepared by :func:`load_digit_image`, stacked to shape (N, 784)."""
     return np.stack([load_digit_image(p) for p in paths]) if paths else np.zeros((0, FIELD**2),
@@ -63,6 +77,10 @@ def load_digit_images(paths: list[str | os.PathLike]) -> np.ndarray:
 
 def read_grayscale(path: str | os.PathLike) -> np.ndarray:
     """The image at ``path`` as a float array (H, W) in [0, 1], 1 = white.
+
+    Only PNG and JPEG are opened, recognised by content, and only up to :data:`MAX_PIXELS`
+    pixels (checked from the header, before decoding); anything else is a one-line
+    :class:`DataError` naming the file.
 
     Transparent pixels are laid over a background that contrasts with the opaque ink (white
     behind dark strokes, black behind light ones), so a drawing on a transparent canvas keeps
@@ -80,8 +98,6 @@ def read_grayscale(path: str | os.PathLike) -> np.ndarray:
 
 def read_grayscale_bytes(data: bytes, name: str = "image") -> np.ndarray:
     """:func:`read_grayscale` for an image held in memory (an upload); ``name`` labels errors."""
-    import io
-
     return _decode(io.BytesIO(data), name)
 
 

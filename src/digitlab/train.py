@@ -357,6 +357,12 @@ def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     """The config saved in a run folder's ``config.json``."""
     path = Path(run_dir) / "config.json"
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as error:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # also not UTF-8, too deep
         raise ConfigError(f"{path}: cannot read run config ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of config fields")
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

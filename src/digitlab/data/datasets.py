@@ -212,6 +212,9 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
             f"{images_path}: expected uint8 images of shape (N, 28, 28), found {images.dtype} "
             f"of shape {images.shape}"
         )
+    if images.shape[0] == 0:
+        raise DataError(f"{images_path}: holds no images (its header gives a dimension of 0); "
+                        "expected at least one")
     labels = read_idx(labels_path)
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
         raise DataError(
