@@ -37,10 +37,12 @@ from digitlab.config import TrainConfig
 from digitlab.data.catalog import SPECS, RemoteFile
 from digitlab.data.download import download_dataset
 from digitlab.data.idx import encode_idx, gzip_deterministic, write_idx
+from digitlab.errors import FolderInUse
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn import MLP
 from digitlab.reporting.document import Section, Table, render_markdown
 from digitlab.runlock import LOCK_FILE, folder_lock
+from digitlab.train import train
 
 DIGITLAB = str(Path(sys.executable).with_name("digitlab"))
 TINY = ["--hidden", "8", "--epochs", "1", "--max-train-samples", "100", "--quiet"]
@@ -153,6 +155,8 @@ def test_1_a_held_run_folder_is_refused_naming_it_and_the_holder(cli, tmp_path):
         line = assert_refused(cli("train", *TINY, "--out", out), out, f"PID {holder.pid}")
         assert "in use" in line
         assert_refused(cli("report", "--quick", "--out", out), out, f"PID {holder.pid}")
+        with pytest.raises(FolderInUse, match=f"PID {holder.pid}"):  # the library call too
+            train(TrainConfig(hidden=[8], epochs=1, max_train_samples=100), run_dir=out)
     finally:
         holder.kill()
         holder.wait()
