@@ -398,6 +398,13 @@ def test_7_config_file_that_is_not_utf8(cli, tmp_path):
     assert not out.exists() and config.read_bytes() == NOT_UTF8
 
 
+def test_7_a_config_that_never_ends(cli, tmp_path):
+    out = tmp_path / "run"
+    line = assert_refused(cli("train", "--config", "/dev/zero", "--out", out), "/dev/zero")
+    assert "larger than 1,048,576 bytes" in line
+    assert not out.exists()
+
+
 def test_7_grid_file_that_is_not_utf8(cli, tmp_path):
     grid = tmp_path / "grid.toml"
     grid.write_bytes(NOT_UTF8)

@@ -29,6 +29,7 @@ from digitlab.nn.schedules import SCHEDULES
 #: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
 MAX_LAYER_WIDTH = 65_536
 MAX_PARAMETERS = 100_000_000
+MAX_TOML_BYTES = 1 << 20  # config and grid files
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -186,10 +187,18 @@ def parse_hidden(text: str | int | list) -> list[int]:
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML file, with a clear error naming the file when it is not valid TOML."""
+    """Read a TOML file, with a clear error naming the file when it is not valid TOML.
+
+    At most :data:`MAX_TOML_BYTES` are read (a config or grid is a few hundred bytes; a device
+    such as /dev/zero would otherwise be read forever).
+    """
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_TOML_BYTES + 1)
+        if len(raw) > MAX_TOML_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; expected a small "
+                              "TOML file")
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except IsADirectoryError:
