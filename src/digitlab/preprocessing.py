@@ -9,6 +9,8 @@ it was trained.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from digitlab.data.deskew import deskew
@@ -26,6 +28,18 @@ def preprocess(images: np.ndarray, steps: list[str] | tuple[str, ...]) -> np.nda
                               f"{', '.join(STEPS)}")
         images = STEPS[name](images)
     return images
+
+
+def preprocess_dataset(dataset, steps: list[str]):
+    """A copy of ``dataset`` whose splits' images went through ``steps`` (itself if none)."""
+    if not steps:
+        return dataset
+    changed = {}
+    for name in ("train", "validation", "test"):
+        split = getattr(dataset, name, None)
+        if split is not None:
+            changed[name] = dataclasses.replace(split, images=preprocess(split.images, steps))
+    return dataclasses.replace(dataset, **changed)
 
 
 def config_steps(config) -> list[str]:

@@ -24,18 +24,24 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitlab.config import TrainConfig
+from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.fileio import write_json
 from digitlab.history import History
 from digitlab.modelio import MODEL_FILE, load_model, save_model
-from digitlab.nn.losses import Loss, get_loss
+from digitlab.nn.constraints import apply_max_norm
+from digitlab.nn.dropout import draw_masks
+from digitlab.nn.losses import Loss, get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import SGD, Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+from digitlab.preprocessing import config_steps, preprocess_dataset
 
-# Independent random streams derived from the one seed.
-_INIT_STREAM, _SHUFFLE_STREAM = 1, 2
+# Independent random streams derived from the one seed. The augmentation and dropout streams of
+# epoch e are derived from (seed, e) like the sample order, so the checkpoint's epoch count fixes
+# their state and a resumed run draws exactly the digits and masks it would have drawn.
+_INIT_STREAM, _SHUFFLE_STREAM, _AUGMENT_STREAM, _DROPOUT_STREAM = 1, 2, 3, 4
 
 
 @dataclass
@@ -61,7 +67,7 @@ def dataset_for_config(
 
     if name is None and data_dir is None:
         name = config.dataset
-    return load_dataset(name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
+    return load_dataset(name, data_dir, seed=config.data_seed, test_fraction=config.test_fraction,
                         validation_fraction=config.validation_fraction, require=require)
 
 
@@ -80,6 +86,18 @@ def build_optimizer(config: TrainConfig) -> Optimizer:
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order in which the n training samples are visited in ``epoch`` (0-based)."""
     return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
+
+
+def augmentation_for_config(config: TrainConfig) -> Augmentation:
+    """The random distortions a config asks for (``enabled`` is False when none)."""
+    return Augmentation(rotation=config.augment_rotation, scale=config.augment_scale,
+                        shear=config.augment_shear, shift=config.augment_shift,
+                        elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma)
+
+
+def epoch_stream(seed: int, stream: int, epoch: int) -> np.random.Generator:
+    """The generator of one random stream (augmentation, dropout) in ``epoch`` (0-based)."""
+    return np.random.default_rng([seed, stream, epoch])
 
 
 def evaluate_arrays(
@@ -143,6 +161,7 @@ def train(
     """
     if dataset is None:
         dataset = dataset_for_config(config, data_dir)
+    dataset = preprocess_dataset(dataset, config_steps(config))
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
@@ -174,7 +193,10 @@ class _Trainer:
             raise ConfigError("the training split is empty")
         self.images = np.asarray(train_split.images[:n], dtype=network.dtype)  # (N, 784)
         self.labels = np.asarray(train_split.labels[:n])  # (N,)
-        self.targets = network.targets(self.labels, loss)  # (N, 10)
+        # (N, 10); smoothed for training only (evaluation measures E against the true digit)
+        self.targets = smooth_labels(network.targets(self.labels, loss), config.label_smoothing)
+        self.augmentation = augmentation_for_config(config)
+        self.dropout = config.dropout_rates
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
@@ -199,6 +221,7 @@ class _Trainer:
                 with threadpool_limits(limits=1):
                     record = self._train_epoch(epoch)
             except KeyboardInterrupt:
+                self._close_pieces()
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
                 del self.history.trace[trace_length:]
                 return "interrupted"
@@ -218,6 +241,8 @@ class _Trainer:
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
         order = epoch_order(config.seed, epoch, n)
+        pieces = self._epoch_images(epoch, order)
+        dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
         start_time = time.perf_counter()
         epoch_loss = epoch_correct = 0.0
         window_loss = window_correct = window_seen = 0.0
@@ -225,23 +250,37 @@ class _Trainer:
         bar = _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress)
         refresh_every = max(1, 2000 // batch)
         lr = config.lr
+        piece, piece_start = None, 0
         for step in range(steps):
             index = order[step * batch : (step + 1) * batch]
-            x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-            trace = network.forward(x, self.threads)
+            if pieces is None:
+                x = self.images[index]  # (B, 784)
+            else:  # this epoch's distorted digits, made ahead in a background thread
+                if piece is None or step * batch >= piece_start + len(piece):
+                    piece_start += 0 if piece is None else len(piece)
+                    piece = next(pieces)
+                x = piece[step * batch - piece_start : step * batch - piece_start + len(index)]
+            t = self.targets[index]  # (B, 10)
+            masks = draw_masks(self.dropout, network.sizes, len(index), dropout_rng,
+                               network.dtype)
+            trace = network.forward(x, self.threads, masks)
             per_sample = loss.per_sample(trace.output, t)  # (B,)
             batch_loss = float(per_sample.sum())
             if not math.isfinite(batch_loss):
                 bar.close()
+                self._close_pieces()
                 raise TrainingDiverged(
                     f"loss became {batch_loss} at epoch {epoch + 1}, batch {step + 1} of {steps} "
                     f"(learning rate {lr:g}); try a smaller --lr"
                 )
-            lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
+            lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs,
+                               warmup_epochs=config.warmup_epochs)
             if self.per_sample_sgd:
                 network.sgd_step(trace, t, loss, lr)  # equations (1)–(2), in place
             else:
                 network.backward_update(trace, t, loss, self.optimizer, lr, self.threads)
+            if config.max_norm:
+                apply_max_norm(network.weights, config.max_norm)
 
             correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
             epoch_loss += batch_loss
@@ -266,6 +305,7 @@ class _Trainer:
                                     refresh=False)
                 bar.update(seen - bar.n)
         bar.close()
+        self._close_pieces()
         if not np.all(np.isfinite(network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
         return {
@@ -275,6 +315,27 @@ class _Trainer:
             "train_loss": epoch_loss / n,  # running mean over the epoch, as the bar shows
             "train_accuracy": epoch_correct / n,
         }
+
+    #: digits distorted per piece by the background thread (a whole number of batches)
+    augment_piece = 1024
+
+    def _epoch_images(self, epoch: int, order: np.ndarray):
+        """None without augmentation; else an iterator over this epoch's distorted training
+        digits in ``order``, pieces of whole batches made ahead in a background thread."""
+        self._prefetcher = None
+        if not self.augmentation.enabled:
+            return None
+        batch = self.config.batch_size
+        piece = max(1, self.augment_piece // batch) * batch
+        rng = epoch_stream(self.config.seed, _AUGMENT_STREAM, epoch)
+        self._prefetcher = Prefetcher(
+            lambda: augmented_pieces(self.images, order, self.augmentation, rng, piece))
+        return iter(self._prefetcher)
+
+    def _close_pieces(self) -> None:
+        if getattr(self, "_prefetcher", None) is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
 
     def _evaluate(self, record: dict[str, Any]) -> None:
         for name, split in (("validation", self.validation), ("test", self.test)):

@@ -18,7 +18,14 @@ import numpy as np
 from digitlab.cli.common import dataset_options, explicit_dataset, load_dataset_from_options
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
+from digitlab.config import (
+    PRESETS,
+    TrainConfig,
+    config_from_toml,
+    parse_hidden,
+    parse_rates,
+    preset,
+)
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.fileio import write_json
 from digitlab.modelio import MODEL_FILE
@@ -57,6 +64,15 @@ class _Hidden(click.ParamType):
         return value if isinstance(value, list) else parse_hidden(str(value))
 
 
+class _Rates(click.ParamType):
+    """``--dropout 0.2`` or ``--dropout 0.2,0.3`` -> [0.2] or [0.2, 0.3]."""
+
+    name = "RATES"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, list) else parse_rates(str(value))
+
+
 FLOAT, INT = _StrictNumber(float, "number"), _StrictNumber(int, "integer")
 
 #: (config field, click type or "flag", help). Each becomes --field-name (and --no-field-name).
@@ -84,6 +100,21 @@ OVERRIDES: list[tuple[str, Any, str]] = [
      "Stop after this many epochs without a lower validation E and keep the best (0: off)."),
     ("trace_every", INT, "Record the running E and accuracy every this many samples."),
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
+    ("warmup_epochs", FLOAT,
+     "Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the epochs)."),
+    ("dropout", _Rates(), "Dropout rate of the hidden layers: one for all, or one per layer "
+                          "(0.2 or 0.2,0.3); off at evaluation."),
+    ("label_smoothing", FLOAT, "Label smoothing ε of the ce loss (0: off)."),
+    ("max_norm", FLOAT, "Bound on each unit's incoming weight norm (0: off)."),
+    ("augment_rotation", FLOAT, "Augmentation: random rotation, ± degrees (0: off)."),
+    ("augment_scale", FLOAT, "Augmentation: random scaling, ± this share (0.1: ±10 %)."),
+    ("augment_shear", FLOAT, "Augmentation: random horizontal shear, ± this factor."),
+    ("augment_shift", FLOAT, "Augmentation: random translation, ± pixels."),
+    ("elastic_alpha", FLOAT, "Augmentation: elastic distortion, largest displacement in pixels."),
+    ("elastic_sigma", FLOAT, "Augmentation: elastic distortion, smoothing width σ in pixels."),
+    ("deskew", "flag", "Straighten every digit by its second moments (training, evaluation "
+                       "and predict alike)."),
+    ("split_seed", INT, "Seed of the data split (-1: --seed); ensemble members share one."),
 ]
 
 
@@ -92,7 +123,7 @@ def _preset_default(field: str) -> str:
 
     def shown(value: Any) -> str:
         if isinstance(value, list):
-            return ",".join(str(n) for n in value) or "none"
+            return ",".join(f"{n:g}" for n in value) or "none"
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)
@@ -186,7 +217,7 @@ def train_command(
 
     data = load_dataset_from_options(
         dataset if dataset is not None or data_dir is not None else config.dataset, data_dir,
-        seed=config.seed, test_fraction=config.test_fraction,
+        seed=config.data_seed, test_fraction=config.test_fraction,
         validation_fraction=config.validation_fraction,
     )
     if not resuming and data.name != config.dataset:
@@ -280,6 +311,7 @@ def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
     """Write curves.png and evaluation.json; print the test result."""
     from digitlab.evaluate import evaluate
     from digitlab.plots.training import plot_training_curves
+    from digitlab.preprocessing import config_steps, with_preprocessing
 
     config, history = result.config, result.history
     title = (f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
@@ -293,7 +325,8 @@ def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
     if test is None or len(test.labels) == 0:
         click.echo(f"No test split: {EVALUATION_FILE} not written. Model saved in {run_dir}.")
         return
-    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
+    model = with_preprocessing(result.network, config_steps(config))  # fed as in training
+    evaluation = evaluate(model, test.images, test.labels, config.loss)
     write_json(run_dir / EVALUATION_FILE, {
         "dataset": data.name, "split": "test", "status": result.status,
         "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),

@@ -37,6 +37,22 @@ class Trace:
 
     ys: list[np.ndarray]
     zs: list[np.ndarray]
+    #: dropout (see :mod:`digitlab.nn.dropout`): the scaled mask m^l (B, n_{l+1}) of each layer
+    #: or None, and f(z^l) before the mask was applied (ys[l + 1] = f(z^l) ⊙ m^l)
+    masks: list[np.ndarray | None] | None = None
+    undropped: list[np.ndarray | None] | None = None
+
+    def activated(self, l: int) -> np.ndarray:
+        """f(z^l) as the activation computed it (before dropout): for f′ from the output."""
+        if self.undropped is not None and self.undropped[l] is not None:
+            return self.undropped[l]
+        return self.ys[l + 1]
+
+    def hidden_gradient(self, l: int, grad_y: np.ndarray) -> np.ndarray:
+        """∂E/∂f(z^l) from ∂E/∂y^{l+1}: times the dropout mask m^l when there is one."""
+        if self.masks is not None and self.masks[l] is not None:
+            return grad_y * self.masks[l]
+        return grad_y
 
     @property
     def output(self) -> np.ndarray:
@@ -166,8 +182,13 @@ class MLP:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: np.ndarray, threads: int = 1) -> Trace:
+    def forward(
+        self, x: np.ndarray, threads: int = 1, masks: list[np.ndarray | None] | None = None
+    ) -> Trace:
         """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0).
+
+        With dropout ``masks`` (one per layer, see :mod:`digitlab.nn.dropout`), each hidden
+        output is y^{l+1} = f(z^l) ⊙ m^l; the trace keeps the masks for backpropagation.
 
         Each layer computes the assignment's column form z^l = W^l y^l + b^l, one column per
         sample: (n_{l+1}, B) = (n_{l+1}, n_l) @ (n_l, B). At small batches BLAS does this about
@@ -175,7 +196,9 @@ class MLP:
         ``threads`` > 1 the output units of each wide layer are split over that many cores.
         """
         ys, zs = [np.asarray(x, dtype=self.dtype)], []
-        for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
+        undropped: list[np.ndarray | None] = []
+        for l, (W, b, f) in enumerate(zip(self.weights, self.biases, self.activations,
+                                          strict=True)):
             y_columns = ys[-1].T  # (n_l, B)
             z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=self.dtype)
 
@@ -188,7 +211,14 @@ class MLP:
             in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
             zs.append(z_columns.T)
             ys.append(f.forward(zs[-1]))
-        return Trace(ys, zs)
+            if masks is not None and masks[l] is not None:  # inverted dropout
+                undropped.append(ys[-1])
+                ys[-1] = ys[-1] * masks[l]
+            else:
+                undropped.append(None)
+        if masks is None:
+            return Trace(ys, zs)
+        return Trace(ys, zs, masks, undropped)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Outputs y^L of shape (N, n_L) for inputs (N, n_0), in batches, keeping nothing."""
@@ -270,9 +300,9 @@ class MLP:
             if self.has_bias:
                 np.sum(scaled_columns, axis=1, out=self.bias_grads[l])
             # δ^l W^l for each sample, computed as (W^l)ᵀ δ^l: (n_l, n_{l+1}) @ (n_{l+1}, B)
-            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(
-                    (self.weights[l].T @ delta_columns).T, zs[l - 1], ys[l])
+            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) (⊙ m^{l−1}: dropout)
+                grad_y = trace.hidden_gradient(l - 1, (self.weights[l].T @ delta_columns).T)
+                delta = self.activations[l - 1].backward(grad_y, zs[l - 1], trace.activated(l - 1))
             elif input_gradient:  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
                 return -(self.weights[0].T @ delta_columns).T
         return None
@@ -328,7 +358,8 @@ class MLP:
             if self.has_bias:
                 optimizer.update(self.params, scaled_columns.sum(axis=1), start + W.size)
             if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(shares.sum(axis=0).T, zs[l - 1], ys[l])
+                grad_y = trace.hidden_gradient(l - 1, shares.sum(axis=0).T)
+                delta = self.activations[l - 1].backward(grad_y, zs[l - 1], trace.activated(l - 1))
 
     def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
         """Plain SGD straight from equations (1)–(2), without storing the gradient.
@@ -347,7 +378,8 @@ class MLP:
         for l in reversed(range(self.n_layers)):
             below = None
             if l > 0:  # equation (1), before W^l changes
-                below = self.activations[l - 1].backward(delta @ self.weights[l], zs[l - 1], ys[l])
+                grad_y = trace.hidden_gradient(l - 1, delta @ self.weights[l])
+                below = self.activations[l - 1].backward(grad_y, zs[l - 1], trace.activated(l - 1))
             # equation (2): W^l ← W^l + (η/B) δ^lᵀ y^l, in place
             blas_add_outer(self.weights[l], delta, ys[l], scale)
             if self.has_bias:

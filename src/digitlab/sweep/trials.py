@@ -179,10 +179,11 @@ def load_trial_dataset(config: TrainConfig, data: DataSource | None = None, *,
     from digitlab.data import load_dataset
 
     name, folder = (config.dataset, None) if data is None else (data.name, data.folder)
-    cache_key = (name, folder, config.seed, config.test_fraction, config.validation_fraction)
+    cache_key = (name, folder, config.data_seed, config.test_fraction,
+                 config.validation_fraction)
     if cache_key in _DATASETS:
         return _DATASETS[cache_key]
-    dataset = load_dataset(name, folder, seed=config.seed, test_fraction=config.test_fraction,
+    dataset = load_dataset(name, folder, seed=config.data_seed, test_fraction=config.test_fraction,
                            validation_fraction=config.validation_fraction)
     if keep:
         while len(_DATASETS) >= _DATASETS_KEPT:
