@@ -38,10 +38,14 @@ ENSEMBLE = "+ ensemble"
 
 
 def variant_configs(epochs: int, seed: int, split_seed: int, samples: int = 0,
-                    dataset: str = "mnist-sample") -> dict[str, TrainConfig]:
-    """Each variant's config for one seed (all on the split of ``split_seed``)."""
+                    dataset: str = "mnist-sample", hidden: list[int] | None = None,
+                    ) -> dict[str, TrainConfig]:
+    """Each variant's config for one seed (all on the split of ``split_seed``); ``hidden``
+    replaces the presets' layers (for quick runs)."""
     common = dict(epochs=epochs, seed=seed, split_seed=split_seed, max_train_samples=samples,
                   dataset=dataset, trace_every=1000)
+    if hidden is not None:
+        common["hidden"] = list(hidden)
     configs = {name: preset("report").replace(**changes, **common)
                for name, changes in VARIANTS.items()}
     configs[ALL] = preset("best").replace(**common)
@@ -50,7 +54,7 @@ def variant_configs(epochs: int, seed: int, split_seed: int, samples: int = 0,
 
 def run_ablation(
     dataset, out_dir: str | Path, *, epochs: int, seeds: int, samples: int = 0,
-    progress: bool = False,
+    hidden: list[int] | None = None, progress: bool = False,
 ) -> dict[str, Any]:
     """Train every variant with ``seeds`` seeds on ``dataset``; write the figures to
     ``out_dir``; return the JSON-ready results (see the module docstring)."""
@@ -65,7 +69,7 @@ def run_ablation(
     test = dataset.test
     for seed in range(seeds):
         configs = variant_configs(epochs, seed, split_seed, samples,
-                                  getattr(dataset, "name", None) or "mnist-sample")
+                                  getattr(dataset, "name", None) or "mnist-sample", hidden)
         for name, config in configs.items():
             result = train(config, dataset, progress=progress)
             epochs_run = result.history.epochs
@@ -81,7 +85,7 @@ def run_ablation(
             for name, seeds_run in runs.items()]
     ensemble_accuracy = float(np.mean(Ensemble(networks).classify(test.images) == test.labels))
     rows.append({"variant": ENSEMBLE, "n": len(networks), "mean": ensemble_accuracy, "std": 0.0,
-                 "accuracies": [ensemble_accuracy],
+                 "accuracies": [ensemble_accuracy], "train_minus_test": None,
                  "seconds_per_epoch": rows[-1]["seconds_per_epoch"] * len(networks),
                  "config": rows[-1]["config"]})
     curves = plot_ablation_curves(runs, out_dir / "ablation_curves.png")
@@ -89,6 +93,7 @@ def run_ablation(
     grid = plot_augmented_digits(dataset.train.images, dataset.train.labels, options,
                                  out_dir / "augmented_digits.png")
     return {"epochs": epochs, "seeds": seeds, "samples": samples, "rows": rows, "runs": runs,
+            "best_epochs": preset("best").epochs,
             "augmentation": options.to_dict(),
             "figures": {"curves": str(curves), "augmented": str(grid)}}
 
@@ -100,5 +105,8 @@ def _summarise(name: str, seeds_run: list[dict[str, Any]], config: dict) -> dict
         "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
         "accuracies": accuracies,
         "seconds_per_epoch": statistics.median(run["seconds_per_epoch"] for run in seeds_run),
+        # the last epoch's running training accuracy minus the test accuracy (overfitting)
+        "train_minus_test": statistics.mean(run["train_accuracy"][-1] - run["test_accuracy"]
+                                            for run in seeds_run),
         "config": config,
     }
