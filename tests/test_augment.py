@@ -76,6 +76,23 @@ def test_whole_pixel_shift_moves_the_image_exactly(digits):
     np.testing.assert_array_equal(out, expected)
 
 
+def test_compiled_warp_equals_the_numpy_warp(digits):
+    from digitlab.data import warp_compiled
+    from digitlab.data.augment import random_affine
+
+    if not warp_compiled.AVAILABLE:
+        pytest.skip("Numba is not installed")
+    images, _ = digits
+    rng = np.random.default_rng(5)
+    inverse, shift = random_affine(len(images), FULL, rng)
+    field = elastic_field(len(images), 2.0, 4.0, rng)
+    centre = rng.uniform(10, 17, (len(images), 2))
+    for args, kwargs in (((inverse, shift), {}), ((inverse, shift, field), {}),
+                         ((inverse,), {"centre": centre})):
+        np.testing.assert_allclose(warp_compiled.warp(images, *args, **kwargs),
+                                   warp(images, *args, **kwargs), atol=1e-5)
+
+
 def test_bilinear_interpolates_between_neighbours():
     image = np.zeros((1, 784), dtype=np.float64)
     image[0, 5 * 28 + 7] = 1.0

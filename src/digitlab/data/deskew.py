@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from digitlab.data.warp import CENTRE, SIDE, warp
+from digitlab.data.augment import fast_warp
+from digitlab.data.warp import CENTRE, SIDE
 
 
 def deskew(images: np.ndarray, batch_size: int = 4096) -> np.ndarray:
@@ -23,7 +24,8 @@ def deskew(images: np.ndarray, batch_size: int = 4096) -> np.ndarray:
     for start in range(0, len(images), batch_size):
         piece = images[start : start + batch_size]
         inverse, centre = skew_maps(piece)
-        out[start : start + batch_size] = np.clip(warp(piece, inverse, centre=centre), 0.0, 1.0)
+        straight = fast_warp(piece, inverse, centre=centre)
+        out[start : start + batch_size] = np.clip(straight, 0.0, 1.0)
     return out
 
 
