@@ -79,5 +79,5 @@ def _pixel_value(images, b, r, c):
 
 
 if AVAILABLE:
-    _pixel = njit(cache=True, inline="always")(_pixel_value)
-    _warp_kernel = njit(cache=True)(_warp_loop)
+    _pixel = njit(cache=True, nogil=True, inline="always")(_pixel_value)
+    _warp_kernel = njit(cache=True, nogil=True)(_warp_loop)  # the trainer runs meanwhile
