@@ -21,11 +21,12 @@ import statistics
 from pathlib import Path
 
 from digitlab.config import preset
+from digitlab.data import load_run_dataset
 from digitlab.ensemble import is_ensemble, save_ensemble
 from digitlab.errors import DataError, ModelFileError
 from digitlab.evaluate import evaluate
 from digitlab.modelio import load_model
-from digitlab.train import dataset_for_config, train
+from digitlab.train import train
 
 
 def train_or_read(runs: Path, name: str, preset_name: str, flags: dict) -> dict:
@@ -63,7 +64,7 @@ def ensemble_row(runs: Path, members: list[dict]) -> dict:
     if not is_ensemble(out):
         save_ensemble([m["run_dir"] for m in members], out)
     saved = load_model(out)
-    data = dataset_for_config(saved.config)
+    data = load_run_dataset(saved.config)
     result = evaluate(saved.model, data.test.images, data.test.labels, "ce")
     sources = " ".join(str(m["run_dir"]) for m in members)
     return {"name": f"ensemble of {len(members)}", "accuracy": result.accuracy,

@@ -7,7 +7,7 @@ from digitlab.config import TrainConfig, preset
 from digitlab.data import load_dataset
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
-from digitlab.nn import MLP, SGD, get_loss
+from digitlab.nn import MLP, SGD, fused, get_loss
 from digitlab.nn.dropout import draw_masks
 from digitlab.preprocessing import Preprocessed
 from digitlab.train import train
@@ -60,14 +60,16 @@ def test_dropout_gradient_matches_central_differences_with_a_fixed_mask(hidden):
         numeric[i] = (plus - minus) / (2 * EPS)
     assert relative_error(analytic, numeric) < 1e-7
 
-    # the fused backward + update and the in-place SGD step apply the same masked gradient
+    # the fused paths (forward split over threads, backward + update, in-place SGD) apply the
+    # same masked gradient
     for step in ("backward_update", "sgd_step"):
         stepped = net.copy()
-        trace = stepped.forward(x, masks=masks)
+        fp = fused.forward(stepped, x, threads=2, masks=masks)
+        np.testing.assert_array_equal(fp.output, net.forward(x, masks=masks).output)
         if step == "backward_update":
-            stepped.backward_update(trace, t, loss, SGD(0.1), 0.1)
+            fused.backward_update(stepped, fp, t, loss, SGD(0.1), 0.1, threads=2)
         else:
-            stepped.sgd_step(trace, t, loss, 0.1)
+            fused.sgd_step(stepped, fp, t, loss, 0.1)
         np.testing.assert_allclose(stepped.params, net.params - 0.1 * analytic, atol=1e-12)
 
 
@@ -143,3 +145,11 @@ def test_a_deskewed_model_is_fed_deskewed_digits_after_loading(tmp_path):
     assert accuracy == pytest.approx(result.history.final["test_accuracy"])
     raw = float((saved.network.classify(dataset.test.images) == dataset.test.labels).mean())
     assert raw != accuracy  # the bare network would be fed differently
+
+
+def test_reference_and_fused_engines_train_alike_with_dropout_and_max_norm(data):
+    config = TrainConfig(**{**SMALL, "dtype": "float64", "epochs": 1, "max_norm": 1.5,
+                            "label_smoothing": 0.1})
+    reference = train(config.replace(engine="reference"), data, progress=False)
+    fused_run = train(config, data, progress=False)
+    np.testing.assert_allclose(fused_run.network.params, reference.network.params, atol=1e-10)

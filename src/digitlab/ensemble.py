@@ -26,7 +26,7 @@ import numpy as np
 from digitlab.errors import ModelFileError
 from digitlab.fileio import write_json
 from digitlab.nn.activations import get_activation
-from digitlab.nn.network import Trace
+from digitlab.nn.network import ForwardPass
 
 ENSEMBLE_FILE = "ensemble.json"
 FORMAT_NAME = "digitlab-ensemble"
@@ -60,11 +60,11 @@ class Ensemble:
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size)
 
-    def forward(self, x: np.ndarray, threads: int = 1) -> Trace:
+    def forward(self, x: np.ndarray, masks=None) -> ForwardPass:
         """A trace whose output is the mean probability p (B, n) and whose logits are log p
         (softmax(log p) = p, so logit-based scores such as the energy stay meaningful)."""
         p = self.predict(x)
-        return Trace([np.asarray(x), p], [np.log(np.maximum(p, 1e-30))])
+        return ForwardPass([np.asarray(x), p], [np.log(np.maximum(p, 1e-30))])
 
     def output_to_probabilities(self, y: np.ndarray) -> np.ndarray:
         return y

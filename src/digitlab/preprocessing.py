@@ -67,9 +67,9 @@ class Preprocessed:
     def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size).argmax(axis=1)
 
-    def forward(self, x: np.ndarray, threads: int = 1):
-        """The network's forward trace for the prepared inputs (ys[0] is the prepared input)."""
-        return self.network.forward(preprocess(x, self.steps), threads)
+    def forward(self, x: np.ndarray, masks=None):
+        """The network's forward pass on the prepared inputs (ys[0] is the prepared input)."""
+        return self.network.forward(preprocess(x, self.steps), masks)
 
     def __getattr__(self, name: str):
         return getattr(self.network, name)
