@@ -27,8 +27,9 @@ def plot_ablation_curves(runs: dict[str, list[dict[str, Any]]], path: str | os.P
         train = np.mean([run["train_accuracy"] for run in runs[name]], axis=0)
         test = np.mean([run["test_accuracies"] for run in runs[name]], axis=0)
         epochs = np.arange(1, len(test) + 1)
-        ax.plot(epochs, train, "--", color=colour, label="train (running)")
-        ax.plot(epochs, test, "-", color=colour, label="test")
+        marker = "o" if len(epochs) <= 12 else None  # a short run is a few points: show them
+        ax.plot(epochs, train, "--", color=colour, marker=marker, label="train (running)")
+        ax.plot(epochs, test, "-", color=colour, marker=marker, label="test")
         low = min(low, float(np.min(test[len(test) // 3 :])), float(np.min(
             train[len(train) // 3 :])))
         ax.set_title(name)

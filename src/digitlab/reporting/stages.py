@@ -212,18 +212,18 @@ def beyond_section(ctx: Context, r: dict[str, Any]) -> Section:
     full_length = r["mode"] == "full"
     intro = (
         "How far a plain multilayer perceptron goes on the same digits, one ingredient at a "
-        "time, from the lab's recipe (the final network above) to the `best` preset: a one-cycle "
+        "time, from the lab's recipe (the final network above) to the 'best' preset: a one-cycle "
         "learning-rate schedule (linear warm-up, cosine decay, per batch), dropout on the hidden "
         "layers, and random affine distortions of every training digit, fresh each epoch "
         "(rotation, scaling, shear, translation; made in a background thread while the step "
-        "runs). '+ all' is the `best` preset (ReLU, batch 64, all three); '+ ensemble' averages "
+        "runs). '+ all' is the 'best' preset (ReLU, batch 64, all three); '+ ensemble' averages "
         "the probabilities of its networks from all seeds. Every network is tested on the same "
         f"held-out digits. Here each variant was trained for {_plural(r['epochs'], 'epoch')} "
         f"with {_plural(r['seeds'], 'seed')}"
         + (f" on {r['samples']} training digits" if r["samples"] else "")
         + ("." if full_length else
-           f" — shorter than the `best` preset's {r['best_epochs']} epochs, so that the whole "
-           "report stays within about ten minutes; `digitlab report --full` runs it at full "
+           f" — shorter than the 'best' preset's {r['best_epochs']} epochs, so that the whole "
+           "report stays within about ten minutes; 'digitlab report --full' runs it at full "
            "length, where augmentation has the epochs it needs to pay off.")
     )
     findings = []
@@ -248,7 +248,8 @@ def beyond_section(ctx: Context, r: dict[str, Any]) -> Section:
         ["variant", "test accuracy (mean ± std)", "seeds", "per seed", "s/epoch"],
         [[row["variant"], f"{pct(row['mean'])} ± {100 * row['std']:.2f}", row["n"],
           ", ".join(f"{100 * a:.1f}" for a in row["accuracies"]),
-          f"{row['seconds_per_epoch']:.1f}"] for row in r["rows"]],
+          "—" if row["variant"] == "+ ensemble" else f"{row['seconds_per_epoch']:.1f}"]
+         for row in r["rows"]],
         "From the lab recipe to the best preset")
     from digitlab.studies.ablation import FIGURES
 
@@ -478,7 +479,7 @@ def overview_section(results: dict[str, dict[str, Any]]) -> Section:
         rows = {row["variant"]: row for row in results["beyond"]["rows"]}
         found.append(f"Beyond the assignment ({_plural(results['beyond']['epochs'], 'epoch')}, "
                      f"{_plural(results['beyond']['seeds'], 'seed')}): the lab recipe reaches "
-                     f"{pct(rows['lab recipe']['mean'])}, the `best` preset's recipe "
+                     f"{pct(rows['lab recipe']['mean'])}, the 'best' preset's recipe "
                      f"{pct(rows['+ all']['mean'])}, an ensemble of those networks "
                      f"{pct(rows['+ ensemble']['mean'])}.")
     if "analysis" in results:
