@@ -103,12 +103,15 @@ def elastic_field(
 ) -> np.ndarray:
     """Displacements (B, 2, 28, 28): uniform noise smoothed by a Gaussian of width ``sigma``,
     scaled so that the largest |displacement| of each image is ``alpha`` pixels."""
-    noise = rng.uniform(-1.0, 1.0, size=(batch * 2 * SIDE, SIDE))
+    noise = rng.uniform(-1.0, 1.0, size=(batch * 2, SIDE, SIDE))
     # Smoothing is linear: a Gaussian kernel matrix G (28, 28), zero beyond the image, applied
-    # along columns and then along rows (the same as a separable filter with a black border).
+    # along columns and then along rows (the same as a separable filter with a black border);
+    # each pass is one large matrix product over all rows of all fields.
     kernel = gaussian_matrix(sigma)
-    smooth = (noise @ kernel.T).reshape(batch * 2, SIDE, SIDE)
-    smooth = np.matmul(kernel, smooth).reshape(batch, 2, SIDE, SIDE)
+    smooth = (noise.reshape(-1, SIDE) @ kernel.T).reshape(batch * 2, SIDE, SIDE)
+    smooth = smooth.transpose(0, 2, 1).reshape(-1, SIDE) @ kernel.T  # G is symmetric
+    smooth = smooth.reshape(batch * 2, SIDE, SIDE).transpose(0, 2, 1).reshape(
+        batch, 2, SIDE, SIDE)
     largest = np.abs(smooth).max(axis=(1, 2, 3), keepdims=True)
     return smooth * (alpha / np.maximum(largest, 1e-12))
 
