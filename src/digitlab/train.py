@@ -39,8 +39,8 @@ from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
-from digitlab.runlock import claim_folder
 from digitlab.preprocessing import config_steps, preprocess_dataset
+from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
