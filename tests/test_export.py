@@ -1,6 +1,7 @@
 """ONNX export: the exported graph, run in onnxruntime, answers as digitlab does."""
 
 import json
+import types
 
 import numpy as np
 import onnx
@@ -11,7 +12,7 @@ from digitlab import __version__
 from digitlab.cli import main
 from digitlab.config import TrainConfig, preset
 from digitlab.data import load_run_dataset
-from digitlab.errors import ExportError, ModelFileError
+from digitlab.errors import ExportError
 from digitlab.export import OPSET, export, to_onnx
 from digitlab.modelio import load_model
 from digitlab.nn import activations
@@ -177,5 +178,18 @@ def test_cli_refuses_bad_input_in_one_line(runs, tmp_path, capsys):
                            capsys)
     assert code == 2 and "tflite" in err
 
-    with pytest.raises(ModelFileError, match="not a model: dict"):
+    with pytest.raises(ExportError, match="cannot export a dict"):
         export({"weights": 1}, tmp_path / "d.onnx")
+
+
+def test_refuses_preprocessed_inputs_and_ensembles(runs, tmp_path):
+    deskewed = TINY["assignment"].replace(deskew=True)
+    network = build_network(deskewed)
+    with pytest.raises(ExportError, match=r"preprocessed \(deskew\)"):
+        export(types.SimpleNamespace(network=network, config=deskewed), tmp_path / "d.onnx")
+    from digitlab.ensemble import save_ensemble
+
+    folder = save_ensemble([runs["assignment"], runs["assignment"]], tmp_path / "ensemble")
+    with pytest.raises(ExportError, match="cannot export an ensemble"):
+        export(folder, tmp_path / "e.onnx")
+    assert not (tmp_path / "d.onnx").exists() and not (tmp_path / "e.onnx").exists()

@@ -444,7 +444,7 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
     return base.replace(**changes)
 
 
-def dataset_for_model(config, dataset=None, data_dir=None, require=("train", "test")):
+def dataset_for_model(config, dataset=None, data_dir=None, require=("test",)):
     """The dataset a model was trained on, split as in training.
 
     The saved config's seed, test and validation fractions reproduce the same held-out test

@@ -32,3 +32,12 @@ class TrainingDiverged(DigitlabError):
 
 class ExportError(DigitlabError):
     """A network cannot be written in the requested exchange format (e.g. ONNX)."""
+
+
+class OutputError(DigitlabError):
+    """An output cannot be written: a read-only or immutable folder, a path through a file, an
+    unknown file format."""
+
+
+class FolderInUse(OutputError):
+    """Another process is writing the same run or output folder (it holds the folder's lock)."""

@@ -33,8 +33,9 @@ import numpy as np
 from digitlab import __version__
 from digitlab.errors import ExportError
 from digitlab.fileio import write_bytes
-from digitlab.modelio import PREPROCESSING, SavedModel, resolve_model
+from digitlab.modelio import PREPROCESSING, SavedModel, load_model, resolve_model
 from digitlab.nn.network import MLP
+from digitlab.preprocessing import config_steps
 
 FORMATS = ("onnx",)
 OPSET = 17
@@ -76,7 +77,20 @@ def export(
     out = Path(out)
     if out.exists() and not overwrite:
         raise ExportError(f"{out} already exists; choose another --out or pass --overwrite")
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    network = getattr(model, "network", model)
+    if not isinstance(network, MLP):  # e.g. an ensemble folder
+        kind = type(network).__name__
+        kind = "an ensemble" if kind == "Ensemble" else f"a {kind}"
+        raise ExportError(f"cannot export {kind} to ONNX: only a single network (for an "
+                          "ensemble, export one of its members)")
     network, config, _ = resolve_model(model)
+    steps = sorted({*getattr(model, "preprocessing", []), *config_steps(config)})
+    if steps:
+        raise ExportError(f"cannot export to ONNX a network that expects its inputs "
+                          f"preprocessed ({', '.join(steps)}): no ONNX operator does that; "
+                          "export a model trained without it")
     proto = to_onnx(network, config=config)
     return write_bytes(out, proto.SerializeToString())
 

@@ -32,7 +32,6 @@ from digitlab.data import load_run_dataset
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
 from digitlab.formatting import to_json
-from digitlab.modelio import resolve_model
 from digitlab.nn.network import MLP
 
 ANALYSIS_FILE = "analysis.json"
@@ -113,6 +112,20 @@ def analyze(
     analysis = to_json(analysis)
     write_json(out_dir / ANALYSIS_FILE, analysis)
     return analysis
+
+
+def resolve_model(model: Any, config: TrainConfig | None) -> tuple[MLP, TrainConfig | None,
+                                                                   str | None]:
+    """(network, config, model file) from a network, a loaded model, a train result or a path."""
+    if isinstance(model, (str, os.PathLike)):
+        from digitlab.modelio import load_model
+
+        model = load_model(model)
+    if isinstance(model, MLP):
+        return model, config, None
+    path = getattr(model, "path", None) or getattr(model, "run_dir", None)
+    network = getattr(model, "model", model.network)  # a saved model fed as it was trained
+    return network, config or model.config, str(path) if path else None
 
 
 def model_info(network: MLP, config: TrainConfig | None, path: str | None) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
+from digitlab.api import dataset_for_model  # noqa: F401 (the commands' model data)
 from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -11,14 +11,15 @@ from typing import Any
 
 import click
 
-from digitlab.api import DEFAULT_SUPPORT, dream_options
-from digitlab.cli.common import dataset_options, explicit_dataset
-from digitlab.dream import DreamOptions
+from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
+from digitlab.dream import DreamOptions, dream_study
 from digitlab.errors import ConfigError
+from digitlab.modelio import load_digit_model
+from digitlab.runlock import claim_folder
 
 _DEFAULTS = DreamOptions()
 _PLAIN = DreamOptions.plain()
-__all__ = ["dream_command", "dream_options", "format_dreams"]
+DEFAULT_SUPPORT = 0.1
 
 
 class _DigitChoice(click.ParamType):
@@ -105,17 +106,60 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     MODEL is a model file or a run folder. The training data (the dataset saved with the model
     unless --dataset/--data) gives the class means shown beside the dreams.
     """
-    from digitlab import api
-
-    if support_fraction is not None and not 0.0 <= support_fraction <= 1.0:
+    options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
+    if support_fraction is None:
+        support_fraction = 0.0 if plain else DEFAULT_SUPPORT
+    if not 0.0 <= support_fraction <= 1.0:
         raise ConfigError(f"--support must be a share in [0, 1], got {support_fraction!r}")
-    dreams = api.dream(model, digits, out=out_dir, start=start, steps=steps, lr=lr, plain=plain,
-                       no_blur=no_blur, no_jitter=no_jitter, tv=tv, l2=l2,
-                       support=support_fraction, turn=turn,
-                       dataset=explicit_dataset(dataset), data_dir=data_dir, seed=seed,
-                       progress=progress)
-    click.echo(format_dreams(dreams.record))
-    click.echo(f"Wrote {out_dir}: {', '.join(dreams.record['files'].values())}, dream.json")
+    start_value: Any = start
+    if start not in ("black", "noise", "mean"):
+        start_value = _load_start_image(start)
+    saved = load_digit_model(model)  # a bad model file is refused before anything is made
+    with claim_folder(out_dir, "dream folder"):  # before any work: writable, ours alone
+        data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
+                                 require=("train", "test"))
+        loss = saved.config.loss if saved.config is not None else None
+        record = dream_study(
+            saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
+            train_images=data.train.images, train_labels=data.train.labels,
+            support_fraction=support_fraction, turn=turn, test_images=data.test.images,
+            test_labels=data.test.labels, progress=progress,
+            extra={"model": str(saved.path), "dataset": data.name,
+                   **({"start_image": str(start)} if start_value is not start else {})},
+        )
+        click.echo(format_dreams(record))
+    click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
+
+
+def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
+                  no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
+                  l2: float | None = None, seed: int = 0) -> DreamOptions:
+    """The :class:`DreamOptions` the flags describe (explicit flags win over ``--plain``)."""
+    base = DreamOptions.plain() if plain else DreamOptions()
+    changes: dict[str, Any] = {"seed": seed}
+    for name, value in (("steps", steps), ("lr", lr), ("tv", tv), ("l2", l2)):
+        if value is not None:
+            changes[name] = value
+    if no_blur:
+        changes["blur_every"] = 0
+    if no_jitter:
+        changes["jitter"] = 0
+    if "steps" in changes and not plain:
+        # keep the shaping phase and the persistence step in proportion to the budget
+        scale = changes["steps"] / base.steps
+        changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))
+        changes["persist_after"] = min(changes["steps"], round(base.persist_after * scale))
+    return base.replace(**changes)
+
+
+def _load_start_image(path: str):
+    if not Path(path).is_file():
+        raise ConfigError(f"--start must be black, noise, mean or an image file; {path!r} is "
+                          "none of these")
+    from digitlab.images import load_digit_image
+
+    return load_digit_image(path)
 
 
 def format_dreams(record: dict[str, Any]) -> str:

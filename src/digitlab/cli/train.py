@@ -7,6 +7,7 @@ then the TOML file (``--config``), then the flags (``--lr 0.05``...). Every fiel
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,14 @@ import numpy as np
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import PRESETS, TrainConfig, parse_hidden
+from digitlab.config import (
+    PRESETS,
+    TrainConfig,
+    config_from_toml,
+    parse_hidden,
+    parse_rates,
+    preset,
+)
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.modelio import MODEL_FILE
@@ -26,10 +34,14 @@ from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
+from digitlab.runlock import claim_folder
 from digitlab.train import (
+    CURVES_FILE,
     EVALUATION_FILE,
     TrainResult,
     build_network,
+    load_run_config,
+    train,
 )
 
 
@@ -42,12 +54,15 @@ class _StrictNumber(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if isinstance(value, self.kind) and not isinstance(value, bool):
             return value
+        flag = param.opts[0] if param is not None else "value"
         try:
-            return self.kind(value)
+            number = self.kind(value)
         except (TypeError, ValueError):
-            flag = param.opts[0] if param is not None else "value"
             raise ConfigError(f"{flag} must be {'an' if self.name[0] in 'aeiou' else 'a'} "
                               f"{self.name}, got {value!r}") from None
+        if not math.isfinite(number):  # "inf", "nan", or "1e400", which overflows to inf
+            raise ConfigError(f"{flag} must be a finite {self.name}, got {value!r}")
+        return number
 
 
 class _Hidden(click.ParamType):
@@ -57,6 +72,15 @@ class _Hidden(click.ParamType):
 
     def convert(self, value, param, ctx):
         return value if isinstance(value, list) else parse_hidden(str(value))
+
+
+class _Rates(click.ParamType):
+    """``--dropout 0.2`` or ``--dropout 0.2,0.3`` -> [0.2] or [0.2, 0.3]."""
+
+    name = "RATES"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, list) else parse_rates(str(value))
 
 
 FLOAT, INT = _StrictNumber(float, "number"), _StrictNumber(int, "integer")
@@ -88,6 +112,21 @@ OVERRIDES: list[tuple[str, Any, str]] = [
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
     ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
      "optimizer step as written; the same maths, slower)."),
+    ("warmup_epochs", FLOAT,
+     "Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the epochs)."),
+    ("dropout", _Rates(), "Dropout rate of the hidden layers: one for all, or one per layer "
+                          "(0.2 or 0.2,0.3); off at evaluation."),
+    ("label_smoothing", FLOAT, "Label smoothing ε of the ce loss (0: off)."),
+    ("max_norm", FLOAT, "Bound on each unit's incoming weight norm (0: off)."),
+    ("augment_rotation", FLOAT, "Augmentation: random rotation, ± degrees (0: off)."),
+    ("augment_scale", FLOAT, "Augmentation: random scaling, ± this share (0.1: ±10 %)."),
+    ("augment_shear", FLOAT, "Augmentation: random horizontal shear, ± this factor."),
+    ("augment_shift", FLOAT, "Augmentation: random translation, ± pixels."),
+    ("elastic_alpha", FLOAT, "Augmentation: elastic distortion, largest displacement in pixels."),
+    ("elastic_sigma", FLOAT, "Augmentation: elastic distortion, smoothing width σ in pixels."),
+    ("deskew", "flag", "Straighten every digit by its second moments (training, evaluation "
+                       "and predict alike)."),
+    ("split_seed", INT, "Seed of the data split (-1: --seed); ensemble members share one."),
 ]
 
 
@@ -96,7 +135,7 @@ def _preset_default(field: str) -> str:
 
     def shown(value: Any) -> str:
         if isinstance(value, list):
-            return ",".join(str(n) for n in value) or "none"
+            return ",".join(f"{n:g}" for n in value) or "none"
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)
@@ -121,6 +160,24 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
+def resolve_config(
+    preset_name: str | None = None,
+    config_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    base: TrainConfig | None = None,
+) -> TrainConfig:
+    """The config of a run: ``base`` or the preset, then the TOML file, then the flags given.
+
+    ``overrides`` maps field names to values; None means "not given". Raises
+    :class:`ConfigError` naming the first invalid value.
+    """
+    config = base if base is not None else preset(preset_name or "assignment")
+    if config_file is not None:
+        config = config_from_toml(config_file, config)
+    given = {k: v for k, v in (overrides or {}).items() if v is not None}
+    return config.replace(**given) if given else config
+
+
 @click.command(name="train")
 @click.option("--preset", "preset_name", default=None, show_default="assignment",
               help=f"Starting configuration: {', '.join(PRESETS)}.")
@@ -141,25 +198,47 @@ def config_overrides(func: Callable) -> Callable:
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
               help="No summary, progress bar or per-epoch lines; only the final result.")
-def train_command(
-    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
-    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
-) -> None:
+def train_command(out: Path | None, resume: str | None, **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
 
     Settings come from the preset, then the --config file, then the flags. Every completed
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
+    One process at a time writes a run folder: a second one is refused, naming the first.
     """
-    from digitlab import api
+    run_dir, _ = _run_dir(out, resume)
+    # before anything is read or computed: the folder can be written and is ours alone
+    with claim_folder(run_dir, "run folder"):
+        _train_into(out=out, resume=resume, **options)
 
+
+def _train_into(
+    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+) -> None:
+    """The body of ``digitlab train``, run while the run folder is claimed."""
     run_dir, resuming = _run_dir(out, resume)
     dataset = explicit_dataset(dataset)  # None unless given: the config's dataset stands
-    given = {name: value for name, value in overrides.items() if value is not None}
-    config = api.run_config(config_file, preset=preset_name, out=run_dir, resume=resuming,
-                            dataset=dataset, **given)
-    if not resuming:
-        api.claim_run_folder(run_dir, overwrite)
+    if dataset is not None:
+        overrides["dataset"] = dataset
+    if resuming:
+        if preset_name is not None:
+            raise ConfigError("--preset cannot be used with --resume: the run's saved config "
+                              "is continued (only --epochs and --engine may change)")
+        if not (run_dir / MODEL_FILE).is_file():
+            raise ConfigError(f"{run_dir}: nothing to resume (no {MODEL_FILE}; the run finished "
+                              "no epoch)")
+        config = resolve_config(None, config_file, overrides, base=load_run_config(run_dir))
+    else:
+        if (run_dir / MODEL_FILE).exists() and not overwrite:
+            raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
+                              "--resume, start afresh with --overwrite, or choose another --out")
+        config = resolve_config(preset_name, config_file, overrides)
+        for stale in (CURVES_FILE, EVALUATION_FILE):  # from a run --overwrite replaces
+            (run_dir / stale).unlink(missing_ok=True)
+
     data = load_run_dataset(config, data_dir, name=dataset)
+    if not resuming and data.name != config.dataset:
+        config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
 
     echo = (lambda *args, **kwargs: None) if quiet else click.echo
     echo(_describe_run(config, data, run_dir, resuming))
@@ -175,9 +254,8 @@ def train_command(
     try:
         # overflow on the way to NaN is reported once, as TrainingDiverged, not as warnings
         with np.errstate(over="ignore", invalid="ignore"):
-            result = api.train(config, dataset=data, out=run_dir, resume=resuming,
-                               overwrite=overwrite, progress=not quiet,
-                               on_epoch_end=on_epoch_end)
+            result = train(config, data, run_dir=run_dir, resume=resuming, progress=not quiet,
+                           on_epoch_end=on_epoch_end)
     except TrainingDiverged as error:
         kept = (f"{run_dir / MODEL_FILE} still holds the last completed epoch"
                 if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")

@@ -23,6 +23,7 @@ from digitlab.reporting import stages as st
 from digitlab.reporting.cache import load_cached, save_results, stage_key
 from digitlab.reporting.document import Section, render_html, render_markdown
 from digitlab.reporting.settings import MODES
+from digitlab.runlock import claim_folder
 
 STAGES = [
     st.Stage("data", "Data overview", st.data_settings, st.run_data, st.data_section),
@@ -31,6 +32,8 @@ STAGES = [
     st.Stage("studies", "Hyperparameter studies", st.studies_settings, st.run_studies,
              st.studies_section, result_type=st.StudiesSummary),
     st.Stage("final", "Final network", *st.train_stage("report"), st.final_section),
+    st.Stage("beyond", "Beyond the assignment", st.beyond_settings, st.run_beyond,
+             st.beyond_section),
     st.Stage("analysis", "Analysis", st.analysis_settings, st.run_analysis, st.analysis_section,
              upstream=("final",), result_type=st.AnalysisResult),
     st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,
@@ -55,16 +58,21 @@ def build_report(
     Stages whose settings, data and upstream stages are unchanged are reused unless ``fresh``.
     ``only`` restricts the run to some stages (and those they build on). Returns the summary.
     """
-    from digitlab.data import load_dataset
-
     if mode not in MODES:
         raise ConfigError(f"unknown report mode {mode!r}; expected one of {', '.join(MODES)}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = _with_upstream(only) if only else [s.name for s in STAGES]
+    # checked, locked and cleared of a killed run's temporaries before any stage runs
+    with claim_folder(out_dir, "report folder", recursive=True):
+        return _build(Path(out_dir), chosen, dataset, data_dir, mode, fresh, seed, progress)
+
+
+def _build(out_dir: Path, chosen: list[str], dataset, data_dir, mode: str, fresh: bool,
+           seed: int, progress: bool) -> dict[str, Any]:
+    from digitlab.data import load_dataset
+
     data = load_dataset(dataset, data_dir, seed=seed)
     ctx = st.Context(out_dir, MODES[mode], data, progress, {}, dataset,
                      Path(data_dir) if data_dir is not None else None)
-    chosen = _with_upstream(only) if only else [s.name for s in STAGES]
     keys: dict[str, str] = {}
     sections: list[Section] = []
     timings: dict[str, dict[str, Any]] = {}
