@@ -116,6 +116,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history.
 
@@ -134,6 +135,9 @@ def train(
         Show a progress bar with the running E and accuracy.
     on_epoch_end : callable, optional
         Called with each epoch's record (a dict, see :class:`History`).
+    on_progress : callable, optional
+        Called with each running-metrics record as it is added to ``history.trace`` (every
+        ``trace_every`` samples), for live displays.
 
     Raises
     ------
@@ -156,7 +160,7 @@ def train(
     trainer.best = best
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
-        status = trainer.run(on_epoch_end)
+        status = trainer.run(on_epoch_end, on_progress)
     return TrainResult(network, history, config, optimizer, status, run_dir)
 
 
@@ -188,7 +192,7 @@ class _Trainer:
         optimizer.threads = self.threads
 
     # ------------------------------------------------------------------ the loop
-    def run(self, on_epoch_end) -> str:
+    def run(self, on_epoch_end, on_progress=None) -> str:
         config = self.config
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
@@ -197,7 +201,7 @@ class _Trainer:
                 # The step's products are small: BLAS runs on one thread and the step splits
                 # its own work over self.threads cores (see digitlab.nn.parallel).
                 with threadpool_limits(limits=1):
-                    record = self._train_epoch(epoch)
+                    record = self._train_epoch(epoch, on_progress)
             except KeyboardInterrupt:
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
                 del self.history.trace[trace_length:]
@@ -213,7 +217,7 @@ class _Trainer:
                 return "early_stopping"
         return "completed"
 
-    def _train_epoch(self, epoch: int) -> dict[str, Any]:
+    def _train_epoch(self, epoch: int, on_progress=None) -> dict[str, Any]:
         config, network, loss = self.config, self.network, self.loss
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
@@ -261,6 +265,8 @@ class _Trainer:
                     "accuracy": window_correct / window_seen,
                 })
                 window_loss = window_correct = window_seen = 0.0
+                if on_progress is not None:
+                    on_progress(self.history.trace[-1])
             if step % refresh_every == 0 or step == steps - 1:
                 bar.set_postfix_str(f"E={epoch_loss / seen:.4f} acc={epoch_correct / seen:.2%}",
                                     refresh=False)

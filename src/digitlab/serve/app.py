@@ -7,11 +7,14 @@ Nothing changes state on GET. The page itself is served from the package's ``sta
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
@@ -20,6 +23,7 @@ from digitlab.serve import explain, inputs
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
 from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck
+from digitlab.serve.training import TrainingManager
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -32,20 +36,25 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     ``localhost`` and ``127.0.0.1``. No interactive API docs (they would load from a CDN).
     """
     registry = ModelRegistry(runs_dir)
+    jobs = TrainingManager(runs_dir)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI):
-        yield
+        try:
+            yield
+        finally:
+            await run_in_threadpool(jobs.shutdown)  # nothing is left running
 
     app = FastAPI(title="digitlab", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
-    app.state.registry = registry
+    app.state.registry, app.state.jobs = registry, jobs
     install_error_handlers(app)
     app.add_middleware(BodyLimit, limit=body_limit)
     app.add_middleware(HostCheck, host=host, port=port)  # added last: runs first
 
     _add_model_routes(app, registry)
     _add_predict_routes(app, registry)
+    _add_training_routes(app, jobs)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -106,6 +115,60 @@ def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
             return {"model": loaded.entry.id, **_answer(loaded.network, image, explain)}
 
         return await run_in_threadpool(work)
+
+
+def _add_training_routes(app: FastAPI, jobs: TrainingManager) -> None:
+    @app.post("/api/train", status_code=202)
+    async def start_training(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        return JSONResponse(await run_in_threadpool(jobs.start, body), status_code=202)
+
+    @app.get("/api/train")
+    async def training_status() -> dict[str, Any]:
+        return jobs.status()
+
+    @app.post("/api/train/cancel")
+    async def cancel_training() -> dict[str, Any]:
+        return await run_in_threadpool(jobs.cancel)
+
+    @app.get("/api/train/events")
+    async def training_events(request: Request) -> StreamingResponse:
+        return StreamingResponse(_training_stream(request, jobs), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-cache",
+                                          "X-Accel-Buffering": "no"})
+
+
+SSE_POLL = 0.2  # seconds between looks at the job's events
+SSE_KEEPALIVE = 15.0  # seconds between comments that keep an idle stream open
+
+
+async def _training_stream(request: Request, jobs: TrainingManager):
+    """Server-sent events of the current or last job: its epochs so far, then live progress,
+    epochs and the end, after which the stream closes. Idle: waits for a job to start."""
+    seq = progress_seq = 0
+    job_id = None
+    quiet = 0.0
+    while True:
+        events, job = jobs.events_after(seq, progress_seq)
+        if job is not None and job_id is not None and job.id != job_id:
+            return  # a new job began: this stream was the last one's
+        if job is not None:
+            job_id = job.id
+        for event in events:
+            if event.name == "progress":
+                progress_seq = event.seq
+            else:
+                seq = event.seq
+            yield f"id: {event.seq}\nevent: {event.name}\ndata: {json.dumps(event.data)}\n\n"
+            if event.name == "done":
+                return
+        if await request.is_disconnected():
+            return
+        await asyncio.sleep(SSE_POLL)
+        quiet = 0.0 if events else quiet + SSE_POLL
+        if quiet >= SSE_KEEPALIVE:
+            quiet = 0.0
+            yield ": waiting\n\n"
 
 
 def _answer(network, image, explain_flag: int) -> dict[str, Any]:
