@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -387,6 +387,7 @@ def dream(
     *,
     support: np.ndarray | None = None,
     progress: bool = False,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> DreamResult:
     """Iterate equation (3) on one image until the network reads ``digit``.
 
@@ -398,9 +399,11 @@ def dream(
     options : DreamOptions; the defaults when None.
     loss : "ce", "mse" or a Loss; by default ce for a softmax output, else ½‖y − t‖² (±1).
     support : (784,) bool, optional: only these pixels may light up (see :func:`data_support`).
+    on_step : called after every step with (steps taken, the images (B, 784)), e.g. to show the
+        dream as it forms; an exception raised there stops the dream.
     """
     return dream_all(network, [digit], start, options, loss, support=support,
-                     progress=progress)[0]
+                     progress=progress, on_step=on_step)[0]
 
 
 def dream_all(
@@ -412,6 +415,7 @@ def dream_all(
     *,
     support: np.ndarray | None = None,
     progress: bool = False,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> list[DreamResult]:
     """Dream several digits at once, one image per digit, as one batch.
 
@@ -427,7 +431,8 @@ def dream_all(
     rngs = [np.random.default_rng([options.seed, d]) for d in digits]
     starts = _starts_per_digit(start, digits, rngs, network.dtype)
     return _run(network, digits, starts, anchor=0.0, options=options,
-                loss=dream_loss(network, loss), rngs=rngs, support=support, progress=progress)
+                loss=dream_loss(network, loss), rngs=rngs, support=support, progress=progress,
+                on_step=on_step)
 
 
 def turn_into(
@@ -438,6 +443,7 @@ def turn_into(
     loss: str | Loss | None = None,
     *,
     from_digit: int | None = None,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> TurnResult:
     """"Turn A into B": change a real image a little until it reads as ``target_digit``.
 
@@ -455,7 +461,7 @@ def turn_into(
     rng = np.random.default_rng([options.seed, target_digit])
     (result,) = _run(network, [target_digit], start, anchor=start.copy(), options=options,
                      loss=dream_loss(network, loss), rngs=[rng], support=None,
-                     progress=False)
+                     progress=False, on_step=on_step)
     return TurnResult(int(from_digit), target_digit, start[0].copy(), result.image,
                       start_probabilities, result)
 
@@ -501,6 +507,7 @@ def _run(
     rngs: list[np.random.Generator],
     support: np.ndarray | None,
     progress: bool,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> list[DreamResult]:
     """The loop of equation (3) for a batch of images (B, 784), each stopping on its own.
 
@@ -566,6 +573,8 @@ def _run(
             converged[rows[done]] = True
             active[rows[done]] = False
         bar.update(1)
+        if on_step is not None:
+            on_step(step + 1, x)
     bar.close()
 
     final = network.probabilities(x)  # (B, 10)

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__
-from digitlab.serve import explain, inputs
+from digitlab.serve import dreams, explain, inputs, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
 from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck
@@ -55,6 +55,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     _add_model_routes(app, registry)
     _add_predict_routes(app, registry)
     _add_training_routes(app, jobs)
+    _add_lab_routes(app, registry)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -169,6 +170,50 @@ async def _training_stream(request: Request, jobs: TrainingManager):
         if quiet >= SSE_KEEPALIVE:
             quiet = 0.0
             yield ": waiting\n\n"
+
+
+def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
+    """The quiz, the dream and the non-digit probes."""
+
+    @app.get("/api/quiz")
+    async def quiz_question(model: str | None = None, index: int = 0) -> dict[str, Any]:
+        if index < 0:
+            raise ApiError(422, f"'index' must be >= 0, got {index}")
+        return await run_in_threadpool(lambda: quiz.question(registry.load(model), index))
+
+    @app.post("/api/quiz/answer")
+    async def quiz_answer(request: Request) -> dict[str, Any]:
+        body = await read_json(request)
+        inputs.unknown_fields(body, ("model", "index", "guess"))
+        model = body.get("model")
+        if model is not None:
+            inputs.text(model, "model")
+        return await run_in_threadpool(
+            lambda: quiz.answer(registry.load(model), body.get("index"), body.get("guess")))
+
+    @app.post("/api/dream")
+    async def dream(request: Request) -> StreamingResponse:
+        job = dreams.dream_request(await read_json(request))
+        model = await run_in_threadpool(registry.load, job.model)
+        return StreamingResponse(dreams.stream(model, job), media_type="application/x-ndjson",
+                                 headers={"Cache-Control": "no-cache"})
+
+    @app.get("/api/nondigits")
+    async def nondigit_kinds() -> dict[str, Any]:
+        return {"kinds": await run_in_threadpool(probes.kinds)}
+
+    @app.get("/api/nondigits/{kind}")
+    async def nondigits(kind: str, model: str | None = None, n: int = 8,
+                        seed: int = 0) -> dict[str, Any]:
+        return await run_in_threadpool(
+            lambda: probes.probe(registry.load(model), kind, n, seed))
+
+    @app.post("/api/ood")
+    async def ood(request: Request, model: str | None = None) -> dict[str, Any]:
+        body = await read_json(request)
+        inputs.unknown_fields(body, ("image",))
+        image = inputs.image_field(body)
+        return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
 def _answer(network, image, explain_flag: int) -> dict[str, Any]:
