@@ -102,11 +102,13 @@ export function setupDraw() {
         showError("draw-error", null);
         showAnswer(answer);
         showCompare(second);
+        $("prediction").dataset.version = String(asked); // the drawing this answer is for
       }
     } catch (error) {
       if (asked === version) {
         const blank = error instanceof ApiError && error.status === 422;
         showError("draw-error", blank ? `${error.message} — draw a little more.` : error.message);
+        $("draw-error").dataset.version = String(asked);
       }
     } finally {
       asking = false;
@@ -116,6 +118,7 @@ export function setupDraw() {
 
   function changed(drawing) {
     version += 1;
+    $("draw-canvas").dataset.version = String(version);
     $("sheet-hint").hidden = !pad.isEmpty;
     clearTimeout(timer);
     if (pad.isEmpty) {

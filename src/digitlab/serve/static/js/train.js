@@ -219,11 +219,24 @@ export function setupTrain() {
       busy();
       listen();
     } catch (error) {
-      const message = error instanceof ApiError && error.status === 409
-        ? `Busy: ${error.message} — one training at a time; wait for it or cancel it.`
-        : error.message;
-      showError(errorId, message);
+      const busyNow = error instanceof ApiError && error.status === 409;
+      showError(errorId, busyNow
+        ? `Busy: ${error.message} — one training at a time; it is shown here: wait for it or cancel it.`
+        : error.message);
+      if (busyNow) follow().catch(() => {});
     }
+  }
+
+  /** Show the job the server is running now (after a reload, or one started elsewhere). */
+  async function follow() {
+    const job = await getJSON("/api/train");
+    lab.training = job;
+    if (job.state !== "running" || closeEvents) return;
+    resetLive(job.model, job.epochs);
+    $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
+    showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
+    busy();
+    listen();
   }
 
   $("train-preset").addEventListener("change", (event) => fillPreset(event.target.value));
@@ -254,15 +267,5 @@ export function setupTrain() {
   fillPreset("assignment");
   resetLive(null, 0);
 
-  return async function resume() {
-    const job = await getJSON("/api/train");
-    lab.training = job;
-    if (job.state === "running") {
-      resetLive(job.model, job.epochs);
-      $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
-      showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
-      busy();
-      listen();
-    }
-  };
+  return follow;
 }
