@@ -53,7 +53,10 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool) -> None:
     with threadpool_limits(limits=1):
         config = uvicorn.Config(app, log_level="warning", access_log=False,
                                 timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run(sockets=[listener])
+        try:
+            uvicorn.Server(config).run(sockets=[listener])
+        finally:
+            listener.close()
 
 
 def _bind(host: str, port: int) -> socket.socket:

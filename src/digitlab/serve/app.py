@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import mimetypes
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__
+from digitlab.config import PRESETS
 from digitlab.serve import dreams, explain, inputs, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
@@ -26,6 +28,12 @@ from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck
 from digitlab.serve.training import TrainingManager
 
 STATIC_DIR = Path(__file__).parent / "static"
+PRESET_FIELDS = ("hidden", "activation", "output_activation", "loss", "optimizer", "lr",
+                 "epochs", "batch_size")
+
+# ES modules must come as JavaScript whatever the system's MIME table says
+mimetypes.add_type("text/javascript", ".js")
+mimetypes.add_type("text/javascript", ".mjs")
 
 
 def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
@@ -119,6 +127,11 @@ def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
 
 
 def _add_training_routes(app: FastAPI, jobs: TrainingManager) -> None:
+    @app.get("/api/presets")
+    async def presets() -> dict[str, Any]:
+        return {"presets": {name: {k: getattr(config, k) for k in PRESET_FIELDS}
+                            for name, config in PRESETS.items()}}
+
     @app.post("/api/train", status_code=202)
     async def start_training(request: Request) -> JSONResponse:
         body = await read_json(request)

@@ -85,11 +85,12 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
 
 
 def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
-    """One image's score, answer and where the score lies among the real test digits'."""
+    """One image's score, answer and ``percentile``: the share (in %) of real test digits that
+    score lower."""
     probabilities = model.network.probabilities(image.reshape(1, -1))[0].astype(np.float64)
     score = float(probabilities.max())
     scores = real_scores(model)
-    percentile = 100.0 * float(np.searchsorted(scores, score, side="right")) / max(len(scores), 1)
+    percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
     return {"model": model.entry.id, "score": score, "digit": int(probabilities.argmax()),
             "probabilities": probabilities.tolist(), "reference": reference(model),
             "percentile": percentile}
