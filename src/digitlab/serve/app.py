@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import mimetypes
+import time
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
                   openapi_url=None, lifespan=lifespan)
     app.state.registry, app.state.jobs = registry, jobs
     install_error_handlers(app)
+    app.add_middleware(ServerTiming)
     app.add_middleware(BodyLimit, limit=body_limit)
     app.add_middleware(HostCheck, host=host, port=port)  # added last: runs first
 
@@ -67,6 +69,28 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
+
+
+class ServerTiming:
+    """Adds ``Server-Timing: app;dur=MS`` to every answer: the time from the request's arrival
+    to the start of the answer, in milliseconds (what benchmarks/bench_serve.py reports)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        start = time.perf_counter()
+
+        async def timed_send(event):
+            if event["type"] == "http.response.start":
+                milliseconds = (time.perf_counter() - start) * 1000.0
+                event["headers"] = [*event.get("headers", []),
+                                    (b"server-timing", f"app;dur={milliseconds:.3f}".encode())]
+            await send(event)
+
+        await self.app(scope, receive, timed_send)
 
 
 async def read_json(request: Request) -> dict[str, Any]:
