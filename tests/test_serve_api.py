@@ -466,3 +466,15 @@ def test_serve_prints_the_url_and_warns_about_a_non_local_host(monkeypatch, caps
     assert f"http://127.0.0.1:{bound[0]}/" in captured.out and ran
     main(["serve", "--runs", str(tmp_path), "--port", "0", "--no-open"])
     assert "warning" not in capsys.readouterr().err
+
+
+def test_the_listening_socket_is_tcp_so_connections_get_no_delay():
+    """asyncio sets TCP_NODELAY only on sockets whose proto is TCP; without it every keep-alive
+    answer waited for the client's delayed ACK."""
+    from digitlab.cli.serve import _bind
+
+    listener = _bind("127.0.0.1", 0)
+    try:
+        assert listener.proto == socket.IPPROTO_TCP
+    finally:
+        listener.close()
