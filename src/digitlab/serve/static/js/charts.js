@@ -11,6 +11,12 @@ export function svgElement(name, attributes = {}, text = null) {
 
 export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)} %`;
 
+/** A probability as people read it: "97 %", "4.2 %", "< 0.1 %". */
+export function chance(p) {
+  if (p >= 0.1) return percent(p);
+  return p >= 0.001 ? percent(p, 1) : "< 0.1 %";
+}
+
 /**
  * Ten horizontal bars, one per digit, inside `container` (built once, then updated).
  * `update(probabilities, answer)` sets widths and labels; `update(null)` empties them.
@@ -35,7 +41,7 @@ export function probabilityBars(container, label) {
     rows.forEach((row, d) => {
       const p = probabilities ? probabilities[d] : 0;
       row.querySelector(".bar-fill").style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
-      row.querySelector(".bar-value").textContent = probabilities ? percent(p, p < 0.1 ? 1 : 0) : "";
+      row.querySelector(".bar-value").textContent = probabilities ? chance(p) : "";
       row.classList.toggle("is-answer", probabilities !== null && d === answer);
       row.setAttribute("aria-label", probabilities ? `${d}: ${percent(p, 1)}` : `${d}`);
     });
@@ -131,11 +137,11 @@ export function histogram(svg, values, { markers = [], threshold = null, bins = 
   svg.replaceChildren();
   const counts = new Array(bins).fill(0);
   for (const v of values) counts[Math.min(bins - 1, Math.max(0, Math.floor(v * bins)))] += 1;
-  const peak = Math.max(1, ...counts);
+  const peak = Math.sqrt(Math.max(1, ...counts)); // heights ∝ √count: rare bins stay visible
   const inner = width - margin.left - margin.right;
   const px = (x) => margin.left + x * inner;
   const base = height - margin.bottom;
-  const barHeight = (c) => (c / peak) * (base - margin.top);
+  const barHeight = (c) => (Math.sqrt(c) / peak) * (base - margin.top);
   counts.forEach((c, i) => {
     svg.append(svgElement("rect", {
       class: "hist-bar", x: px(i / bins) + 1, width: inner / bins - 2,

@@ -2,7 +2,7 @@
 // image it reads, its saliency map and the hidden units that vote hardest for the answer.
 
 import { ApiError, predictImage } from "./api.js";
-import { percent, probabilityBars } from "./charts.js";
+import { chance, percent, probabilityBars } from "./charts.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, modelLabel, showError } from "./state.js";
@@ -27,10 +27,11 @@ export function setupDraw() {
     $("compare-prediction").textContent = "";
     $("compare-sure").textContent = "";
     $("saliency-digit").textContent = "the answer";
+    $("runner-up").textContent = "";
     bars(null);
     compareBars(null);
     clearPicture($("prepared"));
-    clearPicture($("saliency"));
+    clearPicture($("saliency"), "#fff");
     $("units").replaceChildren();
     $("units").dataset.count = "0";
     lab.setDrawing(null);
@@ -41,6 +42,9 @@ export function setupDraw() {
     $("prediction-placeholder").hidden = true;
     $("prediction-sure").textContent = `${percent(answer.probabilities[answer.digit])} sure`;
     bars(answer.probabilities, answer.digit);
+    const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+    $("runner-up").textContent = `Next most likely: ${order[1][1]} (${chance(order[1][0])}), ` +
+      `then ${order[2][1]} (${chance(order[2][0])}).`;
     paintGray($("prepared"), answer.prepared);
     $("prepared").dataset.updated = String(Date.now());
     if (answer.saliency) {
@@ -83,7 +87,10 @@ export function setupDraw() {
   }
 
   async function ask() {
-    if (!lab.active) return;
+    if (!lab.active) {
+      showError("draw-error", "no trained network yet — train one first (the button above)");
+      return;
+    }
     if (asking) {
       again = true;
       return;

@@ -117,6 +117,7 @@ export function setupDream() {
           $("dream-step").textContent = `${line.steps} (done)`;
           $("dream-title").textContent = `The network's ${digit}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
           dreamImage.dataset.done = "1";
+          if (line.probabilities) bars(line.probabilities, digit);
           addFrame(line.image, line.steps);
           return;
         }

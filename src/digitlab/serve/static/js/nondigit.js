@@ -37,12 +37,18 @@ export function setupNonDigits() {
       markers: probes.map((p, i) => ({ value: p.score, color: PROBE_COLORS[i % PROBE_COLORS.length] })),
       xLabel: `${reference.score_name || "top probability"}: real test digits (grey) and ${title} (marks)`,
     });
-    const fooled = probes.filter((p) => reference.threshold === undefined || p.score >= reference.threshold).length;
-    const below = real.length && reference.threshold !== undefined
-      ? real.filter((v) => v < reference.threshold).length / real.length : null;
-    $("nondigit-summary").textContent = `${fooled} of ${probes.length} ${title} look as sure as a real digit ` +
-      `(score ≥ threshold ${reference.threshold?.toFixed(2) ?? "?"})` +
-      (below === null ? "." : `; ${percent(below, 1)} of the real digits fall below it.`);
+    const threshold = reference.threshold;
+    const fooled = probes.filter((p) => threshold === undefined || p.score >= threshold).length;
+    const below = real.length && threshold !== undefined
+      ? real.filter((v) => v < threshold).length / real.length : null;
+    const cut = threshold === undefined ? "" : `the threshold ${threshold.toFixed(2)}`;
+    const realShare = below === null ? "" : ` (${percent(below, 1)} of real digits fall below it)`;
+    $("nondigit-summary").textContent = probes.length === 1
+      ? `The network is ${percent(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
+        `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ` +
+        `${probes[0].score >= threshold ? "passes as a digit" : "is flagged as not a digit"}.`
+      : `${fooled} of ${probes.length} fool the network: it is as sure of them as of a real digit, ` +
+        `above ${cut}${realShare}.`;
   }
 
   async function probeKind(kind) {
@@ -52,7 +58,8 @@ export function setupNonDigits() {
     try {
       const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: lab.active, n: 8, seed: 0 }));
       const probes = answer.images.map((image, i) => ({ image, ...answer.answers[i] }));
-      show(answer.reference, probes, kind.name);
+      show(answer.reference, probes, kind.description || kind.name);
+      $("nondigit-note").textContent = `${probes.length} images of ${kind.description || kind.name}, as the network reads them:`;
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
@@ -70,7 +77,8 @@ export function setupNonDigits() {
       const image = Array.from(lab.drawing.prepared);
       const answer = await postJSON("/api/ood" + query({ model: lab.active }), { image });
       show(answer.reference, [{ image, digit: answer.digit, score: answer.score }], "your drawing");
-      $("nondigit-summary").textContent += ` Your drawing scores higher than ${percent(answer.percentile / (answer.percentile > 1 ? 100 : 1), 0)} of real digits.`;
+      $("nondigit-note").textContent = "Your drawing, as the network reads it:";
+      $("nondigit-summary").textContent += ` Your drawing is surer than ${percent(answer.percentile / 100)} of the real digits.`;
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
@@ -94,8 +102,7 @@ export function setupNonDigits() {
     }
     $("nondigit-kinds").replaceChildren(...kinds.map((kind) => {
       const button = document.createElement("button");
-      button.textContent = kind.name.replaceAll("_", " ");
-      button.title = kind.description || "";
+      button.textContent = kind.description || kind.name.replaceAll("_", " ");
       button.dataset.kind = kind.name;
       button.dataset.testid = `nondigit-${kind.name}`;
       button.setAttribute("aria-pressed", "false");

@@ -53,9 +53,9 @@ export function paintDiverging(canvas, values, under = null) {
   context.putImageData(pixels, 0, 0);
 }
 
-export function clearPicture(canvas) {
+export function clearPicture(canvas, color = "#000") {
   const context = canvas.getContext("2d");
-  context.fillStyle = "#000";
+  context.fillStyle = color;
   context.fillRect(0, 0, canvas.width, canvas.height);
 }
 

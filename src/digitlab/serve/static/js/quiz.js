@@ -2,7 +2,7 @@
 // time without their label; the person answers, then sees the truth and the network's answer.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { percent, probabilityBars } from "./charts.js";
+import { chance, percent, probabilityBars } from "./charts.js";
 import { paintGray } from "./pictures.js";
 import { $, lab, showError } from "./state.js";
 
@@ -42,7 +42,7 @@ export function setupQuiz() {
       b.className = "digit";
     });
     $("quiz-reveal").hidden = true;
-    $("quiz-bars").hidden = true;
+    $("quiz-why").hidden = true;
     $("quiz-next").disabled = true;
     try {
       const item = await getJSON("/api/quiz" + query({ model: lab.active, index }));
@@ -93,14 +93,14 @@ export function setupQuiz() {
       const detail = document.createElement("p");
       detail.className = "muted";
       const p = result.network_probabilities;
-      detail.textContent = `The network gave ${result.network_answer} ${percent(p[result.network_answer])} ` +
-        `and the true ${result.true_label} ${percent(p[result.true_label], 1)}.`;
+      detail.textContent = `The network was ${percent(p[result.network_answer])} sure of ` +
+        `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
       reveal.append(line, detail);
       reveal.hidden = false;
       reveal.dataset.trueLabel = result.true_label;
       reveal.dataset.networkAnswer = result.network_answer;
       bars(p, result.network_answer);
-      $("quiz-bars").hidden = false;
+      $("quiz-why").hidden = false;
       $("quiz-next").disabled = false;
       $("quiz-next").focus();
     } catch (error) {

@@ -266,6 +266,10 @@ export function setupTrain() {
 
   fillPreset("assignment");
   resetLive(null, 0);
+  getJSON("/api/presets").then((answer) => {
+    Object.assign(PRESETS, answer.presets || {}); // the server's own presets, when it has them
+    if (!$("train-start").disabled) fillPreset($("train-preset").value);
+  }).catch(() => {});
 
   return follow;
 }
