@@ -29,6 +29,7 @@ from digitlab.serve.errors import ApiError
 SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv"}
 MAX_DEPTH = 4  # run folders are found at most this deep under the runs folder
 EVALUATION_FILE = "evaluation.json"
+MAX_LOADED = 8  # networks kept in memory (the least recently loaded is dropped first)
 
 
 @dataclass
@@ -241,9 +242,13 @@ class ModelRegistry:
             saved = load_model(entry.model_file)
         except DigitlabError as error:
             raise ApiError(422, f"model {entry.id!r} cannot be loaded: {error}") from None
+        saved.optimizer_state, saved.extra_arrays = {}, {}  # only the network is needed here
         loaded = LoadedModel(entry, saved)
         with self._lock:
-            self._loaded[entry.id] = loaded
+            self._loaded.pop(entry.id, None)
+            self._loaded[entry.id] = loaded  # the most recently loaded last
+            while len(self._loaded) > MAX_LOADED:
+                self._loaded.pop(next(iter(self._loaded)))
         return loaded
 
 

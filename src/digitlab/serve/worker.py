@@ -13,18 +13,22 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import signal
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports at most
 NICENESS = 5  # the training yields the CPU to the server, which keeps answering
+ORPHAN_CHECK = 1.0  # seconds between checks that the server is still there
 
 
 def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
     """Train the config ``config_fields`` describes into ``run_dir``, reporting to ``queue``."""
     with contextlib.suppress(OSError, AttributeError):
         os.nice(NICENESS)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
     try:
         state, test_accuracy, message = _train(config_fields, Path(run_dir), queue)
     except KeyboardInterrupt:
@@ -37,6 +41,13 @@ def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
             f"{type(error).__name__}: {error}"
     queue.put(("done", {"state": state, "test_accuracy": test_accuracy,
                         "message": " ".join(str(message).split())}))
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Interrupt the training (keeping its last epoch) should the server die without a word."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK)
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, Any, str]:
