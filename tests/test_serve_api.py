@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 from digitlab.cli import main  # noqa: E402
 from digitlab.config import TrainConfig  # noqa: E402
 from digitlab.images import load_digit_images  # noqa: E402
-from digitlab.modelio import load_model  # noqa: E402
+from digitlab.modelio import load_model, save_model  # noqa: E402
 from digitlab.nn.network import MLP  # noqa: E402
 from digitlab.serve import create_app, explain  # noqa: E402
 from digitlab.serve.safety import MAX_BODY_BYTES  # noqa: E402
@@ -90,6 +90,16 @@ def test_health_and_models_list_the_runs_by_id(client, runs):
     assert client.post("/api/models/active", json={"id": "lab/soft"}).json() == \
         {"active": "lab/soft"}
     assert client.get("/api/models").json()["active"] == "lab/soft"
+
+
+def test_runs_that_are_not_digit_readers_or_not_models_are_not_listed(tmp_path):
+    save_model(tmp_path / "wide" / "model.npz", MLP([100, 4, 10], ["tanh", "tanh"]))
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "model.npz").write_bytes(b"PK not a zip")
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        assert fresh.get("/api/models").json() == {"active": None, "models": []}
+        assert_error(fresh.post("/api/predict-prepared", json={"image": [0.0] * 784}), 404,
+                     "no model yet")
 
 
 def test_the_page_is_served_at_the_root(client):
@@ -205,6 +215,7 @@ def test_a_blank_image_gets_422(client):
 @pytest.mark.parametrize("method, url, body, status", [
     ("post", "/api/predict-prepared", b"{not json", 400),
     ("post", "/api/predict-prepared", b"[1, 2]", 422),
+    ("post", "/api/predict-prepared", b"[" * 100_000 + b"]" * 100_000, 400),
     ("post", "/api/predict-prepared", b'{"image": "abc"}', 422),
     ("post", "/api/predict-prepared", b'{"image": [0.5]}', 422),
     ("post", "/api/predict-prepared", json.dumps({"image": [2.0] * 784}).encode(), 422),

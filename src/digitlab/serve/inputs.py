@@ -66,6 +66,8 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
         value = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, f"the request body is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise ApiError(422, f"the request body must be a JSON object, got "
                             f"{type(value).__name__}")

@@ -261,6 +261,9 @@ def _read_metadata(model_file: Path) -> dict[str, Any] | None:
         return None
     if not isinstance(metadata, dict) or not isinstance(metadata.get("architecture"), dict):
         return None
+    sizes = metadata["architecture"].get("sizes")
+    if not isinstance(sizes, list) or len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10:
+        return None  # a network that does not read 28×28 digits into ten answers
     return metadata
 
 
