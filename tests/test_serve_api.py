@@ -454,6 +454,17 @@ def test_cancel_keeps_the_last_completed_epoch_for_resume(live, runs):
     assert load_model(runs / "cancelled").metadata["epoch"] == done + 1
 
 
+def test_stopping_the_server_stops_its_training(tmp_path):
+    app = create_app(tmp_path, port=PORT)
+    with TestClient(app, base_url=BASE) as fresh:
+        assert fresh.post("/api/train", json={"epochs": 500, "hidden": [8],
+                                              "max_train_samples": 300}).status_code == 202
+        process = app.state.jobs.job.process
+        assert process.is_alive()
+    process.join(timeout=15)  # the server's shutdown has interrupted it already
+    assert not process.is_alive()
+
+
 # ---------------------------------------------------------------------- the command
 def test_serve_prints_the_url_and_warns_about_a_non_local_host(monkeypatch, capsys, tmp_path):
     import uvicorn
