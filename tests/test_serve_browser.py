@@ -19,8 +19,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 
+from digitlab.cli import cli
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
 from digitlab.images import load_digit_images
@@ -343,7 +345,8 @@ def test_training_from_the_page_streams_live_then_evaluates(page, lab):
           .observe(document.querySelector('.train-live'), {subtree: true, childList: true,
                                                           characterData: true});
         const set = (id, v) => { document.querySelector(`[data-testid=${id}]`).value = v; };
-        set('train-hidden', '16'); set('train-epochs', '2'); set('train-name', 'from-page');""")
+        set('train-hidden', '16'); set('train-epochs', '2'); set('train-batch', '32');
+        set('train-name', 'from-page');""")
     by_testid(page, "train-start").click()
     wait_for(page, "return document.querySelector('[data-testid=train-state]').dataset.state"
                    " === 'finished'", timeout=60)
@@ -355,11 +358,9 @@ def test_training_from_the_page_streams_live_then_evaluates(page, lab):
         "return document.querySelectorAll('#train-loss-chart circle').length") >= 2
     wait_for(page, "return [...document.querySelectorAll('[data-testid=active-model] option')]"
                    ".some(o => o.value === 'from-page')")
-    result = subprocess.run(
-        [sys.executable, "-m", "digitlab", "evaluate", str(lab.runs / "from-page")],
-        capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert "accuracy" in result.stdout.lower()
+    result = CliRunner().invoke(cli, ["evaluate", str(lab.runs / "from-page")])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output.lower()
 
     # a second training while one runs: a clear 409; the page follows the running one and
     # cancels it

@@ -201,12 +201,19 @@ export function setupDraw() {
 
   function activeChanged() {
     const model = lab.model(lab.active);
+    activeVersion = model?.modified ?? null;
     $("draw-model-name").textContent = model ? `(${model.name || model.id})` : "";
     fillCompare();
     if (!pad.isEmpty) changed(false);
   }
 
-  lab.addEventListener("models", fillCompare);
+  let activeVersion = null; // the active run's checkpoint time: a new epoch answers again
+  lab.addEventListener("models", () => {
+    fillCompare();
+    const modified = lab.model(lab.active)?.modified ?? null;
+    if (activeVersion !== null && modified !== activeVersion && !pad.isEmpty) changed(false);
+    activeVersion = modified;
+  });
   lab.addEventListener("active", activeChanged);
   $("compare-model").addEventListener("change", () => {
     compareTouched = true;

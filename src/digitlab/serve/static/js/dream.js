@@ -109,7 +109,7 @@ export function setupDream() {
       await streamNDJSON("/api/dream", body, (line) => {
         if (mine !== controller) return;
         paintGray(dreamImage, line.image);
-        seen.add(fingerprint(line.image));
+        seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
         dreamImage.dataset.distinct = String(seen.size);
         $("dream-probability").textContent = percent(line.probability, 1);

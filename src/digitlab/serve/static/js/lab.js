@@ -70,6 +70,7 @@ async function boot() {
   setupDream();
   const nondigits = setupNonDigits();
   setupTabs((panel) => {
+    if (panel === "models" && document.body.dataset.ready) lab.refreshModels().catch(() => {});
     if (panel === "quiz") quiz.shown();
     if (panel === "nondigit") nondigits.shown();
   });
@@ -81,6 +82,9 @@ async function boot() {
   } catch (error) {
     showError("global-error", error.message);
   }
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) lab.refreshModels().catch(() => {}); // runs trained meanwhile
+  });
   setInterval(() => {
     const training = lab.models.some((m) => m.training) || !$("training-pill").hidden;
     if (training && !document.hidden) lab.refreshModels().catch(() => {});
