@@ -317,6 +317,15 @@ def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
     agree = sum(a == str(int(e)) for a, e in zip(answers, expected, strict=True))
     assert agree >= 0.95 * REPLAYED_DIGITS, (agree, answers)
 
+    # an uploaded PNG is read from its own bytes: exactly the answer of `digitlab predict`
+    for i in range(3):
+        before = by_testid(page, "draw-canvas").get_attribute("data-version")
+        by_testid(page, "upload").send_keys(str(paths[i]))
+        wait_for(page, "const v = document.querySelector('[data-testid=draw-canvas]').dataset.version;"
+                       "return v !== arguments[0] && v === "
+                       "document.querySelector('[data-testid=prediction]').dataset.version", before)
+        assert text(page, "prediction") == str(int(expected[i]))
+
 
 def test_models_panel_lists_runs_shows_curves_and_switches_the_active_network(page):
     by_testid(page, "panel-models")

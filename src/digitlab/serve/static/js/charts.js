@@ -9,12 +9,12 @@ export function svgElement(name, attributes = {}, text = null) {
   return element;
 }
 
-export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)} %`;
+export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)}\u00a0%`;
 
 /** A probability as people read it: "97 %", "4.2 %", "< 0.1 %". */
 export function chance(p) {
   if (p >= 0.1) return percent(p);
-  return p >= 0.001 ? percent(p, 1) : "< 0.1 %";
+  return p >= 0.001 ? percent(p, 1) : "<\u00a00.1\u00a0%";
 }
 
 /**
