@@ -70,8 +70,14 @@ export function setupDraw() {
       card.append(picture, caption);
       return card;
     });
+    if (!cards.length) {
+      const note = document.createElement("p");
+      note.className = "muted";
+      note.textContent = "This network has no hidden layer: its inputs vote directly.";
+      cards.push(note);
+    }
     $("units").replaceChildren(...cards);
-    $("units").dataset.count = String(cards.length);
+    $("units").dataset.count = String(units.length);
   }
 
   function showCompare(answer) {

@@ -102,6 +102,7 @@ export function setupDream() {
     dreamImage.dataset.frames = "0";
     dreamImage.dataset.distinct = "0";
     delete dreamImage.dataset.done;
+    dreamImage.dataset.start = body.start;
     const seen = new Set();
     let lastFilmStep = -Infinity;
     const filmEvery = Math.max(1, Math.floor((body.steps || 400) / FILM_FRAMES));

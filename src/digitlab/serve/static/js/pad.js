@@ -10,6 +10,9 @@ export class DrawingPad extends EventTarget {
     this.actions = []; // {kind: "stroke", points, width} | {kind: "picture", bitmap, blob}
     this.penWidth = 0.075; // stroke width as a fraction of the sheet's side
     this.current = null;
+    const ratio = Math.min(2, Math.max(1, window.devicePixelRatio || 1)); // sharp ink on HiDPI
+    canvas.width = Math.round(canvas.width * ratio);
+    canvas.height = Math.round(canvas.height * ratio);
     canvas.style.touchAction = "none";
     canvas.addEventListener("pointerdown", (e) => this.#down(e));
     canvas.addEventListener("pointermove", (e) => this.#move(e));

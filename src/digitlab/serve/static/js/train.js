@@ -149,6 +149,8 @@ export function setupTrain() {
     const tail = data.message ? ` (${data.message})` : "";
     $("train-state").textContent = `${words[data.state] || data.state}: ${data.model || ""}${accuracy}${tail}`;
     $("train-state").dataset.state = data.state;
+    $("train-use").hidden = !(data.state === "finished" && data.model);
+    $("train-use").dataset.model = data.model || "";
     if (data.state === "failed") showError("train-error", data.message || "the training failed");
     if (data.state === "cancelled") $("train-state").textContent += " — the last checkpoint is kept; `digitlab train --resume` continues it.";
     idle();
@@ -171,6 +173,7 @@ export function setupTrain() {
   }
 
   function busy() {
+    $("train-use").hidden = true;
     $("train-start").disabled = true;
     $("train-cancel").disabled = false;
     $("empty-train").disabled = true;
@@ -261,6 +264,15 @@ export function setupTrain() {
   $("empty-train").addEventListener("click", () => {
     emptyProgress(0, "starting …");
     start(FIRST_RUN, "empty-error");
+  });
+  $("train-use").addEventListener("click", async () => {
+    try {
+      await refreshModels();
+      await lab.choose($("train-use").dataset.model);
+      document.getElementById("tab-draw").click();
+    } catch (error) {
+      showError("train-error", error.message);
+    }
   });
   $("training-pill").addEventListener("click", () => document.getElementById("tab-train").click());
 
