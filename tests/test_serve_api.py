@@ -102,9 +102,14 @@ def test_runs_that_are_not_digit_readers_or_not_models_are_not_listed(tmp_path):
                      "no model yet")
 
 
-def test_the_page_is_served_at_the_root(client):
+def test_the_page_is_served_at_the_root_with_protective_headers(client):
     response = client.get("/")
     assert response.status_code == 200 and "<html" in response.text.lower()
+    assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+    script = client.get("/js/lab.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
 
 
 # ---------------------------------------------------------------------- predict

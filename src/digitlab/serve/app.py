@@ -25,7 +25,7 @@ from digitlab.config import PRESETS
 from digitlab.serve import dreams, explain, inputs, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
-from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck
+from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck, SecurityHeaders
 from digitlab.serve.training import TrainingManager
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -59,6 +59,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     app.state.registry, app.state.jobs = registry, jobs
     install_error_handlers(app)
     app.add_middleware(ServerTiming)
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=body_limit)
     app.add_middleware(HostCheck, host=host, port=port)  # added last: runs first
 

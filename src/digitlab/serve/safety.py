@@ -7,6 +7,8 @@
   (a rebinding attack always uses a domain name).
 - **Body size.** A body larger than :data:`MAX_BODY_BYTES` gets 413, whether announced by
   ``Content-Length`` or noticed while it streams in (chunked uploads).
+- **Headers.** Every answer carries a Content-Security-Policy (this origin only, no framing),
+  ``nosniff`` and no referrer.
 """
 
 from __future__ import annotations
@@ -79,6 +81,38 @@ class HostCheck:
             return await send_error(send, 400, f"refused Host header {header[:80]!r}: this "
                                                "server only answers its local address")
         return await self.app(scope, receive, send)
+
+
+#: the page loads everything from this server: no other origin, no framing by other sites
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; "
+    "form-action 'self'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Headers that keep other sites from framing the page or running code in it."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def send_with_headers(event):
+            if event["type"] == "http.response.start":
+                event["headers"] = [*event.get("headers", []), *SECURITY_HEADERS]
+            await send(event)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 class BodyTooLarge(Exception):
