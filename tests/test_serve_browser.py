@@ -211,19 +211,32 @@ def picture_ink(driver, name: str) -> float:
         return s / (3 * 255 * c.width * c.height);""", name)
 
 
-def row_strokes(image: np.ndarray, threshold: float = 0.5) -> list[list[tuple[float, float]]]:
-    """One horizontal stroke per run of ink pixels in each row, at the sheet's scale."""
+def replay_strokes(image: np.ndarray, low: float = 0.1, full: float = 0.9) -> list[dict]:
+    """A test digit as pen strokes, row by row, in [0, 1] coordinates of the sheet.
+
+    One stroke one pixel high per run of full ink (>= ``full``) in each row; each grey pixel
+    (>= ``low``) is a short stroke whose width is its grey level, so that it covers that share
+    of its pixel and the drawing keeps the digit's soft edges.
+    """
     strokes = []
-    grid = image.reshape(28, 28) > threshold
+    grid = image.reshape(28, 28)
     for r in range(28):
+        y = (r + 0.5) / 28
         c = 0
         while c < 28:
-            if grid[r, c]:
+            if grid[r, c] >= full:
                 start = c
-                while c < 28 and grid[r, c]:
+                while c < 28 and grid[r, c] >= full:
                     c += 1
-                y = (r + 0.5) / 28
-                strokes.append([((start + 0.5) / 28, y), ((c - 0.5) / 28, y)])
+                strokes.append({"width": 1 / 28,
+                                "points": [((start + 0.5) / 28, y), ((c - 0.5) / 28, y)]})
+                continue
+            if grid[r, c] >= low:
+                width = float(grid[r, c]) / 28
+                reach = (1 / 28 - width) / 2  # round caps end at the pixel's edges
+                centre = (c + 0.5) / 28
+                strokes.append({"width": width,
+                                "points": [(centre - reach, y), (centre + reach, y)]})
             c += 1
     return strokes
 
@@ -250,13 +263,15 @@ const answered = () => new Promise((resolve) => {
     const box = canvas.getBoundingClientRect();
     let id = 10;
     for (const stroke of strokes) {
+      window.digitlab.pad.penWidth = stroke.width;
       const at = ([x, y], type) => canvas.dispatchEvent(new PointerEvent(type, {
         pointerId: id, pointerType: 'pen', isPrimary: true, bubbles: true, cancelable: true,
         button: 0, buttons: type === 'pointerup' ? 0 : 1,
         clientX: box.left + x * box.width, clientY: box.top + y * box.height}));
-      at(stroke[0], 'pointerdown');
-      for (const point of stroke.slice(1)) at(point, 'pointermove');
-      at(stroke[stroke.length - 1], 'pointerup');
+      const points = stroke.points;
+      at(points[0], 'pointerdown');
+      for (const point of points.slice(1)) at(point, 'pointermove');
+      at(points[points.length - 1], 'pointerup');
       id += 1;
     }
     answers.push(await answered());
@@ -324,11 +339,9 @@ def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
     expected = network.probabilities(load_digit_images(paths)).argmax(axis=1)
 
     page.execute_script("""
-        const pen = document.querySelector('[data-testid=pen-size]');
-        pen.value = 100 / 28; pen.dispatchEvent(new Event('input'));
         const compare = document.querySelector('[data-testid=compare-model]');
         compare.value = ''; compare.dispatchEvent(new Event('change'));""")
-    answers = page.execute_async_script(REPLAY, [row_strokes(image) for image in images])
+    answers = page.execute_async_script(REPLAY, [replay_strokes(image) for image in images])
     assert len(answers) == REPLAYED_DIGITS
     agree = sum(a == str(int(e)) for a, e in zip(answers, expected, strict=True))
     assert agree >= 0.95 * REPLAYED_DIGITS, (agree, answers)

@@ -63,7 +63,8 @@ function setupChooser() {
 
 async function boot() {
   setupChooser();
-  setupDraw();
+  const pad = setupDraw();
+  window.digitlab = { lab, pad }; // for the browser's console (and the browser tests)
   setupModels();
   const resumeTraining = setupTrain();
   const quiz = setupQuiz();

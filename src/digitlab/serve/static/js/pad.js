@@ -50,7 +50,7 @@ export class DrawingPad extends EventTarget {
     }
     this.current = { kind: "stroke", points: [this.#point(event)], width: this.penWidth, id: event.pointerId };
     this.actions.push(this.current);
-    this.redraw();
+    this.#ink(this.current, 0);
     this.#changed(true);
   }
 
@@ -58,8 +58,9 @@ export class DrawingPad extends EventTarget {
     if (!this.current || event.pointerId !== this.current.id) return;
     event.preventDefault();
     const events = event.getCoalescedEvents ? event.getCoalescedEvents() : [];
+    const from = this.current.points.length - 1;
     for (const e of events.length ? events : [event]) this.current.points.push(this.#point(e));
-    this.redraw();
+    this.#ink(this.current, from); // only the new piece: long drawings stay fast
     this.#changed(true);
   }
 
@@ -96,6 +97,7 @@ export class DrawingPad extends EventTarget {
     this.#changed(false);
   }
 
+  /** Paint the whole sheet again from its actions (after undo, clear, upload). */
   redraw() {
     const { canvas, context } = this;
     const side = canvas.width;
@@ -107,25 +109,32 @@ export class DrawingPad extends EventTarget {
         const w = action.bitmap.width * scale;
         const h = action.bitmap.height * scale;
         context.drawImage(action.bitmap, (side - w) / 2, (canvas.height - h) / 2, w, h);
-        continue;
+      } else {
+        this.#ink(action, 0);
       }
-      context.strokeStyle = "#111";
-      context.fillStyle = "#111";
-      context.lineCap = "round";
-      context.lineJoin = "round";
-      context.lineWidth = action.width * side;
-      const [first, ...rest] = action.points;
-      if (!rest.length) {
-        context.beginPath();
-        context.arc(first[0] * side, first[1] * canvas.height, (action.width * side) / 2, 0, 2 * Math.PI);
-        context.fill();
-        continue;
-      }
-      context.beginPath();
-      context.moveTo(first[0] * side, first[1] * canvas.height);
-      for (const [x, y] of rest) context.lineTo(x * side, y * canvas.height);
-      context.stroke();
     }
+  }
+
+  /** Paint a stroke's points from index `from` on (a lone point is a dot). */
+  #ink(stroke, from) {
+    const { canvas, context } = this;
+    const [w, h] = [canvas.width, canvas.height];
+    context.strokeStyle = "#111";
+    context.fillStyle = "#111";
+    context.lineCap = "round";
+    context.lineJoin = "round";
+    context.lineWidth = stroke.width * w;
+    const points = stroke.points;
+    if (points.length === 1) {
+      context.beginPath();
+      context.arc(points[0][0] * w, points[0][1] * h, (stroke.width * w) / 2, 0, 2 * Math.PI);
+      context.fill();
+      return;
+    }
+    context.beginPath();
+    context.moveTo(points[Math.max(0, from)][0] * w, points[Math.max(0, from)][1] * h);
+    for (let i = Math.max(1, from + 1); i < points.length; i++) context.lineTo(points[i][0] * w, points[i][1] * h);
+    context.stroke();
   }
 
   /** The sheet as an image to send: the upload's own bytes when nothing was drawn over it. */
