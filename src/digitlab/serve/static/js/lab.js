@@ -33,8 +33,12 @@ function setupTabs(onShow) {
       else if (event.key === "End") select(tabs[tabs.length - 1], true);
     });
   });
-  const start = tabs.find((t) => `#${t.dataset.panel}` === location.hash) || tabs[0];
-  select(start);
+  const fromHash = () => tabs.find((t) => `#${t.dataset.panel}` === location.hash);
+  window.addEventListener("hashchange", () => {
+    const tab = fromHash();
+    if (tab && tab.getAttribute("aria-selected") !== "true") select(tab);
+  });
+  select(fromHash() || tabs[0]);
 }
 
 function setupChooser() {
