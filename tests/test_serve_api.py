@@ -253,8 +253,32 @@ def test_a_blank_image_gets_422(client):
     ("get", "/api/no-such-endpoint", None, 404),
 ])
 def test_malformed_requests_get_one_line_4xx(client, method, url, body, status):
-    response = getattr(client, method)(url, **({"content": body} if body is not None else {}))
-    assert_error(response, status)
+    sent = {"content": body, "headers": {"Content-Type": "application/json"}} if body else {}
+    assert_error(getattr(client, method)(url, **sent), status)
+
+
+@pytest.mark.parametrize("origin", ["http://evil.example", "http://localhost:9999", "null",
+                                    "http://127.0.0.1:8000.evil.example"])
+def test_posts_from_other_sites_are_refused(client, origin):
+    """A page elsewhere can make the browser POST here; its Origin gives it away."""
+    for url in ("/api/train", "/api/train/cancel", "/api/models/active"):
+        assert_error(client.post(url, headers={"Origin": origin}), 403, "another site")
+    assert client.get("/api/health", headers={"Origin": origin}).status_code == 200
+    assert client.get("/api/train").json()["state"] == "idle"
+
+
+def test_posts_from_the_page_itself_are_answered(client):
+    for origin in (BASE, f"http://localhost:{PORT}"):
+        answer = client.post("/api/predict-prepared?model=tiny", json={"image": [0.0] * 784},
+                             headers={"Origin": origin})
+        assert answer.status_code == 200
+
+
+def test_json_bodies_must_be_declared_as_json(client):
+    """A cross-site form can send text/plain but never application/json."""
+    assert_error(client.post("/api/train", content=b'{"epochs": 1}',
+                             headers={"Content-Type": "text/plain"}), 415, "application/json")
+    assert client.get("/api/train").json()["state"] == "idle"
 
 
 @pytest.mark.parametrize("model", ["nope", "../tiny", "/etc", "tiny/../../x", "C:\\runs"])

@@ -95,7 +95,12 @@ class ServerTiming:
 
 
 async def read_json(request: Request) -> dict[str, Any]:
-    return inputs.parse_json_object(await request.body())
+    """The body as a JSON object; it must be declared ``application/json`` unless empty."""
+    body = await request.body()
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if body.strip() and media != "application/json":
+        raise ApiError(415, f"expected Content-Type application/json, got {media or 'none'!r}")
+    return inputs.parse_json_object(body)
 
 
 def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:

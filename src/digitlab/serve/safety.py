@@ -5,6 +5,9 @@
   ``localhost`` and ``127.0.0.1`` (with the server's port, when given) are answered; anything
   else gets 400. When the server is bound to a non-local address, IP literals are accepted too
   (a rebinding attack always uses a domain name).
+- **Other sites.** A page elsewhere may still make the browser POST to 127.0.0.1 (a form, a
+  no-cors fetch); the browser then names that page in ``Origin``, and such requests get 403.
+  JSON bodies must also be sent as ``application/json``, which no form can do.
 - **Body size.** A body larger than :data:`MAX_BODY_BYTES` gets 413, whether announced by
   ``Content-Length`` or noticed while it streams in (chunked uploads).
 - **Headers.** Every answer carries a Content-Security-Policy (this origin only, no framing),
@@ -19,6 +22,7 @@ import json
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 def is_local_host(host: str) -> bool:
@@ -73,13 +77,29 @@ class HostCheck:
             return False
         return name in self.names or (self.accept_ip_literals and _is_ip_literal(name))
 
+    def allowed_origin(self, origin: str) -> bool:
+        """Whether ``Origin`` (``scheme://host[:port]``) is this server's own page."""
+        scheme, separator, rest = origin.partition("://")
+        if not separator or scheme not in ("http", "https") or "/" in rest:
+            return False
+        if ":" not in rest.rsplit("]", 1)[-1]:
+            rest += ":443" if scheme == "https" else ":80"
+        return self.allowed(rest)
+
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
             return await self.app(scope, receive, send)
-        header = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-        if not self.allowed(header):
-            return await send_error(send, 400, f"refused Host header {header[:80]!r}: this "
+        headers = dict(scope["headers"])
+        host = headers.get(b"host", b"").decode("latin-1")
+        if not self.allowed(host):
+            return await send_error(send, 400, f"refused Host header {host[:80]!r}: this "
                                                "server only answers its local address")
+        origin = headers.get(b"origin")
+        if origin is not None and scope.get("method", "GET") not in SAFE_METHODS:
+            origin = origin.decode("latin-1")
+            if not self.allowed_origin(origin):
+                return await send_error(send, 403, f"refused a request from another site "
+                                                   f"(Origin {origin[:80]!r})")
         return await self.app(scope, receive, send)
 
 
