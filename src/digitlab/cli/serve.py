@@ -55,6 +55,8 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool) -> None:
                                 timeout_graceful_shutdown=5)
         try:
             uvicorn.Server(config).run(sockets=[listener])
+        except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, trainings stopped
+            click.echo("Stopped.")
         finally:
             listener.close()
 
