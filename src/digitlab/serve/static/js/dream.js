@@ -67,16 +67,19 @@ export function setupDream() {
     return body;
   }
 
-  function addFrame(image, step) {
-    const film = $("dream-film");
-    const frame = document.createElement("figure");
-    const picture = pictureCanvas(`Dream at step ${step}`, "picture");
-    paintGray(picture, image);
-    const caption = document.createElement("figcaption");
-    caption.textContent = `step ${step}`;
-    frame.append(picture, caption);
-    film.append(frame);
-    while (film.children.length > FILM_FRAMES) film.children[1].remove(); // keep the start
+  /** The filmstrip: the start, the latest frame and evenly spaced ones between them. */
+  function showFilm(frames) {
+    const shown = frames.length <= FILM_FRAMES ? frames : Array.from({ length: FILM_FRAMES },
+      (_, i) => frames[Math.round((i * (frames.length - 1)) / (FILM_FRAMES - 1))]);
+    $("dream-film").replaceChildren(...shown.map(({ image, step }) => {
+      const frame = document.createElement("figure");
+      const picture = pictureCanvas(step === 0 ? "The start" : `The dream at step ${step}`, "picture");
+      paintGray(picture, image);
+      const caption = document.createElement("figcaption");
+      caption.textContent = step === 0 ? "start" : `step ${step}`;
+      frame.append(picture, caption);
+      return frame;
+    }));
   }
 
   async function run(event) {
@@ -104,8 +107,9 @@ export function setupDream() {
     delete dreamImage.dataset.done;
     dreamImage.dataset.start = body.start;
     const seen = new Set();
-    let lastFilmStep = -Infinity;
-    const filmEvery = Math.max(1, Math.floor((body.steps || 400) / FILM_FRAMES));
+    const frames = [{ image: body.image || new Array(784).fill(0), step: 0 }];
+    const finished = body.start === "image"
+      ? `Your ${lab.drawing.digit}, turned into a ${digit}` : `The network's ${digit}, dreamed from black`;
     try {
       await streamNDJSON("/api/dream", body, (line) => {
         if (mine !== controller) return;
@@ -116,18 +120,17 @@ export function setupDream() {
         $("dream-probability").textContent = percent(line.probability, 1);
         if (line.done) {
           $("dream-step").textContent = `${line.steps} (done)`;
-          $("dream-title").textContent = `The network's ${digit}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
+          $("dream-title").textContent = `${finished}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
           dreamImage.dataset.done = "1";
           if (line.probabilities) bars(line.probabilities, digit);
-          addFrame(line.image, line.steps);
+          if (frames[frames.length - 1].step !== line.steps) frames.push({ image: line.image, step: line.steps });
+          showFilm(frames);
           return;
         }
         $("dream-step").textContent = String(line.step);
         if (line.probabilities) bars(line.probabilities, line.probabilities.indexOf(Math.max(...line.probabilities)));
-        if (line.step - lastFilmStep >= filmEvery) {
-          addFrame(line.image, line.step);
-          lastFilmStep = line.step;
-        }
+        frames.push({ image: line.image, step: line.step });
+        showFilm(frames);
       }, controller.signal);
     } catch (error) {
       if (error.name !== "AbortError") showError("dream-error", error.message);

@@ -6,6 +6,11 @@ export const SIDE = 28;
 const RED = [178, 24, 43];
 const BLUE = [33, 102, 172];
 
+/** The 2-D context of a small picture, kept in memory: it is read back (tests, frames). */
+function context2d(canvas) {
+  return canvas.getContext("2d", { willReadFrequently: true });
+}
+
 /** A <canvas> of 28×28 pixels, shown larger by CSS (image-rendering: pixelated). */
 export function pictureCanvas(label, className = "picture") {
   const canvas = document.createElement("canvas");
@@ -19,7 +24,7 @@ export function pictureCanvas(label, className = "picture") {
 
 /** Paint 784 values in [0, 1] as white ink on black. */
 export function paintGray(canvas, values) {
-  const context = canvas.getContext("2d");
+  const context = context2d(canvas);
   const pixels = context.createImageData(SIDE, SIDE);
   for (let i = 0; i < SIDE * SIDE; i++) {
     const v = Math.round(255 * Math.min(1, Math.max(0, values[i] || 0)));
@@ -33,7 +38,7 @@ export function paintGray(canvas, values) {
  * With `under` (784 values in [0, 1], the input), its ink shows through as a light shade.
  */
 export function paintDiverging(canvas, values, under = null) {
-  const context = canvas.getContext("2d");
+  const context = context2d(canvas);
   const pixels = context.createImageData(SIDE, SIDE);
   let scale = 0;
   for (let i = 0; i < SIDE * SIDE; i++) scale = Math.max(scale, Math.abs(values[i] || 0));
@@ -54,14 +59,14 @@ export function paintDiverging(canvas, values, under = null) {
 }
 
 export function clearPicture(canvas, color = "#000") {
-  const context = canvas.getContext("2d");
+  const context = context2d(canvas);
   context.fillStyle = color;
   context.fillRect(0, 0, canvas.width, canvas.height);
 }
 
 /** A short fingerprint of what a picture canvas shows, so that two frames can be told apart. */
 export function fingerprint(canvas) {
-  const pixels = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const pixels = context2d(canvas).getImageData(0, 0, canvas.width, canvas.height).data;
   let hash = 0;
   for (let i = 0; i < pixels.length; i += 4) hash = (hash * 31 + pixels[i]) | 0;
   return (hash >>> 0).toString(16);
