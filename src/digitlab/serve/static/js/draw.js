@@ -28,6 +28,7 @@ export function setupDraw() {
     $("compare-sure").textContent = "";
     $("saliency-digit").textContent = "the answer";
     $("runner-up").textContent = "";
+    $("answer-status").textContent = "";
     bars(null);
     compareBars(null);
     clearPicture($("prepared"));
@@ -53,6 +54,9 @@ export function setupDraw() {
       $("saliency-digit").textContent = `a ${answer.digit}`;
     }
     showUnits(answer.hidden || [], answer.digit);
+    if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
+      $("answer-status").textContent = `The network reads ${answer.digit}, ${percent(answer.probabilities[answer.digit])} sure.`;
+    }
     lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
   }
 
