@@ -55,6 +55,7 @@ export function setupNonDigits() {
     if (!lab.active) return;
     lastProbe = () => probeKind(kind);
     markKind(kind.name);
+    $("nondigit-note").textContent = `Asking the network about ${kind.description || kind.name} …`;
     try {
       const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: lab.active, n: 8, seed: 0 }));
       const probes = answer.images.map((image, i) => ({ image, ...answer.answers[i] }));

@@ -44,6 +44,7 @@ export function setupQuiz() {
     $("quiz-reveal").hidden = true;
     $("quiz-why").hidden = true;
     $("quiz-next").disabled = true;
+    $("quiz-count").textContent = "finding the network's mistakes …";
     try {
       const item = await getJSON("/api/quiz" + query({ model: lab.active, index }));
       current = { model: item.model || lab.active, index: item.index, count: item.count };
@@ -95,7 +96,11 @@ export function setupQuiz() {
       const p = result.network_probabilities;
       detail.textContent = `The network was ${percent(p[result.network_answer])} sure of ` +
         `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
-      reveal.append(line, detail);
+      const legend = document.createElement("p");
+      legend.className = "legend-line muted";
+      legend.innerHTML = '<span class="swatch true"></span>the true digit<span class="swatch network"></span>' +
+        'the network\'s answer<span class="swatch wrong"></span>your answer, when wrong';
+      reveal.append(line, detail, legend);
       reveal.hidden = false;
       reveal.dataset.trueLabel = result.true_label;
       reveal.dataset.networkAnswer = result.network_answer;

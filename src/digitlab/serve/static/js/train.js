@@ -146,7 +146,7 @@ export function setupTrain() {
     };
     const accuracy = data.test_accuracy === null || data.test_accuracy === undefined
       ? "" : ` — test accuracy ${percent(data.test_accuracy, 1)}`;
-    const tail = data.message ? ` (${data.message})` : "";
+    const tail = data.message && data.state !== "finished" ? ` (${data.message})` : "";
     $("train-state").textContent = `${words[data.state] || data.state}: ${data.model || ""}${accuracy}${tail}`;
     $("train-state").dataset.state = data.state;
     $("train-use").hidden = !(data.state === "finished" && data.model);
