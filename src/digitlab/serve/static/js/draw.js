@@ -41,7 +41,7 @@ export function setupDraw() {
   function showAnswer(answer) {
     $("prediction").textContent = String(answer.digit);
     $("prediction-placeholder").hidden = true;
-    $("prediction-sure").textContent = `${percent(answer.probabilities[answer.digit])} sure`;
+    $("prediction-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
     bars(answer.probabilities, answer.digit);
     const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
     $("runner-up").textContent = `Next most likely: ${order[1][1]} (${chance(order[1][0])}), ` +
@@ -55,7 +55,7 @@ export function setupDraw() {
     }
     showUnits(answer.hidden || [], answer.digit);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
-      $("answer-status").textContent = `The network reads ${answer.digit}, ${percent(answer.probabilities[answer.digit])} sure.`;
+      $("answer-status").textContent = `The network reads ${answer.digit}, ${chance(answer.probabilities[answer.digit])} sure.`;
     }
     lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
   }
@@ -92,7 +92,7 @@ export function setupDraw() {
       return;
     }
     $("compare-prediction").textContent = String(answer.digit);
-    $("compare-sure").textContent = `${percent(answer.probabilities[answer.digit])} sure`;
+    $("compare-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
     compareBars(answer.probabilities, answer.digit);
   }
 
