@@ -2,7 +2,7 @@
 // image it reads, its saliency map and the hidden units that vote hardest for the answer.
 
 import { ApiError, predictImage } from "./api.js";
-import { chance, percent, probabilityBars } from "./charts.js";
+import { chance, probabilityBars } from "./charts.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, modelLabel, showError } from "./state.js";
