@@ -10,15 +10,24 @@ export class DrawingPad extends EventTarget {
     this.actions = []; // {kind: "stroke", points, width} | {kind: "picture", bitmap, blob}
     this.penWidth = 0.075; // stroke width as a fraction of the sheet's side
     this.current = null;
-    const ratio = Math.min(2, Math.max(1, window.devicePixelRatio || 1)); // sharp ink on HiDPI
-    canvas.width = Math.round(canvas.width * ratio);
-    canvas.height = Math.round(canvas.height * ratio);
     canvas.style.touchAction = "none";
+    this.#fit();
+    new ResizeObserver(() => this.#fit()).observe(canvas);
     canvas.addEventListener("pointerdown", (e) => this.#down(e));
     canvas.addEventListener("pointermove", (e) => this.#move(e));
     for (const name of ["pointerup", "pointercancel", "lostpointercapture"]) {
       canvas.addEventListener(name, (e) => this.#up(e));
     }
+    this.redraw();
+  }
+
+  /** Give the sheet as many pixels as it shows (sharp ink on any screen), then repaint it. */
+  #fit() {
+    const ratio = Math.min(2, Math.max(1, window.devicePixelRatio || 1));
+    const side = Math.round((this.canvas.clientWidth || this.canvas.width) * ratio);
+    if (side < 16 || side === this.canvas.width) return;
+    this.canvas.width = side;
+    this.canvas.height = side;
     this.redraw();
   }
 
