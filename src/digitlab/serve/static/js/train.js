@@ -23,6 +23,9 @@ export function setupTrain() {
 
   function fillPreset(name) {
     const p = PRESETS[name];
+    $("train-preset-help").textContent = (p.loss || (name === "report" ? "ce" : "mse")) === "ce"
+      ? "softmax outputs, cross-entropy loss; the fields below change the rest"
+      : "tanh outputs, E = ½‖y − t‖² with ±1 targets; the fields below change the rest";
     $("train-hidden").value = p.hidden.join(",");
     $("train-activation").value = p.activation;
     $("train-optimizer").value = p.optimizer;
