@@ -155,7 +155,7 @@ export function setupTrain() {
     $("train-use").hidden = !(data.state === "finished" && data.model);
     $("train-use").dataset.model = data.model || "";
     if (data.state === "failed") showError("train-error", data.message || "the training failed");
-    if (data.state === "cancelled") $("train-state").textContent += " — the last checkpoint is kept; `digitlab train --resume` continues it.";
+    if (data.state === "cancelled") $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
     idle();
     refreshModels();
     hideTrainingPill();
