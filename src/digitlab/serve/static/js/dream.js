@@ -43,8 +43,12 @@ export function setupDream() {
     updateTitle();
   }
 
+  function startFrom() {
+    return document.querySelector('#dream-form input[name="start"]:checked').value;
+  }
+
   function fromDrawing() {
-    return document.querySelector('#dream-form input[name="start"]:checked').value === "image";
+    return startFrom() === "image";
   }
 
   function updateTitle() {
@@ -52,7 +56,7 @@ export function setupDream() {
   }
 
   function options() {
-    const body = { digit, start: fromDrawing() ? "image" : "black" };
+    const body = { digit, start: startFrom() };
     if (lab.active) body.model = lab.active;
     for (const input of $("dream-form").querySelectorAll("details input")) {
       if (input.value === "") continue;
@@ -107,12 +111,16 @@ export function setupDream() {
     delete dreamImage.dataset.done;
     dreamImage.dataset.start = body.start;
     const seen = new Set();
-    const frames = [{ image: body.image || new Array(784).fill(0), step: 0 }];
+    const frames = body.start === "noise" ? [] : [{ image: body.image || new Array(784).fill(0), step: 0 }];
     const finished = body.start === "image"
-      ? `Your ${lab.drawing.digit}, turned into a ${digit}` : `The network's ${digit}, dreamed from black`;
+      ? `Your ${lab.drawing.digit}, turned into a ${digit}` : `The network's ${digit}, dreamed from ${body.start}`;
     try {
       await streamNDJSON("/api/dream", body, (line) => {
         if (mine !== controller) return;
+        if (line.error) {
+          showError("dream-error", line.error);
+          return;
+        }
         paintGray(dreamImage, line.image);
         seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
@@ -123,7 +131,7 @@ export function setupDream() {
           $("dream-title").textContent = `${finished}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
           dreamImage.dataset.done = "1";
           if (line.probabilities) bars(line.probabilities, digit);
-          if (frames[frames.length - 1].step !== line.steps) frames.push({ image: line.image, step: line.steps });
+          if (frames.at(-1)?.step !== line.steps) frames.push({ image: line.image, step: line.steps });
           showFilm(frames);
           return;
         }

@@ -12,7 +12,7 @@ const PRESETS = {
   assignment: { hidden: [784], activation: "tanh", optimizer: "sgd", lr: 0.01, epochs: 10, batch_size: 1 },
   report: { hidden: [1024, 1024], activation: "swish", optimizer: "adam", lr: 0.001, epochs: 10, batch_size: 32 },
 };
-const FIRST_RUN = { preset: "assignment", name: "assignment", epochs: 5 };
+const FIRST_RUN = { preset: "assignment", epochs: 5 }; // the server names it (assignment, -2, …)
 
 export function setupTrain() {
   let closeEvents = null;
