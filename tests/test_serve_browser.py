@@ -357,6 +357,28 @@ def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
         assert text(page, "prediction") == str(int(expected[i]))
 
 
+UNNAMED_CONTROLS = """
+return [...document.querySelectorAll('button, input, select, canvas')].filter((el) => {
+  const label = el.id && document.querySelector(`label[for="${el.id}"]`);
+  const named = el.getAttribute('aria-label') || label || el.closest('label')
+    || el.textContent.trim();
+  return !named && !el.hidden;  // a hidden one (the training badge) gets its text when shown
+}).map((el) => el.id || el.outerHTML.slice(0, 80));
+"""
+
+
+def test_every_control_is_named_and_the_tabs_work_from_the_keyboard(page):
+    from selenium.webdriver.common.keys import Keys
+
+    assert page.execute_script(UNNAMED_CONTROLS) == []
+    page.find_element("id", "tab-draw").send_keys(Keys.ARROW_RIGHT)
+    wait_for(page, "return document.activeElement.id === 'tab-models'"
+                   " && !document.querySelector('[data-testid=panel-models]').hidden")
+    page.switch_to.active_element.send_keys(Keys.END)
+    wait_for(page, "return !document.querySelector('[data-testid=panel-nondigit]').hidden")
+    assert page.execute_script("return location.hash") == "#nondigit"
+
+
 def test_models_panel_lists_runs_shows_curves_and_switches_the_active_network(page):
     page.find_element("id", "tab-models").click()
     rows = wait_for(page, "const r = document.querySelectorAll('#models-body tr[data-model]');"
