@@ -465,28 +465,32 @@ def test_quiz_reveals_answers_and_keeps_score(page):
     wait_for(page, "return document.getElementById('score-rounds').textContent === '2'")
 
 
-def test_dream_streams_steps_from_black_and_from_the_drawing(page):
+def test_dream_streams_steps_from_the_drawing_and_from_black(page):
     draw_seven(page)
-    page.find_element("id", "tab-dream").click()
+    by_testid(page, "turn-into").click()  # from the Draw panel: "turn it into another digit"
+    wait_for(page, "return !document.querySelector('[data-testid=panel-dream]').hidden")
     by_testid(page, "dream-digit-3").click()
-    page.execute_script("document.querySelector('[data-testid=dream-steps]').value = 30")
-    by_testid(page, "dream-start").click()
-    wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
-    frames, distinct = page.execute_script(
-        "const d = document.querySelector('[data-testid=dream-image]').dataset;"
-        "return [+d.frames, +d.distinct]")
-    assert frames >= 3 and distinct >= 3, (frames, distinct)  # the image changed as it streamed
-    assert picture_ink(page, "dream-image") > 0.01
-    assert int(text(page, "dream-step").split()[0]) <= 30
-
-    by_testid(page, "dream-from-drawing").click()  # "turn my drawing into a 3"
     assert by_testid(page, "dream-start").text == "Turn my drawing into a 3"
+    page.execute_script("document.querySelector('[data-testid=dream-steps]').value = 30")
     by_testid(page, "dream-start").click()
     wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
     start, distinct = page.execute_script(
         "const d = document.querySelector('[data-testid=dream-image]').dataset;"
         "return [d.start, +d.distinct]")
     assert start == "image" and distinct >= 2
+
+    by_testid(page, "dream-from-black").click()
+    assert by_testid(page, "dream-start").text == "Dream a 3"
+    by_testid(page, "dream-start").click()
+    wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
+    start, frames, distinct = page.execute_script(
+        "const d = document.querySelector('[data-testid=dream-image]').dataset;"
+        "return [d.start, +d.frames, +d.distinct]")
+    assert start == "black"
+    assert frames >= 3 and distinct >= 3, (frames, distinct)  # the image changed as it streamed
+    assert picture_ink(page, "dream-image") > 0.01
+    assert int(text(page, "dream-step").split()[0]) <= 30
+    assert count(page, "[data-testid=dream-film] figure") >= 3  # the filmstrip of the way
 
 
 def test_nondigits_are_shown_against_real_digits(page):

@@ -29,6 +29,7 @@ export function setupDraw() {
     $("saliency-digit").textContent = "the answer";
     $("runner-up").textContent = "";
     $("answer-status").textContent = "";
+    $("turn-into").hidden = true;
     bars(null);
     compareBars(null);
     clearPicture($("prepared"));
@@ -44,6 +45,7 @@ export function setupDraw() {
     $("prediction-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
     bars(answer.probabilities, answer.digit);
     const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+    $("turn-into").hidden = false;
     $("runner-up").textContent = `Next most likely: ${order[1][1]} (${chance(order[1][0])}), ` +
       `then ${order[2][1]} (${chance(order[2][0])}).`;
     paintGray($("prepared"), answer.prepared);
@@ -148,6 +150,10 @@ export function setupDraw() {
   }
 
   pad.addEventListener("change", (event) => changed(event.detail.drawing));
+  $("turn-into").addEventListener("click", () => { // the Dream panel, starting from this drawing
+    document.querySelector('#dream-form input[name="start"][value="image"]').click();
+    document.getElementById("tab-dream").click();
+  });
   $("undo").addEventListener("click", () => pad.undo());
   $("clear").addEventListener("click", () => pad.clear());
   $("pen-size").addEventListener("input", (event) => {
