@@ -39,8 +39,9 @@ import numpy as np
 from PIL import Image
 
 from digitlab.config import preset
+from digitlab.data import load_run_dataset
 from digitlab.modelio import save_model
-from digitlab.train import build_network, dataset_for_config
+from digitlab.train import build_network
 
 SEQUENTIAL = 200
 
@@ -51,7 +52,7 @@ def http_client(url: str, timeout: float) -> httpx.Client:
 
 def digit_png() -> bytes:
     """The first test digit of the embedded sample, 10× larger, dark ink on white."""
-    test = dataset_for_config(preset("report"), require=("test",)).test
+    test = load_run_dataset(preset("report"), require=("test",)).test
     image = Image.fromarray((255 - test.images[0].reshape(28, 28) * 255).astype(np.uint8))
     buffer = io.BytesIO()
     image.resize((280, 280), Image.Resampling.BILINEAR).save(buffer, "PNG")

@@ -22,12 +22,13 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from digitlab.cli import main  # noqa: E402
 from digitlab.config import TrainConfig  # noqa: E402
+from digitlab.data import load_run_dataset  # noqa: E402
 from digitlab.images import load_digit_images  # noqa: E402
 from digitlab.modelio import load_model, save_model  # noqa: E402
 from digitlab.nn.network import MLP  # noqa: E402
 from digitlab.serve import create_app, explain  # noqa: E402
 from digitlab.serve.safety import MAX_BODY_BYTES  # noqa: E402
-from digitlab.train import dataset_for_config, train  # noqa: E402
+from digitlab.train import train  # noqa: E402
 
 PORT = 8000
 BASE = f"http://127.0.0.1:{PORT}"
@@ -308,7 +309,7 @@ def test_no_bad_request_reaches_the_generic_error_handler(client, caplog):
 def test_quiz_shows_the_most_confident_mistakes_without_labels(client, runs):
     question = client.get("/api/quiz?model=tiny&index=0").json()
     saved = load_model(runs / "tiny")
-    test = dataset_for_config(saved.config, require=("test",)).test
+    test = load_run_dataset(saved.config, require=("test",)).test
     probabilities = saved.network.probabilities(test.images)
     wrong = probabilities.argmax(axis=1) != test.labels
     assert question["count"] == int(wrong.sum()) > 0 and "label" not in json.dumps(question)

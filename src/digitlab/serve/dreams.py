@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.dream.core import DreamOptions, dream, turn_into
+from digitlab.dream import DreamOptions, dream, turn_into
 from digitlab.errors import ConfigError
 from digitlab.serve import inputs
 from digitlab.serve.errors import ApiError

@@ -132,11 +132,11 @@ class LoadedModel:
 
 
 def _answers_on_test_split(model: LoadedModel) -> dict[str, np.ndarray]:
-    from digitlab.train import dataset_for_config
+    from digitlab.data import load_run_dataset
 
     config = model.config
     try:
-        dataset = dataset_for_config(config, require=("test",))
+        dataset = load_run_dataset(config, require=("test",))
     except DigitlabError as error:
         raise ApiError(409, f"model {model.entry.id!r}: its test data cannot be loaded "
                             f"({error})") from None

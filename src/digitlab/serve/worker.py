@@ -11,7 +11,6 @@ The run folder ends up with the same files as ``digitlab train`` writes.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import signal
 import threading
@@ -52,10 +51,11 @@ def _stop_when_orphaned(parent: int) -> None:
 
 def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, Any, str]:
     from digitlab.config import TrainConfig
-    from digitlab.train import dataset_for_config, train
+    from digitlab.data import load_run_dataset
+    from digitlab.train import train
 
     config = TrainConfig.from_dict(config_fields)
-    dataset = dataset_for_config(config)
+    dataset = load_run_dataset(config)
     n = len(dataset.train.labels)
     if config.max_train_samples:
         n = min(n, config.max_train_samples)
@@ -80,20 +80,11 @@ def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, An
                    on_epoch_end=on_epoch_end, on_progress=on_progress)
     if result.status == "interrupted":
         return "cancelled", None, _kept(result)
-    _write_run_summary(result, dataset, run_dir)
     final = result.history.final
     accuracy = final.get("test_accuracy")
     return "finished", accuracy, (f"{result.status}: {len(result.history.epochs)} epochs, "
                                   f"test accuracy {accuracy:.2%}" if accuracy is not None else
                                   f"{result.status}: {len(result.history.epochs)} epochs")
-
-
-def _write_run_summary(result, dataset, run_dir: Path) -> None:
-    """curves.png and evaluation.json, written exactly as ``digitlab train`` writes them."""
-    from digitlab.cli.train import _finish
-
-    with contextlib.redirect_stdout(io.StringIO()):  # its printed summary is not wanted here
-        _finish(result, dataset, run_dir, quiet=True)
 
 
 def _kept(result) -> str:
