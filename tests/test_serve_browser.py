@@ -135,7 +135,9 @@ def browser():
 
 @pytest.fixture
 def page(browser, lab, runs):
-    """The lab's page, loaded and ready; fails the test on any console error it logged."""
+    """The lab's page on the tiny network, loaded and ready; fails the test on any console error
+    it logged."""
+    assert _post(lab.url + "/api/models/active", {"id": "tiny"})[0] == 200
     browser.get(lab.url + "/")
     wait_for(browser, "return document.body.dataset.ready === '1'")
     yield browser
@@ -291,6 +293,13 @@ def test_fresh_start_offers_to_train_the_assignment_network(browser, lab):
     assert by_testid(browser, "empty-state").is_displayed()
     assert "assignment" in by_testid(browser, "empty-train").text
     assert by_testid(browser, "active-model").get_attribute("disabled") is not None
+    by_testid(browser, "empty-train").click()  # the server takes the offer: a training runs ...
+    wait_for(browser, "return !document.querySelector('[data-testid=training-pill]').hidden")
+    assert _get(lab.url + "/api/train")["state"] == "running"
+    status, _ = _post(lab.url + "/api/train/cancel", {})  # ... stopped here to keep this short
+    assert status == 200
+    wait_for(browser, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                      " === 'cancelled'")
     errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
     assert not errors, errors
 
@@ -307,8 +316,10 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     assert 0.3 < picture_ink(page, "saliency") < 1  # red/blue on white: painted
     assert int(by_testid(page, "units").get_attribute("data-count")) > 0
     # the second network is a copy of the first: the same answer, side by side
-    wait_for(page, "return document.querySelector('[data-testid=compare-prediction]')"
-                   ".textContent.trim() !== ''")
+    page.execute_script("const compare = document.querySelector('[data-testid=compare-model]');"
+                        "compare.value = 'tiny-copy'; compare.dispatchEvent(new Event('change'));")
+    wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
+                   " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
     assert text(page, "compare-prediction") == digit
 
     before = picture_ink(page, "prepared")
@@ -335,8 +346,7 @@ def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
         path = tmp_path / f"digit-{i}.png"
         Image.fromarray((image.reshape(28, 28) * 255).round().astype(np.uint8)).save(path)
         paths.append(path)
-    active = by_testid(page, "active-model").get_attribute("value")
-    network = load_model(runs / active).network
+    network = load_model(runs / "tiny").network
     expected = network.probabilities(load_digit_images(paths)).argmax(axis=1)
 
     page.execute_script("""
@@ -386,12 +396,11 @@ def test_models_panel_lists_runs_shows_curves_and_switches_the_active_network(pa
     assert rows >= 2
     wait_for(page, "return document.querySelectorAll('#detail-loss path').length > 0")
     assert "784-48-10" in text(page, "model-detail")
-    active = by_testid(page, "active-model").get_attribute("value")
-    other = "tiny-copy" if active == "tiny" else "tiny"
-    page.execute_script(f"document.querySelector('tr[data-model=\"{other}\"] button').click()")
+    assert by_testid(page, "active-model").get_attribute("value") == "tiny"
+    page.execute_script("document.querySelector('tr[data-model=\"tiny-copy\"] button').click()")
     wait_for(page, "return document.querySelector('[data-testid=active-model]').value"
-                   " === arguments[0]", other)
-    assert _get(page.current_url.split("#")[0] + "api/models")["active"] == other
+                   " === 'tiny-copy'")
+    assert _get(page.current_url.split("#")[0] + "api/models")["active"] == "tiny-copy"
 
 
 def test_training_from_the_page_streams_live_then_evaluates(page, lab):
