@@ -1,5 +1,7 @@
 """Every figure the report shows takes its caption from the table where the figure is made."""
 
+from types import SimpleNamespace as Fake
+
 from digitlab.analysis.figures import FIGURES as ANALYSIS_FIGURES
 from digitlab.dream.study import FIGURES as DREAM_FIGURES
 from digitlab.reporting import stages
@@ -10,9 +12,9 @@ def written(caption: str, key: str) -> bool:
 
 
 def test_every_analysis_figure_gets_its_written_caption():
-    r = {"figures": {key: f"analysis/{spec.file}" for key, spec in ANALYSIS_FIGURES.items()},
-         "per_digit": [{"digit": 0, "recall": 0.9, "precision": 0.8, "count": 10}],
-         "findings": []}
+    r = Fake(figures={key: f"analysis/{spec.file}" for key, spec in ANALYSIS_FIGURES.items()},
+             per_digit=[Fake(digit=0, recall=0.9, precision=0.8, count=10)], nondigits={},
+             findings=[])
     section = stages.analysis_section(None, r)
     assert len(section.figures) == len(ANALYSIS_FIGURES) == 11
     for figure, (key, spec) in zip(section.figures, ANALYSIS_FIGURES.items(), strict=True):
@@ -20,10 +22,10 @@ def test_every_analysis_figure_gets_its_written_caption():
 
 
 def test_every_dream_figure_gets_its_written_caption():
-    dreams = [{"digit": d, "steps": 5, "final_target_probability": 0.99, "predicted_digit": d,
-               "converged": True} for d in range(10)]
-    r = {"figures": {key: f"dream/{spec.file}" for key, spec in DREAM_FIGURES.items()},
-         "dreams": dreams, "start": "black", "options": {}}
+    dreams = [Fake(digit=d, steps=5, final_target_probability=0.99, predicted_digit=d,
+                   converged=True) for d in range(10)]
+    r = Fake(figures={key: f"dream/{spec.file}" for key, spec in DREAM_FIGURES.items()},
+             dreams=dreams, start="black", options={}, turn=None)
     section = stages.dream_section(None, r)
     for figure, (key, spec) in zip(section.figures, DREAM_FIGURES.items(), strict=True):
         assert figure.caption == spec.caption and written(figure.caption, key)

@@ -25,6 +25,12 @@ from digitlab.nn.losses import LOSSES
 from digitlab.nn.optimizers import OPTIMIZERS
 from digitlab.nn.schedules import SCHEDULES
 
+#: The widest layer digitlab builds, and the most parameters a network may have: 100 million
+#: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
+MAX_LAYER_WIDTH = 65_536
+MAX_PARAMETERS = 100_000_000
+MAX_TOML_BYTES = 1 << 20  # config and grid files
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -70,6 +76,16 @@ class TrainConfig:
         self.hidden = list(self.hidden)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
             raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
+        too_wide = [n for n in self.hidden if n > MAX_LAYER_WIDTH]
+        if too_wide:
+            raise ConfigError(f"hidden layer width {too_wide[0]} is more than digitlab allows "
+                              f"({MAX_LAYER_WIDTH:,})")
+        sizes = self.sizes
+        n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:], strict=False))
+        if n_params > MAX_PARAMETERS:
+            raise ConfigError(f"hidden {format_value(self.hidden)} gives a network of about "
+                              f"{n_params:,} parameters, more than digitlab allows "
+                              f"({MAX_PARAMETERS:,})")
         check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
         check_choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
         check_choice("loss", self.loss, tuple(LOSSES))
@@ -171,14 +187,30 @@ def parse_hidden(text: str | int | list) -> list[int]:
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML file, with a clear error naming the file when it is not valid TOML."""
+    """Read a TOML file, with a clear error naming the file when it is not valid TOML.
+
+    At most :data:`MAX_TOML_BYTES` are read (a config or grid is a few hundred bytes; a device
+    such as /dev/zero would otherwise be read forever).
+    """
     try:
         with open(path, "rb") as handle:
-            return tomllib.load(handle)
+            raw = handle.read(MAX_TOML_BYTES + 1)
+        if len(raw) > MAX_TOML_BYTES:
+            raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; expected a small "
+                              "TOML file")
+        return tomllib.loads(raw.decode("utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, expected a TOML file") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte "
+                          f"0x{error.object[error.start]:02x} at position {error.start})") \
+            from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
 
 
 def config_from_toml(path: str | os.PathLike, base: TrainConfig | None = None) -> TrainConfig:
@@ -209,7 +241,7 @@ def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_i
     """Raise :class:`ConfigError` unless ``value`` is a finite number within the bounds."""
     if (isinstance(value, bool) or not isinstance(value, (int, float))
             or not math.isfinite(value)):
-        raise ConfigError(f"{what}{name} must be a number, got {value!r}")
+        raise ConfigError(f"{what}{name} must be a finite number, got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
         raise ConfigError(f"{what}{name} must be {bound} {low}, got {value!r}")

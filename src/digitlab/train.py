@@ -36,6 +36,7 @@ from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
@@ -134,11 +135,23 @@ def train(
         When E becomes NaN or infinite; the message names the epoch and batch, and the last
         checkpoint in ``run_dir`` is left untouched.
     """
+    if run_dir is None:
+        return _train(config, dataset, data_dir, None, resume, progress, on_epoch_end,
+                      on_progress, curves_title)
+    # one process at a time per run folder, checked writable before any work (re-entrant: the
+    # command line claims it first)
+    with claim_folder(run_dir, "run folder"):
+        return _train(config, dataset, data_dir, Path(run_dir), resume, progress, on_epoch_end,
+                      on_progress, curves_title)
+
+
+def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
+           progress: bool, on_epoch_end, on_progress, curves_title: str | None) -> TrainResult:
+    """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
         from digitlab.data import load_run_dataset
 
         dataset = load_run_dataset(config, data_dir)
-    run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
     best = None
@@ -374,6 +387,12 @@ def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     """The config saved in a run folder's ``config.json``."""
     path = Path(run_dir) / "config.json"
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as error:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # also not UTF-8, too deep
         raise ConfigError(f"{path}: cannot read run config ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of config fields")
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

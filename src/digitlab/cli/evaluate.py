@@ -9,7 +9,7 @@ import click
 
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.evaluate import Evaluation, evaluate
-from digitlab.modelio import load_model
+from digitlab.modelio import load_digit_model
 
 
 def format_evaluation(result: Evaluation) -> str:
@@ -45,7 +45,7 @@ def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -
     Without --dataset/--data the dataset, seed and fractions saved with the model reproduce the
     test split it was evaluated on during training.
     """
-    saved = load_model(model)
+    saved = load_digit_model(model)
     data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir)
     loss = saved.config.loss if saved.config is not None else _default_loss(saved.network)
     result = evaluate(saved.network, data.test.images, data.test.labels, loss)

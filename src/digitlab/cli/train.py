@@ -7,6 +7,7 @@ then the TOML file (``--config``), then the flags (``--lr 0.05``...). Every fiel
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +27,7 @@ from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
+from digitlab.runlock import claim_folder
 from digitlab.train import (
     CURVES_FILE,
     EVALUATION_FILE,
@@ -45,12 +47,15 @@ class _StrictNumber(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if isinstance(value, self.kind) and not isinstance(value, bool):
             return value
+        flag = param.opts[0] if param is not None else "value"
         try:
-            return self.kind(value)
+            number = self.kind(value)
         except (TypeError, ValueError):
-            flag = param.opts[0] if param is not None else "value"
             raise ConfigError(f"{flag} must be {'an' if self.name[0] in 'aeiou' else 'a'} "
                               f"{self.name}, got {value!r}") from None
+        if not math.isfinite(number):  # "inf", "nan", or "1e400", which overflows to inf
+            raise ConfigError(f"{flag} must be a finite {self.name}, got {value!r}")
+        return number
 
 
 class _Hidden(click.ParamType):
@@ -162,15 +167,24 @@ def resolve_config(
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
               help="No summary, progress bar or per-epoch lines; only the final result.")
-def train_command(
-    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
-    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
-) -> None:
+def train_command(out: Path | None, resume: str | None, **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
 
     Settings come from the preset, then the --config file, then the flags. Every completed
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
+    One process at a time writes a run folder: a second one is refused, naming the first.
     """
+    run_dir, _ = _run_dir(out, resume)
+    # before anything is read or computed: the folder can be written and is ours alone
+    with claim_folder(run_dir, "run folder"):
+        _train_into(out=out, resume=resume, **options)
+
+
+def _train_into(
+    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+) -> None:
+    """The body of ``digitlab train``, run while the run folder is claimed."""
     run_dir, resuming = _run_dir(out, resume)
     dataset = explicit_dataset(dataset)  # None unless given: the config's dataset stands
     if dataset is not None:

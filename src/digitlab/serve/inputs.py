@@ -2,22 +2,20 @@
 
 Every check raises :class:`~digitlab.serve.errors.ApiError` (4xx) with a message naming the
 value and what was expected. Uploaded images are prepared by
-:func:`digitlab.images.load_digit_image`, the very code ``digitlab predict`` runs: the bytes are
-written to a private temporary file first, so that both read exactly the same way.
+:func:`digitlab.images.load_digit_image_bytes`, the code of ``digitlab predict`` for bytes held
+in memory (the same decoding, limits and preparation).
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from typing import Any
 
 import numpy as np
 
 from digitlab.errors import DataError
-from digitlab.images import load_digit_image
+from digitlab.images import load_digit_image_bytes
 from digitlab.serve.errors import ApiError
 
 N_PIXELS = 784
@@ -40,21 +38,13 @@ def check_image_bytes(body: bytes, content_type: str | None) -> None:
 
 def prepare_uploaded_image(body: bytes) -> np.ndarray:
     """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does."""
-    suffix = ".png" if body.startswith(IMAGE_TYPES["image/png"]) else ".jpg"
-    handle, path = tempfile.mkstemp(prefix="digitlab-upload-", suffix=suffix)
     try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(body)
-        return load_digit_image(path)
+        return load_digit_image_bytes(body, UPLOAD_NAME)
     except DataError as error:
-        message = str(error).replace(str(path), UPLOAD_NAME)
-        if message.startswith(f"{UPLOAD_NAME}: "):
-            message = message[len(UPLOAD_NAME) + 2:]
-        status = 422 if "blank" in message else 400
-        raise ApiError(status, message if "blank" in message else f"{UPLOAD_NAME}: {message}") \
-            from None
-    finally:
-        os.unlink(path)
+        message = str(error)
+        if "blank" in message:
+            raise ApiError(422, message.removeprefix(f"{UPLOAD_NAME}: ")) from None
+        raise ApiError(400, message) from None
 
 
 # ---------------------------------------------------------------------- JSON bodies
