@@ -29,3 +29,22 @@ def test_every_dream_figure_gets_its_written_caption():
     section = stages.dream_section(None, r)
     for figure, (key, spec) in zip(section.figures, DREAM_FIGURES.items(), strict=True):
         assert figure.caption == spec.caption and written(figure.caption, key)
+
+
+def test_every_beyond_figure_gets_its_written_caption_and_numbers_make_the_sentences():
+    from digitlab.studies.ablation import ALL, ENSEMBLE, FIGURES, VARIANTS
+
+    rows = [{"variant": name, "n": 2, "mean": 0.9 + 0.01 * i, "std": 0.002,
+             "accuracies": [0.9, 0.91], "seconds_per_epoch": 1.0, "train_minus_test": 0.05,
+             "config": {}} for i, name in enumerate([*VARIANTS, ALL])]
+    rows.append({**rows[-1], "variant": ENSEMBLE, "mean": 0.97, "train_minus_test": None})
+    r = {"figures": {key: f"beyond/{spec.file}" for key, spec in FIGURES.items()},
+         "rows": rows, "epochs": 10, "seeds": 2, "samples": 0, "best_epochs": 40,
+         "mode": "default"}
+    section = stages.beyond_section(None, r)
+    for figure, (key, spec) in zip(section.figures, FIGURES.items(), strict=True):
+        assert figure.caption == spec.caption and written(figure.caption, key)
+    text = " ".join(section.findings)
+    assert "+ all: 94.0 % (+4.00 points against the lab recipe's 90.0 %)" in text
+    assert "+ ensemble: 97.0 %" in text
+    assert "10 epochs with 2 seeds" in section.intro and "--full" in section.intro

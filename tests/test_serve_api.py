@@ -145,6 +145,17 @@ def test_predict_explained_and_prepared_agree(client):
     np.testing.assert_allclose(again["saliency"], explained["saliency"], rtol=1e-5, atol=1e-9)
 
 
+def test_a_model_trained_on_deskewed_digits_reads_them_deskewed(tmp_path):
+    train(TrainConfig(**{**TINY, "deskew": True}), run_dir=tmp_path / "deskewed", progress=False)
+    expected_model = load_model(tmp_path / "deskewed").model  # predict's reader
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        answer = fresh.post("/api/predict?model=deskewed&explain=1", content=png_of_digit("one"),
+                            headers={"Content-Type": "image/png"}).json()
+        expected = expected_model.probabilities(np.asarray([answer["prepared"]]))[0]
+        np.testing.assert_allclose(answer["probabilities"], expected, rtol=1e-5, atol=1e-7)
+        assert fresh.get("/api/quiz?model=deskewed").status_code == 200
+
+
 @pytest.mark.parametrize("output, loss", [("tanh", "mse"), ("softmax", "ce")])
 def test_saliency_is_the_gradient_of_log_p_checked_by_finite_differences(output, loss):
     network = MLP([784, 9, 10], ["tanh", output], dtype=np.float64,

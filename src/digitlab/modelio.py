@@ -34,6 +34,7 @@ from digitlab.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, TrainConfig
 from digitlab.errors import ConfigError, ModelFileError
 from digitlab.fileio import atomic_write
 from digitlab.nn.network import MLP
+from digitlab.preprocessing import STEPS, config_steps, with_preprocessing
 
 FORMAT_NAME = "digitlab-model"
 DIGIT_INPUTS, DIGIT_CLASSES = 784, 10  # what a network must read and give for digitlab's digits
@@ -63,6 +64,18 @@ class SavedModel:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
     extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def preprocessing(self) -> list[str]:
+        """The steps the model's inputs went through in training (e.g. ``["deskew"]``)."""
+        steps = self.metadata.get("preprocessing", {})
+        return list(steps.get("steps", [])) if isinstance(steps, dict) else []
+
+    @property
+    def model(self):
+        """The network as it must be fed: raw images in, its preprocessing applied first
+        (use this to read digits; :attr:`network` is the bare MLP, fed prepared inputs)."""
+        return with_preprocessing(self.network, self.preprocessing)
 
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
@@ -102,7 +115,7 @@ def save_model(
             "dtype": network.dtype.name,
             "init": network.init,
         },
-        "preprocessing": PREPROCESSING,
+        "preprocessing": {**PREPROCESSING, "steps": config_steps(config)},
         "config": config.to_dict() if config is not None else None,
         "optimizer": optimizer_name,
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.name}
@@ -121,7 +134,8 @@ def save_model(
 
 
 def load_model(path: str | os.PathLike) -> SavedModel:
-    """Read and validate a model file (or a run folder's model); see the module docstring.
+    """Read and validate a model file (or a run folder's model, or an ensemble folder: see
+    :mod:`digitlab.ensemble`); see the module docstring.
 
     Nothing is read blindly: the metadata is read with a size cap and checked for depth before
     it is parsed; the architecture it declares must be within :data:`~digitlab.config.
@@ -131,6 +145,10 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     than the expected bytes are ever decompressed. Every failure is a one-line
     :class:`ModelFileError` naming the file.
     """
+    from digitlab.ensemble import is_ensemble, load_ensemble
+
+    if is_ensemble(path):
+        return load_ensemble(path)
     path = resolve_model_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
@@ -222,6 +240,11 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
     for key in ("architecture", "arrays"):
         if not isinstance(metadata.get(key), dict):
             raise ModelFileError(f"{path}: metadata has no valid {key!r} entry")
+    preprocessing = metadata.get("preprocessing", {})
+    steps = preprocessing.get("steps", []) if isinstance(preprocessing, dict) else None
+    if not isinstance(steps, list) or any(step not in STEPS for step in steps):
+        raise ModelFileError(f"{path}: unknown preprocessing steps {steps!r}; expected some of "
+                             f"{', '.join(STEPS)}")
     missing = set(metadata["arrays"]) - set(members)
     if missing:
         raise ModelFileError(f"{path}: arrays listed in metadata are missing: {sorted(missing)}")

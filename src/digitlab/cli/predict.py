@@ -23,7 +23,7 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
     """
     saved = load_digit_model(model)
     inputs = load_digit_images(list(images))  # (N, 784)
-    probabilities = saved.network.probabilities(inputs)  # (N, 10)
+    probabilities = saved.model.probabilities(inputs)  # (N, 10)
     digits = probabilities.argmax(axis=1)
     if as_json:
         records = [

@@ -19,7 +19,14 @@ import numpy as np
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
+from digitlab.config import (
+    PRESETS,
+    TrainConfig,
+    config_from_toml,
+    parse_hidden,
+    parse_rates,
+    preset,
+)
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.modelio import MODEL_FILE
@@ -67,6 +74,15 @@ class _Hidden(click.ParamType):
         return value if isinstance(value, list) else parse_hidden(str(value))
 
 
+class _Rates(click.ParamType):
+    """``--dropout 0.2`` or ``--dropout 0.2,0.3`` -> [0.2] or [0.2, 0.3]."""
+
+    name = "RATES"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, list) else parse_rates(str(value))
+
+
 FLOAT, INT = _StrictNumber(float, "number"), _StrictNumber(int, "integer")
 
 #: (config field, click type or "flag", help). Each becomes --field-name (and --no-field-name).
@@ -96,6 +112,21 @@ OVERRIDES: list[tuple[str, Any, str]] = [
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
     ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
      "optimizer step as written; the same maths, slower)."),
+    ("warmup_epochs", FLOAT,
+     "Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the epochs)."),
+    ("dropout", _Rates(), "Dropout rate of the hidden layers: one for all, or one per layer "
+                          "(0.2 or 0.2,0.3); off at evaluation."),
+    ("label_smoothing", FLOAT, "Label smoothing ε of the ce loss (0: off)."),
+    ("max_norm", FLOAT, "Bound on each unit's incoming weight norm (0: off)."),
+    ("augment_rotation", FLOAT, "Augmentation: random rotation, ± degrees (0: off)."),
+    ("augment_scale", FLOAT, "Augmentation: random scaling, ± this share (0.1: ±10 %)."),
+    ("augment_shear", FLOAT, "Augmentation: random horizontal shear, ± this factor."),
+    ("augment_shift", FLOAT, "Augmentation: random translation, ± pixels."),
+    ("elastic_alpha", FLOAT, "Augmentation: elastic distortion, largest displacement in pixels."),
+    ("elastic_sigma", FLOAT, "Augmentation: elastic distortion, smoothing width σ in pixels."),
+    ("deskew", "flag", "Straighten every digit by its second moments (training, evaluation "
+                       "and predict alike)."),
+    ("split_seed", INT, "Seed of the data split (-1: --seed); ensemble members share one."),
 ]
 
 
@@ -104,7 +135,7 @@ def _preset_default(field: str) -> str:
 
     def shown(value: Any) -> str:
         if isinstance(value, list):
-            return ",".join(str(n) for n in value) or "none"
+            return ",".join(f"{n:g}" for n in value) or "none"
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)

@@ -381,7 +381,11 @@ def load_dataset(
 
 
 class RunSplitSettings(Protocol):
-    """What fixes a training run's split: a :class:`~digitlab.config.TrainConfig` has these."""
+    """What fixes a training run's split: a :class:`~digitlab.config.TrainConfig` has these.
+
+    A run may also have ``data_seed``, the seed of its split when that is not ``seed``
+    (ensemble members share one split but differ in everything else).
+    """
 
     dataset: str
     seed: int
@@ -406,6 +410,7 @@ def load_run_dataset(
     """
     if name is None and data_dir is None:
         name = run.dataset
-    return load_dataset(name, data_dir, seed=run.seed, test_fraction=run.test_fraction,
+    seed = getattr(run, "data_seed", run.seed)
+    return load_dataset(name, data_dir, seed=seed, test_fraction=run.test_fraction,
                         validation_fraction=run.validation_fraction, require=require,
                         cache_dir=cache_dir)

@@ -32,6 +32,8 @@ STAGES = [
     st.Stage("studies", "Hyperparameter studies", st.studies_settings, st.run_studies,
              st.studies_section, result_type=st.StudiesSummary),
     st.Stage("final", "Final network", *st.train_stage("report"), st.final_section),
+    st.Stage("beyond", "Beyond the assignment", st.beyond_settings, st.run_beyond,
+             st.beyond_section),
     st.Stage("analysis", "Analysis", st.analysis_settings, st.run_analysis, st.analysis_section,
              upstream=("final",), result_type=st.AnalysisResult),
     st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,

@@ -138,7 +138,7 @@ def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
             image = inputs.prepare_uploaded_image(body)
-            return {"model": loaded.entry.id, **_answer(loaded.network, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
 
         return await run_in_threadpool(work)
 
@@ -151,7 +151,7 @@ def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
 
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
-            return {"model": loaded.entry.id, **_answer(loaded.network, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
 
         return await run_in_threadpool(work)
 
@@ -259,10 +259,11 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
-def _answer(network, image, explain_flag: int) -> dict[str, Any]:
+def _answer(loaded, image, explain_flag: int) -> dict[str, Any]:
     if explain_flag not in (0, 1):
         raise ApiError(422, f"'explain' must be 0 or 1, got {explain_flag}")
-    return explain.answer(network, image, explain=bool(explain_flag))
+    return explain.answer(loaded.network, image, explain=bool(explain_flag),
+                          preprocessing=loaded.preprocessing)
 
 
 def _training(app: FastAPI) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 
 from digitlab.nn.losses import CrossEntropy, Loss
 from digitlab.nn.network import MLP
+from digitlab.preprocessing import preprocess
 
 MAX_UNITS = 8  # hidden units returned with an explanation
 TINY = 1e-12  # smallest probability taken the logarithm of
@@ -96,10 +97,15 @@ def hidden_units(network: MLP, image: np.ndarray, answer: int,
     } for j in strongest]
 
 
-def answer(network: MLP, image: np.ndarray, explain: bool = False) -> dict[str, Any]:
+def answer(network: MLP, image: np.ndarray, explain: bool = False,
+           preprocessing: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """The network's answer to one prepared image (784,): digit, probabilities and, with
-    ``explain``, the saliency map and the strongest hidden units."""
-    probabilities = network.probabilities(np.asarray(image).reshape(1, -1))[0]  # (10,)
+    ``explain``, the saliency map and the strongest hidden units.
+
+    A model trained with ``preprocessing`` steps (e.g. deskew) reads the image after them; the
+    saliency is then taken with respect to that preprocessed input."""
+    seen = preprocess(np.asarray(image).reshape(1, -1), list(preprocessing))[0]  # (784,)
+    probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
     digit = int(np.argmax(probabilities))
     result: dict[str, Any] = {
         "digit": digit,
@@ -107,6 +113,6 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False) -> dict[str, 
         "prepared": [float(v) for v in np.asarray(image).reshape(-1)],
     }
     if explain:
-        result["saliency"] = saliency(network, image, digit).tolist()
-        result["hidden"] = hidden_units(network, image, digit)
+        result["saliency"] = saliency(network, seen, digit).tolist()
+        result["hidden"] = hidden_units(network, seen, digit)
     return result

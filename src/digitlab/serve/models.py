@@ -116,7 +116,17 @@ class LoadedModel:
 
     @property
     def network(self):
+        """The bare MLP, fed inputs after the model's preprocessing (see :attr:`reader`)."""
         return self.saved.network
+
+    @property
+    def reader(self):
+        """The network as it reads raw 28×28 digits: its preprocessing (e.g. deskew) first."""
+        return self.saved.model
+
+    @property
+    def preprocessing(self) -> list[str]:
+        return list(self.saved.preprocessing)
 
     @property
     def config(self) -> TrainConfig:
@@ -141,7 +151,7 @@ def _answers_on_test_split(model: LoadedModel) -> dict[str, np.ndarray]:
         raise ApiError(409, f"model {model.entry.id!r}: its test data cannot be loaded "
                             f"({error})") from None
     images, labels = dataset.test.images, dataset.test.labels  # (N, 784), (N,)
-    probabilities = model.network.probabilities(images)  # (N, 10)
+    probabilities = model.reader.probabilities(images)  # (N, 10)
     return {"images": images, "labels": labels, "probabilities": probabilities}
 
 

@@ -76,7 +76,7 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
             raise ApiError(409, "Fashion-MNIST is not available here: `digitlab data download "
                                 "fashion-mnist` fetches it")
     images = generate(kind, n, np.random.default_rng([seed, 0]), source)  # (n, 784)
-    probabilities = model.network.probabilities(images).astype(np.float64)  # (n, 10)
+    probabilities = model.reader.probabilities(images).astype(np.float64)  # (n, 10)
     return {"kind": kind, "model": model.entry.id,
             "images": np.round(images.astype(np.float64), 4).tolist(),
             "answers": [{"digit": int(p.argmax()), "probabilities": p.tolist(),
@@ -87,7 +87,7 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
 def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
     """One image's score, answer and ``percentile``: the share (in %) of real test digits that
     score lower."""
-    probabilities = model.network.probabilities(image.reshape(1, -1))[0].astype(np.float64)
+    probabilities = model.reader.probabilities(image.reshape(1, -1))[0].astype(np.float64)
     score = float(probabilities.max())
     scores = real_scores(model)
     percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
