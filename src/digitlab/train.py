@@ -117,6 +117,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history.
@@ -136,6 +137,9 @@ def train(
         Show a progress bar with the running E and accuracy.
     on_epoch_end : callable, optional
         Called with each epoch's record (a dict, see :class:`History`).
+    on_progress : callable, optional
+        Called with each running-metrics record as it is added to ``history.trace`` (every
+        ``trace_every`` samples), for live displays.
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
 
@@ -151,16 +155,16 @@ def train(
     """
     if run_dir is None:
         return _train(config, dataset, data_dir, None, resume, progress, on_epoch_end,
-                      curves_title)
+                      on_progress, curves_title)
     # one process at a time per run folder, checked writable before any work (re-entrant: the
     # command line claims it first)
     with claim_folder(run_dir, "run folder"):
         return _train(config, dataset, data_dir, Path(run_dir), resume, progress, on_epoch_end,
-                      curves_title)
+                      on_progress, curves_title)
 
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
-           progress: bool, on_epoch_end, curves_title: str | None) -> TrainResult:
+           progress: bool, on_epoch_end, on_progress, curves_title: str | None) -> TrainResult:
     """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
         from digitlab.data import load_run_dataset
@@ -181,7 +185,7 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
                        best)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
-        status = trainer.run(on_epoch_end)
+        status = trainer.run(on_epoch_end, on_progress)
     result = TrainResult(network, history, config, optimizer, status, run_dir)
     if run_dir is not None and status != "interrupted":
         result.evaluation = write_run_results(result, dataset, curves_title)
@@ -243,7 +247,7 @@ class _Trainer:
                                   optimizer=optimizer, threads=training_threads(config))
 
     # ------------------------------------------------------------------ the loop
-    def run(self, on_epoch_end) -> str:
+    def run(self, on_epoch_end, on_progress=None) -> str:
         config = self.config
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
@@ -252,7 +256,7 @@ class _Trainer:
                 # The step's products are small: BLAS runs on one thread and the step splits
                 # its own work over the cores (see digitlab.nn.parallel).
                 with threadpool_limits(limits=1):
-                    record = self._train_epoch(epoch)
+                    record = self._train_epoch(epoch, on_progress)
             except KeyboardInterrupt:
                 self._close_pieces()
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
@@ -269,8 +273,10 @@ class _Trainer:
                 return "early_stopping"
         return "completed"
 
-    def _train_epoch(self, epoch: int) -> dict[str, Any]:
-        """One pass over the training samples in the epoch's order; the epoch's record."""
+    def _train_epoch(self, epoch: int, on_progress=None) -> dict[str, Any]:
+        """One pass over the training samples in the epoch's order; the epoch's record.
+
+        ``on_progress`` is called with each running-metrics record as it is added."""
         config = self.config
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
@@ -307,6 +313,8 @@ class _Trainer:
                 point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
                 if point is not None:
                     self.history.trace.append(point)
+                    if on_progress is not None:
+                        on_progress(point)
                 if step % refresh_every == 0 or step == steps - 1:
                     bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
                                         f"acc={epoch_correct / seen:.2%}", refresh=False)
