@@ -1,0 +1,60 @@
+"""Compiled kernels (Numba) for the fused engine: the same maths as the NumPy fused paths, in
+fewer passes over memory and without a Python call per operation.
+
+- :mod:`.network_kernels` — per-sample SGD (equations (1)–(2)) for any depth: each weight matrix
+  is streamed once per sample for the update of the previous sample *and* the product with the
+  next input; a compiled loop runs a few hundred samples, then hands control back.
+- :mod:`.optimizer_kernels` — the optimizer's update of a piece of the parameter vector (Adam,
+  SGD with momentum / Nesterov, weight decay) as one pass instead of about ten NumPy calls.
+
+Numba is imported only when a compiled kernel is first needed (:func:`load`); compiled code is
+cached on disk, so only the first training of a new install pays the compilation. When Numba
+cannot be imported, :func:`load` returns None and says so once; callers then run the NumPy path.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+#: why the compiled kernels are not available (None while they are, or before the first load)
+unavailable_reason: str | None = None
+_kernels: ModuleType | None = None
+_tried = False
+
+
+def load() -> ModuleType | None:
+    """The module of compiled kernels, or None (with one line on stderr) when Numba is missing.
+
+    Sets ``NUMBA_CACHE_DIR`` to a user cache folder first when the package folder is not
+    writable (an installed package), so that the compiled code is cached in either case.
+    """
+    global _kernels, _tried, unavailable_reason
+    if _tried:
+        return _kernels
+    _tried = True
+    _choose_cache_dir()
+    try:
+        import numba  # noqa: F401
+    except Exception as error:  # ImportError, or a Numba too old/new for this NumPy
+        unavailable_reason = f"Numba cannot be imported ({type(error).__name__}: {error})"
+        print(f"digitlab: {unavailable_reason}; training runs the NumPy fused engine instead",
+              file=sys.stderr)
+        return None
+    from digitlab.nn.compiled import kernels
+
+    _kernels = kernels
+    return _kernels
+
+
+def _choose_cache_dir() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
+    package = Path(__file__).parent
+    if os.access(package, os.W_OK):
+        return  # Numba caches beside the source, in __pycache__
+    import platformdirs
+
+    os.environ["NUMBA_CACHE_DIR"] = str(Path(platformdirs.user_cache_dir("digitlab")) / "numba")
