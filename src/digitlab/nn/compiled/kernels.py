@@ -1,24 +1,66 @@
 """Every compiled kernel, imported together once Numba is known to load."""
 
-from digitlab.nn.compiled.network_kernels import (  # noqa: F401
-    ACTIVATION_CODES,
-    LOSS_CODES,
-    sgd_per_sample,
-)
+import time
+
+import numpy as np
+from numba import set_num_threads
+
+from digitlab.nn.compiled.network_kernels import ACTIVATION_CODES, LOSS_CODES, sgd_per_sample
+from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
 
 
-import numpy as np  # noqa: E402
-from numba import get_num_threads  # noqa: E402
+class ThreadChooser:
+    """Chooses how many threads the per-sample kernel uses: 1 or ``most``, whichever has run
+    faster.
+
+    The kernel gives the same weights for any thread count, so the choice may follow the clock.
+    A step of the assignment network lasts about 50–100 µs, and two threads pay off only while
+    both cores are free: on a busy machine, waiting for a descheduled thread costs milliseconds.
+    The other count is tried now and then on a short probe of :data:`PROBE` samples, at
+    intervals that double while it keeps losing, so that the choice follows a changing load at
+    a bounded cost.
+    """
+
+    PROBE = 16
+
+    def __init__(self, most: int):
+        self.most = max(1, int(most))
+        self.cost: dict[int, float] = {}  # threads -> running mean of seconds per sample
+        self.best = 1
+        self.interval, self.countdown = 4, 1  # calls between probes
+
+    def probe(self) -> int | None:
+        """The thread count to try on a probe before this call, or None."""
+        if self.most == 1:
+            return None
+        self.countdown -= 1
+        if self.countdown > 0:
+            return None
+        self.countdown = self.interval
+        return self.most if self.best == 1 else 1
+
+    def record(self, threads: int, seconds_per_sample: float, probe: bool) -> None:
+        old = self.cost.get(threads)
+        self.cost[threads] = (seconds_per_sample if old is None
+                              else 0.5 * old + 0.5 * seconds_per_sample)
+        if len(self.cost) < 2:
+            return
+        best = min(self.cost, key=self.cost.__getitem__)
+        if probe:  # a probe that lost: wait twice as long before the next
+            self.interval = 4 if best != self.best else min(2 * self.interval, 1024)
+            self.countdown = min(self.countdown, self.interval)
+        self.best = best
 
 
 class PerSampleSGD:
     """Per-sample SGD of one network through :func:`sgd_per_sample`, with its scratch arrays.
 
     ``run(images, targets, order, rates)`` trains on ``images[order]`` in place and returns
-    ``(done, losses, predicted)``; see :func:`sgd_per_sample`.
+    ``(done, losses, predicted)``; see :func:`sgd_per_sample`. ``threads`` is the most cores a
+    call may use; :class:`ThreadChooser` decides how many it does.
     """
 
-    def __init__(self, network, loss_name: str):
+    def __init__(self, network, loss_name: str, threads: int = 1):
         self.network = network
         sizes = network.sizes
         self.sizes = np.asarray(sizes, dtype=np.int64)
@@ -30,14 +72,68 @@ class PerSampleSGD:
         self.ys = np.zeros((2, sum(sizes)), dtype=dtype)
         self.zs = np.zeros(sum(sizes[1:]), dtype=dtype)
         self.deltas = np.zeros_like(self.zs)
+        self.chooser = ThreadChooser(threads)
 
-    def run(self, images, targets, order, rates):
-        net = self.network
+    def run(self, images, targets, order, rates, threads: int | None = None):
+        """Train on ``images[order]`` (N, n_0) with targets (N, n_L) and a rate per sample;
+        ``threads`` forces a thread count. Returns ``(done, losses, predicted)``."""
+        order = np.asarray(order, dtype=np.int64)
+        rates = np.asarray(rates, dtype=np.float64)
         losses = np.empty(len(order), dtype=np.float64)
         predicted = np.empty(len(order), dtype=np.int64)
+        done = 0
+        if threads is not None:
+            done = self._run(images, targets, order, rates, losses, predicted, threads)
+        else:
+            probe = self.chooser.probe()
+            if probe is not None:
+                done = self._run(images, targets, order[: self.chooser.PROBE], rates, losses,
+                                 predicted, probe, is_probe=True)
+            if done == min(len(order), self.chooser.PROBE) or probe is None:
+                done += self._run(images, targets, order[done:], rates[done:], losses[done:],
+                                  predicted[done:], self.chooser.best)
+        return done, losses[:done], predicted[:done]
+
+    def _run(self, images, targets, order, rates, losses, predicted, threads, is_probe=False):
+        if len(order) == 0:
+            return 0
+        net = self.network
+        set_num_threads(threads)
+        start = time.perf_counter()
         done = sgd_per_sample(
             net.params, self.sizes, self.offsets, self.codes, net.has_bias, self.loss_code,
-            images, targets, np.asarray(order, dtype=np.int64),
-            np.asarray(rates, dtype=np.float64), losses, predicted, self.ys, self.zs,
-            self.deltas, get_num_threads())
-        return done, losses[:done], predicted[:done]
+            images, targets, order, rates[: len(order)], losses, predicted, self.ys, self.zs,
+            self.deltas, threads)
+        if done:
+            self.chooser.record(threads, (time.perf_counter() - start) / done, is_probe)
+        return done
+
+
+class CompiledUpdate:
+    """An optimizer whose ``update`` of a piece of θ runs as one compiled pass.
+
+    ``begin_step`` and the state (moments, velocity, step count, checkpoints) stay the wrapped
+    optimizer's own, so the two can be used in turn on the same run.
+    """
+
+    def __init__(self, optimizer):
+        from digitlab.nn.optimizers import SGD, Adam
+
+        if not isinstance(optimizer, (SGD, Adam)):
+            raise TypeError(f"no compiled update for {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self._adam = isinstance(optimizer, Adam)
+        self._no_velocity = np.zeros(0, dtype=np.float64)
+
+    def begin_step(self, params, lr=None):
+        self.optimizer.begin_step(params, lr)
+
+    def update(self, params, grad, lo):
+        o, hi = self.optimizer, lo + grad.size
+        if self._adam:
+            adam_update(params[lo:hi], grad, o.m_scaled[lo:hi], o.v_scaled[lo:hi], o.beta1,
+                        o.beta2, o._step_size, o._eps, o.weight_decay)
+        else:
+            velocity = o.velocity[lo:hi] if o.momentum else params[lo:lo]
+            sgd_update(params[lo:hi], grad, velocity, o._lr, o.momentum, o.nesterov,
+                       o.weight_decay)

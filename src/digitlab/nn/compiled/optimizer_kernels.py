@@ -13,12 +13,11 @@ floats, so a float32 network is updated in float32.
 
 from __future__ import annotations
 
-import math
-
+import numpy as np
 from numba import njit
 
 FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # not nnan/ninf: NaN must stay visible
-_jit = njit(fastmath=FASTMATH, cache=True, nogil=True)
+_jit = njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
 
 
 @_jit
@@ -33,7 +32,7 @@ def adam_update(params, grad, m_scaled, v_scaled, beta1, beta2, step_size, eps, 
         v = b2 * v_scaled[i] + g * g
         m_scaled[i] = m
         v_scaled[i] = v
-        params[i] -= step * m / (math.sqrt(v) + e)
+        params[i] -= step * m / (np.sqrt(v) + e)
 
 
 @_jit
