@@ -6,16 +6,25 @@ of ``--repeats`` runs is reported with the ratio digitlab / PyTorch.
 
 Cases:
 - ``report``: 784-1024-1024-10 swish, softmax cross-entropy, Adam η = 0.001, batch 32,
-  2 threads. PyTorch with ``Adam(fused=True)`` (its fastest) and with the default Adam.
-- ``assignment``: 784-784-10 tanh, ½‖y − t‖² with ±1 targets, SGD η = 0.01, batch 1, no bias,
-  1 thread (the fastest setting for both at this size). PyTorch idiomatic (autograd +
-  ``optim.SGD``) and hand-written (``addmv`` / ``addr_``, no autograd).
+  2 threads. PyTorch with ``Adam(fused=True)`` (its fastest) and with the default Adam; the
+  ratio is against the fused Adam.
+- ``assignment``: 784-784-10 tanh, ½‖y − t‖² with ±1 targets, SGD η = 0.01, batch 1, no bias.
+  PyTorch idiomatic (autograd + ``optim.SGD``) and hand-written (``addmv`` / ``addr_``, no
+  autograd) on 1 and on 2 threads; the ratio is against the faster hand-written one.
+- ``process``: the whole ``digitlab train --preset assignment --epochs 1`` command (start,
+  imports, data, one epoch, evaluation on the test set, saving the run) against the whole
+  PyTorch hand-written script (start, imports, data, one epoch), wall time and peak memory of
+  each process.
+
+digitlab runs its default engine (``fused``: the compiled kernels) and, as ``digitlab:numpy``,
+the same engine with the compiled kernels switched off (``DIGITLAB_COMPILED=0``).
 
 Data: Fashion-MNIST's 60,000 training images (MNIST's exact shapes), from
 ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``) or ``--data DIR``.
 Needs ``pip install torch==2.13.0``.
 
-    python benchmarks/bench_train.py [--case report|assignment|all] [--repeats 3] [--samples N]
+    python benchmarks/bench_train.py [--case report|assignment|process|all] [--repeats 3]
+                                     [--samples N]
 
 ``--samples`` times a prefix of the data and scales to 60,000 images per epoch.
 
@@ -66,6 +75,8 @@ def run_torch(case: str, variant: str, images, labels) -> float:
     import torch
 
     torch.manual_seed(0)
+    threads = 2 if variant.endswith("2") else 1
+    variant = variant.rstrip("2")
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     order = torch.randperm(len(labels))
     if case == "report":
@@ -83,7 +94,7 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             optimizer.step()
         return time.perf_counter() - start
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads)
     targets = -torch.ones(len(labels), 10)
     targets[torch.arange(len(labels)), y_all] = 1.0
     w0 = torch.randn(784, 784) * np.sqrt(2 / 784)
@@ -118,7 +129,7 @@ def run_torch(case: str, variant: str, images, labels) -> float:
 
 def child(args) -> None:
     images, labels = load(args.data, args.samples)
-    if args.impl == "digitlab":
+    if args.impl.startswith("digitlab"):
         seconds = run_digitlab(args.case, images, labels)
     else:
         seconds = run_torch(args.case, args.impl.split(":")[1], images, labels)
@@ -127,14 +138,51 @@ def child(args) -> None:
 
 
 IMPLEMENTATIONS = {
-    "report": ["digitlab", "torch:fused", "torch:default"],
-    "assignment": ["digitlab", "torch:handwritten", "torch:autograd"],
+    "report": ["digitlab", "digitlab:numpy", "torch:fused", "torch:default"],
+    "assignment": ["digitlab", "digitlab:numpy", "torch:handwritten", "torch:handwritten2",
+                   "torch:autograd"],
+    "process": ["digitlab", "digitlab:numpy", "torch:handwritten"],
 }
+#: the PyTorch versions each case's ratio is taken against (the fastest of them)
+PEERS = {"report": ["torch:fused"], "assignment": ["torch:handwritten", "torch:handwritten2"],
+         "process": ["torch:handwritten"]}
+
+
+def environment(impl: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if impl == "digitlab:numpy":
+        env["DIGITLAB_COMPILED"] = "0"
+    return env
+
+
+def measure(case: str, impl: str, args) -> dict[str, float]:
+    """Seconds per epoch and peak memory (MB) of one run of ``impl`` in its own process."""
+    if case != "process":
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", case, "--impl", impl, "--samples",
+             str(args.samples), "--data", args.data],
+            check=True, capture_output=True, text=True, env=environment(impl)).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    if impl.startswith("digitlab"):
+        command = [sys.executable, "-m", "digitlab", "train", "--preset", "assignment",
+                   "--dataset", "fashion-mnist", "--data", args.data, "--epochs", "1",
+                   "--max-train-samples", str(args.samples), "--out",
+                   os.path.join(args.scratch, "run"), "--overwrite", "--quiet"]
+    else:
+        command = [sys.executable, __file__, "--case", "assignment", "--impl", impl,
+                   "--samples", str(args.samples), "--data", args.data]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=environment(impl))
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return {"seconds": time.perf_counter() - start, "peak_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["report", "assignment", "all"], default="all")
+    parser.add_argument("--case", choices=["report", "assignment", "process", "all"],
+                        default="all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=EPOCH)
     parser.add_argument("--data", default=FASHION)
@@ -142,31 +190,47 @@ def main() -> None:
     args = parser.parse_args()
     if args.impl:
         return child(args)
+    import shutil
+    import tempfile
+
+    args.scratch = tempfile.mkdtemp(prefix="bench_train_")
+    try:
+        compare(args)
+    finally:
+        shutil.rmtree(args.scratch, ignore_errors=True)
+
+
+def compare(args) -> None:
     import numpy  # noqa: F401 - loads NumPy's BLAS, for threadpool_info to see
     from threadpoolctl import threadpool_info
 
     kernels = sorted({pool.get("architecture") or "?" for pool in threadpool_info()
                       if pool["user_api"] == "blas"})
     print(f"NumPy's BLAS kernels: {', '.join(kernels) or 'unknown'}")
-    cases = ["report", "assignment"] if args.case == "all" else [args.case]
+    cases = ["report", "assignment", "process"] if args.case == "all" else [args.case]
     for case in cases:
         results = {impl: [] for impl in IMPLEMENTATIONS[case]}
         for _ in range(args.repeats):
             for impl in IMPLEMENTATIONS[case]:  # alternate, so drifts in load hit all alike
-                out = subprocess.run(
-                    [sys.executable, __file__, "--case", case, "--impl", impl, "--samples",
-                     str(args.samples), "--data", args.data],
-                    check=True, capture_output=True, text=True, env=os.environ,
-                ).stdout
-                results[impl].append(json.loads(out.strip().splitlines()[-1]))
-        ours = statistics.median(r["seconds"] for r in results["digitlab"])
-        print(f"\n{case}: seconds per epoch of 60,000 images (median of {args.repeats}, "
-              f"measured on {args.samples} images)")
-        print(f"{'implementation':<20}{'s/epoch':>10}{'peak MB':>10}{'digitlab / it':>16}")
+                results[impl].append(measure(case, impl, args))
+        medians = {impl: statistics.median(r["seconds"] for r in runs)
+                   for impl, runs in results.items()}
+        peer = min(PEERS[case], key=medians.__getitem__)
+        unit = "s/process" if case == "process" else "s/epoch"
+        what = ("seconds per whole process" if case == "process"
+                else "seconds per epoch of 60,000 images")
+        print(f"\n{case}: {what} (median of {args.repeats}, measured on {args.samples} "
+              f"images); ratio against {peer}")
+        print(f"{'implementation':<20}{unit:>10}{'peak MB':>10}{'rounds':>24}{'ratio':>8}")
         for impl, runs in results.items():
-            seconds = statistics.median(r["seconds"] for r in runs)
             peak = statistics.median(r["peak_mb"] for r in runs)
-            print(f"{impl:<20}{seconds:>10.2f}{peak:>10.0f}{ours / seconds:>16.2f}")
+            rounds = " ".join(f"{r['seconds']:.2f}" for r in runs)
+            print(f"{impl:<20}{medians[impl]:>10.2f}{peak:>10.0f}{rounds:>24}"
+                  f"{medians[impl] / medians[peer]:>8.2f}")
+        ours = [r["seconds"] for r in results["digitlab"]]
+        theirs = [r["seconds"] for r in results[peer]]
+        print("digitlab / " + peer + " per round: "
+              + ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ fewer passes over memory and without a Python call per operation.
 Numba is imported only when a compiled kernel is first needed (:func:`load`); compiled code is
 cached on disk, so only the first training of a new install pays the compilation. When Numba
 cannot be imported, :func:`load` returns None and says so once; callers then run the NumPy path.
+``DIGITLAB_COMPILED=0`` in the environment switches the compiled kernels off the same way.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def load() -> ModuleType | None:
     if _tried:
         return _kernels
     _tried = True
+    if os.environ.get("DIGITLAB_COMPILED", "").strip() == "0":
+        unavailable_reason = "compiled kernels switched off (DIGITLAB_COMPILED=0)"
+        print(f"digitlab: {unavailable_reason}; training runs the NumPy fused engine",
+              file=sys.stderr)
+        return None
     _choose_cache_dir()
     # Threads that wait at the end of a parallel region sleep instead of spinning: the regions
     # of a per-sample step last about 50 µs, and on a machine whose cores are busy with other
