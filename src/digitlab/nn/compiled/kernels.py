@@ -10,45 +10,44 @@ from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
 
 
 class ThreadChooser:
-    """Chooses how many threads the per-sample kernel uses: 1 or ``most``, whichever has run
-    faster.
+    """Chooses how many threads each call of the per-sample kernel uses: 1 or ``most``,
+    whichever has run faster.
 
     The kernel gives the same weights for any thread count, so the choice may follow the clock.
     A step of the assignment network lasts about 50–100 µs, and two threads pay off only while
-    both cores are free: on a busy machine, waiting for a descheduled thread costs milliseconds.
-    The other count is tried now and then on a short probe of :data:`PROBE` samples, at
-    intervals that double while it keeps losing, so that the choice follows a changing load at
-    a bounded cost.
+    both cores are free: on a busy machine, waiting for a descheduled thread costs up to
+    milliseconds. The other count is tried now and then, at intervals that double while it
+    keeps losing, so that the choice follows a changing load at a bounded cost.
     """
-
-    PROBE = 16
 
     def __init__(self, most: int):
         self.most = max(1, int(most))
         self.cost: dict[int, float] = {}  # threads -> running mean of seconds per sample
-        self.best = 1
-        self.interval, self.countdown = 4, 1  # calls between probes
+        self.best = self.most
+        self.interval, self.countdown = 4, 0  # calls between tries of the other count
 
-    def probe(self) -> int | None:
-        """The thread count to try on a probe before this call, or None."""
+    def pick(self) -> int:
+        """The thread count for the next call."""
         if self.most == 1:
-            return None
+            return 1
+        if len(self.cost) < 2:  # time both first
+            return self.most if self.most not in self.cost else 1
         self.countdown -= 1
         if self.countdown > 0:
-            return None
+            return self.best
         self.countdown = self.interval
-        return self.most if self.best == 1 else 1
+        return 1 if self.best == self.most else self.most
 
-    def record(self, threads: int, seconds_per_sample: float, probe: bool) -> None:
+    def record(self, threads: int, seconds_per_sample: float) -> None:
         old = self.cost.get(threads)
         self.cost[threads] = (seconds_per_sample if old is None
                               else 0.5 * old + 0.5 * seconds_per_sample)
         if len(self.cost) < 2:
             return
         best = min(self.cost, key=self.cost.__getitem__)
-        if probe:  # a probe that lost: wait twice as long before the next
-            self.interval = 4 if best != self.best else min(2 * self.interval, 1024)
-            self.countdown = min(self.countdown, self.interval)
+        if threads != self.best:  # a try of the other count: if it lost, wait twice as long
+            self.interval = 4 if best == threads else min(2 * self.interval, 1024)
+            self.countdown = self.interval
         self.best = best
 
 
@@ -57,7 +56,9 @@ class PerSampleSGD:
 
     ``run(images, targets, order, rates)`` trains on ``images[order]`` in place and returns
     ``(done, losses, predicted)``; see :func:`sgd_per_sample`. ``threads`` is the most cores a
-    call may use; :class:`ThreadChooser` decides how many it does.
+    call may use; :class:`ThreadChooser` decides how many it does. The result depends on where
+    the calls divide the samples (only in rounding: each call ends with its last update), so
+    callers divide an epoch the same way every time.
     """
 
     def __init__(self, network, loss_name: str, threads: int = 1):
@@ -75,38 +76,22 @@ class PerSampleSGD:
         self.chooser = ThreadChooser(threads)
 
     def run(self, images, targets, order, rates, threads: int | None = None):
-        """Train on ``images[order]`` (N, n_0) with targets (N, n_L) and a rate per sample;
+        """Train on ``images[order]`` ((N, n_0), targets (N, n_L)) with a rate per sample;
         ``threads`` forces a thread count. Returns ``(done, losses, predicted)``."""
+        net = self.network
         order = np.asarray(order, dtype=np.int64)
-        rates = np.asarray(rates, dtype=np.float64)
         losses = np.empty(len(order), dtype=np.float64)
         predicted = np.empty(len(order), dtype=np.int64)
-        done = 0
-        if threads is not None:
-            done = self._run(images, targets, order, rates, losses, predicted, threads)
-        else:
-            probe = self.chooser.probe()
-            if probe is not None:
-                done = self._run(images, targets, order[: self.chooser.PROBE], rates, losses,
-                                 predicted, probe, is_probe=True)
-            if done == min(len(order), self.chooser.PROBE) or probe is None:
-                done += self._run(images, targets, order[done:], rates[done:], losses[done:],
-                                  predicted[done:], self.chooser.best)
-        return done, losses[:done], predicted[:done]
-
-    def _run(self, images, targets, order, rates, losses, predicted, threads, is_probe=False):
-        if len(order) == 0:
-            return 0
-        net = self.network
-        set_num_threads(threads)
+        chosen = self.chooser.pick() if threads is None else threads
+        set_num_threads(chosen)
         start = time.perf_counter()
         done = sgd_per_sample(
             net.params, self.sizes, self.offsets, self.codes, net.has_bias, self.loss_code,
-            images, targets, order, rates[: len(order)], losses, predicted, self.ys, self.zs,
-            self.deltas, threads)
+            images, targets, order, np.asarray(rates, dtype=np.float64), losses, predicted,
+            self.ys, self.zs, self.deltas, chosen)
         if done:
-            self.chooser.record(threads, (time.perf_counter() - start) / done, is_probe)
-        return done
+            self.chooser.record(chosen, (time.perf_counter() - start) / done)
+        return done, losses[:done], predicted[:done]
 
 
 class CompiledUpdate:
