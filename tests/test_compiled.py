@@ -133,3 +133,20 @@ def test_without_numba_load_says_so_in_one_line_and_returns_none(monkeypatch, ca
     message = capsys.readouterr().err.strip().splitlines()
     assert len(message) == 1 and "Numba cannot be imported" in message[0]
     assert "NumPy" in message[0]
+
+
+def test_thread_chooser_follows_the_faster_count_and_retries_the_other_ever_less_often():
+    from digitlab.nn.compiled.kernels import ThreadChooser
+
+    chooser = ThreadChooser(2)
+    speeds = {1: 1.0, 2: 3.0}  # one thread is faster here
+    picks = []
+    for _ in range(200):
+        threads = chooser.pick()
+        picks.append(threads)
+        chooser.record(threads, speeds[threads])
+    assert picks[:2] == [2, 1]  # both timed first
+    tries = [i for i, threads in enumerate(picks) if threads == 2][1:]
+    assert 3 <= len(tries) <= 8  # retried now and then, at growing intervals
+    assert np.all(np.diff(tries) >= 4) and np.diff(tries)[-1] > np.diff(tries)[0]
+    assert ThreadChooser(1).pick() == 1
