@@ -21,7 +21,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from digitlab.nn import MLP, Adam, get_loss
+from digitlab.nn import MLP, Adam, fused, get_loss
 from digitlab.nn.optimizers import Optimizer
 from digitlab.nn.parallel import available_cores
 
@@ -81,12 +81,13 @@ def steps(rounds: int) -> None:
         return x[lo : lo + batch], t[lo : lo + batch]
 
     def forward(i):
-        net.forward(batch_of(i)[0], threads)
+        fused.forward(net, batch_of(i)[0], threads)
 
     def backward(optimizer):
         def step(i):
             xb, tb = batch_of(i)
-            net.backward_update(net.forward(xb, threads), tb, loss, optimizer, None, threads)
+            fused.backward_update(net, fused.forward(net, xb, threads), tb, loss, optimizer,
+                                  None, threads)
         return step
 
     variants = {"forward": forward, "forward + backward": backward(no_update),

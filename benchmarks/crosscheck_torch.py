@@ -2,9 +2,9 @@
 optimizer, then the largest difference between the two sets of weights.
 
 - ``report``: 784-1024-1024-10 swish with biases, softmax cross-entropy, Adam η = 0.001,
-  batch 32 (digitlab's fused ``backward_update`` on two threads).
+  batch 32 (digitlab's ``fused.backward_update`` on two threads).
 - ``assignment``: 784-784-10 tanh without biases, ½‖y − t‖² with ±1 targets, SGD η = 0.01,
-  batch 1 (digitlab's per-sample ``sgd_step``).
+  batch 1 (digitlab's per-sample ``fused.sgd_step``).
 
 Random inputs in [0, 1] stand in for images; the check is about arithmetic, not accuracy.
 Needs ``pip install torch==2.13.0``.
@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from digitlab.nn import MLP, SGD, Adam, get_loss
+from digitlab.nn import MLP, SGD, Adam, fused, get_loss
 
 
 def torch_model(net: MLP, activation) -> torch.nn.Sequential:
@@ -58,8 +58,8 @@ def report(steps: int, rng: np.random.Generator) -> float:
         x = rng.random((32, 784))
         labels = rng.integers(0, 10, 32)
         with threadpool_limits(1):
-            trace = net.forward(x, threads=2)
-            net.backward_update(trace, net.targets(labels, loss), loss, optimizer, None, 2)
+            fp = fused.forward(net, x, threads=2)
+            fused.backward_update(net, fp, net.targets(labels, loss), loss, optimizer, None, 2)
         torch_optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(torch.from_numpy(x)),
                                           torch.from_numpy(labels)).backward()
@@ -75,7 +75,7 @@ def assignment(steps: int, rng: np.random.Generator) -> float:
     for _ in range(steps):
         x = rng.random((1, 784))
         t = net.targets(rng.integers(0, 10, 1), loss)
-        net.sgd_step(net.forward(x), t, loss, optimizer.lr)
+        fused.sgd_step(net, net.forward(x), t, loss, optimizer.lr)
         torch_optimizer.zero_grad()
         (0.5 * ((model(torch.from_numpy(x)) - torch.from_numpy(t)) ** 2).sum()).backward()
         torch_optimizer.step()

@@ -12,9 +12,9 @@ from digitlab.analysis.balance import class_balance
 from digitlab.analysis.confusion import confusion_analysis
 from digitlab.analysis.mistakes import mistake_summary, mistakes_by_confidence, pair_examples
 from digitlab.analysis.ood import auroc, average_ranks
+from digitlab.analysis.pipeline import to_json
 from digitlab.analysis.responses import Responses
-from digitlab.analysis.retrain import retraining_seeds, summarise_runs
-from digitlab.analysis.run import to_json
+from digitlab.analysis.retrain import retraining_seeds, summarize_runs
 from digitlab.config import TrainConfig
 from digitlab.train import train
 
@@ -138,12 +138,12 @@ def test_retraining_seeds_skip_the_analysed_one():
     assert retraining_seeds(5, 2, exclude=0) == [6, 7]
 
 
-def test_summarise_runs_by_hand():
+def test_summarize_runs_by_hand():
     a = np.diag([10] * 10)
     a[4, 9] = 3  # run 1: 3 mistakes, all 4 → 9
     b = np.diag([10] * 10)
     b[4, 9], b[8, 3] = 1, 2  # run 2: 4 → 9 once, 8 → 3 twice
-    s = summarise_runs([a, b], top=1)
+    s = summarize_runs([a, b], top=1)
     assert s["accuracies"] == pytest.approx([100 / 103, 100 / 103])
     assert s["accuracy_std"] == pytest.approx(0.0)
     assert s["mistakes_by_digit"][1] == [0, 0, 0, 0, 1, 0, 0, 0, 2, 0]
@@ -193,8 +193,8 @@ def test_analyze_writes_every_figure_and_the_json(tanh_analysis):
     assert sum(map(sum, stored["confusion_matrix"])) == stored["n_test"]
     assert stored["accuracy"] == pytest.approx(result.history.final["test_accuracy"])
     assert set(stored["figures"]) == set(FIGURES)
-    for name in FIGURES.values():
-        assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+    for figure in FIGURES.values():
+        assert (out / figure.file).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure.file
     kinds = stored["nondigits"]
     assert {"uniform_noise", "letters", "rotated_180", "shifted_digits"} <= set(kinds)
     for kind in kinds.values():

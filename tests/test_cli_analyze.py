@@ -39,8 +39,8 @@ def test_cli_writes_everything_on_the_saved_test_split(run_dir, tmp_path, capsys
     # the same split the network was tested on while training (seed 3, test fraction 0.1)
     assert analysis["accuracy"] == pytest.approx(test_accuracy)
     assert analysis["model"]["config"]["seed"] == 3
-    assert sorted(analysis["figures"].values()) == sorted(FIGURES.values())
-    assert all((out / name).stat().st_size > 10_000 for name in FIGURES.values())
+    assert sorted(analysis["figures"].values()) == sorted(f.file for f in FIGURES.values())
+    assert all((out / f.file).stat().st_size > 10_000 for f in FIGURES.values())
     assert analysis["retraining"]["seeds"] == [1, 2]  # 3 is the analysed run's own seed
     assert analysis["retraining"]["epochs"] == 1
     assert all(0 <= k["auroc"] <= 1 for k in analysis["nondigits"].values())

@@ -260,11 +260,11 @@ def test_dataset_of_the_toml_file_is_not_overridden_by_the_default(tmp_path, cap
 
     asked = []
 
-    def record(name, data_dir, **kwargs):
-        asked.append(name)
+    def record(run, data_dir=None, *, name=None, **kwargs):
+        asked.append(name if name is not None else run.dataset)
         raise DataError("stop here")
 
-    monkeypatch.setattr(cli_train, "load_dataset_from_options", record)
+    monkeypatch.setattr(cli_train, "load_run_dataset", record)
     toml = tmp_path / "run.toml"
     toml.write_text('dataset = "fashion-mnist"\n')
     out = ["--out", str(tmp_path / "r")]

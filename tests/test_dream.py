@@ -335,3 +335,15 @@ def test_dream_leaves_the_flat_black_start_of_a_bias_free_relu_network():
     result = dream(net, 3, "black", DreamOptions(steps=60, min_steps=0))
     assert result.image.any() and result.image.min() >= 0 and result.image.max() <= 1
     assert result.final_target_probability > 0.5
+
+
+def test_equation_3_step_is_the_plain_update_or_a_normalised_one():
+    from digitlab.dream import equation_3_step
+
+    x = np.array([[0.5, 0.5], [0.0, 1.0]])
+    grad = np.array([[2.0, -2.0], [0.0, 0.0]])
+    np.testing.assert_allclose(equation_3_step(x, grad, 0.1, normalize=False),
+                               [[0.3, 0.7], [0.0, 1.0]])  # y⁰ − η ∂J/∂y⁰
+    # normalised: RMS of the step is η (row 1), and a zero gradient does not move (row 2)
+    np.testing.assert_allclose(equation_3_step(x, grad, 0.1, normalize=True),
+                               [[0.4, 0.6], [0.0, 1.0]])

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from digitlab.nn import MLP, get_loss
+from digitlab.nn import MLP, fused, get_loss
 
 HIDDEN = ["tanh", "sigmoid", "relu", "swish", "linear"]
 # (output activation, loss) pairs the engine accepts; ce needs a softmax output.
@@ -98,7 +98,7 @@ def test_gradient_check_detects_a_wrong_derivative(monkeypatch):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("bias", [False, True])
 def test_fused_sgd_step_equals_backward_then_sgd(batch, dtype, bias):
-    """MLP.sgd_step (in-place BLAS update) gives the weights of backward + SGD.step."""
+    """fused.sgd_step (in-place BLAS update) gives the weights of backward + SGD.step."""
     from digitlab.nn import SGD
 
     rng = np.random.default_rng(1)
@@ -110,7 +110,7 @@ def test_fused_sgd_step_equals_backward_then_sgd(batch, dtype, bias):
     reference.backward(reference.forward(x), t, loss)
     SGD(0.1).step(reference.params, reference.grads)
     before = net.params.copy()
-    net.sgd_step(net.forward(x), t, loss, 0.1)
+    fused.sgd_step(net, net.forward(x), t, loss, 0.1)
     assert not np.array_equal(net.params, before)
     tol = 1e-6 if dtype == np.float32 else 1e-13
     np.testing.assert_allclose(net.params, reference.params, rtol=tol, atol=tol)
@@ -120,7 +120,7 @@ def test_fused_sgd_step_equals_backward_then_sgd(batch, dtype, bias):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("bias", [False, True])
 def test_backward_update_equals_backward_then_step(optimizer_name, threads, bias, monkeypatch):
-    """MLP.backward_update (gradient rows handed to the optimizer block by block, on one or two
+    """fused.backward_update (gradient rows handed to the optimizer block by block, on one or two
     threads) gives the weights of backward + optimizer.step."""
     from digitlab.nn import make_optimizer
 
@@ -129,20 +129,21 @@ def test_backward_update_equals_backward_then_step(optimizer_name, threads, bias
             return make_optimizer("sgd", 0.05, momentum=0.9, nesterov=True, weight_decay=0.01)
         return make_optimizer(optimizer_name, 0.05 if optimizer_name == "sgd" else 0.01)
 
-    monkeypatch.setattr(MLP, "row_block", 3)  # several blocks per layer, split across threads
+    monkeypatch.setattr(fused, "ROW_BLOCK", 3)  # several blocks per layer, split across threads
     rng = np.random.default_rng(2)
     net = MLP([9, 13, 7, 4], ["swish", "tanh", "softmax"], bias=bias, dtype=np.float64, rng=rng)
     loss = get_loss("ce")
-    reference, fused = net.copy(), net.copy()
+    reference, fast = net.copy(), net.copy()
     ref_opt, fused_opt = optimizer(), optimizer()
     for _ in range(3):
         x = rng.uniform(0, 1, (6, 9))
         t = net.targets(rng.integers(0, 4, 6), loss)
         reference.backward(reference.forward(x), t, loss)
         ref_opt.step(reference.params, reference.grads)
-        fused.backward_update(fused.forward(x, threads), t, loss, fused_opt, None, threads)
-    assert not np.array_equal(fused.params, net.params)
-    np.testing.assert_allclose(fused.params, reference.params, rtol=1e-12, atol=1e-14)
+        fused.backward_update(fast, fused.forward(fast, x, threads), t, loss, fused_opt, None,
+                              threads)
+    assert not np.array_equal(fast.params, net.params)
+    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-12, atol=1e-14)
 
 
 def test_backward_update_does_not_depend_on_the_thread_count(monkeypatch):
@@ -150,7 +151,7 @@ def test_backward_update_does_not_depend_on_the_thread_count(monkeypatch):
     and two threads give bit-identical float32 weights."""
     from digitlab.nn import make_optimizer
 
-    monkeypatch.setattr(MLP, "row_block", 4)
+    monkeypatch.setattr(fused, "ROW_BLOCK", 4)
     rng = np.random.default_rng(3)
     net = MLP([30, 40, 24, 5], ["swish", "relu", "softmax"], bias=True, dtype=np.float32, rng=rng)
     loss = get_loss("ce")
@@ -161,7 +162,8 @@ def test_backward_update_does_not_depend_on_the_thread_count(monkeypatch):
             batch = np.random.default_rng(step)
             x = batch.uniform(0, 1, (8, 30)).astype(np.float32)
             t = copy.targets(batch.integers(0, 5, 8), loss)
-            copy.backward_update(copy.forward(x, threads), t, loss, optimizer, None, threads)
+            fused.backward_update(copy, fused.forward(copy, x, threads), t, loss, optimizer,
+                                  None, threads)
         results.append(copy.params)
     assert not np.array_equal(results[0], net.params)
     np.testing.assert_array_equal(results[0], results[1])

@@ -5,7 +5,10 @@ without console errors, and a screenshot is saved beside it.
 """
 
 import json
+import re
 import shutil
+from html import unescape
+from pathlib import Path
 
 import pytest
 
@@ -22,6 +25,17 @@ def quick_report(tmp_path_factory):
     return out, summary
 
 
+def assert_every_figure_has_a_written_caption(page: str) -> None:
+    """Each <figure> has a caption that is a sentence, not its key or file name respelled."""
+    figures = re.findall(r'<figure><img src="([^"]+)"[^>]*><figcaption>(.*?)</figcaption>', page)
+    assert len(figures) == page.count("<figure>") and figures
+    for src, caption in figures:
+        caption = unescape(caption)
+        stem = Path(unescape(src)).stem
+        assert caption.lower() not in (stem.lower(), stem.replace("_", " ").lower()), src
+        assert len(caption.split()) >= 4 and caption[0].isupper(), (src, caption)
+
+
 def test_quick_report_writes_every_file_and_reuses_stages(quick_report):
     out, summary = quick_report
     for name in ("index.html", "report.md", "summary.json"):
@@ -31,6 +45,7 @@ def test_quick_report_writes_every_file_and_reuses_stages(quick_report):
     for figure in saved["figures"]:  # every figure the page shows exists and is listed
         assert (out / figure).stat().st_size > 1000
         assert figure in (out / "index.html").read_text()
+    assert_every_figure_has_a_written_caption((out / "index.html").read_text())
     again = build_report(out, mode="quick", progress=False)
     assert all(t["reused"] for t in again["timings"].values())
     assert again["stages"] == json.loads(json.dumps(summary["stages"]))

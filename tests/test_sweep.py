@@ -20,9 +20,7 @@ from digitlab.cli import main
 from digitlab.config import TrainConfig
 from digitlab.data import write_idx
 from digitlab.errors import ConfigError, DigitlabError
-from digitlab.sweep.run import plan_studies, run_sweep
-from digitlab.sweep.store import TrialStore
-from digitlab.sweep.studies import (
+from digitlab.studies.definitions import (
     ACTIVATIONS,
     DEFAULT_LR,
     OPTIMIZERS,
@@ -32,8 +30,10 @@ from digitlab.sweep.studies import (
     load_grid,
     study_base,
 )
-from digitlab.sweep.summary import mean_std
-from digitlab.sweep.trials import DataSource, Trial, run_trial
+from digitlab.studies.runner import plan_studies, run_studies
+from digitlab.studies.store import TrialStore
+from digitlab.studies.summary import mean_std
+from digitlab.studies.trials import DataSource, Trial, run_trial
 
 TINY = Scale(width=8, epochs=1, max_epochs=3, max_train_samples=300, lrs=(0.01, 0.1),
              layers=(0, 1), neurons=(8, 16))
@@ -133,14 +133,14 @@ def test_bad_grid_fails_before_any_trial_with_one_line(tmp_path, capsys, text, m
 
 def test_options_are_checked(tmp_path, monkeypatch):
     with pytest.raises(ConfigError, match="--address needs --executor ray"):
-        run_sweep(["lr"], tmp_path, address="127.0.0.1:6379")
+        run_studies(["lr"], tmp_path, address="127.0.0.1:6379")
     with pytest.raises(ConfigError, match="executor must be one of local, ray"):
-        run_sweep(["lr"], tmp_path, executor="dask")
+        run_studies(["lr"], tmp_path, executor="dask")
     with pytest.raises(ConfigError, match="seeds must be a positive integer"):
         plan_studies(["lr"], seeds=0)
     monkeypatch.setitem(__import__("sys").modules, "ray", None)  # as if Ray were not installed
     with pytest.raises(DigitlabError, match=r"pip install 'digitlab\[ray\]'"):
-        run_sweep(["lr"], tmp_path, executor="ray", scale=TINY, seeds=1)
+        run_studies(["lr"], tmp_path, executor="ray", scale=TINY, seeds=1)
     assert not (tmp_path / "trials").exists()
 
 
@@ -180,7 +180,7 @@ def test_mean_std_over_seeds():
 def test_failed_trials_are_recorded_and_resume_runs_only_missing_trials(tmp_path):
     grid = write(tmp_path / "diverge.toml", DIVERGING_GRID)
     out = tmp_path / "out"
-    first = run_sweep([], out, grid_file=grid, seeds=2, workers=2, progress=False)
+    first = run_studies([], out, grid_file=grid, seeds=2, workers=2, progress=False)
     assert (first.ran, first.skipped, first.failed) == (8, 0, 4)
     failed = [row for row in first.rows if row["status"] == "failed"]
     assert {row["config"]["lr"] for row in failed} == {1000.0}
@@ -192,7 +192,7 @@ def test_failed_trials_are_recorded_and_resume_runs_only_missing_trials(tmp_path
     store = TrialStore(out)
     stamps = {key: store.path(key).stat().st_mtime_ns for key in store.keys()}
     assert len(stamps) == 8
-    second = run_sweep([], out, grid_file=grid, seeds=2, workers=2, progress=False)
+    second = run_studies([], out, grid_file=grid, seeds=2, workers=2, progress=False)
     assert (second.ran, second.skipped) == (0, 8)  # failed trials diverge again: not re-run
     assert {key: store.path(key).stat().st_mtime_ns for key in store.keys()} == stamps
     assert [r["test_accuracy"] for r in second.rows] == [r["test_accuracy"] for r in first.rows]
@@ -200,7 +200,7 @@ def test_failed_trials_are_recorded_and_resume_runs_only_missing_trials(tmp_path
     # An interrupted sweep loses only the trials that were running: they run again, alone.
     lost = ok[0]["key"]
     store.path(lost).unlink()
-    third = run_sweep([], out, grid_file=grid, seeds=2, workers=2, progress=False)
+    third = run_studies([], out, grid_file=grid, seeds=2, workers=2, progress=False)
     assert (third.ran, third.skipped) == (1, 7)
     assert store.path(lost).stat().st_mtime_ns > max(stamps.values())
     assert [r["test_accuracy"] for r in third.rows] == [r["test_accuracy"] for r in first.rows]
@@ -213,7 +213,7 @@ def test_failed_trials_are_recorded_and_resume_runs_only_missing_trials(tmp_path
 
 def test_epochs_study_sweep_writes_tables_summary_and_figure(tmp_path):
     out = tmp_path / "out"
-    result = run_sweep(["epochs"], out, seeds=2, workers=2, scale=TINY, progress=False)
+    result = run_studies(["epochs"], out, seeds=2, workers=2, scale=TINY, progress=False)
     n_runs = len(ACTIVATIONS) * len(OPTIMIZERS) * 2
     assert result.ran == n_runs  # one run per activation × optimizer × seed, not × epochs
     assert len(TrialStore(out).keys()) == n_runs
@@ -273,7 +273,7 @@ def test_sweep_on_a_data_folder(tmp_path):
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", (np.arange(n) % 10).astype(np.uint8))
     grid = write(tmp_path / "one.toml", "[base]\nhidden = [8]\nepochs = 1\n[grid]\nlr = [0.01]\n")
     out = tmp_path / "out"
-    result = run_sweep([], out, grid_file=grid, data_dir=folder, seeds=1, workers=1,
+    result = run_studies([], out, grid_file=grid, data_dir=folder, seeds=1, workers=1,
                        progress=False)
     (row,) = result.rows
     assert row["status"] == "ok" and row["config"]["dataset"] == "digits"
@@ -282,5 +282,5 @@ def test_sweep_on_a_data_folder(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["data_dir"] == str(folder.resolve()) and summary["dataset"] == "digits"
     with pytest.raises(DigitlabError, match="missing"):  # a folder without data: before any run
-        run_sweep([], tmp_path / "out2", grid_file=grid, data_dir=tmp_path, seeds=1)
+        run_studies([], tmp_path / "out2", grid_file=grid, data_dir=tmp_path, seeds=1)
     assert not (tmp_path / "out2").exists()

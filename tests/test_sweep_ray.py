@@ -1,6 +1,6 @@
 """The Ray executor on a real local Ray runtime gives exactly the local executor's numbers.
 
-Starting Ray takes seconds, so one module-scoped fixture runs the sweep on Ray once (run_sweep
+Starting Ray takes seconds, so one module-scoped fixture runs the sweep on Ray once (run_studies
 starts a local runtime with 2 CPUs and shuts it down); the tests compare its results. Another
 joins a cluster that ``ray start --head`` started, as a user would with ``--address``.
 """
@@ -24,8 +24,8 @@ except ImportError:  # pragma: no cover - CI installs the extra
     pytest.skip("ray is not installed (pip install 'digitlab[ray]')", allow_module_level=True)
 
 from digitlab.errors import DigitlabError
-from digitlab.sweep.run import run_sweep
-from digitlab.sweep.store import TrialStore
+from digitlab.studies.runner import run_studies
+from digitlab.studies.store import TrialStore
 
 GRID = """
 [base]
@@ -49,12 +49,12 @@ def sweeps(tmp_path_factory):
     grid.write_text(GRID)
     assert not ray.is_initialized()
     try:
-        on_ray = run_sweep([], folder / "ray", grid_file=grid, executor="ray", workers=2,
+        on_ray = run_studies([], folder / "ray", grid_file=grid, executor="ray", workers=2,
                            seeds=SEEDS, progress=False)
-        assert not ray.is_initialized()  # the runtime run_sweep started is shut down
+        assert not ray.is_initialized()  # the runtime run_studies started is shut down
     finally:
         ray.shutdown()
-    local = run_sweep([], folder / "local", grid_file=grid, executor="local", workers=2,
+    local = run_studies([], folder / "local", grid_file=grid, executor="local", workers=2,
                       seeds=SEEDS, progress=False)
     return on_ray, local
 
@@ -84,7 +84,7 @@ def test_ray_matches_local_exactly(sweeps):
 
 def test_ray_sweep_resumes_without_starting_ray(sweeps):
     on_ray, _ = sweeps
-    again = run_sweep([], on_ray.out_dir, grid_file=on_ray.out_dir.parent / "grid.toml",
+    again = run_studies([], on_ray.out_dir, grid_file=on_ray.out_dir.parent / "grid.toml",
                       executor="ray", workers=2, seeds=SEEDS, progress=False)
     assert (again.ran, again.skipped) == (0, N_TRIALS)
     assert not ray.is_initialized()
@@ -97,7 +97,7 @@ def test_unreachable_cluster_fails_fast_with_one_message(tmp_path, sweeps):
         port = probe.getsockname()[1]
     grid = sweeps[0].out_dir.parent / "grid.toml"
     with pytest.raises(DigitlabError, match=f"nothing answers at 127.0.0.1:{port}"):
-        run_sweep([], tmp_path, grid_file=grid, executor="ray", address=f"127.0.0.1:{port}",
+        run_studies([], tmp_path, grid_file=grid, executor="ray", address=f"127.0.0.1:{port}",
                   seeds=1, progress=False)
     assert not ray.is_initialized() and not (tmp_path / "trials").exists()
 
@@ -148,7 +148,7 @@ def test_sweep_on_a_cluster_from_ray_start_matches_local(sweeps, cluster_address
     address, session_files = cluster_address
     _, local = sweeps
     grid = local.out_dir.parent / "grid.toml"
-    joined = run_sweep([], tmp_path, grid_file=grid, executor="ray", address=address,
+    joined = run_studies([], tmp_path, grid_file=grid, executor="ray", address=address,
                        seeds=SEEDS, progress=False)
     # the head node logged this process as a driver: the trials went to that cluster
     drivers = [p.name for p in session_files.glob("session_*/logs/*driver*")]

@@ -2,6 +2,7 @@
 
 import hashlib
 import itertools
+import json
 import time
 import types
 
@@ -11,8 +12,9 @@ import pytest
 import digitlab.train as train_module
 from digitlab.config import TrainConfig, preset
 from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.evaluate import evaluate
 from digitlab.modelio import MODEL_FILE, load_model
-from digitlab.train import build_network, epoch_order, evaluate_arrays, train
+from digitlab.train import build_network, epoch_order, train
 
 SMALL = dict(hidden=[16], epochs=3, trace_every=50, max_train_samples=120)
 
@@ -290,7 +292,8 @@ def test_training_curves_figure(tmp_path, data):
     from digitlab.plots.training import plot_training_curves
 
     result = train(TrainConfig(**SMALL), data, progress=False)
-    path = plot_training_curves(result.history, tmp_path / "curves.png", title="small")
+    path = plot_training_curves(result.history.epochs, result.history.trace,
+                                tmp_path / "curves.png", title="small")
     with Image.open(path) as image:
         assert image.format == "PNG" and image.width > 800
         pixels = np.asarray(image.convert("L"))
@@ -324,8 +327,8 @@ def test_early_stopping_restores_the_best_weights(overfitting_data):
     assert len(losses) == best + 1 + EARLY["early_stopping"]  # stopped after `patience` epochs
     assert result.history.epochs[-1]["restored_best_epoch"] == best + 1
     validation = overfitting_data.validation
-    now, _ = evaluate_arrays(result.network, validation.images, validation.labels,
-                             get_loss(result.config.loss))
+    now = evaluate(result.network, validation.images, validation.labels,
+                   get_loss(result.config.loss)).mean_loss
     assert now == pytest.approx(losses[best], rel=1e-6)  # the weights are those of the best epoch
 
 
@@ -342,3 +345,18 @@ def test_resumed_early_stopping_still_returns_to_the_best_epoch(tmp_path, overfi
                     progress=False)
     assert resumed.status == "early_stopping"
     np.testing.assert_array_equal(resumed.network.params, whole.network.params)
+
+
+def test_the_library_train_writes_what_a_run_folder_holds(tmp_path, data):
+    """train() itself, not only the command, leaves curves.png and evaluation.json."""
+    from PIL import Image
+
+    result = train(TrainConfig(**SMALL), data, run_dir=tmp_path, progress=False)
+    for name in ("model.npz", "config.json", "history.json", "trace.csv", "curves.png",
+                 "evaluation.json"):
+        assert (tmp_path / name).is_file(), name
+    with Image.open(tmp_path / "curves.png") as image:
+        assert image.format == "PNG"
+    saved = json.loads((tmp_path / "evaluation.json").read_text())
+    assert saved["n"] == len(data.test.labels) == result.evaluation.n
+    assert saved["accuracy"] == pytest.approx(result.history.final["test_accuracy"])

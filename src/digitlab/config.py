@@ -10,13 +10,16 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
 
 from digitlab.errors import ConfigError
+from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.losses import LOSSES
 from digitlab.nn.optimizers import OPTIMIZERS
@@ -54,6 +57,7 @@ class TrainConfig:
     early_stopping: int = 0  # patience in epochs (0 = off); restores the best weights
     trace_every: int = 1000  # record running E and accuracy every this many samples
     max_train_samples: int = 0  # use only the first N training samples (0 = all)
+    engine: str = "fused"  # "fused" (fast) or "reference" (the equations as written); same maths
 
     def __post_init__(self) -> None:
         self.validate()
@@ -66,26 +70,27 @@ class TrainConfig:
         self.hidden = list(self.hidden)
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
             raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
-        _choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        _choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
-        _choice("loss", self.loss, tuple(LOSSES))
-        _choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        _choice("schedule", self.schedule, SCHEDULES)
-        _choice("init", self.init, INITS)
-        _choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
+        check_choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
+        check_choice("loss", self.loss, tuple(LOSSES))
+        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
+        check_choice("schedule", self.schedule, SCHEDULES)
+        check_choice("init", self.init, INITS)
+        check_choice("dtype", self.dtype, ("float32", "float64"))
+        check_choice("engine", self.engine, ENGINES)
         if self.loss == "ce" and self.output_activation != "softmax":
             raise ConfigError(
                 f"loss 'ce' needs output_activation 'softmax', got {self.output_activation!r}"
             )
-        _number("lr", self.lr, low=0.0, low_inclusive=False)
-        _number("momentum", self.momentum, low=0.0, high=1.0)
-        _number("weight_decay", self.weight_decay, low=0.0)
-        _number("test_fraction", self.test_fraction, low=0.0, high=1.0)
-        _number("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
+        check_number("lr", self.lr, low=0.0, low_inclusive=False)
+        check_number("momentum", self.momentum, low=0.0, high=1.0)
+        check_number("weight_decay", self.weight_decay, low=0.0)
+        check_number("test_fraction", self.test_fraction, low=0.0, high=1.0)
+        check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
         for name in ("batch_size", "epochs", "trace_every"):
-            _integer(name, getattr(self, name), low=1)
+            check_integer(name, getattr(self, name), low=1)
         for name in ("seed", "early_stopping", "max_train_samples"):
-            _integer(name, getattr(self, name), low=0)
+            check_integer(name, getattr(self, name), low=0)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ConfigError("nesterov needs optimizer 'sgd' with a momentum > 0")
         if self.momentum and self.optimizer != "sgd":
@@ -109,9 +114,21 @@ class TrainConfig:
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
+    def to_key_dict(self) -> dict[str, Any]:
+        """The fields that identify a run: every field, except ``engine`` at its default.
+
+        The default engine is left out so that keys (and the caches built on them) stay those
+        of configs written before the field existed; the reference engine computes the same
+        maths, yet rounds differently and runs longer, so its runs get keys of their own.
+        """
+        data = self.to_dict()
+        if data["engine"] == DEFAULTS["engine"]:
+            del data["engine"]
+        return data
+
     def key(self) -> str:
-        """A short hash of every field: two runs with the same key train identically."""
-        text = json.dumps(self.to_dict(), sort_keys=True)
+        """A short hash of the fields (see :meth:`to_key_dict`): equal keys train identically."""
+        text = json.dumps(self.to_key_dict(), sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def replace(self, **changes: Any) -> TrainConfig:
@@ -132,6 +149,8 @@ class TrainConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
+DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
+            if f.default is not dataclasses.MISSING}
 
 def parse_hidden(text: str | int | list) -> list[int]:
     """``"256,128"`` -> [256, 128]; ``""`` or ``"none"`` -> [] (no hidden layer)."""
@@ -149,15 +168,6 @@ def parse_hidden(text: str | int | list) -> list[int]:
             f"hidden must be comma-separated layer widths like 256,128, got {text!r}"
         ) from None
     return sizes
-
-
-def format_value(value: Any) -> str:
-    """A short label for a config value: ``[256, 128]`` -> ``"256,128"``, ``1e-05`` -> ``1e-05``."""
-    if isinstance(value, list):
-        return ",".join(str(v) for v in value) or "none"
-    if isinstance(value, float):
-        return f"{value:g}"
-    return str(value)
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
@@ -185,26 +195,35 @@ def _coerce(name: str, value: Any) -> Any:
     return parse_hidden(value) if name == "hidden" else value
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: Any, choices: tuple[str, ...], what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``.
+
+    ``what`` prefixes the name in the message (e.g. ``"dream option "``).
+    """
     if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+        raise ConfigError(f"{what}{name} must be one of {', '.join(choices)}; got {value!r}")
 
 
-def _number(name, value, *, low=None, high=None, low_inclusive=True) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        raise ConfigError(f"{name} must be a number, got {value!r}")
+def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_inclusive=False,
+                 what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number within the bounds."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value)):
+        raise ConfigError(f"{what}{name} must be a number, got {value!r}")
     if low is not None and (value < low or (value == low and not low_inclusive)):
         bound = ">=" if low_inclusive else ">"
-        raise ConfigError(f"{name} must be {bound} {low}, got {value!r}")
-    if high is not None and value >= high:
-        raise ConfigError(f"{name} must be < {high}, got {value!r}")
+        raise ConfigError(f"{what}{name} must be {bound} {low}, got {value!r}")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        bound = "<=" if high_inclusive else "<"
+        raise ConfigError(f"{what}{name} must be {bound} {high}, got {value!r}")
 
 
-def _integer(name, value, *, low) -> None:
+def check_integer(name, value, *, low, what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an integer >= ``low`` (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, got {value!r}")
+        raise ConfigError(f"{what}{name} must be an integer, got {value!r}")
     if value < low:
-        raise ConfigError(f"{name} must be >= {low}, got {value!r}")
+        raise ConfigError(f"{what}{name} must be >= {low}, got {value!r}")
 
 
 PRESETS: dict[str, TrainConfig] = {

@@ -7,7 +7,6 @@ digits (the largest output), the class probabilities, the mean loss E and, throu
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ import numpy as np
 
 from digitlab import metrics
 from digitlab.errors import DataError
+from digitlab.formatting import finite_or_none
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
 
@@ -55,11 +55,11 @@ class Evaluation:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-image arrays; NaN written as null)."""
         return {
-            "accuracy": _finite_or_none(self.accuracy),
-            "mean_loss": _finite_or_none(self.mean_loss),
+            "accuracy": finite_or_none(self.accuracy),
+            "mean_loss": finite_or_none(self.mean_loss),
             "loss": self.loss,
             "n": self.n,
-            "per_digit_accuracy": [_finite_or_none(v) for v in self.per_digit_accuracy],
+            "per_digit_accuracy": [finite_or_none(v) for v in self.per_digit_accuracy],
             "per_digit_count": self.confusion_matrix.sum(axis=1).tolist(),
             "confusion_matrix": self.confusion_matrix.tolist(),
             "confused_pairs": metrics.confused_pairs(self.confusion_matrix, top=10),
@@ -106,8 +106,3 @@ def evaluate(
         probabilities=network.output_to_probabilities(outputs),
         loss=loss.name,
     )
-
-
-def _finite_or_none(value: float) -> float | None:
-    value = float(value)
-    return value if math.isfinite(value) else None

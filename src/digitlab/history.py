@@ -56,6 +56,36 @@ class History:
         write_text(folder / "trace.csv", _csv(self.trace, TRACE_COLUMNS))
 
 
+class RunningWindow:
+    """The running E and accuracy of one epoch, closed into a trace point every ``every`` samples.
+
+    A window closes once it holds ``every`` samples, except that the epoch's last window absorbs
+    a remainder shorter than half a window (no 1-sample windows); the epoch's last batch always
+    closes it. ``n`` is the number of samples in the epoch, ``epoch`` its 0-based index.
+    """
+
+    def __init__(self, every: int, n: int, epoch: int):
+        self.every, self.n, self.epoch = every, n, epoch
+        self.loss = self.correct = self.count = 0.0
+
+    def add(self, batch_loss: float, correct: float, count: int, seen: int,
+            last: bool) -> dict[str, Any] | None:
+        """Add a batch (summed E, correct answers, size); ``seen``: the epoch's samples so far.
+
+        Returns the trace point (keys :data:`TRACE_COLUMNS`) when the window closes, else None.
+        """
+        self.loss += batch_loss
+        self.correct += correct
+        self.count += count
+        full = self.count >= self.every and self.n - seen >= self.every / 2
+        if not (full or last):
+            return None
+        point = {"samples": self.epoch * self.n + seen, "epoch": self.epoch + seen / self.n,
+                 "loss": self.loss / self.count, "accuracy": self.correct / self.count}
+        self.loss = self.correct = self.count = 0.0
+        return point
+
+
 def _csv(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")

@@ -24,9 +24,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from digitlab.data.datasets import IMAGE_SHAPE
 from digitlab.errors import DataError
 
-FIELD = 28  # the image is FIELD × FIELD pixels
+FIELD = IMAGE_SHAPE[0]  # the image is FIELD × FIELD pixels
 BOX = 20  # the digit's longer side after scaling
 CENTER = 14.0  # where the centre of mass goes, in pixel indices (MNIST's mean is 14.0, 14.0)
 INK_THRESHOLD = 0.25  # after step 3: pixels above this belong to the digit's bounding box

@@ -25,14 +25,21 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitlab.config import TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
-from digitlab.history import History
+from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
-from digitlab.nn.losses import Loss, get_loss
+from digitlab.nn.engines import make_engine
+from digitlab.nn.losses import get_loss
 from digitlab.nn.network import MLP
-from digitlab.nn.optimizers import SGD, Optimizer, make_optimizer
+from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+from digitlab.plots import FigureSpec
+
+#: what :func:`train` writes into a run folder besides the checkpoint, once training ends
+CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
+CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
 
 # Independent random streams derived from the one seed.
 _INIT_STREAM, _SHUFFLE_STREAM = 1, 2
@@ -49,20 +56,8 @@ class TrainResult:
     #: "completed", "early_stopping" or "interrupted" (Ctrl-C; the last completed epoch is kept)
     status: str = "completed"
     run_dir: Path | None = None
-
-
-def dataset_for_config(
-    config: TrainConfig, data_dir: str | os.PathLike | None = None, *,
-    name: str | None = None, require: tuple[str, ...] = ("train", "test"),
-):
-    """The config's dataset (or ``name`` / ``data_dir``), split exactly as in its training:
-    the same seed, test fraction and validation fraction give the same held-out test split."""
-    from digitlab.data import load_dataset
-
-    if name is None and data_dir is None:
-        name = config.dataset
-    return load_dataset(name, data_dir, seed=config.seed, test_fraction=config.test_fraction,
-                        validation_fraction=config.validation_fraction, require=require)
+    #: the final network on the test split (None without a run folder or a test split)
+    evaluation: Evaluation | None = None
 
 
 def build_network(config: TrainConfig) -> MLP:
@@ -80,19 +75,6 @@ def build_optimizer(config: TrainConfig) -> Optimizer:
 def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     """The order in which the n training samples are visited in ``epoch`` (0-based)."""
     return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
-
-
-def evaluate_arrays(
-    network: MLP, images: np.ndarray, labels: np.ndarray, loss: Loss, batch_size: int = 2048
-) -> tuple[float, float]:
-    """(mean E, accuracy) of ``network`` on images (N, 784) with integer labels (N,)."""
-    if len(labels) == 0:
-        return float("nan"), float("nan")
-    outputs = network.predict(images, batch_size)
-    targets = network.targets(labels, loss)
-    mean_loss = float(loss.per_sample(outputs, targets).mean())
-    accuracy = float((outputs.argmax(axis=1) == labels).mean())
-    return mean_loss, accuracy
 
 
 def training_threads(config: TrainConfig) -> int:
@@ -116,6 +98,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    curves_title: str | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history.
 
@@ -134,6 +117,12 @@ def train(
         Show a progress bar with the running E and accuracy.
     on_epoch_end : callable, optional
         Called with each epoch's record (a dict, see :class:`History`).
+    curves_title : str, optional
+        Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
+
+    A run folder holds, once training ends (not after an interrupt), also ``curves.png`` (E and
+    accuracy per epoch and while training) and ``evaluation.json`` (the final network on the
+    test split, when there is one).
 
     Raises
     ------
@@ -142,7 +131,9 @@ def train(
         checkpoint in ``run_dir`` is left untouched.
     """
     if dataset is None:
-        dataset = dataset_for_config(config, data_dir)
+        from digitlab.data import load_run_dataset
+
+        dataset = load_run_dataset(config, data_dir)
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
@@ -152,18 +143,47 @@ def train(
             raise ConfigError("resume needs a run folder")
         network, optimizer, history, best = _restore(run_dir, config)
 
-    trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress)
-    trainer.best = best
+    trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress,
+                       best)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
         status = trainer.run(on_epoch_end)
-    return TrainResult(network, history, config, optimizer, status, run_dir)
+    result = TrainResult(network, history, config, optimizer, status, run_dir)
+    if run_dir is not None and status != "interrupted":
+        result.evaluation = write_run_results(result, dataset, curves_title)
+    return result
+
+
+def write_run_results(result: TrainResult, dataset: Any,
+                      curves_title: str | None = None) -> Evaluation | None:
+    """Write ``curves.png`` and ``evaluation.json`` into the run folder; return the evaluation.
+
+    ``evaluation.json`` is written only when ``dataset`` has a non-empty test split.
+    """
+    from digitlab.plots.training import plot_training_curves
+
+    config, history, run_dir = result.config, result.history, result.run_dir
+    name = getattr(dataset, "name", None) or config.dataset
+    title = curves_title if curves_title is not None else (
+        f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
+        f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size} on {name}")
+    plot_training_curves(history.epochs, history.trace, run_dir / CURVES_FILE, title=title)
+    test = getattr(dataset, "test", None)
+    if test is None or len(test.labels) == 0:
+        return None
+    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
+    write_json(run_dir / EVALUATION_FILE, {
+        "dataset": name, "split": "test", "status": result.status,
+        "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),
+    })
+    return evaluation
 
 
 class _Trainer:
     """The epoch loop of :func:`train` (state kept here so the loop reads step by step)."""
 
-    def __init__(self, config, dataset, network, optimizer, loss, history, run_dir, progress):
+    def __init__(self, config, dataset, network, optimizer, loss, history, run_dir, progress,
+                 best=None):
         self.config, self.network, self.optimizer = config, network, optimizer
         self.loss, self.history, self.run_dir, self.progress = loss, history, run_dir, progress
         train_split = dataset.train
@@ -177,15 +197,12 @@ class _Trainer:
         self.targets = network.targets(self.labels, loss)  # (N, 10)
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
-        self.best: tuple[float, np.ndarray, int] | None = None  # (val. loss, params, epoch)
-        # The assignment's per-sample SGD applies equation (2) in place with BLAS rank-1 updates
-        # (MLP.sgd_step); everything else goes through MLP.backward_update.
-        self.per_sample_sgd = (
-            config.batch_size == 1 and isinstance(optimizer, SGD) and optimizer.momentum == 0
-            and optimizer.weight_decay == 0
-        )
-        self.threads = training_threads(config)
-        optimizer.threads = self.threads
+        # early stopping's best so far: (validation loss, params, epoch), or None
+        self.best: tuple[float, np.ndarray, int] | None = best
+        # "reference": forward, backward, optimizer.step as written; "fused": the same maths
+        # reordered for the cache and split over the cores (digitlab.nn.fused)
+        self.engine = make_engine(config.engine, batch_size=config.batch_size,
+                                  optimizer=optimizer, threads=training_threads(config))
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end) -> str:
@@ -195,7 +212,7 @@ class _Trainer:
             trace_length = len(self.history.trace)
             try:
                 # The step's products are small: BLAS runs on one thread and the step splits
-                # its own work over self.threads cores (see digitlab.nn.parallel).
+                # its own work over the cores (see digitlab.nn.parallel).
                 with threadpool_limits(limits=1):
                     record = self._train_epoch(epoch)
             except KeyboardInterrupt:
@@ -214,59 +231,34 @@ class _Trainer:
         return "completed"
 
     def _train_epoch(self, epoch: int) -> dict[str, Any]:
-        config, network, loss = self.config, self.network, self.loss
+        """One pass over the training samples in the epoch's order; the epoch's record."""
+        config = self.config
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
         order = epoch_order(config.seed, epoch, n)
         start_time = time.perf_counter()
         epoch_loss = epoch_correct = 0.0
-        window_loss = window_correct = window_seen = 0.0
-        samples_before = epoch * n
-        bar = _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress)
+        window = RunningWindow(config.trace_every, n, epoch)
         refresh_every = max(1, 2000 // batch)
         lr = config.lr
-        for step in range(steps):
-            index = order[step * batch : (step + 1) * batch]
-            x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-            trace = network.forward(x, self.threads)
-            per_sample = loss.per_sample(trace.output, t)  # (B,)
-            batch_loss = float(per_sample.sum())
-            if not math.isfinite(batch_loss):
-                bar.close()
-                raise TrainingDiverged(
-                    f"loss became {batch_loss} at epoch {epoch + 1}, batch {step + 1} of {steps} "
-                    f"(learning rate {lr:g}); try a smaller --lr"
-                )
-            lr = learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
-            if self.per_sample_sgd:
-                network.sgd_step(trace, t, loss, lr)  # equations (1)–(2), in place
-            else:
-                network.backward_update(trace, t, loss, self.optimizer, lr, self.threads)
-
-            correct = float(np.count_nonzero(trace.output.argmax(axis=1) == self.labels[index]))
-            epoch_loss += batch_loss
-            epoch_correct += correct
-            window_loss += batch_loss
-            window_correct += correct
-            window_seen += len(index)
-            seen = (step * batch) + len(index)
-            # close the window every trace_every samples, but let the epoch's last window
-            # absorb a remainder shorter than half a window (no 1-sample windows)
-            window_full = window_seen >= config.trace_every and n - seen >= config.trace_every / 2
-            if window_full or step == steps - 1:
-                self.history.trace.append({
-                    "samples": samples_before + seen,
-                    "epoch": epoch + seen / n,
-                    "loss": window_loss / window_seen,
-                    "accuracy": window_correct / window_seen,
-                })
-                window_loss = window_correct = window_seen = 0.0
-            if step % refresh_every == 0 or step == steps - 1:
-                bar.set_postfix_str(f"E={epoch_loss / seen:.4f} acc={epoch_correct / seen:.2%}",
-                                    refresh=False)
-                bar.update(seen - bar.n)
-        bar.close()
-        if not np.all(np.isfinite(network.params)):
+        with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
+            for step in range(steps):
+                index = order[step * batch : (step + 1) * batch]
+                lr = learning_rate(config.schedule, config.lr, epoch + step / steps,
+                                   config.epochs)
+                batch_loss, correct = self._step(index, lr, f"epoch {epoch + 1}, batch "
+                                                 f"{step + 1} of {steps}")
+                epoch_loss += batch_loss
+                epoch_correct += correct
+                seen = (step * batch) + len(index)
+                point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
+                if point is not None:
+                    self.history.trace.append(point)
+                if step % refresh_every == 0 or step == steps - 1:
+                    bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
+                                        f"acc={epoch_correct / seen:.2%}", refresh=False)
+                    bar.update(seen - bar.n)
+        if not np.all(np.isfinite(self.network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
         return {
             "epoch": epoch + 1,
@@ -276,12 +268,28 @@ class _Trainer:
             "train_accuracy": epoch_correct / n,
         }
 
+    def _step(self, index: np.ndarray, lr: float, where: str) -> tuple[float, float]:
+        """One update on the samples ``index``: (summed E before the update, correct answers).
+
+        Raises :class:`TrainingDiverged` (naming ``where``) when E is NaN or infinite.
+        """
+        network, loss = self.network, self.loss
+        x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
+        fp = self.engine.forward(network, x)
+        batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
+        if not math.isfinite(batch_loss):
+            raise TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate "
+                                   f"{lr:g}); try a smaller --lr")
+        self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
+        correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
+        return batch_loss, correct
+
     def _evaluate(self, record: dict[str, Any]) -> None:
         for name, split in (("validation", self.validation), ("test", self.test)):
             if split is not None and len(split.labels):
-                mean_loss, accuracy = evaluate_arrays(self.network, split.images, split.labels,
-                                                      self.loss)
-                record[f"{name}_loss"], record[f"{name}_accuracy"] = mean_loss, accuracy
+                result = evaluate(self.network, split.images, split.labels, self.loss)
+                record[f"{name}_loss"], record[f"{name}_accuracy"] = (result.mean_loss,
+                                                                      result.accuracy)
             else:
                 record[f"{name}_loss"] = record[f"{name}_accuracy"] = None
 
@@ -331,7 +339,8 @@ def _restore(run_dir: Path, config: TrainConfig):
     if saved.config is None:
         raise ConfigError(f"{saved.path}: holds no training config to resume from")
     old, new = saved.config.to_dict(), config.to_dict()
-    old.pop("epochs"), new.pop("epochs")
+    for free in ("epochs", "engine"):  # more epochs; the same maths computed another way
+        old.pop(free), new.pop(free)
     changed = sorted(k for k in new if old[k] != new[k])
     if changed:
         details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)

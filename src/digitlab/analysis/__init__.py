@@ -13,7 +13,7 @@ from digitlab.analysis.confusion import confusion_analysis
 from digitlab.analysis.figures import FIGURES
 from digitlab.analysis.nondigits import KINDS, generate
 from digitlab.analysis.ood import auroc
-from digitlab.analysis.run import ANALYSIS_FILE, analyze
+from digitlab.analysis.pipeline import ANALYSIS_FILE, analyze
 
 __all__ = ["ANALYSIS_FILE", "FIGURES", "KINDS", "analyze", "auroc", "confusion_analysis",
            "generate"]

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from digitlab import metrics
+from digitlab.formatting import finite_or_none
 
 
 def per_digit_table(confusion: np.ndarray) -> list[dict[str, Any]]:
@@ -30,9 +31,9 @@ def per_digit_table(confusion: np.ndarray) -> list[dict[str, Any]]:
             "digit": d,
             "count": int(confusion[d].sum()),
             "correct": int(confusion[d, d]),
-            "accuracy": _number(accuracy[d]),
-            "recall": _number(accuracy[d]),
-            "precision": _number(precision[d]),
+            "accuracy": finite_or_none(accuracy[d]),
+            "recall": finite_or_none(accuracy[d]),
+            "precision": finite_or_none(precision[d]),
             "predicted_count": int(confusion[:, d].sum()),
         }
         for d in range(confusion.shape[0])
@@ -77,7 +78,7 @@ def confusion_analysis(
     table = per_digit_table(confusion)
     wrong = confusion - np.diag(np.diag(confusion))  # off-diagonal counts only
     return {
-        "accuracy": _number(metrics.accuracy(confusion)),
+        "accuracy": finite_or_none(metrics.accuracy(confusion)),
         "n_test": int(confusion.sum()),
         "n_mistakes": int(wrong.sum()),
         "confusion_matrix": confusion.tolist(),
@@ -91,9 +92,3 @@ def confusion_analysis(
         "mistakes_by_true_digit": wrong.sum(axis=1).tolist(),
         "mistakes_by_predicted_digit": wrong.sum(axis=0).tolist(),
     }
-
-
-def _number(value: float) -> float | None:
-    """A float for JSON, or None where the value is undefined (NaN)."""
-    value = float(value)
-    return None if np.isnan(value) else value

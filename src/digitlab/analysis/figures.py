@@ -1,6 +1,7 @@
 """Every figure of the analysis, drawn from the analysis dict and the images it was measured on.
 
-File names (in the output folder) are the values of :data:`FIGURES`.
+:data:`FIGURES` is the one table of the analysis's figures: key -> file name (in the output
+folder) and the caption the report prints under it.
 """
 
 from __future__ import annotations
@@ -12,19 +13,34 @@ import numpy as np
 
 from digitlab.analysis.mistakes import mistakes_by_confidence, pair_examples
 from digitlab.analysis.responses import Responses
+from digitlab.plots import FigureSpec
 
-FIGURES = {
-    "confusion_matrix": "confusion_matrix.png",
-    "per_digit_metrics": "per_digit_metrics.png",
-    "misclassified": "misclassified.png",
-    "confused_pairs": "confused_pairs.png",
-    "mistakes_by_digit": "mistakes_by_digit.png",
-    "retraining": "retraining.png",
-    "data_overview": "data_overview.png",
-    "nondigit_examples": "nondigit_examples.png",
-    "nondigit_predictions": "nondigit_predictions.png",
-    "nondigit_confidence": "nondigit_confidence.png",
-    "nondigit_scores": "nondigit_scores.png",
+FIGURES: dict[str, FigureSpec] = {
+    "confusion_matrix": FigureSpec(
+        "confusion_matrix.png",
+        "Confusion matrix on the test split (counts and shares of each true digit)"),
+    "per_digit_metrics": FigureSpec(
+        "per_digit_metrics.png", "Accuracy (recall) and precision per digit"),
+    "misclassified": FigureSpec(
+        "misclassified.png", "Misclassified test images, the most confidently wrong first"),
+    "confused_pairs": FigureSpec(
+        "confused_pairs.png", "The most frequent confusions, example by example"),
+    "mistakes_by_digit": FigureSpec(
+        "mistakes_by_digit.png", "Mistakes by true digit and by predicted digit"),
+    "retraining": FigureSpec(
+        "retraining.png", "How results change between retrainings with other seeds"),
+    "data_overview": FigureSpec(
+        "data_overview.png",
+        "Examples per digit and class frequencies of training and test data"),
+    "nondigit_examples": FigureSpec(
+        "nondigit_examples.png", "Images that are not digits, with the network's answers"),
+    "nondigit_predictions": FigureSpec(
+        "nondigit_predictions.png",
+        "Which digit the network answers for each kind of non-digit"),
+    "nondigit_confidence": FigureSpec(
+        "nondigit_confidence.png", "Confidence on non-digits compared with real test digits"),
+    "nondigit_scores": FigureSpec(
+        "nondigit_scores.png", "Out-of-distribution scores: real digits against non-digits"),
 }
 REAL = "real test digits"
 GALLERY_SIZE, PAIR_ROWS, PAIR_COLUMNS, EXAMPLE_COLUMNS = 40, 5, 8, 8
@@ -38,8 +54,8 @@ def draw_figures(out_dir: Path, analysis: dict[str, Any], dataset: Any, answers:
     test, drawn = dataset.test, {}
 
     def path(key: str) -> Path:
-        drawn[key] = FIGURES[key]
-        return out_dir / FIGURES[key]
+        drawn[key] = FIGURES[key].file
+        return out_dir / FIGURES[key].file
 
     labels, predicted, confidence = test.labels, answers.predicted, answers.confidence
     plots.plot_confusion_matrix(np.asarray(analysis["confusion_matrix"]), path("confusion_matrix"))

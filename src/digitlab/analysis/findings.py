@@ -10,10 +10,7 @@ from typing import Any
 
 import numpy as np
 
-
-def pct(share: float | None, digits: int = 1) -> str:
-    """0.912 -> '91.2 %'."""
-    return "n/a" if share is None else f"{100 * share:.{digits}f} %"
+from digitlab.formatting import pct
 
 
 def plural(count: int, noun: str) -> str:
@@ -186,7 +183,7 @@ def nondigit_findings(a: dict[str, Any]) -> list[str]:
     return lines
 
 
-def write_findings(analysis: dict[str, Any]) -> list[str]:
+def findings_sentences(analysis: dict[str, Any]) -> list[str]:
     """All findings, in the order of the assignment's questions."""
     return (test_findings(analysis) + mistake_findings(analysis) + data_findings(analysis)
             + retraining_findings(analysis) + nondigit_findings(analysis))

@@ -23,8 +23,9 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-SIDE = 28
-N_PIXELS = SIDE * SIDE
+from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
+
+SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
 #: MNIST pixel statistics (mean, standard deviation) the Gaussian noise imitates.
 MNIST_PIXEL_MEAN, MNIST_PIXEL_STD = 0.13, 0.31
 SHIFT_PIXELS = 8

@@ -62,7 +62,7 @@ CONFIDENT = 0.9
 TIE = 1e-6
 
 
-def summarise_answers(responses, n_classes: int = 10) -> dict:
+def summarize_answers(responses, n_classes: int = 10) -> dict:
     """What the network answered to a set of images: ``n``, ``predicted_counts`` (10),
     ``predicted_shares`` (10), ``most_predicted_digit`` and its ``most_predicted_share``,
     ``mean_top_probability``, ``share_confident`` (top probability >= :data:`CONFIDENT`),

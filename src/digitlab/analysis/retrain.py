@@ -61,11 +61,11 @@ def retrain_variance(
         predicted = result.network.classify(test.images)
         matrices.append(metrics.confusion_matrix(test.labels, predicted))
         finished.append(seed)
-    summary = summarise_runs(matrices, top)
+    summary = summarize_runs(matrices, top)
     return {"seeds": finished, "diverged": diverged, "epochs": epochs, "top": top, **summary}
 
 
-def summarise_runs(matrices: list[np.ndarray], top: int = 3) -> dict[str, Any]:
+def summarize_runs(matrices: list[np.ndarray], top: int = 3) -> dict[str, Any]:
     """Accuracy spread, per-digit mistakes and top confusions of K confusion matrices (10, 10)."""
     accuracies = np.array([metrics.accuracy(c) for c in matrices])  # (K,)
     mistakes = [(c.sum(axis=1) - np.diag(c)).tolist() for c in matrices]  # K × 10

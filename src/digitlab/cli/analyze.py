@@ -40,8 +40,8 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     The test split is the one the model was trained with (its saved dataset, seed and
     test fraction) unless --dataset or --data is given.
     """
-    from digitlab.analysis.run import ANALYSIS_FILE
-    from digitlab.analysis.run import analyze as run_analysis
+    from digitlab.analysis.pipeline import ANALYSIS_FILE
+    from digitlab.analysis.pipeline import analyze as run_analysis
     from digitlab.modelio import load_model
 
     saved = load_model(model)

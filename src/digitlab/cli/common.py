@@ -23,7 +23,7 @@ import click
 from click.core import ParameterSource
 
 from digitlab.config import TrainConfig
-from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
+from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset, load_run_dataset
 from digitlab.errors import DataError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -95,14 +95,12 @@ def dataset_for_model(
     split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
     config gets the defaults of :class:`TrainConfig`.
     """
-    from digitlab.train import dataset_for_config
-
     config = config if config is not None else TrainConfig()
     name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
     if name is not None and name not in DATASET_NAMES:
         raise DataError(f"the model was trained on data from a folder named {name!r}; "
                         "give that folder with --data DIR (or choose --dataset)")
-    return dataset_for_config(config, data_dir, name=name, require=require)
+    return load_run_dataset(config, data_dir, name=name, require=require)
 
 
 def explicit_dataset(dataset: str | None) -> str | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import dataset_options
-from digitlab.sweep.executors import EXECUTORS
-from digitlab.sweep.studies import BUILTIN_STUDIES
+from digitlab.studies.definitions import BUILTIN_STUDIES
+from digitlab.studies.executors import EXECUTORS
 
 
 @click.command("sweep")
@@ -53,10 +53,10 @@ def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, 
     Writes DIR/trials/<key>.json as each trial finishes, then DIR/trials.csv, DIR/trials.json,
     DIR/summary.json (mean ± std per point) and a figure per study, DIR/<study>.png.
     """
-    from digitlab.sweep.run import run_sweep
-    from digitlab.sweep.summary import format_tables
+    from digitlab.studies.runner import run_studies
+    from digitlab.studies.summary import format_tables
 
-    result = run_sweep(
+    result = run_studies(
         studies, out_dir, grid_file=grid_file, executor=executor, address=address, seeds=seeds,
         full=full, workers=workers, dataset=dataset, data_dir=data_dir, progress=progress,
     )

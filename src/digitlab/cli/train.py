@@ -15,20 +15,25 @@ from typing import Any
 import click
 import numpy as np
 
-from digitlab.cli.common import dataset_options, explicit_dataset, load_dataset_from_options
+from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
+from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, TrainingDiverged
-from digitlab.fileio import write_json
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
+from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
-from digitlab.train import TrainResult, build_network, load_run_config, train
-
-CURVES_FILE = "curves.png"
-EVALUATION_FILE = "evaluation.json"
+from digitlab.train import (
+    CURVES_FILE,
+    EVALUATION_FILE,
+    TrainResult,
+    build_network,
+    load_run_config,
+    train,
+)
 
 
 class _StrictNumber(click.ParamType):
@@ -84,6 +89,8 @@ OVERRIDES: list[tuple[str, Any, str]] = [
      "Stop after this many epochs without a lower validation E and keep the best (0: off)."),
     ("trace_every", INT, "Record the running E and accuracy every this many samples."),
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
+    ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
+     "optimizer step as written; the same maths, slower)."),
 ]
 
 
@@ -150,7 +157,7 @@ def resolve_config(
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
               help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs may change.")
+                   "only --epochs (and --engine) may change.")
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
@@ -171,7 +178,7 @@ def train_command(
     if resuming:
         if preset_name is not None:
             raise ConfigError("--preset cannot be used with --resume: the run's saved config "
-                              "is continued (only --epochs may change)")
+                              "is continued (only --epochs and --engine may change)")
         if not (run_dir / MODEL_FILE).is_file():
             raise ConfigError(f"{run_dir}: nothing to resume (no {MODEL_FILE}; the run finished "
                               "no epoch)")
@@ -184,11 +191,7 @@ def train_command(
         for stale in (CURVES_FILE, EVALUATION_FILE):  # from a run --overwrite replaces
             (run_dir / stale).unlink(missing_ok=True)
 
-    data = load_dataset_from_options(
-        dataset if dataset is not None or data_dir is not None else config.dataset, data_dir,
-        seed=config.seed, test_fraction=config.test_fraction,
-        validation_fraction=config.validation_fraction,
-    )
+    data = load_run_dataset(config, data_dir, name=dataset)
     if not resuming and data.name != config.dataset:
         config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
 
@@ -277,27 +280,16 @@ def _report_interrupt(result: TrainResult, run_dir: Path, data_dir: Path | None)
 
 
 def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
-    """Write curves.png and evaluation.json; print the test result."""
-    from digitlab.evaluate import evaluate
-    from digitlab.plots.training import plot_training_curves
-
-    config, history = result.config, result.history
-    title = (f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
-             f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size} on {data.name}")
-    plot_training_curves(history, run_dir / CURVES_FILE, title=title)
+    """Print the test result (train() wrote curves.png and evaluation.json)."""
+    history = result.history
     if result.status == "early_stopping":
         best = history.final.get("restored_best_epoch")
         click.echo(f"Stopped early after epoch {history.final.get('epoch')}; kept the weights of "
                    f"epoch {best}.")
-    test = data.test
-    if test is None or len(test.labels) == 0:
+    evaluation = result.evaluation
+    if evaluation is None:
         click.echo(f"No test split: {EVALUATION_FILE} not written. Model saved in {run_dir}.")
         return
-    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
-    write_json(run_dir / EVALUATION_FILE, {
-        "dataset": data.name, "split": "test", "status": result.status,
-        "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),
-    })
     if not quiet:
         click.echo(format_evaluation(evaluation))
     click.echo(f"Test accuracy {evaluation.accuracy:.2%} on {evaluation.n} digits after "

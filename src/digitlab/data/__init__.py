@@ -6,7 +6,8 @@ Modules, one idea each:
 * :mod:`~digitlab.data.catalog` -- the named datasets: files, mirrors, checksums, folders.
 * :mod:`~digitlab.data.splits` -- stratified, seeded hold-out of a labelled set.
 * :mod:`~digitlab.data.download` -- fetch published files, verified by SHA-256.
-* :mod:`~digitlab.data.datasets` -- :func:`load_dataset`, :class:`Dataset`, :class:`Split`.
+* :mod:`~digitlab.data.datasets` -- :func:`load_dataset`, :class:`Dataset`, :class:`Split`, and
+  :func:`load_run_dataset`, a training run's data split as in its training.
 
 This package knows nothing of networks: it hands out arrays, ``images`` of shape (N, 784) as
 float32 in [0, 1] and ``labels`` of shape (N,) as int64.
@@ -18,7 +19,16 @@ from digitlab.data.catalog import (
     cache_root,
     dataset_cache_dir,
 )
-from digitlab.data.datasets import IMAGE_SHAPE, N_CLASSES, N_PIXELS, Dataset, Split, load_dataset
+from digitlab.data.datasets import (
+    IMAGE_SHAPE,
+    N_CLASSES,
+    N_PIXELS,
+    Dataset,
+    RunSplitSettings,
+    Split,
+    load_dataset,
+    load_run_dataset,
+)
 from digitlab.data.download import download_dataset
 from digitlab.data.idx import read_idx, write_idx
 
@@ -29,11 +39,13 @@ __all__ = [
     "N_CLASSES",
     "N_PIXELS",
     "Dataset",
+    "RunSplitSettings",
     "Split",
     "cache_root",
     "dataset_cache_dir",
     "download_dataset",
     "load_dataset",
+    "load_run_dataset",
     "read_idx",
     "write_idx",
 ]

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -360,3 +361,34 @@ def load_dataset(
         test_fraction=float(test_fraction),
         validation_fraction=float(validation_fraction),
     )
+
+
+class RunSplitSettings(Protocol):
+    """What fixes a training run's split: a :class:`~digitlab.config.TrainConfig` has these."""
+
+    dataset: str
+    seed: int
+    test_fraction: float
+    validation_fraction: float
+
+
+def load_run_dataset(
+    run: RunSplitSettings,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    name: str | None = None,
+    require: Iterable[str] | str = ("train", "test"),
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """A run's dataset, split exactly as in its training.
+
+    The run's seed, test fraction and validation fraction give the same held-out test and
+    validation splits every time. The dataset is ``run.dataset`` unless ``name`` or
+    ``data_dir`` is given (a folder without a name is named after itself). Training, the
+    studies, evaluation and the analysis all load their data through this one function.
+    """
+    if name is None and data_dir is None:
+        name = run.dataset
+    return load_dataset(name, data_dir, seed=run.seed, test_fraction=run.test_fraction,
+                        validation_fraction=run.validation_fraction, require=require,
+                        cache_dir=cache_dir)

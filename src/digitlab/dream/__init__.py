@@ -1,24 +1,25 @@
 """Deep dream (equation (3)): what a trained network sees as each digit, and "turn A into B".
 
-- :mod:`digitlab.dream.core`: :class:`DreamOptions`, :func:`dream`, :func:`dream_all`,
-  :func:`turn_into`, the objective J = E + λ/2‖y⁰ − a‖² + w TV(y⁰) and its gradient.
+- :mod:`digitlab.dream.core`: :func:`equation_3_step` (one step of (3)), :func:`dream`,
+  :func:`dream_all`, :func:`turn_into`, the objective J = E + λ/2‖y⁰ − a‖² + w TV(y⁰) and its
+  gradient.
+- :mod:`digitlab.dream.options`: :class:`DreamOptions` and their validation.
+- :mod:`digitlab.dream.results`: :class:`DreamResult`, :class:`TurnResult`.
 - :mod:`digitlab.dream.priors`: total variation, Gaussian blur, jitter shifts, the data's
   support, class means.
 - :mod:`digitlab.dream.study`: a folder of figures and ``dream.json`` (``digitlab dream``).
 """
 
 from digitlab.dream.core import (
-    ADVERSARIAL_NOTE,
-    DreamOptions,
-    DreamResult,
-    TurnResult,
     dream,
     dream_all,
     dream_loss,
+    equation_3_step,
     objective,
     start_images,
     turn_into,
 )
+from digitlab.dream.options import DreamOptions
 from digitlab.dream.priors import (
     class_means,
     data_support,
@@ -28,11 +29,12 @@ from digitlab.dream.priors import (
     total_variation,
     total_variation_gradient,
 )
+from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.dream.study import dream_study, pick_test_image
 
 __all__ = [
     "ADVERSARIAL_NOTE", "DreamOptions", "DreamResult", "TurnResult", "class_means",
-    "data_support", "dream", "dream_all", "dream_loss", "dream_study", "gaussian_blur",
-    "gaussian_kernel", "objective", "pick_test_image", "shift_images", "start_images",
-    "total_variation", "total_variation_gradient", "turn_into",
+    "data_support", "dream", "dream_all", "dream_loss", "dream_study", "equation_3_step",
+    "gaussian_blur", "gaussian_kernel", "objective", "pick_test_image", "shift_images",
+    "start_images", "total_variation", "total_variation_gradient", "turn_into",
 ]

@@ -52,14 +52,11 @@ Images are rows of 784 pixels (28×28, row-major) in [0, 1]; batches are (B, 784
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from digitlab.dream.options import START_KINDS, DreamOptions
 from digitlab.dream.priors import (
     N_PIXELS,
     SIDE,
@@ -68,238 +65,10 @@ from digitlab.dream.priors import (
     total_variation,
     total_variation_gradient,
 )
+from digitlab.dream.results import DreamResult, TurnResult
 from digitlab.errors import ConfigError
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
-
-STEP_SCHEDULES = ("constant", "cosine")
-START_KINDS = ("black", "noise")
-
-#: what every "turn A into B" output says about itself.
-ADVERSARIAL_NOTE = (
-    "adversarial example: a small change to a real image of one digit that the network reads as "
-    "another digit, although a person still sees the original digit"
-)
-
-
-# ---------------------------------------------------------------------------------- options
-@dataclass
-class DreamOptions:
-    """How equation (3) is iterated. Every aid can be switched off; ``plain()`` is bare (3)."""
-
-    steps: int = 400  # budget: at most this many steps of equation (3)
-    lr: float = 0.05  # η; with `normalize`, the RMS pixel change of one step
-    schedule: str = "cosine"  # η over the budget: "constant" or "cosine" (η → η/10 at the end)
-    normalize: bool = True  # scale each step to an RMS pixel change of η (off: y⁰ −= η ∂J/∂y⁰)
-    clip: bool = True  # keep pixels in [0, 1] after every step
-    l2: float = 0.002  # λ of λ/2 ‖y⁰ − a‖²: decay towards black (towards the start in turn_into)
-    tv: float = 0.003  # w of w·TV(y⁰), the total variation of the 28×28 image
-    blur_every: int = 25  # blur the image every this many steps (0 = never)
-    blur_sigma: float = 0.5  # standard deviation of that Gaussian blur, in pixels
-    jitter: int = 2  # shift by up to ± this many pixels before each gradient (0 = off)
-    stop_probability: float | None = 0.99  # stop once the target probability reaches this
-    stop_loss: float | None = 0.01  # ... or once E (the network's loss alone) falls to this
-    min_steps: int = 250  # take at least this many steps before stopping (let the picture form)
-    persist_after: int | None = 300  # then drop l2, tv, blur, jitter for images not yet there
-    float64: bool = True  # dream with a float64 copy of the network (see the module docstring)
-    seed: int = 0  # fixes the jitter and the noise start
-
-    def __post_init__(self) -> None:
-        self.validate()
-
-    def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first invalid option and its value."""
-        for name in ("steps", "blur_every", "jitter", "min_steps", "seed"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ConfigError(f"dream option {name} must be an integer >= 0, got {value!r}")
-        if self.persist_after is not None and (
-            isinstance(self.persist_after, bool) or not isinstance(self.persist_after, int)
-            or self.persist_after < 0
-        ):
-            raise ConfigError(
-                f"dream option persist_after must be an integer >= 0 or None, "
-                f"got {self.persist_after!r}"
-            )
-        if self.steps < 1:
-            raise ConfigError(f"dream option steps must be >= 1, got {self.steps!r}")
-        for name in ("lr", "l2", "tv", "blur_sigma"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-                value >= 0 and math.isfinite(value)
-            ):
-                raise ConfigError(f"dream option {name} must be a number >= 0, got {value!r}")
-        if self.lr == 0:
-            raise ConfigError("dream option lr must be > 0, got 0")
-        if self.blur_every and self.blur_sigma == 0:
-            raise ConfigError("dream option blur_sigma must be > 0 when blur_every is set")
-        if self.schedule not in STEP_SCHEDULES:
-            raise ConfigError(
-                f"dream option schedule must be one of {', '.join(STEP_SCHEDULES)}, "
-                f"got {self.schedule!r}"
-            )
-        if self.stop_probability is not None and not 0 < self.stop_probability <= 1:
-            raise ConfigError(
-                f"dream option stop_probability must be in (0, 1], got {self.stop_probability!r}"
-            )
-        if self.stop_loss is not None and not self.stop_loss >= 0:
-            raise ConfigError(f"dream option stop_loss must be >= 0, got {self.stop_loss!r}")
-
-    @classmethod
-    def plain(cls, steps: int = 1000, lr: float = 0.1, **changes: Any) -> DreamOptions:
-        """Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰ with a constant η, no aids, no early stop."""
-        base = dict(steps=steps, lr=lr, schedule="constant", normalize=False, clip=False, l2=0.0,
-                    tv=0.0, blur_every=0, jitter=0, stop_probability=None, stop_loss=None,
-                    min_steps=0, persist_after=None)
-        return cls(**{**base, **changes})
-
-    @classmethod
-    def turn(cls, **changes: Any) -> DreamOptions:
-        """Defaults for :func:`turn_into`: the smallest change, so no blur, jitter or TV.
-
-        ``l2`` is then the pull towards the start image; the run stops as soon as the network
-        reads the target digit with probability 0.99 (or E falls to 0.01). Where the pull holds
-        the image short of that (a saturated tanh network, say), it is dropped after
-        ``persist_after`` steps.
-        """
-        base = dict(steps=500, lr=0.01, schedule="constant", l2=0.05, tv=0.0, blur_every=0,
-                    jitter=0, stop_probability=0.99, min_steps=0, persist_after=200)
-        return cls(**{**base, **changes})
-
-    def replace(self, **changes: Any) -> DreamOptions:
-        """A validated copy with some options changed."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ConfigError(f"unknown dream option(s): {', '.join(sorted(unknown))}")
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @property
-    def has_priors(self) -> bool:
-        """Whether any of the image priors (l2, tv, blur, jitter) is on."""
-        return bool(self.l2 or self.tv or self.blur_every or self.jitter)
-
-    def without_priors(self) -> DreamOptions:
-        """The same run with l2, tv, blur and jitter off: equation (3) alone (still normalised)."""
-        return self.replace(l2=0.0, tv=0.0, blur_every=0, jitter=0)
-
-    def step_size(self, step: int) -> float:
-        """η for ``step`` (0-based): constant, or a cosine from η down to η/10 over the budget."""
-        if self.schedule == "constant" or self.steps == 1:
-            return self.lr
-        progress = step / (self.steps - 1)
-        return self.lr * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-
-
-# ---------------------------------------------------------------------------------- results
-@dataclass
-class DreamResult:
-    """One dreamed image and how it got there.
-
-    ``losses`` and ``target_probabilities`` have ``steps + 1`` entries: the start image, then the
-    image after each step (measured without jitter, on the image that is returned).
-    """
-
-    digit: int
-    image: np.ndarray  # (784,) the dreamed image
-    start: np.ndarray  # (784,) the image the run started from
-    steps: int  # steps of equation (3) taken
-    losses: np.ndarray  # (steps + 1,) E, the network's loss towards the digit
-    target_probabilities: np.ndarray  # (steps + 1,) the network's probability of the digit
-    probabilities: np.ndarray  # (10,) final class probabilities
-    converged: bool  # a stopping tolerance was reached within the budget
-    loss_name: str  # "ce" or "mse"
-    persisted_from: int | None = None  # step from which the priors were dropped (None: never)
-
-    @property
-    def final_target_probability(self) -> float:
-        return float(self.probabilities[self.digit])
-
-    @property
-    def predicted_digit(self) -> int:
-        return int(np.argmax(self.probabilities))
-
-    def to_dict(self, curves: bool = True) -> dict[str, Any]:
-        """JSON-ready summary (the image itself is left out)."""
-        record = {
-            "digit": self.digit,
-            "steps": self.steps,
-            "final_target_probability": self.final_target_probability,
-            "final_loss": float(self.losses[-1]),
-            "predicted_digit": self.predicted_digit,
-            "converged": self.converged,
-            "loss": self.loss_name,
-            "persisted_from_step": self.persisted_from,
-            "final_probabilities": [float(p) for p in self.probabilities],
-        }
-        if curves:
-            record["loss_curve"] = [float(v) for v in self.losses]
-            record["target_probability_curve"] = [float(v) for v in self.target_probabilities]
-        return record
-
-
-@dataclass
-class TurnResult:
-    """"Turn A into B": a real image of ``from_digit`` changed until it reads as ``to_digit``.
-
-    This is an adversarial example (see :data:`ADVERSARIAL_NOTE`).
-    """
-
-    from_digit: int
-    to_digit: int
-    start: np.ndarray  # (784,) the real image
-    image: np.ndarray  # (784,) the changed image
-    start_probabilities: np.ndarray  # (10,)
-    dream: DreamResult  # the run itself (curves, steps, final probabilities)
-    note: str = field(default=ADVERSARIAL_NOTE)
-
-    @property
-    def change(self) -> np.ndarray:
-        """(784,) image − start: what was added (positive) and removed (negative)."""
-        return self.image - self.start
-
-    @property
-    def l2_distance(self) -> float:
-        return float(np.linalg.norm(self.change))
-
-    @property
-    def linf_distance(self) -> float:
-        return float(np.abs(self.change).max())
-
-    @property
-    def steps(self) -> int:
-        return self.dream.steps
-
-    @property
-    def probabilities(self) -> np.ndarray:
-        return self.dream.probabilities
-
-    @property
-    def final_probability(self) -> float:
-        return self.dream.final_target_probability
-
-    def to_dict(self, curves: bool = True) -> dict[str, Any]:
-        return {
-            "from_digit": self.from_digit,
-            "to_digit": self.to_digit,
-            "l2_distance": self.l2_distance,
-            "linf_distance": self.linf_distance,
-            "steps": self.steps,
-            "final_probability": self.final_probability,
-            "start_probability_of_from_digit": float(self.start_probabilities[self.from_digit]),
-            "final_probability_of_from_digit": float(self.probabilities[self.from_digit]),
-            "predicted_digit": self.dream.predicted_digit,
-            "converged": self.dream.converged,
-            "start_probabilities": [float(p) for p in self.start_probabilities],
-            "final_probabilities": [float(p) for p in self.probabilities],
-            "adversarial_example": True,
-            "note": self.note,
-            **({"loss_curve": [float(v) for v in self.dream.losses],
-                "target_probability_curve": [float(v) for v in self.dream.target_probabilities]}
-               if curves else {}),
-        }
 
 
 # ---------------------------------------------------------------------------------- objective
@@ -350,6 +119,20 @@ def objective(
         J = J + options.tv * total_variation(x)
         grad = grad + options.tv * total_variation_gradient(x)
     return grad, J, E, y
+
+
+# ---------------------------------------------------------------------------------- the step
+def equation_3_step(x: np.ndarray, grad: np.ndarray, lr: float, normalize: bool) -> np.ndarray:
+    """Equation (3): y⁰ ← y⁰ − η ∂J/∂y⁰ (= y⁰ + η δ⁰W⁰ when J = E), a new (b, 784) array.
+
+    ``x``: images (b, 784); ``grad``: ∂J/∂y⁰ (b, 784), e.g. from :func:`objective`. With
+    ``normalize`` each image's gradient is first scaled to a root-mean-square of 1, so that the
+    step moves the image by η in RMS pixel value whatever the size of the gradient.
+    """
+    if normalize:
+        rms = np.sqrt(np.mean(grad * grad, axis=1, keepdims=True))  # (b, 1)
+        grad = grad / np.maximum(rms, np.finfo(grad.dtype).tiny)
+    return x - lr * grad
 
 
 # ---------------------------------------------------------------------------------- dreaming
@@ -549,10 +332,7 @@ def _run(
         # into the inside of [0, 1] and goes on from there.
         for i in np.flatnonzero(~np.any(grad, axis=1)):
             grad[i] = -rngs[rows[i]].uniform(0.0, 1.0, grad.shape[1])
-        if now.normalize:
-            rms = np.sqrt(np.mean(grad * grad, axis=1, keepdims=True))  # (b, 1)
-            grad = grad / np.maximum(rms, np.finfo(grad.dtype).tiny)
-        updated = x[rows] - now.step_size(step) * grad  # equation (3): y⁰ ← y⁰ − η ∂J/∂y⁰
+        updated = equation_3_step(x[rows], grad, now.step_size(step), now.normalize)
         if now.blur_every and (step + 1) % now.blur_every == 0:
             updated = gaussian_blur(updated, now.blur_sigma)
         x[rows] = _project(updated, now, outside)

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
+from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
 from digitlab.errors import ConfigError
 
-SIDE = 28  # images are SIDE × SIDE pixels
-N_PIXELS = SIDE * SIDE
+SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
 
 
 def total_variation(images: np.ndarray, eps: float = 0.01) -> np.ndarray:

@@ -21,25 +21,31 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.dream.core import (
-    ADVERSARIAL_NOTE,
-    DreamOptions,
-    DreamResult,
-    TurnResult,
-    dream_all,
-    dream_loss,
-    turn_into,
-)
+from digitlab.dream.core import dream_all, dream_loss, turn_into
+from digitlab.dream.options import DreamOptions
 from digitlab.dream.priors import class_means, data_support
+from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import atomic_write, write_json
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
+from digitlab.plots import FigureSpec
 
 DREAM_FIGURE = "dream.png"
 CURVES_FIGURE = "curves.png"
 PROBABILITIES_FIGURE = "probabilities.png"
 TURN_FIGURE = "turn.png"
+#: the study's figures: key (as in ``dream.json``'s ``files``) -> file name and caption
+FIGURES: dict[str, FigureSpec] = {
+    "dream": FigureSpec(DREAM_FIGURE, "Dreamed digits (top) beside the mean training image of "
+                                      "each digit (bottom)"),
+    "curves": FigureSpec(CURVES_FIGURE,
+                         "E and the target probability over the steps of equation (3)"),
+    "probabilities": FigureSpec(PROBABILITIES_FIGURE, "What the network reads in each dream: "
+                                                      "probability of every digit"),
+    "turn": FigureSpec(TURN_FIGURE,
+                       "Turn A into B: a real test image, the change, and the result"),
+}
 DREAMS_ARRAY = "dreams.npy"
 DREAM_JSON = "dream.json"
 

@@ -11,6 +11,10 @@ the row form ``y @ W.T`` (measured at B = 32: 356 µs against 672 µs for a 1024
 All parameters live in one contiguous vector :attr:`MLP.params`; the per-layer weights and biases
 are views into it, and the gradients likewise into :attr:`MLP.grads`. Optimizers therefore update
 every parameter in a handful of whole-vector operations.
+
+This module is the equations and nothing else: no threads, row blocks or in-place BLAS. The
+training loop's fast paths compute the same maths in another order; they live beside it in
+:mod:`digitlab.nn.fused`, and :mod:`digitlab.nn.engines` chooses between the two.
 """
 
 from __future__ import annotations
@@ -21,15 +25,13 @@ import numpy as np
 
 from digitlab.errors import ConfigError
 from digitlab.nn.activations import Activation, get_activation
-from digitlab.nn.blas import blas_add_outer
 from digitlab.nn.init import init_weight
 from digitlab.nn.losses import CrossEntropy, Loss
-from digitlab.nn.parallel import in_parts
 
 
 @dataclass
-class Trace:
-    """What the forward pass keeps for backpropagation.
+class ForwardPass:
+    """What the forward pass keeps for backpropagation (its ``z^l`` and ``y^l``).
 
     ``ys[0]`` is the input (B, n_0); ``ys[l + 1] = f(zs[l])`` for each layer l; ``ys[-1]`` is the
     network's output (B, n_L).
@@ -149,12 +151,7 @@ class MLP:
 
     def copy(self) -> MLP:
         """An independent network with the same architecture and weights."""
-        clone = MLP(
-            self.sizes, self.activation_names, bias=self.has_bias, init=self.init,
-            dtype=self.dtype, rng=np.random.default_rng(0),
-        )
-        clone.params[...] = self.params
-        return clone
+        return self.astype(self.dtype)
 
     def astype(self, dtype) -> MLP:
         """A copy of this network in another floating-point type (e.g. float64 for checks)."""
@@ -166,29 +163,21 @@ class MLP:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: np.ndarray, threads: int = 1) -> Trace:
+    def forward(self, x: np.ndarray) -> ForwardPass:
         """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0).
 
         Each layer computes the assignment's column form z^l = W^l y^l + b^l, one column per
         sample: (n_{l+1}, B) = (n_{l+1}, n_l) @ (n_l, B). At small batches BLAS does this about
-        twice as fast as the row form y Wᵀ; the trace holds (B, n) views of those arrays. With
-        ``threads`` > 1 the output units of each wide layer are split over that many cores.
+        twice as fast as the row form y Wᵀ; the pass holds (B, n) views of those arrays.
         """
         ys, zs = [np.asarray(x, dtype=self.dtype)], []
         for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
-            y_columns = ys[-1].T  # (n_l, B)
-            z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=self.dtype)
-
-            def units(lo, hi, y_columns=y_columns, W=W, b=b, z_columns=z_columns):
-                # z = W y + b for output units lo..hi: (hi − lo, n_l) @ (n_l, B)
-                np.matmul(W[lo:hi], y_columns, out=z_columns[lo:hi])
-                if b is not None:
-                    z_columns[lo:hi] += b[lo:hi, np.newaxis]
-
-            in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
+            z_columns = W @ ys[-1].T  # (n_{l+1}, n_l) @ (n_l, B)
+            if b is not None:
+                z_columns += b[:, np.newaxis]
             zs.append(z_columns.T)
             ys.append(f.forward(zs[-1]))
-        return Trace(ys, zs)
+        return ForwardPass(ys, zs)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Outputs y^L of shape (N, n_L) for inputs (N, n_0), in batches, keeping nothing."""
@@ -232,13 +221,13 @@ class MLP:
         return loss.targets(labels, self.sizes[-1], self.output_activation.low, self.dtype)
 
     # ------------------------------------------------------------------ backward
-    def output_delta(self, trace: Trace, t: np.ndarray, loss: Loss) -> np.ndarray:
+    def output_delta(self, fp: ForwardPass, t: np.ndarray, loss: Loss) -> np.ndarray:
         """δ^{L−1} = −∂E/∂z^{L−1} of shape (B, n_L), per sample; equation (1), first part.
 
         For E = ½‖y − t‖² and an elementwise f this is −(y^L − t) ⊙ f′(z^{L−1}). For softmax
         with cross-entropy the fused form ∂E/∂z = y − t is used (exact and stable).
         """
-        y, z = trace.ys[-1], trace.zs[-1]
+        y, z = fp.ys[-1], fp.zs[-1]
         f = self.output_activation
         if isinstance(loss, CrossEntropy):
             if f.name != "softmax":
@@ -247,7 +236,7 @@ class MLP:
         return -f.backward(loss.output_gradient(y, t), z, y)
 
     def backward(
-        self, trace: Trace, t: np.ndarray, loss: Loss, *, input_gradient: bool = False
+        self, fp: ForwardPass, t: np.ndarray, loss: Loss, *, input_gradient: bool = False
     ) -> np.ndarray | None:
         """Backpropagation: fill :attr:`grads` with ∂Ē/∂θ, Ē the mean of E over the batch.
 
@@ -259,9 +248,9 @@ class MLP:
         Returns ∂E_b/∂y⁰_b of shape (B, n_0) (each sample's own input gradient, not averaged)
         when ``input_gradient`` is true, else None (and skips that matrix product).
         """
-        ys, zs = trace.ys, trace.zs
+        ys, zs = fp.ys, fp.zs
         batch = ys[0].shape[0]
-        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
+        delta = self.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
         for l in reversed(range(self.n_layers)):
             delta_columns = delta.T  # (n_{l+1}, B), the column form used in forward
             scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
@@ -277,88 +266,11 @@ class MLP:
                 return -(self.weights[0].T @ delta_columns).T
         return None
 
-    #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
-    row_block = 256
-
-    def backward_update(
-        self, trace: Trace, t: np.ndarray, loss: Loss, optimizer, lr: float, threads: int = 1
-    ) -> None:
-        """Backpropagation fused with the optimizer's step (any optimizer, any batch size).
-
-        The same result as :meth:`backward` followed by ``optimizer.step``, but each weight
-        matrix is visited :attr:`row_block` rows at a time, and for each block, while its rows
-        are in the CPU cache:
-
-        1. its share of equation (1), δ^l[:, rows] W^l[rows], is computed with the old weights
-           (δ^l W^l is the sum of the shares, added in block order);
-        2. its gradient rows ∂Ē/∂W^l[rows] = −(1/B) δ^l[:, rows]ᵀ y^l are computed and handed to
-           the optimizer at once, which updates those rows in place.
-
-        No gradient for the whole network is written out and read back. As in :meth:`forward`,
-        the products use the column form (one column per sample). The blocks of each layer are
-        split over ``threads`` cores; the result does not depend on how many.
-        """
-        ys, zs = trace.ys, trace.zs
-        batch = ys[0].shape[0]
-        optimizer.begin_step(self.params, lr)
-        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
-        for l in reversed(range(self.n_layers)):
-            W, y, start = self.weights[l], ys[l], self.offsets[l]
-            n_out, n_in = W.shape
-            delta_columns = delta.T  # (n_{l+1}, B)
-            scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
-            n_blocks = -(-n_out // self.row_block)
-            # δ^l W^l in column form, (W^l)ᵀ δ^l, one share per block: (blocks, n_l, B)
-            shares = np.empty((n_blocks, n_in, batch), dtype=self.dtype) if l > 0 else None
-
-            def blocks(lo, hi, W=W, n_in=n_in, y=y, start=start, delta_columns=delta_columns,
-                       scaled_columns=scaled_columns, shares=shares):
-                grad = np.empty((self.row_block, n_in), dtype=self.dtype)
-                for r in range(lo, hi, self.row_block):
-                    end = min(r + self.row_block, hi)
-                    if shares is not None:  # (n_l, rows) @ (rows, B), before the rows change
-                        np.matmul(W[r:end].T, delta_columns[r:end],
-                                  out=shares[r // self.row_block])
-                    # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
-                    np.matmul(scaled_columns[r:end], y, out=grad[: end - r])
-                    optimizer.update(self.params, grad[: end - r].reshape(-1), start + r * n_in)
-
-            in_parts(blocks, n_out, threads if n_out >= 2 * self.row_block else 1,
-                     align=self.row_block)
-            if self.has_bias:
-                optimizer.update(self.params, scaled_columns.sum(axis=1), start + W.size)
-            if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(shares.sum(axis=0).T, zs[l - 1], ys[l])
-
-    def sgd_step(self, trace: Trace, t: np.ndarray, loss: Loss, lr: float) -> None:
-        """Plain SGD straight from equations (1)–(2), without storing the gradient.
-
-        For each layer, from the output down: δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) is computed with
-        the *old* W^l, then W^l ← W^l + (η/B) Σ_b δ^l_b (y^l_b)ᵀ is applied in place. With B = 1
-        this is the assignment's per-sample update, done as one BLAS rank-1 update (``ger``) per
-        layer: W is read and written once, instead of writing a gradient and reading it back.
-        The result equals ``backward`` followed by :class:`~digitlab.nn.optimizers.SGD` (up to
-        rounding). Larger batches use the same in-place BLAS product (``gemm`` with β = 1).
-        """
-        ys, zs = trace.ys, trace.zs
-        batch = ys[0].shape[0]
-        delta = self.output_delta(trace, t, loss)  # δ^{L−1}: (B, n_L)
-        scale = lr / batch
-        for l in reversed(range(self.n_layers)):
-            below = None
-            if l > 0:  # equation (1), before W^l changes
-                below = self.activations[l - 1].backward(delta @ self.weights[l], zs[l - 1], ys[l])
-            # equation (2): W^l ← W^l + (η/B) δ^lᵀ y^l, in place
-            blas_add_outer(self.weights[l], delta, ys[l], scale)
-            if self.has_bias:
-                self.biases[l] += scale * delta.sum(axis=0)
-            delta = below
-
     def loss_and_gradients(self, x: np.ndarray, t: np.ndarray, loss: Loss) -> float:
         """Mean loss Ē over the batch; leaves ∂Ē/∂θ in :attr:`grads`."""
-        trace = self.forward(x)
-        self.backward(trace, t, loss)
-        return float(loss.per_sample(trace.output, t).mean())
+        fp = self.forward(x)
+        self.backward(fp, t, loss)
+        return float(loss.per_sample(fp.output, t).mean())
 
     def input_gradient(
         self, x: np.ndarray, t: np.ndarray, loss: Loss
@@ -369,6 +281,6 @@ class MLP:
         the outputs (B, n_L). The weight gradients in :attr:`grads` are overwritten as a side
         effect.
         """
-        trace = self.forward(x)
-        grad = self.backward(trace, t, loss, input_gradient=True)
-        return grad, loss.per_sample(trace.output, t), trace.output
+        fp = self.forward(x)
+        grad = self.backward(fp, t, loss, input_gradient=True)
+        return grad, loss.per_sample(fp.output, t), fp.output

@@ -13,7 +13,6 @@ import math
 import numpy as np
 
 from digitlab.errors import ConfigError
-from digitlab.nn.parallel import in_parts
 
 #: elements per piece of an update (256 K: one block of 256 gradient rows of a 1024-wide layer).
 #: Each of Adam's ten elementwise passes is one NumPy call per piece, and every call has a fixed
@@ -27,9 +26,9 @@ class Optimizer:
     """Base class: ``step(params, grads, lr)`` updates the flat parameter vector in place.
 
     A step is ``begin_step`` (once: learning rate, step count, state) followed by ``update``
-    calls on pieces of the vector. :meth:`step` updates the whole vector (in ``threads``
-    parallel pieces); :meth:`digitlab.nn.network.MLP.backward_update` instead hands over each
-    block of gradient rows the moment backpropagation has computed it.
+    calls on pieces of the vector. :meth:`step` updates the whole vector (the reference engine);
+    :func:`digitlab.nn.fused.backward_update` instead hands over each block of gradient rows the
+    moment backpropagation has computed it.
     """
 
     name = ""
@@ -41,14 +40,11 @@ class Optimizer:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
         self.lr = float(lr)
         self.weight_decay = float(weight_decay)
-        #: cores the update may use (set by the trainer; 1 inside a parallel study's worker)
-        self.threads = 1
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> None:
         """θ ← θ − (the optimizer's step for gradient g), for the whole vector."""
         self.begin_step(params, lr)
-        in_parts(lambda lo, hi: self.update(params, grads[lo:hi], lo), params.size,
-                 self.threads, align=CHUNK)
+        self.update(params, grads, 0)
 
     def begin_step(self, params: np.ndarray, lr: float | None = None) -> None:
         """Start a step with learning rate ``lr`` (the optimizer's own when None)."""

@@ -1,17 +1,34 @@
 """Figures: small functions that turn arrays into saved images, one module per subject.
 
-Plot functions take arrays and a path, build a matplotlib figure and hand it to
-:func:`save_figure`, which writes it atomically and closes it.
+Plot functions take arrays, labels and a path (never an object from a floor above), build a
+matplotlib figure and hand it to :func:`save_figure`, which writes it atomically and closes it.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import matplotlib
+import numpy as np
+
+from digitlab.data.datasets import IMAGE_SHAPE
 from digitlab.fileio import atomic_write
+
+# Files only: no display needed, the same output everywhere. Set here, once, before any module
+# of this package imports pyplot.
+matplotlib.use("Agg")
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure's file name and its written caption, kept together where the figure is made."""
+
+    file: str  # e.g. "confusion_matrix.png", relative to the folder the figure is drawn into
+    caption: str  # one sentence saying what the figure shows, as the report prints it
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
@@ -44,3 +61,14 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Pat
         if "matplotlib.pyplot" in sys.modules:  # figures made with pyplot stay alive until closed
             sys.modules["matplotlib.pyplot"].close(fig)
     return path
+
+
+def show_digit(ax: Any, image: Any, title: str | None = None, *, vmax: float = 1.0,
+               fontsize: float = 8, cmap: str = "gray_r") -> None:
+    """One 28 × 28 image, (784,) or (28, 28), without axes: ink dark on light, 0 to ``vmax``."""
+    ax.imshow(np.asarray(image).reshape(IMAGE_SHAPE), cmap=cmap, vmin=0.0,
+              vmax=max(float(vmax), 1e-6), interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=fontsize, pad=2)

@@ -13,31 +13,17 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import PowerNorm
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.colors import PowerNorm  # noqa: E402
-
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.plots import save_figure, show_digit
 
 DPI = 110
 # Matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
 _MPL = tuple(int(part) for part in matplotlib.__version__.split(".")[:2])
 HORIZONTAL = {"orientation": "horizontal"} if _MPL >= (3, 10) else {"vert": False}
 REAL_COLOR, KIND_COLOR = "tab:blue", "tab:orange"
-
-
-def _show_digit(ax, image: np.ndarray, title: str | None = None, fontsize: float = 8,
-                cmap: str = "gray_r") -> None:
-    """One 28 × 28 image without axes; ``image`` (784,) or (28, 28) in [0, 1]."""
-    ax.imshow(np.asarray(image).reshape(28, 28), cmap=cmap, vmin=0.0, vmax=1.0,
-              interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=fontsize, pad=2)
 
 
 def _annotate_bars(ax, bars, labels: Sequence[str], fontsize: float = 8) -> None:
@@ -140,7 +126,7 @@ def plot_gallery(images: np.ndarray, captions: Sequence[str], path: str | os.Pat
                              squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index < len(images):
-            _show_digit(ax, images[index], captions[index])
+            show_digit(ax, images[index], captions[index])
         else:
             ax.axis("off")
     fig.suptitle(title, fontsize=11)
@@ -162,7 +148,7 @@ def plot_pair_gallery(rows: Sequence[tuple[str, np.ndarray, Sequence[str]]],
         for c in range(columns):
             ax = axes[r, c + 1]
             if c < len(images):
-                _show_digit(ax, images[c], captions[c])
+                show_digit(ax, images[c], captions[c])
             else:
                 ax.axis("off")
     for ax in axes[len(rows):].flat:
@@ -254,7 +240,7 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
             ax = fig.add_subplot(grid[digit, col])
             corners.append(ax)
             if col < len(examples):
-                _show_digit(ax, images[examples[col]])
+                show_digit(ax, images[examples[col]])
             else:
                 ax.axis("off")
             if col == 0:
@@ -301,8 +287,8 @@ def plot_nondigit_examples(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.
                         transform=axes[r, 0].transAxes)
         for c in range(columns):
             if c < len(images):
-                _show_digit(axes[r, c + 1], images[c],
-                            f"→ {predicted[c]} ({confidence[c]:.2f})", 7.5, cmap="gray")
+                show_digit(axes[r, c + 1], images[c],
+                           f"→ {predicted[c]} ({confidence[c]:.2f})", fontsize=7.5, cmap="gray")
             else:
                 axes[r, c + 1].axis("off")
     fig.suptitle("What the network answers (→ digit, top probability)\n"

@@ -6,14 +6,10 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.plots import save_figure
 
 
 def plot_digit_grid(

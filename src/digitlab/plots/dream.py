@@ -13,29 +13,14 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.plots import save_figure, show_digit
 
 DPI = 110
 LOSS_COLOR, PROBABILITY_COLOR = "tab:blue", "tab:orange"
 _LOSS_LABELS = {"ce": "E (cross-entropy)", "mse": "E = ½‖y − t‖²"}
-
-
-def _show(ax, image: np.ndarray, *, vmax: float = 1.0, title: str | None = None,
-          fontsize: float = 8) -> None:
-    """One 28 × 28 image (784,) without axes, ink dark on light, from 0 to ``vmax``."""
-    ax.imshow(np.asarray(image).reshape(28, 28), cmap="gray_r", vmin=0.0,
-              vmax=max(float(vmax), 1e-6), interpolation="nearest")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    if title:
-        ax.set_title(title, fontsize=fontsize, pad=2)
 
 
 def _a(digit: int) -> str:
@@ -63,10 +48,10 @@ def plot_dream_grid(
                              squeeze=False)
     for j, digit in enumerate(digits):
         top = float(dreams[j].max())
-        _show(axes[0, j], dreams[j], vmax=top,
+        show_digit(axes[0, j], dreams[j], vmax=top,
               title=f"{digit}: p={target_probabilities[j]:.3f}\nmax {top:.2f}", fontsize=8)
         if class_means is not None:
-            _show(axes[1, j], class_means[j], vmax=float(np.max(class_means[j])),
+            show_digit(axes[1, j], class_means[j], vmax=float(np.max(class_means[j])),
                   title=f"mean of {digit}s", fontsize=8)
     axes[0, 0].set_ylabel("dream", fontsize=9)
     if class_means is not None:
@@ -170,7 +155,7 @@ def plot_turn(
     l2, linf = float(np.linalg.norm(change)), float(np.abs(change).max())
     fig = plt.figure(figsize=(9.6, 5.6))
     grid = fig.add_gridspec(2, 3, height_ratios=(1.35, 1.0))
-    _show(fig.add_subplot(grid[0, 0]), start,
+    show_digit(fig.add_subplot(grid[0, 0]), start,
           title=f"real test image of {_a(from_digit)} {from_digit}\n"
                 f"p({from_digit})={start_probabilities[from_digit]:.3f}, "
                 f"p({to_digit})={start_probabilities[to_digit]:.3f}", fontsize=9)
@@ -183,7 +168,7 @@ def plot_turn(
     ax.set_title(f"change (red added, blue removed)\nL2 {l2:.2f}, L∞ {linf:.2f}", fontsize=9)
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.03).ax.tick_params(labelsize=7)
     after = f" after {steps} steps" if steps is not None else ""
-    _show(fig.add_subplot(grid[0, 2]), image,
+    show_digit(fig.add_subplot(grid[0, 2]), image,
           title=f"read as {_a(np.argmax(final_probabilities))} "
                 f"{int(np.argmax(final_probabilities))}{after}\n"
                 f"p({to_digit})={final_probabilities[to_digit]:.3f}, "

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
-
-from digitlab.history import History  # noqa: E402
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.plots import save_figure
 
 #: per-epoch series: (history column prefix, legend label, colour)
 SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
@@ -21,9 +18,15 @@ SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:oran
 
 
 def plot_training_curves(
-    history: History, path: str | os.PathLike, title: str | None = None
+    epochs: Sequence[Mapping[str, Any]], trace: Sequence[Mapping[str, Any]],
+    path: str | os.PathLike, title: str | None = None,
 ) -> Path:
-    """Save a 2×2 figure of a run's :class:`~digitlab.history.History`.
+    """Save a 2×2 figure of a run's per-epoch records and its running trace.
+
+    ``epochs``: one mapping per epoch with ``epoch`` and ``{train,validation,test}_{loss,
+    accuracy}`` (None where a split is missing); ``trace``: mappings with ``samples``, the
+    fractional ``epoch``, ``loss`` and ``accuracy`` (a :class:`~digitlab.history.History`'s
+    ``epochs`` and ``trace``).
 
     Top row: mean E and accuracy per epoch for the train, validation and test splits (the train
     values are the running means over each epoch, as the progress bar shows them). Bottom row:
@@ -34,12 +37,12 @@ def plot_training_curves(
     """
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     (ax_loss, ax_acc), (ax_trace_loss, ax_trace_acc) = axes
-    epochs = history.column("epoch")
-    marker = "o" if len(epochs) <= 30 else None
+    numbers = [record.get("epoch") for record in epochs]
+    marker = "o" if len(numbers) <= 30 else None
     for prefix, label, colour in SPLITS:
         for ax, metric in ((ax_loss, "loss"), (ax_acc, "accuracy")):
-            values = history.column(f"{prefix}_{metric}")
-            pairs = [(e, v) for e, v in zip(epochs, values, strict=True) if v is not None]
+            values = [record.get(f"{prefix}_{metric}") for record in epochs]
+            pairs = [(e, v) for e, v in zip(numbers, values, strict=True) if v is not None]
             if pairs:
                 xs, ys = zip(*pairs, strict=True)
                 ax.plot(xs, ys, marker=marker, color=colour, label=label)
@@ -48,7 +51,6 @@ def plot_training_curves(
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
-    trace = history.trace
     samples = [point["samples"] for point in trace]
     ax_trace_loss.plot(samples, [p["loss"] for p in trace], color="tab:blue", lw=1)
     ax_trace_acc.plot(samples, [p["accuracy"] for p in trace], color="tab:blue", lw=1)
@@ -56,7 +58,7 @@ def plot_training_curves(
                       ylabel="mean E per sample")
     ax_trace_acc.set(title="running accuracy while training", xlabel="training samples seen",
                      ylabel="digits read correctly")
-    _mark_epoch_ends(history, (ax_trace_loss, ax_trace_acc))
+    _mark_epoch_ends(trace, (ax_trace_loss, ax_trace_acc))
 
     for ax in (ax_acc, ax_trace_acc):
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
@@ -70,10 +72,10 @@ def plot_training_curves(
     return save_figure(fig, path, dpi=110)
 
 
-def _mark_epoch_ends(history: History, axes) -> None:
+def _mark_epoch_ends(trace: Sequence[Mapping[str, Any]], axes) -> None:
     """Faint vertical lines where each epoch ended on the samples axis of the trace."""
     # the last trace point of each epoch lies at a whole number of epochs
-    ends = [point["samples"] for point in history.trace if float(point["epoch"]).is_integer()]
+    ends = [point["samples"] for point in trace if float(point["epoch"]).is_integer()]
     for ax in axes:
         for x in ends[:-1]:
             ax.axvline(x, color="grey", lw=0.6, ls=":", alpha=0.7)

@@ -1,5 +1,5 @@
 """The whole study in one command: ``build_report`` runs every stage and writes the report."""
 
-from digitlab.reporting.run import build_report
+from digitlab.reporting.build import build_report
 
 __all__ = ["build_report"]

@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 
 from digitlab.config import preset
+from digitlab.formatting import pct
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
+from digitlab.train import CURVES_FIGURE
 
 
 @dataclass
@@ -43,10 +45,6 @@ class Stage:
     run: Callable[[Context, Path], dict[str, Any]]
     section: Callable[[Context, dict[str, Any]], Section]
     upstream: tuple[str, ...] = ()
-
-
-def pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f} %"
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -107,18 +105,17 @@ def _train_config(ctx: Context, name: str):
                           trace_every=max(50, n // 20))
 
 
-def _train_stage(name: str):
+def train_stage(name: str):
     def settings(ctx: Context) -> dict[str, Any]:
-        return {"config": _train_config(ctx, name).to_dict(), "data": ctx.dataset.describe()}
+        return {"config": _train_config(ctx, name).to_key_dict(), "data": ctx.dataset.describe()}
 
     def run(ctx: Context, stage_dir: Path) -> dict[str, Any]:
-        from digitlab.plots.training import plot_training_curves
-        from digitlab.train import train
+        from digitlab.train import CURVES_FILE, train
 
         config = _train_config(ctx, name)
-        result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress)
-        curves = plot_training_curves(result.history, stage_dir / "curves.png",
-                                      title=f"{name} network")
+        result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress,
+                       curves_title=f"{name} network")
+        curves = stage_dir / "run" / CURVES_FILE
         network = result.network
         return {
             "config": config.to_dict(), "status": result.status,
@@ -171,7 +168,7 @@ def assignment_section(ctx: Context, r: dict[str, Any]) -> Section:
              "E = ½‖y − t‖², trained sample by sample with equations (1)–(2), η = "
              f"{r['config']['lr']}, initial weights Gaussian of variance 2/fan-in, no bias.")
     return Section("assignment", "The assignment network", intro, _training_findings(r),
-                   [Figure(r["figures"]["curves"], "E and accuracy per epoch and during training")],
+                   [Figure(r["figures"]["curves"], CURVES_FIGURE.caption)],
                    [_summary_table(r)], {"assignment network": r["config"]})
 
 
@@ -182,7 +179,7 @@ def final_section(ctx: Context, r: dict[str, Any]) -> Section:
              f"{c['output_activation']} output with cross-entropy, {c['optimizer']} "
              f"η = {c['lr']}, batch size {c['batch_size']}, {c['epochs']} epochs.")
     return Section("final", "The final network", intro, _training_findings(r),
-                   [Figure(r["figures"]["curves"], "E and accuracy per epoch and during training")],
+                   [Figure(r["figures"]["curves"], CURVES_FIGURE.caption)],
                    [_summary_table(r)], {"final network": c})
 
 
@@ -208,14 +205,14 @@ def studies_settings(ctx: Context) -> dict[str, Any]:
 
 def run_studies(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     from digitlab.fileio import write_text
-    from digitlab.sweep import run_sweep
+    from digitlab.studies import run_studies
 
     s = ctx.settings
     grid_file = None
     if s.studies == "tiny":
         grid_file = stage_dir / "tiny-grid.toml"
         write_text(grid_file, TINY_GRID)
-    result = run_sweep(
+    result = run_studies(
         (), stage_dir / "sweep", grid_file=grid_file, seeds=s.study_seeds,
         full=s.studies == "full", dataset=ctx.dataset_name, data_dir=ctx.data_dir,
         progress=ctx.progress,
@@ -299,24 +296,10 @@ def run_analysis(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     return analysis
 
 
-FIGURE_CAPTIONS = {
-    "confusion": "Confusion matrix on the test split (counts and shares of each true digit)",
-    "per_digit": "Accuracy (recall) and precision per digit",
-    "mistakes": "Misclassified test images, the most confidently wrong first",
-    "pairs": "The most frequent confusions, example by example",
-    "histograms": "Mistakes by true digit and by predicted digit",
-    "retraining": "How results change between retrainings with other seeds",
-    "data": "Examples per digit and class frequencies of training and test data",
-    "nondigit_examples": "Images that are not digits, with the network's answers",
-    "nondigit_predictions": "Which digit the network answers for each kind of non-digit",
-    "nondigit_confidence": "Confidence on non-digits compared with real test digits",
-    "nondigit_scores": "Out-of-distribution scores: real digits against non-digits",
-}
-
-
 def analysis_section(ctx: Context, r: dict[str, Any]) -> Section:
-    figures = [Figure(path, FIGURE_CAPTIONS.get(key, key.replace("_", " ")))
-               for key, path in r["figures"].items()]
+    from digitlab.analysis.figures import FIGURES
+
+    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
     per_digit = r["per_digit"]
     table = Table(["digit", "accuracy (recall)", "precision", "test images"],
                   [[d["digit"], pct(d["recall"]), pct(d["precision"]), d["count"]]
@@ -361,14 +344,6 @@ def run_dream(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     return record
 
 
-DREAM_CAPTIONS = {
-    "dream": "Dreamed digits (top) beside the mean training image of each digit (bottom)",
-    "curves": "E and the target probability over the steps of equation (3)",
-    "probabilities": "What the network reads in each dream: probability of every digit",
-    "turn": "Turn A into B: a real test image, the change, and the result",
-}
-
-
 def dream_section(ctx: Context, r: dict[str, Any]) -> Section:
     dreams = r["dreams"]
     steps = [d["steps"] for d in dreams]
@@ -400,7 +375,9 @@ def dream_section(ctx: Context, r: dict[str, Any]) -> Section:
                   [[d["digit"], d["steps"], f"{d['final_target_probability']:.4f}",
                     d["predicted_digit"], "yes" if d["converged"] else "no"] for d in dreams],
                   "Each dream's final state")
-    figures = [Figure(path, DREAM_CAPTIONS.get(key, key)) for key, path in r["figures"].items()]
+    from digitlab.dream.study import FIGURES
+
+    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
     intro = ("Equation (3) changes the input instead of the weights: starting from a black "
              "image, y⁰ ← y⁰ + η δ⁰ W⁰ until the network reads the chosen digit. Pixels stay in "
              "[0, 1]; a decay toward black, total variation, blur and jitter keep the images "

@@ -19,8 +19,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitlab.config import TrainConfig, format_value
+from digitlab.config import TrainConfig
 from digitlab.errors import DigitlabError
+from digitlab.formatting import format_value
 
 #: Per-epoch numbers kept in a trial's result (see :class:`digitlab.history.History`).
 HISTORY_FIELDS = (
@@ -79,7 +80,7 @@ class Trial:
         """
         if self.data is None:
             return self.config.key()
-        text = json.dumps([self.config.to_dict(), self.data.folder, self.data.name],
+        text = json.dumps([self.config.to_key_dict(), self.data.folder, self.data.name],
                           sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -148,8 +149,8 @@ def run_trial(trial: Trial) -> dict[str, Any]:
 
 
 def _train(trial: Trial, epochs: list[dict[str, Any]]) -> dict[str, Any]:
-    from digitlab.nn.losses import get_loss
-    from digitlab.train import evaluate_arrays, train
+    from digitlab.evaluate import evaluate
+    from digitlab.train import train
 
     config = trial.config
     dataset = load_trial_dataset(config, trial.data)
@@ -158,9 +159,8 @@ def _train(trial: Trial, epochs: list[dict[str, Any]]) -> dict[str, Any]:
         return {"status": "failed", "error": "interrupted", "retryable": True}
     final = dict(trained.history.final)
     if trained.status == "early_stopping":  # the best weights were restored: measure those
-        final["test_loss"], final["test_accuracy"] = evaluate_arrays(
-            trained.network, dataset.test.images, dataset.test.labels, get_loss(config.loss)
-        )
+        test = evaluate(trained.network, dataset.test.images, dataset.test.labels, config.loss)
+        final["test_loss"], final["test_accuracy"] = test.mean_loss, test.accuracy
     return {key: final.get(key)
             for key in ("train_accuracy", "test_accuracy", "train_loss", "test_loss")}
 
@@ -176,14 +176,13 @@ def load_trial_dataset(config: TrainConfig, data: DataSource | None = None, *,
 
     ``keep=False`` loads it without keeping it (the main process only checks that it loads).
     """
-    from digitlab.data import load_dataset
+    from digitlab.data import load_run_dataset
 
     name, folder = (config.dataset, None) if data is None else (data.name, data.folder)
     cache_key = (name, folder, config.seed, config.test_fraction, config.validation_fraction)
     if cache_key in _DATASETS:
         return _DATASETS[cache_key]
-    dataset = load_dataset(name, folder, seed=config.seed, test_fraction=config.test_fraction,
-                           validation_fraction=config.validation_fraction)
+    dataset = load_run_dataset(config, folder, name=name)
     if keep:
         while len(_DATASETS) >= _DATASETS_KEPT:
             _DATASETS.pop(next(iter(_DATASETS)))

@@ -12,7 +12,6 @@ of :data:`digitlab.analysis.figures.FIGURES`.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 from typing import Any
@@ -22,17 +21,18 @@ import numpy as np
 from digitlab.analysis.balance import class_balance
 from digitlab.analysis.confusion import confusion_analysis
 from digitlab.analysis.figures import draw_figures
-from digitlab.analysis.findings import write_findings
+from digitlab.analysis.findings import findings_sentences
 from digitlab.analysis.mistakes import mistake_summary
 from digitlab.analysis.nondigits import load_fashion_images, make_nondigit_sets
-from digitlab.analysis.ood import CONFIDENT, separation, summarise_answers
+from digitlab.analysis.ood import CONFIDENT, separation, summarize_answers
 from digitlab.analysis.responses import Responses, respond
 from digitlab.analysis.retrain import retrain_variance, retraining_seeds
 from digitlab.config import TrainConfig
+from digitlab.data import load_run_dataset
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
+from digitlab.formatting import to_json
 from digitlab.nn.network import MLP
-from digitlab.train import dataset_for_config
 
 ANALYSIS_FILE = "analysis.json"
 
@@ -83,7 +83,7 @@ def analyze(
     """
     network, config, model_path = resolve_model(model_or_network, config)
     if dataset is None:
-        dataset = dataset_for_config(config if config is not None else TrainConfig())
+        dataset = load_run_dataset(config if config is not None else TrainConfig())
     if dataset.train is None or dataset.test is None or len(dataset.test.labels) == 0:
         raise DataError("the analysis needs a dataset with a training and a non-empty test split")
     out_dir = Path(out_dir)
@@ -100,14 +100,14 @@ def analyze(
                                     answers.second_choice),
         "data": class_balance(dataset.train.labels, test.labels),
         "confident_threshold": CONFIDENT,
-        "real_digits": summarise_answers(answers),
+        "real_digits": summarize_answers(answers),
     }
     sets, set_answers, skipped = _study_nondigits(network, test, answers, analysis,
                                                   nondigit_count, seed)
     analysis["nondigits_skipped"] = skipped
     analysis["retraining"], analysis["retraining_skipped"] = _retrain(
         config, dataset, retrain, seed, retrain_epochs, progress)
-    analysis["findings"] = write_findings(analysis)
+    analysis["findings"] = findings_sentences(analysis)
     analysis["figures"] = draw_figures(out_dir, analysis, dataset, answers, sets, set_answers)
     analysis = to_json(analysis)
     write_json(out_dir / ANALYSIS_FILE, analysis)
@@ -150,7 +150,7 @@ def _study_nondigits(network, test, answers: Responses, analysis, n: int, seed: 
     set_answers, summaries = {}, {}
     for name, item in sets.items():
         set_answers[name] = respond(network, item.images)
-        summary = {"title": item.kind.title, **summarise_answers(set_answers[name]),
+        summary = {"title": item.kind.title, **summarize_answers(set_answers[name]),
                    **separation(answers, set_answers[name]), "same_as_source": None}
         if item.source_labels is not None:
             summary["same_as_source"] = float(
@@ -168,19 +168,3 @@ def _retrain(config, dataset, k: int, seed: int, epochs: int | None, progress: b
         return None, "the model holds no training config to retrain"
     seeds = retraining_seeds(seed, k, exclude=config.seed)
     return retrain_variance(config, dataset, seeds, epochs=epochs, progress=progress), None
-
-
-def to_json(value: Any) -> Any:
-    """The analysis with NumPy numbers made plain and NaN or infinite floats made None."""
-    if isinstance(value, dict):
-        return {str(k): to_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_json(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return to_json(value.tolist())
-    if isinstance(value, (np.integer, np.bool_)):
-        return value.item()
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value

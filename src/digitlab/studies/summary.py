@@ -15,8 +15,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from digitlab.config import FIELD_NAMES, format_value
-from digitlab.sweep.studies import StudyPlan
+from digitlab.config import FIELD_NAMES
+from digitlab.formatting import format_value
+from digitlab.studies.definitions import StudyPlan
 
 #: Columns of trials.csv before the config fields.
 ROW_COLUMNS = (

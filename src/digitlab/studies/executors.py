@@ -4,7 +4,7 @@ Both executors take the trials to run and a callback ``on_result(trial, result)`
 process as each trial finishes (the caller stores it at once). Each runs one trial per CPU with
 one BLAS thread per trial, so that parallel trials do not fight over the cores: the environment
 variables below are set in every worker before NumPy loads its BLAS, and
-:func:`~digitlab.sweep.trials.run_trial` also limits the threads with threadpoolctl.
+:func:`~digitlab.studies.trials.run_trial` also limits the threads with threadpoolctl.
 
 This module imports nothing heavy at the top: a spawned worker imports it to run the
 initializer, before NumPy is loaded.
@@ -61,7 +61,7 @@ def run_local(trials: Sequence[Any], on_result: OnResult, *, workers: int) -> No
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
 
-    from digitlab.sweep.trials import run_trial
+    from digitlab.studies.trials import run_trial
 
     # "spawn": a fresh interpreter per worker, safe with threads and the same on every OS.
     context = multiprocessing.get_context("spawn")
@@ -203,8 +203,8 @@ def _run_ray_tasks(ray: Any, trials: Sequence[Any], on_result: OnResult) -> None
 
 
 def run_trial_pinned(trial: Any) -> dict[str, Any]:
-    """A Ray task: :func:`~digitlab.sweep.trials.run_trial` with one BLAS thread."""
+    """A Ray task: :func:`~digitlab.studies.trials.run_trial` with one BLAS thread."""
     os.environ.update(BLAS_ENV)  # for libraries loaded from now on (the runtime env did the rest)
-    from digitlab.sweep.trials import run_trial
+    from digitlab.studies.trials import run_trial
 
     return run_trial(trial)

@@ -36,9 +36,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitlab.config import FIELD_NAMES, TrainConfig, format_value, load_toml, parse_hidden
+from digitlab.config import FIELD_NAMES, TrainConfig, load_toml, parse_hidden
 from digitlab.errors import ConfigError
-from digitlab.sweep.trials import DataSource, Trial
+from digitlab.formatting import format_value
+from digitlab.studies.trials import DataSource, Trial
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "swish")
 OPTIMIZERS = ("sgd", "adam")

@@ -4,7 +4,7 @@ One figure per study, like the lab report's: the training accuracy on the left, 
 on the right, against the study's parameter (log x for the learning rate and the number of
 neurons), a line per hidden activation × optimizer, each point the mean over the seeds with an
 error bar of ± one standard deviation. The input is a study of ``summary.json`` (see
-:func:`digitlab.sweep.summary.summarize`), so the figure can be redrawn from that file alone.
+:func:`digitlab.studies.summary.summarize`), so the figure can be redrawn from that file alone.
 """
 
 from __future__ import annotations
@@ -15,20 +15,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only: no display needed, same output everywhere
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import (  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import (
     FixedLocator,
     MaxNLocator,
     NullLocator,
     PercentFormatter,
 )
 
-from digitlab.config import format_value  # noqa: E402
-from digitlab.plots import save_figure  # noqa: E402
+from digitlab.formatting import format_value
+from digitlab.plots import save_figure
 
 DPI = 110
 #: colour per hidden activation, line style and marker per optimizer (the built-in studies).

@@ -1,4 +1,4 @@
-"""``run_sweep``: expand the studies, run the trials not yet stored, write tables and figures.
+"""``run_studies``: expand the studies, run the trials not yet stored, write tables and figures.
 
 Steps:
 
@@ -23,9 +23,7 @@ from typing import Any
 
 from digitlab.errors import ConfigError
 from digitlab.fileio import write_json, write_text
-from digitlab.sweep.executors import EXECUTORS, default_workers, import_ray, run_local, run_ray
-from digitlab.sweep.store import TrialStore
-from digitlab.sweep.studies import (
+from digitlab.studies.definitions import (
     BUILTIN_STUDIES,
     FULL,
     QUICK,
@@ -35,17 +33,19 @@ from digitlab.sweep.studies import (
     load_grid,
     study_base,
 )
-from digitlab.sweep.summary import rows_to_csv, summarize, trial_rows
-from digitlab.sweep.trials import DataSource, Trial, load_trial_dataset
+from digitlab.studies.executors import EXECUTORS, default_workers, import_ray, run_local, run_ray
+from digitlab.studies.store import TrialStore
+from digitlab.studies.summary import rows_to_csv, summarize, trial_rows
+from digitlab.studies.trials import DataSource, Trial, load_trial_dataset
 
 SUMMARY_VERSION = 1
 
 
 @dataclass
-class SweepResult:
-    """What :func:`run_sweep` returns.
+class StudiesResult:
+    """What :func:`run_studies` returns.
 
-    ``rows``: one dict per trial of each study (see :func:`digitlab.sweep.summary.trial_rows`;
+    ``rows``: one dict per trial of each study (see :func:`digitlab.studies.summary.trial_rows`;
     a config two studies share is one trial with a row in each); ``studies``: the per-study
     summaries written to summary.json; ``figures``: study name -> PNG path; ``ran``: distinct
     trials run by this call; ``skipped``: distinct trials found in the store; ``failed``:
@@ -70,7 +70,7 @@ def plan_studies(
     """The studies of a sweep, expanded into trials and validated (nothing runs).
 
     No study names and no grid file means all :data:`BUILTIN_STUDIES`. ``scale`` replaces the
-    quick or full sizes of the built-in studies (see :class:`~digitlab.sweep.studies.Scale`).
+    quick or full sizes of the built-in studies (see :class:`~digitlab.studies.definitions.Scale`).
     """
     if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
         raise ConfigError(f"seeds must be a positive integer, got {seeds!r}")
@@ -92,7 +92,7 @@ def plan_studies(
     return plans
 
 
-def run_sweep(
+def run_studies(
     studies: Sequence[str] = (),
     out_dir: str | os.PathLike = "sweep",
     *,
@@ -106,20 +106,20 @@ def run_sweep(
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
     scale: Scale | None = None,
-) -> SweepResult:
+) -> StudiesResult:
     """Run hyperparameter studies in parallel and write their tables and figures to ``out_dir``.
 
     Parameters
     ----------
     studies : sequence of str
-        Names among :data:`~digitlab.sweep.studies.BUILTIN_STUDIES` (``epochs``, ``lr``,
+        Names among :data:`~digitlab.studies.definitions.BUILTIN_STUDIES` (``epochs``, ``lr``,
         ``layers``, ``neurons``); empty means all of them, unless ``grid_file`` is given.
     out_dir : path
         Receives ``trials/<key>.json`` (one per finished trial), ``trials.csv``,
         ``trials.json``, ``summary.json`` and ``<study>.png``. Running again with the same
         folder skips the trials already stored there.
     grid_file : path, optional
-        A TOML grid (see :func:`~digitlab.sweep.studies.load_grid`), run as one more study.
+        A TOML grid (see :func:`~digitlab.studies.definitions.load_grid`), run as one more study.
     executor : {"local", "ray"}
         ``local``: a process per core on this machine. ``ray``: Ray tasks, on a local Ray
         runtime or, with ``address``, on an existing cluster. Both give the same numbers.
@@ -183,7 +183,7 @@ def run_sweep(
         bar.close()
 
     rows = trial_rows(plans, records)
-    result = SweepResult(out_dir, rows, summarize(plans, rows), ran=len(todo),
+    result = StudiesResult(out_dir, rows, summarize(plans, rows), ran=len(todo),
                          skipped=len(trials) - len(todo),
                          failed=sum(records[t.key]["status"] != "ok" for t in trials))
     scale_name = "custom" if scale else "full" if full else "quick"
@@ -193,8 +193,8 @@ def run_sweep(
     return result
 
 
-def _write_outputs(result: SweepResult, **options: Any) -> None:
-    from digitlab.plots.sweep import plot_study
+def _write_outputs(result: StudiesResult, **options: Any) -> None:
+    from digitlab.plots.studies import plot_study
 
     out_dir = result.out_dir
     write_text(out_dir / "trials.csv", rows_to_csv(result.rows))

@@ -26,11 +26,11 @@ from digitlab.reporting.settings import MODES
 
 STAGES = [
     st.Stage("data", "Data overview", st.data_settings, st.run_data, st.data_section),
-    st.Stage("assignment", "Assignment network", *st._train_stage("assignment"),
+    st.Stage("assignment", "Assignment network", *st.train_stage("assignment"),
              st.assignment_section),
     st.Stage("studies", "Hyperparameter studies", st.studies_settings, st.run_studies,
              st.studies_section),
-    st.Stage("final", "Final network", *st._train_stage("report"), st.final_section),
+    st.Stage("final", "Final network", *st.train_stage("report"), st.final_section),
     st.Stage("analysis", "Analysis", st.analysis_settings, st.run_analysis, st.analysis_section,
              upstream=("final",)),
     st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,

@@ -3,9 +3,9 @@
 Each trial's result is written atomically the moment it finishes, so an interrupted sweep loses
 at most the trials that were running, and running the sweep again skips every trial whose file
 exists. The key is the hash of the trial's full config, seed included
-(:attr:`digitlab.sweep.trials.Trial.key`), so a config that two studies share is trained once.
+(:attr:`digitlab.studies.trials.Trial.key`), so a config that two studies share is trained once.
 
-A record is the result of :func:`digitlab.sweep.trials.run_trial` plus ``config`` (the full
+A record is the result of :func:`digitlab.studies.trials.run_trial` plus ``config`` (the full
 TrainConfig as a dict), ``data_dir`` and ``finished_at`` (UTC, ISO 8601). Failed trials are
 stored too: a diverged run diverges again. Only failures marked ``retryable`` (an unexpected
 exception, an interrupted run) are run again by a resumed sweep.
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from digitlab.fileio import write_json
-from digitlab.sweep.trials import Trial
+from digitlab.studies.trials import Trial
 
 TRIALS_FOLDER = "trials"
 

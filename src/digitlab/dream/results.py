@@ -1,0 +1,124 @@
+"""What a dream returns: :class:`DreamResult` (one dreamed image and its curves) and
+:class:`TurnResult` ("turn A into B", an adversarial example)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+#: what every "turn A into B" output says about itself.
+ADVERSARIAL_NOTE = (
+    "adversarial example: a small change to a real image of one digit that the network reads as "
+    "another digit, although a person still sees the original digit"
+)
+
+
+# ---------------------------------------------------------------------------------- results
+@dataclass
+class DreamResult:
+    """One dreamed image and how it got there.
+
+    ``losses`` and ``target_probabilities`` have ``steps + 1`` entries: the start image, then the
+    image after each step (measured without jitter, on the image that is returned).
+    """
+
+    digit: int
+    image: np.ndarray  # (784,) the dreamed image
+    start: np.ndarray  # (784,) the image the run started from
+    steps: int  # steps of equation (3) taken
+    losses: np.ndarray  # (steps + 1,) E, the network's loss towards the digit
+    target_probabilities: np.ndarray  # (steps + 1,) the network's probability of the digit
+    probabilities: np.ndarray  # (10,) final class probabilities
+    converged: bool  # a stopping tolerance was reached within the budget
+    loss_name: str  # "ce" or "mse"
+    persisted_from: int | None = None  # step from which the priors were dropped (None: never)
+
+    @property
+    def final_target_probability(self) -> float:
+        return float(self.probabilities[self.digit])
+
+    @property
+    def predicted_digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    def to_dict(self, curves: bool = True) -> dict[str, Any]:
+        """JSON-ready summary (the image itself is left out)."""
+        record = {
+            "digit": self.digit,
+            "steps": self.steps,
+            "final_target_probability": self.final_target_probability,
+            "final_loss": float(self.losses[-1]),
+            "predicted_digit": self.predicted_digit,
+            "converged": self.converged,
+            "loss": self.loss_name,
+            "persisted_from_step": self.persisted_from,
+            "final_probabilities": [float(p) for p in self.probabilities],
+        }
+        if curves:
+            record["loss_curve"] = [float(v) for v in self.losses]
+            record["target_probability_curve"] = [float(v) for v in self.target_probabilities]
+        return record
+
+
+@dataclass
+class TurnResult:
+    """"Turn A into B": a real image of ``from_digit`` changed until it reads as ``to_digit``.
+
+    This is an adversarial example (see :data:`ADVERSARIAL_NOTE`).
+    """
+
+    from_digit: int
+    to_digit: int
+    start: np.ndarray  # (784,) the real image
+    image: np.ndarray  # (784,) the changed image
+    start_probabilities: np.ndarray  # (10,)
+    dream: DreamResult  # the run itself (curves, steps, final probabilities)
+    note: str = field(default=ADVERSARIAL_NOTE)
+
+    @property
+    def change(self) -> np.ndarray:
+        """(784,) image − start: what was added (positive) and removed (negative)."""
+        return self.image - self.start
+
+    @property
+    def l2_distance(self) -> float:
+        return float(np.linalg.norm(self.change))
+
+    @property
+    def linf_distance(self) -> float:
+        return float(np.abs(self.change).max())
+
+    @property
+    def steps(self) -> int:
+        return self.dream.steps
+
+    @property
+    def probabilities(self) -> np.ndarray:
+        return self.dream.probabilities
+
+    @property
+    def final_probability(self) -> float:
+        return self.dream.final_target_probability
+
+    def to_dict(self, curves: bool = True) -> dict[str, Any]:
+        return {
+            "from_digit": self.from_digit,
+            "to_digit": self.to_digit,
+            "l2_distance": self.l2_distance,
+            "linf_distance": self.linf_distance,
+            "steps": self.steps,
+            "final_probability": self.final_probability,
+            "start_probability_of_from_digit": float(self.start_probabilities[self.from_digit]),
+            "final_probability_of_from_digit": float(self.probabilities[self.from_digit]),
+            "predicted_digit": self.dream.predicted_digit,
+            "converged": self.dream.converged,
+            "start_probabilities": [float(p) for p in self.start_probabilities],
+            "final_probabilities": [float(p) for p in self.probabilities],
+            "adversarial_example": True,
+            "note": self.note,
+            **({"loss_curve": [float(v) for v in self.dream.losses],
+                "target_probability_curve": [float(v) for v in self.dream.target_probabilities]}
+               if curves else {}),
+        }

@@ -1,0 +1,194 @@
+"""The fused engine: the same maths as `MLP.backward` + the optimizer, reordered for the cache.
+
+:mod:`digitlab.nn.network` states the equations once: a forward pass, equation (1) for the deltas
+and the gradient ∂Ē/∂θ, then an optimizer step over the whole vector. The functions here compute
+the same numbers (up to rounding; tests compare them over several training steps) in an order
+that touches each weight as few times as possible:
+
+- :func:`forward` — the forward pass with the output units of each wide layer split over cores;
+- :func:`sgd_step` — per-sample SGD: equation (2) as one in-place BLAS rank-1 update per layer
+  (:mod:`digitlab.nn.blas`), no gradient buffer;
+- :func:`backward_update` — any optimizer, any batch: each weight matrix visited
+  :data:`ROW_BLOCK` rows at a time, the rows' gradient handed to the optimizer while still in
+  cache, the blocks of a layer split over cores (:mod:`digitlab.nn.parallel`).
+
+:class:`FusedEngine` is the training loop's entry point. It calls its kernels through one
+dispatch point, :data:`KERNELS`: ``"numpy"`` is this module's; a compiled backend (e.g. Numba)
+registers an object with the same three functions via :func:`register_kernels` and is chosen by
+name, ``FusedEngine(kernels="numba")``.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+
+from digitlab.errors import ConfigError
+from digitlab.nn.blas import blas_add_outer
+from digitlab.nn.losses import Loss
+from digitlab.nn.network import MLP, ForwardPass
+from digitlab.nn.optimizers import Optimizer
+from digitlab.nn.parallel import in_parts
+
+#: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
+ROW_BLOCK = 256
+
+
+def forward(network: MLP, x: np.ndarray, threads: int = 1) -> ForwardPass:
+    """:meth:`MLP.forward` with the output units of each wide layer split over ``threads`` cores.
+
+    Each part computes z^l = W^l y^l + b^l for its units in the column form, (units, n_l) @
+    (n_l, B); the result is the same as :meth:`MLP.forward`'s.
+    """
+    ys, zs = [np.asarray(x, dtype=network.dtype)], []
+    for W, b, f in zip(network.weights, network.biases, network.activations, strict=True):
+        y_columns = ys[-1].T  # (n_l, B)
+        z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=network.dtype)
+
+        def units(lo, hi, y_columns=y_columns, W=W, b=b, z_columns=z_columns):
+            # z = W y + b for output units lo..hi: (hi − lo, n_l) @ (n_l, B)
+            np.matmul(W[lo:hi], y_columns, out=z_columns[lo:hi])
+            if b is not None:
+                z_columns[lo:hi] += b[lo:hi, np.newaxis]
+
+        in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
+        zs.append(z_columns.T)
+        ys.append(f.forward(zs[-1]))
+    return ForwardPass(ys, zs)
+
+
+def sgd_step(network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss, lr: float) -> None:
+    """Plain SGD straight from equations (1)–(2), without storing the gradient.
+
+    The same maths as :meth:`MLP.backward` + :class:`~digitlab.nn.optimizers.SGD` (no momentum,
+    no weight decay), reordered for the cache: for each layer, from the output down,
+    δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) is computed with the *old* W^l, then
+    W^l ← W^l + (η/B) Σ_b δ^l_b (y^l_b)ᵀ is applied in place. With B = 1 this is the
+    assignment's per-sample update, one BLAS rank-1 update (``ger``) per layer: W is read and
+    written once, instead of writing a gradient and reading it back. Larger batches use the same
+    in-place BLAS product (``gemm`` with β = 1).
+    """
+    ys, zs = fp.ys, fp.zs
+    batch = ys[0].shape[0]
+    delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+    scale = lr / batch
+    for l in reversed(range(network.n_layers)):
+        below = None
+        if l > 0:  # equation (1), before W^l changes
+            below = network.activations[l - 1].backward(delta @ network.weights[l], zs[l - 1],
+                                                        ys[l])
+        # equation (2): W^l ← W^l + (η/B) δ^lᵀ y^l, in place
+        blas_add_outer(network.weights[l], delta, ys[l], scale)
+        if network.has_bias:
+            network.biases[l] += scale * delta.sum(axis=0)
+        delta = below
+
+
+def backward_update(
+    network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss, optimizer: Optimizer,
+    lr: float | None, threads: int = 1, row_block: int | None = None,
+) -> None:
+    """Backpropagation fused with the optimizer's step (any optimizer, any batch size).
+
+    The same maths as :meth:`MLP.backward` + ``optimizer.step``, reordered for the cache: each
+    weight matrix is visited ``row_block`` (default :data:`ROW_BLOCK`) rows at a time, and for
+    each block, while its rows are in the CPU cache:
+
+    1. its share of equation (1), δ^l[:, rows] W^l[rows], is computed with the old weights
+       (δ^l W^l is the sum of the shares, added in block order);
+    2. its gradient rows ∂Ē/∂W^l[rows] = −(1/B) δ^l[:, rows]ᵀ y^l are computed and handed to
+       the optimizer at once, which updates those rows in place.
+
+    No gradient for the whole network is written out and read back. The products use the column
+    form (one column per sample). The blocks of each layer are split over ``threads`` cores; the
+    result does not depend on how many.
+    """
+    row_block = ROW_BLOCK if row_block is None else row_block
+    ys, zs = fp.ys, fp.zs
+    batch = ys[0].shape[0]
+    dtype, params = network.dtype, network.params
+    optimizer.begin_step(params, lr)
+    delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+    for l in reversed(range(network.n_layers)):
+        W, y, start = network.weights[l], ys[l], network.offsets[l]
+        n_out, n_in = W.shape
+        delta_columns = delta.T  # (n_{l+1}, B)
+        scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
+        n_blocks = -(-n_out // row_block)
+        # δ^l W^l in column form, (W^l)ᵀ δ^l, one share per block: (blocks, n_l, B)
+        shares = np.empty((n_blocks, n_in, batch), dtype=dtype) if l > 0 else None
+
+        def blocks(lo, hi, W=W, n_in=n_in, y=y, start=start, delta_columns=delta_columns,
+                   scaled_columns=scaled_columns, shares=shares):
+            grad = np.empty((row_block, n_in), dtype=dtype)
+            for r in range(lo, hi, row_block):
+                end = min(r + row_block, hi)
+                if shares is not None:  # (n_l, rows) @ (rows, B), before the rows change
+                    np.matmul(W[r:end].T, delta_columns[r:end], out=shares[r // row_block])
+                # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
+                np.matmul(scaled_columns[r:end], y, out=grad[: end - r])
+                optimizer.update(params, grad[: end - r].reshape(-1), start + r * n_in)
+
+        in_parts(blocks, n_out, threads if n_out >= 2 * row_block else 1, align=row_block)
+        if network.has_bias:
+            optimizer.update(params, scaled_columns.sum(axis=1), start + W.size)
+        if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
+            delta = network.activations[l - 1].backward(shares.sum(axis=0).T, zs[l - 1], ys[l])
+
+
+# ---------------------------------------------------------------------- the dispatch point
+class Kernels(Protocol):
+    """The three functions a fused backend provides (signatures as this module's)."""
+
+    def forward(self, network: MLP, x: np.ndarray, threads: int) -> ForwardPass: ...
+
+    def sgd_step(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
+                 lr: float) -> None: ...
+
+    def backward_update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
+                        optimizer: Optimizer, lr: float | None, threads: int) -> None: ...
+
+
+class NumpyKernels:
+    """This module's kernels: NumPy, SciPy's BLAS and plain threads."""
+
+    forward = staticmethod(forward)
+    sgd_step = staticmethod(sgd_step)
+    backward_update = staticmethod(backward_update)
+
+
+#: fused backends by name; :class:`FusedEngine` looks its kernels up here
+KERNELS: dict[str, Kernels] = {"numpy": NumpyKernels()}
+
+
+def register_kernels(name: str, kernels: Kernels) -> None:
+    """Make a compiled backend available as ``FusedEngine(kernels=name)``."""
+    KERNELS[name] = kernels
+
+
+class FusedEngine:
+    """Training steps through the fused kernels.
+
+    ``per_sample_sgd`` (batch size 1, SGD without momentum or weight decay) takes
+    :func:`sgd_step`; every other configuration takes :func:`backward_update`.
+    """
+
+    name = "fused"
+
+    def __init__(self, *, threads: int = 1, per_sample_sgd: bool = False,
+                 kernels: str = "numpy"):
+        if kernels not in KERNELS:
+            raise ConfigError(f"unknown fused kernels {kernels!r}; expected one of "
+                              f"{', '.join(KERNELS)}")
+        self.kernels, self.threads, self.per_sample_sgd = KERNELS[kernels], threads, per_sample_sgd
+
+    def forward(self, network: MLP, x: np.ndarray) -> ForwardPass:
+        return self.kernels.forward(network, x, self.threads)
+
+    def update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
+               optimizer: Optimizer, lr: float) -> None:
+        if self.per_sample_sgd:
+            self.kernels.sgd_step(network, fp, t, loss, lr)  # equations (1)–(2), in place
+        else:
+            self.kernels.backward_update(network, fp, t, loss, optimizer, lr, self.threads)
