@@ -87,7 +87,7 @@ def test_per_sample_sgd_stops_before_a_sample_whose_loss_is_nan():
     reference_per_sample(expected, images, targets, "mse", order[:5], rates[:5])
 
     done, losses, _ = kernels.PerSampleSGD(net, "mse").run(images, targets, order, rates)
-    assert done == 5 and len(losses) == 5
+    assert done == 5 and len(losses) == 6 and np.isnan(losses[5])  # the one that stopped it
     np.testing.assert_allclose(net.params, expected.params, rtol=1e-10, atol=1e-13)
 
 
@@ -150,3 +150,112 @@ def test_thread_chooser_follows_the_faster_count_and_retries_the_other_ever_less
     assert 3 <= len(tries) <= 8  # retried now and then, at growing intervals
     assert np.all(np.diff(tries) >= 4) and np.diff(tries)[-1] > np.diff(tries)[0]
     assert ThreadChooser(1).pick() == 1
+
+
+# ------------------------------------------------------------------ in training
+@pytest.fixture(scope="module")
+def sample():
+    from digitlab.data import load_dataset
+
+    return load_dataset("mnist-sample")
+
+
+def spy(monkeypatch, name):
+    """Count the calls of NumbaKernels.<name>."""
+    calls = []
+    original = getattr(kernels.NumbaKernels, name)
+
+    def counting(self, *args):
+        calls.append(name)
+        return original(self, *args)
+
+    monkeypatch.setattr(kernels.NumbaKernels, name, counting)
+    return calls
+
+
+@needs_numba
+@pytest.mark.parametrize("changes", [
+    {"hidden": [32]},  # the assignment: tanh, ±1 targets
+    {"hidden": [24, 16], "activation": "swish", "output_activation": "softmax", "loss": "ce",
+     "bias": True, "schedule": "cosine"},
+], ids=["tanh-mse", "swish-ce"])
+def test_training_runs_the_compiled_per_sample_loop_and_equals_the_reference(
+        sample, monkeypatch, changes):
+    from digitlab.config import preset
+    from digitlab.train import SAMPLES_PER_CALL, train
+
+    config = preset("assignment").replace(dtype="float64", epochs=2, max_train_samples=150,
+                                          trace_every=40, **changes)
+    calls = spy(monkeypatch, "sgd_samples")
+    fast = train(config, sample, progress=False)
+    assert len(calls) == 2 * -(-150 // SAMPLES_PER_CALL)
+    slow = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fast.network.params, slow.network.params, rtol=1e-9, atol=1e-12)
+    for a, b in zip(fast.history.trace, slow.history.trace, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        assert a["accuracy"] == b["accuracy"]
+
+
+@needs_numba
+def test_compiled_per_sample_training_resumes_bit_identically(tmp_path, sample):
+    from digitlab.config import preset
+    from digitlab.train import train
+
+    config = preset("assignment").replace(hidden=[32], epochs=2, max_train_samples=300)
+    straight = train(config, sample, progress=False)
+    train(config.replace(epochs=1), sample, run_dir=tmp_path, progress=False)
+    resumed = train(config, sample, run_dir=tmp_path, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.network.params, straight.network.params)
+
+
+@needs_numba
+def test_minibatch_training_uses_the_compiled_update(sample, monkeypatch):
+    from digitlab.config import preset
+    from digitlab.train import train
+
+    config = preset("report").replace(hidden=[48, 24], batch_size=8, epochs=1,
+                                      max_train_samples=64, dtype="float64")
+    calls = spy(monkeypatch, "backward_update")
+    fast = train(config, sample, progress=False)
+    assert len(calls) == 8
+    slow = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fast.network.params, slow.network.params, rtol=1e-9, atol=1e-12)
+
+
+@needs_numba
+def test_a_config_the_compiled_kernels_do_not_implement_runs_on_numpy(sample, monkeypatch):
+    import digitlab.train as train_module
+    from digitlab.config import preset
+
+    # as if weight decay were a feature added after the compiled kernels
+    monkeypatch.setattr(train_module, "COMPILED_FIELDS",
+                        train_module.COMPILED_FIELDS - {"weight_decay"})
+    config = preset("report").replace(hidden=[16], batch_size=8, epochs=1, max_train_samples=32)
+    assert train_module.compiled_engine_can_run(config)
+    assert not train_module.compiled_engine_can_run(config.replace(weight_decay=0.01))
+    calls = spy(monkeypatch, "backward_update")
+    train_module.train(config.replace(weight_decay=0.01), sample, progress=False)
+    assert calls == []
+    train_module.train(config, sample, progress=False)
+    assert len(calls) == 4
+
+
+def test_without_numba_training_falls_back_to_numpy_and_says_so(sample, monkeypatch, capsys):
+    from digitlab.config import preset
+    from digitlab.nn import fused
+    from digitlab.train import train
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(compiled, "_tried", False)
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.delitem(fused.KERNELS, "numba", raising=False)
+    config = preset("assignment").replace(hidden=[16], epochs=1, max_train_samples=50,
+                                          dtype="float64")
+    fallback = train(config, sample, progress=False)
+    train(config, sample, progress=False)
+    assert "numba" not in fused.KERNELS
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Numba" in line]
+    assert len(lines) == 1  # said once, not per run
+    reference = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fallback.network.params, reference.network.params, rtol=1e-9,
+                               atol=1e-12)

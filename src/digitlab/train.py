@@ -23,13 +23,13 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from digitlab.config import TrainConfig
+from digitlab.config import FIELD_NAMES, TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
-from digitlab.nn.engines import make_engine
+from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
 from digitlab.nn.losses import get_loss
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
@@ -77,13 +77,33 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
 
 
-def training_threads(config: TrainConfig) -> int:
+#: TrainConfig fields whose every value the compiled kernels implement. A config that sets any
+#: other field away from its default (a feature added after them) runs on the NumPy kernels.
+COMPILED_FIELDS = frozenset({
+    "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
+    "nesterov", "weight_decay", "schedule", "batch_size", "epochs", "init", "bias", "dtype",
+    "seed", "dataset", "test_fraction", "validation_fraction", "early_stopping", "trace_every",
+    "max_train_samples", "engine",
+})
+#: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
+SAMPLES_PER_CALL = 128
+
+
+def compiled_engine_can_run(config: TrainConfig) -> bool:
+    """Whether the compiled kernels implement everything ``config`` asks for."""
+    defaults = TrainConfig()
+    return all(getattr(config, name) == getattr(defaults, name) for name in FIELD_NAMES
+               if name not in COMPILED_FIELDS)
+
+
+def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> int:
     """Cores one training step may use: those BLAS may use here, one for per-sample steps.
 
     Inside a parallel study's worker BLAS is pinned to one thread, and so is training. A
-    per-sample step (batch size 1) is too small to split; it runs on one core.
+    per-sample step (batch size 1) in NumPy is too small to split; it runs on one core. The
+    compiled per-sample loop splits its rows over the cores (when that is faster).
     """
-    if config.batch_size < 8:
+    if config.batch_size < 8 and not per_sample_compiled:
         return 1
     blas = max((pool["num_threads"] for pool in threadpool_info()), default=1)
     return max(1, min(blas, available_cores()))
@@ -200,9 +220,16 @@ class _Trainer:
         # early stopping's best so far: (validation loss, params, epoch), or None
         self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
-        # reordered for the cache and split over the cores (digitlab.nn.fused)
+        # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
+        # (digitlab.nn.compiled) when Numba is there and implements the whole config
+        kernels = "numpy"
+        if config.engine == "fused":
+            kernels = fused_kernels(compiled=compiled_engine_can_run(config))
+        per_sample_compiled = (kernels == "numba"
+                               and is_per_sample_sgd(config.batch_size, optimizer))
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
-                                  optimizer=optimizer, threads=training_threads(config))
+                                  optimizer=optimizer, kernels=kernels,
+                                  threads=training_threads(config, per_sample_compiled))
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end) -> str:
@@ -242,16 +269,13 @@ class _Trainer:
         refresh_every = max(1, 2000 // batch)
         lr = config.lr
         with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
-            for step in range(steps):
-                index = order[step * batch : (step + 1) * batch]
-                lr = learning_rate(config.schedule, config.lr, epoch + step / steps,
-                                   config.epochs)
-                batch_loss, correct = self._step(index, lr, f"epoch {epoch + 1}, batch "
-                                                 f"{step + 1} of {steps}")
+            for step, (count, batch_loss, correct, step_lr) in enumerate(
+                    self._steps(order, epoch, steps)):
+                lr = step_lr
                 epoch_loss += batch_loss
                 epoch_correct += correct
-                seen = (step * batch) + len(index)
-                point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
+                seen = (step * batch) + count
+                point = window.add(batch_loss, correct, count, seen, last=step == steps - 1)
                 if point is not None:
                     self.history.trace.append(point)
                 if step % refresh_every == 0 or step == steps - 1:
@@ -268,6 +292,38 @@ class _Trainer:
             "train_accuracy": epoch_correct / n,
         }
 
+    def _steps(self, order: np.ndarray, epoch: int, steps: int):
+        """Train the epoch's steps in order, yielding for each (samples, summed E before the
+        update, correct answers, learning rate).
+
+        Raises :class:`TrainingDiverged` when E is NaN or infinite.
+        """
+        config, batch = self.config, self.config.batch_size
+
+        def rate(step):
+            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
+
+        def where(step):
+            return f"epoch {epoch + 1}, batch {step + 1} of {steps}"
+
+        if getattr(self.engine, "trains_samples", False):  # compiled: many samples per call
+            for lo in range(0, steps, SAMPLES_PER_CALL):
+                rates = [rate(step) for step in range(lo, min(steps, lo + SAMPLES_PER_CALL))]
+                index = order[lo : lo + len(rates)]
+                done, losses, predicted = self.engine.sgd_samples(
+                    self.network, self.images, self.targets, index, rates, self.loss)
+                correct = predicted == self.labels[index[:done]]
+                for k in range(done):
+                    yield 1, float(losses[k]), float(correct[k]), rates[k]
+                if done < len(index):
+                    raise _diverged(float(losses[done]), where(lo + done), rates[done])
+            return
+        for step in range(steps):
+            lr = rate(step)
+            index = order[step * batch : (step + 1) * batch]
+            batch_loss, correct = self._step(index, lr, where(step))
+            yield len(index), batch_loss, correct, lr
+
     def _step(self, index: np.ndarray, lr: float, where: str) -> tuple[float, float]:
         """One update on the samples ``index``: (summed E before the update, correct answers).
 
@@ -278,8 +334,7 @@ class _Trainer:
         fp = self.engine.forward(network, x)
         batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
         if not math.isfinite(batch_loss):
-            raise TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate "
-                                   f"{lr:g}); try a smaller --lr")
+            raise _diverged(batch_loss, where, lr)
         self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
         correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
         return batch_loss, correct
@@ -331,6 +386,11 @@ class _Trainer:
         )
         write_json(self.run_dir / "config.json", self.config.to_dict())
         self.history.write(self.run_dir)
+
+
+def _diverged(batch_loss: float, where: str, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate {lr:g}); "
+                            "try a smaller --lr")
 
 
 def _restore(run_dir: Path, config: TrainConfig):

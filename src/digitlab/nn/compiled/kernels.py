@@ -1,12 +1,15 @@
 """Every compiled kernel, imported together once Numba is known to load."""
 
 import time
+import weakref
 
 import numpy as np
 from numba import set_num_threads
 
+from digitlab.nn import fused
 from digitlab.nn.compiled.network_kernels import ACTIVATION_CODES, LOSS_CODES, sgd_per_sample
 from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
+from digitlab.nn.optimizers import SGD, Adam
 
 
 class ThreadChooser:
@@ -77,7 +80,9 @@ class PerSampleSGD:
 
     def run(self, images, targets, order, rates, threads: int | None = None):
         """Train on ``images[order]`` ((N, n_0), targets (N, n_L)) with a rate per sample;
-        ``threads`` forces a thread count. Returns ``(done, losses, predicted)``."""
+        ``threads`` forces a thread count. Returns ``(done, losses, predicted)``: the number of
+        samples applied, E of each (and of the one whose E was not finite, when done <
+        len(order)) and the index of each one's largest output."""
         net = self.network
         order = np.asarray(order, dtype=np.int64)
         losses = np.empty(len(order), dtype=np.float64)
@@ -91,7 +96,7 @@ class PerSampleSGD:
             self.ys, self.zs, self.deltas, chosen)
         if done:
             self.chooser.record(chosen, (time.perf_counter() - start) / done)
-        return done, losses[:done], predicted[:done]
+        return done, losses[: min(done + 1, len(order))], predicted[:done]
 
 
 class CompiledUpdate:
@@ -102,8 +107,6 @@ class CompiledUpdate:
     """
 
     def __init__(self, optimizer):
-        from digitlab.nn.optimizers import SGD, Adam
-
         if not isinstance(optimizer, (SGD, Adam)):
             raise TypeError(f"no compiled update for {type(optimizer).__name__}")
         self.optimizer = optimizer
@@ -122,3 +125,34 @@ class CompiledUpdate:
             velocity = o.velocity[lo:hi] if o.momentum else params[lo:lo]
             sgd_update(params[lo:hi], grad, velocity, o._lr, o.momentum, o.nesterov,
                        o.weight_decay)
+
+
+class NumbaKernels:
+    """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
+    parts: per-sample SGD many samples per call (:meth:`sgd_samples`), and the optimizer's
+    update in :func:`digitlab.nn.fused.backward_update` as one pass (:class:`CompiledUpdate`).
+    The minibatch products stay in BLAS, as in the NumPy kernels."""
+
+    forward = staticmethod(fused.forward)
+    sgd_step = staticmethod(fused.sgd_step)
+
+    def __init__(self):
+        # the last network's per-sample trainer (scratch arrays, thread timings), and the last
+        # optimizer's compiled update, each kept with a weak reference to what it serves
+        self._per_sample: tuple[weakref.ref, tuple, PerSampleSGD] | None = None
+        self._update: tuple[weakref.ref, CompiledUpdate] | None = None
+
+    def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
+        if isinstance(optimizer, (SGD, Adam)):
+            if self._update is None or self._update[0]() is not optimizer:
+                self._update = (weakref.ref(optimizer), CompiledUpdate(optimizer))
+            optimizer = self._update[1]
+        fused.backward_update(network, fp, t, loss, optimizer, lr, threads)
+
+    def sgd_samples(self, network, images, targets, order, rates, loss, threads):
+        key = (loss.name, threads)
+        cached = self._per_sample
+        if cached is None or cached[0]() is not network or cached[1] != key:
+            cached = self._per_sample = (weakref.ref(network), key,
+                                         PerSampleSGD(network, loss.name, threads))
+        return cached[2].run(images, targets, order, rates)
