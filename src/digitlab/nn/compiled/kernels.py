@@ -4,6 +4,7 @@ import time
 import weakref
 
 import numpy as np
+from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused
@@ -76,7 +77,8 @@ class PerSampleSGD:
         self.ys = np.zeros((2, sum(sizes)), dtype=dtype)
         self.zs = np.zeros(sum(sizes[1:]), dtype=dtype)
         self.deltas = np.zeros_like(self.zs)
-        self.chooser = ThreadChooser(threads)
+        # Numba's pool has NUMBA_NUM_THREADS threads (the machine's cores unless set lower)
+        self.chooser = ThreadChooser(min(threads, numba_config.NUMBA_NUM_THREADS))
 
     def run(self, images, targets, order, rates, threads: int | None = None):
         """Train on ``images[order]`` ((N, n_0), targets (N, n_L)) with a rate per sample;
@@ -87,7 +89,7 @@ class PerSampleSGD:
         order = np.asarray(order, dtype=np.int64)
         losses = np.empty(len(order), dtype=np.float64)
         predicted = np.empty(len(order), dtype=np.int64)
-        chosen = self.chooser.pick() if threads is None else threads
+        chosen = self.chooser.pick() if threads is None else min(threads, self.chooser.most)
         set_num_threads(chosen)
         start = time.perf_counter()
         done = sgd_per_sample(
