@@ -53,7 +53,8 @@ _jit_parallel = njit(fastmath=FASTMATH, cache=True, parallel=True, error_model="
 @_jit
 def tanh_float32(x):
     """tanh for float32 results, as plain arithmetic that the compiler vectorises (libm's tanh
-    is one call per element, about 14 ns: 10 % of a per-sample step of the assignment network).
+    is one call per element: 11 µs for the 784 hidden units of the assignment network, against
+    about 1 µs for NumPy's vectorised tanh; measured).
 
     In float64: e^{2x} = (e^{2x/32})^32 with e^r a Taylor polynomial of degree 11 on |r| ≤ 0.57
     (relative error below 10⁻¹⁰ after the squarings), tanh = (e^{2x} − 1)/(e^{2x} + 1), and
