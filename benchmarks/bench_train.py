@@ -17,7 +17,12 @@ Cases:
   each process.
 
 digitlab runs its default engine (``fused``: the compiled kernels) and, as ``digitlab:numpy``,
-the same engine with the compiled kernels switched off (``DIGITLAB_COMPILED=0``).
+the same engine with the compiled kernels switched off (``DIGITLAB_COMPILED=0``). digitlab's
+epoch is timed after a few warm-up steps in the same process (loading or compiling the kernels
+is not counted, as PyTorch's loop is timed alone); ``process`` shows the whole cost.
+
+Besides wall time the CPU time of each run is shown (all threads together): on a machine shared
+with other work, wall time measures the share of the cores a process got as much as its work.
 
 Data: Fashion-MNIST's 60,000 training images (MNIST's exact shapes), from
 ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``) or ``--data DIR``.
@@ -56,7 +61,8 @@ def load(data_dir: str, samples: int):
     return dataset.train.images[:samples], dataset.train.labels[:samples]
 
 
-def run_digitlab(case: str, images, labels) -> float:
+def run_digitlab(case: str, images, labels) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process) of one epoch over ``images``."""
     from types import SimpleNamespace
 
     from digitlab.config import preset
@@ -68,10 +74,13 @@ def run_digitlab(case: str, images, labels) -> float:
     # First a few steps, so that loading the compiled kernels (and compiling them, the first
     # time) is not counted: the epoch's own time is compared, as PyTorch's loop is timed alone.
     train(config.replace(max_train_samples=256), data, progress=False)
-    return train(config, data, progress=False).history.epochs[0]["seconds"]
+    cpu = time.process_time()
+    seconds = train(config, data, progress=False).history.epochs[0]["seconds"]
+    return seconds, time.process_time() - cpu
 
 
-def run_torch(case: str, variant: str, images, labels) -> float:
+def run_torch(case: str, variant: str, images, labels) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one epoch over ``images``."""
     import numpy as np
     import torch
 
@@ -87,13 +96,13 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             torch.nn.SiLU(), torch.nn.Linear(1024, 10))
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=(variant == "fused"))
         loss_fn = torch.nn.CrossEntropyLoss()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(labels), 32):
             index = order[i:i + 32]
             optimizer.zero_grad(set_to_none=True)
             loss_fn(model(x_all[index]), y_all[index]).backward()
             optimizer.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
     torch.set_num_threads(threads)
     targets = -torch.ones(len(labels), 10)
@@ -107,15 +116,15 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             model[0].weight.copy_(w0)
             model[2].weight.copy_(w1)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in order.tolist():
             optimizer.zero_grad(set_to_none=True)
             loss = 0.5 * ((model(x_all[i]) - targets[i]) ** 2).sum()
             loss.backward()
             optimizer.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
     # hand-written: equations (1)-(2) with in-place BLAS calls, no autograd
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for i in order.tolist():
             x, t = x_all[i], targets[i]
@@ -125,17 +134,18 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             d0 = (w1.t() @ d1) * (1 - h * h)
             w1.addr_(d1, h, alpha=0.01)
             w0.addr_(d0, x, alpha=0.01)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def child(args) -> None:
     images, labels = load(args.data, args.samples)
     if args.impl.startswith("digitlab"):
-        seconds = run_digitlab(args.case, images, labels)
+        seconds, cpu = run_digitlab(args.case, images, labels)
     else:
-        seconds = run_torch(args.case, args.impl.split(":")[1], images, labels)
+        seconds, cpu = run_torch(args.case, args.impl.split(":")[1], images, labels)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds * EPOCH / len(labels), "peak_mb": peak_mb}))
+    scale = EPOCH / len(labels)
+    print(json.dumps({"seconds": seconds * scale, "cpu": cpu * scale, "peak_mb": peak_mb}))
 
 
 IMPLEMENTATIONS = {
@@ -177,7 +187,8 @@ def measure(case: str, impl: str, args) -> dict[str, float]:
     _, status, usage = os.wait4(process.pid, 0)
     if status != 0:
         raise SystemExit(f"{' '.join(command)} failed")
-    return {"seconds": time.perf_counter() - start, "peak_mb": usage.ru_maxrss / 1024}
+    return {"seconds": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
@@ -222,12 +233,14 @@ def compare(args) -> None:
                 else "seconds per epoch of 60,000 images")
         print(f"\n{case}: {what} (median of {args.repeats}, measured on {args.samples} "
               f"images); ratio against {peer}")
-        print(f"{'implementation':<20}{unit:>10}{'peak MB':>10}{'rounds':>24}{'ratio':>8}")
+        cpu = {impl: statistics.median(r["cpu"] for r in runs) for impl, runs in results.items()}
+        print(f"{'implementation':<20}{unit:>10}{'ratio':>7}{'rounds':>26}{'CPU s':>9}"
+              f"{'ratio':>7}{'peak MB':>9}")
         for impl, runs in results.items():
             peak = statistics.median(r["peak_mb"] for r in runs)
             rounds = " ".join(f"{r['seconds']:.2f}" for r in runs)
-            print(f"{impl:<20}{medians[impl]:>10.2f}{peak:>10.0f}{rounds:>24}"
-                  f"{medians[impl] / medians[peer]:>8.2f}")
+            print(f"{impl:<20}{medians[impl]:>10.2f}{medians[impl] / medians[peer]:>7.2f}"
+                  f"{rounds:>26}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}{peak:>9.0f}")
         ours = [r["seconds"] for r in results["digitlab"]]
         theirs = [r["seconds"] for r in results[peer]]
         print("digitlab / " + peer + " per round: "

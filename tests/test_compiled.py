@@ -259,3 +259,20 @@ def test_without_numba_training_falls_back_to_numpy_and_says_so(sample, monkeypa
     reference = train(config.replace(engine="reference"), sample, progress=False)
     np.testing.assert_allclose(fallback.network.params, reference.network.params, rtol=1e-9,
                                atol=1e-12)
+
+
+@needs_numba
+def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads():
+    from digitlab.nn import fused
+
+    loss = get_loss("ce")
+    net, images, targets = problem([784, 600, 40, 10], ["swish", "tanh", "softmax"], "ce", True)
+    results = []
+    for threads in (1, 2):
+        copy, update = net.copy(), kernels.CompiledUpdate(Adam(0.01))
+        for step in range(2):
+            x, t = images[step * 8 : (step + 1) * 8], targets[step * 8 : (step + 1) * 8]
+            fused.backward_update(copy, fused.forward(copy, x, threads), t, loss, update, 0.01,
+                                  threads)
+        results.append(copy.params)
+    np.testing.assert_array_equal(results[0], results[1])
