@@ -197,15 +197,30 @@ def test_training_runs_the_compiled_per_sample_loop_and_equals_the_reference(
 
 
 @needs_numba
-def test_compiled_per_sample_training_resumes_bit_identically(tmp_path, sample):
+def test_compiled_per_sample_training_stops_on_ctrl_c_and_resumes_bit_identically(
+        tmp_path, sample, monkeypatch):
+    import digitlab.train as train_module
     from digitlab.config import preset
-    from digitlab.train import train
 
     config = preset("assignment").replace(hidden=[32], epochs=2, max_train_samples=300)
-    straight = train(config, sample, progress=False)
-    train(config.replace(epochs=1), sample, run_dir=tmp_path, progress=False)
-    resumed = train(config, sample, run_dir=tmp_path, resume=True, progress=False)
+    straight = train_module.train(config, sample, progress=False)
+    after_one = train_module.train(config.replace(epochs=1), sample, progress=False)
+    calls, rate = [], train_module.learning_rate
+
+    def ctrl_c_in_epoch_2(*args):
+        calls.append(1)
+        if len(calls) == 300 + 200:
+            raise KeyboardInterrupt
+        return rate(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "learning_rate", ctrl_c_in_epoch_2)
+        stopped = train_module.train(config, sample, run_dir=tmp_path, progress=False)
+    assert stopped.status == "interrupted" and len(stopped.history.epochs) == 1
+    np.testing.assert_array_equal(stopped.network.params, after_one.network.params)
+    resumed = train_module.train(config, sample, run_dir=tmp_path, resume=True, progress=False)
     np.testing.assert_array_equal(resumed.network.params, straight.network.params)
+    assert resumed.history.trace == straight.history.trace
 
 
 @needs_numba
