@@ -1,17 +1,28 @@
-"""Numbers as people and JSON files read them: one place for the small conversions.
+"""Results as people and JSON files read them: one place for the small conversions.
 
 - :func:`pct` — a share as a percentage, ``0.912 -> "91.2 %"``;
 - :func:`format_value` — a config value as a short label, ``[256, 128] -> "256,128"``;
 - :func:`finite_or_none` / :func:`to_json` — NaN and infinities as None (JSON's null), NumPy
-  numbers and arrays as plain Python.
+  numbers and arrays as plain Python;
+- :class:`FigureSpec` — a figure's file name and caption, kept together where it is made
+  (here rather than in :mod:`digitlab.plots`, so that naming a figure does not load matplotlib).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    """A figure's file name and its written caption, kept together where the figure is made."""
+
+    file: str  # e.g. "confusion_matrix.png", relative to the folder the figure is drawn into
+    caption: str  # one sentence saying what the figure shows, as the report prints it
 
 
 def pct(share: float | None, digits: int = 1) -> str:

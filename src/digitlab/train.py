@@ -27,6 +27,7 @@ from digitlab.config import FIELD_NAMES, TrainConfig
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
+from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
@@ -35,7 +36,6 @@ from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
-from digitlab.plots import FigureSpec
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"

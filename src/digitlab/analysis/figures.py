@@ -13,7 +13,7 @@ import numpy as np
 
 from digitlab.analysis.mistakes import mistakes_by_confidence, pair_examples
 from digitlab.analysis.responses import Responses
-from digitlab.plots import FigureSpec
+from digitlab.formatting import FigureSpec
 
 FIGURES: dict[str, FigureSpec] = {
     "confusion_matrix": FigureSpec(

@@ -27,9 +27,9 @@ from digitlab.dream.priors import class_means, data_support
 from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import atomic_write, write_json
+from digitlab.formatting import FigureSpec
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
-from digitlab.plots import FigureSpec
 
 DREAM_FIGURE = "dream.png"
 CURVES_FIGURE = "curves.png"

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,14 +20,6 @@ from digitlab.fileio import atomic_write
 # Files only: no display needed, the same output everywhere. Set here, once, before any module
 # of this package imports pyplot.
 matplotlib.use("Agg")
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    """A figure's file name and its written caption, kept together where the figure is made."""
-
-    file: str  # e.g. "confusion_matrix.png", relative to the folder the figure is drawn into
-    caption: str  # one sentence saying what the figure shows, as the report prints it
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
