@@ -185,7 +185,6 @@ class FusedEngine:
             raise ConfigError(f"unknown fused kernels {kernels!r}; expected one of "
                               f"{', '.join(KERNELS)}")
         self.kernels, self.threads, self.per_sample_sgd = KERNELS[kernels], threads, per_sample_sgd
-        self.kernels_name = kernels
 
     @property
     def trains_samples(self) -> bool:
