@@ -7,7 +7,9 @@ of ``--repeats`` runs is reported with the ratio digitlab / PyTorch.
 Cases:
 - ``report``: 784-1024-1024-10 swish, softmax cross-entropy, Adam η = 0.001, batch 32,
   2 threads. PyTorch with ``Adam(fused=True)`` (its fastest) and with the default Adam; the
-  ratio is against the fused Adam.
+  ratio is against the fused Adam. Also both on 1 thread (``digitlab:1``, ``torch:fused1``):
+  on a machine whose cores are busy with other work, PyTorch's waiting threads spin and its
+  2-thread runs slow down many times over.
 - ``assignment``: 784-784-10 tanh, ½‖y − t‖² with ±1 targets, SGD η = 0.01, batch 1, no bias.
   PyTorch idiomatic (autograd + ``optim.SGD``) and hand-written (``addmv`` / ``addr_``, no
   autograd) on 1 and on 2 threads; the ratio is against the faster hand-written one.
@@ -85,12 +87,12 @@ def run_torch(case: str, variant: str, images, labels) -> tuple[float, float]:
     import torch
 
     torch.manual_seed(0)
-    threads = 2 if variant.endswith("2") else 1
-    variant = variant.rstrip("2")
+    threads = int(variant[-1]) if variant[-1].isdigit() else None  # e.g. "fused1"
+    variant = variant.rstrip("12")
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     order = torch.randperm(len(labels))
     if case == "report":
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads or 2)
         model = torch.nn.Sequential(
             torch.nn.Linear(784, 1024), torch.nn.SiLU(), torch.nn.Linear(1024, 1024),
             torch.nn.SiLU(), torch.nn.Linear(1024, 10))
@@ -104,7 +106,7 @@ def run_torch(case: str, variant: str, images, labels) -> tuple[float, float]:
             optimizer.step()
         return time.perf_counter() - start, time.process_time() - cpu
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(threads or 1)
     targets = -torch.ones(len(labels), 10)
     targets[torch.arange(len(labels)), y_all] = 1.0
     w0 = torch.randn(784, 784) * np.sqrt(2 / 784)
@@ -149,7 +151,8 @@ def child(args) -> None:
 
 
 IMPLEMENTATIONS = {
-    "report": ["digitlab", "digitlab:numpy", "torch:fused", "torch:default"],
+    "report": ["digitlab", "digitlab:numpy", "torch:fused", "torch:default", "digitlab:1",
+               "torch:fused1"],
     "assignment": ["digitlab", "digitlab:numpy", "torch:handwritten", "torch:handwritten2",
                    "torch:autograd"],
     "process": ["digitlab", "digitlab:numpy", "torch:handwritten"],
@@ -157,12 +160,16 @@ IMPLEMENTATIONS = {
 #: the PyTorch versions each case's ratio is taken against (the fastest of them)
 PEERS = {"report": ["torch:fused"], "assignment": ["torch:handwritten", "torch:handwritten2"],
          "process": ["torch:handwritten"]}
+#: pairs also compared round by round (same threads)
+PAIRS = {"report": [("digitlab:1", "torch:fused1")]}
 
 
 def environment(impl: str) -> dict[str, str]:
     env = dict(os.environ)
     if impl == "digitlab:numpy":
         env["DIGITLAB_COMPILED"] = "0"
+    if impl == "digitlab:1":  # training uses as many cores as BLAS may
+        env["OPENBLAS_NUM_THREADS"] = "1"
     return env
 
 
@@ -241,10 +248,11 @@ def compare(args) -> None:
             rounds = " ".join(f"{r['seconds']:.2f}" for r in runs)
             print(f"{impl:<20}{medians[impl]:>10.2f}{medians[impl] / medians[peer]:>7.2f}"
                   f"{rounds:>26}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}{peak:>9.0f}")
-        ours = [r["seconds"] for r in results["digitlab"]]
-        theirs = [r["seconds"] for r in results[peer]]
-        print("digitlab / " + peer + " per round: "
-              + ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True)))
+        for mine, other in [("digitlab", peer), *PAIRS.get(case, [])]:
+            ours = [r["seconds"] for r in results[mine]]
+            theirs = [r["seconds"] for r in results[other]]
+            print(f"{mine} / {other}: median {medians[mine] / medians[other]:.2f}, per round "
+                  + ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True)))
 
 
 if __name__ == "__main__":
