@@ -14,6 +14,7 @@ from digitlab.analysis.mistakes import mistake_summary, mistakes_by_confidence, 
 from digitlab.analysis.ood import auroc, average_ranks
 from digitlab.analysis.pipeline import to_json
 from digitlab.analysis.responses import Responses
+from digitlab.analysis.results import AnalysisResult, NondigitSummary, RetrainingSummary
 from digitlab.analysis.retrain import retraining_seeds, summarize_runs
 from digitlab.config import TrainConfig
 from digitlab.train import train
@@ -202,6 +203,20 @@ def test_analyze_writes_every_figure_and_the_json(tanh_analysis):
         assert sum(kind["predicted_counts"]) == kind["n"] == 40
     retraining = stored["retraining"]
     assert retraining["seeds"] == [1, 2] and len(retraining["accuracies"]) == 2
+
+
+def test_analysis_json_is_the_typed_result_both_ways(tanh_analysis):
+    analysis, out, _ = tanh_analysis
+    stored = json.loads((out / "analysis.json").read_text())
+    result = AnalysisResult.from_dict(stored)
+    assert result.to_dict() == stored == analysis
+    assert json.dumps(result.to_dict()) == json.dumps(stored)  # the same keys in the same order
+    assert result.extra == {}  # every key of analysis.json is a declared field
+    assert result == AnalysisResult.from_dict(result.to_dict())
+    assert isinstance(result.retraining, RetrainingSummary)
+    assert all(isinstance(k, NondigitSummary) and not k.extra for k in result.nondigits.values())
+    assert result.worst_digit.digit == stored["worst_digit"]["digit"]
+    assert result.confused_pairs[0].count == stored["confused_pairs"][0]["count"]
 
 
 def test_findings_read_right_for_a_tanh_network(tanh_analysis):

@@ -11,6 +11,7 @@ from digitlab.cli.dream import dream_options
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
 from digitlab.dream import ADVERSARIAL_NOTE, DreamOptions
+from digitlab.dream.results import DreamStudyResult
 from digitlab.modelio import save_model
 from digitlab.train import train
 
@@ -89,6 +90,9 @@ def test_dream_all_digits_and_turn(softmax_model, tmp_path, capsys):
     assert isinstance(turn["test_index"], int) and turn["steps"] >= 1
     assert "adversarial example" in out and "digit" in out
     assert record["files"]["turn"] == "turn.png"
+    typed = DreamStudyResult.from_dict(record)
+    assert typed.to_dict() == record and typed.extra.keys() <= {"model", "dataset"}
+    assert typed.turn.test_index == turn["test_index"] and typed.dreams[3].digit == 3
 
 
 def test_one_digit_from_the_class_mean_with_plain_equation_3(softmax_model, tmp_path, capsys):

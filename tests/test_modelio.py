@@ -174,10 +174,10 @@ def test_pickled_object_array_is_refused_without_running_it(model_file, tmp_path
 
     with zipfile.ZipFile(path) as archive:
         optimizer_entry = next(n for n in archive.namelist() if n.startswith("optimizer/"))
-    for entry in ("params/W0.npy", optimizer_entry, "extra.npy"):
+    for entry in ("params/W0.npy", optimizer_entry, "extra/pickled.npy"):
         def change(entries, entry=entry):
             entries[entry] = payload
-            if entry == "extra.npy":  # an entry listed in the metadata, not a parameter
+            if entry == "extra/pickled.npy":  # listed in the metadata, not a parameter
                 metadata = json.loads(entries["metadata.json"])
                 metadata["arrays"][entry] = {"shape": [1], "dtype": "object"}
                 entries["metadata.json"] = json.dumps(metadata).encode()

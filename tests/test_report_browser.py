@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digitlab.reporting import build_report
+from digitlab.reporting.build import STAGES
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -46,9 +47,24 @@ def test_quick_report_writes_every_file_and_reuses_stages(quick_report):
         assert (out / figure).stat().st_size > 1000
         assert figure in (out / "index.html").read_text()
     assert_every_figure_has_a_written_caption((out / "index.html").read_text())
+    fresh = {name: _without_date((out / name).read_text()) for name in ("index.html", "report.md")}
     again = build_report(out, mode="quick", progress=False)
     assert all(t["reused"] for t in again["timings"].values())
     assert again["stages"] == json.loads(json.dumps(summary["stages"]))
+    # the typed results rebuilt from the cached stage.json give the same sections, word for word
+    assert {name: _without_date((out / name).read_text()) for name in fresh} == fresh
+    for stage in STAGES:
+        if stage.result_type is not None:
+            cached = json.loads((out / "stages" / stage.name / "stage.json").read_text())
+            typed = stage.from_json(cached["results"])
+            assert isinstance(typed, stage.result_type) and not typed.extra
+            assert typed.to_dict() == cached["results"] == summary["stages"][stage.name]
+            assert json.dumps(typed.to_dict()) == json.dumps(cached["results"])
+
+
+def _without_date(text: str) -> str:
+    """The report without the time it was written (the subtitle's date and time)."""
+    return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "DATE", text)
 
 
 @pytest.mark.skipif(CHROMIUM is None or CHROMEDRIVER is None,

@@ -30,6 +30,7 @@ from digitlab.studies.definitions import (
     load_grid,
     study_base,
 )
+from digitlab.studies.results import StudiesSummary
 from digitlab.studies.runner import plan_studies, run_studies
 from digitlab.studies.store import TrialStore
 from digitlab.studies.summary import mean_std
@@ -209,6 +210,13 @@ def test_failed_trials_are_recorded_and_resume_runs_only_missing_trials(tmp_path
     points = summary["studies"]["diverge"]["points"]
     assert {(p["value"], p["failed"], p["n"]) for p in points} == {(0.01, 0, 2), (1000.0, 2, 0)}
     assert all("TrainingDiverged" in p["errors"][0] for p in points if p["failed"])
+    typed = StudiesSummary.from_result(third)
+    assert typed.to_dict()["studies"] == summary["studies"] == third.studies
+    assert typed == StudiesSummary.from_dict(json.loads(json.dumps(typed.to_dict())))
+    assert (typed.trials, typed.failed) == (8, 4) and typed.figures == {
+        "diverge": str(out / "diverge.png")}
+    ranked = typed.studies["diverge"].best_points()  # one series per batch size
+    assert len(ranked) == 2 and all(p.value == 0.01 and p.n == 2 for _, p in ranked)
 
 
 def test_epochs_study_sweep_writes_tables_summary_and_figure(tmp_path):

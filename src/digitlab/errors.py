@@ -28,3 +28,12 @@ class ConfigError(DigitlabError):
 
 class TrainingDiverged(DigitlabError):
     """The loss became NaN or infinite during training."""
+
+
+class OutputError(DigitlabError):
+    """An output cannot be written: a read-only or immutable folder, a path through a file, an
+    unknown file format."""
+
+
+class FolderInUse(OutputError):
+    """Another process is writing the same run or output folder (it holds the folder's lock)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -61,3 +62,31 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+#: The names :func:`atomic_write` (``.NAME.XXXXXXXX.tmp``) and the downloader
+#: (``.NAME.XXXXXXXX.part``) give their temporary files: ``tempfile``'s eight random characters.
+_TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.(tmp|part)$")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, *, recursive: bool = False) -> list[Path]:
+    """Delete the temporary files digitlab's own writers left in ``folder`` when they were killed.
+
+    Only names of digitlab's own kind are touched (``.model.npz.k3j_x9qa.tmp``,
+    ``.train-images-idx3-ubyte.gz.ab12cd34.part``); anything else is left alone. Call it only
+    while holding the folder's lock (:mod:`digitlab.runlock`): then no live writer can be using
+    them. Returns the files removed.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    walk = os.walk(folder) if recursive else [(str(folder), [], os.listdir(folder))]
+    for root, _, names in walk:
+        for name in names:
+            path = Path(root) / name
+            if _TEMPORARY.match(name) and path.is_file() and not path.is_symlink():
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed.append(path)
+    return removed

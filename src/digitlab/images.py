@@ -17,8 +17,10 @@ same way, so :func:`prepare_digit` does exactly these steps:
 
 from __future__ import annotations
 
+import io
 import math
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +35,13 @@ CENTER = 14.0  # where the centre of mass goes, in pixel indices (MNIST's mean i
 INK_THRESHOLD = 0.25  # after step 3: pixels above this belong to the digit's bounding box
 MIN_CONTRAST = 0.1  # less difference between ink and background than this is a blank image
 MAX_SIDE = 2048  # larger images are first reduced to this size (the digit ends up 20 px anyway)
+#: Images with more pixels are refused before they are decoded: 25 million (5000 × 5000, a
+#: 100 MB RGBA decode) is far above any photo of a digit and far below Pillow's own limit
+#: (about 89 million, where it only warns), which lets a 700 kB PNG decode to 2 GB.
+MAX_PIXELS = 25_000_000
+#: The formats read, recognised by content (never by the name): Pillow is never asked to try
+#: others, such as EPS, which it would hand to Ghostscript.
+FORMATS = ("PNG", "JPEG")
 
 
 def load_digit_image(path: str | os.PathLike) -> np.ndarray:
@@ -48,6 +57,19 @@ def load_digit_image(path: str | os.PathLike) -> np.ndarray:
         raise DataError(f"{path}: {error}") from None
 
 
+def load_digit_image_bytes(data: bytes, name: str = "image") -> np.ndarray:
+    """:func:`load_digit_image` for an image held in memory (an upload): shape (784,), float32.
+
+    ``name`` labels the one-line :class:`DataError` raised for anything that is not a PNG/JPEG
+    of at most :data:`MAX_PIXELS` pixels holding a digit.
+    """
+    gray = read_grayscale_bytes(data, name)
+    try:
+        return prepare_digit(gray)
+    except DataError as error:
+        raise DataError(f"{name}: {error}") from None
+
+
 def load_digit_images(paths: list[str | os.PathLike]) -> np.ndarray:
     """Several images prepared by :func:`load_digit_image`, stacked to shape (N, 784)."""
     return np.stack([load_digit_image(p) for p in paths]) if paths else np.zeros((0, FIELD**2),
@@ -57,6 +79,10 @@ def load_digit_images(paths: list[str | os.PathLike]) -> np.ndarray:
 def read_grayscale(path: str | os.PathLike) -> np.ndarray:
     """The image at ``path`` as a float array (H, W) in [0, 1], 1 = white.
 
+    Only PNG and JPEG are opened, recognised by content, and only up to :data:`MAX_PIXELS`
+    pixels (checked from the header, before decoding); anything else is a one-line
+    :class:`DataError` naming the file.
+
     Transparent pixels are laid over a background that contrasts with the opaque ink (white
     behind dark strokes, black behind light ones), so a drawing on a transparent canvas keeps
     its digit.
@@ -65,15 +91,49 @@ def read_grayscale(path: str | os.PathLike) -> np.ndarray:
     if not path.is_file():
         raise DataError(f"{path}: no such image file")
     try:
-        with Image.open(path) as image:
+        with open(path, "rb") as handle:
+            return _decode(handle, str(path))
+    except OSError as error:
+        raise DataError(f"{path}: cannot read image ({_one_line(error)})") from None
+
+
+def read_grayscale_bytes(data: bytes, name: str = "image") -> np.ndarray:
+    """:func:`read_grayscale` for an image held in memory (an upload); ``name`` labels errors."""
+    return _decode(io.BytesIO(data), name)
+
+
+def _decode(handle, where: str) -> np.ndarray:
+    """Open a PNG/JPEG from a binary file object, check its size, and return its gray levels."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (and refuses only at twice its limit); our own limit comes first
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(handle, formats=FORMATS)
+        with image:
+            width, height = image.size
+            if width * height > MAX_PIXELS:
+                raise DataError(
+                    f"{where}: the image is {width:,}×{height:,} = {width * height:,} pixels, "
+                    f"more than digitlab reads ({MAX_PIXELS:,}); scale it down first"
+                )
+            if image.format == "JPEG":
+                image.draft("L", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale if large
             image = ImageOps.exif_transpose(image)  # photos: apply the camera's rotation
             if max(image.size) > MAX_SIDE:
                 image.thumbnail((MAX_SIDE, MAX_SIDE))
             return _to_gray(image)
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise DataError(f"{path}: not a readable PNG/JPEG image ({error})") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise DataError(f"{path}: cannot read image ({error})") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{where}: not a PNG or JPEG image (digitlab reads only these, "
+                        "recognised by their content)") from None
+    except Image.DecompressionBombError:
+        raise DataError(f"{where}: the image has more pixels than digitlab reads "
+                        f"({MAX_PIXELS:,}); scale it down first") from None
+    except (OSError, ValueError, SyntaxError, EOFError) as error:
+        raise DataError(f"{where}: cannot read image ({_one_line(error)})") from None
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _to_gray(image: Image.Image) -> np.ndarray:

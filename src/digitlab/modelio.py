@@ -18,8 +18,11 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
+import re
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,20 @@ from typing import Any
 import numpy as np
 
 from digitlab import __version__
-from digitlab.config import TrainConfig
+from digitlab.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, TrainConfig
 from digitlab.errors import ConfigError, ModelFileError
 from digitlab.fileio import atomic_write
 from digitlab.nn.network import MLP
+from digitlab.preprocessing import STEPS, config_steps, with_preprocessing
 
 FORMAT_NAME = "digitlab-model"
+DIGIT_INPUTS, DIGIT_CLASSES = 784, 10  # what a network must read and give for digitlab's digits
+MAX_METADATA_BYTES = 1 << 20  # a model's metadata.json is a few kB
+MAX_METADATA_DEPTH = 32  # it nests 4 levels deep
+MAX_MEMBERS = 10_000
+_MEMBER = re.compile(r"^(params/[Wb][0-9]+|(optimizer|extra)/[A-Za-z_][A-Za-z0-9_]*)\.npy$")
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 FORMAT_VERSION = 1
 MODEL_FILE = "model.npz"
 
@@ -53,6 +64,18 @@ class SavedModel:
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
     path: Path | None = None
     extra_arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    @property
+    def preprocessing(self) -> list[str]:
+        """The steps the model's inputs went through in training (e.g. ``["deskew"]``)."""
+        steps = self.metadata.get("preprocessing", {})
+        return list(steps.get("steps", [])) if isinstance(steps, dict) else []
+
+    @property
+    def model(self):
+        """The network as it must be fed: raw images in, its preprocessing applied first
+        (use this to read digits; :attr:`network` is the bare MLP, fed prepared inputs)."""
+        return with_preprocessing(self.network, self.preprocessing)
 
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
@@ -92,7 +115,7 @@ def save_model(
             "dtype": network.dtype.name,
             "init": network.init,
         },
-        "preprocessing": PREPROCESSING,
+        "preprocessing": {**PREPROCESSING, "steps": config_steps(config)},
         "config": config.to_dict() if config is not None else None,
         "optimizer": optimizer_name,
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.name}
@@ -111,28 +134,46 @@ def save_model(
 
 
 def load_model(path: str | os.PathLike) -> SavedModel:
-    """Read and validate a model file (or a run folder's model); see the module docstring."""
+    """Read and validate a model file (or a run folder's model, or an ensemble folder: see
+    :mod:`digitlab.ensemble`); see the module docstring.
+
+    Nothing is read blindly: the metadata is read with a size cap and checked for depth before
+    it is parsed; the architecture it declares must be within :data:`~digitlab.config.
+    MAX_LAYER_WIDTH` and :data:`~digitlab.config.MAX_PARAMETERS`; every member of the zip must
+    be one the metadata lists; and each array's ``.npy`` header (dtype, shape) and the member's
+    declared size are checked against the architecture before its data is read, and no more
+    than the expected bytes are ever decompressed. Every failure is a one-line
+    :class:`ModelFileError` naming the file.
+    """
+    from digitlab.ensemble import is_ensemble, load_ensemble
+
+    if is_ensemble(path):
+        return load_ensemble(path)
     path = resolve_model_path(path)
     try:
         with zipfile.ZipFile(path) as archive:
-            damaged = archive.testzip()
-            if damaged is not None:
-                raise ModelFileError(f"{path}: damaged entry {damaged!r} (CRC mismatch)")
-            metadata = _read_metadata(path, archive)
-            arrays = {name: _read_array(path, archive, name) for name in metadata["arrays"]}
+            members = _members(path, archive)
+            metadata = _read_metadata(path, archive, members)
+            architecture = _architecture(path, metadata["architecture"])
+            shapes = _expected_shapes(path, metadata, members, architecture)
+            arrays = {name: _read_array(path, archive, members[name], shape)
+                      for name, shape in shapes.items()}
     except zipfile.BadZipFile as error:
         raise ModelFileError(f"{path}: not a digitlab model file (not a valid zip: {error})") \
             from None
-    except OSError as error:
+    except (OSError, EOFError, zlib.error, NotImplementedError) as error:
         raise ModelFileError(f"{path}: cannot read model file ({error})") from None
-    network = _build_network(path, metadata, arrays)
+    network = _build_network(path, architecture, arrays)
     config = None
     if metadata.get("config") is not None:
         try:
+            if not isinstance(metadata["config"], dict):
+                raise ConfigError("expected a table of config fields")
             config = TrainConfig.from_dict(metadata["config"])
         except ConfigError as error:
             raise ModelFileError(f"{path}: invalid training config in metadata ({error})") \
                 from None
+
     def group(prefix: str) -> dict[str, np.ndarray]:
         return {name[len(prefix):-len(".npy")]: value
                 for name, value in arrays.items() if name.startswith(prefix)}
@@ -140,17 +181,56 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     return SavedModel(network, config, metadata, group("optimizer/"), path, group("extra/"))
 
 
-def _read_metadata(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
-    if "metadata.json" not in archive.namelist():
+def load_digit_model(path: str | os.PathLike) -> SavedModel:
+    """:func:`load_model`, refusing a network that does not read 28×28 digits into 10 classes."""
+    saved = load_model(path)
+    sizes = saved.network.sizes
+    if sizes[0] != DIGIT_INPUTS or sizes[-1] != DIGIT_CLASSES:
+        raise ModelFileError(
+            f"{saved.path}: the network reads {sizes[0]} inputs into {sizes[-1]} outputs; "
+            f"digitlab's digits need {DIGIT_INPUTS} inputs (28×28 pixels) and "
+            f"{DIGIT_CLASSES} outputs"
+        )
+    return saved
+
+
+def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
+    """The zip's entries by name; duplicates and too many entries are refused."""
+    infos = archive.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise ModelFileError(f"{path}: holds {len(infos):,} entries, more than a model has "
+                             f"(at most {MAX_MEMBERS:,})")
+    members: dict[str, zipfile.ZipInfo] = {}
+    for info in infos:
+        if info.filename in members:
+            raise ModelFileError(f"{path}: the entry {info.filename!r} appears twice")
+        members[info.filename] = info
+    return members
+
+
+def _read_metadata(path: Path, archive: zipfile.ZipFile,
+                   members: dict[str, zipfile.ZipInfo]) -> dict[str, Any]:
+    info = members.get("metadata.json")
+    if info is None:
         raise ModelFileError(f"{path}: not a digitlab model file (no metadata.json inside)")
+    with archive.open(info) as handle:
+        raw = handle.read(MAX_METADATA_BYTES + 1)
+    if info.file_size > MAX_METADATA_BYTES or len(raw) > MAX_METADATA_BYTES:
+        raise ModelFileError(f"{path}: metadata.json is larger than {MAX_METADATA_BYTES:,} bytes "
+                             "(a model's metadata is a few kB)")
     try:
-        metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        text = raw.decode("utf-8")
+        depth = json_depth(text)
+        if depth > MAX_METADATA_DEPTH:
+            raise ModelFileError(f"{path}: metadata.json is nested {depth:,} levels deep "
+                                 f"(at most {MAX_METADATA_DEPTH} allowed)")
+        metadata = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ModelFileError(f"{path}: metadata.json is not valid JSON ({error})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a digitlab model file (format is not {FORMAT_NAME!r})")
     version = metadata.get("format_version")
-    if not isinstance(version, int) or version < 1:
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r}")
     if version > FORMAT_VERSION:
         raise ModelFileError(
@@ -160,49 +240,153 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile) -> dict[str, Any]:
     for key in ("architecture", "arrays"):
         if not isinstance(metadata.get(key), dict):
             raise ModelFileError(f"{path}: metadata has no valid {key!r} entry")
-    missing = set(metadata["arrays"]) - set(archive.namelist())
+    preprocessing = metadata.get("preprocessing", {})
+    steps = preprocessing.get("steps", []) if isinstance(preprocessing, dict) else None
+    if not isinstance(steps, list) or any(step not in STEPS for step in steps):
+        raise ModelFileError(f"{path}: unknown preprocessing steps {steps!r}; expected some of "
+                             f"{', '.join(STEPS)}")
+    missing = set(metadata["arrays"]) - set(members)
     if missing:
         raise ModelFileError(f"{path}: arrays listed in metadata are missing: {sorted(missing)}")
     return metadata
 
 
-def _read_array(path: Path, archive: zipfile.ZipFile, name: str) -> np.ndarray:
-    try:
-        with archive.open(name) as handle:
-            array = np.lib.format.read_array(handle, allow_pickle=False)
-    except ValueError as error:  # object arrays (pickle) are refused here
-        raise ModelFileError(f"{path}: array {name!r} cannot be read safely ({error})") from None
-    if array.dtype.kind not in "fiu":
-        raise ModelFileError(f"{path}: array {name!r} has dtype {array.dtype}, expected numbers")
+def json_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in the JSON ``text`` (brackets inside strings ignored).
+
+    Counted without parsing, so a hostile file nested 100,000 levels deep is measured, not
+    recursed into.
+    """
+    outside = _JSON_STRING.sub("", text)
+    steps = np.frombuffer(outside.encode("utf-8"), dtype=np.uint8)
+    change = (np.isin(steps, _OPENING).astype(np.int64) - np.isin(steps, _CLOSING))  # (n,)
+    return int(np.cumsum(change).max(initial=0))
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """The architecture a model file declares, checked: widths, activations, bias, dtype."""
+
+    sizes: list[int]
+    activations: list[str]
+    bias: bool
+    dtype: np.dtype
+    init: str
+
+    @property
+    def n_params(self) -> int:
+        return sum(n_out * (n_in + self.bias)
+                   for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:], strict=True))
+
+
+def _architecture(path: Path, arch: dict[str, Any]) -> Architecture:
+    """Check the metadata's architecture entry field by field before anything is allocated."""
+    sizes, activations = arch.get("sizes"), arch.get("activations")
+    if (not isinstance(sizes, list) or len(sizes) < 2
+            or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
+        raise ModelFileError(f"{path}: architecture 'sizes' must be a list of at least two "
+                             f"positive layer widths like [784, 256, 10], got {sizes!r:.80}")
+    if max(sizes) > MAX_LAYER_WIDTH:
+        raise ModelFileError(f"{path}: architecture declares a layer {max(sizes):,} wide, more "
+                             f"than digitlab allows ({MAX_LAYER_WIDTH:,})")
+    if (not isinstance(activations, list) or len(activations) != len(sizes) - 1
+            or not all(isinstance(a, str) for a in activations)):
+        raise ModelFileError(f"{path}: architecture 'activations' must be a list of "
+                             f"{len(sizes) - 1} activation names, got {activations!r:.80}")
+    bias, dtype, init = arch.get("bias"), arch.get("dtype"), arch.get("init", "gaussian")
+    if not isinstance(bias, bool):
+        raise ModelFileError(f"{path}: architecture 'bias' must be true or false, "
+                             f"got {bias!r:.80}")
+    if dtype not in ("float32", "float64"):
+        raise ModelFileError(f"{path}: architecture 'dtype' must be float32 or float64, "
+                             f"got {dtype!r:.80}")
+    if not isinstance(init, str):
+        raise ModelFileError(f"{path}: architecture 'init' must be a name, got {init!r:.80}")
+    architecture = Architecture(sizes, activations, bias, np.dtype(dtype), init)
+    if architecture.n_params > MAX_PARAMETERS:
+        raise ModelFileError(f"{path}: architecture {'-'.join(map(str, sizes))} has "
+                             f"{architecture.n_params:,} parameters, more than digitlab allows "
+                             f"({MAX_PARAMETERS:,})")
+    return architecture
+
+
+def _expected_shapes(path: Path, metadata: dict[str, Any], members: dict[str, zipfile.ZipInfo],
+                     arch: Architecture) -> dict[str, tuple[int, ...] | int]:
+    """Each array to read -> its exact shape (parameters) or its largest size (the rest).
+
+    Every zip entry must be ``metadata.json`` or an array the metadata lists under a known
+    prefix; an unknown entry is refused rather than ignored.
+    """
+    listed = set(metadata["arrays"])
+    for name in members:
+        if name != "metadata.json" and (name not in listed or not _MEMBER.match(name)):
+            raise ModelFileError(f"{path}: unknown entry {name!r} (a model holds metadata.json "
+                                 "and the params/, optimizer/ and extra/ arrays it lists)")
+    shapes: dict[str, tuple[int, ...] | int] = {}
+    for l, (n_in, n_out) in enumerate(zip(arch.sizes[:-1], arch.sizes[1:], strict=True)):
+        shapes[f"params/W{l}.npy"] = (n_out, n_in)
+        if arch.bias:
+            shapes[f"params/b{l}.npy"] = (n_out,)
+    for name in shapes:
+        if name not in members:
+            raise ModelFileError(f"{path}: missing array {name!r}")
+    extra = {n for n in members if n.startswith("params/")} - set(shapes)
+    if extra:
+        raise ModelFileError(f"{path}: unexpected parameter arrays {sorted(extra)}")
+    for name in sorted(members):  # optimizer state and extras: at most one value per parameter
+        if name.startswith(("optimizer/", "extra/")):
+            shapes[name] = arch.n_params
+    return shapes
+
+
+def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
+                expected: tuple[int, ...] | int) -> np.ndarray:
+    """Read one ``.npy`` entry after checking its header against ``expected``.
+
+    ``expected`` is an exact shape, or the largest number of elements allowed. The entry's
+    declared size must be the header plus exactly the data the header describes, and no more
+    than that is decompressed.
+    """
+    name = info.filename
+    with archive.open(info) as handle:
+        try:
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise ValueError(f"unsupported .npy version {version}")
+        except ValueError as error:
+            raise ModelFileError(f"{path}: array {name!r} cannot be read safely ({error})") \
+                from None
+        if dtype.hasobject or dtype.kind not in "fiu" or dtype.fields is not None:
+            raise ModelFileError(f"{path}: array {name!r} cannot be read safely (dtype {dtype}; "
+                                 "expected numbers, never objects)")
+        count = math.prod(shape)
+        if isinstance(expected, tuple) and shape != expected:
+            raise ModelFileError(f"{path}: array {name!r} has shape {shape}, expected {expected}")
+        if isinstance(expected, int) and count > expected:
+            raise ModelFileError(f"{path}: array {name!r} holds {count:,} values, more than the "
+                                 f"model's {expected:,} parameters")
+        nbytes = count * dtype.itemsize
+        if info.file_size != handle.tell() + nbytes:
+            raise ModelFileError(f"{path}: array {name!r} declares {info.file_size:,} bytes but "
+                                 f"its header describes {handle.tell() + nbytes:,}")
+        data = handle.read(nbytes)
+        if len(data) != nbytes or handle.read(1):
+            raise ModelFileError(f"{path}: array {name!r} is truncated or too long")
+    order = "F" if fortran else "C"
+    array = np.frombuffer(data, dtype=dtype).reshape(shape, order=order).copy()
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise ModelFileError(f"{path}: array {name!r} holds NaN or infinite values")
     return array
 
 
-def _build_network(path: Path, metadata: dict[str, Any], arrays: dict[str, np.ndarray]) -> MLP:
-    arch = metadata["architecture"]
+def _build_network(path: Path, arch: Architecture, arrays: dict[str, np.ndarray]) -> MLP:
     try:
-        sizes, activations = list(arch["sizes"]), list(arch["activations"])
-        bias, dtype = bool(arch["bias"]), np.dtype(arch["dtype"])
-    except (KeyError, TypeError) as error:
-        raise ModelFileError(f"{path}: architecture metadata incomplete ({error})") from None
-    expected = {}
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
-        expected[f"params/W{l}.npy"] = (n_out, n_in)
-        if bias:
-            expected[f"params/b{l}.npy"] = (n_out,)
-    for name, shape in expected.items():
-        if name not in arrays:
-            raise ModelFileError(f"{path}: missing array {name!r}")
-        if arrays[name].shape != shape:
-            raise ModelFileError(
-                f"{path}: array {name!r} has shape {arrays[name].shape}, expected {shape}"
-            )
-    extra = {n for n in arrays if n.startswith("params/")} - set(expected)
-    if extra:
-        raise ModelFileError(f"{path}: unexpected parameter arrays {sorted(extra)}")
-    try:
-        network = MLP(sizes, activations, bias=bias, dtype=dtype, init=arch.get("init", "gaussian"))
+        network = MLP(arch.sizes, arch.activations, bias=arch.bias, dtype=arch.dtype,
+                      init=arch.init)
     except ConfigError as error:
         raise ModelFileError(f"{path}: invalid architecture ({error})") from None
     for name, value in network.named_parameters().items():

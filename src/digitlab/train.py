@@ -24,25 +24,32 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
 from digitlab.config import FIELD_NAMES, TrainConfig
+from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.nn.constraints import apply_max_norm
+from digitlab.nn.dropout import draw_masks
 from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
-from digitlab.nn.losses import get_loss
+from digitlab.nn.losses import get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
+from digitlab.preprocessing import config_steps, preprocess_dataset
+from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
 CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
 
-# Independent random streams derived from the one seed.
-_INIT_STREAM, _SHUFFLE_STREAM = 1, 2
+# Independent random streams derived from the one seed. The augmentation and dropout streams of
+# epoch e are derived from (seed, e) like the sample order, so the checkpoint's epoch count fixes
+# their state and a resumed run draws exactly the digits and masks it would have drawn.
+_INIT_STREAM, _SHUFFLE_STREAM, _AUGMENT_STREAM, _DROPOUT_STREAM = 1, 2, 3, 4
 
 
 @dataclass
@@ -77,13 +84,28 @@ def epoch_order(seed: int, epoch: int, n: int) -> np.ndarray:
     return np.random.default_rng([seed, _SHUFFLE_STREAM, epoch]).permutation(n)
 
 
-#: TrainConfig fields whose every value the compiled kernels implement. A config that sets any
-#: other field away from its default (a feature added after them) runs on the NumPy kernels.
+def epoch_stream(seed: int, stream: int, epoch: int) -> np.random.Generator:
+    """The generator of one random stream (augmentation, dropout) in ``epoch`` (0-based)."""
+    return np.random.default_rng([seed, stream, epoch])
+
+
+def augmentation_for_config(config: TrainConfig) -> Augmentation:
+    """The random distortions a config asks for (``enabled`` is False when none)."""
+    return Augmentation(rotation=config.augment_rotation, scale=config.augment_scale,
+                        shear=config.augment_shear, shift=config.augment_shift,
+                        elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma)
+
+
+#: TrainConfig fields whose every value the compiled kernels implement (those of the data,
+#: preprocessing and learning-rate schedule act outside the step). A config that sets any other
+#: field away from its default (dropout, max-norm, label smoothing, augmentation, or a feature
+#: added later) runs on the NumPy kernels.
 COMPILED_FIELDS = frozenset({
     "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
-    "nesterov", "weight_decay", "schedule", "batch_size", "epochs", "init", "bias", "dtype",
-    "seed", "dataset", "test_fraction", "validation_fraction", "early_stopping", "trace_every",
-    "max_train_samples", "engine",
+    "nesterov", "weight_decay", "schedule", "warmup_epochs", "batch_size", "epochs", "init",
+    "bias", "dtype", "seed", "split_seed", "dataset", "test_fraction", "validation_fraction",
+    "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
+    "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
 })
 #: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
 SAMPLES_PER_CALL = 128
@@ -150,10 +172,25 @@ def train(
         When E becomes NaN or infinite; the message names the epoch and batch, and the last
         checkpoint in ``run_dir`` is left untouched.
     """
+    if run_dir is None:
+        return _train(config, dataset, data_dir, None, resume, progress, on_epoch_end,
+                      curves_title)
+    # one process at a time per run folder, checked writable before any work (re-entrant: the
+    # command line claims it first)
+    with claim_folder(run_dir, "run folder"):
+        return _train(config, dataset, data_dir, Path(run_dir), resume, progress, on_epoch_end,
+                      curves_title)
+
+
+def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
+           progress: bool, on_epoch_end, curves_title: str | None) -> TrainResult:
+    """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
         from digitlab.data import load_run_dataset
 
         dataset = load_run_dataset(config, data_dir)
+    # preprocessing (deskew) once, for training and for every evaluation of this run
+    dataset = preprocess_dataset(dataset, config_steps(config))
     run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
@@ -214,7 +251,11 @@ class _Trainer:
             raise ConfigError("the training split is empty")
         self.images = np.asarray(train_split.images[:n], dtype=network.dtype)  # (N, 784)
         self.labels = np.asarray(train_split.labels[:n])  # (N,)
-        self.targets = network.targets(self.labels, loss)  # (N, 10)
+        # (N, 10); smoothed for training only (evaluation measures E against the true digit)
+        self.targets = smooth_labels(network.targets(self.labels, loss), config.label_smoothing)
+        self.augmentation = augmentation_for_config(config)
+        self.dropout = config.dropout_rates
+        self._prefetcher: Prefetcher | None = None
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         # early stopping's best so far: (validation loss, params, epoch), or None
@@ -243,6 +284,7 @@ class _Trainer:
                 with threadpool_limits(limits=1):
                     record = self._train_epoch(epoch)
             except KeyboardInterrupt:
+                self._close_pieces()
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
                 del self.history.trace[trace_length:]
                 return "interrupted"
@@ -268,20 +310,28 @@ class _Trainer:
         window = RunningWindow(config.trace_every, n, epoch)
         refresh_every = max(1, 2000 // batch)
         lr = config.lr
+        pieces = self._epoch_images(epoch, order)  # None without augmentation
+        self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
         with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
-            for step, (count, batch_loss, correct, step_lr) in enumerate(
-                    self._steps(order, epoch, steps)):
-                lr = step_lr
-                epoch_loss += batch_loss
-                epoch_correct += correct
-                seen = (step * batch) + count
-                point = window.add(batch_loss, correct, count, seen, last=step == steps - 1)
-                if point is not None:
-                    self.history.trace.append(point)
-                if step % refresh_every == 0 or step == steps - 1:
-                    bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
-                                        f"acc={epoch_correct / seen:.2%}", refresh=False)
-                    bar.update(seen - bar.n)
+            try:
+                for step, (count, batch_loss, correct, step_lr) in enumerate(
+                        self._steps(order, epoch, steps, pieces)):
+                    lr = step_lr
+                    epoch_loss += batch_loss
+                    epoch_correct += correct
+                    seen = (step * batch) + count
+                    point = window.add(batch_loss, correct, count, seen,
+                                       last=step == steps - 1)
+                    if point is not None:
+                        self.history.trace.append(point)
+                    if step % refresh_every == 0 or step == steps - 1:
+                        bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
+                                            f"acc={epoch_correct / seen:.2%}", refresh=False)
+                        bar.update(seen - bar.n)
+            except TrainingDiverged:
+                self._close_pieces()
+                raise
+        self._close_pieces()
         if not np.all(np.isfinite(self.network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
         return {
@@ -292,16 +342,18 @@ class _Trainer:
             "train_accuracy": epoch_correct / n,
         }
 
-    def _steps(self, order: np.ndarray, epoch: int, steps: int):
+    def _steps(self, order: np.ndarray, epoch: int, steps: int, pieces=None):
         """Train the epoch's steps in order, yielding for each (samples, summed E before the
-        update, correct answers, learning rate).
+        update, correct answers, learning rate). ``pieces``: the epoch's distorted digits in
+        ``order`` (see :meth:`_epoch_images`), or None.
 
         Raises :class:`TrainingDiverged` when E is NaN or infinite.
         """
         config, batch = self.config, self.config.batch_size
 
         def rate(step):
-            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs)
+            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs,
+                                 warmup_epochs=config.warmup_epochs)
 
         def where(step):
             return f"epoch {epoch + 1}, batch {step + 1} of {steps}"
@@ -318,26 +370,64 @@ class _Trainer:
                 if done < len(index):
                     raise _diverged(float(losses[done]), where(lo + done), rates[done])
             return
+        piece, piece_start = None, 0
         for step in range(steps):
             lr = rate(step)
             index = order[step * batch : (step + 1) * batch]
-            batch_loss, correct = self._step(index, lr, where(step))
+            x = None
+            if pieces is not None:  # this epoch's distorted digits, made ahead
+                if piece is None or step * batch >= piece_start + len(piece):
+                    piece_start += 0 if piece is None else len(piece)
+                    piece = next(pieces)
+                offset = step * batch - piece_start
+                x = piece[offset : offset + len(index)]
+            batch_loss, correct = self._step(index, lr, where(step), x)
             yield len(index), batch_loss, correct, lr
 
-    def _step(self, index: np.ndarray, lr: float, where: str) -> tuple[float, float]:
+    def _step(self, index: np.ndarray, lr: float, where: str,
+              x: np.ndarray | None = None) -> tuple[float, float]:
         """One update on the samples ``index``: (summed E before the update, correct answers).
 
+        ``x`` (B, 784) replaces the samples' images (their augmented versions). With dropout,
+        a fresh mask per hidden layer; with max-norm, the constraint after the update.
         Raises :class:`TrainingDiverged` (naming ``where``) when E is NaN or infinite.
         """
         network, loss = self.network, self.loss
-        x, t = self.images[index], self.targets[index]  # (B, 784), (B, 10)
-        fp = self.engine.forward(network, x)
+        x = self.images[index] if x is None else x  # (B, 784)
+        t = self.targets[index]  # (B, 10)
+        masks = draw_masks(self.dropout, network.sizes, len(index), self.dropout_rng,
+                           network.dtype)
+        fp = self.engine.forward(network, x, masks)
         batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
         if not math.isfinite(batch_loss):
             raise _diverged(batch_loss, where, lr)
         self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
+        if self.config.max_norm:
+            apply_max_norm(network.weights, self.config.max_norm)
         correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
         return batch_loss, correct
+
+    #: digits distorted per piece by the background thread (a whole number of batches)
+    augment_piece = 1024
+
+    def _epoch_images(self, epoch: int, order: np.ndarray):
+        """None without augmentation; else an iterator over this epoch's distorted training
+        digits in ``order``, pieces of whole batches made ahead in a background thread."""
+        if not self.augmentation.enabled:
+            return None
+        batch = self.config.batch_size
+        piece = max(1, self.augment_piece // batch) * batch
+        rng = epoch_stream(self.config.seed, _AUGMENT_STREAM, epoch)
+        images, order_, options = self.images, order, self.augmentation
+        self._prefetcher = Prefetcher(
+            lambda: augmented_pieces(images, order_, options, rng, piece))
+        return iter(self._prefetcher)
+
+    def _close_pieces(self) -> None:
+        """Stop the augmentation thread of the epoch (done, interrupted or diverged)."""
+        if self._prefetcher is not None:
+            self._prefetcher.close()
+            self._prefetcher = None
 
     def _evaluate(self, record: dict[str, Any]) -> None:
         for name, split in (("validation", self.validation), ("test", self.test)):
@@ -426,6 +516,12 @@ def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     """The config saved in a run folder's ``config.json``."""
     path = Path(run_dir) / "config.json"
     try:
-        return TrainConfig.from_dict(json.loads(path.read_text()))
-    except (OSError, json.JSONDecodeError) as error:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # also not UTF-8, too deep
         raise ConfigError(f"{path}: cannot read run config ({error})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a JSON object of config fields")
+    try:
+        return TrainConfig.from_dict(data)
+    except ConfigError as error:
+        raise ConfigError(f"{path}: {error}") from None

@@ -5,8 +5,9 @@ Modules, one idea each: :mod:`confusion` (matrix, per-digit metrics, confused pa
 :mod:`mistakes` (misclassified images, most confident first), :mod:`retrain` (retraining
 variance), :mod:`balance` (class frequencies), :mod:`nondigits` (generators of non-digit
 images), :mod:`responses` (logits, probabilities, margin, energy of one forward pass),
-:mod:`ood` (scores and AUROC), :mod:`findings` (sentences from the numbers), :mod:`figures`
-and :mod:`run` (:func:`analyze`, which does it all).
+:mod:`ood` (scores and AUROC), :mod:`findings` (sentences from the numbers), :mod:`figures`,
+:mod:`pipeline` (:func:`analyze`, which does it all) and :mod:`results` (:class:`AnalysisResult`,
+the typed form of ``analysis.json``).
 """
 
 from digitlab.analysis.confusion import confusion_analysis

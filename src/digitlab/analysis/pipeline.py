@@ -124,7 +124,8 @@ def resolve_model(model: Any, config: TrainConfig | None) -> tuple[MLP, TrainCon
     if isinstance(model, MLP):
         return model, config, None
     path = getattr(model, "path", None) or getattr(model, "run_dir", None)
-    return model.network, config or model.config, str(path) if path else None
+    network = getattr(model, "model", model.network)  # a saved model fed as it was trained
+    return network, config or model.config, str(path) if path else None
 
 
 def model_info(network: MLP, config: TrainConfig | None, path: str | None) -> dict[str, Any]:

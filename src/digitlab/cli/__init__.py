@@ -26,6 +26,7 @@ COMMANDS = {
     "sweep": "digitlab.cli.sweep:sweep",
     "analyze": "digitlab.cli.analyze:analyze",
     "dream": "digitlab.cli.dream:dream_command",
+    "ensemble": "digitlab.cli.ensemble:ensemble_command",
 }
 
 
@@ -60,11 +61,20 @@ def main(argv: list[str] | None = None) -> None:
         error.show()
         sys.exit(error.exit_code)
     except ConfigError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(2)
+        _fail(error, 2)
     except DigitlabError as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        _fail(error, 1)
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except OSError as error:  # a file the checks before the work could not foresee
+        where = f"{error.filename}: " if error.filename else ""
+        _fail(f"{where}{error.strerror or error}", 1)
+    except MemoryError:
+        _fail("out of memory (try a smaller network, batch or dataset)", 1)
+
+
+def _fail(message: object, code: int) -> None:
+    """Print ``error: MESSAGE`` as one line and exit with ``code``."""
+    click.echo("error: " + " ".join(str(message).split()), err=True)
+    sys.exit(code)

@@ -42,18 +42,20 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     """
     from digitlab.analysis.pipeline import ANALYSIS_FILE
     from digitlab.analysis.pipeline import analyze as run_analysis
-    from digitlab.modelio import load_model
+    from digitlab.modelio import load_digit_model
+    from digitlab.runlock import claim_folder
 
-    saved = load_model(model)
-    config = saved.config
-    data = dataset_for_model(config, explicit_dataset(dataset), data_dir,
-                             require=("train", "test"))
-    result = run_analysis(saved, data, out_dir, retrain=0 if no_retrain else retrain,
-                          config=config, progress=progress, seed=seed,
-                          retrain_epochs=retrain_epochs, nondigit_count=nondigit_count)
-    for line in result["findings"]:
-        click.echo(f"- {line}")
-    if result["retraining_skipped"] and not (no_retrain or retrain == 0):
-        click.echo(f"retraining skipped: {result['retraining_skipped']}")
-    click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
-               f"{out_dir}")
+    saved = load_digit_model(model)  # a bad model file is refused before anything is made
+    with claim_folder(out_dir, "analysis folder"):  # before any work: writable, ours alone
+        config = saved.config
+        data = dataset_for_model(config, explicit_dataset(dataset), data_dir,
+                                 require=("train", "test"))
+        result = run_analysis(saved, data, out_dir, retrain=0 if no_retrain else retrain,
+                              config=config, progress=progress, seed=seed,
+                              retrain_epochs=retrain_epochs, nondigit_count=nondigit_count)
+        for line in result["findings"]:
+            click.echo(f"- {line}")
+        if result["retraining_skipped"] and not (no_retrain or retrain == 0):
+            click.echo(f"retraining skipped: {result['retraining_skipped']}")
+        click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
+                   f"{out_dir}")

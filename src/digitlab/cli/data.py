@@ -93,8 +93,10 @@ def show(name, data_dir, cache_dir, seed, split_name, per_digit, out) -> None:
 
     NAME is mnist-sample (default), mnist or fashion-mnist; with --data it labels the folder.
     """
+    from digitlab.outputs import check_output_file, figure_suffixes
     from digitlab.plots.data import plot_digit_grid  # matplotlib only when drawing
 
+    check_output_file(out, figure_suffixes(), what="image")  # before anything is read
     ds = load_dataset(name, data_dir, seed=seed, require=(split_name,), cache_dir=cache_dir)
     split = getattr(ds, split_name)
     path = plot_digit_grid(split.images, split.labels, ds.class_names, per_digit, out)

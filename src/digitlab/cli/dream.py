@@ -14,7 +14,8 @@ import click
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.dream import DreamOptions, dream_study
 from digitlab.errors import ConfigError
-from digitlab.modelio import load_model
+from digitlab.modelio import load_digit_model
+from digitlab.runlock import claim_folder
 
 _DEFAULTS = DreamOptions()
 _PLAIN = DreamOptions.plain()
@@ -114,19 +115,20 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     start_value: Any = start
     if start not in ("black", "noise", "mean"):
         start_value = _load_start_image(start)
-    saved = load_model(model)
-    data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
-                             require=("train", "test"))
-    loss = saved.config.loss if saved.config is not None else None
-    record = dream_study(
-        saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
-        train_images=data.train.images, train_labels=data.train.labels,
-        support_fraction=support_fraction, turn=turn, test_images=data.test.images,
-        test_labels=data.test.labels, progress=progress,
-        extra={"model": str(saved.path), "dataset": data.name,
-               **({"start_image": str(start)} if start_value is not start else {})},
-    )
-    click.echo(format_dreams(record))
+    saved = load_digit_model(model)  # a bad model file is refused before anything is made
+    with claim_folder(out_dir, "dream folder"):  # before any work: writable, ours alone
+        data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
+                                 require=("train", "test"))
+        loss = saved.config.loss if saved.config is not None else None
+        record = dream_study(
+            saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
+            train_images=data.train.images, train_labels=data.train.labels,
+            support_fraction=support_fraction, turn=turn, test_images=data.test.images,
+            test_labels=data.test.labels, progress=progress,
+            extra={"model": str(saved.path), "dataset": data.name,
+                   **({"start_image": str(start)} if start_value is not start else {})},
+        )
+        click.echo(format_dreams(record))
     click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
 
 

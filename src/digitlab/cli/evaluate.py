@@ -8,8 +8,9 @@ import math
 import click
 
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
+from digitlab.ensemble import is_ensemble
 from digitlab.evaluate import Evaluation, evaluate
-from digitlab.modelio import load_model
+from digitlab.modelio import load_digit_model
 
 
 def format_evaluation(result: Evaluation) -> str:
@@ -45,10 +46,12 @@ def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -
     Without --dataset/--data the dataset, seed and fractions saved with the model reproduce the
     test split it was evaluated on during training.
     """
-    saved = load_model(model)
+    saved = load_digit_model(model)
     data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir)
-    loss = saved.config.loss if saved.config is not None else _default_loss(saved.network)
-    result = evaluate(saved.network, data.test.images, data.test.labels, loss)
+    # an ensemble's outputs are averaged probabilities: its E is their cross-entropy
+    shared_loss = saved.config is not None and not is_ensemble(saved.path)
+    loss = saved.config.loss if shared_loss else _default_loss(saved.model)
+    result = evaluate(saved.model, data.test.images, data.test.labels, loss)
     if as_json:
         record = {"model": str(saved.path), "dataset": data.name, "split": "test",
                   **result.to_dict()}

@@ -7,7 +7,7 @@ import json
 import click
 
 from digitlab.images import load_digit_images
-from digitlab.modelio import load_model
+from digitlab.modelio import load_digit_model
 
 
 @click.command()
@@ -21,9 +21,9 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
     Each image is prepared as MNIST was (see digitlab.images): grayscale, white digit on black,
     scaled to fit 20x20 and centred by mass in 28x28. MODEL is a model file or a run folder.
     """
-    saved = load_model(model)
+    saved = load_digit_model(model)
     inputs = load_digit_images(list(images))  # (N, 784)
-    probabilities = saved.network.probabilities(inputs)  # (N, 10)
+    probabilities = saved.model.probabilities(inputs)  # (N, 10)
     digits = probabilities.argmax(axis=1)
     if as_json:
         records = [

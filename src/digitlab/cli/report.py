@@ -5,13 +5,14 @@ from __future__ import annotations
 import click
 
 from digitlab.cli.common import dataset_options
+from digitlab.errors import ConfigError
 
 
 @click.command("report")
 @dataset_options
-@click.option("--quick", "mode", flag_value="quick",
+@click.option("--quick", is_flag=True,
               help="Tiny settings: a smoke test or a first look, under a minute.")
-@click.option("--full", "mode", flag_value="full",
+@click.option("--full", is_flag=True,
               help="The lab report's scale: full study grids, longer retrainings.")
 @click.option("--fresh", is_flag=True, help="Recompute every stage instead of reusing results.")
 @click.option("--seed", type=int, default=0, show_default=True,
@@ -21,7 +22,7 @@ from digitlab.cli.common import dataset_options
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="report",
               show_default=True, help="Folder receiving index.html, report.md, summary.json.")
 @click.option("--quiet", is_flag=True, help="No progress display.")
-def report(dataset, data_dir, mode, fresh, seed, only, out_dir, quiet):
+def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, quiet):
     """Run the complete study and write an HTML report that answers the assignment.
 
     Stages, in order: data overview, the assignment network, hyperparameter studies, the final
@@ -32,6 +33,10 @@ def report(dataset, data_dir, mode, fresh, seed, only, out_dir, quiet):
 
     from digitlab.reporting import build_report
 
+    if quick and full:
+        raise ConfigError("--quick and --full contradict each other; give one of them (or "
+                          "neither, for the default mode)")
+    mode = "quick" if quick else "full" if full else None
     summary = build_report(out_dir, dataset=dataset, data_dir=data_dir, mode=mode or "default",
                            fresh=fresh, seed=seed, progress=not quiet, only=tuple(only))
     total = sum(t["seconds"] for t in summary["timings"].values())

@@ -7,6 +7,7 @@ then the TOML file (``--config``), then the flags (``--lr 0.05``...). Every fiel
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +19,14 @@ import numpy as np
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import PRESETS, TrainConfig, config_from_toml, parse_hidden, preset
+from digitlab.config import (
+    PRESETS,
+    TrainConfig,
+    config_from_toml,
+    parse_hidden,
+    parse_rates,
+    preset,
+)
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.modelio import MODEL_FILE
@@ -26,6 +34,7 @@ from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
+from digitlab.runlock import claim_folder
 from digitlab.train import (
     CURVES_FILE,
     EVALUATION_FILE,
@@ -45,12 +54,15 @@ class _StrictNumber(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
         if isinstance(value, self.kind) and not isinstance(value, bool):
             return value
+        flag = param.opts[0] if param is not None else "value"
         try:
-            return self.kind(value)
+            number = self.kind(value)
         except (TypeError, ValueError):
-            flag = param.opts[0] if param is not None else "value"
             raise ConfigError(f"{flag} must be {'an' if self.name[0] in 'aeiou' else 'a'} "
                               f"{self.name}, got {value!r}") from None
+        if not math.isfinite(number):  # "inf", "nan", or "1e400", which overflows to inf
+            raise ConfigError(f"{flag} must be a finite {self.name}, got {value!r}")
+        return number
 
 
 class _Hidden(click.ParamType):
@@ -60,6 +72,15 @@ class _Hidden(click.ParamType):
 
     def convert(self, value, param, ctx):
         return value if isinstance(value, list) else parse_hidden(str(value))
+
+
+class _Rates(click.ParamType):
+    """``--dropout 0.2`` or ``--dropout 0.2,0.3`` -> [0.2] or [0.2, 0.3]."""
+
+    name = "RATES"
+
+    def convert(self, value, param, ctx):
+        return value if isinstance(value, list) else parse_rates(str(value))
 
 
 FLOAT, INT = _StrictNumber(float, "number"), _StrictNumber(int, "integer")
@@ -91,6 +112,21 @@ OVERRIDES: list[tuple[str, Any, str]] = [
     ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
     ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
      "optimizer step as written; the same maths, slower)."),
+    ("warmup_epochs", FLOAT,
+     "Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the epochs)."),
+    ("dropout", _Rates(), "Dropout rate of the hidden layers: one for all, or one per layer "
+                          "(0.2 or 0.2,0.3); off at evaluation."),
+    ("label_smoothing", FLOAT, "Label smoothing ε of the ce loss (0: off)."),
+    ("max_norm", FLOAT, "Bound on each unit's incoming weight norm (0: off)."),
+    ("augment_rotation", FLOAT, "Augmentation: random rotation, ± degrees (0: off)."),
+    ("augment_scale", FLOAT, "Augmentation: random scaling, ± this share (0.1: ±10 %)."),
+    ("augment_shear", FLOAT, "Augmentation: random horizontal shear, ± this factor."),
+    ("augment_shift", FLOAT, "Augmentation: random translation, ± pixels."),
+    ("elastic_alpha", FLOAT, "Augmentation: elastic distortion, largest displacement in pixels."),
+    ("elastic_sigma", FLOAT, "Augmentation: elastic distortion, smoothing width σ in pixels."),
+    ("deskew", "flag", "Straighten every digit by its second moments (training, evaluation "
+                       "and predict alike)."),
+    ("split_seed", INT, "Seed of the data split (-1: --seed); ensemble members share one."),
 ]
 
 
@@ -99,7 +135,7 @@ def _preset_default(field: str) -> str:
 
     def shown(value: Any) -> str:
         if isinstance(value, list):
-            return ",".join(str(n) for n in value) or "none"
+            return ",".join(f"{n:g}" for n in value) or "none"
         if isinstance(value, bool):
             return "on" if value else "off"
         return str(value)
@@ -162,15 +198,24 @@ def resolve_config(
               help="Start afresh even if RUN_DIR already holds a run.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
               help="No summary, progress bar or per-epoch lines; only the final result.")
-def train_command(
-    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
-    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
-) -> None:
+def train_command(out: Path | None, resume: str | None, **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
 
     Settings come from the preset, then the --config file, then the flags. Every completed
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
+    One process at a time writes a run folder: a second one is refused, naming the first.
     """
+    run_dir, _ = _run_dir(out, resume)
+    # before anything is read or computed: the folder can be written and is ours alone
+    with claim_folder(run_dir, "run folder"):
+        _train_into(out=out, resume=resume, **options)
+
+
+def _train_into(
+    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+) -> None:
+    """The body of ``digitlab train``, run while the run folder is claimed."""
     run_dir, resuming = _run_dir(out, resume)
     dataset = explicit_dataset(dataset)  # None unless given: the config's dataset stands
     if dataset is not None:

@@ -158,8 +158,10 @@ def _check_arguments(seed: int, test_fraction: float, validation_fraction: float
     return required
 
 
-def _locate(name: str | None, data_dir, cache_dir) -> tuple[str, DatasetSpec | None, Path]:
-    """Return the dataset's name, its spec (None for an anonymous folder) and its folder."""
+def _locate(name: str | None, data_dir, cache_dir
+            ) -> tuple[str, DatasetSpec | None, Path, dict[str, Path] | None]:
+    """Return the dataset's name, its spec (None for an anonymous folder), its folder and, for
+    the download cache, the verified files to use (None: look in the folder)."""
     if name is not None and name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(SPECS)}")
     spec = SPECS.get(name) if name is not None else None
@@ -167,27 +169,36 @@ def _locate(name: str | None, data_dir, cache_dir) -> tuple[str, DatasetSpec | N
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
             raise DataError(f"{folder}: not a folder (expected a folder of IDX files)")
-        return name or folder.resolve().name, spec, folder
+        return name or folder.resolve().name, spec, folder, None
     spec = spec or SPECS[DEFAULT_DATASET]
     if spec.name == DEFAULT_DATASET:
-        return spec.name, spec, EMBEDDED_DIR
+        return spec.name, spec, EMBEDDED_DIR, None
     cached = dataset_cache_dir(spec.name, cache_dir)
-    for folder in (cached, *spec.system_dirs):
+    published = {role: cached / f"{stem}.gz" for role, stem in FILE_STEMS.items()}
+    if all(path.is_file() for path in published.values()):
+        _verify_cached(spec, cached)
+        return spec.name, spec, cached, published
+    for folder in spec.system_dirs:
         if all(find_file(folder, role) is not None for role in FILE_STEMS):
-            if folder == cached:
-                _verify_cached(spec, folder)
-            return spec.name, spec, folder
+            return spec.name, spec, folder, None
     names = ", ".join(f.name for f in spec.files)
+    unverified = [role for role in FILE_STEMS if find_file(cached, role) is not None
+                  and not published[role].is_file()]
+    note = (f" (other copies in {cached} are not used: only the published .gz files can be "
+            "verified by SHA-256; give their folder with --data DIR to use them anyway)"
+            if unverified else "")
     raise DataError(
         f"{spec.name} is not available locally: run `digitlab data download {spec.name}` "
         f"(it saves {names} to {cached}), or pass --data DIR with a folder holding those files"
+        f"{note}"
     )
 
 
 def _verify_cached(spec: DatasetSpec, folder: Path) -> None:
+    """Check the SHA-256 of every published file in the cache folder."""
     for remote in spec.files:
         path = folder / remote.name
-        if path.is_file() and sha256_file(path) != remote.sha256:
+        if not path.is_file() or sha256_file(path) != remote.sha256:
             raise DataError(
                 f"{path}: SHA-256 does not match the published file (damaged or incomplete); "
                 f"run `digitlab data download {spec.name}` to fetch it again"
@@ -202,6 +213,9 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
             f"{images_path}: expected uint8 images of shape (N, 28, 28), found {images.dtype} "
             f"of shape {images.shape}"
         )
+    if images.shape[0] == 0:
+        raise DataError(f"{images_path}: holds no images (its header gives a dimension of 0); "
+                        "expected at least one")
     labels = read_idx(labels_path)
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
         raise DataError(
@@ -288,7 +302,7 @@ def load_dataset(
         If a fraction, the seed or ``require`` is invalid.
     """
     required = _check_arguments(seed, test_fraction, validation_fraction, require)
-    ds_name, spec, folder = _locate(name, data_dir, cache_dir)
+    ds_name, spec, folder, verified = _locate(name, data_dir, cache_dir)
     holds_out_test = spec is not None and not spec.has_official_test
 
     needed = {"train"} if holds_out_test else set(required)  # held-out test comes from train
@@ -296,7 +310,8 @@ def load_dataset(
     missing = []
     for split in SPLIT_NAMES:
         roles = SPLIT_ROLES[split]
-        found = {role: find_file(folder, role) for role in roles}
+        found = {role: verified[role] if verified is not None else find_file(folder, role)
+                 for role in roles}
         if all(found.values()):
             available.update(found)
         elif split in needed:
@@ -342,7 +357,9 @@ def load_dataset(
         train = _make_split("train", images, labels,
                             None if train_rows.size == labels.shape[0] else train_rows)
 
-    if spec is not None and data_dir is None:
+    if verified is not None:
+        source = f"{spec.source}; the published .gz files, verified by SHA-256, in {folder}"
+    elif spec is not None and data_dir is None:
         source = spec.source if folder == EMBEDDED_DIR else f"{spec.source}; files in {folder}"
     elif spec is not None:
         source = f"{spec.source}; files in {folder}"
@@ -364,7 +381,11 @@ def load_dataset(
 
 
 class RunSplitSettings(Protocol):
-    """What fixes a training run's split: a :class:`~digitlab.config.TrainConfig` has these."""
+    """What fixes a training run's split: a :class:`~digitlab.config.TrainConfig` has these.
+
+    A run may also have ``data_seed``, the seed of its split when that is not ``seed``
+    (ensemble members share one split but differ in everything else).
+    """
 
     dataset: str
     seed: int
@@ -389,6 +410,7 @@ def load_run_dataset(
     """
     if name is None and data_dir is None:
         name = run.dataset
-    return load_dataset(name, data_dir, seed=run.seed, test_fraction=run.test_fraction,
+    seed = getattr(run, "data_seed", run.seed)
+    return load_dataset(name, data_dir, seed=seed, test_fraction=run.test_fraction,
                         validation_fraction=run.validation_fraction, require=require,
                         cache_dir=cache_dir)

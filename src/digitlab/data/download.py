@@ -12,7 +12,10 @@ The rules, in the order they apply:
 * A file is streamed into a temporary file in the cache folder and renamed into place only once
   its SHA-256 matches; an interrupted or rejected transfer leaves nothing behind.
 * A file already in the cache is trusted only if its SHA-256 matches; otherwise it is fetched
-  again.
+  again. Only these published, verified files are ever read from the cache (see
+  :func:`digitlab.data.load_dataset`); other copies placed beside them are ignored.
+* One download per cache folder runs at a time (:mod:`digitlab.runlock`); the ``.part`` files
+  a killed download left behind are removed by the next one.
 
 The URL opener and the mirror list can be injected (tests serve small files from 127.0.0.1).
 """
@@ -32,6 +35,7 @@ from urllib.parse import urlsplit
 
 from digitlab.data.catalog import SPECS, RemoteFile, dataset_cache_dir
 from digitlab.errors import DataError, DownloadError
+from digitlab.runlock import claim_folder
 
 #: ``opener(url, timeout)`` returns a response with ``read(n)``, ``headers``, ``geturl()`` and
 #: context-manager support, like ``urllib.request.urlopen``.
@@ -220,13 +224,16 @@ def download_dataset(
     if not files:
         raise DataError(f"{name} ships with digitlab; there is nothing to download")
     folder = dataset_cache_dir(name, cache_dir)
-    for position, remote in enumerate(files):
-        try:
-            fetch_file(remote, folder, mirrors, opener=opener, timeout=timeout, progress=progress)
-        except DownloadError as error:
-            missing = ", ".join(f.name for f in files[position:])
-            raise DownloadError(
-                f"{error}. To work offline, place these files in {folder}: {missing} "
-                f"(or pass --data DIR with a folder of IDX files)"
-            ) from None
+    # one download per folder at a time; .part files of an earlier, killed one are removed
+    with claim_folder(folder, "download folder"):
+        for position, remote in enumerate(files):
+            try:
+                fetch_file(remote, folder, mirrors, opener=opener, timeout=timeout,
+                           progress=progress)
+            except DownloadError as error:
+                missing = ", ".join(f.name for f in files[position:])
+                raise DownloadError(
+                    f"{error}. To work offline, place these files in {folder}: {missing} "
+                    f"(or pass --data DIR with a folder of IDX files)"
+                ) from None
     return folder

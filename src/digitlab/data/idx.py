@@ -48,6 +48,7 @@ _MAX_DIM_SIZE = 2**32 - 1
 # DEFLATE cannot expand data by more than about 1032:1, so a gzip file of n bytes can never
 # decompress to more than this many bytes per compressed byte (plus a small constant).
 _MAX_DEFLATE_RATIO = 1032
+_COUNT_TRAILING = 1 << 20  # trailing bytes inside a gzip stream are counted up to this many
 
 
 def _type_code_of(dtype: np.dtype) -> int:
@@ -142,7 +143,9 @@ def _size_problem(where: str, dims: tuple[int, ...], dtype: np.dtype, claimed: i
     what = f"the header claims {shape} values of {dtype.newbyteorder('=')} = {claimed:,} bytes"
     if found < claimed:
         return DataError(f"{where}: truncated: {what}, found {found:,} bytes of data{note}")
-    return DataError(f"{where}: {what}, found {found - claimed:,} unexpected trailing bytes{note}")
+    extra = found - claimed
+    return DataError(f"{where}: {what}, found {extra:,} unexpected trailing "
+                     f"byte{'s' if extra != 1 else ''}{note}")
 
 
 def read_idx(path: str | os.PathLike, *, writable: bool = True) -> np.ndarray:
@@ -204,6 +207,8 @@ def _read_raw(handle, file_size: int, where: str, note: str) -> np.ndarray:
     if found != claimed:  # checked before allocating anything of the claimed size
         raise _size_problem(where, dims, dtype, claimed, found, note)
     array = np.empty(dims, dtype=dtype)
+    if claimed == 0:  # a dimension of 0: nothing to read (and memoryview cannot cast it)
+        return _native(array)
     if handle.readinto(memoryview(array).cast("B")) != claimed:
         raise DataError(f"{where}: the file changed size while being read")
     return _native(array)
@@ -225,6 +230,10 @@ def _read_gzip(compressed: bytes, where: str) -> np.ndarray:
     found = len(payload)
     if found == claimed and not stream.at_end():
         found += 1
+    if found > claimed:  # count the trailing bytes (up to a limit) to report them exactly
+        found += len(stream.read(_COUNT_TRAILING))
+        note = "" if stream.at_end() else f" (at least; counting stopped after {_COUNT_TRAILING:,})"
+        raise _size_problem(where, dims, dtype, claimed, found, note)
     if found != claimed:
         raise _size_problem(where, dims, dtype, claimed, found, "")
     return np.frombuffer(payload, dtype=dtype).reshape(dims)

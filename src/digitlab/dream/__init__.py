@@ -4,7 +4,8 @@
   :func:`dream_all`, :func:`turn_into`, the objective J = E + λ/2‖y⁰ − a‖² + w TV(y⁰) and its
   gradient.
 - :mod:`digitlab.dream.options`: :class:`DreamOptions` and their validation.
-- :mod:`digitlab.dream.results`: :class:`DreamResult`, :class:`TurnResult`.
+- :mod:`digitlab.dream.results`: :class:`DreamResult`, :class:`TurnResult`;
+  :class:`DreamStudyResult` (the typed form of ``dream.json``).
 - :mod:`digitlab.dream.priors`: total variation, Gaussian blur, jitter shifts, the data's
   support, class means.
 - :mod:`digitlab.dream.study`: a folder of figures and ``dream.json`` (``digitlab dream``).

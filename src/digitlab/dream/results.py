@@ -1,5 +1,6 @@
 """What a dream returns: :class:`DreamResult` (one dreamed image and its curves) and
-:class:`TurnResult` ("turn A into B", an adversarial example)."""
+:class:`TurnResult` ("turn A into B", an adversarial example); what a dream study hands on:
+:class:`DreamStudyResult`, the typed form of ``dream.json``."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from digitlab.records import OPTIONAL, Record
 
 #: what every "turn A into B" output says about itself.
 ADVERSARIAL_NOTE = (
@@ -122,3 +125,64 @@ class TurnResult:
                 "target_probability_curve": [float(v) for v in self.dream.target_probabilities]}
                if curves else {}),
         }
+
+
+# ---------------------------------------------------------------------------------- dream.json
+@dataclass
+class DreamRecord(Record):
+    """One entry of ``dream.json``'s ``dreams``: :meth:`DreamResult.to_dict` (curves included)."""
+
+    digit: int
+    steps: int  # steps of equation (3) taken
+    final_target_probability: float
+    final_loss: float
+    predicted_digit: int
+    converged: bool
+    loss: str  # "ce" or "mse"
+    persisted_from_step: int | None  # step from which the priors were dropped (None: never)
+    final_probabilities: list[float]  # (10,)
+    loss_curve: list[float] | None = field(default=None, metadata=OPTIONAL)  # (steps + 1,)
+    target_probability_curve: list[float] | None = field(default=None, metadata=OPTIONAL)
+
+
+@dataclass
+class TurnRecord(Record):
+    """``dream.json``'s ``turn``: :meth:`TurnResult.to_dict` plus the test image and options."""
+
+    from_digit: int
+    to_digit: int
+    l2_distance: float  # ‖image − start‖₂, pixels in [0, 1]
+    linf_distance: float  # max |image − start|
+    steps: int
+    final_probability: float  # of to_digit
+    start_probability_of_from_digit: float
+    final_probability_of_from_digit: float
+    predicted_digit: int
+    converged: bool
+    start_probabilities: list[float]  # (10,)
+    final_probabilities: list[float]  # (10,)
+    adversarial_example: bool
+    note: str
+    loss_curve: list[float] | None = field(default=None, metadata=OPTIONAL)  # (steps + 1,)
+    target_probability_curve: list[float] | None = field(default=None, metadata=OPTIONAL)
+    test_index: int | None = field(default=None, metadata=OPTIONAL)  # row of the test split
+    options: dict[str, Any] | None = field(default=None, metadata=OPTIONAL)  # DreamOptions
+
+
+@dataclass
+class DreamStudyResult(Record):
+    """``dream.json``, as :func:`digitlab.dream.study.dream_study` writes it."""
+
+    what: str
+    loss: str  # "ce" or "mse"
+    start: str  # "black", "noise", "mean" or "image"
+    options: dict[str, Any]  # DreamOptions.to_dict()
+    support: dict[str, Any] | None  # min_fraction, pixels; None without a support
+    digits: list[int]
+    all_converged: bool
+    min_final_target_probability: float
+    dreams: list[DreamRecord]  # in the order of ``digits``
+    files: dict[str, str]  # dream, curves, probabilities, images[, turn] -> file name
+    turn: TurnRecord | None = field(default=None, metadata=OPTIONAL)  # with a turn only
+    figures: dict[str, str] | None = field(default=None, metadata=OPTIONAL)  # the report's:
+    # figure key of dream.study.FIGURES -> path relative to the report

@@ -29,8 +29,9 @@ class ReferenceEngine:
 
     name = "reference"
 
-    def forward(self, network: MLP, x: np.ndarray) -> ForwardPass:
-        return network.forward(x)
+    def forward(self, network: MLP, x: np.ndarray,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
+        return network.forward(x, masks)
 
     def update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
                optimizer: Optimizer, lr: float) -> None:

@@ -27,7 +27,7 @@ import numpy as np
 from digitlab.errors import ConfigError
 from digitlab.nn.blas import blas_add_outer
 from digitlab.nn.losses import Loss
-from digitlab.nn.network import MLP, ForwardPass
+from digitlab.nn.network import MLP, ForwardPass, drop_out
 from digitlab.nn.optimizers import Optimizer
 from digitlab.nn.parallel import in_parts
 
@@ -35,14 +35,16 @@ from digitlab.nn.parallel import in_parts
 ROW_BLOCK = 256
 
 
-def forward(network: MLP, x: np.ndarray, threads: int = 1) -> ForwardPass:
+def forward(network: MLP, x: np.ndarray, threads: int = 1,
+            masks: list[np.ndarray | None] | None = None) -> ForwardPass:
     """:meth:`MLP.forward` with the output units of each wide layer split over ``threads`` cores.
 
     Each part computes z^l = W^l y^l + b^l for its units in the column form, (units, n_l) @
-    (n_l, B); the result is the same as :meth:`MLP.forward`'s.
+    (n_l, B); the result is the same as :meth:`MLP.forward`'s (dropout ``masks`` included).
     """
-    ys, zs = [np.asarray(x, dtype=network.dtype)], []
-    for W, b, f in zip(network.weights, network.biases, network.activations, strict=True):
+    ys, zs, undropped = [np.asarray(x, dtype=network.dtype)], [], []
+    for l, (W, b, f) in enumerate(zip(network.weights, network.biases, network.activations,
+                                      strict=True)):
         y_columns = ys[-1].T  # (n_l, B)
         z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=network.dtype)
 
@@ -55,7 +57,8 @@ def forward(network: MLP, x: np.ndarray, threads: int = 1) -> ForwardPass:
         in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
         zs.append(z_columns.T)
         ys.append(f.forward(zs[-1]))
-    return ForwardPass(ys, zs)
+        drop_out(ys, undropped, masks, l)
+    return ForwardPass(ys, zs) if masks is None else ForwardPass(ys, zs, masks, undropped)
 
 
 def sgd_step(network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss, lr: float) -> None:
@@ -76,8 +79,8 @@ def sgd_step(network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss, lr: float
     for l in reversed(range(network.n_layers)):
         below = None
         if l > 0:  # equation (1), before W^l changes
-            below = network.activations[l - 1].backward(delta @ network.weights[l], zs[l - 1],
-                                                        ys[l])
+            grad_y = fp.hidden_gradient(l - 1, delta @ network.weights[l])  # (⊙ m: dropout)
+            below = network.activations[l - 1].backward(grad_y, zs[l - 1], fp.activated(l - 1))
         # equation (2): W^l ← W^l + (η/B) δ^lᵀ y^l, in place
         blas_add_outer(network.weights[l], delta, ys[l], scale)
         if network.has_bias:
@@ -134,7 +137,8 @@ def backward_update(
         if network.has_bias:
             optimizer.update(params, scaled_columns.sum(axis=1), start + W.size)
         if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-            delta = network.activations[l - 1].backward(shares.sum(axis=0).T, zs[l - 1], ys[l])
+            grad_y = fp.hidden_gradient(l - 1, shares.sum(axis=0).T)  # (⊙ m: dropout)
+            delta = network.activations[l - 1].backward(grad_y, zs[l - 1], fp.activated(l - 1))
 
 
 # ---------------------------------------------------------------------- the dispatch point
@@ -200,12 +204,16 @@ class FusedEngine:
         return self.kernels.sgd_samples(network, images, targets, order, rates, loss,
                                         self.threads)
 
-    def forward(self, network: MLP, x: np.ndarray) -> ForwardPass:
+    def forward(self, network: MLP, x: np.ndarray,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
+        if masks is not None:  # dropout: the NumPy kernels (a backend need not support it)
+            return KERNELS["numpy"].forward(network, x, self.threads, masks)
         return self.kernels.forward(network, x, self.threads)
 
     def update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
                optimizer: Optimizer, lr: float) -> None:
+        kernels = self.kernels if fp.masks is None else KERNELS["numpy"]
         if self.per_sample_sgd:
-            self.kernels.sgd_step(network, fp, t, loss, lr)  # equations (1)–(2), in place
+            kernels.sgd_step(network, fp, t, loss, lr)  # equations (1)–(2), in place
         else:
-            self.kernels.backward_update(network, fp, t, loss, optimizer, lr, self.threads)
+            kernels.backward_update(network, fp, t, loss, optimizer, lr, self.threads)

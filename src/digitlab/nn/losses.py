@@ -74,6 +74,18 @@ class CrossEntropy(Loss):
         return t
 
 
+def smooth_labels(targets: np.ndarray, smoothing: float) -> np.ndarray:
+    """Label smoothing for cross-entropy: t ← (1 − ε) t + ε / K for one-hot t (B, K).
+
+    The right digit keeps 1 − ε + ε/K, every other digit gets ε/K, so the network is not pushed
+    towards infinitely confident outputs. With a softmax output ∂E/∂z = y − t still holds.
+    """
+    if not smoothing:
+        return targets
+    n_classes = targets.shape[1]
+    return (targets * (1.0 - smoothing) + smoothing / n_classes).astype(targets.dtype)
+
+
 LOSSES: dict[str, type[Loss]] = {"mse": SquaredError, "ce": CrossEntropy}
 
 

@@ -39,10 +39,36 @@ class ForwardPass:
 
     ys: list[np.ndarray]
     zs: list[np.ndarray]
+    #: dropout (see :mod:`digitlab.nn.dropout`): the scaled mask m^l (B, n_{l+1}) of each layer
+    #: or None, and f(z^l) before the mask was applied (ys[l + 1] = f(z^l) ⊙ m^l)
+    masks: list[np.ndarray | None] | None = None
+    undropped: list[np.ndarray | None] | None = None
 
     @property
     def output(self) -> np.ndarray:
         return self.ys[-1]
+
+    def activated(self, l: int) -> np.ndarray:
+        """f(z^l) as the activation computed it, before dropout (f′ may be taken from it)."""
+        if self.undropped is not None and self.undropped[l] is not None:
+            return self.undropped[l]
+        return self.ys[l + 1]
+
+    def hidden_gradient(self, l: int, grad_y: np.ndarray) -> np.ndarray:
+        """∂E/∂f(z^l) from ∂E/∂y^{l+1}: times the dropout mask m^l where layer l has one."""
+        if self.masks is not None and self.masks[l] is not None:
+            return grad_y * self.masks[l]
+        return grad_y
+
+
+def drop_out(fp_ys: list[np.ndarray], undropped: list, masks, l: int) -> None:
+    """Inverted dropout on the output just appended to ``fp_ys`` (layer l): y^{l+1} = f(z^l) ⊙
+    m^l, keeping f(z^l) in ``undropped``; nothing but a None entry without a mask."""
+    if masks is not None and masks[l] is not None:
+        undropped.append(fp_ys[-1])
+        fp_ys[-1] = fp_ys[-1] * masks[l]
+    else:
+        undropped.append(None)
 
 
 class MLP:
@@ -163,21 +189,26 @@ class MLP:
         return clone
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: np.ndarray) -> ForwardPass:
+    def forward(self, x: np.ndarray, masks: list[np.ndarray | None] | None = None
+                ) -> ForwardPass:
         """Forward pass keeping every z^l and y^l for backpropagation. ``x``: (B, n_0).
 
         Each layer computes the assignment's column form z^l = W^l y^l + b^l, one column per
         sample: (n_{l+1}, B) = (n_{l+1}, n_l) @ (n_l, B). At small batches BLAS does this about
         twice as fast as the row form y Wᵀ; the pass holds (B, n) views of those arrays.
+        With dropout ``masks`` (training only; see :mod:`digitlab.nn.dropout`) each hidden
+        output is y^{l+1} = f(z^l) ⊙ m^l, and the pass keeps the masks for backpropagation.
         """
-        ys, zs = [np.asarray(x, dtype=self.dtype)], []
-        for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
+        ys, zs, undropped = [np.asarray(x, dtype=self.dtype)], [], []
+        for l, (W, b, f) in enumerate(zip(self.weights, self.biases, self.activations,
+                                          strict=True)):
             z_columns = W @ ys[-1].T  # (n_{l+1}, n_l) @ (n_l, B)
             if b is not None:
                 z_columns += b[:, np.newaxis]
             zs.append(z_columns.T)
             ys.append(f.forward(zs[-1]))
-        return ForwardPass(ys, zs)
+            drop_out(ys, undropped, masks, l)
+        return ForwardPass(ys, zs) if masks is None else ForwardPass(ys, zs, masks, undropped)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Outputs y^L of shape (N, n_L) for inputs (N, n_0), in batches, keeping nothing."""
@@ -259,9 +290,9 @@ class MLP:
             if self.has_bias:
                 np.sum(scaled_columns, axis=1, out=self.bias_grads[l])
             # δ^l W^l for each sample, computed as (W^l)ᵀ δ^l: (n_l, n_{l+1}) @ (n_{l+1}, B)
-            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = self.activations[l - 1].backward(
-                    (self.weights[l].T @ delta_columns).T, zs[l - 1], ys[l])
+            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) (⊙ m^{l−1}: dropout)
+                grad_y = fp.hidden_gradient(l - 1, (self.weights[l].T @ delta_columns).T)
+                delta = self.activations[l - 1].backward(grad_y, zs[l - 1], fp.activated(l - 1))
             elif input_gradient:  # ∂E/∂y⁰ = −δ⁰ W⁰: (B, n_0)
                 return -(self.weights[0].T @ delta_columns).T
         return None

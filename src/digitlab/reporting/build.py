@@ -23,18 +23,21 @@ from digitlab.reporting import stages as st
 from digitlab.reporting.cache import load_cached, save_results, stage_key
 from digitlab.reporting.document import Section, render_html, render_markdown
 from digitlab.reporting.settings import MODES
+from digitlab.runlock import claim_folder
 
 STAGES = [
     st.Stage("data", "Data overview", st.data_settings, st.run_data, st.data_section),
     st.Stage("assignment", "Assignment network", *st.train_stage("assignment"),
              st.assignment_section),
     st.Stage("studies", "Hyperparameter studies", st.studies_settings, st.run_studies,
-             st.studies_section),
+             st.studies_section, result_type=st.StudiesSummary),
     st.Stage("final", "Final network", *st.train_stage("report"), st.final_section),
+    st.Stage("beyond", "Beyond the assignment", st.beyond_settings, st.run_beyond,
+             st.beyond_section),
     st.Stage("analysis", "Analysis", st.analysis_settings, st.run_analysis, st.analysis_section,
-             upstream=("final",)),
+             upstream=("final",), result_type=st.AnalysisResult),
     st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,
-             upstream=("final", "analysis")),
+             upstream=("final", "analysis"), result_type=st.DreamStudyResult),
 ]
 
 
@@ -55,16 +58,21 @@ def build_report(
     Stages whose settings, data and upstream stages are unchanged are reused unless ``fresh``.
     ``only`` restricts the run to some stages (and those they build on). Returns the summary.
     """
-    from digitlab.data import load_dataset
-
     if mode not in MODES:
         raise ConfigError(f"unknown report mode {mode!r}; expected one of {', '.join(MODES)}")
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    chosen = _with_upstream(only) if only else [s.name for s in STAGES]
+    # checked, locked and cleared of a killed run's temporaries before any stage runs
+    with claim_folder(out_dir, "report folder", recursive=True):
+        return _build(Path(out_dir), chosen, dataset, data_dir, mode, fresh, seed, progress)
+
+
+def _build(out_dir: Path, chosen: list[str], dataset, data_dir, mode: str, fresh: bool,
+           seed: int, progress: bool) -> dict[str, Any]:
+    from digitlab.data import load_dataset
+
     data = load_dataset(dataset, data_dir, seed=seed)
     ctx = st.Context(out_dir, MODES[mode], data, progress, {}, dataset,
                      Path(data_dir) if data_dir is not None else None)
-    chosen = _with_upstream(only) if only else [s.name for s in STAGES]
     keys: dict[str, str] = {}
     sections: list[Section] = []
     timings: dict[str, dict[str, Any]] = {}
@@ -74,20 +82,24 @@ def build_report(
         stage_dir.mkdir(parents=True, exist_ok=True)
         key = stage_key(stage.name, stage.settings(ctx), [keys[u] for u in stage.upstream])
         keys[stage.name] = key
-        results = None if fresh else load_cached(stage_dir, key)
-        reused = results is not None
+        cached = None if fresh else load_cached(stage_dir, key)
+        reused = cached is not None
         _announce(number, len(todo), stage.title, reused, progress)
         start = time.perf_counter()
-        if results is None:
+        if cached is None:
             results = stage.run(ctx, stage_dir)
-            save_results(stage_dir, key, results, time.perf_counter() - start)
+            save_results(stage_dir, key, st.results_json(results), time.perf_counter() - start)
+        else:
+            results = stage.from_json(cached)
         timings[stage.name] = {"seconds": time.perf_counter() - start, "reused": reused}
         ctx.results[stage.name] = results
         sections.append(stage.section(ctx, results))
 
     summary = {
         "digitlab_version": __version__, "mode": mode, "settings": ctx.settings.to_dict(),
-        "dataset": data.describe(), "stages": ctx.results, "timings": timings,
+        "dataset": data.describe(),
+        "stages": {name: st.results_json(results) for name, results in ctx.results.items()},
+        "timings": timings,
         "figures": [f.path for s in sections for f in s.figures],
     }
     _write_report(out_dir, [st.overview_section(ctx.results), *sections], summary, data)

@@ -28,10 +28,10 @@ def load_cached(stage_dir: Path, key: str) -> dict[str, Any] | None:
     """The cached results of a stage if its key matches and it finished, else None."""
     path = stage_dir / "stage.json"
     try:
-        saved = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # unreadable, not UTF-8, not JSON: rerun
         return None
-    if saved.get("key") != key or saved.get("status") != "done":
+    if not isinstance(saved, dict) or saved.get("key") != key or saved.get("status") != "done":
         return None
     return saved.get("results")
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import html
 import json
+import re
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,27 +94,50 @@ def render_html(title: str, subtitle: str, sections: list[Section], css: str) ->
 
 
 def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
-    """The same report as Markdown (figures as relative image links)."""
-    lines = [f"# {title}", "", subtitle, ""]
+    """The same report as Markdown (figures as relative image links).
+
+    Every text is escaped (:func:`markdown_text`): a dataset folder named ``<script>`` or
+    ``*x*`` appears as written, never as HTML or formatting.
+    """
+    md = markdown_text
+    lines = [f"# {md(title)}", "", md(subtitle), ""]
     for section in sections:
-        lines += [f"## {section.title}", ""]
+        lines += [f"## {md(section.title)}", ""]
         if section.intro:
-            lines += [section.intro, ""]
+            lines += [md(section.intro), ""]
         if section.status != "done":
-            lines += [f"*This stage was {section.status}: {section.note}*", ""]
-        lines += [f"- {finding}" for finding in section.findings]
+            lines += [f"*This stage was {md(section.status)}: {md(section.note)}*", ""]
+        lines += [f"- {md(finding)}" for finding in section.findings]
         if section.findings:
             lines.append("")
         for table in section.tables:
             if table.caption:
-                lines += [f"*{table.caption}*", ""]
-            lines.append("| " + " | ".join(str(h) for h in table.header) + " |")
+                lines += [f"*{md(table.caption)}*", ""]
+            lines.append("| " + " | ".join(md(str(h)) for h in table.header) + " |")
             lines.append("|" + "---|" * len(table.header))
-            lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in table.rows]
+            lines += ["| " + " | ".join(md(_cell(c)) for c in row) + " |" for row in table.rows]
             lines.append("")
         for figure in section.figures:
-            lines += [f"![{figure.caption}]({figure.path})", "", f"*{figure.caption}*", ""]
+            lines += [f"![{md(figure.caption)}]({urllib.parse.quote(figure.path)})", "",
+                      f"*{md(figure.caption)}*", ""]
         for name, config in section.configs.items():
-            lines += [f"<details><summary>Configuration: {name}</summary>", "", "```json",
-                      json.dumps(config, indent=2), "```", "</details>", ""]
+            text = json.dumps(config, indent=2)
+            fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
+            lines += [f"<details><summary>Configuration: {html.escape(str(name))}</summary>", "",
+                      f"{fence}json", text, fence, "</details>", ""]
     return "\n".join(lines)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` shown literally in Markdown: HTML characters as entities, Markdown's own
+    punctuation backslash-escaped, line breaks as spaces."""
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\g<0>", html.escape(" ".join(str(text).split()),
+                                                           quote=False))
+    start = _MARKDOWN_LINE_START.match(escaped)
+    if start:  # "# x", "- x", "12. x" would start a heading or a list item
+        return escaped[: start.end() - 1] + "\\" + escaped[start.end() - 1 :]
+    return escaped
+
+
+_MARKDOWN_SPECIAL = re.compile(r"[\\`*_\[\]|~]")  # emphasis, code, links, tables
+_MARKDOWN_LINE_START = re.compile(r"[#+\-=]|[0-9]+[.)]")  # headings and lists at a line start

@@ -1,5 +1,11 @@
-"""The report's stages, in order: each computes results (a JSON-ready dict, figures written to its
-own folder) and describes them as a :class:`~digitlab.reporting.document.Section`.
+"""The report's stages, in order: each computes results (figures written to its own folder) and
+describes them as a :class:`~digitlab.reporting.document.Section`.
+
+The results of the analysis, the studies and the dream are typed records
+(:class:`~digitlab.analysis.results.AnalysisResult`,
+:class:`~digitlab.studies.results.StudiesSummary`,
+:class:`~digitlab.dream.results.DreamStudyResult`); those of the data and training stages are
+JSON-ready dicts. A stage's ``result_type`` rebuilds its record from the cached JSON.
 
 Every sentence that states a finding is formatted from the measured numbers in ``results``.
 """
@@ -13,10 +19,14 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.analysis.results import AnalysisResult
 from digitlab.config import preset
+from digitlab.dream.results import DreamStudyResult
 from digitlab.formatting import pct
+from digitlab.records import Record
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
+from digitlab.studies.results import StudiesSummary, StudyPoint
 from digitlab.train import CURVES_FIGURE
 
 
@@ -28,7 +38,7 @@ class Context:
     settings: ReportSettings
     dataset: Any
     progress: bool
-    results: dict[str, dict[str, Any]]  # stage name -> its results, for the stages done so far
+    results: dict[str, Any]  # stage name -> its results (a Record or a dict), for the stages done
     dataset_name: str | None = None  # as the user gave them, for work done in other processes
     data_dir: Path | None = None
 
@@ -42,9 +52,19 @@ class Stage:
     name: str
     title: str
     settings: Callable[[Context], dict[str, Any]]  # what determines the results (cache key)
-    run: Callable[[Context, Path], dict[str, Any]]
-    section: Callable[[Context, dict[str, Any]], Section]
+    run: Callable[[Context, Path], Any]  # -> results: a Record of result_type, or a dict
+    section: Callable[[Context, Any], Section]
     upstream: tuple[str, ...] = ()
+    result_type: type[Record] | None = None  # None: the results are a JSON-ready dict
+
+    def from_json(self, data: dict[str, Any]) -> Any:
+        """The results as ``run`` returns them, from their JSON (the stage cache)."""
+        return self.result_type.from_dict(data) if self.result_type is not None else data
+
+
+def results_json(results: Any) -> dict[str, Any]:
+    """A stage's results as JSON (stage.json, summary.json)."""
+    return results.to_dict() if isinstance(results, Record) else results
 
 
 # ---------------------------------------------------------------------------------------- data
@@ -183,6 +203,81 @@ def final_section(ctx: Context, r: dict[str, Any]) -> Section:
                    [_summary_table(r)], {"final network": c})
 
 
+# ---------------------------------------------------------------------------------------- beyond
+def beyond_settings(ctx: Context) -> dict[str, Any]:
+    s = ctx.settings
+    return {"epochs": s.beyond_epochs, "seeds": s.beyond_seeds, "samples": s.beyond_samples,
+            "hidden": list(s.beyond_hidden), "data": ctx.dataset.describe()}
+
+
+def run_beyond(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.studies.ablation import run_ablation
+
+    s = ctx.settings
+    results = run_ablation(ctx.dataset, stage_dir, epochs=s.beyond_epochs, seeds=s.beyond_seeds,
+                           samples=s.beyond_samples, hidden=list(s.beyond_hidden),
+                           progress=ctx.progress)
+    results["figures"] = {name: ctx.rel(path) for name, path in results["figures"].items()}
+    results["mode"] = s.mode
+    return results
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def beyond_section(ctx: Context, r: dict[str, Any]) -> Section:
+    rows = {row["variant"]: row for row in r["rows"]}
+    lab, best = rows["lab recipe"], rows["+ all"]
+    full_length = r["mode"] == "full"
+    intro = (
+        "How far a plain multilayer perceptron goes on the same digits, one ingredient at a "
+        "time, from the lab's recipe (the final network above) to the 'best' preset: a one-cycle "
+        "learning-rate schedule (linear warm-up, cosine decay, per batch), dropout on the hidden "
+        "layers, and random affine distortions of every training digit, fresh each epoch "
+        "(rotation, scaling, shear, translation; made in a background thread while the step "
+        "runs). '+ all' is the 'best' preset (ReLU, batch 64, all three); '+ ensemble' averages "
+        "the probabilities of its networks from all seeds. Every network is tested on the same "
+        f"held-out digits. Here each variant was trained for {_plural(r['epochs'], 'epoch')} "
+        f"with {_plural(r['seeds'], 'seed')}"
+        + (f" on {r['samples']} training digits" if r["samples"] else "")
+        + ("." if full_length else
+           f" — shorter than the 'best' preset's {r['best_epochs']} epochs, so that the whole "
+           "report stays within about ten minutes; 'digitlab report --full' runs it at full "
+           "length, where augmentation has the epochs it needs to pay off.")
+    )
+    findings = []
+    for name, row in rows.items():
+        if name == "lab recipe":
+            continue
+        change = row["mean"] - lab["mean"]
+        findings.append(f"{name}: {pct(row['mean'])} ({100 * change:+.2f} points against the "
+                        f"lab recipe's {pct(lab['mean'])}).")
+    gap = {name: row["train_minus_test"] for name, row in rows.items()
+           if row.get("train_minus_test") is not None}
+    if gap:
+        narrower = gap["+ all"] < gap["lab recipe"]
+        findings.append(
+            "Overfitting, as the last epoch's running training accuracy minus the test "
+            f"accuracy: {100 * gap['lab recipe']:+.1f} points for the lab recipe, "
+            f"{100 * gap['+ all']:+.1f} for '+ all'"
+            + (" — dropout and distorted digits narrow the gap." if narrower else "."))
+    findings.append(f"Time per epoch (median): lab recipe {lab['seconds_per_epoch']:.1f} s, "
+                    f"'+ all' {best['seconds_per_epoch']:.1f} s.")
+    table = Table(
+        ["variant", "test accuracy (mean ± std)", "seeds", "per seed", "s/epoch"],
+        [[row["variant"], f"{pct(row['mean'])} ± {100 * row['std']:.2f}", row["n"],
+          ", ".join(f"{100 * a:.1f}" for a in row["accuracies"]),
+          "—" if row["variant"] == "+ ensemble" else f"{row['seconds_per_epoch']:.1f}"]
+         for row in r["rows"]],
+        "From the lab recipe to the best preset")
+    from digitlab.studies.ablation import FIGURES
+
+    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
+    return Section("beyond", "Beyond the assignment", intro, findings, figures, [table],
+                   {"best preset": best["config"]})
+
+
 # ---------------------------------------------------------------------------------------- studies
 TINY_GRID = """\
 name = "lr"
@@ -203,7 +298,7 @@ def studies_settings(ctx: Context) -> dict[str, Any]:
     return {"studies": s.studies, "seeds": s.study_seeds, "data": ctx.dataset.describe()}
 
 
-def run_studies(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+def run_studies(ctx: Context, stage_dir: Path) -> StudiesSummary:
     from digitlab.fileio import write_text
     from digitlab.studies import run_studies
 
@@ -217,62 +312,46 @@ def run_studies(ctx: Context, stage_dir: Path) -> dict[str, Any]:
         full=s.studies == "full", dataset=ctx.dataset_name, data_dir=ctx.data_dir,
         progress=ctx.progress,
     )
-    return {
-        "studies": result.studies, "trials": len(result.rows), "failed": result.failed,
-        "seconds": result.seconds,
-        "figures": {name: ctx.rel(path) for name, path in result.figures.items()},
-    }
+    return StudiesSummary.from_result(result, ctx.rel)
 
 
-def _best_points(study: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-    """For each series of a study, its point with the highest mean test accuracy."""
-    best: dict[str, dict[str, Any]] = {}
-    for point in study["points"]:
-        mean = point.get("test_accuracy_mean")
-        if mean is None:
-            continue
-        if point["series"] not in best or mean > best[point["series"]]["test_accuracy_mean"]:
-            best[point["series"]] = point
-    return sorted(best.items(), key=lambda item: -item[1]["test_accuracy_mean"])
-
-
-def _pm(point: dict[str, Any]) -> str:
-    std = point.get("test_accuracy_std")
+def _pm(point: StudyPoint) -> str:
+    std = point.test_accuracy_std
     spread = f" ± {100 * std:.1f}" if std is not None else ""
-    return f"{100 * point['test_accuracy_mean']:.1f}{spread} %"
+    return f"{100 * point.test_accuracy_mean:.1f}{spread} %"
 
 
-def studies_section(ctx: Context, r: dict[str, Any]) -> Section:
+def studies_section(ctx: Context, r: StudiesSummary) -> Section:
     findings, tables, figures = [], [], []
-    for name, study in r["studies"].items():
-        ranked = _best_points(study)
+    for name, study in r.studies.items():
+        ranked = study.best_points()
         if not ranked:
-            findings.append(f"{study['title']}: every trial failed.")
+            findings.append(f"{study.title}: every trial failed.")
             continue
         (top_series, top), (low_series, low) = ranked[0], ranked[-1]
         findings.append(
-            f"{study['title']}: the best result was {top_series} at {study['parameter']} = "
-            f"{top['value']} with test accuracy {_pm(top)}; the weakest series at its best was "
-            f"{low_series} ({low['value']}, {_pm(low)})."
+            f"{study.title}: the best result was {top_series} at {study.parameter} = "
+            f"{top.value} with test accuracy {_pm(top)}; the weakest series at its best was "
+            f"{low_series} ({low.value}, {_pm(low)})."
         )
-        if study["failed"]:
-            findings.append(f"{study['failed']} of {study['trials']} trials of the {name} study "
+        if study.failed:
+            findings.append(f"{study.failed} of {study.trials} trials of the {name} study "
                             "failed (diverged or invalid); they are counted, not averaged.")
-        tables.append(Table(["series", f"best {study['parameter']}", "test accuracy",
+        tables.append(Table(["series", f"best {study.parameter}", "test accuracy",
                              "train accuracy", "seeds"],
-                            [[series, p["value"], _pm(p), pct(p.get("train_accuracy_mean")),
-                              p["n"]] for series, p in ranked],
-                            f"{study['title']}: best point of each series (mean ± std over "
+                            [[series, p.value, _pm(p), pct(p.train_accuracy_mean), p.n]
+                             for series, p in ranked],
+                            f"{study.title}: best point of each series (mean ± std over "
                             "seeds)"))
-        if name in r["figures"]:
-            figures.append(Figure(r["figures"][name], study["title"]))
-    findings.append(f"{r['trials']} trials in all ({r['failed']} failed), "
-                    f"{r['seconds']:.0f} s of wall time in this run.")
+        if name in r.figures:
+            figures.append(Figure(r.figures[name], study.title))
+    findings.append(f"{r.trials} trials in all ({r.failed} failed), "
+                    f"{r.seconds:.0f} s of wall time in this run.")
     intro = ("Accuracy against the number of epochs, the learning rate, the number of hidden "
              "layers and of neurons, for each hidden activation and optimizer at batch size 32. "
              "Single runs are noisy, so every point is the mean over several seeds with its "
              "standard deviation.")
-    configs = {name: study["fixed"] for name, study in r["studies"].items()}
+    configs = {name: study.fixed for name, study in r.studies.items()}
     return Section("studies", "Hyperparameter studies", intro, findings, figures, tables, configs)
 
 
@@ -283,7 +362,7 @@ def analysis_settings(ctx: Context) -> dict[str, Any]:
             "nondigit_count": s.nondigit_count}
 
 
-def run_analysis(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+def run_analysis(ctx: Context, stage_dir: Path) -> AnalysisResult:
     from digitlab.analysis import analyze
 
     s = ctx.settings
@@ -291,31 +370,30 @@ def run_analysis(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     analysis = analyze(run_dir, ctx.dataset, stage_dir, retrain=s.retrain,
                        retrain_epochs=s.retrain_epochs or None, nondigit_count=s.nondigit_count,
                        progress=ctx.progress, seed=ctx.dataset.seed)
-    analysis["figures"] = {key: ctx.rel(stage_dir / name)
-                           for key, name in analysis["figures"].items()}
-    return analysis
+    result = AnalysisResult.from_dict(analysis)
+    result.figures = {key: ctx.rel(stage_dir / name) for key, name in result.figures.items()}
+    return result
 
 
-def analysis_section(ctx: Context, r: dict[str, Any]) -> Section:
+def analysis_section(ctx: Context, r: AnalysisResult) -> Section:
     from digitlab.analysis.figures import FIGURES
 
-    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
-    per_digit = r["per_digit"]
+    figures = [Figure(path, FIGURES[key].caption) for key, path in r.figures.items()]
     table = Table(["digit", "accuracy (recall)", "precision", "test images"],
-                  [[d["digit"], pct(d["recall"]), pct(d["precision"]), d["count"]]
-                   for d in per_digit], "Per digit on the test split")
+                  [[d.digit, pct(d.recall), pct(d.precision), d.count] for d in r.per_digit],
+                  "Per digit on the test split")
     tables = [table]
-    if r.get("nondigits"):
+    if r.nondigits:
         tables.append(Table(
             ["input", "most frequent answer", "mean top probability", "confident", "AUROC"],
-            [[k["title"], f"{k['most_predicted_digit']} ({pct(k['most_predicted_share'])})",
-              pct(k["mean_top_probability"]), pct(k["share_confident"]), f"{k['auroc']:.3f}"]
-             for kind, k in r["nondigits"].items()],
+            [[k.title, f"{k.most_predicted_digit} ({pct(k.most_predicted_share)})",
+              pct(k.mean_top_probability), pct(k.share_confident), f"{k.auroc:.3f}"]
+             for k in r.nondigits.values()],
             "Images that are not digits (AUROC: telling real test digits from them by the top "
             "probability)"))
     intro = ("Which digits the final network confuses, which it determines worst, how stable "
              "that is between retrainings, and what it answers to images that are not digits.")
-    return Section("analysis", "Analysis of the final network", intro, list(r["findings"]),
+    return Section("analysis", "Analysis of the final network", intro, list(r.findings),
                    figures, tables)
 
 
@@ -324,14 +402,14 @@ def dream_settings(ctx: Context) -> dict[str, Any]:
     return {"steps": ctx.settings.dream_steps}
 
 
-def run_dream(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+def run_dream(ctx: Context, stage_dir: Path) -> DreamStudyResult:
     from digitlab.dream import DreamOptions, dream_study
     from digitlab.modelio import load_model
 
     network = load_model(ctx.out_dir / ctx.results["final"]["run_dir"]).network
-    pairs = ctx.results["analysis"].get("confused_pairs") or []
+    pairs = ctx.results["analysis"].confused_pairs
     # turn the most frequently confused digit into what it is mistaken for
-    turn = (pairs[0]["true"], pairs[0]["predicted"]) if pairs else (4, 9)
+    turn = (pairs[0].true, pairs[0].predicted) if pairs else (4, 9)
     options = DreamOptions(steps=ctx.settings.dream_steps) if ctx.settings.dream_steps else None
     ds = ctx.dataset
     record = dream_study(
@@ -339,55 +417,56 @@ def run_dream(ctx: Context, stage_dir: Path) -> dict[str, Any]:
         train_labels=ds.train.labels, turn=turn, test_images=ds.test.images,
         test_labels=ds.test.labels, progress=ctx.progress,
     )
-    record["figures"] = {key: ctx.rel(stage_dir / name) for key, name in record["files"].items()
-                         if name.endswith(".png")}
-    return record
+    result = DreamStudyResult.from_dict(record)
+    result.figures = {key: ctx.rel(stage_dir / name) for key, name in result.files.items()
+                      if name.endswith(".png")}
+    return result
 
 
-def dream_section(ctx: Context, r: dict[str, Any]) -> Section:
-    dreams = r["dreams"]
-    steps = [d["steps"] for d in dreams]
-    probabilities = [d["final_target_probability"] for d in dreams]
+def dream_section(ctx: Context, r: DreamStudyResult) -> Section:
+    dreams = r.dreams
+    steps = [d.steps for d in dreams]
+    probabilities = [d.final_target_probability for d in dreams]
     weakest = dreams[int(np.argmin(probabilities))]
     slowest = dreams[int(np.argmax(steps))]
-    converged = sum(d["converged"] for d in dreams)
+    converged = sum(d.converged for d in dreams)
     findings = [
-        f"Starting from a {r['start']} image, {converged} of {len(dreams)} dreamed digits "
+        f"Starting from a {r.start} image, {converged} of {len(dreams)} dreamed digits "
         f"reached the stopping tolerance; every dream is read as its digit with probability at "
-        f"least {min(probabilities):.3f} (lowest: digit {weakest['digit']}).",
+        f"least {min(probabilities):.3f} (lowest: digit {weakest.digit}).",
         f"The dreams took between {min(steps)} and {max(steps)} steps (most: digit "
-        f"{slowest['digit']}).",
-        f"{sum(d['predicted_digit'] == d['digit'] for d in dreams)} of {len(dreams)} dreams are "
+        f"{slowest.digit}).",
+        f"{sum(d.predicted_digit == d.digit for d in dreams)} of {len(dreams)} dreams are "
         "classified as the digit they were dreamed for.",
     ]
-    turn = r.get("turn")
+    turn = r.turn
     if turn:
         findings.append(
-            f"Turn {turn['from_digit']} into {turn['to_digit']}: a correctly read test image of "
-            f"{turn['from_digit']} changed by L2 = {turn['l2_distance']:.2f} and L∞ = "
-            f"{turn['linf_distance']:.2f} (pixels in [0, 1]) over {turn['steps']} steps is read as "
-            f"{turn['predicted_digit']} with probability {turn['final_probability']:.3f} "
-            f"(the {turn['from_digit']} kept {turn['final_probability_of_from_digit']:.3f}). "
+            f"Turn {turn.from_digit} into {turn.to_digit}: a correctly read test image of "
+            f"{turn.from_digit} changed by L2 = {turn.l2_distance:.2f} and L∞ = "
+            f"{turn.linf_distance:.2f} (pixels in [0, 1]) over {turn.steps} steps is read as "
+            f"{turn.predicted_digit} with probability {turn.final_probability:.3f} "
+            f"(the {turn.from_digit} kept {turn.final_probability_of_from_digit:.3f}). "
             "This is an adversarial example: a change a person would hardly notice flips the "
             "network's answer."
         )
     table = Table(["digit", "steps", "probability of the digit", "read as", "converged"],
-                  [[d["digit"], d["steps"], f"{d['final_target_probability']:.4f}",
-                    d["predicted_digit"], "yes" if d["converged"] else "no"] for d in dreams],
+                  [[d.digit, d.steps, f"{d.final_target_probability:.4f}", d.predicted_digit,
+                    "yes" if d.converged else "no"] for d in dreams],
                   "Each dream's final state")
     from digitlab.dream.study import FIGURES
 
-    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
+    figures = [Figure(path, FIGURES[key].caption) for key, path in (r.figures or {}).items()]
     intro = ("Equation (3) changes the input instead of the weights: starting from a black "
              "image, y⁰ ← y⁰ + η δ⁰ W⁰ until the network reads the chosen digit. Pixels stay in "
              "[0, 1]; a decay toward black, total variation, blur and jitter keep the images "
              "smooth (each can be switched off with `digitlab dream --plain`).")
     return Section("dream", "Deep dream", intro, findings, figures, [table],
-                   {"dream options": r["options"]})
+                   {"dream options": r.options})
 
 
 # ---------------------------------------------------------------------------------------- overview
-def overview_section(results: dict[str, dict[str, Any]]) -> Section:
+def overview_section(results: dict[str, Any]) -> Section:
     """The assignment's questions answered in one list, from the stages' measured results."""
     found = []
     if "assignment" in results:
@@ -400,38 +479,44 @@ def overview_section(results: dict[str, dict[str, Any]]) -> Section:
         sizes = "-".join(str(n) for n in [784, *r["config"]["hidden"], 10])
         found.append(f"The final {sizes} {r['config']['activation']} network with "
                      f"{r['config']['optimizer']} reaches {pct(r['final']['test_accuracy'])}.")
+    if "beyond" in results:
+        rows = {row["variant"]: row for row in results["beyond"]["rows"]}
+        found.append(f"Beyond the assignment ({_plural(results['beyond']['epochs'], 'epoch')}, "
+                     f"{_plural(results['beyond']['seeds'], 'seed')}): the lab recipe reaches "
+                     f"{pct(rows['lab recipe']['mean'])}, the 'best' preset's recipe "
+                     f"{pct(rows['+ all']['mean'])}, an ensemble of those networks "
+                     f"{pct(rows['+ ensemble']['mean'])}.")
     if "analysis" in results:
         r = results["analysis"]
-        worst = r["worst_digit"]
-        found.append(f"Its worst digit is {worst['digit']} ({pct(worst['accuracy'])} correct).")
-        if r.get("confused_pairs"):
-            pair = r["confused_pairs"][0]
-            found.append(f"Its most frequent confusion is {pair['true']} read as "
-                         f"{pair['predicted']} ({pair['count']} test images).")
-        retraining = r.get("retraining")
+        worst = r.worst_digit
+        found.append(f"Its worst digit is {worst.digit} ({pct(worst.accuracy)} correct).")
+        if r.confused_pairs:
+            pair = r.confused_pairs[0]
+            found.append(f"Its most frequent confusion is {pair.true} read as "
+                         f"{pair.predicted} ({pair.count} test images).")
+        retraining = r.retraining
         if retraining:
-            found.append(f"Retrained with {len(retraining['accuracies'])} other seeds it reaches "
-                         f"{pct(retraining['accuracy_mean'])} ± "
-                         f"{100 * (retraining['accuracy_std'] or 0):.2f} percentage points.")
-        if r.get("nondigits"):
-            kinds = r["nondigits"].values()
-            confident = np.mean([k["share_confident"] for k in kinds])
-            found.append(f"It answers every input with a digit: on {len(r['nondigits'])} kinds of "
+            found.append(f"Retrained with {len(retraining.accuracies)} other seeds it reaches "
+                         f"{pct(retraining.accuracy_mean)} ± "
+                         f"{100 * (retraining.accuracy_std or 0):.2f} percentage points.")
+        if r.nondigits:
+            confident = np.mean([k.share_confident for k in r.nondigits.values()])
+            found.append(f"It answers every input with a digit: on {len(r.nondigits)} kinds of "
                          f"non-digit images it is confident {pct(confident)} of the time, against "
-                         f"{pct(r['real_digits']['share_confident'])} for real digits.")
+                         f"{pct(r.real_digits.share_confident)} for real digits.")
     if "studies" in results:
-        for study in results["studies"]["studies"].values():
-            ranked = _best_points(study)
+        for study in results["studies"].studies.values():
+            ranked = study.best_points()
             if ranked:
                 series, point = ranked[0]
-                found.append(f"{study['title']}: best {series} at {study['parameter']} = "
-                             f"{point['value']} ({_pm(point)}).")
+                found.append(f"{study.title}: best {series} at {study.parameter} = "
+                             f"{point.value} ({_pm(point)}).")
     if "dream" in results:
         r = results["dream"]
-        right = sum(d["predicted_digit"] == d["digit"] for d in r["dreams"])
-        found.append(f"Deep dream from a {r['start']} image: {right} of {len(r['dreams'])} "
+        right = sum(d.predicted_digit == d.digit for d in r.dreams)
+        found.append(f"Deep dream from a {r.start} image: {right} of {len(r.dreams)} "
                      "dreamed digits are read as the digit they were dreamed for (lowest "
-                     f"probability of its digit {r['min_final_target_probability']:.3f}).")
+                     f"probability of its digit {r.min_final_target_probability:.3f}).")
     return Section("overview", "Answers at a glance",
                    "What this run measured, in brief; the sections below give the details.",
                    found)

@@ -12,6 +12,8 @@ Modules, one idea each:
 * :mod:`~digitlab.studies.executors` -- a local process pool and Ray, one BLAS thread per trial.
 * :mod:`~digitlab.studies.store` -- one JSON file per finished trial, so sweeps resume.
 * :mod:`~digitlab.studies.summary` -- rows per trial, mean ± std over seeds per study point.
+* :mod:`~digitlab.studies.results` -- :class:`StudiesSummary` and :class:`StudySummary`, the
+  typed form of the studies' summaries that the report reads.
 * :mod:`~digitlab.studies.runner` -- :func:`run_studies`, which ties them together.
 
 The names below are imported on first use: a worker process imports this package to run its
@@ -27,6 +29,7 @@ _EXPORTS = {
     "run_studies": "digitlab.studies.runner",
     "plan_studies": "digitlab.studies.runner",
     "StudiesResult": "digitlab.studies.runner",
+    "StudiesSummary": "digitlab.studies.results",
     "Trial": "digitlab.studies.trials",
     "run_trial": "digitlab.studies.trials",
     "BUILTIN_STUDIES": "digitlab.studies.definitions",

@@ -23,6 +23,7 @@ from typing import Any
 
 from digitlab.errors import ConfigError
 from digitlab.fileio import write_json, write_text
+from digitlab.runlock import claim_folder
 from digitlab.studies.definitions import (
     BUILTIN_STUDIES,
     FULL,
@@ -160,37 +161,39 @@ def run_studies(
     if executor == "ray":
         import_ray()  # a missing Ray is reported now, not after the data are checked
 
-    trials = list({trial.key: trial for plan in plans for trial in plan.trials}.values())
-    first = trials[0]
-    load_trial_dataset(first.config, first.data, keep=False)  # missing data fail here, once
-
     out_dir = Path(out_dir)
-    store = TrialStore(out_dir)
-    records = {t.key: r for t in trials if (r := store.finished(t.key)) is not None}
-    todo = sorted((t for t in trials if t.key not in records), key=Trial.cost, reverse=True)
-    bar = _Progress(trials, records, progress)
+    # checked, locked and cleared of a killed run's temporaries before any trial runs
+    with claim_folder(out_dir, "sweep folder", recursive=True):
+        trials = list({trial.key: trial for plan in plans for trial in plan.trials}.values())
+        first = trials[0]
+        load_trial_dataset(first.config, first.data, keep=False)  # missing data fail here, once
 
-    def on_result(trial: Trial, result: dict[str, Any]) -> None:
-        records[trial.key] = store.save(trial, result)  # stored the moment it finishes
-        bar.finished(trial, result["status"] == "ok")
+        store = TrialStore(out_dir)
+        records = {t.key: r for t in trials if (r := store.finished(t.key)) is not None}
+        todo = sorted((t for t in trials if t.key not in records), key=Trial.cost, reverse=True)
+        bar = _Progress(trials, records, progress)
 
-    try:
-        if todo and executor == "local":
-            run_local(todo, on_result, workers=min(workers, len(todo)))
-        elif todo:
-            run_ray(todo, on_result, workers=workers, address=address)
-    finally:
-        bar.close()
+        def on_result(trial: Trial, result: dict[str, Any]) -> None:
+            records[trial.key] = store.save(trial, result)  # stored the moment it finishes
+            bar.finished(trial, result["status"] == "ok")
 
-    rows = trial_rows(plans, records)
-    result = StudiesResult(out_dir, rows, summarize(plans, rows), ran=len(todo),
-                         skipped=len(trials) - len(todo),
-                         failed=sum(records[t.key]["status"] != "ok" for t in trials))
-    scale_name = "custom" if scale else "full" if full else "quick"
-    _write_outputs(result, seeds=seeds, scale=scale_name, executor=executor,
-                   dataset=first.config.dataset, data_dir=first.data and first.data.folder)
-    result.seconds = time.perf_counter() - start
-    return result
+        try:
+            if todo and executor == "local":
+                run_local(todo, on_result, workers=min(workers, len(todo)))
+            elif todo:
+                run_ray(todo, on_result, workers=workers, address=address)
+        finally:
+            bar.close()
+
+        rows = trial_rows(plans, records)
+        result = StudiesResult(out_dir, rows, summarize(plans, rows), ran=len(todo),
+                               skipped=len(trials) - len(todo),
+                               failed=sum(records[t.key]["status"] != "ok" for t in trials))
+        scale_name = "custom" if scale else "full" if full else "quick"
+        _write_outputs(result, seeds=seeds, scale=scale_name, executor=executor,
+                       dataset=first.config.dataset, data_dir=first.data and first.data.folder)
+        result.seconds = time.perf_counter() - start
+        return result
 
 
 def _write_outputs(result: StudiesResult, **options: Any) -> None:

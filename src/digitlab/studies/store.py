@@ -38,7 +38,7 @@ class TrialStore:
         """The stored record of ``key``, or None (also for an unreadable file: run it again)."""
         try:
             record = json.loads(self.path(key).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return None
         return record if isinstance(record, dict) and record.get("key") == key else None
 

@@ -179,7 +179,8 @@ def load_trial_dataset(config: TrainConfig, data: DataSource | None = None, *,
     from digitlab.data import load_run_dataset
 
     name, folder = (config.dataset, None) if data is None else (data.name, data.folder)
-    cache_key = (name, folder, config.seed, config.test_fraction, config.validation_fraction)
+    cache_key = (name, folder, config.data_seed, config.test_fraction,
+                 config.validation_fraction)
     if cache_key in _DATASETS:
         return _DATASETS[cache_key]
     dataset = load_run_dataset(config, folder, name=name)

@@ -1,0 +1,64 @@
+"""Ensembles: averaged probabilities, saved as a folder, loaded like a single model."""
+
+import json
+
+import numpy as np
+import pytest
+
+from digitlab.config import TrainConfig
+from digitlab.ensemble import Ensemble, save_ensemble
+from digitlab.errors import ModelFileError
+from digitlab.evaluate import evaluate
+from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.nn import MLP
+
+
+def member(tmp_path, name, seed, config_seed=0, activation="softmax"):
+    loss = "ce" if activation == "softmax" else "mse"
+    config = TrainConfig(hidden=[16], activation="relu", output_activation=activation, loss=loss,
+                         seed=config_seed)
+    net = MLP([784, 16, 10], ["relu", activation], rng=np.random.default_rng(seed))
+    run = tmp_path / name
+    run.mkdir()
+    save_model(run / MODEL_FILE, net, config=config)
+    return run, net
+
+
+def test_ensemble_averages_the_members_probabilities(tmp_path):
+    runs = [member(tmp_path, f"run{k}", seed=k) for k in range(3)]
+    runs.append(member(tmp_path, "tanh", seed=9, activation="tanh"))  # ±1 outputs mix in too
+    out = save_ensemble([run for run, _ in runs], tmp_path / "ens")
+    x = np.random.default_rng(0).random((20, 784), dtype=np.float32)
+    expected = np.mean([net.probabilities(x) for _, net in runs], axis=0)
+    saved = load_model(out)
+    assert isinstance(saved.network, Ensemble) and saved.model is saved.network
+    np.testing.assert_allclose(saved.network.probabilities(x), expected, rtol=1e-5)
+    np.testing.assert_allclose(saved.network.probabilities(x).sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_array_equal(saved.network.classify(x), expected.argmax(axis=1))
+    labels = np.arange(20) % 10
+    result = evaluate(saved.network, x, labels, "ce")
+    assert result.accuracy == pytest.approx(np.mean(expected.argmax(axis=1) == labels))
+    members = json.loads((out / "ensemble.json").read_text())["members"]
+    assert members == ["members/00.npz", "members/01.npz", "members/02.npz", "members/03.npz"]
+
+
+def test_members_with_different_test_splits_are_refused(tmp_path):
+    first, _ = member(tmp_path, "a", seed=0, config_seed=0)
+    second, _ = member(tmp_path, "b", seed=1, config_seed=1)
+    with pytest.raises(ModelFileError, match="split differently"):
+        save_ensemble([first, second], tmp_path / "ens")
+    assert not (tmp_path / "ens").exists()
+
+
+def test_an_ensemble_never_overwrites_a_folder_and_rejects_bad_descriptions(tmp_path):
+    run, _ = member(tmp_path, "a", seed=0)
+    out = save_ensemble([run], tmp_path / "ens")
+    with pytest.raises(ModelFileError, match="not empty"):
+        save_ensemble([run], out)
+    (out / "ensemble.json").write_text(json.dumps({"format": "digitlab-ensemble",
+                                                   "members": ["../a/model.npz"]}))
+    with pytest.raises(ModelFileError, match="outside the ensemble folder"):
+        load_model(out)
+    (out / "ensemble.json").write_text("{not json")
+    with pytest.raises(ModelFileError, match="cannot read ensemble"):
+        load_model(out)
