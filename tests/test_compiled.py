@@ -207,11 +207,11 @@ def test_compiled_per_sample_training_stops_on_ctrl_c_and_resumes_bit_identicall
     after_one = train_module.train(config.replace(epochs=1), sample, progress=False)
     calls, rate = [], train_module.learning_rate
 
-    def ctrl_c_in_epoch_2(*args):
+    def ctrl_c_in_epoch_2(*args, **kwargs):
         calls.append(1)
         if len(calls) == 300 + 200:
             raise KeyboardInterrupt
-        return rate(*args)
+        return rate(*args, **kwargs)
 
     with monkeypatch.context() as patch:
         patch.setattr(train_module, "learning_rate", ctrl_c_in_epoch_2)
