@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from digitlab.config import TrainConfig
+from digitlab.config import FIELD_NAMES, TrainConfig
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
@@ -33,7 +33,7 @@ from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
-from digitlab.nn.engines import make_engine
+from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
 from digitlab.nn.losses import get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
@@ -96,13 +96,36 @@ def augmentation_for_config(config: TrainConfig) -> Augmentation:
                         elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma)
 
 
-def training_threads(config: TrainConfig) -> int:
+#: TrainConfig fields whose every value the compiled kernels implement (those of the data,
+#: preprocessing and learning-rate schedule act outside the step). A config that sets any other
+#: field away from its default (dropout, max-norm, label smoothing, augmentation, or a feature
+#: added later) runs on the NumPy kernels.
+COMPILED_FIELDS = frozenset({
+    "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
+    "nesterov", "weight_decay", "schedule", "warmup_epochs", "batch_size", "epochs", "init",
+    "bias", "dtype", "seed", "split_seed", "dataset", "test_fraction", "validation_fraction",
+    "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
+    "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
+})
+#: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
+SAMPLES_PER_CALL = 128
+
+
+def compiled_engine_can_run(config: TrainConfig) -> bool:
+    """Whether the compiled kernels implement everything ``config`` asks for."""
+    defaults = TrainConfig()
+    return all(getattr(config, name) == getattr(defaults, name) for name in FIELD_NAMES
+               if name not in COMPILED_FIELDS)
+
+
+def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> int:
     """Cores one training step may use: those BLAS may use here, one for per-sample steps.
 
     Inside a parallel study's worker BLAS is pinned to one thread, and so is training. A
-    per-sample step (batch size 1) is too small to split; it runs on one core.
+    per-sample step (batch size 1) in NumPy is too small to split; it runs on one core. The
+    compiled per-sample loop splits its rows over the cores (when that is faster).
     """
-    if config.batch_size < 8:
+    if config.batch_size < 8 and not per_sample_compiled:
         return 1
     blas = max((pool["num_threads"] for pool in threadpool_info()), default=1)
     return max(1, min(blas, available_cores()))
@@ -242,9 +265,16 @@ class _Trainer:
         # early stopping's best so far: (validation loss, params, epoch), or None
         self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
-        # reordered for the cache and split over the cores (digitlab.nn.fused)
+        # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
+        # (digitlab.nn.compiled) when Numba is there and implements the whole config
+        kernels = "numpy"
+        if config.engine == "fused":
+            kernels = fused_kernels(compiled=compiled_engine_can_run(config))
+        per_sample_compiled = (kernels == "numba"
+                               and is_per_sample_sgd(config.batch_size, optimizer))
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
-                                  optimizer=optimizer, threads=training_threads(config))
+                                  optimizer=optimizer, kernels=kernels,
+                                  threads=training_threads(config, per_sample_compiled))
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end, on_progress=None) -> str:
@@ -288,37 +318,27 @@ class _Trainer:
         lr = config.lr
         pieces = self._epoch_images(epoch, order)  # None without augmentation
         self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
-        piece, piece_start = None, 0
         with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
-            for step in range(steps):
-                index = order[step * batch : (step + 1) * batch]
-                x = None
-                if pieces is not None:  # this epoch's distorted digits, made ahead
-                    if piece is None or step * batch >= piece_start + len(piece):
-                        piece_start += 0 if piece is None else len(piece)
-                        piece = next(pieces)
-                    offset = step * batch - piece_start
-                    x = piece[offset : offset + len(index)]
-                lr = learning_rate(config.schedule, config.lr, epoch + step / steps,
-                                   config.epochs, warmup_epochs=config.warmup_epochs)
-                try:
-                    batch_loss, correct = self._step(index, lr, f"epoch {epoch + 1}, batch "
-                                                     f"{step + 1} of {steps}", x)
-                except TrainingDiverged:
-                    self._close_pieces()
-                    raise
-                epoch_loss += batch_loss
-                epoch_correct += correct
-                seen = (step * batch) + len(index)
-                point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
-                if point is not None:
-                    self.history.trace.append(point)
-                    if on_progress is not None:
-                        on_progress(point)
-                if step % refresh_every == 0 or step == steps - 1:
-                    bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
-                                        f"acc={epoch_correct / seen:.2%}", refresh=False)
-                    bar.update(seen - bar.n)
+            try:
+                for step, (count, batch_loss, correct, step_lr) in enumerate(
+                        self._steps(order, epoch, steps, pieces)):
+                    lr = step_lr
+                    epoch_loss += batch_loss
+                    epoch_correct += correct
+                    seen = (step * batch) + count
+                    point = window.add(batch_loss, correct, count, seen,
+                                       last=step == steps - 1)
+                    if point is not None:
+                        self.history.trace.append(point)
+                        if on_progress is not None:
+                            on_progress(point)
+                    if step % refresh_every == 0 or step == steps - 1:
+                        bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
+                                            f"acc={epoch_correct / seen:.2%}", refresh=False)
+                        bar.update(seen - bar.n)
+            except TrainingDiverged:
+                self._close_pieces()
+                raise
         self._close_pieces()
         if not np.all(np.isfinite(self.network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
@@ -329,6 +349,48 @@ class _Trainer:
             "train_loss": epoch_loss / n,  # running mean over the epoch, as the bar shows
             "train_accuracy": epoch_correct / n,
         }
+
+    def _steps(self, order: np.ndarray, epoch: int, steps: int, pieces=None):
+        """Train the epoch's steps in order, yielding for each (samples, summed E before the
+        update, correct answers, learning rate). ``pieces``: the epoch's distorted digits in
+        ``order`` (see :meth:`_epoch_images`), or None.
+
+        Raises :class:`TrainingDiverged` when E is NaN or infinite.
+        """
+        config, batch = self.config, self.config.batch_size
+
+        def rate(step):
+            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs,
+                                 warmup_epochs=config.warmup_epochs)
+
+        def where(step):
+            return f"epoch {epoch + 1}, batch {step + 1} of {steps}"
+
+        if getattr(self.engine, "trains_samples", False):  # compiled: many samples per call
+            for lo in range(0, steps, SAMPLES_PER_CALL):
+                rates = [rate(step) for step in range(lo, min(steps, lo + SAMPLES_PER_CALL))]
+                index = order[lo : lo + len(rates)]
+                done, losses, predicted = self.engine.sgd_samples(
+                    self.network, self.images, self.targets, index, rates, self.loss)
+                correct = predicted == self.labels[index[:done]]
+                for k in range(done):
+                    yield 1, float(losses[k]), float(correct[k]), rates[k]
+                if done < len(index):
+                    raise _diverged(float(losses[done]), where(lo + done), rates[done])
+            return
+        piece, piece_start = None, 0
+        for step in range(steps):
+            lr = rate(step)
+            index = order[step * batch : (step + 1) * batch]
+            x = None
+            if pieces is not None:  # this epoch's distorted digits, made ahead
+                if piece is None or step * batch >= piece_start + len(piece):
+                    piece_start += 0 if piece is None else len(piece)
+                    piece = next(pieces)
+                offset = step * batch - piece_start
+                x = piece[offset : offset + len(index)]
+            batch_loss, correct = self._step(index, lr, where(step), x)
+            yield len(index), batch_loss, correct, lr
 
     def _step(self, index: np.ndarray, lr: float, where: str,
               x: np.ndarray | None = None) -> tuple[float, float]:
@@ -346,8 +408,7 @@ class _Trainer:
         fp = self.engine.forward(network, x, masks)
         batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
         if not math.isfinite(batch_loss):
-            raise TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate "
-                                   f"{lr:g}); try a smaller --lr")
+            raise _diverged(batch_loss, where, lr)
         self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
         if self.config.max_norm:
             apply_max_norm(network.weights, self.config.max_norm)
@@ -423,6 +484,11 @@ class _Trainer:
         )
         write_json(self.run_dir / "config.json", self.config.to_dict())
         self.history.write(self.run_dir)
+
+
+def _diverged(batch_loss: float, where: str, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate {lr:g}); "
+                            "try a smaller --lr")
 
 
 def _restore(run_dir: Path, config: TrainConfig):
