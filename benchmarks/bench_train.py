@@ -6,16 +6,32 @@ of ``--repeats`` runs is reported with the ratio digitlab / PyTorch.
 
 Cases:
 - ``report``: 784-1024-1024-10 swish, softmax cross-entropy, Adam η = 0.001, batch 32,
-  2 threads. PyTorch with ``Adam(fused=True)`` (its fastest) and with the default Adam.
-- ``assignment``: 784-784-10 tanh, ½‖y − t‖² with ±1 targets, SGD η = 0.01, batch 1, no bias,
-  1 thread (the fastest setting for both at this size). PyTorch idiomatic (autograd +
-  ``optim.SGD``) and hand-written (``addmv`` / ``addr_``, no autograd).
+  2 threads. PyTorch with ``Adam(fused=True)`` (its fastest) and with the default Adam; the
+  ratio is against the fused Adam. Also both on 1 thread (``digitlab:1``, ``torch:fused1``):
+  on a machine whose cores are busy with other work, PyTorch's waiting threads spin and its
+  2-thread runs slow down many times over.
+- ``assignment``: 784-784-10 tanh, ½‖y − t‖² with ±1 targets, SGD η = 0.01, batch 1, no bias.
+  PyTorch idiomatic (autograd + ``optim.SGD``) and hand-written (``addmv`` / ``addr_``, no
+  autograd) on 1 and on 2 threads; the ratio is against the faster hand-written one.
+- ``process``: the whole ``digitlab train --preset assignment --epochs 1`` command (start,
+  imports, data, one epoch, evaluation on the test set, saving the run) against the whole
+  PyTorch hand-written script (start, imports, data, one epoch), wall time and peak memory of
+  each process.
+
+digitlab runs its default engine (``fused``: the compiled kernels) and, as ``digitlab:numpy``,
+the same engine with the compiled kernels switched off (``DIGITLAB_COMPILED=0``). digitlab's
+epoch is timed after a few warm-up steps in the same process (loading or compiling the kernels
+is not counted, as PyTorch's loop is timed alone); ``process`` shows the whole cost.
+
+Besides wall time the CPU time of each run is shown (all threads together): on a machine shared
+with other work, wall time measures the share of the cores a process got as much as its work.
 
 Data: Fashion-MNIST's 60,000 training images (MNIST's exact shapes), from
 ``/usr/share/datasets/fashion-mnist`` (Debian package ``dataset-fashion-mnist``) or ``--data DIR``.
 Needs ``pip install torch==2.13.0``.
 
-    python benchmarks/bench_train.py [--case report|assignment|all] [--repeats 3] [--samples N]
+    python benchmarks/bench_train.py [--case report|assignment|process|all] [--repeats 3]
+                                     [--samples N]
 
 ``--samples`` times a prefix of the data and scales to 60,000 images per epoch.
 
@@ -47,7 +63,8 @@ def load(data_dir: str, samples: int):
     return dataset.train.images[:samples], dataset.train.labels[:samples]
 
 
-def run_digitlab(case: str, images, labels) -> float:
+def run_digitlab(case: str, images, labels) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of the process) of one epoch over ``images``."""
     from types import SimpleNamespace
 
     from digitlab.config import preset
@@ -56,34 +73,40 @@ def run_digitlab(case: str, images, labels) -> float:
     config = preset(case).replace(epochs=1, dataset="fashion-mnist")
     data = SimpleNamespace(train=SimpleNamespace(images=images, labels=labels), test=None,
                            validation=None)
-    start = time.perf_counter()
-    train(config, data, progress=False)
-    return time.perf_counter() - start
+    # First a few steps, so that loading the compiled kernels (and compiling them, the first
+    # time) is not counted: the epoch's own time is compared, as PyTorch's loop is timed alone.
+    train(config.replace(max_train_samples=256), data, progress=False)
+    cpu = time.process_time()
+    seconds = train(config, data, progress=False).history.epochs[0]["seconds"]
+    return seconds, time.process_time() - cpu
 
 
-def run_torch(case: str, variant: str, images, labels) -> float:
+def run_torch(case: str, variant: str, images, labels) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one epoch over ``images``."""
     import numpy as np
     import torch
 
     torch.manual_seed(0)
+    threads = int(variant[-1]) if variant[-1].isdigit() else None  # e.g. "fused1"
+    variant = variant.rstrip("12")
     x_all, y_all = torch.from_numpy(images), torch.from_numpy(labels)
     order = torch.randperm(len(labels))
     if case == "report":
-        torch.set_num_threads(2)
+        torch.set_num_threads(threads or 2)
         model = torch.nn.Sequential(
             torch.nn.Linear(784, 1024), torch.nn.SiLU(), torch.nn.Linear(1024, 1024),
             torch.nn.SiLU(), torch.nn.Linear(1024, 10))
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3, fused=(variant == "fused"))
         loss_fn = torch.nn.CrossEntropyLoss()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(labels), 32):
             index = order[i:i + 32]
             optimizer.zero_grad(set_to_none=True)
             loss_fn(model(x_all[index]), y_all[index]).backward()
             optimizer.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
 
-    torch.set_num_threads(1)
+    torch.set_num_threads(threads or 1)
     targets = -torch.ones(len(labels), 10)
     targets[torch.arange(len(labels)), y_all] = 1.0
     w0 = torch.randn(784, 784) * np.sqrt(2 / 784)
@@ -95,15 +118,15 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             model[0].weight.copy_(w0)
             model[2].weight.copy_(w1)
         optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i in order.tolist():
             optimizer.zero_grad(set_to_none=True)
             loss = 0.5 * ((model(x_all[i]) - targets[i]) ** 2).sum()
             loss.backward()
             optimizer.step()
-        return time.perf_counter() - start
+        return time.perf_counter() - start, time.process_time() - cpu
     # hand-written: equations (1)-(2) with in-place BLAS calls, no autograd
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with torch.no_grad():
         for i in order.tolist():
             x, t = x_all[i], targets[i]
@@ -113,28 +136,72 @@ def run_torch(case: str, variant: str, images, labels) -> float:
             d0 = (w1.t() @ d1) * (1 - h * h)
             w1.addr_(d1, h, alpha=0.01)
             w0.addr_(d0, x, alpha=0.01)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def child(args) -> None:
     images, labels = load(args.data, args.samples)
-    if args.impl == "digitlab":
-        seconds = run_digitlab(args.case, images, labels)
+    if args.impl.startswith("digitlab"):
+        seconds, cpu = run_digitlab(args.case, images, labels)
     else:
-        seconds = run_torch(args.case, args.impl.split(":")[1], images, labels)
+        seconds, cpu = run_torch(args.case, args.impl.split(":")[1], images, labels)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"seconds": seconds * EPOCH / len(labels), "peak_mb": peak_mb}))
+    scale = EPOCH / len(labels)
+    print(json.dumps({"seconds": seconds * scale, "cpu": cpu * scale, "peak_mb": peak_mb}))
 
 
 IMPLEMENTATIONS = {
-    "report": ["digitlab", "torch:fused", "torch:default"],
-    "assignment": ["digitlab", "torch:handwritten", "torch:autograd"],
+    "report": ["digitlab", "digitlab:numpy", "torch:fused", "torch:default", "digitlab:1",
+               "torch:fused1"],
+    "assignment": ["digitlab", "digitlab:numpy", "torch:handwritten", "torch:handwritten2",
+                   "torch:autograd"],
+    "process": ["digitlab", "digitlab:numpy", "torch:handwritten"],
 }
+#: the PyTorch versions each case's ratio is taken against (the fastest of them)
+PEERS = {"report": ["torch:fused"], "assignment": ["torch:handwritten", "torch:handwritten2"],
+         "process": ["torch:handwritten"]}
+#: pairs also compared round by round (same threads)
+PAIRS = {"report": [("digitlab:1", "torch:fused1")]}
+
+
+def environment(impl: str) -> dict[str, str]:
+    env = dict(os.environ)
+    if impl == "digitlab:numpy":
+        env["DIGITLAB_COMPILED"] = "0"
+    if impl == "digitlab:1":  # training uses as many cores as BLAS may
+        env["OPENBLAS_NUM_THREADS"] = "1"
+    return env
+
+
+def measure(case: str, impl: str, args) -> dict[str, float]:
+    """Seconds per epoch and peak memory (MB) of one run of ``impl`` in its own process."""
+    if case != "process":
+        out = subprocess.run(
+            [sys.executable, __file__, "--case", case, "--impl", impl, "--samples",
+             str(args.samples), "--data", args.data],
+            check=True, capture_output=True, text=True, env=environment(impl)).stdout
+        return json.loads(out.strip().splitlines()[-1])
+    if impl.startswith("digitlab"):
+        command = [sys.executable, "-m", "digitlab", "train", "--preset", "assignment",
+                   "--dataset", "fashion-mnist", "--data", args.data, "--epochs", "1",
+                   "--max-train-samples", str(args.samples), "--out",
+                   os.path.join(args.scratch, "run"), "--overwrite", "--quiet"]
+    else:
+        command = [sys.executable, __file__, "--case", "assignment", "--impl", impl,
+                   "--samples", str(args.samples), "--data", args.data]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=environment(impl))
+    _, status, usage = os.wait4(process.pid, 0)
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} failed")
+    return {"seconds": time.perf_counter() - start, "cpu": usage.ru_utime + usage.ru_stime,
+            "peak_mb": usage.ru_maxrss / 1024}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", choices=["report", "assignment", "all"], default="all")
+    parser.add_argument("--case", choices=["report", "assignment", "process", "all"],
+                        default="all")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=EPOCH)
     parser.add_argument("--data", default=FASHION)
@@ -142,31 +209,50 @@ def main() -> None:
     args = parser.parse_args()
     if args.impl:
         return child(args)
+    import shutil
+    import tempfile
+
+    args.scratch = tempfile.mkdtemp(prefix="bench_train_")
+    try:
+        compare(args)
+    finally:
+        shutil.rmtree(args.scratch, ignore_errors=True)
+
+
+def compare(args) -> None:
     import numpy  # noqa: F401 - loads NumPy's BLAS, for threadpool_info to see
     from threadpoolctl import threadpool_info
 
     kernels = sorted({pool.get("architecture") or "?" for pool in threadpool_info()
                       if pool["user_api"] == "blas"})
     print(f"NumPy's BLAS kernels: {', '.join(kernels) or 'unknown'}")
-    cases = ["report", "assignment"] if args.case == "all" else [args.case]
+    cases = ["report", "assignment", "process"] if args.case == "all" else [args.case]
     for case in cases:
         results = {impl: [] for impl in IMPLEMENTATIONS[case]}
         for _ in range(args.repeats):
             for impl in IMPLEMENTATIONS[case]:  # alternate, so drifts in load hit all alike
-                out = subprocess.run(
-                    [sys.executable, __file__, "--case", case, "--impl", impl, "--samples",
-                     str(args.samples), "--data", args.data],
-                    check=True, capture_output=True, text=True, env=os.environ,
-                ).stdout
-                results[impl].append(json.loads(out.strip().splitlines()[-1]))
-        ours = statistics.median(r["seconds"] for r in results["digitlab"])
-        print(f"\n{case}: seconds per epoch of 60,000 images (median of {args.repeats}, "
-              f"measured on {args.samples} images)")
-        print(f"{'implementation':<20}{'s/epoch':>10}{'peak MB':>10}{'digitlab / it':>16}")
+                results[impl].append(measure(case, impl, args))
+        medians = {impl: statistics.median(r["seconds"] for r in runs)
+                   for impl, runs in results.items()}
+        peer = min(PEERS[case], key=medians.__getitem__)
+        unit = "s/process" if case == "process" else "s/epoch"
+        what = ("seconds per whole process" if case == "process"
+                else "seconds per epoch of 60,000 images")
+        print(f"\n{case}: {what} (median of {args.repeats}, measured on {args.samples} "
+              f"images); ratio against {peer}")
+        cpu = {impl: statistics.median(r["cpu"] for r in runs) for impl, runs in results.items()}
+        print(f"{'implementation':<20}{unit:>10}{'ratio':>7}{'rounds':>26}{'CPU s':>9}"
+              f"{'ratio':>7}{'peak MB':>9}")
         for impl, runs in results.items():
-            seconds = statistics.median(r["seconds"] for r in runs)
             peak = statistics.median(r["peak_mb"] for r in runs)
-            print(f"{impl:<20}{seconds:>10.2f}{peak:>10.0f}{ours / seconds:>16.2f}")
+            rounds = " ".join(f"{r['seconds']:.2f}" for r in runs)
+            print(f"{impl:<20}{medians[impl]:>10.2f}{medians[impl] / medians[peer]:>7.2f}"
+                  f"{rounds:>26}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}{peak:>9.0f}")
+        for mine, other in [("digitlab", peer), *PAIRS.get(case, [])]:
+            ours = [r["seconds"] for r in results[mine]]
+            theirs = [r["seconds"] for r in results[other]]
+            print(f"{mine} / {other}: median {medians[mine] / medians[other]:.2f}, per round "
+                  + ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True)))
 
 
 if __name__ == "__main__":

@@ -219,6 +219,25 @@ def test_plain_dream_is_exactly_equation_3():
     assert result.steps == 5 and len(result.losses) == 6 and not result.converged
 
 
+def test_on_step_sees_every_step_and_can_stop_the_dream():
+    net = _tiny(["tanh", "tanh"])
+    options = DreamOptions.plain(steps=5, lr=0.2)
+    seen = []
+    result = dream(net, 4, "black", options, on_step=lambda k, x: seen.append((k, x[0].copy())))
+    assert [k for k, _ in seen] == [1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(seen[-1][1], result.image)
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_two(step, images):
+        if step == 2:
+            raise Stop
+
+    with pytest.raises(Stop):
+        dream(net, 4, "black", options, on_step=stop_at_two)
+
+
 def test_loss_follows_the_output_layer():
     assert dream_loss(_tiny(["swish", "softmax"])).name == "ce"
     assert dream_loss(_tiny(["tanh", "tanh"])).name == "mse"

@@ -13,7 +13,7 @@ FLOORS = {
     "images": 0, "records": 0, "outputs": 0, "runlock": 0, "config": 1, "history": 1,
     "modelio": 1, "preprocessing": 1, "ensemble": 1,
     "train": 2, "evaluate": 2, "dream": 2, "export": 2, "analysis": 3, "studies": 3,
-    "reporting": 4, "api": 5, "cli": 6, "__main__": 6,
+    "reporting": 4, "api": 5, "serve": 5, "cli": 6, "__main__": 6,
 }
 
 

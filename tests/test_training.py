@@ -95,6 +95,14 @@ def test_history_has_epochs_and_trace(data):
     assert all(0 <= r["test_accuracy"] <= 1 for r in result.history.epochs)
 
 
+
+def test_on_progress_sees_each_trace_point_as_it_is_added(data):
+    seen = []
+    result = train(TrainConfig(**SMALL), data, progress=False,
+                   on_progress=lambda point: seen.append(dict(point)))
+    assert seen == result.history.trace and len(seen) == 3 * 2
+
+
 # ------------------------------------------------------------------ resume
 OPTIMIZER_CONFIGS = {
     "sgd-nesterov": dict(optimizer="sgd", lr=0.01, momentum=0.9, nesterov=True, batch_size=8),

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
-from digitlab.config import TrainConfig
+from digitlab.config import FIELD_NAMES, TrainConfig
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import Evaluation, evaluate
@@ -33,7 +33,7 @@ from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
-from digitlab.nn.engines import make_engine
+from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
 from digitlab.nn.losses import get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
@@ -125,13 +125,36 @@ def augmentation_for_config(config: TrainConfig) -> Augmentation:
                         elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma)
 
 
-def training_threads(config: TrainConfig) -> int:
+#: TrainConfig fields whose every value the compiled kernels implement (those of the data,
+#: preprocessing and learning-rate schedule act outside the step). A config that sets any other
+#: field away from its default (dropout, max-norm, label smoothing, augmentation, or a feature
+#: added later) runs on the NumPy kernels.
+COMPILED_FIELDS = frozenset({
+    "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
+    "nesterov", "weight_decay", "schedule", "warmup_epochs", "batch_size", "epochs", "init",
+    "bias", "dtype", "seed", "split_seed", "dataset", "test_fraction", "validation_fraction",
+    "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
+    "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
+})
+#: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
+SAMPLES_PER_CALL = 128
+
+
+def compiled_engine_can_run(config: TrainConfig) -> bool:
+    """Whether the compiled kernels implement everything ``config`` asks for."""
+    defaults = TrainConfig()
+    return all(getattr(config, name) == getattr(defaults, name) for name in FIELD_NAMES
+               if name not in COMPILED_FIELDS)
+
+
+def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> int:
     """Cores one training step may use: those BLAS may use here, one for per-sample steps.
 
     Inside a parallel study's worker BLAS is pinned to one thread, and so is training. A
-    per-sample step (batch size 1) is too small to split; it runs on one core.
+    per-sample step (batch size 1) in NumPy is too small to split; it runs on one core. The
+    compiled per-sample loop splits its rows over the cores (when that is faster).
     """
-    if config.batch_size < 8:
+    if config.batch_size < 8 and not per_sample_compiled:
         return 1
     blas = max((pool["num_threads"] for pool in threadpool_info()), default=1)
     return max(1, min(blas, available_cores()))
@@ -146,6 +169,7 @@ def train(
     resume: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history.
@@ -165,6 +189,9 @@ def train(
         Show a progress bar with the running E and accuracy.
     on_epoch_end : callable, optional
         Called with each epoch's record (a dict, see :class:`History`).
+    on_progress : callable, optional
+        Called with each running-metrics record as it is added to ``history.trace`` (every
+        ``trace_every`` samples), for live displays.
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
 
@@ -180,16 +207,16 @@ def train(
     """
     if run_dir is None:
         return _train(config, dataset, data_dir, None, resume, progress, on_epoch_end,
-                      curves_title)
+                      on_progress, curves_title)
     # one process at a time per run folder, checked writable before any work (re-entrant: the
     # command line claims it first)
     with claim_folder(run_dir, "run folder"):
         return _train(config, dataset, data_dir, Path(run_dir), resume, progress, on_epoch_end,
-                      curves_title)
+                      on_progress, curves_title)
 
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
-           progress: bool, on_epoch_end, curves_title: str | None) -> TrainResult:
+           progress: bool, on_epoch_end, on_progress, curves_title: str | None) -> TrainResult:
     """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
         from digitlab.data import load_run_dataset
@@ -210,7 +237,7 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
                        best)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
-        status = trainer.run(on_epoch_end)
+        status = trainer.run(on_epoch_end, on_progress)
     result = TrainResult(network, history, config, optimizer, status, run_dir)
     if run_dir is not None and status != "interrupted":
         result.evaluation = write_run_results(result, dataset, curves_title)
@@ -267,12 +294,19 @@ class _Trainer:
         # early stopping's best so far: (validation loss, params, epoch), or None
         self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
-        # reordered for the cache and split over the cores (digitlab.nn.fused)
+        # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
+        # (digitlab.nn.compiled) when Numba is there and implements the whole config
+        kernels = "numpy"
+        if config.engine == "fused":
+            kernels = fused_kernels(compiled=compiled_engine_can_run(config))
+        per_sample_compiled = (kernels == "numba"
+                               and is_per_sample_sgd(config.batch_size, optimizer))
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
-                                  optimizer=optimizer, threads=training_threads(config))
+                                  optimizer=optimizer, kernels=kernels,
+                                  threads=training_threads(config, per_sample_compiled))
 
     # ------------------------------------------------------------------ the loop
-    def run(self, on_epoch_end) -> str:
+    def run(self, on_epoch_end, on_progress=None) -> str:
         config = self.config
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
@@ -281,7 +315,7 @@ class _Trainer:
                 # The step's products are small: BLAS runs on one thread and the step splits
                 # its own work over the cores (see digitlab.nn.parallel).
                 with threadpool_limits(limits=1):
-                    record = self._train_epoch(epoch)
+                    record = self._train_epoch(epoch, on_progress)
             except KeyboardInterrupt:
                 self._close_pieces()
                 self._restore_snapshot(snapshot)  # keep the last completed epoch
@@ -298,8 +332,10 @@ class _Trainer:
                 return "early_stopping"
         return "completed"
 
-    def _train_epoch(self, epoch: int) -> dict[str, Any]:
-        """One pass over the training samples in the epoch's order; the epoch's record."""
+    def _train_epoch(self, epoch: int, on_progress=None) -> dict[str, Any]:
+        """One pass over the training samples in the epoch's order; the epoch's record.
+
+        ``on_progress`` is called with each running-metrics record as it is added."""
         config = self.config
         n, batch = len(self.labels), config.batch_size
         steps = math.ceil(n / batch)
@@ -311,35 +347,27 @@ class _Trainer:
         lr = config.lr
         pieces = self._epoch_images(epoch, order)  # None without augmentation
         self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
-        piece, piece_start = None, 0
         with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
-            for step in range(steps):
-                index = order[step * batch : (step + 1) * batch]
-                x = None
-                if pieces is not None:  # this epoch's distorted digits, made ahead
-                    if piece is None or step * batch >= piece_start + len(piece):
-                        piece_start += 0 if piece is None else len(piece)
-                        piece = next(pieces)
-                    offset = step * batch - piece_start
-                    x = piece[offset : offset + len(index)]
-                lr = learning_rate(config.schedule, config.lr, epoch + step / steps,
-                                   config.epochs, warmup_epochs=config.warmup_epochs)
-                try:
-                    batch_loss, correct = self._step(index, lr, f"epoch {epoch + 1}, batch "
-                                                     f"{step + 1} of {steps}", x)
-                except TrainingDiverged:
-                    self._close_pieces()
-                    raise
-                epoch_loss += batch_loss
-                epoch_correct += correct
-                seen = (step * batch) + len(index)
-                point = window.add(batch_loss, correct, len(index), seen, last=step == steps - 1)
-                if point is not None:
-                    self.history.trace.append(point)
-                if step % refresh_every == 0 or step == steps - 1:
-                    bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
-                                        f"acc={epoch_correct / seen:.2%}", refresh=False)
-                    bar.update(seen - bar.n)
+            try:
+                for step, (count, batch_loss, correct, step_lr) in enumerate(
+                        self._steps(order, epoch, steps, pieces)):
+                    lr = step_lr
+                    epoch_loss += batch_loss
+                    epoch_correct += correct
+                    seen = (step * batch) + count
+                    point = window.add(batch_loss, correct, count, seen,
+                                       last=step == steps - 1)
+                    if point is not None:
+                        self.history.trace.append(point)
+                        if on_progress is not None:
+                            on_progress(point)
+                    if step % refresh_every == 0 or step == steps - 1:
+                        bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
+                                            f"acc={epoch_correct / seen:.2%}", refresh=False)
+                        bar.update(seen - bar.n)
+            except TrainingDiverged:
+                self._close_pieces()
+                raise
         self._close_pieces()
         if not np.all(np.isfinite(self.network.params)):
             raise TrainingDiverged(f"weights became NaN or infinite in epoch {epoch + 1}")
@@ -350,6 +378,48 @@ class _Trainer:
             "train_loss": epoch_loss / n,  # running mean over the epoch, as the bar shows
             "train_accuracy": epoch_correct / n,
         }
+
+    def _steps(self, order: np.ndarray, epoch: int, steps: int, pieces=None):
+        """Train the epoch's steps in order, yielding for each (samples, summed E before the
+        update, correct answers, learning rate). ``pieces``: the epoch's distorted digits in
+        ``order`` (see :meth:`_epoch_images`), or None.
+
+        Raises :class:`TrainingDiverged` when E is NaN or infinite.
+        """
+        config, batch = self.config, self.config.batch_size
+
+        def rate(step):
+            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs,
+                                 warmup_epochs=config.warmup_epochs)
+
+        def where(step):
+            return f"epoch {epoch + 1}, batch {step + 1} of {steps}"
+
+        if getattr(self.engine, "trains_samples", False):  # compiled: many samples per call
+            for lo in range(0, steps, SAMPLES_PER_CALL):
+                rates = [rate(step) for step in range(lo, min(steps, lo + SAMPLES_PER_CALL))]
+                index = order[lo : lo + len(rates)]
+                done, losses, predicted = self.engine.sgd_samples(
+                    self.network, self.images, self.targets, index, rates, self.loss)
+                correct = predicted == self.labels[index[:done]]
+                for k in range(done):
+                    yield 1, float(losses[k]), float(correct[k]), rates[k]
+                if done < len(index):
+                    raise _diverged(float(losses[done]), where(lo + done), rates[done])
+            return
+        piece, piece_start = None, 0
+        for step in range(steps):
+            lr = rate(step)
+            index = order[step * batch : (step + 1) * batch]
+            x = None
+            if pieces is not None:  # this epoch's distorted digits, made ahead
+                if piece is None or step * batch >= piece_start + len(piece):
+                    piece_start += 0 if piece is None else len(piece)
+                    piece = next(pieces)
+                offset = step * batch - piece_start
+                x = piece[offset : offset + len(index)]
+            batch_loss, correct = self._step(index, lr, where(step), x)
+            yield len(index), batch_loss, correct, lr
 
     def _step(self, index: np.ndarray, lr: float, where: str,
               x: np.ndarray | None = None) -> tuple[float, float]:
@@ -367,8 +437,7 @@ class _Trainer:
         fp = self.engine.forward(network, x, masks)
         batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
         if not math.isfinite(batch_loss):
-            raise TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate "
-                                   f"{lr:g}); try a smaller --lr")
+            raise _diverged(batch_loss, where, lr)
         self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
         if self.config.max_norm:
             apply_max_norm(network.weights, self.config.max_norm)
@@ -444,6 +513,11 @@ class _Trainer:
         )
         write_json(self.run_dir / "config.json", self.config.to_dict())
         self.history.write(self.run_dir)
+
+
+def _diverged(batch_loss: float, where: str, lr: float) -> TrainingDiverged:
+    return TrainingDiverged(f"loss became {batch_loss} at {where} (learning rate {lr:g}); "
+                            "try a smaller --lr")
 
 
 def _restore(run_dir: Path, config: TrainConfig):

@@ -27,6 +27,7 @@ COMMANDS = {
     "sweep": "digitlab.cli.sweep:sweep",
     "analyze": "digitlab.cli.analyze:analyze",
     "dream": "digitlab.cli.dream:dream_command",
+    "serve": "digitlab.cli.serve:serve",
     "ensemble": "digitlab.cli.ensemble:ensemble_command",
 }
 

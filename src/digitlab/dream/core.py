@@ -52,7 +52,7 @@ Images are rows of 784 pixels (28×28, row-major) in [0, 1]; batches are (B, 784
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -170,6 +170,7 @@ def dream(
     *,
     support: np.ndarray | None = None,
     progress: bool = False,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> DreamResult:
     """Iterate equation (3) on one image until the network reads ``digit``.
 
@@ -181,9 +182,11 @@ def dream(
     options : DreamOptions; the defaults when None.
     loss : "ce", "mse" or a Loss; by default ce for a softmax output, else ½‖y − t‖² (±1).
     support : (784,) bool, optional: only these pixels may light up (see :func:`data_support`).
+    on_step : called after every step with (steps taken, the images (B, 784)), e.g. to show the
+        dream as it forms; an exception raised there stops the dream.
     """
     return dream_all(network, [digit], start, options, loss, support=support,
-                     progress=progress)[0]
+                     progress=progress, on_step=on_step)[0]
 
 
 def dream_all(
@@ -195,6 +198,7 @@ def dream_all(
     *,
     support: np.ndarray | None = None,
     progress: bool = False,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> list[DreamResult]:
     """Dream several digits at once, one image per digit, as one batch.
 
@@ -210,7 +214,8 @@ def dream_all(
     rngs = [np.random.default_rng([options.seed, d]) for d in digits]
     starts = _starts_per_digit(start, digits, rngs, network.dtype)
     return _run(network, digits, starts, anchor=0.0, options=options,
-                loss=dream_loss(network, loss), rngs=rngs, support=support, progress=progress)
+                loss=dream_loss(network, loss), rngs=rngs, support=support, progress=progress,
+                on_step=on_step)
 
 
 def turn_into(
@@ -221,6 +226,7 @@ def turn_into(
     loss: str | Loss | None = None,
     *,
     from_digit: int | None = None,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> TurnResult:
     """"Turn A into B": change a real image a little until it reads as ``target_digit``.
 
@@ -238,7 +244,7 @@ def turn_into(
     rng = np.random.default_rng([options.seed, target_digit])
     (result,) = _run(network, [target_digit], start, anchor=start.copy(), options=options,
                      loss=dream_loss(network, loss), rngs=[rng], support=None,
-                     progress=False)
+                     progress=False, on_step=on_step)
     return TurnResult(int(from_digit), target_digit, start[0].copy(), result.image,
                       start_probabilities, result)
 
@@ -284,6 +290,7 @@ def _run(
     rngs: list[np.random.Generator],
     support: np.ndarray | None,
     progress: bool,
+    on_step: Callable[[int, np.ndarray], None] | None = None,
 ) -> list[DreamResult]:
     """The loop of equation (3) for a batch of images (B, 784), each stopping on its own.
 
@@ -346,6 +353,8 @@ def _run(
             converged[rows[done]] = True
             active[rows[done]] = False
         bar.update(1)
+        if on_step is not None:
+            on_step(step + 1, x)
     bar.close()
 
     final = network.probabilities(x)  # (B, 10)

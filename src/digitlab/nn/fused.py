@@ -175,7 +175,10 @@ class FusedEngine:
     """Training steps through the fused kernels.
 
     ``per_sample_sgd`` (batch size 1, SGD without momentum or weight decay) takes
-    :func:`sgd_step`; every other configuration takes :func:`backward_update`.
+    :func:`sgd_step`; every other configuration takes :func:`backward_update`. Kernels that can
+    train many per-sample steps in one call (the compiled ones: ``sgd_samples``) make
+    :attr:`trains_samples` true, and the training loop then hands them a run of samples at a
+    time through :meth:`sgd_samples`.
     """
 
     name = "fused"
@@ -186,6 +189,20 @@ class FusedEngine:
             raise ConfigError(f"unknown fused kernels {kernels!r}; expected one of "
                               f"{', '.join(KERNELS)}")
         self.kernels, self.threads, self.per_sample_sgd = KERNELS[kernels], threads, per_sample_sgd
+
+    @property
+    def trains_samples(self) -> bool:
+        """Whether :meth:`sgd_samples` trains many per-sample steps in one call."""
+        return self.per_sample_sgd and hasattr(self.kernels, "sgd_samples")
+
+    def sgd_samples(self, network: MLP, images: np.ndarray, targets: np.ndarray,
+                    order: np.ndarray, rates, loss: Loss):
+        """Per-sample SGD on ``images[order]`` ((N, n_0), targets (N, n_L)), rate ``rates[s]``
+        for the s-th: ``(done, losses, predicted)``, the samples done (fewer than
+        ``len(order)`` when a loss was NaN or infinite: that sample is not applied), E of each
+        (and of the one that stopped it) and the index of each one's largest output."""
+        return self.kernels.sgd_samples(network, images, targets, order, rates, loss,
+                                        self.threads)
 
     def forward(self, network: MLP, x: np.ndarray,
                 masks: list[np.ndarray | None] | None = None) -> ForwardPass:

@@ -1,0 +1,164 @@
+"""The Python side of the compiled kernels (imported by :func:`digitlab.nn.compiled.load` once
+Numba is known to load): :class:`PerSampleSGD` runs a network's per-sample training through
+:func:`~digitlab.nn.compiled.network_kernels.sgd_per_sample` with its scratch arrays and a
+:class:`ThreadChooser`; :class:`CompiledUpdate` is an optimizer whose update is compiled;
+:class:`NumbaKernels` is what the fused engine registers as its ``"numba"`` kernels."""
+
+import time
+import weakref
+
+import numpy as np
+from numba import config as numba_config
+from numba import set_num_threads
+
+from digitlab.nn import fused
+from digitlab.nn.compiled.network_kernels import ACTIVATION_CODES, LOSS_CODES, sgd_per_sample
+from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
+from digitlab.nn.optimizers import SGD, Adam
+
+
+class ThreadChooser:
+    """Chooses how many threads each call of the per-sample kernel uses: 1 or ``most``,
+    whichever has run faster.
+
+    The kernel gives the same weights for any thread count, so the choice may follow the clock.
+    A step of the assignment network lasts about 50–100 µs, and two threads pay off only while
+    both cores are free: on a busy machine, waiting for a descheduled thread costs up to
+    milliseconds. The other count is tried now and then, at intervals that double while it
+    keeps losing, so that the choice follows a changing load at a bounded cost.
+    """
+
+    def __init__(self, most: int):
+        self.most = max(1, int(most))
+        self.cost: dict[int, float] = {}  # threads -> running mean of seconds per sample
+        self.best = self.most
+        self.interval, self.countdown = 4, 0  # calls between tries of the other count
+
+    def pick(self) -> int:
+        """The thread count for the next call."""
+        if self.most == 1:
+            return 1
+        if len(self.cost) < 2:  # time both first
+            return self.most if self.most not in self.cost else 1
+        self.countdown -= 1
+        if self.countdown > 0:
+            return self.best
+        self.countdown = self.interval
+        return 1 if self.best == self.most else self.most
+
+    def record(self, threads: int, seconds_per_sample: float) -> None:
+        old = self.cost.get(threads)
+        self.cost[threads] = (seconds_per_sample if old is None
+                              else 0.5 * old + 0.5 * seconds_per_sample)
+        if len(self.cost) < 2:
+            return
+        best = min(self.cost, key=self.cost.__getitem__)
+        if threads != self.best:  # a try of the other count: if it lost, wait twice as long
+            self.interval = 4 if best == threads else min(2 * self.interval, 1024)
+            self.countdown = self.interval
+        self.best = best
+
+
+class PerSampleSGD:
+    """Per-sample SGD of one network through :func:`sgd_per_sample`, with its scratch arrays.
+
+    ``run(images, targets, order, rates)`` trains on ``images[order]`` in place and returns
+    ``(done, losses, predicted)``; see :func:`sgd_per_sample`. ``threads`` is the most cores a
+    call may use; :class:`ThreadChooser` decides how many it does. The result depends on where
+    the calls divide the samples (only in rounding: each call ends with its last update), so
+    callers divide an epoch the same way every time.
+    """
+
+    def __init__(self, network, loss_name: str, threads: int = 1):
+        self.network = network
+        sizes = network.sizes
+        self.sizes = np.asarray(sizes, dtype=np.int64)
+        self.offsets = np.asarray(network.offsets, dtype=np.int64)
+        self.codes = np.asarray([ACTIVATION_CODES[n] for n in network.activation_names],
+                                dtype=np.int64)
+        self.loss_code = LOSS_CODES[loss_name]
+        dtype = network.dtype
+        self.ys = np.zeros((2, sum(sizes)), dtype=dtype)
+        self.zs = np.zeros(sum(sizes[1:]), dtype=dtype)
+        self.deltas = np.zeros_like(self.zs)
+        # Numba's pool has NUMBA_NUM_THREADS threads (the machine's cores unless set lower)
+        self.chooser = ThreadChooser(min(threads, numba_config.NUMBA_NUM_THREADS))
+
+    def run(self, images, targets, order, rates, threads: int | None = None):
+        """Train on ``images[order]`` ((N, n_0), targets (N, n_L)) with a rate per sample;
+        ``threads`` forces a thread count. Returns ``(done, losses, predicted)``: the number of
+        samples applied, E of each (and of the one whose E was not finite, when done <
+        len(order)) and the index of each one's largest output."""
+        net = self.network
+        order = np.asarray(order, dtype=np.int64)
+        losses = np.empty(len(order), dtype=np.float64)
+        predicted = np.empty(len(order), dtype=np.int64)
+        chosen = self.chooser.pick() if threads is None else min(threads, self.chooser.most)
+        set_num_threads(chosen)
+        start = time.perf_counter()
+        done = sgd_per_sample(
+            net.params, self.sizes, self.offsets, self.codes, net.has_bias, self.loss_code,
+            images, targets, order, np.asarray(rates, dtype=np.float64), losses, predicted,
+            self.ys, self.zs, self.deltas, chosen)
+        if done:
+            self.chooser.record(chosen, (time.perf_counter() - start) / done)
+        return done, losses[: min(done + 1, len(order))], predicted[:done]
+
+
+class CompiledUpdate:
+    """An optimizer whose ``update`` of a piece of θ runs as one compiled pass.
+
+    ``begin_step`` and the state (moments, velocity, step count, checkpoints) stay the wrapped
+    optimizer's own, so the two can be used in turn on the same run.
+    """
+
+    def __init__(self, optimizer):
+        if not isinstance(optimizer, (SGD, Adam)):
+            raise TypeError(f"no compiled update for {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self._adam = isinstance(optimizer, Adam)
+        self._no_velocity = np.zeros(0, dtype=np.float64)
+
+    def begin_step(self, params, lr=None):
+        self.optimizer.begin_step(params, lr)
+
+    def update(self, params, grad, lo):
+        o, hi = self.optimizer, lo + grad.size
+        if self._adam:
+            adam_update(params[lo:hi], grad, o.m_scaled[lo:hi], o.v_scaled[lo:hi], o.beta1,
+                        o.beta2, o._step_size, o._eps, o.weight_decay)
+        else:
+            velocity = o.velocity[lo:hi] if o.momentum else params[lo:lo]
+            sgd_update(params[lo:hi], grad, velocity, o._lr, o.momentum, o.nesterov,
+                       o.weight_decay)
+
+
+class NumbaKernels:
+    """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
+    parts: per-sample SGD many samples per call (:meth:`sgd_samples`), and the optimizer's
+    update in :func:`digitlab.nn.fused.backward_update` as one pass (:class:`CompiledUpdate`).
+    The minibatch products stay in BLAS, as in the NumPy kernels."""
+
+    forward = staticmethod(fused.forward)
+    sgd_step = staticmethod(fused.sgd_step)
+
+    def __init__(self):
+        # the last network's per-sample trainer (scratch arrays, thread timings), and the last
+        # optimizer's compiled update, each kept with a weak reference to what it serves
+        self._per_sample: tuple[weakref.ref, tuple, PerSampleSGD] | None = None
+        self._update: tuple[weakref.ref, CompiledUpdate] | None = None
+
+    def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
+        if isinstance(optimizer, (SGD, Adam)):
+            if self._update is None or self._update[0]() is not optimizer:
+                self._update = (weakref.ref(optimizer), CompiledUpdate(optimizer))
+            optimizer = self._update[1]
+        fused.backward_update(network, fp, t, loss, optimizer, lr, threads)
+
+    def sgd_samples(self, network, images, targets, order, rates, loss, threads):
+        key = (loss.name, threads)
+        cached = self._per_sample
+        if cached is None or cached[0]() is not network or cached[1] != key:
+            cached = self._per_sample = (weakref.ref(network), key,
+                                         PerSampleSGD(network, loss.name, threads))
+        return cached[2].run(images, targets, order, rates)

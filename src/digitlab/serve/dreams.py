@@ -1,0 +1,127 @@
+"""Dreams streamed as they form: equation (3), y⁰ ← y⁰ + η δ⁰W⁰, one reported step at a time.
+
+:func:`dream_request` checks a POST /api/dream body into a :class:`DreamJob`; :func:`stream`
+runs it on a worker thread (:func:`digitlab.dream.dream` from black, or
+:func:`digitlab.dream.turn_into` from the person's drawing) and yields one JSON line per
+reported step. The dream loop calls back after every step; when the client goes away the
+generator is closed, the callback raises :class:`DreamStopped` and the thread ends at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from digitlab.dream import DreamOptions, dream, turn_into
+from digitlab.errors import ConfigError
+from digitlab.serve import inputs
+from digitlab.serve.errors import ApiError
+from digitlab.serve.models import LoadedModel
+
+MAX_STEPS = 5000
+FRAMES = 100  # about this many steps of a dream are reported
+DIGITS = 3  # decimals of the pixels sent (the page shows 8-bit grey levels)
+OPTION_NAMES = tuple(f.name for f in dataclasses.fields(DreamOptions))
+STARTS = ("black", "noise", "image")
+
+
+class DreamStopped(Exception):
+    """Raised inside the dream loop when its client has gone."""
+
+
+@dataclass
+class DreamJob:
+    model: str | None
+    digit: int
+    start: str
+    image: np.ndarray | None
+    options: DreamOptions
+
+
+def dream_request(body: dict[str, Any]) -> DreamJob:
+    """The dream a POST /api/dream body asks for (checked; 422 naming the bad value)."""
+    inputs.unknown_fields(body, {"model", "digit", "start", "image", *OPTION_NAMES})
+    model = body.get("model")
+    if model is not None:
+        inputs.text(model, "model")
+    digit = inputs.integer(body.get("digit"), "digit", 0, 9)
+    start = inputs.text(body.get("start", "black"), "start", STARTS)
+    image = inputs.image_field(body) if start == "image" else None
+    changes = {k: v for k, v in body.items() if k in OPTION_NAMES}
+    if "steps" in changes:
+        inputs.integer(changes["steps"], "steps", 1, MAX_STEPS)
+    base = DreamOptions.turn() if start == "image" else DreamOptions()
+    try:
+        options = base.replace(**changes)
+    except ConfigError as error:
+        raise ApiError(422, str(error)) from None
+    except (TypeError, ValueError) as error:
+        raise ApiError(422, f"invalid dream options ({error})") from None
+    return DreamJob(model, digit, start, image, options)
+
+
+def _line(data: dict[str, Any]) -> str:
+    return json.dumps(data, separators=(",", ":")) + "\n"
+
+
+def _pixels(image: np.ndarray) -> list[float]:
+    return np.round(np.asarray(image, dtype=np.float64).reshape(-1), DIGITS).tolist()
+
+
+async def stream(model: LoadedModel, job: DreamJob) -> AsyncIterator[str]:
+    """NDJSON lines: ``{"step", "image", "probability", "probabilities", "loss"}`` every few
+    steps, then ``{"done": true, "steps", "probability", "image"}``."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+    stop = threading.Event()
+    network, digit = model.network, job.digit
+    loss = model.saved.config.loss if model.saved.config is not None else None
+    every = max(1, job.options.steps // FRAMES)
+
+    def send(item: str | None) -> None:
+        loop.call_soon_threadsafe(lines.put_nowait, item)
+
+    def on_step(step: int, images: np.ndarray) -> None:
+        if stop.is_set():
+            raise DreamStopped()
+        if step % every:
+            return
+        probabilities = network.probabilities(images[:1])[0].astype(np.float64)  # (10,)
+        send(_line({"step": step, "image": _pixels(images[0]),
+                    "probability": float(probabilities[digit]),
+                    "probabilities": probabilities.tolist(),
+                    "loss": float(-np.log(max(probabilities[digit], 1e-12)))}))
+
+    def run() -> None:
+        try:
+            if job.start == "image":
+                result = turn_into(network, job.image, digit, job.options, loss,
+                                   on_step=on_step).dream
+            else:
+                result = dream(network, digit, job.start, job.options, loss, on_step=on_step)
+            send(_line({"done": True, "steps": result.steps,
+                        "probability": float(result.probabilities[digit]),
+                        "probabilities": result.probabilities.tolist(),
+                        "converged": result.converged, "image": _pixels(result.image)}))
+        except DreamStopped:
+            pass
+        except Exception as error:  # reported in the stream: the status line is already sent
+            send(_line({"done": True, "error": " ".join(str(error).split()) or
+                        type(error).__name__}))
+        finally:
+            send(None)
+
+    worker = threading.Thread(target=run, name="dream", daemon=True)
+    worker.start()
+    try:
+        while (line := await lines.get()) is not None:
+            yield line
+    finally:
+        stop.set()  # the client left (or the dream ended): the loop stops at its next step

@@ -1,0 +1,79 @@
+"""The one error the endpoints raise on purpose, and how every error becomes one JSON line.
+
+Each answer to a bad request is ``{"error": "..."}`` with a 4xx status and a message that names
+the value and what was expected. Anything unexpected becomes a generic 500 whose traceback stays
+in the server's log, never in the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from digitlab.errors import ConfigError, DataError, DigitlabError, ModelFileError
+
+log = logging.getLogger("digitlab.serve")
+
+
+class ApiError(Exception):
+    """A request the server refuses: ``status`` (4xx) and a one-line ``message``."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, one_line(message)
+
+
+def one_line(message: str) -> str:
+    """``message`` folded onto one line (error messages may quote multi-line values)."""
+    return " ".join(str(message).split())
+
+
+def error_response(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": one_line(message)}, status_code=status)
+
+
+def from_digitlab_error(error: DigitlabError) -> ApiError:
+    """The 4xx a library error maps to: bad values 422, damaged model files 422, data 422."""
+    if isinstance(error, (ConfigError, DataError, ModelFileError)):
+        return ApiError(422, str(error))
+    return ApiError(400, str(error))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Every error as ``{"error": one line}``; unexpected ones as a generic 500."""
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status, error.message)
+
+    @app.exception_handler(DigitlabError)
+    async def digitlab_error(request: Request, error: DigitlabError) -> JSONResponse:
+        mapped = from_digitlab_error(error)
+        return error_response(mapped.status, mapped.message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        detail = error.detail if isinstance(error.detail, str) else "bad request"
+        if error.status_code == 404 and detail == "Not Found":
+            detail = f"no such endpoint: {request.method} {request.url.path}"
+        elif error.status_code == 405:
+            detail = f"{request.method} is not allowed on {request.url.path}"
+        return error_response(error.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = []
+        for item in error.errors()[:3]:
+            where = ".".join(str(part) for part in item.get("loc", ()) if part != "query")
+            problems.append(f"{where}: {item.get('msg', 'invalid value')}, "
+                            f"got {str(item.get('input'))[:40]!r}")
+        return error_response(422, "invalid request: " + "; ".join(problems))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error answering %s %s", request.method, request.url.path)
+        return error_response(500, "internal server error (the details are in the server's log)")

@@ -1,0 +1,118 @@
+"""Why the network gave its answer: the input gradient as a saliency map, and its hidden units.
+
+**Saliency.** For the answer k with probability p_k (see :meth:`MLP.probabilities`), the map is
+``s = ∂ log p_k / ∂y⁰`` (784,): positive where more ink pushes toward the answer, negative where
+it pushes away. It is computed by backpropagation to the input (:meth:`MLP.input_gradient`, the
+building block of equation (3)) of the loss E = −log p_k:
+
+- softmax outputs: p = y, and E is the cross-entropy with target e_k (∂E/∂z = y − e_k);
+- other outputs (tanh with ±1 targets): p_k = (y_k − low) / Σ_j (y_j − low), so
+  ``∂E/∂y_j = 1/Σ − [j = k]/(y_k − low)`` for the outputs above ``low``.
+
+**Hidden units.** Each unit j of the first hidden layer contributes to the answer's
+pre-activation z_k about ``h_j ∂z_k/∂h_j`` (activation × gradient, exact for one hidden layer
+where ∂z_k/∂h_j = W¹_kj). The strongest contributors are returned with their incoming weights
+W⁰_j (784,), which show what each unit looks for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from digitlab.nn.losses import CrossEntropy, Loss
+from digitlab.nn.network import MLP
+from digitlab.preprocessing import preprocess
+
+MAX_UNITS = 8  # hidden units returned with an explanation
+TINY = 1e-12  # smallest probability taken the logarithm of
+
+
+class AnswerLogProbability(Loss):
+    """E = −log p_k for the normalised non-softmax outputs (see the module docstring).
+
+    ``t`` is one-hot (B, n): t_k = 1 marks the answer k. ``low`` is the output activation's
+    "off" value (−1 for tanh).
+    """
+
+    name = "answer-log-probability"
+
+    def __init__(self, low: float):
+        self.low = low
+
+    def per_sample(self, y, t):
+        shifted = np.maximum(y - self.low, 0.0)  # (B, n)
+        total = shifted.sum(axis=1)
+        answer = (shifted * t).sum(axis=1)
+        return np.log(np.maximum(total, TINY)) - np.log(np.maximum(answer, TINY))
+
+    def output_gradient(self, y, t):
+        shifted = np.maximum(y - self.low, 0.0)  # (B, n)
+        above = shifted > 0
+        total = np.maximum(shifted.sum(axis=1, keepdims=True), TINY)
+        answer = np.maximum((shifted * t).sum(axis=1, keepdims=True), TINY)
+        return np.where(above, 1.0 / total - t / answer, 0.0).astype(y.dtype)
+
+
+def answer_loss(network: MLP) -> Loss:
+    """The loss −log p_k whose input gradient is minus the saliency."""
+    if network.output_activation.name == "softmax":
+        return CrossEntropy()
+    return AnswerLogProbability(network.output_activation.low)
+
+
+def saliency(network: MLP, image: np.ndarray, answer: int) -> np.ndarray:
+    """∂ log p_answer / ∂ input for one image (784,) -> (784,), float64."""
+    x = np.asarray(image, dtype=network.dtype).reshape(1, -1)
+    t = np.zeros((1, network.sizes[-1]), dtype=network.dtype)
+    t[0, answer] = 1.0
+    grad, _, _ = network.input_gradient(x, t, answer_loss(network))
+    return -grad[0].astype(np.float64)
+
+
+def hidden_units(network: MLP, image: np.ndarray, answer: int,
+                 count: int = MAX_UNITS) -> list[dict[str, Any]]:
+    """The first hidden layer's ``count`` strongest supporters of ``answer`` (see above)."""
+    if network.n_layers < 2:
+        return []
+    trace = network.forward(np.asarray(image, dtype=network.dtype).reshape(1, -1))
+    # ∂z_k/∂z^{L−1} = e_k, carried down to ∂z_k/∂y¹ by the chain rule of equation (1)
+    grad_z = np.zeros((1, network.sizes[-1]), dtype=np.float64)
+    grad_z[0, answer] = 1.0
+    for l in range(network.n_layers - 1, 0, -1):
+        grad_y = grad_z @ network.weights[l].astype(np.float64)  # ∂z_k/∂y^l: (1, n_l)
+        if l == 1:
+            break
+        grad_z = network.activations[l - 1].backward(grad_y, trace.zs[l - 1], trace.ys[l])
+    activation = trace.ys[1][0].astype(np.float64)  # (n_1,)
+    contribution = activation * grad_y[0]
+    strongest = np.argsort(-contribution, kind="stable")[:count]
+    return [{
+        "layer": 1,
+        "unit": int(j),
+        "activation": float(activation[j]),
+        "contribution": float(contribution[j]),
+        "weights": network.weights[0][j].astype(np.float64).tolist(),
+    } for j in strongest]
+
+
+def answer(network: MLP, image: np.ndarray, explain: bool = False,
+           preprocessing: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
+    """The network's answer to one prepared image (784,): digit, probabilities and, with
+    ``explain``, the saliency map and the strongest hidden units.
+
+    A model trained with ``preprocessing`` steps (e.g. deskew) reads the image after them; the
+    saliency is then taken with respect to that preprocessed input."""
+    seen = preprocess(np.asarray(image).reshape(1, -1), list(preprocessing))[0]  # (784,)
+    probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
+    digit = int(np.argmax(probabilities))
+    result: dict[str, Any] = {
+        "digit": digit,
+        "probabilities": [float(p) for p in probabilities],
+        "prepared": [float(v) for v in np.asarray(image).reshape(-1)],
+    }
+    if explain:
+        result["saliency"] = saliency(network, seen, digit).tolist()
+        result["hidden"] = hidden_units(network, seen, digit)
+    return result

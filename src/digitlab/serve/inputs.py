@@ -1,0 +1,111 @@
+"""What clients send, checked before anything is computed.
+
+Every check raises :class:`~digitlab.serve.errors.ApiError` (4xx) with a message naming the
+value and what was expected. Uploaded images are prepared by
+:func:`digitlab.images.load_digit_image_bytes`, the code of ``digitlab predict`` for bytes held
+in memory (the same decoding, limits and preparation).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from digitlab.errors import DataError
+from digitlab.images import load_digit_image_bytes
+from digitlab.serve.errors import ApiError
+
+N_PIXELS = 784
+IMAGE_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
+UPLOAD_NAME = "the uploaded image"
+
+
+# ---------------------------------------------------------------------- images as bytes
+def check_image_bytes(body: bytes, content_type: str | None) -> None:
+    """The body must be a PNG or JPEG, as declared by its Content-Type and its first bytes."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media not in IMAGE_TYPES:
+        raise ApiError(415, f"expected Content-Type image/png or image/jpeg, got "
+                            f"{media or 'none'!r}")
+    if not body:
+        raise ApiError(400, "the request body is empty; send the bytes of a PNG or JPEG image")
+    if not any(body.startswith(magic) for magic in IMAGE_TYPES.values()):
+        raise ApiError(415, f"the body is not a PNG or JPEG image (declared {media})")
+
+
+def prepare_uploaded_image(body: bytes) -> np.ndarray:
+    """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does."""
+    try:
+        return load_digit_image_bytes(body, UPLOAD_NAME)
+    except DataError as error:
+        message = str(error)
+        if "blank" in message:
+            raise ApiError(422, message.removeprefix(f"{UPLOAD_NAME}: ")) from None
+        raise ApiError(400, message) from None
+
+
+# ---------------------------------------------------------------------- JSON bodies
+def parse_json_object(body: bytes) -> dict[str, Any]:
+    """The body as a JSON object (an empty body is an empty object)."""
+    if not body.strip():
+        return {}
+    try:
+        value = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ApiError(400, f"the request body is not valid JSON ({error})") from None
+    except RecursionError:
+        raise ApiError(400, "the request body is JSON nested too deeply") from None
+    if not isinstance(value, dict):
+        raise ApiError(422, f"the request body must be a JSON object, got "
+                            f"{type(value).__name__}")
+    return value
+
+
+def image_field(body: dict[str, Any], name: str = "image") -> np.ndarray:
+    """``body[name]``: a list of 784 finite numbers in [0, 1] -> (784,) float32."""
+    value = body.get(name)
+    if not isinstance(value, list) or len(value) != N_PIXELS:
+        size = len(value) if isinstance(value, list) else type(value).__name__
+        raise ApiError(422, f"{name!r} must be a list of {N_PIXELS} numbers in [0, 1] (28x28, "
+                            f"row-major), got {size}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ApiError(422, f"{name!r} must hold numbers only")
+    image = np.asarray(value, dtype=np.float64)
+    if not np.all(np.isfinite(image)) or image.min() < 0.0 or image.max() > 1.0:
+        raise ApiError(422, f"{name!r} values must be finite and in [0, 1]")
+    return image.astype(np.float32)
+
+
+def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
+    """An int (not a bool, not a float) within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ApiError(422, f"{name!r} must be an integer, got {value!r:.60}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
+        raise ApiError(422, f"{name!r} must be {bounds}, got {value}")
+    return value
+
+
+def number(value: Any, name: str) -> float:
+    """A finite int or float (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ApiError(422, f"{name!r} must be a finite number, got {value!r:.60}")
+    return float(value)
+
+
+def text(value: Any, name: str, choices: tuple[str, ...] | None = None) -> str:
+    if not isinstance(value, str):
+        raise ApiError(422, f"{name!r} must be a string, got {value!r:.60}")
+    if choices is not None and value not in choices:
+        raise ApiError(422, f"{name!r} must be one of {', '.join(choices)}; got {value!r:.60}")
+    return value
+
+
+def unknown_fields(body: dict[str, Any], known: set[str] | tuple[str, ...]) -> None:
+    extra = sorted(set(body) - set(known))
+    if extra:
+        raise ApiError(422, f"unknown field(s) {', '.join(map(repr, extra))[:120]}; expected "
+                            f"some of {', '.join(sorted(known))}")

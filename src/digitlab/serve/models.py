@@ -1,0 +1,298 @@
+"""The runs a server offers: found under ``--runs``, named by id, loaded once and cached.
+
+A model's id is its run folder's path relative to the runs folder (``assignment``,
+``lab/report-2``); clients only ever send ids, never paths. Listing reads each model file's
+``metadata.json`` (the arrays stay on disk); a network is loaded on first use and reloaded only
+when its file changes (a training writes a new checkpoint every epoch). The test split of the
+run's own data (reproduced from its config, as ``digitlab evaluate`` does) and the network's
+answers on it are cached per model for the quiz and the reference scores of the probes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitlab.config import PRESETS, TrainConfig
+from digitlab.errors import DigitlabError
+from digitlab.modelio import MODEL_FILE, SavedModel, load_model
+from digitlab.serve.errors import ApiError
+
+#: folders not searched for runs (a report's cache keeps its own copies of runs)
+SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv"}
+MAX_DEPTH = 4  # run folders are found at most this deep under the runs folder
+EVALUATION_FILE = "evaluation.json"
+MAX_LOADED = 8  # networks kept in memory (the least recently loaded is dropped first)
+
+
+@dataclass
+class ModelEntry:
+    """One run as the server lists it (from its metadata; the arrays are not read)."""
+
+    id: str
+    folder: Path
+    metadata: dict[str, Any]
+    stamp: tuple[int, int]  # (mtime_ns, size) of model.npz: a new checkpoint changes it
+    test_accuracy: float | None = None
+
+    @property
+    def model_file(self) -> Path:
+        return self.folder / MODEL_FILE
+
+    @property
+    def config(self) -> dict[str, Any]:
+        return self.metadata.get("config") or {}
+
+    @property
+    def history(self) -> dict[str, Any]:
+        return self.metadata.get("history") or {}
+
+    def describe(self, training: bool = False) -> dict[str, Any]:
+        """The Model object of the API (see docs/serve-api.md)."""
+        architecture = self.metadata.get("architecture", {})
+        config = self.config
+        sizes = [int(n) for n in architecture.get("sizes", [])]
+        bias = bool(architecture.get("bias", False))
+        parameters = sum(n_in * n_out + (n_out if bias else 0)
+                         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
+        return {
+            "id": self.id,
+            "name": self.folder.name,
+            "sizes": sizes,
+            "activations": list(architecture.get("activations", [])),
+            "loss": config.get("loss"),
+            "optimizer": config.get("optimizer", self.metadata.get("optimizer")),
+            "lr": config.get("lr"),
+            "batch_size": config.get("batch_size"),
+            "epochs": len(self.history.get("epochs", [])) or self.metadata.get("epoch"),
+            "preset": matching_preset(config),
+            "test_accuracy": self.test_accuracy,
+            "parameters": parameters,
+            "modified": datetime.fromtimestamp(self.stamp[0] / 1e9, timezone.utc)
+            .isoformat(timespec="seconds"),
+            "training": training,
+        }
+
+    def history_columns(self) -> dict[str, list[Any]]:
+        """Per-epoch metrics as columns (lists may hold None)."""
+        records = self.history.get("epochs", [])
+        names = ("epoch", "train_loss", "train_accuracy", "validation_loss",
+                 "validation_accuracy", "test_loss", "test_accuracy")
+        return {name: [finite_or_none(r.get(name)) for r in records] for name in names}
+
+
+def finite_or_none(value: Any) -> Any:
+    """JSON has no NaN: a missing or non-finite number becomes None."""
+    if isinstance(value, float) and not np.isfinite(value):
+        return None
+    return value
+
+
+def matching_preset(config: dict[str, Any]) -> str | None:
+    """The preset whose training choices ``config`` has (epochs, seed and data aside)."""
+    ignored = {"epochs", "seed", "dataset", "max_train_samples", "trace_every"}
+    for name, preset in PRESETS.items():
+        fields = {k: v for k, v in preset.to_dict().items() if k not in ignored}
+        if all(config.get(k) == v for k, v in fields.items()):
+            return name
+    return None
+
+
+@dataclass
+class LoadedModel:
+    """A network ready to answer, with its test split's answers once they are needed."""
+
+    entry: ModelEntry
+    saved: SavedModel
+    test: dict[str, np.ndarray] | None = None  # images, labels, probabilities (cached)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def network(self):
+        """The bare MLP, fed inputs after the model's preprocessing (see :attr:`reader`)."""
+        return self.saved.network
+
+    @property
+    def reader(self):
+        """The network as it reads raw 28×28 digits: its preprocessing (e.g. deskew) first."""
+        return self.saved.model
+
+    @property
+    def preprocessing(self) -> list[str]:
+        return list(self.saved.preprocessing)
+
+    @property
+    def config(self) -> TrainConfig:
+        return self.saved.config if self.saved.config is not None else TrainConfig()
+
+    def test_split(self) -> dict[str, np.ndarray]:
+        """Images (N, 784), labels (N,) and this network's probabilities (N, 10) on the run's
+        own test split, reproduced from its config as the other commands do."""
+        with self.lock:
+            if self.test is None:
+                self.test = _answers_on_test_split(self)
+            return self.test
+
+
+def _answers_on_test_split(model: LoadedModel) -> dict[str, np.ndarray]:
+    from digitlab.data import load_run_dataset
+
+    config = model.config
+    try:
+        dataset = load_run_dataset(config, require=("test",))
+    except DigitlabError as error:
+        raise ApiError(409, f"model {model.entry.id!r}: its test data cannot be loaded "
+                            f"({error})") from None
+    images, labels = dataset.test.images, dataset.test.labels  # (N, 784), (N,)
+    probabilities = model.reader.probabilities(images)  # (N, 10)
+    return {"images": images, "labels": labels, "probabilities": probabilities}
+
+
+class ModelRegistry:
+    """The runs under one folder; thread-safe (endpoints run in a thread pool)."""
+
+    def __init__(self, runs_dir: str | Path):
+        self.runs_dir = Path(runs_dir)
+        self.active: str | None = None
+        self._entries: dict[str, ModelEntry] = {}
+        self._loaded: dict[str, LoadedModel] = {}
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ listing
+    def scan(self) -> list[ModelEntry]:
+        """Find the runs now under the runs folder (re-reading only changed metadata)."""
+        found: dict[str, ModelEntry] = {}
+        for model_file in self._model_files():
+            folder = model_file.parent
+            run_id = self._id_of(folder)
+            try:
+                stat = model_file.stat()
+            except OSError:
+                continue
+            stamp = (stat.st_mtime_ns, stat.st_size)
+            old = self._entries.get(run_id)
+            if old is not None and old.stamp == stamp:
+                found[run_id] = old
+                continue
+            metadata = _read_metadata(model_file)
+            if metadata is None:
+                continue  # not a readable digitlab model: not offered
+            entry = ModelEntry(run_id, folder, metadata, stamp)
+            entry.test_accuracy = _test_accuracy(entry)
+            found[run_id] = entry
+        with self._lock:
+            self._entries = found
+            if self.active not in found:
+                self.active = _default_active(found)
+        return sorted(found.values(), key=lambda e: e.id)
+
+    def _model_files(self) -> list[Path]:
+        if not self.runs_dir.is_dir():
+            return []
+        files, frontier = [], [(self.runs_dir, 0)]
+        while frontier:
+            folder, depth = frontier.pop()
+            if (folder / MODEL_FILE).is_file():
+                files.append(folder / MODEL_FILE)
+            if depth >= MAX_DEPTH:
+                continue
+            try:
+                children = [p for p in folder.iterdir() if p.is_dir() and not p.is_symlink()]
+            except OSError:
+                continue
+            frontier.extend((c, depth + 1) for c in children
+                            if c.name not in SKIPPED_FOLDERS and not c.name.startswith("."))
+        return files
+
+    def _id_of(self, folder: Path) -> str:
+        relative = folder.relative_to(self.runs_dir).as_posix()
+        return relative if relative != "." else self.runs_dir.resolve().name
+
+    def entry(self, run_id: str | None) -> ModelEntry:
+        """The listed run ``run_id`` (the active one when None); 404 when there is none."""
+        if run_id is None:
+            self.scan()
+            run_id = self.active
+            if run_id is None:
+                raise ApiError(404, "no model yet: train one first (POST /api/train)")
+        if not isinstance(run_id, str) or len(run_id) > 200:
+            raise ApiError(422, "a model id must be a string of at most 200 characters")
+        entry = self._entries.get(run_id)
+        if entry is None:
+            entry = next((e for e in self.scan() if e.id == run_id), None)
+        if entry is None:
+            raise ApiError(404, f"unknown model id {run_id[:80]!r}; GET /api/models lists them")
+        return entry
+
+    def set_active(self, run_id: Any) -> str:
+        if not isinstance(run_id, str):
+            raise ApiError(422, f"'id' must be a model id (a string), got {run_id!r:.60}")
+        entry = self.entry(run_id)
+        with self._lock:
+            self.active = entry.id
+        return entry.id
+
+    # ------------------------------------------------------------------ loading
+    def load(self, run_id: str | None) -> LoadedModel:
+        """The network of run ``run_id`` (the active run when None), loaded once per file
+        version."""
+        entry = self.entry(run_id)
+        with self._lock:
+            cached = self._loaded.get(entry.id)
+            if cached is not None and cached.entry.stamp == entry.stamp:
+                return cached
+        try:
+            saved = load_model(entry.model_file)
+        except DigitlabError as error:
+            raise ApiError(422, f"model {entry.id!r} cannot be loaded: {error}") from None
+        saved.optimizer_state, saved.extra_arrays = {}, {}  # only the network is needed here
+        loaded = LoadedModel(entry, saved)
+        with self._lock:
+            self._loaded.pop(entry.id, None)
+            self._loaded[entry.id] = loaded  # the most recently loaded last
+            while len(self._loaded) > MAX_LOADED:
+                self._loaded.pop(next(iter(self._loaded)))
+        return loaded
+
+
+def _read_metadata(model_file: Path) -> dict[str, Any] | None:
+    """A model file's ``metadata.json`` (None when the file is not a readable model)."""
+    try:
+        with zipfile.ZipFile(model_file) as archive:
+            metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
+    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(metadata, dict) or not isinstance(metadata.get("architecture"), dict):
+        return None
+    sizes = metadata["architecture"].get("sizes")
+    if not isinstance(sizes, list) or len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10:
+        return None  # a network that does not read 28×28 digits into ten answers
+    return metadata
+
+
+def _test_accuracy(entry: ModelEntry) -> float | None:
+    """From the run's evaluation.json, else from the last epoch of its history."""
+    try:
+        evaluation = json.loads((entry.folder / EVALUATION_FILE).read_text())
+        if isinstance(evaluation, dict) and isinstance(evaluation.get("accuracy"), float):
+            return evaluation["accuracy"]
+    except (OSError, ValueError):
+        pass
+    epochs = entry.history.get("epochs") or []
+    value = epochs[-1].get("test_accuracy") if epochs and isinstance(epochs[-1], dict) else None
+    return finite_or_none(value) if isinstance(value, (int, float)) else None
+
+
+def _default_active(entries: dict[str, ModelEntry]) -> str | None:
+    """The model a fresh page starts with: the best tested, else the newest."""
+    if not entries:
+        return None
+    return max(entries.values(),
+               key=lambda e: (e.test_accuracy is not None, e.test_accuracy or 0.0, e.stamp)).id

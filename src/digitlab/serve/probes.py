@@ -1,0 +1,96 @@
+"""Not a digit: what the network answers to images that hold none, against real digits.
+
+The out-of-distribution score is the top probability (higher = more digit-like, the
+``max_probability`` score of :mod:`digitlab.analysis.ood`). Its reference is the same score on
+the run's own test digits; the threshold is their 5th percentile, so 95 % of real digits score
+above it and an image below it is flagged as probably not a digit.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+
+from digitlab.analysis.nondigits import KINDS, generate, load_fashion_images
+from digitlab.errors import DataError
+from digitlab.serve.errors import ApiError
+from digitlab.serve.models import LoadedModel
+
+REFERENCE_POINTS = 200  # real-digit scores sent as reference (quantiles when there are more)
+THRESHOLD_PERCENTILE = 5.0
+MAX_IMAGES = 64
+SCORE_NAME = "top probability"
+
+
+@functools.lru_cache(maxsize=1)
+def _fashion() -> np.ndarray | None:
+    try:
+        return load_fashion_images()
+    except DataError:
+        return None
+
+
+def kinds() -> list[dict[str, Any]]:
+    """The non-digit kinds of ``digitlab analyze`` that can be made here."""
+    return [{"name": kind.name, "description": kind.title} for kind in KINDS.values()
+            if kind.source != "fashion" or _fashion() is not None]
+
+
+def real_scores(model: LoadedModel) -> np.ndarray:
+    """The score of every real test digit (N,), sorted ascending (cached)."""
+    test = model.test_split()
+    if "scores" not in test:
+        test["scores"] = np.sort(test["probabilities"].max(axis=1).astype(np.float64))
+    return test["scores"]
+
+
+def reference(model: LoadedModel) -> dict[str, Any]:
+    scores = real_scores(model)
+    shown = scores if len(scores) <= REFERENCE_POINTS else \
+        np.quantile(scores, np.linspace(0.0, 1.0, REFERENCE_POINTS))
+    return {"real_digit_scores": shown.tolist(),
+            "threshold": float(np.percentile(scores, THRESHOLD_PERCENTILE)),
+            "score_name": SCORE_NAME, "n": int(len(scores))}
+
+
+def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
+    """``n`` images of ``kind`` with the network's answers and the real digits' reference."""
+    if kind not in KINDS:
+        raise ApiError(404, f"unknown non-digit kind {kind[:60]!r}; expected one of "
+                            f"{', '.join(KINDS)}")
+    if not 1 <= n <= MAX_IMAGES:
+        raise ApiError(422, f"'n' must be between 1 and {MAX_IMAGES}, got {n}")
+    if seed < 0:
+        raise ApiError(422, f"'seed' must be >= 0, got {seed}")
+    source = None
+    if KINDS[kind].source == "digits":
+        images = model.test_split()["images"]
+        rows = np.random.default_rng([seed, 1]).choice(len(images), size=n,
+                                                       replace=n > len(images))
+        source = images[rows]
+    elif KINDS[kind].source == "fashion":
+        source = _fashion()
+        if source is None:
+            raise ApiError(409, "Fashion-MNIST is not available here: `digitlab data download "
+                                "fashion-mnist` fetches it")
+    images = generate(kind, n, np.random.default_rng([seed, 0]), source)  # (n, 784)
+    probabilities = model.reader.probabilities(images).astype(np.float64)  # (n, 10)
+    return {"kind": kind, "model": model.entry.id,
+            "images": np.round(images.astype(np.float64), 4).tolist(),
+            "answers": [{"digit": int(p.argmax()), "probabilities": p.tolist(),
+                         "score": float(p.max())} for p in probabilities],
+            "reference": reference(model)}
+
+
+def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
+    """One image's score, answer and ``percentile``: the share (in %) of real test digits that
+    score lower."""
+    probabilities = model.reader.probabilities(image.reshape(1, -1))[0].astype(np.float64)
+    score = float(probabilities.max())
+    scores = real_scores(model)
+    percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
+    return {"model": model.entry.id, "score": score, "digit": int(probabilities.argmax()),
+            "probabilities": probabilities.tolist(), "reference": reference(model),
+            "percentile": percentile}

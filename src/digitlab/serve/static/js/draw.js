@@ -1,0 +1,242 @@
+// The Draw panel: the sheet, live answers of the active network (and of a second one), the
+// image it reads, its saliency map and the hidden units that vote hardest for the answer.
+
+import { ApiError, predictImage } from "./api.js";
+import { chance, probabilityBars } from "./charts.js";
+import { DrawingPad } from "./pad.js";
+import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
+import { $, lab, modelLabel, showError } from "./state.js";
+
+const WHILE_DRAWING_MS = 150; // at most one question every this many ms while the pen moves
+const ACCEPTED = ["image/png", "image/jpeg"];
+
+export function setupDraw() {
+  const pad = new DrawingPad($("draw-canvas"));
+  const bars = probabilityBars($("bars"), "Probability of each digit");
+  const compareBars = probabilityBars($("compare-bars"), "Probability of each digit, second network");
+  let asking = false; // a question is on its way to the server
+  let again = false; // the drawing changed meanwhile: ask again when the answer arrives
+  let timer = null;
+  let compareTouched = false; // the person chose (or removed) the second network
+  let version = 0; // bumped by every change; answers for older versions are dropped
+
+  function reset() {
+    $("prediction").textContent = "";
+    $("prediction-placeholder").hidden = false;
+    $("prediction-sure").textContent = "";
+    $("compare-prediction").textContent = "";
+    $("compare-sure").textContent = "";
+    $("saliency-digit").textContent = "the answer";
+    $("runner-up").textContent = "";
+    $("answer-status").textContent = "";
+    $("turn-into").hidden = true;
+    bars(null);
+    compareBars(null);
+    clearPicture($("prepared"));
+    clearPicture($("saliency"), "#fff");
+    $("units").replaceChildren();
+    $("units").dataset.count = "0";
+    lab.setDrawing(null);
+  }
+
+  function showAnswer(answer) {
+    $("prediction").textContent = String(answer.digit);
+    $("prediction-placeholder").hidden = true;
+    $("prediction-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
+    bars(answer.probabilities, answer.digit);
+    const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
+    $("turn-into").hidden = false;
+    $("runner-up").textContent = `Next most likely: ${order[1][1]} (${chance(order[1][0])}), ` +
+      `then ${order[2][1]} (${chance(order[2][0])}).`;
+    paintGray($("prepared"), answer.prepared);
+    $("prepared").dataset.updated = String(Date.now());
+    if (answer.saliency) {
+      paintDiverging($("saliency"), answer.saliency, answer.prepared);
+      $("saliency").dataset.updated = String(Date.now());
+      $("saliency-digit").textContent = `a ${answer.digit}`;
+    }
+    showUnits(answer.hidden || [], answer.digit);
+    if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
+      $("answer-status").textContent = `The network reads ${answer.digit}, ${chance(answer.probabilities[answer.digit])} sure.`;
+    }
+    lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
+  }
+
+  function showUnits(units, digit) {
+    const cards = units.map((unit) => {
+      const card = document.createElement("figure");
+      card.className = "unit";
+      const picture = pictureCanvas(`Incoming weights of hidden unit ${unit.unit}`, "picture");
+      paintDiverging(picture, unit.weights);
+      const caption = document.createElement("figcaption");
+      const vote = unit.contribution >= 0 ? `+${unit.contribution.toFixed(2)}` : unit.contribution.toFixed(2);
+      caption.innerHTML = `<b>unit ${unit.unit}</b><span>act ${unit.activation.toFixed(2)}</span><span>vote ${vote}</span>`;
+      card.title = `Unit ${unit.unit} of layer ${unit.layer}: output ${unit.activation.toFixed(3)}, ` +
+        `moves the answer ${digit} by ${vote}`;
+      card.append(picture, caption);
+      return card;
+    });
+    if (!cards.length) {
+      const note = document.createElement("p");
+      note.className = "muted";
+      note.textContent = "This network has no hidden layer: its inputs vote directly.";
+      cards.push(note);
+    }
+    $("units").replaceChildren(...cards);
+    $("units").dataset.count = String(units.length);
+  }
+
+  function showCompare(answer) {
+    if (!answer) {
+      $("compare-prediction").textContent = "";
+      $("compare-sure").textContent = "";
+      compareBars(null);
+      return;
+    }
+    $("compare-prediction").textContent = String(answer.digit);
+    $("compare-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
+    compareBars(answer.probabilities, answer.digit);
+  }
+
+  async function ask() {
+    if (!lab.active) {
+      showError("draw-error", "no trained network yet — train one first (the button above)");
+      return;
+    }
+    if (asking) {
+      again = true;
+      return;
+    }
+    asking = true;
+    again = false;
+    const asked = version;
+    try {
+      const image = await pad.image();
+      const compare = $("compare-model").value;
+      const [answer, second] = await Promise.all([
+        predictImage(image, { model: lab.active, explain: true }),
+        compare ? predictImage(image, { model: compare }) : Promise.resolve(null),
+      ]);
+      if (asked === version) {
+        showError("draw-error", null);
+        showAnswer(answer);
+        showCompare(second);
+        $("prediction").dataset.version = String(asked); // the drawing this answer is for
+      }
+    } catch (error) {
+      if (asked === version) {
+        const blank = error instanceof ApiError && error.status === 422;
+        showError("draw-error", blank ? `${error.message} — draw a little more.` : error.message);
+        $("draw-error").dataset.version = String(asked);
+      }
+    } finally {
+      asking = false;
+      if (again && !pad.isEmpty) ask();
+    }
+  }
+
+  function changed(drawing) {
+    version += 1;
+    $("draw-canvas").dataset.version = String(version);
+    $("sheet-hint").hidden = !pad.isEmpty;
+    clearTimeout(timer);
+    if (pad.isEmpty) {
+      again = false;
+      showError("draw-error", null);
+      reset();
+      return;
+    }
+    timer = setTimeout(ask, drawing ? WHILE_DRAWING_MS : 0);
+  }
+
+  pad.addEventListener("change", (event) => changed(event.detail.drawing));
+  $("turn-into").addEventListener("click", () => { // the Dream panel, starting from this drawing
+    document.querySelector('#dream-form input[name="start"][value="image"]').click();
+    document.getElementById("tab-dream").click();
+  });
+  $("undo").addEventListener("click", () => pad.undo());
+  $("clear").addEventListener("click", () => pad.clear());
+  $("pen-size").addEventListener("input", (event) => {
+    pad.penWidth = Number(event.target.value) / 100;
+  });
+  pad.penWidth = Number($("pen-size").value) / 100;
+
+  async function upload(file) {
+    if (!file) return;
+    if (!ACCEPTED.includes(file.type)) {
+      showError("draw-error", `${file.name}: not a PNG or JPEG image`);
+      return;
+    }
+    try {
+      pad.clear();
+      await pad.addPicture(file);
+    } catch {
+      showError("draw-error", `${file.name}: this picture cannot be read`);
+    }
+  }
+  $("upload").addEventListener("change", (event) => {
+    upload(event.target.files[0]);
+    event.target.value = "";
+  });
+  const wrap = $("sheet-wrap");
+  wrap.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    wrap.classList.add("dropping");
+  });
+  wrap.addEventListener("dragleave", () => wrap.classList.remove("dropping"));
+  wrap.addEventListener("drop", (event) => {
+    event.preventDefault();
+    wrap.classList.remove("dropping");
+    upload(event.dataTransfer.files[0]);
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if ($("panel-draw").hidden || event.target.closest("input, select, textarea")) return;
+    if ((event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "z") {
+      event.preventDefault();
+      pad.undo();
+    } else if (event.key === "Escape") {
+      pad.clear();
+    }
+  });
+
+  function fillCompare() {
+    const select = $("compare-model");
+    const chosen = select.value;
+    const others = lab.models.filter((m) => m.id !== lab.active);
+    select.replaceChildren(new Option("— no second network —", ""),
+      ...others.map((m) => new Option(modelLabel(m), m.id)));
+    if (others.some((m) => m.id === chosen)) select.value = chosen;
+    else if (!compareTouched && others.length) select.value = others.find((m) => !m.training)?.id || "";
+    select.disabled = others.length === 0;
+    $("compare-note").hidden = others.length > 0 && Boolean(select.value);
+    $("compare-note").textContent = others.length
+      ? "Pick a second network to see both answer the same drawing."
+      : "Train a second network to compare two answers to the same drawing.";
+  }
+
+  function activeChanged() {
+    const model = lab.model(lab.active);
+    activeVersion = model?.modified ?? null;
+    $("draw-model-name").textContent = model ? `(${model.name || model.id})` : "";
+    fillCompare();
+    if (!pad.isEmpty) changed(false);
+  }
+
+  let activeVersion = null; // the active run's checkpoint time: a new epoch answers again
+  lab.addEventListener("models", () => {
+    fillCompare();
+    const modified = lab.model(lab.active)?.modified ?? null;
+    if (activeVersion !== null && modified !== activeVersion && !pad.isEmpty) changed(false);
+    activeVersion = modified;
+  });
+  lab.addEventListener("active", activeChanged);
+  $("compare-model").addEventListener("change", () => {
+    compareTouched = true;
+    $("compare-note").hidden = Boolean($("compare-model").value);
+    if (!$("compare-model").value) showCompare(null);
+    if (!pad.isEmpty) changed(false);
+  });
+  reset();
+  return pad;
+}

@@ -1,0 +1,140 @@
+// "Would you make the same mistake?": the active network's misread test digits, one at a
+// time without their label; the person answers, then sees the truth and the network's answer.
+
+import { getJSON, postJSON, query } from "./api.js";
+import { chance, percent, probabilityBars } from "./charts.js";
+import { paintGray } from "./pictures.js";
+import { $, lab, showError } from "./state.js";
+
+export function setupQuiz() {
+  const score = { rounds: 0, person: 0, network: 0, same: 0 };
+  const bars = probabilityBars($("quiz-bars"), "The network's probabilities for this digit");
+  let current = null; // {model, index, count}
+  let answered = false;
+  let index = 0;
+  let loaded = false;
+
+  const buttons = Array.from({ length: 10 }, (_, d) => {
+    const button = document.createElement("button");
+    button.className = "digit";
+    button.textContent = String(d);
+    button.dataset.digit = d;
+    button.dataset.testid = `quiz-guess-${d}`;
+    button.setAttribute("aria-label", `I read ${d}`);
+    button.addEventListener("click", () => answer(d));
+    return button;
+  });
+  $("quiz-digits").append(...buttons);
+
+  function showScore() {
+    $("score-rounds").textContent = score.rounds;
+    $("score-person").textContent = score.person;
+    $("score-network").textContent = score.network;
+    $("score-same").textContent = score.same;
+  }
+
+  async function load() {
+    if (!lab.active) return;
+    loaded = true;
+    answered = false;
+    buttons.forEach((b) => {
+      b.disabled = true;
+      b.className = "digit";
+    });
+    $("quiz-reveal").hidden = true;
+    $("quiz-why").hidden = true;
+    $("quiz-next").disabled = true;
+    $("quiz-count").textContent = "finding the network's mistakes …";
+    try {
+      const item = await getJSON("/api/quiz" + query({ model: lab.active, index }));
+      current = { model: item.model || lab.active, index: item.index, count: item.count };
+      showError("quiz-error", null);
+      if (!item.count) {
+        $("quiz-count").textContent = "";
+        showError("quiz-error", "This network reads every test digit right — nothing to quiz on.");
+        return;
+      }
+      paintGray($("quiz-image"), item.image);
+      $("quiz-image").dataset.index = String(item.index);
+      $("quiz-count").textContent = `mistake ${(item.index % item.count) + 1} of ${item.count}`;
+      buttons.forEach((b) => {
+        b.disabled = false;
+      });
+    } catch (error) {
+      showError("quiz-error", error.message);
+    }
+  }
+
+  async function answer(guess) {
+    if (!current || answered) return;
+    answered = true;
+    buttons.forEach((b) => {
+      b.disabled = true;
+    });
+    try {
+      const result = await postJSON("/api/quiz/answer", { model: current.model, index: current.index, guess });
+      score.rounds += 1;
+      score.person += result.person_right ? 1 : 0;
+      score.network += result.network_right ? 1 : 0;
+      score.same += result.same_mistake ? 1 : 0;
+      showScore();
+      buttons[result.true_label].classList.add("is-true");
+      buttons[result.network_answer].classList.add("is-network");
+      if (!result.person_right) buttons[guess].classList.add("is-wrong");
+      const verdict = result.person_right
+        ? `You read it right: it is a ${result.true_label}. The network said ${result.network_answer}.`
+        : result.same_mistake
+          ? `Same mistake! It is a ${result.true_label}; you and the network both read ${guess}.`
+          : `It is a ${result.true_label}. You read ${guess}, the network ${result.network_answer}.`;
+      const reveal = $("quiz-reveal");
+      reveal.replaceChildren();
+      const line = document.createElement("p");
+      line.className = result.person_right ? "verdict good" : result.same_mistake ? "verdict same" : "verdict bad";
+      line.textContent = verdict;
+      const detail = document.createElement("p");
+      detail.className = "muted";
+      const p = result.network_probabilities;
+      detail.textContent = `The network was ${percent(p[result.network_answer])} sure of ` +
+        `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
+      const legend = document.createElement("p");
+      legend.className = "legend-line muted";
+      legend.innerHTML = '<span class="swatch true"></span>the true digit<span class="swatch network"></span>' +
+        'the network\'s answer<span class="swatch wrong"></span>your answer, when wrong';
+      reveal.append(line, detail, legend);
+      reveal.hidden = false;
+      reveal.dataset.trueLabel = result.true_label;
+      reveal.dataset.networkAnswer = result.network_answer;
+      bars(p, result.network_answer);
+      $("quiz-why").hidden = false;
+      $("quiz-next").disabled = false;
+      $("quiz-next").focus();
+    } catch (error) {
+      answered = false;
+      buttons.forEach((b) => {
+        b.disabled = false;
+      });
+      showError("quiz-error", error.message);
+    }
+  }
+
+  $("quiz-next").addEventListener("click", () => {
+    index += 1;
+    load();
+  });
+  document.addEventListener("keydown", (event) => {
+    if ($("panel-quiz").hidden || event.target.closest("input, select, textarea")) return;
+    if (/^[0-9]$/.test(event.key) && !answered) answer(Number(event.key));
+    else if ((event.key === "Enter" || event.key === "n") && answered && event.target === document.body) $("quiz-next").click();
+  });
+  lab.addEventListener("active", () => {
+    index = 0;
+    if (!$("panel-quiz").hidden) load();
+    else loaded = false;
+  });
+  showScore();
+  return {
+    shown() {
+      if (!loaded) load();
+    },
+  };
+}

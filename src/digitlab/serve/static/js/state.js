@@ -1,0 +1,68 @@
+// What the panels share: the list of networks, the active one, the latest drawing as the
+// network read it, and the training job. Panels listen for "models", "active", "drawing" and
+// "training" events instead of calling each other.
+
+import { getJSON, postJSON } from "./api.js";
+
+export const $ = (id) => document.getElementById(id);
+
+/** Show `message` as the one-line error of an element (hide it with null). */
+export function showError(element, message) {
+  if (typeof element === "string") element = $(element);
+  if (!element) return;
+  element.textContent = message ? String(message).split("\n")[0] : "";
+  element.hidden = !message;
+}
+
+export function modelLabel(model) {
+  const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
+    ? "" : ` · ${(100 * model.test_accuracy).toFixed(1)} %`;
+  const training = model.training ? " · training" : "";
+  return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
+}
+
+class Lab extends EventTarget {
+  constructor() {
+    super();
+    this.models = [];
+    this.active = null;
+    this.drawing = null; // {prepared: [784], digit, probabilities} of the latest drawing
+    this.training = null; // the latest GET /api/train answer
+  }
+
+  emit(name, detail = null) {
+    this.dispatchEvent(new CustomEvent(name, { detail }));
+  }
+
+  model(id) {
+    return this.models.find((m) => m.id === id) || null;
+  }
+
+  async refreshModels() {
+    const answer = await getJSON("/api/models");
+    const models = (answer.models || []).slice();
+    models.sort((a, b) => String(b.modified || "").localeCompare(String(a.modified || "")));
+    const before = JSON.stringify([this.models, this.active]);
+    this.models = models;
+    let active = answer.active ?? null;
+    if (!this.model(active)) active = models.length ? models[0].id : null;
+    const activeChanged = active !== this.active;
+    this.active = active;
+    if (before !== JSON.stringify([this.models, this.active])) this.emit("models");
+    if (activeChanged) this.emit("active");
+  }
+
+  async choose(id) {
+    if (id === this.active) return;
+    const answer = await postJSON("/api/models/active", { id });
+    this.active = answer.active ?? id;
+    this.emit("active");
+  }
+
+  setDrawing(drawing) {
+    this.drawing = drawing;
+    this.emit("drawing");
+  }
+}
+
+export const lab = new Lab();

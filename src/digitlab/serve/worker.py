@@ -1,0 +1,95 @@
+"""The training process: :func:`digitlab.train.train` into an ordinary run folder.
+
+Started by :class:`digitlab.serve.training.TrainingManager` with the ``spawn`` method, so it
+shares no state with the server. It reports back through a queue as ``(kind, data)`` tuples:
+``("progress", {...})`` at most a few times per second, ``("epoch", record)`` after each
+checkpoint and one final ``("done", {"state", "test_accuracy", "message"})``. SIGINT stops it
+after the last completed epoch (kept on disk, so ``digitlab train --resume`` continues it).
+The run folder ends up with the same files as ``digitlab train`` writes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+PROGRESS_INTERVAL = 0.25  # seconds between progress reports at most
+NICENESS = 5  # the training yields the CPU to the server, which keeps answering
+ORPHAN_CHECK = 1.0  # seconds between checks that the server is still there
+
+
+def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
+    """Train the config ``config_fields`` describes into ``run_dir``, reporting to ``queue``."""
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(NICENESS)
+    threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    try:
+        state, test_accuracy, message = _train(config_fields, Path(run_dir), queue)
+    except KeyboardInterrupt:
+        state, test_accuracy, message = "cancelled", None, "cancelled"
+    except Exception as error:  # reported to the page as a failed job, one line
+        from digitlab.errors import DigitlabError
+
+        state, test_accuracy = "failed", None
+        message = str(error) if isinstance(error, DigitlabError) else \
+            f"{type(error).__name__}: {error}"
+    queue.put(("done", {"state": state, "test_accuracy": test_accuracy,
+                        "message": " ".join(str(message).split())}))
+
+
+def _stop_when_orphaned(parent: int) -> None:
+    """Interrupt the training (keeping its last epoch) should the server die without a word."""
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK)
+    os.kill(os.getpid(), signal.SIGINT)
+
+
+def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, Any, str]:
+    from digitlab.config import TrainConfig
+    from digitlab.data import load_run_dataset
+    from digitlab.train import train
+
+    config = TrainConfig.from_dict(config_fields)
+    dataset = load_run_dataset(config)
+    n = len(dataset.train.labels)
+    if config.max_train_samples:
+        n = min(n, config.max_train_samples)
+    queue.put(("started", {"epochs": config.epochs, "total": n}))
+    last_report = [0.0]
+
+    def on_progress(record: dict[str, Any]) -> None:
+        now = time.monotonic()
+        samples = int(record["samples"])  # seen since the run began
+        epoch_index = (samples - 1) // n
+        if now - last_report[0] < PROGRESS_INTERVAL and samples % n:
+            return
+        last_report[0] = now
+        queue.put(("progress", {"epoch": epoch_index + 1, "samples": samples - epoch_index * n,
+                                "total": n, "running_loss": float(record["loss"]),
+                                "running_accuracy": float(record["accuracy"])}))
+
+    def on_epoch_end(record: dict[str, Any]) -> None:
+        queue.put(("epoch", dict(record)))
+
+    result = train(config, dataset, run_dir=run_dir, progress=False,
+                   on_epoch_end=on_epoch_end, on_progress=on_progress)
+    if result.status == "interrupted":
+        return "cancelled", None, _kept(result)
+    final = result.history.final
+    accuracy = final.get("test_accuracy")
+    return "finished", accuracy, (f"{result.status}: {len(result.history.epochs)} epochs, "
+                                  f"test accuracy {accuracy:.2%}" if accuracy is not None else
+                                  f"{result.status}: {len(result.history.epochs)} epochs")
+
+
+def _kept(result) -> str:
+    done = len(result.history.epochs)
+    if done == 0:
+        return "cancelled in epoch 1: no epoch was completed, nothing was saved"
+    return (f"cancelled in epoch {done + 1}: the last completed epoch ({done}) is kept; "
+            f"digitlab train --resume continues it")

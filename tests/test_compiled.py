@@ -1,0 +1,293 @@
+"""The compiled kernels (Numba) against the equations: per-sample SGD and the optimizers' updates
+give the weights of the plain forward / backward / optimizer step, in float64, over several
+steps; the thread count does not change them; without Numba training falls back to NumPy.
+
+Every test here uses float64, so that the kernels compile once per signature (and are then read
+from the disk cache)."""
+
+import sys
+
+import numpy as np
+import pytest
+
+from digitlab.nn import MLP, SGD, Adam, compiled, get_loss
+
+kernels = compiled.load()
+needs_numba = pytest.mark.skipif(kernels is None, reason="Numba is not installed")
+
+# (sizes, activations, loss, bias): 1–3 hidden layers, every activation and both losses
+NETWORKS = [
+    ([784, 24, 10], ["tanh", "tanh"], "mse", False),  # the assignment's kind
+    ([784, 32, 20, 10], ["swish", "swish", "softmax"], "ce", True),  # the report's kind
+    ([784, 30, 20, 16, 10], ["relu", "sigmoid", "linear", "softmax"], "mse", True),
+]
+
+
+def problem(sizes, activations, loss_name, bias, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    net = MLP(sizes, activations, bias=bias, dtype=np.float64, rng=rng)
+    images = rng.uniform(0, 1, (n, sizes[0])) * (rng.uniform(0, 1, (n, sizes[0])) < 0.5)
+    targets = net.targets(rng.integers(0, sizes[-1], n), get_loss(loss_name))
+    return net, images, targets
+
+
+def reference_per_sample(net, images, targets, loss_name, order, rates):
+    """Equations (1)–(2) one sample at a time: forward, backward, θ ← θ − η ∂E/∂θ."""
+    loss = get_loss(loss_name)
+    losses = []
+    for i, rate in zip(order, rates, strict=True):
+        fp = net.forward(images[i : i + 1])
+        losses.append(float(loss.per_sample(fp.output, targets[i : i + 1])[0]))
+        net.backward(fp, targets[i : i + 1], loss)
+        SGD(rate).step(net.params, net.grads)
+    return np.array(losses)
+
+
+@needs_numba
+@pytest.mark.parametrize("sizes, activations, loss_name, bias", NETWORKS)
+def test_per_sample_sgd_equals_the_equations(sizes, activations, loss_name, bias):
+    net, images, targets = problem(sizes, activations, loss_name, bias)
+    compiled_net = net.copy()
+    order = np.random.default_rng(1).permutation(len(images))[:25]
+    rates = np.linspace(0.05, 0.01, len(order))  # a different η per sample, as a schedule gives
+    expected = reference_per_sample(net, images, targets, loss_name, order, rates)
+
+    engine = kernels.PerSampleSGD(compiled_net, loss_name, threads=1)
+    done, losses, predicted = engine.run(images, targets, order[:10], rates[:10])
+    done2, losses2, predicted2 = engine.run(images, targets, order[10:], rates[10:])
+
+    assert (done, done2) == (10, 15)
+    np.testing.assert_allclose(np.concatenate([losses, losses2]), expected, rtol=1e-12)
+    np.testing.assert_allclose(compiled_net.params, net.params, rtol=1e-10, atol=1e-13)
+    assert not np.array_equal(compiled_net.params, problem(sizes, activations, loss_name,
+                                                           bias)[0].params)
+
+
+@needs_numba
+def test_per_sample_sgd_gives_the_same_weights_on_one_or_two_threads():
+    # layers big enough to be split over threads: rows of W⁰ and W¹, columns of δ¹W¹
+    net, images, targets = problem([784, 128, 600, 10], ["tanh", "swish", "softmax"], "ce", True)
+    order, rates = np.arange(12), np.full(12, 0.02)
+    results = []
+    for threads in (1, 2):
+        copy = net.copy()
+        kernels.PerSampleSGD(copy, "ce", threads=2).run(images, targets, order, rates,
+                                                         threads=threads)
+        results.append(copy.params)
+    np.testing.assert_array_equal(results[0], results[1])
+    assert not np.array_equal(results[0], net.params)
+
+
+@needs_numba
+def test_per_sample_sgd_stops_before_a_sample_whose_loss_is_nan():
+    net, images, targets = problem(*NETWORKS[0])
+    images[7, 100] = np.nan  # the sixth sample visited below
+    order, rates = np.arange(2, 12), np.full(10, 0.05)
+    expected = net.copy()
+    reference_per_sample(expected, images, targets, "mse", order[:5], rates[:5])
+
+    done, losses, _ = kernels.PerSampleSGD(net, "mse").run(images, targets, order, rates)
+    assert done == 5 and len(losses) == 6 and np.isnan(losses[5])  # the one that stopped it
+    np.testing.assert_allclose(net.params, expected.params, rtol=1e-10, atol=1e-13)
+
+
+@needs_numba
+@pytest.mark.parametrize("make", [
+    lambda: Adam(0.01, weight_decay=0.01),
+    lambda: SGD(0.05, momentum=0.9),
+    lambda: SGD(0.05, momentum=0.8, nesterov=True, weight_decay=0.1),
+], ids=["adam", "momentum", "nesterov"])
+def test_compiled_optimizer_updates_equal_the_optimizers(make):
+    loss = get_loss("ce")
+    net, images, targets = problem([784, 40, 30, 10], ["swish", "relu", "softmax"], "ce", True)
+    compiled_net, plain, fast = net.copy(), make(), kernels.CompiledUpdate(make())
+    for step in range(3):
+        x, t = images[step * 8 : (step + 1) * 8], targets[step * 8 : (step + 1) * 8]
+        net.backward(net.forward(x), t, loss)
+        plain.step(net.params, net.grads, 0.01)
+        fp = compiled_net.forward(x)
+        compiled_net.backward(fp, t, loss)
+        fast.begin_step(compiled_net.params, 0.01)
+        for lo in range(0, compiled_net.params.size, 1000):  # in pieces, as the fused engine
+            fast.update(compiled_net.params, compiled_net.grads[lo : lo + 1000], lo)
+    np.testing.assert_allclose(compiled_net.params, net.params, rtol=1e-10, atol=1e-13)
+    for name, value in plain.state_dict().items():
+        np.testing.assert_allclose(fast.optimizer.state_dict()[name], value, rtol=1e-10)
+
+
+@needs_numba
+def test_the_float32_tanh_is_within_float32_rounding():
+    from digitlab.nn.compiled.network_kernels import tanh_float32
+
+    x = np.concatenate([np.linspace(-12, 12, 2001), np.geomspace(1e-9, 1, 200)])
+    got = np.array([tanh_float32(v) for v in x])
+    np.testing.assert_allclose(got, np.tanh(x), rtol=4e-8, atol=0)
+    assert np.isnan(tanh_float32(np.nan))
+
+
+def test_without_numba_load_says_so_in_one_line_and_returns_none(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "numba", None)  # makes "import numba" fail
+    monkeypatch.setattr(compiled, "_tried", False)
+    monkeypatch.setattr(compiled, "_kernels", None)
+    assert compiled.load() is None
+    message = capsys.readouterr().err.strip().splitlines()
+    assert len(message) == 1 and "Numba cannot be imported" in message[0]
+    assert "NumPy" in message[0]
+
+
+def test_thread_chooser_follows_the_faster_count_and_retries_the_other_ever_less_often():
+    from digitlab.nn.compiled.kernels import ThreadChooser
+
+    chooser = ThreadChooser(2)
+    speeds = {1: 1.0, 2: 3.0}  # one thread is faster here
+    picks = []
+    for _ in range(200):
+        threads = chooser.pick()
+        picks.append(threads)
+        chooser.record(threads, speeds[threads])
+    assert picks[:2] == [2, 1]  # both timed first
+    tries = [i for i, threads in enumerate(picks) if threads == 2][1:]
+    assert 3 <= len(tries) <= 8  # retried now and then, at growing intervals
+    assert np.all(np.diff(tries) >= 4) and np.diff(tries)[-1] > np.diff(tries)[0]
+    assert ThreadChooser(1).pick() == 1
+
+
+# ------------------------------------------------------------------ in training
+@pytest.fixture(scope="module")
+def sample():
+    from digitlab.data import load_dataset
+
+    return load_dataset("mnist-sample")
+
+
+def spy(monkeypatch, name):
+    """Count the calls of NumbaKernels.<name>."""
+    calls = []
+    original = getattr(kernels.NumbaKernels, name)
+
+    def counting(self, *args):
+        calls.append(name)
+        return original(self, *args)
+
+    monkeypatch.setattr(kernels.NumbaKernels, name, counting)
+    return calls
+
+
+@needs_numba
+@pytest.mark.parametrize("changes", [
+    {"hidden": [32]},  # the assignment: tanh, ±1 targets
+    {"hidden": [24, 16], "activation": "swish", "output_activation": "softmax", "loss": "ce",
+     "bias": True, "schedule": "cosine"},
+], ids=["tanh-mse", "swish-ce"])
+def test_training_runs_the_compiled_per_sample_loop_and_equals_the_reference(
+        sample, monkeypatch, changes):
+    from digitlab.config import preset
+    from digitlab.train import SAMPLES_PER_CALL, train
+
+    config = preset("assignment").replace(dtype="float64", epochs=2, max_train_samples=150,
+                                          trace_every=40, **changes)
+    calls = spy(monkeypatch, "sgd_samples")
+    fast = train(config, sample, progress=False)
+    assert len(calls) == 2 * -(-150 // SAMPLES_PER_CALL)
+    slow = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fast.network.params, slow.network.params, rtol=1e-9, atol=1e-12)
+    for a, b in zip(fast.history.trace, slow.history.trace, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-9)
+        assert a["accuracy"] == b["accuracy"]
+
+
+@needs_numba
+def test_compiled_per_sample_training_stops_on_ctrl_c_and_resumes_bit_identically(
+        tmp_path, sample, monkeypatch):
+    import digitlab.train as train_module
+    from digitlab.config import preset
+
+    config = preset("assignment").replace(hidden=[32], epochs=2, max_train_samples=300)
+    straight = train_module.train(config, sample, progress=False)
+    after_one = train_module.train(config.replace(epochs=1), sample, progress=False)
+    calls, rate = [], train_module.learning_rate
+
+    def ctrl_c_in_epoch_2(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 300 + 200:
+            raise KeyboardInterrupt
+        return rate(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(train_module, "learning_rate", ctrl_c_in_epoch_2)
+        stopped = train_module.train(config, sample, run_dir=tmp_path, progress=False)
+    assert stopped.status == "interrupted" and len(stopped.history.epochs) == 1
+    np.testing.assert_array_equal(stopped.network.params, after_one.network.params)
+    resumed = train_module.train(config, sample, run_dir=tmp_path, resume=True, progress=False)
+    np.testing.assert_array_equal(resumed.network.params, straight.network.params)
+    assert resumed.history.trace == straight.history.trace
+
+
+@needs_numba
+def test_minibatch_training_uses_the_compiled_update(sample, monkeypatch):
+    from digitlab.config import preset
+    from digitlab.train import train
+
+    config = preset("report").replace(hidden=[48, 24], batch_size=8, epochs=1,
+                                      max_train_samples=64, dtype="float64")
+    calls = spy(monkeypatch, "backward_update")
+    fast = train(config, sample, progress=False)
+    assert len(calls) == 8
+    slow = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fast.network.params, slow.network.params, rtol=1e-9, atol=1e-12)
+
+
+@needs_numba
+def test_a_config_the_compiled_kernels_do_not_implement_runs_on_numpy(sample, monkeypatch):
+    import digitlab.train as train_module
+    from digitlab.config import preset
+
+    # as if weight decay were a feature added after the compiled kernels
+    monkeypatch.setattr(train_module, "COMPILED_FIELDS",
+                        train_module.COMPILED_FIELDS - {"weight_decay"})
+    config = preset("report").replace(hidden=[16], batch_size=8, epochs=1, max_train_samples=32)
+    assert train_module.compiled_engine_can_run(config)
+    assert not train_module.compiled_engine_can_run(config.replace(weight_decay=0.01))
+    calls = spy(monkeypatch, "backward_update")
+    train_module.train(config.replace(weight_decay=0.01), sample, progress=False)
+    assert calls == []
+    train_module.train(config, sample, progress=False)
+    assert len(calls) == 4
+
+
+def test_without_numba_training_falls_back_to_numpy_and_says_so(sample, monkeypatch, capsys):
+    from digitlab.config import preset
+    from digitlab.nn import fused
+    from digitlab.train import train
+
+    monkeypatch.setitem(sys.modules, "numba", None)
+    monkeypatch.setattr(compiled, "_tried", False)
+    monkeypatch.setattr(compiled, "_kernels", None)
+    monkeypatch.delitem(fused.KERNELS, "numba", raising=False)
+    config = preset("assignment").replace(hidden=[16], epochs=1, max_train_samples=50,
+                                          dtype="float64")
+    fallback = train(config, sample, progress=False)
+    train(config, sample, progress=False)
+    assert "numba" not in fused.KERNELS
+    lines = [line for line in capsys.readouterr().err.splitlines() if "Numba" in line]
+    assert len(lines) == 1  # said once, not per run
+    reference = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fallback.network.params, reference.network.params, rtol=1e-9,
+                               atol=1e-12)
+
+
+@needs_numba
+def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads():
+    from digitlab.nn import fused
+
+    loss = get_loss("ce")
+    net, images, targets = problem([784, 600, 40, 10], ["swish", "tanh", "softmax"], "ce", True)
+    results = []
+    for threads in (1, 2):
+        copy, update = net.copy(), kernels.CompiledUpdate(Adam(0.01))
+        for step in range(2):
+            x, t = images[step * 8 : (step + 1) * 8], targets[step * 8 : (step + 1) * 8]
+            fused.backward_update(copy, fused.forward(copy, x, threads), t, loss, update, 0.01,
+                                  threads)
+        results.append(copy.params)
+    np.testing.assert_array_equal(results[0], results[1])

@@ -1,0 +1,519 @@
+"""The interactive lab (`digitlab serve`) in a real browser: headless Chromium driven by Selenium.
+
+One server runs for the module on a free 127.0.0.1 port, serving a tiny network trained here
+(and a copy of it, so that two networks answer side by side). Each test opens the page fresh and
+checks what a person would see: every panel updates, answers agree with `digitlab predict`,
+training streams live, the quiz keeps score, a dream streams its steps; no console errors.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from digitlab.cli import cli
+from digitlab.config import TrainConfig
+from digitlab.data import load_dataset
+from digitlab.images import load_digit_images
+from digitlab.modelio import load_model
+from digitlab.train import train
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+
+pytestmark = pytest.mark.skipif(
+    CHROMIUM is None or CHROMEDRIVER is None,
+    reason="needs Debian's chromium and chromium-driver (.ci/run installs them)",
+)
+
+REPLAYED_DIGITS = 100
+WAIT_S = 30
+
+
+# ----------------------------------------------------------------------------- the server
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+class Lab:
+    """A `digitlab serve` process on a free port; stopped (and waited for) by `stop`."""
+
+    def __init__(self, runs: Path):
+        self.runs = runs
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "digitlab", "serve", "--runs", str(runs),
+             "--port", str(self.port), "--no-open"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            try:
+                if _get(self.url + "/api/health")["status"] == "ok":
+                    return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                pytest.fail(f"digitlab serve did not start: {self.process.stdout.read()}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """The server, started on an empty runs folder (the first start of a fresh install)."""
+    server = Lab(tmp_path_factory.mktemp("runs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def runs(lab) -> Path:
+    """A tiny network trained in a second or two (about 88 % right), and a copy of it, put
+    where the running server finds them."""
+    config = TrainConfig(hidden=[48], epochs=1, trace_every=3000)
+    train(config, run_dir=lab.runs / "tiny", progress=False)
+    shutil.copytree(lab.runs / "tiny", lab.runs / "tiny-copy")
+    return lab.runs
+
+
+@pytest.fixture(scope="module")
+def browser():
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--window-size=1366,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_script_timeout(90)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def page(browser, lab, runs):
+    """The lab's page on the tiny network, loaded and ready; fails the test on any console error
+    it logged."""
+    assert _post(lab.url + "/api/models/active", {"id": "tiny"})[0] == 200
+    browser.get(lab.url + "/")
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    yield browser
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+# ----------------------------------------------------------------------------- helpers
+def wait_for(driver, script: str, *args, timeout: float = WAIT_S):
+    """Poll a JS expression until it returns something truthy; return that."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = driver.execute_script(script, *args)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for: {script}")
+        time.sleep(0.05)
+
+
+def by_testid(driver, name: str):
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.CSS_SELECTOR, f'[data-testid="{name}"]')
+
+
+def text(driver, name: str) -> str:
+    return driver.execute_script(
+        "return document.querySelector(`[data-testid='${arguments[0]}']`).textContent.trim()", name)
+
+
+def count(driver, selector: str) -> int:
+    return driver.execute_script("return document.querySelectorAll(arguments[0]).length", selector)
+
+
+def pen_strokes(driver, strokes: list[list[tuple[float, float]]]) -> None:
+    """Real pointer input (Selenium's pen pointer): each stroke is points in [0, 1] of the sheet."""
+    from selenium.webdriver.common.actions import interaction
+    from selenium.webdriver.common.actions.action_builder import ActionBuilder
+    from selenium.webdriver.common.actions.pointer_input import PointerInput
+
+    canvas = by_testid(driver, "draw-canvas")
+    side = canvas.rect["width"]
+    for stroke in strokes:
+        actions = ActionBuilder(driver, mouse=PointerInput(interaction.POINTER_PEN, "pen"))
+        pointer = actions.pointer_action
+        for i, (x, y) in enumerate(stroke):
+            pointer.move_to(canvas, int((x - 0.5) * side), int((y - 0.5) * side))
+            if i == 0:
+                pointer.pointer_down()
+        pointer.pointer_up()
+        actions.perform()
+
+
+SEVEN = [[(0.28, 0.25), (0.45, 0.24), (0.6, 0.23), (0.72, 0.24), (0.66, 0.38), (0.6, 0.5),
+          (0.54, 0.62), (0.5, 0.75), (0.47, 0.82)],
+         [(0.42, 0.52), (0.55, 0.51), (0.66, 0.5)]]
+
+
+def draw_seven(driver) -> str:
+    pen_strokes(driver, SEVEN)
+    wait_for(driver, "const p = document.querySelector('[data-testid=prediction]');"
+                     "return p.dataset.version === "
+                     "document.querySelector('[data-testid=draw-canvas]').dataset.version")
+    return text(driver, "prediction")
+
+
+def picture_ink(driver, name: str) -> float:
+    """Mean brightness of a 28×28 picture canvas (0: black or never painted)."""
+    return driver.execute_script("""
+        const c = document.querySelector(`[data-testid='${arguments[0]}']`);
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i] + d[i + 1] + d[i + 2];
+        return s / (3 * 255 * c.width * c.height);""", name)
+
+
+def replay_strokes(image: np.ndarray, low: float = 0.1, full: float = 0.9) -> list[dict]:
+    """A test digit as pen strokes, row by row, in [0, 1] coordinates of the sheet.
+
+    One stroke one pixel high per run of full ink (>= ``full``) in each row; each grey pixel
+    (>= ``low``) is a short stroke whose width is its grey level, so that it covers that share
+    of its pixel and the drawing keeps the digit's soft edges.
+    """
+    strokes = []
+    grid = image.reshape(28, 28)
+    for r in range(28):
+        y = (r + 0.5) / 28
+        c = 0
+        while c < 28:
+            if grid[r, c] >= full:
+                start = c
+                while c < 28 and grid[r, c] >= full:
+                    c += 1
+                strokes.append({"width": 1 / 28,
+                                "points": [((start + 0.5) / 28, y), ((c - 0.5) / 28, y)]})
+                continue
+            if grid[r, c] >= low:
+                width = float(grid[r, c]) / 28
+                reach = (1 / 28 - width) / 2  # round caps end at the pixel's edges
+                centre = (c + 0.5) / 28
+                strokes.append({"width": width,
+                                "points": [(centre - reach, y), (centre + reach, y)]})
+            c += 1
+    return strokes
+
+
+REPLAY = """
+const [digits, done] = [arguments[0], arguments[arguments.length - 1]];
+const canvas = document.querySelector('[data-testid=draw-canvas]');
+const prediction = document.querySelector('[data-testid=prediction]');
+const error = document.querySelector('[data-testid=draw-error]');
+const clear = document.querySelector('[data-testid=clear]');
+const answers = [];
+const answered = () => new Promise((resolve) => {
+  const check = () => {
+    const v = canvas.dataset.version;
+    if (prediction.dataset.version === v) resolve(prediction.textContent.trim());
+    else if (error.dataset.version === v && !error.hidden) resolve('error: ' + error.textContent);
+    else setTimeout(check, 5);
+  };
+  check();
+});
+(async () => {
+  for (const strokes of digits) {
+    clear.click();
+    const box = canvas.getBoundingClientRect();
+    let id = 10;
+    for (const stroke of strokes) {
+      window.digitlab.pad.penWidth = stroke.width;
+      const at = ([x, y], type) => canvas.dispatchEvent(new PointerEvent(type, {
+        pointerId: id, pointerType: 'pen', isPrimary: true, bubbles: true, cancelable: true,
+        button: 0, buttons: type === 'pointerup' ? 0 : 1,
+        clientX: box.left + x * box.width, clientY: box.top + y * box.height}));
+      const points = stroke.points;
+      at(points[0], 'pointerdown');
+      for (const point of points.slice(1)) at(point, 'pointermove');
+      at(points[points.length - 1], 'pointerup');
+      id += 1;
+    }
+    answers.push(await answered());
+  }
+  done(answers);
+})();
+"""
+
+
+# ----------------------------------------------------------------------------- the tests
+def test_fresh_start_offers_to_train_the_assignment_network(browser, lab):
+    if any(lab.runs.iterdir()):
+        pytest.skip("an earlier test already trained networks into the runs folder")
+    browser.get(lab.url + "/")
+    wait_for(browser, "return document.body.dataset.ready === '1'")
+    assert by_testid(browser, "empty-state").is_displayed()
+    assert "assignment" in by_testid(browser, "empty-train").text
+    assert by_testid(browser, "active-model").get_attribute("disabled") is not None
+    by_testid(browser, "empty-train").click()  # the server takes the offer: a training runs ...
+    wait_for(browser, "return !document.querySelector('[data-testid=training-pill]').hidden")
+    assert _get(lab.url + "/api/train")["state"] == "running"
+    status, _ = _post(lab.url + "/api/train/cancel", {})  # ... stopped here to keep this short
+    assert status == 200
+    wait_for(browser, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                      " === 'cancelled'")
+    errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, errors
+
+
+def test_drawing_updates_every_draw_panel_and_both_networks(page):
+    assert text(page, "prediction") == ""
+    assert picture_ink(page, "prepared") == 0
+    digit = draw_seven(page)
+    assert digit.isdigit() and len(digit) == 1
+    values = [text(page, f"probability-{d}") for d in range(10)]
+    total = sum(float(v.replace("<", "").replace("%", "").strip()) for v in values)
+    assert 98 <= total <= 102, values  # the ten bars show probabilities that add up
+    assert picture_ink(page, "prepared") > 0.03  # the 28×28 image it reads
+    assert 0.3 < picture_ink(page, "saliency") < 1  # red/blue on white: painted
+    assert int(by_testid(page, "units").get_attribute("data-count")) > 0
+    # the second network is a copy of the first: the same answer, side by side
+    page.execute_script("const compare = document.querySelector('[data-testid=compare-model]');"
+                        "compare.value = 'tiny-copy'; compare.dispatchEvent(new Event('change'));")
+    wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
+                   " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
+    assert text(page, "compare-prediction") == digit
+
+    before = picture_ink(page, "prepared")
+    pen_strokes(page, [[(0.2, 0.9), (0.8, 0.9)]])  # a line below: the answer is asked again
+    wait_for(page, "return Math.abs(arguments[0] - (() => {"
+                   "const c = document.querySelector('[data-testid=prepared]');"
+                   "const d = c.getContext('2d').getImageData(0, 0, 28, 28).data;"
+                   "let s = 0; for (let i = 0; i < d.length; i += 4) s += d[i];"
+                   "return s / (255 * 784); })()) > 1e-3", before)
+    by_testid(page, "undo").click()
+    wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
+                   " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
+    assert text(page, "prediction") == digit  # back to the seven alone
+    by_testid(page, "clear").click()
+    assert text(page, "prediction") == "" and text(page, "probability-7") == ""
+    assert picture_ink(page, "prepared") == 0
+
+
+def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
+    dataset = load_dataset("mnist-sample", seed=0)
+    images = dataset.test.images[:REPLAYED_DIGITS]
+    paths = []
+    for i, image in enumerate(images):  # the digits as PNG files, read as `digitlab predict` does
+        path = tmp_path / f"digit-{i}.png"
+        Image.fromarray((image.reshape(28, 28) * 255).round().astype(np.uint8)).save(path)
+        paths.append(path)
+    network = load_model(runs / "tiny").network
+    expected = network.probabilities(load_digit_images(paths)).argmax(axis=1)
+
+    page.execute_script("""
+        const compare = document.querySelector('[data-testid=compare-model]');
+        compare.value = ''; compare.dispatchEvent(new Event('change'));""")
+    answers = page.execute_async_script(REPLAY, [replay_strokes(image) for image in images])
+    assert len(answers) == REPLAYED_DIGITS
+    agree = sum(a == str(int(e)) for a, e in zip(answers, expected, strict=True))
+    assert agree >= 0.95 * REPLAYED_DIGITS, (agree, answers)
+
+    # an uploaded PNG is read from its own bytes: exactly the answer of `digitlab predict`
+    for i in range(3):
+        before = by_testid(page, "draw-canvas").get_attribute("data-version")
+        by_testid(page, "upload").send_keys(str(paths[i]))
+        wait_for(page, "const v = document.querySelector('[data-testid=draw-canvas]')"
+                       ".dataset.version; return v !== arguments[0] && v === "
+                       "document.querySelector('[data-testid=prediction]').dataset.version", before)
+        assert text(page, "prediction") == str(int(expected[i]))
+
+
+UNNAMED_CONTROLS = """
+return [...document.querySelectorAll('button, input, select, canvas')].filter((el) => {
+  const label = el.id && document.querySelector(`label[for="${el.id}"]`);
+  const named = el.getAttribute('aria-label') || label || el.closest('label')
+    || el.textContent.trim();
+  return !named && !el.hidden;  // a hidden one (the training badge) gets its text when shown
+}).map((el) => el.id || el.outerHTML.slice(0, 80));
+"""
+
+
+def test_every_control_is_named_and_the_tabs_work_from_the_keyboard(page):
+    from selenium.webdriver.common.keys import Keys
+
+    assert page.execute_script(UNNAMED_CONTROLS) == []
+    page.find_element("id", "tab-draw").send_keys(Keys.ARROW_RIGHT)
+    wait_for(page, "return document.activeElement.id === 'tab-models'"
+                   " && !document.querySelector('[data-testid=panel-models]').hidden")
+    page.switch_to.active_element.send_keys(Keys.END)
+    wait_for(page, "return !document.querySelector('[data-testid=panel-nondigit]').hidden")
+    assert page.execute_script("return location.hash") == "#nondigit"
+
+
+def test_models_panel_lists_runs_shows_curves_and_switches_the_active_network(page):
+    page.find_element("id", "tab-models").click()
+    rows = wait_for(page, "const r = document.querySelectorAll('#models-body tr[data-model]');"
+                          "return r.length >= 2 ? r.length : 0")
+    assert rows >= 2
+    wait_for(page, "return document.querySelectorAll('#detail-loss path').length > 0")
+    assert "784-48-10" in text(page, "model-detail")
+    assert by_testid(page, "active-model").get_attribute("value") == "tiny"
+    page.execute_script("document.querySelector('tr[data-model=\"tiny-copy\"] button').click()")
+    wait_for(page, "return document.querySelector('[data-testid=active-model]').value"
+                   " === 'tiny-copy'")
+    assert _get(page.current_url.split("#")[0] + "api/models")["active"] == "tiny-copy"
+
+
+def test_training_from_the_page_streams_live_then_evaluates(page, lab):
+    page.find_element("id", "tab-train").click()
+    page.execute_script("""
+        window.seen = [];
+        new MutationObserver(() => window.seen.push([
+            document.querySelectorAll('#train-epochs-body tr').length,
+            document.querySelector('[data-testid=train-state]').dataset.state || '',
+            document.querySelector('[data-testid=train-running-loss]').textContent]))
+          .observe(document.querySelector('.train-live'), {subtree: true, childList: true,
+                                                          characterData: true});
+        const set = (id, v) => { document.querySelector(`[data-testid=${id}]`).value = v; };
+        set('train-hidden', '16'); set('train-epochs', '2'); set('train-batch', '32');
+        set('train-name', 'from-page');""")
+    by_testid(page, "train-start").click()
+    wait_for(page, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                   " === 'finished'", timeout=60)
+    seen = page.execute_script("return window.seen")
+    assert any(rows == 1 and state == "running" for rows, state, _ in seen)  # epoch 1 shown live
+    assert any(loss not in ("–", "") for _, state, loss in seen if state == "running")
+    assert count(page, "#train-epochs-body tr") == 2
+    assert count(page, "#train-loss-chart circle") >= 2
+    wait_for(page, "return [...document.querySelectorAll('[data-testid=active-model] option')]"
+                   ".some(o => o.value === 'from-page')")
+    result = CliRunner().invoke(cli, ["evaluate", str(lab.runs / "from-page")])
+    assert result.exit_code == 0, result.output
+    assert "accuracy" in result.output.lower()
+    by_testid(page, "train-use").click()  # "Question it": the new network answers drawings
+    wait_for(page, "return document.querySelector('[data-testid=active-model]').value"
+                   " === 'from-page' && !document.querySelector('[data-testid=panel-draw]').hidden")
+    page.find_element("id", "tab-train").click()
+
+    # a second training while one runs: a clear 409; the page follows the running one and
+    # cancels it
+    status, _ = _post(lab.url + "/api/train", {"hidden": [8], "epochs": 50, "name": "elsewhere"})
+    assert status == 202
+    by_testid(page, "train-start").click()
+    wait_for(page, "const e = document.querySelector('[data-testid=train-error]');"
+                   "return !e.hidden && e.textContent.includes('Busy')")
+    wait_for(page, "return !document.querySelector('[data-testid=train-cancel]').disabled")
+    by_testid(page, "train-cancel").click()
+    wait_for(page, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                   " === 'cancelled'", timeout=60)
+    assert _get(lab.url + "/api/train")["state"] == "cancelled"
+    logged = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
+    assert all("409" in e["message"] for e in logged), logged  # the refused request alone
+
+
+def test_quiz_reveals_answers_and_keeps_score(page):
+    page.find_element("id", "tab-quiz").click()
+    wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index")
+    assert picture_ink(page, "quiz-image") > 0.02
+    first = page.execute_script(
+        "return document.querySelector('[data-testid=quiz-image]').dataset.index")
+    by_testid(page, "quiz-guess-3").click()
+    reveal = by_testid(page, "quiz-reveal")
+    wait_for(page, "return !document.querySelector('[data-testid=quiz-reveal]').hidden")
+    true_label = int(reveal.get_attribute("data-true-label"))
+    network = int(reveal.get_attribute("data-network-answer"))
+    assert true_label != network  # only mistakes are quizzed
+    score = page.execute_script("return ['score-rounds', 'score-person', 'score-network',"
+                                "'score-same'].map(id => +document.getElementById(id).textContent)")
+    assert score == [1, int(true_label == 3), 0, int(network == 3)]
+    by_testid(page, "quiz-next").click()
+    wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index"
+                   " !== arguments[0]", first)
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    ActionChains(page).send_keys("5").perform()  # the keyboard answers too
+    wait_for(page, "return document.getElementById('score-rounds').textContent === '2'")
+
+
+def test_dream_streams_steps_from_the_drawing_and_from_black(page):
+    draw_seven(page)
+    by_testid(page, "turn-into").click()  # from the Draw panel: "turn it into another digit"
+    wait_for(page, "return !document.querySelector('[data-testid=panel-dream]').hidden")
+    by_testid(page, "dream-digit-3").click()
+    assert by_testid(page, "dream-start").text == "Turn my drawing into a 3"
+    page.execute_script("document.querySelector('[data-testid=dream-steps]').value = 30")
+    by_testid(page, "dream-start").click()
+    wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
+    start, distinct = page.execute_script(
+        "const d = document.querySelector('[data-testid=dream-image]').dataset;"
+        "return [d.start, +d.distinct]")
+    assert start == "image" and distinct >= 2
+
+    by_testid(page, "dream-from-black").click()
+    assert by_testid(page, "dream-start").text == "Dream a 3"
+    by_testid(page, "dream-start").click()
+    wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
+    start, frames, distinct = page.execute_script(
+        "const d = document.querySelector('[data-testid=dream-image]').dataset;"
+        "return [d.start, +d.frames, +d.distinct]")
+    assert start == "black"
+    assert frames >= 3 and distinct >= 3, (frames, distinct)  # the image changed as it streamed
+    assert picture_ink(page, "dream-image") > 0.01
+    assert int(text(page, "dream-step").split()[0]) <= 30
+    assert count(page, "[data-testid=dream-film] figure") >= 3  # the filmstrip of the way
+
+
+def test_nondigits_are_shown_against_real_digits(page):
+    draw_seven(page)
+    page.find_element("id", "tab-nondigit").click()
+    wait_for(page, "return document.querySelectorAll('[data-testid=nondigit-probes] figure')"
+                   ".length >= 2")
+    assert count(page, "#nondigit-histogram rect") >= 10
+    first = by_testid(page, "nondigit-probes").get_attribute("data-kind")
+    by_testid(page, "nondigit-letters").click()
+    wait_for(page, "return document.querySelector('[data-testid=nondigit-probes]').dataset.kind"
+                   " !== arguments[0]", first)
+    assert "letters" in text(page, "nondigit-note")
+    by_testid(page, "nondigit-drawing").click()
+    wait_for(page, "return document.querySelector('[data-testid=nondigit-summary]')"
+                   ".textContent.includes('Your drawing')")
+    assert count(page, "[data-testid=nondigit-probes] figure") == 1
