@@ -1,5 +1,6 @@
 """The train, evaluate, predict and summary commands, run as a user would."""
 
+import importlib
 import json
 import subprocess
 import sys
@@ -8,11 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import digitlab.train as train_module
+from digitlab.api import run_config
 from digitlab.cli import main
-from digitlab.cli.train import resolve_config
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
+
+# the module (the package's attribute digitlab.train is the public function)
+train_module = importlib.import_module("digitlab.train")
 
 TINY = ["--max-train-samples", "200", "--hidden", "8", "--trace-every", "100"]
 
@@ -82,14 +85,14 @@ def test_missing_out_and_existing_run(tmp_path, capsys):
 def test_flags_override_the_toml_file_which_overrides_the_preset(tmp_path):
     toml = tmp_path / "run.toml"
     toml.write_text('[train]\nlr = 0.05\nepochs = 1\nactivation = "relu"\n')
-    config = resolve_config("assignment", toml, {"lr": 0.02, "seed": None})
+    config = run_config(toml, preset="assignment", lr=0.02)
     assert (config.lr, config.epochs, config.activation) == (0.02, 1, "relu")
     assert config.hidden == [784] and config.seed == 0  # from the preset
-    report = resolve_config("report", toml, {})
+    report = run_config(toml, preset="report")
     assert report.hidden == [1024, 1024] and report.lr == 0.05
     toml.write_text("lr = -3\n")
     with pytest.raises(ConfigError, match=r"run.toml.*lr"):
-        resolve_config(None, toml, {})
+        run_config(toml)
 
 
 # ------------------------------------------------------------------ a real small run

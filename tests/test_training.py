@@ -1,6 +1,7 @@
 """Training: equation (2) per sample, determinism, resume, divergence, and what it learns."""
 
 import hashlib
+import importlib
 import itertools
 import json
 import time
@@ -9,12 +10,14 @@ import types
 import numpy as np
 import pytest
 
-import digitlab.train as train_module
 from digitlab.config import TrainConfig, preset
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluate import evaluate
 from digitlab.modelio import MODEL_FILE, load_model
 from digitlab.train import build_network, epoch_order, train
+
+# the module (the package's attribute digitlab.train is the public function)
+train_module = importlib.import_module("digitlab.train")
 
 SMALL = dict(hidden=[16], epochs=3, trace_every=50, max_train_samples=120)
 

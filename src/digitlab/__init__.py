@@ -1,7 +1,96 @@
-"""digitlab: how neural networks read handwritten digits, from a from-scratch NumPy engine."""
+"""digitlab: how neural networks read handwritten digits, from a from-scratch NumPy engine.
 
-from digitlab.errors import ConfigError, DataError, DigitlabError, ModelFileError
+``import digitlab as dl`` gives the whole lab as functions and objects that show themselves in
+a notebook::
+
+    data = dl.load_dataset()                      # the 10,000 shipped MNIST digits
+    run = dl.train(dl.presets.assignment, epochs=2, out="runs/a")   # equations (1)-(2)
+    run.history.plot(); run.evaluation            # curves; the confusion matrix
+    dl.dream(run, digit="all")                    # equation (3): what it sees as each digit
+    dl.export(run, "model.onnx")                  # the network outside digitlab
+
+Each function is the command of the same name (``digitlab train`` ...), with keyword arguments
+named like its flags. For a loop of your own: :class:`MLP` and the engine's pieces,
+:mod:`activations`, :mod:`losses`, :mod:`optimizers` (``dl.SGD``, ``dl.Adam``). Names are
+imported on first use, so ``import digitlab`` stays fast.
+"""
+
+import sys
+
+# No typing, importlib or types imports: each would add to the time `import digitlab` takes.
+from digitlab.errors import ConfigError, DataError, DigitlabError, ExportError, ModelFileError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "DataError", "DigitlabError", "ModelFileError", "__version__"]
+#: public name -> "module" (the attribute of the same name) or "module:attribute".
+_LAZY = {
+    # the lab, one function per command
+    "load_dataset": "digitlab.api",
+    "train": "digitlab.api",
+    "load_model": "digitlab.api",
+    "evaluate": "digitlab.api",
+    "analyze": "digitlab.api",
+    "dream": "digitlab.api",
+    "sweep": "digitlab.api",
+    "report": "digitlab.api",
+    "export": "digitlab.api",
+    "presets": "digitlab.api",
+    "Dreams": "digitlab.api",
+    # what runs are made of
+    "TrainConfig": "digitlab.config",
+    "TrainResult": "digitlab.train",
+    "History": "digitlab.history",
+    "Evaluation": "digitlab.evaluate",
+    "SavedModel": "digitlab.modelio",
+    "Dataset": "digitlab.data",
+    # the engine, for a loop of one's own
+    "MLP": "digitlab.nn.network",
+    "SGD": "digitlab.nn.optimizers",
+    "Adam": "digitlab.nn.optimizers",
+    "get_activation": "digitlab.nn.activations",
+    "get_loss": "digitlab.nn.losses",
+    "activations": "digitlab.nn.activations:",
+    "losses": "digitlab.nn.losses:",
+    "optimizers": "digitlab.nn.optimizers:",
+}
+
+__all__ = [
+    "Adam", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams", "Evaluation",
+    "ExportError", "History", "MLP", "ModelFileError", "SGD", "SavedModel", "TrainConfig",
+    "TrainResult", "__version__", "activations", "analyze", "dream", "evaluate", "export",
+    "get_activation", "get_loss", "load_dataset", "load_model", "losses", "optimizers",
+    "presets", "report", "sweep", "train",
+]
+
+
+def __getattr__(name: str) -> object:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'digitlab' has no attribute {name!r}")
+    module_name, _, attribute = target.partition(":")
+    module = __import__(module_name, fromlist=["__name__"])  # the submodule itself
+    value = module if target.endswith(":") else getattr(module, attribute or name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+_Module = type(sys)
+
+
+class _Package(_Module):
+    """The package itself. ``digitlab.train``, ``.evaluate``, ``.dream`` and ``.export`` name
+    both a public function and a module; importing the module must not replace
+    the function on the package, so such a module is reached through ``from digitlab.train
+    import ...`` (or ``importlib.import_module``), never as an attribute of the package."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if isinstance(value, _Module) and name in _LAZY and not _LAZY[name].endswith(":"):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

@@ -66,7 +66,12 @@ class Ensemble:
         p = self.predict(x)
         return ForwardPass([np.asarray(x), p], [np.log(np.maximum(p, 1e-30))])
 
-    def output_to_probabilities(self, y: np.ndarray) -> np.ndarray:
+    def output_layer(self, x: np.ndarray, batch_size: int = 2048):
+        """(log p, p): the mean probability and its logarithm as the logits (see forward)."""
+        p = self.predict(x, batch_size)
+        return np.log(np.maximum(p, 1e-30)), p
+
+    def output_to_probabilities(self, y: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
         return y
 
     def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:

@@ -30,6 +30,10 @@ class TrainingDiverged(DigitlabError):
     """The loss became NaN or infinite during training."""
 
 
+class ExportError(DigitlabError):
+    """A network cannot be written in the requested exchange format (e.g. ONNX)."""
+
+
 class OutputError(DigitlabError):
     """An output cannot be written: a read-only or immutable folder, a path through a file, an
     unknown file format."""

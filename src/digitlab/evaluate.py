@@ -66,6 +66,27 @@ class Evaluation:
         }
 
 
+    def plot(self, title: str = "Confusion matrix of the test split"):
+        """The confusion matrix as a heat map (matplotlib Figure), rows = true digit."""
+        from digitlab.plots.analysis import confusion_matrix_figure
+
+        return confusion_matrix_figure(self.confusion_matrix, title)
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows an evaluation as its accuracy and its shaded confusion matrix."""
+        from digitlab.plots.inline import confusion_html
+
+        right = int(np.trace(self.confusion_matrix))
+        head = (f"<p><b>accuracy {self.accuracy:.2%}</b> ({right} of {self.n} digits), mean E "
+                f"{self.mean_loss:.4f} ({self.loss} loss)</p>")
+        return head + confusion_html(self.confusion_matrix, self.per_digit_accuracy,
+                                     "rows: true digit; columns: digit read")
+
+    def __repr__(self) -> str:
+        return (f"Evaluation(accuracy={self.accuracy:.4f}, mean_loss={self.mean_loss:.4f}, "
+                f"n={self.n}, loss={self.loss!r})")
+
+
 def evaluate(
     network: MLP,
     images: np.ndarray,
@@ -89,7 +110,7 @@ def evaluate(
     if len(labels) and (labels.min() < 0 or labels.max() >= n_classes):
         raise DataError(f"labels must lie in 0..{n_classes - 1}")
 
-    outputs = network.predict(images, batch_size)  # (N, 784) -> (N, 10)
+    logits, outputs = network.output_layer(images, batch_size)  # (N, 784) -> (N, 10) each
     predictions = outputs.argmax(axis=1)  # (N,)
     confusion = metrics.confusion_matrix(labels, predictions, n_classes)  # (10, 10)
     if len(labels):
@@ -103,6 +124,6 @@ def evaluate(
         per_digit_accuracy=metrics.recall(confusion),
         confusion_matrix=confusion,
         predictions=predictions.astype(np.int64),
-        probabilities=network.output_to_probabilities(outputs),
+        probabilities=network.output_to_probabilities(outputs, logits),
         loss=loss.name,
     )

@@ -48,6 +48,18 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(list(data.get("epochs", [])), list(data.get("trace", [])))
 
+    def plot(self, title: str | None = None):
+        """E and accuracy per epoch and the running trace, as a matplotlib Figure (2×2)."""
+        from digitlab.plots.training import training_curves_figure
+
+        return training_curves_figure(self.epochs, self.trace, title)
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows a history as its curves."""
+        from digitlab.plots.inline import figure_png
+
+        return figure_png(self.plot())
+
     def write(self, folder: str | os.PathLike) -> None:
         """Write ``history.json``, ``history.csv`` (per epoch) and ``trace.csv`` into ``folder``."""
         folder = Path(folder)

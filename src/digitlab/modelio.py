@@ -77,6 +77,13 @@ class SavedModel:
         (use this to read digits; :attr:`network` is the bare MLP, fed prepared inputs)."""
         return with_preprocessing(self.network, self.preprocessing)
 
+    def __repr__(self) -> str:
+        net = self.network
+        trained = f", epoch {self.metadata['epoch']}" if self.metadata.get("epoch") else ""
+        return (f"SavedModel({self.path}: {'-'.join(map(str, net.sizes))} "
+                f"{'/'.join(dict.fromkeys(net.activation_names))}, {net.params.size:,} "
+                f"parameters{trained})")
+
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
     """A model file, or the ``model.npz`` inside a run folder."""
@@ -392,3 +399,24 @@ def _build_network(path: Path, arch: Architecture, arrays: dict[str, np.ndarray]
     for name, value in network.named_parameters().items():
         value[...] = arrays[f"params/{name}.npy"]
     return network
+
+
+def resolve_model(
+    model: Any, config: TrainConfig | None = None
+) -> tuple[MLP, TrainConfig | None, str | None]:
+    """(network, config, model path) from whatever names a model.
+
+    ``model`` is a model file or run folder, a :class:`SavedModel`, anything with ``network``
+    and ``config`` attributes (what :func:`digitlab.train` returns) or a bare :class:`MLP`;
+    ``config`` replaces the one found with it.
+    """
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)
+    if isinstance(model, MLP):
+        return model, config, None
+    network = getattr(model, "network", None)
+    if not isinstance(network, MLP):
+        raise ModelFileError(f"not a model: {type(model).__name__} (give a model file, a run "
+                             "folder, a loaded model, a training result or a network)")
+    path = getattr(model, "path", None) or getattr(model, "run_dir", None)
+    return network, config or getattr(model, "config", None), str(path) if path else None

@@ -61,8 +61,13 @@ class Preprocessed:
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.network.predict(preprocess(x, self.steps), batch_size)
 
+    def output_layer(self, x: np.ndarray, batch_size: int = 2048):
+        """(z, y) of the output layer for raw images (see :meth:`MLP.output_layer`)."""
+        return self.network.output_layer(preprocess(x, self.steps), batch_size)
+
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        return self.network.output_to_probabilities(self.predict(x, batch_size))
+        z, y = self.output_layer(x, batch_size)
+        return self.network.output_to_probabilities(y, z)
 
     def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size).argmax(axis=1)

@@ -63,8 +63,37 @@ class TrainResult:
     #: "completed", "early_stopping" or "interrupted" (Ctrl-C; the last completed epoch is kept)
     status: str = "completed"
     run_dir: Path | None = None
-    #: the final network on the test split (None without a run folder or a test split)
+    #: the final network on the test split (None without a run folder or a test split;
+    #: ``digitlab.train``, the public function, fills it whenever there is a test split)
     evaluation: Evaluation | None = None
+
+    def _repr_html_(self) -> str:
+        """Jupyter shows a run as its configuration, its result and its curves."""
+        from digitlab.plots.inline import figure_html, key_value_html
+
+        config = self.config
+        rows = [("network", f"{'-'.join(map(str, config.sizes))} {config.activation} / "
+                            f"{config.output_activation}, {config.loss} loss"),
+                ("training", f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size}, "
+                             f"{len(self.history.epochs)} of {config.epochs} epochs "
+                             f"({self.status}), seed {config.seed}"),
+                ("data", config.dataset)]
+        if self.evaluation is not None:
+            rows.append(("test accuracy", f"{self.evaluation.accuracy:.2%} of "
+                                          f"{self.evaluation.n} digits"))
+        if self.run_dir is not None:
+            rows.append(("run folder", str(self.run_dir)))
+        curves = figure_html(self.history.plot(), alt="training curves") \
+            if self.history.epochs else ""
+        return key_value_html("Training run", rows) + curves
+
+    def __repr__(self) -> str:
+        accuracy = "" if self.evaluation is None else \
+            f", test accuracy {self.evaluation.accuracy:.2%}"
+        done = len(self.history.epochs)
+        return (f"TrainResult({'-'.join(map(str, self.config.sizes))}, "
+                f"{done} epoch{'' if done == 1 else 's'}, {self.status}{accuracy})")
+
 
 
 def build_network(config: TrainConfig) -> MLP:

@@ -68,4 +68,4 @@ def respond(network: MLP, images: np.ndarray, batch_size: int = 2048) -> Respons
         trace = network.forward(images[start : start + batch_size])
         logits[start : start + batch_size] = trace.zs[-1]  # (B, 10) pre-activation
         outputs[start : start + batch_size] = trace.output  # (B, 10)
-    return Responses(logits, outputs, network.output_to_probabilities(outputs))
+    return Responses(logits, outputs, network.output_to_probabilities(outputs, logits))

@@ -21,6 +21,7 @@ COMMANDS = {
     "report": "digitlab.cli.report:report",
     "train": "digitlab.cli.train:train_command",
     "evaluate": "digitlab.cli.evaluate:evaluate_command",
+    "export": "digitlab.cli.export:export_command",
     "predict": "digitlab.cli.predict:predict",
     "summary": "digitlab.cli.summary:summary",
     "sweep": "digitlab.cli.sweep:sweep",

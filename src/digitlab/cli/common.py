@@ -22,9 +22,8 @@ from typing import Any, TypeVar
 import click
 from click.core import ParameterSource
 
-from digitlab.config import TrainConfig
-from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset, load_run_dataset
-from digitlab.errors import DataError
+from digitlab.api import dataset_for_model  # noqa: F401 (the commands' model data)
+from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -83,24 +82,6 @@ def load_dataset_from_options(
     are passed on.
     """
     return load_dataset(dataset, data_dir, **kwargs)
-
-
-def dataset_for_model(
-    config: TrainConfig | None, dataset: str | None = None,
-    data_dir: str | os.PathLike | None = None, require: tuple[str, ...] = ("test",),
-) -> Dataset:
-    """The dataset a model was trained on, split as in training.
-
-    The saved config's seed, test and validation fractions reproduce the same held-out test
-    split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
-    config gets the defaults of :class:`TrainConfig`.
-    """
-    config = config if config is not None else TrainConfig()
-    name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
-    if name is not None and name not in DATASET_NAMES:
-        raise DataError(f"the model was trained on data from a folder named {name!r}; "
-                        "give that folder with --data DIR (or choose --dataset)")
-    return load_run_dataset(config, data_dir, name=name, require=require)
 
 
 def explicit_dataset(dataset: str | None) -> str | None:

@@ -11,12 +11,14 @@ from typing import Any
 
 import click
 
+from digitlab.api import dream_options
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.dream import DreamOptions, dream_study
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_digit_model
 from digitlab.runlock import claim_folder
 
+__all__ = ["dream_command", "dream_options"]
 _DEFAULTS = DreamOptions()
 _PLAIN = DreamOptions.plain()
 DEFAULT_SUPPORT = 0.1
@@ -130,27 +132,6 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
         )
         click.echo(format_dreams(record))
     click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
-
-
-def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
-                  no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
-                  l2: float | None = None, seed: int = 0) -> DreamOptions:
-    """The :class:`DreamOptions` the flags describe (explicit flags win over ``--plain``)."""
-    base = DreamOptions.plain() if plain else DreamOptions()
-    changes: dict[str, Any] = {"seed": seed}
-    for name, value in (("steps", steps), ("lr", lr), ("tv", tv), ("l2", l2)):
-        if value is not None:
-            changes[name] = value
-    if no_blur:
-        changes["blur_every"] = 0
-    if no_jitter:
-        changes["jitter"] = 0
-    if "steps" in changes and not plain:
-        # keep the shaping phase and the persistence step in proportion to the budget
-        scale = changes["steps"] / base.steps
-        changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))
-        changes["persist_after"] = min(changes["steps"], round(base.persist_after * scale))
-    return base.replace(**changes)
 
 
 def _load_start_image(path: str):

@@ -53,11 +53,11 @@ def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, 
     Writes DIR/trials/<key>.json as each trial finishes, then DIR/trials.csv, DIR/trials.json,
     DIR/summary.json (mean ± std per point) and a figure per study, DIR/<study>.png.
     """
-    from digitlab.studies.runner import run_studies
+    from digitlab import api
     from digitlab.studies.summary import format_tables
 
-    result = run_studies(
-        studies, out_dir, grid_file=grid_file, executor=executor, address=address, seeds=seeds,
+    result = api.sweep(
+        *studies, out=out_dir, grid=grid_file, executor=executor, address=address, seeds=seeds,
         full=full, workers=workers, dataset=dataset, data_dir=data_dir, progress=progress,
     )
     click.echo(format_tables(result.studies))

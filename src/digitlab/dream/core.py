@@ -388,9 +388,9 @@ def _check_support(support: np.ndarray) -> np.ndarray:
 
 def _measure(network, x, targets, loss, digits) -> tuple[np.ndarray, np.ndarray]:
     """E (b,) and the target probability (b,) of the images as they are (no jitter)."""
-    y = network.predict(x)
+    z, y = network.output_layer(x)
     E = loss.per_sample(y, targets)
-    p = network.output_to_probabilities(y)[np.arange(len(digits)), digits]
+    p = network.output_to_probabilities(y, z)[np.arange(len(digits)), digits]
     return E.astype(np.float64), p.astype(np.float64)
 
 

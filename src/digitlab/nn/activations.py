@@ -32,6 +32,10 @@ class Activation:
         """dE/dz from dE/dy (vector–Jacobian product), shape (B, n)."""
         return grad_y * self.derivative(z, y)
 
+    def above_low(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """y − low, how far each output is from its "off" value, of shape (B, n)."""
+        return y - self.low
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
 
@@ -45,6 +49,12 @@ class Tanh(Activation):
 
     def derivative(self, z, y):
         return 1.0 - y * y  # tanh′ = 1 − tanh², reusing the forward pass
+
+    def above_low(self, z, y):
+        """1 + tanh(z) = 2σ(2z), from z: where y lies within rounding of −1 the difference
+        y + 1 would keep no correct digit (float32: y = −0.99999 is only 1e-5 from −1)."""
+        e = np.exp(-2.0 * np.abs(z))  # in (0, 1]: never overflows
+        return np.where(z >= 0, 2.0 / (1.0 + e), 2.0 * e / (1.0 + e)).astype(y.dtype)
 
 
 class Sigmoid(Activation):

@@ -175,6 +175,10 @@ class MLP:
             rows.append((f"dense_{l} ({act.name})", f"(None, {n_out})", n_params))
         return rows
 
+    def __repr__(self) -> str:
+        return (f"MLP({'-'.join(map(str, self.sizes))}, {', '.join(self.activation_names)}, "
+                f"bias={self.has_bias}, {self.dtype.name}, {self.params.size:,} parameters)")
+
     def copy(self) -> MLP:
         """An independent network with the same architecture and weights."""
         return self.astype(self.dtype)
@@ -212,17 +216,25 @@ class MLP:
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Outputs y^L of shape (N, n_L) for inputs (N, n_0), in batches, keeping nothing."""
+        return self.output_layer(x, batch_size)[1]
+
+    def output_layer(self, x: np.ndarray,
+                     batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+        """(z^{L−1}, y^L): the output layer's pre-activations and outputs, each (N, n_L)."""
         x = np.asarray(x)
-        out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
+        z_out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
+        y_out = np.empty_like(z_out)
         for start in range(0, len(x), batch_size):
             y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
             for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
                 z_columns = W @ y.T  # column form, as in forward
                 if b is not None:
                     z_columns += b[:, np.newaxis]
-                y = f.forward(z_columns.T)
-            out[start : start + batch_size] = y
-        return out
+                z = z_columns.T
+                y = f.forward(z)
+            z_out[start : start + batch_size] = z
+            y_out[start : start + batch_size] = y
+        return z_out, y_out
 
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """Class probabilities (N, n_L).
@@ -232,13 +244,21 @@ class MLP:
         normalised to sum to one: p_k = (y_k − low) / Σ_j (y_j − low). A perfect answer
         (+1 for one digit, −1 for the others) thus gets probability 1.
         """
-        return self.output_to_probabilities(self.predict(x, batch_size))
+        z, y = self.output_layer(x, batch_size)
+        return self.output_to_probabilities(y, z)
 
-    def output_to_probabilities(self, y: np.ndarray) -> np.ndarray:
-        """Probabilities from outputs y^L (N, n_L); see :meth:`probabilities`."""
-        if self.output_activation.name == "softmax":
+    def output_to_probabilities(self, y: np.ndarray, z: np.ndarray | None = None) -> np.ndarray:
+        """Probabilities from outputs y^L (N, n_L); see :meth:`probabilities`.
+
+        With the pre-activations ``z`` the distances y_k − low come from z
+        (:meth:`Activation.above_low`), exact even where every output lies within rounding of
+        ``low``, as when the network answers "none of the digits".
+        """
+        f = self.output_activation
+        if f.name == "softmax":
             return y
-        shifted = np.maximum(y - self.output_activation.low, 0.0)
+        above = f.above_low(z, y) if z is not None else y - f.low
+        shifted = np.maximum(above, 0.0)
         total = shifted.sum(axis=1, keepdims=True)
         uniform = np.full_like(shifted, 1.0 / shifted.shape[1])
         return np.divide(shifted, total, out=uniform, where=total > 0)

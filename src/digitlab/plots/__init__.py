@@ -17,9 +17,12 @@ import numpy as np
 from digitlab.data.datasets import IMAGE_SHAPE
 from digitlab.fileio import atomic_write
 
-# Files only: no display needed, the same output everywhere. Set here, once, before any module
-# of this package imports pyplot.
-matplotlib.use("Agg")
+# Files only: the Agg backend needs no display and draws the same everywhere. Set here, once,
+# before any module of this package imports pyplot. A backend chosen on purpose is kept
+# (Jupyter's kernel sets MPLBACKEND to its inline one), so that a notebook's own plots still
+# show after digitlab has drawn something.
+if not os.environ.get("MPLBACKEND"):
+    matplotlib.use("Agg")
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
@@ -63,3 +66,12 @@ def show_digit(ax: Any, image: Any, title: str | None = None, *, vmax: float = 1
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=fontsize, pad=2)
+
+
+def detached(fig: Any) -> Any:
+    """``fig``, no longer tracked by pyplot: a figure a function returns (to a notebook, which
+    shows it once, as the cell's value) rather than one pyplot would also show by itself."""
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return fig

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import PowerNorm
 
-from digitlab.plots import save_figure, show_digit
+from digitlab.plots import detached, save_figure, show_digit
 
 DPI = 110
 # Matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
@@ -36,6 +36,12 @@ def _annotate_bars(ax, bars, labels: Sequence[str], fontsize: float = 8) -> None
 # ---------------------------------------------------------------------- confusions
 def plot_confusion_matrix(confusion: np.ndarray, path: str | os.PathLike,
                           title: str = "Confusion matrix of the test split") -> Path:
+    """Save :func:`confusion_matrix_figure` to ``path``; return the path."""
+    return save_figure(confusion_matrix_figure(confusion, title), path, dpi=DPI)
+
+
+def confusion_matrix_figure(confusion: np.ndarray,
+                            title: str = "Confusion matrix of the test split"):
     """Heat map of C (10, 10), rows = true digit; colour = share of the row, each non-empty cell
     annotated with its count and that share. A power-law colour scale keeps the rare
     off-diagonal confusions visible next to the large diagonal."""
@@ -60,7 +66,7 @@ def plot_confusion_matrix(confusion: np.ndarray, path: str | os.PathLike,
     ax.set_title(title + "\n(count and share of the true digit's images)")
     fig.colorbar(image, ax=ax, label="share of the true digit's images", shrink=0.85)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=DPI)
+    return detached(fig)
 
 
 def plot_per_digit_metrics(per_digit: Sequence[dict[str, Any]],

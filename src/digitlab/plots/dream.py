@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from digitlab.plots import save_figure, show_digit
+from digitlab.plots import detached, save_figure, show_digit
 
 DPI = 110
 LOSS_COLOR, PROBABILITY_COLOR = "tab:blue", "tab:orange"
@@ -36,6 +36,18 @@ def plot_dream_grid(
     class_means: np.ndarray | None = None,
     title: str = "What the network sees as each digit (deep dream, equation (3))",
 ) -> Path:
+    """Save :func:`dream_grid_figure` to ``path``; return the path."""
+    return save_figure(dream_grid_figure(digits, dreams, target_probabilities, class_means,
+                                         title), path, dpi=DPI)
+
+
+def dream_grid_figure(
+    digits: Sequence[int],
+    dreams: np.ndarray,
+    target_probabilities: Sequence[float],
+    class_means: np.ndarray | None = None,
+    title: str = "What the network sees as each digit (deep dream, equation (3))",
+):
     """The dreamed images (N, 784), one column per digit, above the class means (N, 784).
 
     Each dream's title gives the network's probability of its digit and the brightest pixel
@@ -60,7 +72,7 @@ def plot_dream_grid(
     fig.text(0.5, 0.015, "each image drawn from 0 (white) to its own brightest pixel (black); "
              "p: the network's probability of the digit", ha="center", fontsize=8, color="0.3")
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
-    return save_figure(fig, path, dpi=DPI)
+    return detached(fig)
 
 
 def plot_dream_curves(

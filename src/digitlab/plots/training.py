@@ -10,7 +10,7 @@ from typing import Any
 import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
-from digitlab.plots import save_figure
+from digitlab.plots import detached, save_figure
 
 #: per-epoch series: (history column prefix, legend label, colour)
 SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
@@ -21,7 +21,15 @@ def plot_training_curves(
     epochs: Sequence[Mapping[str, Any]], trace: Sequence[Mapping[str, Any]],
     path: str | os.PathLike, title: str | None = None,
 ) -> Path:
-    """Save a 2×2 figure of a run's per-epoch records and its running trace.
+    """Save :func:`training_curves_figure` to ``path``; return the path."""
+    return save_figure(training_curves_figure(epochs, trace, title), path, dpi=110)
+
+
+def training_curves_figure(
+    epochs: Sequence[Mapping[str, Any]], trace: Sequence[Mapping[str, Any]],
+    title: str | None = None,
+):
+    """A 2×2 figure of a run's per-epoch records and its running trace.
 
     ``epochs``: one mapping per epoch with ``epoch`` and ``{train,validation,test}_{loss,
     accuracy}`` (None where a split is missing); ``trace``: mappings with ``samples``, the
@@ -32,8 +40,6 @@ def plot_training_curves(
     values are the running means over each epoch, as the progress bar shows them). Bottom row:
     the finer trace, E and accuracy over the last ``trace_every`` samples against the number of
     samples seen, so the progress *within* epochs is visible too.
-
-    Returns the path written.
     """
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5))
     (ax_loss, ax_acc), (ax_trace_loss, ax_trace_acc) = axes
@@ -69,7 +75,7 @@ def plot_training_curves(
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return save_figure(fig, path, dpi=110)
+    return detached(fig)
 
 
 def _mark_epoch_ends(trace: Sequence[Mapping[str, Any]], axes) -> None:

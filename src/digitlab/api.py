@@ -1,0 +1,486 @@
+"""The public API: what ``import digitlab as dl`` gives, one function per thing the lab does.
+
+Each function is what the command of the same name does (``digitlab train`` is
+:func:`train`, ``digitlab dream`` is :func:`dream`...) and takes keyword arguments named like
+that command's flags (``--hidden 256,128`` is ``hidden=[256, 128]``, ``--out DIR`` is
+``out=DIR``, ``--data DIR`` is ``data_dir=DIR``). Results are objects that show themselves in a
+notebook: a run's history plots its curves, an evaluation shows its confusion matrix, dreams
+show their images.
+
+Everything heavy is imported when a function is first called, so ``import digitlab`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from digitlab.config import PRESETS, TrainConfig, config_from_toml
+from digitlab.config import preset as _preset
+from digitlab.errors import ConfigError, DataError
+
+ModelLike = Any  # a model file or run folder, a SavedModel, a TrainResult or an MLP
+
+
+class Presets:
+    """The named starting configurations: ``dl.presets.assignment``, ``dl.presets.report``...
+
+    Each attribute is a fresh :class:`TrainConfig` (changing it changes no other);
+    ``dl.presets.names()`` lists them and ``dl.presets["report"]`` works too.
+    """
+
+    def __getattr__(self, name: str) -> TrainConfig:
+        if name.startswith("_") or name not in PRESETS:
+            raise AttributeError(f"no preset {name!r}; presets: {', '.join(PRESETS)}")
+        return _preset(name)
+
+    def __getitem__(self, name: str) -> TrainConfig:
+        return _preset(name)
+
+    def __dir__(self) -> list[str]:
+        return [*PRESETS, "names"]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(PRESETS)
+
+    def names(self) -> list[str]:
+        return list(PRESETS)
+
+    def __repr__(self) -> str:
+        return f"presets({', '.join(PRESETS)})"
+
+
+presets = Presets()
+
+
+def load_dataset(
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    *,
+    seed: int = 0,
+    test_fraction: float = 0.1,
+    validation_fraction: float = 0.0,
+    cache_dir: str | os.PathLike | None = None,
+):
+    """A dataset split into ``train``, ``validation`` and ``test``, images scaled to [0, 1].
+
+    ``dataset`` is ``"mnist-sample"`` (shipped, the default), ``"mnist"`` or ``"fashion-mnist"``
+    (after ``digitlab data download``); ``data_dir`` a folder of the four IDX files. Each split
+    has ``images`` (N, 784) float32 and ``labels`` (N,) int64; ``dataset.show()`` draws examples.
+    """
+    from digitlab.data import load_dataset as load
+
+    return load(dataset, data_dir, seed=seed, test_fraction=test_fraction,
+                validation_fraction=validation_fraction, cache_dir=cache_dir)
+
+
+def train(
+    config: TrainConfig | str | os.PathLike | None = None,
+    *,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    dataset: Any = None,
+    data_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    progress: bool = True,
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    **fields: Any,
+):
+    """Train a network; return the run with its ``network``, ``history`` and ``evaluation``.
+
+    The configuration is ``config`` (a :class:`TrainConfig` or a TOML file, like ``--config``)
+    or the ``preset`` (default ``"assignment"``), then any :class:`TrainConfig` field given as a
+    keyword: ``dl.train(preset="report", epochs=3, hidden=[256])``. With ``out`` the run folder
+    receives the model, config and history after every epoch, then ``curves.png`` and
+    ``evaluation.json``; a run already there is continued with ``resume=True`` (its saved
+    config, where only ``epochs`` and ``engine`` may change) or replaced with
+    ``overwrite=True``. ``dataset`` (a name, or a loaded Dataset) and ``data_dir`` choose the
+    data; by default the config's, split by its seed.
+    """
+    from digitlab.data import Dataset, load_run_dataset
+    from digitlab.train import train as run_training
+
+    loaded = dataset if isinstance(dataset, Dataset) else None
+    name = None if loaded is not None else dataset
+    config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
+    run_dir = Path(out) if out is not None else None
+    if run_dir is not None and not resume:
+        claim_run_folder(run_dir, overwrite)
+    data = loaded if loaded is not None else load_run_dataset(config, data_dir, name=name)
+    if data.name != config.dataset and not resume:
+        config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
+    result = run_training(config, data, run_dir=run_dir, resume=resume, progress=progress,
+                          on_epoch_end=on_epoch_end)
+    if result.evaluation is None and data.test is not None and len(data.test.labels):
+        from digitlab.evaluate import evaluate as run_evaluation
+
+        result.evaluation = run_evaluation(result.network, data.test.images, data.test.labels,
+                                           config.loss)
+    return result
+
+
+def run_config(
+    config: TrainConfig | str | os.PathLike | None = None,
+    *,
+    preset: str | None = None,
+    out: str | os.PathLike | None = None,
+    resume: bool = False,
+    dataset: str | None = None,
+    **fields: Any,
+) -> TrainConfig:
+    """The configuration :func:`train` runs with these arguments (see there), validated.
+
+    A :class:`TrainConfig` ``config``, else the ``preset`` (default ``"assignment"``) or, with
+    ``resume``, the config saved in the run folder ``out``; over it the fields of the TOML file
+    that ``config`` names (``--config``); then ``dataset`` and the other fields given.
+    """
+    from digitlab.modelio import MODEL_FILE
+    from digitlab.train import load_run_config
+
+    if resume:
+        if out is None:
+            raise ConfigError("resume needs the run folder: give out=RUN_DIR (--resume RUN_DIR)")
+        if preset is not None:
+            raise ConfigError("--preset cannot be used with --resume: the run's saved config "
+                              "is continued (only --epochs and --engine may change)")
+        if not (Path(out) / MODEL_FILE).is_file():
+            raise ConfigError(f"{out}: nothing to resume (no {MODEL_FILE}; the run finished "
+                              "no epoch)")
+        base = load_run_config(out)
+    elif isinstance(config, TrainConfig):
+        if preset is not None:
+            raise ConfigError("give a config or a preset, not both")
+        base = config
+    else:
+        base = _preset(preset or "assignment")
+    if isinstance(config, (str, os.PathLike)):
+        config = config_from_toml(config, base)  # the file's fields over the preset's
+    elif not isinstance(config, TrainConfig):
+        config = base
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig or a TOML file, got {config!r}")
+    if dataset is not None:
+        fields = {**fields, "dataset": dataset}
+    return config.replace(**fields) if fields else config
+
+
+def claim_run_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
+    """Check that ``out`` holds no run (unless ``overwrite``) and clear what a replaced run
+    left behind; :func:`train` does this before it reads any data."""
+    from digitlab.modelio import MODEL_FILE
+    from digitlab.train import CURVES_FILE, EVALUATION_FILE
+
+    run_dir = Path(out)
+    if (run_dir / MODEL_FILE).exists() and not overwrite:
+        raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
+                          "--resume, start afresh with --overwrite, or choose another --out")
+    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
+        (run_dir / stale).unlink(missing_ok=True)
+    return run_dir
+
+
+def load_model(path: str | os.PathLike):
+    """A model file or run folder: ``.network``, ``.config``, ``.metadata`` (never pickle)."""
+    from digitlab.modelio import load_model as load
+
+    return load(path)
+
+
+def evaluate(
+    model: ModelLike,
+    images=None,
+    labels=None,
+    *,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+):
+    """How well ``model`` reads ``images`` (N, 784) with ``labels`` (N,): an Evaluation.
+
+    Without images, the test split the model was trained with (its saved dataset, seed and
+    fractions), or that of ``dataset`` / ``data_dir``. The result has ``accuracy``,
+    ``mean_loss``, ``per_digit_accuracy``, ``confusion_matrix``, ``predictions``,
+    ``probabilities``; in a notebook it shows its confusion matrix, ``.plot()`` draws it.
+    """
+    from digitlab.evaluate import evaluate as run_evaluation
+    from digitlab.modelio import resolve_model
+
+    network, config, _ = resolve_model(model)
+    if images is None:
+        test = dataset_for_model(config, dataset, data_dir, require=("test",)).test
+        images, labels = test.images, test.labels
+    elif labels is None:
+        raise DataError("evaluate needs the labels of the images it is given")
+    loss = config.loss if config is not None else _default_loss(network)
+    return run_evaluation(network, images, labels, loss)
+
+
+def analyze(
+    model: ModelLike,
+    out: str | os.PathLike = "analysis",
+    *,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    retrain: int = 5,
+    retrain_epochs: int | None = None,
+    seed: int = 0,
+    nondigits: int = 500,
+    progress: bool = True,
+):
+    """Which digits ``model`` confuses and reads worst, its mistakes, how retraining changes
+    them and what it answers to images that are not digits; figures and ``analysis.json`` go
+    to ``out``. ``retrain=0`` skips the retrainings."""
+    from digitlab.analysis.pipeline import analyze as run_analysis
+    from digitlab.modelio import resolve_model
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)  # once, keeping its path for analysis.json
+    _, config, _ = resolve_model(model)
+    data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
+    return run_analysis(model, data, out, retrain=retrain, config=config,
+                        progress=progress, seed=seed, retrain_epochs=retrain_epochs,
+                        nondigit_count=nondigits)
+
+
+def dream(
+    model: ModelLike,
+    digit: int | str | Sequence[int] = "all",
+    *,
+    out: str | os.PathLike | None = None,
+    start: Any = "black",
+    steps: int | None = None,
+    lr: float | None = None,
+    plain: bool = False,
+    no_blur: bool = False,
+    no_jitter: bool = False,
+    tv: float | None = None,
+    l2: float | None = None,
+    support: float | None = None,
+    turn: tuple[int, int] | None = None,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    seed: int = 0,
+    progress: bool = False,
+):
+    """What ``model`` sees as each digit: equation (3) from a black image (or ``start``).
+
+    ``digit`` is one digit, several, or ``"all"``; ``turn=(3, 8)`` also changes a real 3 until
+    the network reads an 8. The other keywords are ``digitlab dream``'s flags. With ``out`` the
+    figures, ``dreams.npy`` and ``dream.json`` are written there. Returns :class:`Dreams`, which
+    shows its images in a notebook.
+    """
+    import numpy as np
+
+    from digitlab.dream import (
+        DreamOptions,
+        class_means,
+        data_support,
+        dream_all,
+        dream_study,
+        pick_test_image,
+        turn_into,
+    )
+    from digitlab.dream.study import DREAMS_ARRAY
+    from digitlab.modelio import resolve_model
+
+    network, config, path = resolve_model(model)
+    options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
+    if support is None:
+        support = 0.0 if plain else DEFAULT_SUPPORT
+    extra = {"model": path}
+    if isinstance(start, (str, os.PathLike)) and str(start) not in ("black", "noise", "mean"):
+        extra["start_image"] = str(start)
+        start = _start_image(start)
+    data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
+    digits, loss = _digits(digit), config.loss if config is not None else None
+    train_split, test = data.train, data.test
+    means = class_means(train_split.images, train_split.labels, network.sizes[-1])[digits]
+    if out is not None:  # the figures, dreams.npy and dream.json, as digitlab dream writes them
+        record = dream_study(
+            network, out, digits=digits, start=start, options=options, loss=loss,
+            train_images=train_split.images, train_labels=train_split.labels,
+            support_fraction=support, turn=turn, test_images=test.images,
+            test_labels=test.labels, progress=progress,
+            extra={**extra, "dataset": data.name},
+        )
+        images = np.load(Path(out) / DREAMS_ARRAY, allow_pickle=False)  # (n, 784)
+        probabilities = np.array([d["final_probabilities"] for d in record["dreams"]])
+        return Dreams(digits, images, probabilities, means, record=record, out=Path(out))
+
+    if isinstance(start, str) and start == "mean":
+        start = means
+    pixels = data_support(train_split.images, support) if support else None
+    results = dream_all(network, digits, start, options, loss, support=pixels,
+                        progress=progress)
+    turned = None
+    if turn is not None:
+        index = pick_test_image(network, test.images, test.labels, turn[0], options.seed)
+        turned = turn_into(network, test.images[index], turn[1],
+                           DreamOptions.turn(seed=options.seed), loss, from_digit=turn[0])
+    return Dreams(digits, np.stack([r.image for r in results]),
+                  np.stack([r.probabilities for r in results]), means, results=results,
+                  turn=turned)
+
+
+class Dreams:
+    """What :func:`dream` returns; in a notebook it shows the dreams above the class means.
+
+    ``digits``; ``images`` (n, 784), the dreams; ``probabilities`` (n, 10), the network's
+    final reading of each; ``means`` (n, 784), the training images' mean of each digit;
+    ``results``, the :class:`~digitlab.dream.DreamResult` of each (with its curves) and
+    ``turn``, the :class:`~digitlab.dream.TurnResult`, when dreamed in memory; ``record``, what
+    ``dream.json`` holds, and ``out``, when written to a folder.
+    """
+
+    def __init__(self, digits, images, probabilities, means, *, results=None, turn=None,
+                 record=None, out=None):
+        self.digits, self.images, self.probabilities = list(digits), images, probabilities
+        self.means, self.results, self.turn = means, results, turn
+        self.record, self.out = record, out
+
+    def plot(self):
+        """The dreams above the class means, as a matplotlib Figure."""
+        from digitlab.plots.dream import dream_grid_figure
+
+        return dream_grid_figure(self.digits, self.images,
+                                 [p[d] for d, p in zip(self.digits, self.probabilities,
+                                                       strict=True)], self.means)
+
+    def _repr_png_(self) -> bytes:
+        from digitlab.plots.inline import figure_png
+
+        return figure_png(self.plot())
+
+    def __repr__(self) -> str:
+        reached = ", ".join(f"{d}: p={p[d]:.3f}"
+                            for d, p in zip(self.digits, self.probabilities, strict=True))
+        return f"Dreams({reached})"
+
+
+def sweep(
+    *studies: str,
+    out: str | os.PathLike = "sweep",
+    grid: str | os.PathLike | None = None,
+    executor: str = "local",
+    address: str | None = None,
+    seeds: int = 3,
+    full: bool = False,
+    workers: int | None = None,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+):
+    """Hyperparameter studies (``"epochs"``, ``"lr"``, ``"layers"``, ``"neurons"`` or a TOML
+    ``grid``), ``seeds`` trials per point, in local processes or on Ray; tables and figures go
+    to ``out``, finished trials are kept there so a rerun skips them."""
+    from digitlab.studies.runner import run_studies
+
+    return run_studies(studies, out, grid_file=grid, executor=executor, address=address,
+                     seeds=seeds, full=full, workers=workers, dataset=dataset,
+                     data_dir=data_dir, progress=progress)
+
+
+def report(
+    out: str | os.PathLike = "report",
+    *,
+    quick: bool = False,
+    full: bool = False,
+    dataset: str | None = None,
+    data_dir: str | os.PathLike | None = None,
+    fresh: bool = False,
+    seed: int = 0,
+    stage: Sequence[str] = (),
+    progress: bool = True,
+):
+    """The whole study as one HTML report (``out/index.html``, ``report.md``,
+    ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale.
+    Stages already computed with the same settings are reused unless ``fresh``; ``stage``
+    names the only stages to run (with those they build on)."""
+    from digitlab.reporting.build import build_report
+
+    if quick and full:
+        raise ConfigError("choose quick or full, not both")
+    mode = "quick" if quick else "full" if full else "default"
+    return build_report(out, dataset=dataset, data_dir=data_dir, mode=mode, fresh=fresh,
+                        seed=seed, progress=progress, only=tuple(stage))
+
+
+def export(
+    model: ModelLike, out: str | os.PathLike, *, format: str = "onnx", overwrite: bool = False
+) -> Path:
+    """Write ``model`` as a standard ONNX graph (see :mod:`digitlab.export`); return the path."""
+    from digitlab.export import export as write
+
+    return write(model, out, format=format, overwrite=overwrite)
+
+
+# ------------------------------------------------------------------------------ helpers
+DEFAULT_SUPPORT = 0.1
+
+
+def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
+                  no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
+                  l2: float | None = None, seed: int = 0):
+    """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain``)."""
+    from digitlab.dream import DreamOptions
+
+    base = DreamOptions.plain() if plain else DreamOptions()
+    changes: dict[str, Any] = {"seed": seed}
+    for name, value in (("steps", steps), ("lr", lr), ("tv", tv), ("l2", l2)):
+        if value is not None:
+            changes[name] = value
+    if no_blur:
+        changes["blur_every"] = 0
+    if no_jitter:
+        changes["jitter"] = 0
+    if "steps" in changes and not plain:
+        # keep the shaping phase and the persistence step in proportion to the budget
+        scale = changes["steps"] / base.steps
+        changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))
+        changes["persist_after"] = min(changes["steps"], round(base.persist_after * scale))
+    return base.replace(**changes)
+
+
+def dataset_for_model(config, dataset=None, data_dir=None, require=("test",)):
+    """The dataset a model was trained on, split as in training.
+
+    The saved config's seed, test and validation fractions reproduce the same held-out test
+    split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
+    config gets the defaults of :class:`TrainConfig`.
+    """
+    from digitlab.data import DATASET_NAMES, load_run_dataset
+
+    config = config if config is not None else TrainConfig()
+    name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
+    if name is not None and name not in DATASET_NAMES:
+        raise DataError(f"the model was trained on data from a folder named {name!r}; "
+                        "give that folder with --data DIR (or choose --dataset)")
+    return load_run_dataset(config, data_dir, name=name, require=require)
+
+
+def _start_image(path):
+    if not Path(path).is_file():
+        raise ConfigError(f"--start must be black, noise, mean or an image file; {path!r} is "
+                          "none of these")
+    from digitlab.images import load_digit_image
+
+    return load_digit_image(path)
+
+
+def _digits(digit) -> list[int]:
+    if isinstance(digit, str):
+        if digit.strip().lower() == "all":
+            return list(range(10))
+        if digit.strip().isdigit():
+            return [int(digit)]
+        raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {digit!r}")
+    if isinstance(digit, int):
+        return [digit]
+    return [int(d) for d in digit]
+
+
+def _default_loss(network) -> str:
+    return "ce" if network.output_activation.name == "softmax" else "mse"

@@ -1,0 +1,31 @@
+"""``digitlab export MODEL --format onnx --out model.onnx``: a network for use outside digitlab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from digitlab import api
+from digitlab.export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
+
+
+@click.command(name="export")
+@click.argument("model", type=click.Path(exists=True))
+@click.option("--format", "format_", type=click.Choice(FORMATS), default="onnx",
+              show_default=True, help="Exchange format to write.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write, e.g. model.onnx (written atomically).")
+@click.option("--overwrite", is_flag=True, default=False, show_default=True,
+              help="Replace --out if it exists.")
+def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None:
+    """Write MODEL (a model file or a run folder) as a standard ONNX graph.
+
+    Input 'images': float32 (N, 784), pixels / 255 in [0, 1], prepared as MNIST (white digit on
+    black, 28x28, row-major). Outputs 'probabilities' and 'outputs' (N, 10); see
+    digitlab.export. Runs in onnxruntime or any ONNX runtime with opset 17.
+    """
+    path = api.export(model, out, format=format_, overwrite=overwrite)
+    click.echo(f"Wrote {path} ({path.stat().st_size:,} bytes, ONNX opset {OPSET})")
+    click.echo(f"input:  {INPUT_DESCRIPTION}")
+    click.echo(f"output: {OUTPUT_DESCRIPTION}")

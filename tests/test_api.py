@@ -1,0 +1,158 @@
+"""The public API: ``import digitlab as dl`` gives the lab, documented, lazily, in a notebook."""
+
+import inspect
+import json
+import subprocess
+import sys
+import types
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+
+import digitlab as dl
+from digitlab.config import PRESETS, preset
+from digitlab.errors import ConfigError, DataError
+
+TINY = {"hidden": [16], "epochs": 1, "max_train_samples": 400, "trace_every": 100}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A tiny assignment network trained through the API into a run folder."""
+    return dl.train(preset="assignment", out=tmp_path_factory.mktemp("run") / "a",
+                    progress=False, **TINY)
+
+
+def test_every_public_name_is_importable_and_documented():
+    for name in dl.__all__:
+        value = getattr(dl, name)
+        if name == "__version__":
+            assert isinstance(value, str)
+            continue
+        doc = inspect.getdoc(value)
+        assert doc and len(doc) > 20, f"dl.{name} has no docstring"
+    for name in ("load_dataset", "train", "load_model", "evaluate", "analyze", "dream",
+                 "sweep", "report", "export", "presets", "TrainConfig", "MLP"):
+        assert name in dl.__all__
+    assert set(dir(dl)) >= set(dl.__all__)
+    with pytest.raises(AttributeError):
+        dl.no_such_name  # noqa: B018
+
+
+def test_import_is_lazy():
+    """``import digitlab`` loads neither NumPy nor matplotlib; the first use does."""
+    code = ("import sys, digitlab; heavy = [m for m in ('numpy', 'matplotlib', 'digitlab.api') "
+            "if m in sys.modules]; digitlab.TrainConfig; "
+            "print(heavy, 'numpy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[] True"
+
+
+def test_modules_do_not_replace_the_functions_of_the_same_name():
+    import digitlab.dream.core  # noqa: F401
+    import digitlab.evaluate  # noqa: F401
+    import digitlab.export  # noqa: F401
+    import digitlab.studies.runner  # noqa: F401
+    import digitlab.train  # noqa: F401
+
+    for name in ("train", "evaluate", "export", "dream", "sweep"):
+        assert isinstance(getattr(dl, name), types.FunctionType), name
+    assert isinstance(dl.activations, types.ModuleType)
+
+
+def test_presets_namespace():
+    assert dl.presets.names() == list(PRESETS)
+    assert dl.presets.assignment == preset("assignment")
+    assert dl.presets["report"] == preset("report")
+    dl.presets.report.hidden.append(7)  # a fresh copy each time
+    assert dl.presets.report.hidden == [1024, 1024]
+    assert set(dir(dl.presets)) >= set(PRESETS)
+    with pytest.raises(AttributeError, match="no preset 'nope'"):
+        dl.presets.nope  # noqa: B018
+
+
+def test_train_returns_the_run_with_network_history_and_evaluation(run):
+    assert run.config == preset("assignment").replace(**TINY)
+    assert run.network.sizes == [784, 16, 10]
+    assert len(run.history.epochs) == 1 and len(run.history.trace) == 4
+    assert 0.3 < run.evaluation.accuracy <= 1.0
+    assert run.evaluation.n == len(dl.load_dataset().test.labels)
+    assert (run.run_dir / "model.npz").is_file()
+    with pytest.raises(ConfigError, match="already holds a run"):
+        dl.train(preset="assignment", out=run.run_dir, progress=False, **TINY)
+    with pytest.raises(ConfigError, match="unknown config field"):
+        dl.train(preset="assignment", hiddn=[3])
+    with pytest.raises(ConfigError, match="not both"):
+        dl.train(dl.presets.report, preset="report")
+
+
+def test_load_model_and_evaluate_agree_with_the_run(run):
+    saved = dl.load_model(run.run_dir)
+    np.testing.assert_array_equal(saved.network.params, run.network.params)
+    from_file = dl.evaluate(run.run_dir)
+    assert from_file.accuracy == run.evaluation.accuracy
+    np.testing.assert_array_equal(from_file.confusion_matrix, run.evaluation.confusion_matrix)
+    test = dl.load_dataset().test
+    first = dl.evaluate(run, test.images[:50], test.labels[:50])
+    assert first.n == 50
+    with pytest.raises(DataError, match="labels"):
+        dl.evaluate(run, test.images[:50])
+
+
+def test_results_render_in_a_notebook(run):
+    plt.close("all")
+    figure = run.history.plot()
+    assert isinstance(figure, Figure)
+    assert plt.get_fignums() == []  # returned, not left for pyplot to show a second time
+    assert run.history._repr_png_().startswith(b"\x89PNG")
+
+    page = run.evaluation._repr_html_()
+    assert page.count("<tr>") == 11 and f"{run.evaluation.accuracy:.2%}" in page
+    assert isinstance(run.evaluation.plot(), Figure)
+    assert "accuracy=" in repr(run.evaluation) and "array" not in repr(run.evaluation)
+
+    summary = run._repr_html_()
+    assert "784-16-10" in summary and "data:image/png;base64," in summary
+    assert "test accuracy" in repr(run)
+
+
+def test_dream_in_memory_and_to_a_folder(run, tmp_path):
+    dreams = dl.dream(run, digit=[3, 8], steps=20, turn=(3, 8))
+    assert dreams.digits == [3, 8] and dreams.images.shape == (2, 784)
+    assert dreams.probabilities.shape == (2, 10) and dreams.means.shape == (2, 784)
+    assert dreams.turn is not None and dreams.turn.to_digit == 8
+    assert isinstance(dreams.plot(), Figure)
+    assert dreams._repr_png_().startswith(b"\x89PNG")
+
+    written = dl.dream(run, digit="1", steps=20, out=tmp_path / "dream")
+    assert written.images.shape == (1, 784)
+    record = json.loads((tmp_path / "dream" / "dream.json").read_text())
+    assert record["digits"] == [1] and (tmp_path / "dream" / "dream.png").is_file()
+    np.testing.assert_allclose(written.probabilities[0], record["dreams"][0]["final_probabilities"])
+    with pytest.raises(ConfigError, match="--digit"):
+        dl.dream(run, digit="three")
+
+
+@pytest.mark.parametrize("function, command", [
+    ("dream", "dream"), ("analyze", "analyze"), ("sweep", "sweep"), ("export", "export"),
+    ("evaluate", "evaluate"), ("report", "report"),
+])
+def test_keyword_arguments_are_named_like_the_flags(function, command):
+    """Every option of ``digitlab COMMAND`` is a keyword of ``dl.COMMAND`` of the same name
+    (``--no-retrain`` being ``retrain=0``, ``--quiet`` being ``progress=False``)."""
+    from digitlab.cli import cli
+
+    click_command = cli.get_command(None, command)
+    flags = set()
+    for option in click_command.params:
+        if option.param_type_name != "option" or option.name == "as_json":
+            continue
+        longest = max((o for o in option.opts if o.startswith("--")), key=len)
+        flags.add(longest[2:].replace("-", "_"))
+    flags = {{"data": "data_dir", "quiet": "progress"}.get(f, f) for f in flags}
+    keywords = set(inspect.signature(getattr(dl, function)).parameters)
+    missing = {f for f in flags if f not in keywords and f.removeprefix("no_") not in keywords}
+    assert not missing
