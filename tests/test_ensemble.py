@@ -62,3 +62,21 @@ def test_an_ensemble_never_overwrites_a_folder_and_rejects_bad_descriptions(tmp_
     (out / "ensemble.json").write_text("{not json")
     with pytest.raises(ModelFileError, match="cannot read ensemble"):
         load_model(out)
+
+
+def test_the_api_evaluates_and_analyzes_an_ensemble_folder_like_a_single_model(tmp_path):
+    import digitlab as dl
+    from digitlab.data import load_dataset
+
+    runs = [member(tmp_path, f"run{k}", seed=k, activation="tanh") for k in range(2)]
+    out = save_ensemble([run for run, _ in runs], tmp_path / "ens")
+    test = load_dataset().test  # the members' saved config: the shipped sample, seed 0
+    expected = np.mean([net.probabilities(test.images) for _, net in runs], axis=0)
+    result = dl.evaluate(out)
+    assert result.loss == "ce"  # averaged probabilities, not the members' ±1 outputs
+    assert result.n == len(test.labels)
+    np.testing.assert_array_equal(result.predictions, expected.argmax(axis=1))
+    assert result.accuracy == pytest.approx(np.mean(expected.argmax(axis=1) == test.labels))
+    analysis = dl.analyze(out, tmp_path / "analysis", retrain=0, nondigits=5, progress=False)
+    assert (tmp_path / "analysis" / "analysis.json").is_file()
+    assert analysis["findings"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from digitlab.config import PRESETS, TrainConfig, config_from_toml
 from digitlab.config import preset as _preset
@@ -87,6 +87,8 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
+    on_start: Callable[[TrainConfig, Any], None] | None = None,
+    load_data: Callable[..., Any] | None = None,
     **fields: Any,
 ):
     """Train a network; return the run with its ``network``, ``history`` and ``evaluation``.
@@ -98,22 +100,57 @@ def train(
     ``evaluation.json``; a run already there is continued with ``resume=True`` (its saved
     config, where only ``epochs`` and ``engine`` may change) or replaced with
     ``overwrite=True``. ``dataset`` (a name, or a loaded Dataset) and ``data_dir`` choose the
-    data; by default the config's, split by its seed.
+    data; by default the config's, split by its seed. The run folder is locked while the run
+    writes it (a second writer is refused, naming the first); ``on_start(config, dataset)`` is
+    called once both are known, before the first epoch. ``load_data(config, data_dir,
+    name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
     """
+    if out is None:
+        return _train(config, preset, None, dataset, data_dir, resume, overwrite, progress,
+                      on_epoch_end, on_start, load_data, fields)
+    from digitlab.runlock import claim_folder
+
+    with claim_folder(out, "run folder"):  # before any work: writable, ours alone
+        return _train(config, preset, Path(out), dataset, data_dir, resume, overwrite,
+                      progress, on_epoch_end, on_start, load_data, fields)
+
+
+def _train(config, preset, run_dir, dataset, data_dir, resume, overwrite, progress,
+           on_epoch_end, on_start, load_data, fields):
+    """The body of :func:`train`, run while the run folder is claimed."""
+    import numpy as np
+
     from digitlab.data import Dataset, load_run_dataset
+    from digitlab.errors import TrainingDiverged
+    from digitlab.modelio import MODEL_FILE
     from digitlab.train import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
     name = None if loaded is not None else dataset
-    config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
-    run_dir = Path(out) if out is not None else None
+    if run_dir is not None and not resume:
+        _refuse_existing_run(run_dir, overwrite)
+    config = run_config(config, preset=preset, out=run_dir, resume=resume, dataset=name,
+                        **fields)
     if run_dir is not None and not resume:
         claim_run_folder(run_dir, overwrite)
-    data = loaded if loaded is not None else load_run_dataset(config, data_dir, name=name)
+    if loaded is None:
+        loaded = (load_data or load_run_dataset)(config, data_dir, name=name)
+    data = loaded
     if data.name != config.dataset and not resume:
         config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
-    result = run_training(config, data, run_dir=run_dir, resume=resume, progress=progress,
-                          on_epoch_end=on_epoch_end)
+    if on_start is not None:
+        on_start(config, data)
+    try:
+        # overflow on the way to NaN is reported once, as TrainingDiverged, not as warnings
+        with np.errstate(over="ignore", invalid="ignore"):
+            result = run_training(config, data, run_dir=run_dir, resume=resume,
+                                  progress=progress, on_epoch_end=on_epoch_end)
+    except TrainingDiverged as error:
+        if run_dir is None:
+            raise
+        kept = (f"{run_dir / MODEL_FILE} still holds the last completed epoch"
+                if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")
+        raise TrainingDiverged(f"{error}; {kept}") from None
     if result.evaluation is None and data.test is not None and len(data.test.labels):
         from digitlab.evaluate import evaluate as run_evaluation
 
@@ -170,15 +207,20 @@ def run_config(
 def claim_run_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
     """Check that ``out`` holds no run (unless ``overwrite``) and clear what a replaced run
     left behind; :func:`train` does this before it reads any data."""
-    from digitlab.modelio import MODEL_FILE
     from digitlab.train import CURVES_FILE, EVALUATION_FILE
 
-    run_dir = Path(out)
+    run_dir = _refuse_existing_run(Path(out), overwrite)
+    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
+        (run_dir / stale).unlink(missing_ok=True)
+    return run_dir
+
+
+def _refuse_existing_run(run_dir: Path, overwrite: bool) -> Path:
+    from digitlab.modelio import MODEL_FILE
+
     if (run_dir / MODEL_FILE).exists() and not overwrite:
         raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
                           "--resume, start afresh with --overwrite, or choose another --out")
-    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
-        (run_dir / stale).unlink(missing_ok=True)
     return run_dir
 
 
@@ -203,18 +245,38 @@ def evaluate(
     fractions), or that of ``dataset`` / ``data_dir``. The result has ``accuracy``,
     ``mean_loss``, ``per_digit_accuracy``, ``confusion_matrix``, ``predictions``,
     ``probabilities``; in a notebook it shows its confusion matrix, ``.plot()`` draws it.
+    ``model`` may be an ensemble folder (its E is that of the averaged probabilities).
     """
-    from digitlab.evaluate import evaluate as run_evaluation
-    from digitlab.modelio import resolve_model
-
-    network, config, _ = resolve_model(model)
     if images is None:
-        test = dataset_for_model(config, dataset, data_dir, require=("test",)).test
-        images, labels = test.images, test.labels
-    elif labels is None:
+        return evaluate_test_split(model, dataset=dataset, data_dir=data_dir).evaluation
+    if labels is None:
         raise DataError("evaluate needs the labels of the images it is given")
-    loss = config.loss if config is not None else _default_loss(network)
-    return run_evaluation(network, images, labels, loss)
+    from digitlab.evaluate import evaluate as run_evaluation
+
+    network, config, _ = _readable_model(model)
+    return run_evaluation(network, images, labels, _loss_of(network, config))
+
+
+class TestEvaluation(NamedTuple):
+    """What ``digitlab evaluate`` reports: the model's path, the dataset's name and the
+    :class:`~digitlab.evaluate.Evaluation` of its test split."""
+
+    path: str | None
+    dataset: str
+    evaluation: Any
+
+
+def evaluate_test_split(model: ModelLike, *, dataset: str | None = None,
+                        data_dir: str | os.PathLike | None = None) -> TestEvaluation:
+    """:func:`evaluate` on the test split the model was trained with (or that of ``dataset``
+    / ``data_dir``), with the names ``digitlab evaluate`` prints."""
+    from digitlab.evaluate import evaluate as run_evaluation
+
+    network, config, path = _readable_model(model)
+    data = dataset_for_model(config, dataset, data_dir, require=("test",))
+    result = run_evaluation(network, data.test.images, data.test.labels,
+                            _loss_of(network, config))
+    return TestEvaluation(path, data.name, result)
 
 
 def analyze(
@@ -231,17 +293,21 @@ def analyze(
 ):
     """Which digits ``model`` confuses and reads worst, its mistakes, how retraining changes
     them and what it answers to images that are not digits; figures and ``analysis.json`` go
-    to ``out``. ``retrain=0`` skips the retrainings."""
+    to ``out``. ``retrain=0`` skips the retrainings. ``model`` may be an ensemble folder.
+    ``out`` is locked while it is written (a second writer is refused, naming the first)."""
     from digitlab.analysis.pipeline import analyze as run_analysis
-    from digitlab.modelio import resolve_model
+    from digitlab.modelio import load_digit_model, resolve_model
+    from digitlab.runlock import claim_folder
 
     if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)  # once, keeping its path for analysis.json
+        # once, keeping its path for analysis.json; a bad file is refused before anything
+        model = load_digit_model(model)
     _, config, _ = resolve_model(model)
-    data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
-    return run_analysis(model, data, out, retrain=retrain, config=config,
-                        progress=progress, seed=seed, retrain_epochs=retrain_epochs,
-                        nondigit_count=nondigits)
+    with claim_folder(out, "analysis folder"):  # before any work: writable, ours alone
+        data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
+        return run_analysis(model, data, out, retrain=retrain, config=config,
+                            progress=progress, seed=seed, retrain_epochs=retrain_epochs,
+                            nondigit_count=nondigits)
 
 
 def dream(
@@ -402,7 +468,8 @@ def report(
     from digitlab.reporting.build import build_report
 
     if quick and full:
-        raise ConfigError("choose quick or full, not both")
+        raise ConfigError("--quick and --full contradict each other; give one of them (or "
+                          "neither, for the default mode)")
     mode = "quick" if quick else "full" if full else "default"
     return build_report(out, dataset=dataset, data_dir=data_dir, mode=mode, fresh=fresh,
                         seed=seed, progress=progress, only=tuple(stage))
@@ -480,6 +547,27 @@ def _digits(digit) -> list[int]:
     if isinstance(digit, int):
         return [digit]
     return [int(d) for d in digit]
+
+
+def _readable_model(model):
+    """(model as it must be fed, config, path): a path is loaded as a digit model (an
+    ensemble folder too), a loaded model's preprocessing is applied before its network."""
+    from digitlab.modelio import SavedModel, load_digit_model, resolve_model
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_digit_model(model)
+    if isinstance(model, SavedModel):
+        return model.model, model.config, str(model.path) if model.path else None
+    return resolve_model(model)
+
+
+def _loss_of(network, config) -> str:
+    """The loss E is measured with: the config's; an ensemble's outputs are averaged
+    probabilities, so its E is their cross-entropy."""
+    from digitlab.ensemble import Ensemble
+
+    ensemble = isinstance(getattr(network, "network", network), Ensemble)
+    return config.loss if config is not None and not ensemble else _default_loss(network)
 
 
 def _default_loss(network) -> str:

@@ -407,15 +407,18 @@ def resolve_model(
     """(network, config, model path) from whatever names a model.
 
     ``model`` is a model file or run folder, a :class:`SavedModel`, anything with ``network``
-    and ``config`` attributes (what :func:`digitlab.train` returns) or a bare :class:`MLP`;
+    and ``config`` attributes (what :func:`digitlab.train` returns, or an ensemble folder's
+    model, whose network is an :class:`~digitlab.ensemble.Ensemble`) or a bare :class:`MLP`;
     ``config`` replaces the one found with it.
     """
     if isinstance(model, (str, os.PathLike)):
         model = load_model(model)
     if isinstance(model, MLP):
         return model, config, None
+    from digitlab.ensemble import Ensemble
+
     network = getattr(model, "network", None)
-    if not isinstance(network, MLP):
+    if not isinstance(network, (MLP, Ensemble)):
         raise ModelFileError(f"not a model: {type(model).__name__} (give a model file, a run "
                              "folder, a loaded model, a training result or a network)")
     path = getattr(model, "path", None) or getattr(model, "run_dir", None)

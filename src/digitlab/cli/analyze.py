@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
+from digitlab.cli.common import dataset_options, explicit_dataset
 
 
 @click.command()
@@ -41,21 +41,14 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     test fraction) unless --dataset or --data is given.
     """
     from digitlab.analysis.pipeline import ANALYSIS_FILE
-    from digitlab.analysis.pipeline import analyze as run_analysis
-    from digitlab.modelio import load_digit_model
-    from digitlab.runlock import claim_folder
+    from digitlab.api import analyze as run_analysis
 
-    saved = load_digit_model(model)  # a bad model file is refused before anything is made
-    with claim_folder(out_dir, "analysis folder"):  # before any work: writable, ours alone
-        config = saved.config
-        data = dataset_for_model(config, explicit_dataset(dataset), data_dir,
-                                 require=("train", "test"))
-        result = run_analysis(saved, data, out_dir, retrain=0 if no_retrain else retrain,
-                              config=config, progress=progress, seed=seed,
-                              retrain_epochs=retrain_epochs, nondigit_count=nondigit_count)
-        for line in result["findings"]:
-            click.echo(f"- {line}")
-        if result["retraining_skipped"] and not (no_retrain or retrain == 0):
-            click.echo(f"retraining skipped: {result['retraining_skipped']}")
-        click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
-                   f"{out_dir}")
+    result = run_analysis(model, out_dir, dataset=explicit_dataset(dataset), data_dir=data_dir,
+                          retrain=0 if no_retrain else retrain, retrain_epochs=retrain_epochs,
+                          seed=seed, nondigits=nondigit_count, progress=progress)
+    for line in result["findings"]:
+        click.echo(f"- {line}")
+    if result["retraining_skipped"] and not (no_retrain or retrain == 0):
+        click.echo(f"retraining skipped: {result['retraining_skipped']}")
+    click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
+               f"{out_dir}")

@@ -7,10 +7,9 @@ import math
 
 import click
 
-from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
-from digitlab.ensemble import is_ensemble
-from digitlab.evaluate import Evaluation, evaluate
-from digitlab.modelio import load_digit_model
+from digitlab.api import evaluate_test_split
+from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.evaluate import Evaluation
 
 
 def format_evaluation(result: Evaluation) -> str:
@@ -46,20 +45,11 @@ def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -
     Without --dataset/--data the dataset, seed and fractions saved with the model reproduce the
     test split it was evaluated on during training.
     """
-    saved = load_digit_model(model)
-    data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir)
-    # an ensemble's outputs are averaged probabilities: its E is their cross-entropy
-    shared_loss = saved.config is not None and not is_ensemble(saved.path)
-    loss = saved.config.loss if shared_loss else _default_loss(saved.model)
-    result = evaluate(saved.model, data.test.images, data.test.labels, loss)
+    path, dataset_name, result = evaluate_test_split(model, dataset=explicit_dataset(dataset),
+                                                     data_dir=data_dir)
     if as_json:
-        record = {"model": str(saved.path), "dataset": data.name, "split": "test",
-                  **result.to_dict()}
+        record = {"model": path, "dataset": dataset_name, "split": "test", **result.to_dict()}
         click.echo(json.dumps(record))
         return
-    click.echo(f"Model {saved.path} on the test split of {data.name} ({result.n} digits)")
+    click.echo(f"Model {path} on the test split of {dataset_name} ({result.n} digits)")
     click.echo(format_evaluation(result))
-
-
-def _default_loss(network) -> str:
-    return "ce" if network.output_activation.name == "softmax" else "mse"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from digitlab.cli.common import dataset_options
-from digitlab.errors import ConfigError
 
 
 @click.command("report")
@@ -31,13 +30,9 @@ def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, quiet):
     """
     from pathlib import Path
 
-    from digitlab.reporting import build_report
+    from digitlab.api import report as build_report
 
-    if quick and full:
-        raise ConfigError("--quick and --full contradict each other; give one of them (or "
-                          "neither, for the default mode)")
-    mode = "quick" if quick else "full" if full else None
-    summary = build_report(out_dir, dataset=dataset, data_dir=data_dir, mode=mode or "default",
-                           fresh=fresh, seed=seed, progress=not quiet, only=tuple(only))
+    summary = build_report(out_dir, quick=quick, full=full, dataset=dataset, data_dir=data_dir,
+                           fresh=fresh, seed=seed, stage=only, progress=not quiet)
     total = sum(t["seconds"] for t in summary["timings"].values())
     click.echo(f"Report written to {Path(out_dir) / 'index.html'} ({total:.0f} s).")

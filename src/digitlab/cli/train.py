@@ -14,35 +14,20 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
+from digitlab.api import train
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
-from digitlab.config import (
-    PRESETS,
-    TrainConfig,
-    config_from_toml,
-    parse_hidden,
-    parse_rates,
-    preset,
-)
+from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
-from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.errors import ConfigError
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
-from digitlab.runlock import claim_folder
-from digitlab.train import (
-    CURVES_FILE,
-    EVALUATION_FILE,
-    TrainResult,
-    build_network,
-    load_run_config,
-    train,
-)
+from digitlab.train import EVALUATION_FILE, TrainResult, build_network
 
 
 class _StrictNumber(click.ParamType):
@@ -160,24 +145,6 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
-def resolve_config(
-    preset_name: str | None = None,
-    config_file: str | Path | None = None,
-    overrides: dict[str, Any] | None = None,
-    base: TrainConfig | None = None,
-) -> TrainConfig:
-    """The config of a run: ``base`` or the preset, then the TOML file, then the flags given.
-
-    ``overrides`` maps field names to values; None means "not given". Raises
-    :class:`ConfigError` naming the first invalid value.
-    """
-    config = base if base is not None else preset(preset_name or "assignment")
-    if config_file is not None:
-        config = config_from_toml(config_file, config)
-    given = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return config.replace(**given) if given else config
-
-
 @click.command(name="train")
 @click.option("--preset", "preset_name", default=None, show_default="assignment",
               help=f"Starting configuration: {', '.join(PRESETS)}.")
@@ -205,69 +172,41 @@ def train_command(out: Path | None, resume: str | None, **options: Any) -> None:
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
     One process at a time writes a run folder: a second one is refused, naming the first.
     """
-    run_dir, _ = _run_dir(out, resume)
-    # before anything is read or computed: the folder can be written and is ours alone
-    with claim_folder(run_dir, "run folder"):
-        _train_into(out=out, resume=resume, **options)
+    _train_into(out=out, resume=resume, **options)
 
 
 def _train_into(
     preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
     out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
 ) -> None:
-    """The body of ``digitlab train``, run while the run folder is claimed."""
+    """The body of ``digitlab train``: one call of :func:`digitlab.api.train`, printed."""
     run_dir, resuming = _run_dir(out, resume)
-    dataset = explicit_dataset(dataset)  # None unless given: the config's dataset stands
-    if dataset is not None:
-        overrides["dataset"] = dataset
-    if resuming:
-        if preset_name is not None:
-            raise ConfigError("--preset cannot be used with --resume: the run's saved config "
-                              "is continued (only --epochs and --engine may change)")
-        if not (run_dir / MODEL_FILE).is_file():
-            raise ConfigError(f"{run_dir}: nothing to resume (no {MODEL_FILE}; the run finished "
-                              "no epoch)")
-        config = resolve_config(None, config_file, overrides, base=load_run_config(run_dir))
-    else:
-        if (run_dir / MODEL_FILE).exists() and not overwrite:
-            raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
-                              "--resume, start afresh with --overwrite, or choose another --out")
-        config = resolve_config(preset_name, config_file, overrides)
-        for stale in (CURVES_FILE, EVALUATION_FILE):  # from a run --overwrite replaces
-            (run_dir / stale).unlink(missing_ok=True)
-
-    data = load_run_dataset(config, data_dir, name=dataset)
-    if not resuming and data.name != config.dataset:
-        config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
-
     echo = (lambda *args, **kwargs: None) if quiet else click.echo
-    echo(_describe_run(config, data, run_dir, resuming))
-    echo(summary_table(build_network(config)))
-    epochs_run = []
-    show_epoch = _print_epoch(config)
+    epochs_run: list[int] = []
+    shown: list[Callable[[dict[str, Any]], None]] = []
+
+    def on_start(config: TrainConfig, data) -> None:
+        echo(_describe_run(config, data, run_dir, resuming))
+        echo(summary_table(build_network(config)))
+        shown.append(_print_epoch(config))
 
     def on_epoch_end(record: dict[str, Any]) -> None:
         epochs_run.append(record["epoch"])
         if not quiet:
-            show_epoch(record)
+            shown[0](record)
 
-    try:
-        # overflow on the way to NaN is reported once, as TrainingDiverged, not as warnings
-        with np.errstate(over="ignore", invalid="ignore"):
-            result = train(config, data, run_dir=run_dir, resume=resuming, progress=not quiet,
-                           on_epoch_end=on_epoch_end)
-    except TrainingDiverged as error:
-        kept = (f"{run_dir / MODEL_FILE} still holds the last completed epoch"
-                if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")
-        raise TrainingDiverged(f"{error}; {kept}") from None
-
+    result = train(config_file, preset=preset_name, out=run_dir,
+                   dataset=explicit_dataset(dataset),  # None unless given: the config's stands
+                   data_dir=data_dir, resume=resuming, overwrite=overwrite, progress=not quiet,
+                   on_epoch_end=on_epoch_end, on_start=on_start, load_data=load_run_dataset,
+                   **{field: value for field, value in overrides.items() if value is not None})
     if result.status == "interrupted":
         _report_interrupt(result, run_dir, data_dir)
         sys.exit(130)
     if resuming and not epochs_run:
         click.echo(f"The run already has {len(result.history.epochs)} epochs; give a larger "
                    "--epochs to train it further.")
-    _finish(result, data, run_dir, quiet)
+    _finish(result, run_dir, quiet)
 
 
 def _run_dir(out: Path | None, resume: str | None) -> tuple[Path, bool]:
@@ -324,7 +263,7 @@ def _report_interrupt(result: TrainResult, run_dir: Path, data_dir: Path | None)
     )
 
 
-def _finish(result: TrainResult, data, run_dir: Path, quiet: bool) -> None:
+def _finish(result: TrainResult, run_dir: Path, quiet: bool) -> None:
     """Print the test result (train() wrote curves.png and evaluation.json)."""
     history = result.history
     if result.status == "early_stopping":
