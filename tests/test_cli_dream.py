@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from digitlab.cli import main
+from cli_runner import run_cli
 from digitlab.cli.dream import dream_options
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
@@ -42,15 +42,7 @@ def tanh_model(tmp_path_factory, data):
     return path
 
 
-def run(args, capsys):
-    """Run ``digitlab ARGS`` in-process: (exit code, stdout, stderr)."""
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
+run = run_cli
 
 
 def _is_png(path):

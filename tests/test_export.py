@@ -8,8 +8,8 @@ import onnx
 import onnxruntime
 import pytest
 
+from cli_runner import run_cli
 from digitlab import __version__
-from digitlab.cli import main
 from digitlab.config import TrainConfig, preset
 from digitlab.data import load_run_dataset
 from digitlab.errors import ExportError
@@ -31,14 +31,6 @@ def session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
                                         providers=["CPUExecutionProvider"])
 
 
-def run_cli(args, capsys):
-    try:
-        main([str(a) for a in args])
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from digitlab.cli import main
+from cli_runner import run_cli
 from digitlab.config import TrainConfig
 from digitlab.data.catalog import SPECS, RemoteFile
 from digitlab.data.download import download_dataset
@@ -56,13 +56,7 @@ def cli(capsys):
 
     def run(*args) -> tuple[int, str, str]:
         capsys.readouterr()
-        try:
-            main([str(a) for a in args])
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code
-        out, err = capsys.readouterr()
-        return code, out, err
+        return run_cli(args, capsys)
 
     return run
 
