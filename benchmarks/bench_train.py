@@ -31,7 +31,7 @@ Data: Fashion-MNIST's 60,000 training images (MNIST's exact shapes), from
 Needs ``pip install torch==2.13.0``.
 
     python benchmarks/bench_train.py [--case report|assignment|process|all] [--repeats 3]
-                                     [--samples N]
+                                     [--samples N] [--skip torch:autograd,...]
 
 ``--samples`` times a prefix of the data and scales to 60,000 images per epoch.
 
@@ -205,6 +205,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--samples", type=int, default=EPOCH)
     parser.add_argument("--data", default=FASHION)
+    parser.add_argument("--skip", default="",
+                        help="implementations to leave out, comma-separated (e.g. torch:autograd)")
     parser.add_argument("--impl", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.impl:
@@ -228,9 +230,12 @@ def compare(args) -> None:
     print(f"NumPy's BLAS kernels: {', '.join(kernels) or 'unknown'}")
     cases = ["report", "assignment", "process"] if args.case == "all" else [args.case]
     for case in cases:
-        results = {impl: [] for impl in IMPLEMENTATIONS[case]}
+        skipped = set(args.skip.split(","))
+        impls = [impl for impl in IMPLEMENTATIONS[case]
+                 if impl not in skipped or impl == "digitlab" or impl in PEERS[case]]
+        results = {impl: [] for impl in impls}
         for _ in range(args.repeats):
-            for impl in IMPLEMENTATIONS[case]:  # alternate, so drifts in load hit all alike
+            for impl in impls:  # alternate, so drifts in load hit all alike
                 results[impl].append(measure(case, impl, args))
         medians = {impl: statistics.median(r["seconds"] for r in runs)
                    for impl, runs in results.items()}
@@ -249,6 +254,8 @@ def compare(args) -> None:
             print(f"{impl:<20}{medians[impl]:>10.2f}{medians[impl] / medians[peer]:>7.2f}"
                   f"{rounds:>26}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}{peak:>9.0f}")
         for mine, other in [("digitlab", peer), *PAIRS.get(case, [])]:
+            if mine not in results or other not in results:
+                continue
             ours = [r["seconds"] for r in results[mine]]
             theirs = [r["seconds"] for r in results[other]]
             print(f"{mine} / {other}: median {medians[mine] / medians[other]:.2f}, per round "

@@ -18,6 +18,7 @@ needs_numba = pytest.mark.skipif(kernels is None, reason="Numba is not installed
 
 # (sizes, activations, loss, bias): 1–3 hidden layers, every activation and both losses
 NETWORKS = [
+    ([784, 10], ["softmax"], "ce", True),  # no hidden layer: the first layer is the output
     ([784, 24, 10], ["tanh", "tanh"], "mse", False),  # the assignment's kind
     ([784, 32, 20, 10], ["swish", "swish", "softmax"], "ce", True),  # the report's kind
     ([784, 30, 20, 16, 10], ["relu", "sigmoid", "linear", "softmax"], "mse", True),
@@ -45,15 +46,18 @@ def reference_per_sample(net, images, targets, loss_name, order, rates):
 
 
 @needs_numba
+@pytest.mark.parametrize("block", [1, 4, kernels.BLOCK if kernels else 64])
 @pytest.mark.parametrize("sizes, activations, loss_name, bias", NETWORKS)
-def test_per_sample_sgd_equals_the_equations(sizes, activations, loss_name, bias):
+def test_per_sample_sgd_equals_the_equations(sizes, activations, loss_name, bias, block):
+    # blocks of 1 and 4 samples: the first layer's updates cross block boundaries; the default
+    # block holds all 25 samples, so W⁰ sees only the in-block corrections
     net, images, targets = problem(sizes, activations, loss_name, bias)
     compiled_net = net.copy()
     order = np.random.default_rng(1).permutation(len(images))[:25]
     rates = np.linspace(0.05, 0.01, len(order))  # a different η per sample, as a schedule gives
     expected = reference_per_sample(net, images, targets, loss_name, order, rates)
 
-    engine = kernels.PerSampleSGD(compiled_net, loss_name, threads=1)
+    engine = kernels.PerSampleSGD(compiled_net, loss_name, threads=1, block=block)
     done, losses, predicted = engine.run(images, targets, order[:10], rates[:10])
     done2, losses2, predicted2 = engine.run(images, targets, order[10:], rates[10:])
 
@@ -80,14 +84,16 @@ def test_per_sample_sgd_gives_the_same_weights_on_one_or_two_threads():
 
 
 @needs_numba
-def test_per_sample_sgd_stops_before_a_sample_whose_loss_is_nan():
-    net, images, targets = problem(*NETWORKS[0])
+@pytest.mark.parametrize("block", [3, 64])  # the NaN sample inside the second block, the first
+def test_per_sample_sgd_stops_before_a_sample_whose_loss_is_nan(block):
+    net, images, targets = problem(*NETWORKS[1])
     images[7, 100] = np.nan  # the sixth sample visited below
     order, rates = np.arange(2, 12), np.full(10, 0.05)
     expected = net.copy()
     reference_per_sample(expected, images, targets, "mse", order[:5], rates[:5])
 
-    done, losses, _ = kernels.PerSampleSGD(net, "mse").run(images, targets, order, rates)
+    done, losses, _ = kernels.PerSampleSGD(net, "mse", block=block).run(images, targets, order,
+                                                                         rates)
     assert done == 5 and len(losses) == 6 and np.isnan(losses[5])  # the one that stopped it
     np.testing.assert_allclose(net.params, expected.params, rtol=1e-10, atol=1e-13)
 

@@ -28,23 +28,36 @@ def available_cores() -> int:
         return os.cpu_count() or 1
 
 
+def split(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
+    """``parts`` (or fewer) contiguous pieces (lo, hi) covering range(n), their boundaries
+    multiples of ``align``."""
+    size = -(-n // max(1, parts))  # ceil
+    size = -(-size // align) * align
+    return [(lo, min(lo + size, n)) for lo in range(0, n, size)] or [(0, n)]
+
+
+def in_bounds(work: Callable[[int, int], None], bounds: list[tuple[int, int]],
+              threads: int) -> None:
+    """Call ``work(lo, hi)`` for each piece of ``bounds``: on up to ``threads`` threads at once,
+    or one after the other in the calling thread when ``threads`` is 1."""
+    global _pool
+    if threads < 2 or len(bounds) < 2:
+        for lo, hi in bounds:
+            work(lo, hi)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=max(1, available_cores() - 1),
+                                   thread_name_prefix="digitlab")
+    others = [_pool.submit(work, lo, hi) for lo, hi in bounds[1:]]
+    work(*bounds[0])
+    for future in others:
+        future.result()
+
+
 def in_parts(work: Callable[[int, int], None], n: int, parts: int, align: int = 1) -> None:
     """Call ``work(lo, hi)`` on ``parts`` contiguous pieces covering range(n), in parallel.
 
     Piece boundaries are multiples of ``align``; with ``parts`` = 1, or too little work to
     split, ``work(0, n)`` runs in the calling thread.
     """
-    global _pool
-    size = -(-n // parts)  # ceil
-    size = -(-size // align) * align
-    if parts < 2 or size >= n:
-        work(0, n)
-        return
-    if _pool is None:
-        _pool = ThreadPoolExecutor(max_workers=max(1, available_cores() - 1),
-                                   thread_name_prefix="digitlab")
-    bounds = [(lo, min(lo + size, n)) for lo in range(0, n, size)]
-    others = [_pool.submit(work, lo, hi) for lo, hi in bounds[1:]]
-    work(*bounds[0])
-    for future in others:
-        future.result()
+    in_bounds(work, split(n, parts, align), parts)

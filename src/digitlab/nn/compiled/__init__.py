@@ -4,9 +4,11 @@ fewer passes over memory and without a Python call per operation.
 - :mod:`.kernels` — the Python side: :class:`~.kernels.PerSampleSGD` (a network's per-sample
   training through the compiled loop), :class:`~.kernels.CompiledUpdate` (an optimizer whose
   update is compiled).
-- :mod:`.network_kernels` — per-sample SGD (equations (1)–(2)) for any depth: each weight matrix
-  is streamed once per sample for the update of the previous sample *and* the product with the
-  next input; a compiled loop runs a few hundred samples, then hands control back.
+- :mod:`.network_kernels` — per-sample SGD (equations (1)–(2)) for any depth: the first layer
+  in blocks of samples (its products and updates become matrix products, with exact
+  corrections for the updates inside a block), each later weight matrix streamed once per
+  sample for the update of the previous sample *and* the product with the next input; a call
+  runs a few hundred samples, then hands control back.
 - :mod:`.optimizer_kernels` — the optimizer's update of a piece of the parameter vector (Adam,
   SGD with momentum / Nesterov, weight decay) as one pass instead of about ten NumPy calls.
 

@@ -11,8 +11,9 @@ import numpy as np
 from numba import config as numba_config
 from numba import set_num_threads
 
-from digitlab.nn import fused
-from digitlab.nn.compiled.network_kernels import ACTIVATION_CODES, LOSS_CODES, sgd_per_sample
+from digitlab.nn import fused, parallel
+from digitlab.nn.compiled.network_kernels import (ACTIVATION_CODES, LOSS_CODES, PARALLEL_WORK,
+                                                  sgd_block)
 from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
 from digitlab.nn.optimizers import SGD, Adam
 
@@ -59,17 +60,29 @@ class ThreadChooser:
         self.best = best
 
 
+#: samples whose first-layer products are taken together, as one matrix product (see
+#: :func:`~digitlab.nn.compiled.network_kernels.sgd_block`)
+BLOCK = 64
+#: the first layer's products are split into this many blocks of rows whatever the thread count,
+#: so that each row is computed by the same BLAS calls on one thread or on several
+FIRST_LAYER_PARTS = 2
+
+
 class PerSampleSGD:
-    """Per-sample SGD of one network through :func:`sgd_per_sample`, with its scratch arrays.
+    """Per-sample SGD of one network through :func:`sgd_block`, with its scratch arrays.
 
     ``run(images, targets, order, rates)`` trains on ``images[order]`` in place and returns
-    ``(done, losses, predicted)``; see :func:`sgd_per_sample`. ``threads`` is the most cores a
-    call may use; :class:`ThreadChooser` decides how many it does. The result depends on where
-    the calls divide the samples (only in rounding: each call ends with its last update), so
-    callers divide an epoch the same way every time.
+    ``(done, losses, predicted)``. The samples go in blocks of :data:`BLOCK`: for each block,
+    W⁰'s products with the block's images and the images' products with each other are taken
+    first (BLAS, one thread per block of rows), the compiled kernel then trains sample by
+    sample, and W⁰ ← W⁰ + Σ_k η_k δ⁰_k (y⁰_k)ᵀ applies the block's first-layer updates at the
+    end (BLAS). ``threads`` is the most cores a call may use;
+    :class:`ThreadChooser` decides how many it does. The result does not depend on the thread
+    count; it depends on where the calls and blocks divide the samples (only in rounding: each
+    call ends with every update applied), so callers divide an epoch the same way every time.
     """
 
-    def __init__(self, network, loss_name: str, threads: int = 1):
+    def __init__(self, network, loss_name: str, threads: int = 1, block: int = BLOCK):
         self.network = network
         sizes = network.sizes
         self.sizes = np.asarray(sizes, dtype=np.int64)
@@ -81,6 +94,17 @@ class PerSampleSGD:
         self.ys = np.zeros((2, sum(sizes)), dtype=dtype)
         self.zs = np.zeros(sum(sizes[1:]), dtype=dtype)
         self.deltas = np.zeros_like(self.zs)
+        n_in, n_out = sizes[0], sizes[1]
+        self.block = block
+        self.inputs = np.zeros((block, n_in), dtype=dtype)
+        self.first_products = np.zeros(n_out * block, dtype=dtype)  # (n_1, k), k ≤ block
+        self.gram = np.zeros(block * block, dtype=dtype)  # (k, k)
+        self.first_steps = np.zeros((block, n_out), dtype=dtype)
+        parts = FIRST_LAYER_PARTS if n_out * n_in >= PARALLEL_WORK else 1
+        self.row_bounds = parallel.split(n_out, parts, align=16)
+        # Sᵀ Y before it is added to W⁰ (a BLAS gemm adding in place, as SciPy's, would keep
+        # the GIL and so one thread at a time, and mix a second BLAS into the loop)
+        self.first_update = np.zeros((n_out, n_in), dtype=dtype)
         # Numba's pool has NUMBA_NUM_THREADS threads (the machine's cores unless set lower)
         self.chooser = ThreadChooser(min(threads, numba_config.NUMBA_NUM_THREADS))
 
@@ -89,20 +113,54 @@ class PerSampleSGD:
         ``threads`` forces a thread count. Returns ``(done, losses, predicted)``: the number of
         samples applied, E of each (and of the one whose E was not finite, when done <
         len(order)) and the index of each one's largest output."""
-        net = self.network
         order = np.asarray(order, dtype=np.int64)
+        rates = np.asarray(rates, dtype=np.float64)
         losses = np.empty(len(order), dtype=np.float64)
         predicted = np.empty(len(order), dtype=np.int64)
         chosen = self.chooser.pick() if threads is None else min(threads, self.chooser.most)
         set_num_threads(chosen)
         start = time.perf_counter()
-        done = sgd_per_sample(
-            net.params, self.sizes, self.offsets, self.codes, net.has_bias, self.loss_code,
-            images, targets, order, np.asarray(rates, dtype=np.float64), losses, predicted,
-            self.ys, self.zs, self.deltas, chosen)
+        done = 0
+        for lo in range(0, len(order), self.block):
+            hi = min(lo + self.block, len(order))
+            applied = self._block(images, targets, order[lo:hi], rates[lo:hi], losses[lo:hi],
+                                  predicted[lo:hi], chosen)
+            done += applied
+            if applied < hi - lo:
+                break
         if done:
             self.chooser.record(chosen, (time.perf_counter() - start) / done)
         return done, losses[: min(done + 1, len(order))], predicted[:done]
+
+    def _block(self, images, targets, order, rates, losses, predicted, threads) -> int:
+        """One block of samples (see :func:`sgd_block`); returns how many were applied."""
+        net, k = self.network, len(order)
+        W0, b0 = net.weights[0], net.biases[0]
+        inputs = self.inputs[:k]
+        np.take(images, order, axis=0, out=inputs)
+        products = self.first_products[: W0.shape[0] * k].reshape(W0.shape[0], k)
+        gram = self.gram[: k * k].reshape(k, k)
+
+        def first_products(lo, hi):  # W⁰ Yᵀ, rows lo..hi
+            np.matmul(W0[lo:hi], inputs.T, out=products[lo:hi])
+
+        parallel.in_bounds(first_products, self.row_bounds, threads)
+        np.matmul(inputs, inputs.T, out=gram)
+        steps = self.first_steps[:k]
+        done = sgd_block(net.params, self.sizes, self.offsets, self.codes, net.has_bias,
+                         self.loss_code, targets, order, rates, products, gram, steps, losses,
+                         predicted, self.ys, self.zs, self.deltas, threads)
+        if done:
+            applied, used = steps[:done], inputs[:done]
+
+            def first_update(lo, hi):  # W⁰ ← W⁰ + Sᵀ Y, rows lo..hi
+                np.matmul(applied[:, lo:hi].T, used, out=self.first_update[lo:hi])
+                W0[lo:hi] += self.first_update[lo:hi]
+
+            parallel.in_bounds(first_update, self.row_bounds, threads)
+            if net.has_bias:
+                b0 += applied.sum(axis=0)
+        return done
 
 
 class CompiledUpdate:

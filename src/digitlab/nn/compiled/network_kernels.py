@@ -5,23 +5,33 @@ architecture: the flat parameter vector θ (as :class:`digitlab.nn.network.MLP` 
 ``sizes`` (n_0 … n_L), ``offsets`` (where W^l starts in θ; b^l follows W^l when there are
 biases) and one activation code per layer (:data:`ACTIVATION_CODES`).
 
-The fusion. Plain per-sample SGD reads each W^l three times per sample: the product z^l = W^l y^l
-of the forward pass, the product δ^l W^l of equation (1) and the update (2)
-W^l ← W^l + η δ^l (y^l)ᵀ. Here the update of sample k is delayed until sample k+1's forward pass
-reaches W^l, and then each row i is updated and at once multiplied with the new input::
+Plain per-sample SGD reads each W^l three times per sample: the product z^l = W^l y^l of the
+forward pass, the product δ^l W^l of equation (1) and the update (2) W^l ← W^l + η δ^l (y^l)ᵀ,
+each a matrix-vector pass over memory. :func:`sgd_block` needs far less:
 
-    W^l_i ← W^l_i + η_k δ^l_{k,i} y^l_k      (equation (2) for sample k)
-    z^l_{k+1,i} = W^l_i · y^l_{k+1} + b^l_i   (forward pass of sample k+1, with the new row)
+- The first layer, W⁰ — the largest, 784 columns — works on a block of K samples at once,
+  since its inputs, the images, are known in advance. Sample k of the block needs
+  W⁰_k = W⁰ + Σ_{p<k} η_p δ⁰_p (y⁰_p)ᵀ (the updates of the samples before it), and::
 
-so W^l is read and written once and read once more for δ^l W^l (layers l ≥ 1 only: W⁰ needs no
-δ⁰ W⁰). The arithmetic is that of equations (1)–(2) in the same order; only rounding differs
-from the NumPy paths. Before control returns to Python the last delayed update is applied, so
-the weights are always those after every sample processed.
+      W⁰_k y⁰_k = W⁰ y⁰_k + Σ_{p<k} η_p δ⁰_p (y⁰_p · y⁰_k)
 
-Threads. Rows of the forward pass are split over the threads, and δ^l W^l is split by columns
-(each column's sum runs over the rows in order), so no sum is ever split between threads: the
-result is the same, bit for bit, for any number of threads. Small layers (the 10 outputs) run on
-the calling thread.
+  so the products W⁰ y⁰_k of the whole block are one matrix product, taken before the block,
+  and the sums over p are short (K vectors of n_1). After the block the K updates (2) are one
+  more matrix product, W⁰ ← W⁰ + Σ_k η_k δ⁰_k (y⁰_k)ᵀ. Both products run in BLAS at matrix-
+  matrix speed; W⁰ needs no δ⁰ W⁰.
+- Each later layer (l ≥ 1) delays its update (2) until the next sample's forward pass reaches
+  W^l, then updates each row and at once multiplies it with the new input, so W^l is read and
+  written once, and read once more for δ^l W^l.
+
+The arithmetic is that of equations (1)–(2); only the order of the sums, and so the rounding,
+differs from the NumPy paths. Before control returns to Python every update is applied, so the
+weights are always those after every sample processed.
+
+Threads. The first layer's products are split into a fixed number of blocks of rows (the same
+for any thread count); in a wide later layer the rows of the forward pass are split over the
+threads, and δ^l W^l by columns (each column's sum runs over the rows in order). No sum is ever
+split between threads, so the result is the same, bit for bit, for any number of threads.
+Small layers (the 10 outputs) run on the calling thread.
 
 Floating point. ``fastmath`` is limited to reassociation and contraction (the dot products are
 vectorised), never "no NaNs / no infinities", so a NaN loss is still seen and stops training.
@@ -112,6 +122,44 @@ def slope(code, z, y, fast):
     return 1.0
 
 
+@_jit
+def activate_all(code, z, y, fast):
+    """y = f(z) elementwise; the activation is chosen once, outside the loop, so that each
+    loop is a plain one the compiler can vectorise."""
+    if code == TANH:
+        for i in range(z.size):
+            y[i] = tanh(z[i], fast)
+    elif code == SIGMOID:
+        for i in range(z.size):
+            y[i] = 0.5 * (1.0 + tanh(0.5 * z[i], fast))
+    elif code == RELU:
+        for i in range(z.size):
+            y[i] = z[i] if z[i] > 0 else z[i] * 0
+    elif code == SWISH:
+        for i in range(z.size):
+            y[i] = z[i] * (0.5 * (1.0 + tanh(0.5 * z[i], fast)))
+    else:
+        for i in range(z.size):
+            y[i] = z[i]
+
+
+@_jit
+def times_slope(code, z, y, fast, out):
+    """out ← out ⊙ f′(z), f′ from z and y = f(z) as in :func:`slope`, one loop per activation."""
+    if code == TANH:
+        for i in range(out.size):
+            out[i] *= 1.0 - y[i] * y[i]
+    elif code == SIGMOID:
+        for i in range(out.size):
+            out[i] *= y[i] * (1.0 - y[i])
+    elif code == RELU:
+        for i in range(out.size):
+            out[i] = out[i] if z[i] > 0 else out[i] * 0
+    elif code == SWISH:
+        for i in range(out.size):
+            out[i] *= y[i] + 0.5 * (1.0 + tanh(0.5 * z[i], fast)) * (1.0 - y[i])
+
+
 # ------------------------------------------------------------------ one layer, one sample
 @_jit
 def _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y, z, y_out, code, fast, lo, hi):
@@ -135,23 +183,20 @@ def _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y, z, y_out, code, fa
                 acc += row[j] * y[j]
         z[i] = acc + b[i] if has_bias else acc
     if code != SOFTMAX:
-        for i in range(lo, hi):
-            y_out[i] = activate(code, z[i], fast)
+        activate_all(code, z[lo:hi], y_out[lo:hi], fast)
 
 
 @_jit
 def _columns_backward(W, delta, z_below, y, code_below, fast, delta_below, lo, hi):
     """δ_below,j = (Σ_i δ_i W_ij) f′(z_below,j) for columns lo..hi, the rows summed in order."""
-    zero = W.dtype.type(0)
-    for j in range(lo, hi):
-        delta_below[j] = zero
+    out = delta_below[lo:hi]  # (slices: loops from 0 vectorise, loops from lo did not)
+    out[:] = 0
     for i in range(W.shape[0]):
         d = delta[i]
-        row = W[i]
-        for j in range(lo, hi):
-            delta_below[j] += d * row[j]
-    for j in range(lo, hi):
-        delta_below[j] *= slope(code_below, z_below[j], y[j], fast)
+        row = W[i, lo:hi]
+        for j in range(out.size):
+            out[j] += d * row[j]
+    times_slope(code_below, z_below[lo:hi], y[lo:hi], fast, out)
 
 
 @_jit
@@ -243,41 +288,97 @@ def _layer_views(params, sizes, offsets, has_bias, l):
     return W, b
 
 
-@_jit_parallel
-def sgd_per_sample(params, sizes, offsets, codes, has_bias, loss_code, images, targets,
-                   order, rates, losses, predicted, ys, zs, deltas, threads):
-    """Per-sample SGD over ``images[order]``: for each sample the forward pass, E, equation (1)
-    and equation (2) with rate ``rates[s]``, updating ``params`` in place.
-
-    Parameters
-    ----------
-    params : (P,) the flat parameter vector θ (float32 or float64), updated in place
-    sizes, offsets, codes : (L+1,), (L,), (L,) int64: widths, where W^l starts, activations
-    images, targets : (N, n_0), (N, n_L) of the dtype of θ
-    order : (S,) int64, the samples to visit; rates : (S,) η for each
-    losses, predicted : (S,) float64 and int64 outputs: E and the index of the largest output
-    ys : (2, Σ n_l) scratch, the layer inputs/outputs of this and the previous sample
-    zs, deltas : (Σ_{l≥1} n_l,) scratch for z^l and δ^l
-    threads : how many parts to split the rows (columns) of a wide layer into; the result does
-        not depend on it
-
-    Returns the number of samples done: ``len(order)``, or fewer when a sample's E was NaN or
-    infinite — that sample is then not applied, and θ holds the updates of the ones before it.
-    """
+@_jit
+def _starts(sizes):
+    """Where y^l starts in a row of ``ys`` (L+2 entries) and where z^l, δ^l start in ``zs``,
+    ``deltas`` (L+1 entries)."""
     n_layers = sizes.size - 1
-    fast = params.itemsize == 4  # float32: the vectorised tanh
-    y_start = np.zeros(n_layers + 2, np.int64)  # where y^l starts in a row of ys
-    z_start = np.zeros(n_layers + 1, np.int64)  # where z^l, δ^l start
+    y_start = np.zeros(n_layers + 2, np.int64)
+    z_start = np.zeros(n_layers + 1, np.int64)
     for l in range(n_layers + 1):
         y_start[l + 1] = y_start[l] + sizes[l]
     for l in range(n_layers):
         z_start[l + 1] = z_start[l] + sizes[l + 1]
+    return y_start, z_start
+
+
+@_jit
+def _first_layer(first_products, gram, first_steps, b, has_bias, k, z):
+    """z⁰ of the block's sample k from the products taken at the start of the block:
+
+        z⁰_k = W⁰_start y⁰_k + b⁰_start + Σ_{p<k} η_p δ⁰_p (y⁰_p · y⁰_k + [bias])
+
+    which is W⁰ y⁰_k + b⁰ with W⁰, b⁰ after the updates (2) of samples 0 … k−1 of the block.
+    ``first_products`` (n_1, K), ``gram`` (K, K), ``first_steps`` (K, n_1) holds η_p δ⁰_p."""
+    n = z.size
+    for i in range(n):
+        z[i] = first_products[i, k] + b[i] if has_bias else first_products[i, k]
+    one = z.dtype.type(1)  # (a Python 1 would turn float32 sums into float64 ones)
+    for p in range(k):
+        c = gram[p, k] + one if has_bias else gram[p, k]
+        step = first_steps[p]
+        for i in range(n):
+            z[i] += c * step[i]
+
+
+@_jit_parallel
+def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order, rates,
+              first_products, gram, first_steps, losses, predicted, ys, zs, deltas, threads):
+    """Per-sample SGD over one block of K samples, ``targets[order]``: for each sample the
+    forward pass, E, equation (1) and equation (2) with rate ``rates[k]``.
+
+    The first layer. Its input y⁰ (the image) is known for the whole block in advance, so the
+    caller takes the block's products with W⁰ at once, as one matrix product (W⁰ is read once
+    per block instead of once per sample), and the products y⁰_p · y⁰_k of the block's images;
+    sample k's z⁰ then adds the updates of the samples before it in the block
+    (:func:`_first_layer`). W⁰ and b⁰ themselves are left as they were: the kernel writes
+    η_k δ⁰_k of each sample to ``first_steps``, and the caller applies the block's updates (2)
+    to W⁰ as one more matrix product, W⁰ ← W⁰ + Σ_k η_k δ⁰_k (y⁰_k)ᵀ.
+
+    The other layers (l ≥ 1). Their inputs depend on the sample before, so they are updated
+    sample by sample, each update (2) delayed until the next sample's forward pass reaches W^l,
+    which then updates each row i and at once multiplies it with the new input::
+
+        W^l_i ← W^l_i + η_k δ^l_{k,i} y^l_k      (equation (2) for sample k)
+        z^l_{k+1,i} = W^l_i · y^l_{k+1} + b^l_i   (forward pass of sample k+1, with the new row)
+
+    so W^l is read and written once and read once more for δ^l W^l of equation (1). Before
+    the kernel returns, the last delayed update is applied.
+
+    The arithmetic is that of equations (1)–(2); only the order of the sums, and so the
+    rounding, differs from the step-by-step NumPy paths.
+
+    Parameters
+    ----------
+    params : (P,) the flat parameter vector θ (float32 or float64), updated in place (all
+        layers but the first; see above)
+    sizes, offsets, codes : (L+1,), (L,), (L,) int64: widths, where W^l starts, activations
+    targets : (N, n_L) of the dtype of θ; order : (K,) int64, the block's samples
+    rates : (K,) float64, η of each sample
+    first_products : (n_1, K) W⁰ (y⁰_k)ᵀ at the start of the block (without b⁰)
+    gram : (K, K) y⁰_p · y⁰_k
+    first_steps : (K, n_1) output: η_k δ⁰_k
+    losses, predicted : (K,) float64 and int64 outputs: E and the index of the largest output
+    ys : (2, Σ n_l), zs, deltas : (Σ_{l≥1} n_l,) scratch
+    threads : how many parts to split the rows (columns) of a wide layer l ≥ 1 into; the
+        result does not depend on it (no sum is split between threads)
+
+    Returns the number of samples done: K, or fewer when a sample's E was NaN or infinite —
+    that sample then has no update, and θ holds the updates of the samples before it.
+    """
+    n_layers = sizes.size - 1
+    fast = params.itemsize == 4  # float32: the vectorised tanh
+    y_start, z_start = _starts(sizes)
     eta = params.dtype.type(0)  # the rate of the delayed update; 0 before the first sample
     done = 0
-    for s in range(order.size):
-        current, previous = ys[s % 2], ys[(s + 1) % 2]
-        current[: sizes[0]] = images[order[s]]
-        for l in range(n_layers):  # forward, with the previous sample's update (2) folded in
+    W0, b0 = _layer_views(params, sizes, offsets, has_bias, 0)
+    for k in range(order.size):
+        current, previous = ys[k % 2], ys[(k + 1) % 2]
+        z = zs[z_start[0] : z_start[1]]
+        _first_layer(first_products, gram, first_steps, b0, has_bias, k, z)
+        if codes[0] != SOFTMAX:
+            activate_all(codes[0], z, current[y_start[1] : y_start[2]], fast)
+        for l in range(1, n_layers):  # forward, with the previous sample's update (2) folded in
             W, b = _layer_views(params, sizes, offsets, has_bias, l)
             y_in = current[y_start[l] : y_start[l + 1]]
             y_prev = previous[y_start[l] : y_start[l + 1]]
@@ -285,7 +386,10 @@ def sgd_per_sample(params, sizes, offsets, codes, has_bias, loss_code, images, t
             delta_prev = deltas[z_start[l] : z_start[l + 1]]
             y_out = current[y_start[l + 1] : y_start[l + 2]]
             parts, size = _parts(sizes[l + 1], W.size, threads, 1)
-            for part in prange(parts):  # rows split over the threads
+            if parts == 1:  # (a parallel region costs microseconds even for one part)
+                _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y_in, z, y_out, codes[l],
+                              fast, 0, sizes[l + 1])
+            for part in prange(parts if parts > 1 else 0):  # rows split over the threads
                 _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y_in, z, y_out, codes[l],
                               fast, part * size, min(sizes[l + 1], (part + 1) * size))
         last = n_layers - 1
@@ -293,11 +397,11 @@ def sgd_per_sample(params, sizes, offsets, codes, has_bias, loss_code, images, t
         y = current[y_start[last + 1] : y_start[last + 2]]
         if codes[last] == SOFTMAX:
             softmax(z, y)
-        t = targets[order[s]]
-        losses[s] = sample_loss(loss_code, y, t)
-        predicted[s] = argmax(y)
-        if not math.isfinite(losses[s]):
-            return done
+        t = targets[order[k]]
+        losses[k] = sample_loss(loss_code, y, t)
+        predicted[k] = argmax(y)
+        if not math.isfinite(losses[k]):
+            return done  # the forward pass has applied the delayed update of sample k − 1
         delta = deltas[z_start[last] : z_start[last + 1]]
         output_delta(codes[last], loss_code, z, y, t, fast, delta)
         for l in range(n_layers - 1, 0, -1):  # equation (1), with W^l before this sample's update
@@ -307,19 +411,28 @@ def sgd_per_sample(params, sizes, offsets, codes, has_bias, loss_code, images, t
             y_l = current[y_start[l] : y_start[l + 1]]
             delta_below = deltas[z_start[l - 1] : z_start[l]]
             parts, size = _parts(sizes[l], W.size, threads, 16)
-            for part in prange(parts):  # columns split over the threads
+            if parts == 1:
+                _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below, 0,
+                                  sizes[l])
+            for part in prange(parts if parts > 1 else 0):  # columns split over the threads
                 _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below,
                                   part * size, min(sizes[l], (part + 1) * size))
-        eta = params.dtype.type(rates[s])
-        done = s + 1
-    if done > 0:  # the last sample's update (2), so that θ is up to date when we return
+        eta = params.dtype.type(rates[k])
+        step = first_steps[k]
+        delta = deltas[z_start[0] : z_start[1]]
+        for i in range(step.size):
+            step[i] = eta * delta[i]
+        done = k + 1
+    if done > 0:  # the last sample's update (2) of the layers l ≥ 1
         current = ys[(done - 1) % 2]
-        for l in range(n_layers):
+        for l in range(1, n_layers):
             W, b = _layer_views(params, sizes, offsets, has_bias, l)
             delta = deltas[z_start[l] : z_start[l + 1]]
             y_l = current[y_start[l] : y_start[l + 1]]
             parts, size = _parts(sizes[l + 1], W.size, threads, 1)
-            for part in prange(parts):
+            if parts == 1:
+                _rows_update(W, b, has_bias, eta, delta, y_l, 0, sizes[l + 1])
+            for part in prange(parts if parts > 1 else 0):
                 _rows_update(W, b, has_bias, eta, delta, y_l, part * size,
                              min(sizes[l + 1], (part + 1) * size))
     return done
