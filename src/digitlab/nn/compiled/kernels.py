@@ -12,8 +12,12 @@ from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused, parallel
-from digitlab.nn.compiled.network_kernels import (ACTIVATION_CODES, LOSS_CODES, PARALLEL_WORK,
-                                                  sgd_block)
+from digitlab.nn.compiled.network_kernels import (
+    ACTIVATION_CODES,
+    LOSS_CODES,
+    PARALLEL_WORK,
+    sgd_block,
+)
 from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
 from digitlab.nn.optimizers import SGD, Adam
 

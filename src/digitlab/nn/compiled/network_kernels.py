@@ -389,9 +389,11 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
             if parts == 1:  # (a parallel region costs microseconds even for one part)
                 _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y_in, z, y_out, codes[l],
                               fast, 0, sizes[l + 1])
-            for part in prange(parts if parts > 1 else 0):  # rows split over the threads
-                _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y_in, z, y_out, codes[l],
-                              fast, part * size, min(sizes[l + 1], (part + 1) * size))
+            else:
+                for part in prange(parts):  # rows split over the threads
+                    _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y_in, z, y_out,
+                                  codes[l], fast, part * size,
+                                  min(sizes[l + 1], (part + 1) * size))
         last = n_layers - 1
         z = zs[z_start[last] : z_start[last + 1]]
         y = current[y_start[last + 1] : y_start[last + 2]]
@@ -414,9 +416,10 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
             if parts == 1:
                 _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below, 0,
                                   sizes[l])
-            for part in prange(parts if parts > 1 else 0):  # columns split over the threads
-                _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below,
-                                  part * size, min(sizes[l], (part + 1) * size))
+            else:
+                for part in prange(parts):  # columns split over the threads
+                    _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below,
+                                      part * size, min(sizes[l], (part + 1) * size))
         eta = params.dtype.type(rates[k])
         step = first_steps[k]
         delta = deltas[z_start[0] : z_start[1]]
@@ -432,7 +435,8 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
             parts, size = _parts(sizes[l + 1], W.size, threads, 1)
             if parts == 1:
                 _rows_update(W, b, has_bias, eta, delta, y_l, 0, sizes[l + 1])
-            for part in prange(parts if parts > 1 else 0):
-                _rows_update(W, b, has_bias, eta, delta, y_l, part * size,
-                             min(sizes[l + 1], (part + 1) * size))
+            else:
+                for part in prange(parts):
+                    _rows_update(W, b, has_bias, eta, delta, y_l, part * size,
+                                 min(sizes[l + 1], (part + 1) * size))
     return done
