@@ -124,7 +124,7 @@ def test_compiled_optimizer_updates_equal_the_optimizers(make):
 
 @needs_numba
 def test_the_float32_tanh_is_within_float32_rounding():
-    from digitlab.nn.compiled.network_kernels import tanh_float32
+    from digitlab.nn.compiled.pointwise_kernels import tanh_float32
 
     x = np.concatenate([np.linspace(-12, 12, 2001), np.geomspace(1e-9, 1, 200)])
     got = np.array([tanh_float32(v) for v in x])

@@ -19,6 +19,12 @@ from digitlab.nn.compiled.network_kernels import (
     sgd_block,
 )
 from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
+from digitlab.nn.compiled.pointwise_kernels import (
+    SOFTMAX,
+    activate_all,
+    backprop_all,
+    to_flat,
+)
 from digitlab.nn.optimizers import SGD, Adam
 
 
@@ -195,14 +201,42 @@ class CompiledUpdate:
                        o.weight_decay)
 
 
+class CompiledPointwise(fused.Pointwise):
+    """Activations and their slopes in one compiled pass each
+    (:mod:`~digitlab.nn.compiled.pointwise_kernels`); arrays of mixed layouts, and the softmax,
+    go to NumPy."""
+
+    def forward(self, activation, z):
+        code = ACTIVATION_CODES[activation.name]
+        y = np.empty_like(z)
+        flat = None if code == SOFTMAX else to_flat(z, y)
+        if flat is None:
+            return activation.forward(z)
+        activate_all(code, *flat, z.dtype == np.float32)
+        return y
+
+    def backward(self, activation, grad_y, z, y):
+        code = ACTIVATION_CODES[activation.name]
+        out = np.empty_like(grad_y)
+        flat = None if code == SOFTMAX else to_flat(grad_y, z, y, out)
+        if flat is None:
+            return activation.backward(grad_y, z, y)
+        backprop_all(code, *flat)
+        return out
+
+
 class NumbaKernels:
     """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
-    parts: per-sample SGD many samples per call (:meth:`sgd_samples`), and the optimizer's
-    update in :func:`digitlab.nn.fused.backward_update` as one pass (:class:`CompiledUpdate`).
-    The minibatch products stay in BLAS, as in the NumPy kernels."""
+    parts: per-sample SGD many samples per call (:meth:`sgd_samples`), the optimizer's update
+    in :func:`digitlab.nn.fused.backward_update` as one pass (:class:`CompiledUpdate`), and the
+    activations (:class:`CompiledPointwise`). The minibatch products stay in BLAS, as in the
+    NumPy kernels."""
 
-    forward = staticmethod(fused.forward)
+    pointwise = CompiledPointwise()
     sgd_step = staticmethod(fused.sgd_step)
+
+    def forward(self, network, x, threads):
+        return fused.forward(network, x, threads, pointwise=self.pointwise)
 
     def __init__(self):
         # the last network's per-sample trainer (scratch arrays, thread timings), and the last
@@ -215,7 +249,8 @@ class NumbaKernels:
             if self._update is None or self._update[0]() is not optimizer:
                 self._update = (weakref.ref(optimizer), CompiledUpdate(optimizer))
             optimizer = self._update[1]
-        fused.backward_update(network, fp, t, loss, optimizer, lr, threads)
+        fused.backward_update(network, fp, t, loss, optimizer, lr, threads,
+                              pointwise=self.pointwise)
 
     def sgd_samples(self, network, images, targets, order, rates, loss, threads):
         key = (loss.name, threads)

@@ -44,9 +44,15 @@ import math
 import numpy as np
 from numba import njit, prange
 
-#: activation name -> code used inside the kernels
-ACTIVATION_CODES = {"tanh": 0, "sigmoid": 1, "relu": 2, "swish": 3, "linear": 4, "softmax": 5}
-TANH, SIGMOID, RELU, SWISH, LINEAR, SOFTMAX = range(6)
+from digitlab.nn.compiled.pointwise_kernels import (
+    ACTIVATION_CODES,  # noqa: F401 - the codes belong with the kernels that take them
+    FASTMATH,
+    SOFTMAX,
+    activate_all,
+    slope,
+    times_slope,
+)
+
 #: loss name -> code
 LOSS_CODES = {"mse": 0, "ce": 1}
 MSE, CE = 0, 1
@@ -54,110 +60,8 @@ MSE, CE = 0, 1
 #: assignment's 10 × 784 output layer: splitting it costs more than it saves)
 PARALLEL_WORK = 65536
 
-FASTMATH = {"reassoc", "contract", "nsz", "arcp"}  # not nnan/ninf: NaN must stay visible
 _jit = njit(fastmath=FASTMATH, cache=True, error_model="numpy")
 _jit_parallel = njit(fastmath=FASTMATH, cache=True, parallel=True, error_model="numpy")
-
-
-# ------------------------------------------------------------------ activations, per element
-@_jit
-def tanh_float32(x):
-    """tanh for float32 results, as plain arithmetic that the compiler vectorises (libm's tanh
-    is one call per element: 11 µs for the 784 hidden units of the assignment network, against
-    about 1 µs for NumPy's vectorised tanh; measured).
-
-    In float64: e^{2x} = (e^{2x/32})^32 with e^r a Taylor polynomial of degree 11 on |r| ≤ 0.57
-    (relative error below 10⁻¹⁰ after the squarings), tanh = (e^{2x} − 1)/(e^{2x} + 1), and
-    x − x³/3 for |x| < 10⁻³ where that difference loses digits; |2x| is capped at 18, where
-    tanh is 1 in float32. A NaN stays a NaN.
-    """
-    y = 2.0 * x
-    if y > 18.0:
-        y = 18.0
-    elif y < -18.0:
-        y = -18.0
-    r = y * (1.0 / 32.0)
-    p = 1.0 + r * (1.0 + r * (1.0 / 2 + r * (1.0 / 6 + r * (1.0 / 24 + r * (
-        1.0 / 120 + r * (1.0 / 720 + r * (1.0 / 5040 + r * (1.0 / 40320 + r * (
-            1.0 / 362880 + r * (1.0 / 3628800 + r * (1.0 / 39916800)))))))))))
-    for _ in range(5):
-        p = p * p
-    if abs(x) < 1e-3:
-        return x - x * x * x * (1.0 / 3.0)
-    return (p - 1.0) / (p + 1.0)
-
-
-@_jit
-def tanh(x, fast):
-    return tanh_float32(x) if fast else np.tanh(x)
-
-
-@_jit
-def activate(code, z, fast):
-    """f(z) for one element (the formulas of :mod:`digitlab.nn.activations`); ``fast``: use
-    :func:`tanh_float32` (for float32 networks)."""
-    if code == TANH:
-        return tanh(z, fast)
-    if code == SIGMOID:
-        return 0.5 * (1.0 + tanh(0.5 * z, fast))
-    if code == RELU:
-        return z if z > 0 else z * 0  # z * 0 keeps a NaN a NaN
-    if code == SWISH:
-        return z * (0.5 * (1.0 + tanh(0.5 * z, fast)))
-    return z
-
-
-@_jit
-def slope(code, z, y, fast):
-    """f′(z) for one element, from z and the cached y = f(z): tanh′ = 1 − y², σ′ = y (1 − y),
-    relu′ = [z > 0], swish′ = y + σ(z)(1 − y), linear′ = 1."""
-    if code == TANH:
-        return 1.0 - y * y
-    if code == SIGMOID:
-        return y * (1.0 - y)
-    if code == RELU:
-        return 1.0 if z > 0 else 0.0
-    if code == SWISH:
-        return y + 0.5 * (1.0 + tanh(0.5 * z, fast)) * (1.0 - y)
-    return 1.0
-
-
-@_jit
-def activate_all(code, z, y, fast):
-    """y = f(z) elementwise; the activation is chosen once, outside the loop, so that each
-    loop is a plain one the compiler can vectorise."""
-    if code == TANH:
-        for i in range(z.size):
-            y[i] = tanh(z[i], fast)
-    elif code == SIGMOID:
-        for i in range(z.size):
-            y[i] = 0.5 * (1.0 + tanh(0.5 * z[i], fast))
-    elif code == RELU:
-        for i in range(z.size):
-            y[i] = z[i] if z[i] > 0 else z[i] * 0
-    elif code == SWISH:
-        for i in range(z.size):
-            y[i] = z[i] * (0.5 * (1.0 + tanh(0.5 * z[i], fast)))
-    else:
-        for i in range(z.size):
-            y[i] = z[i]
-
-
-@_jit
-def times_slope(code, z, y, fast, out):
-    """out ← out ⊙ f′(z), f′ from z and y = f(z) as in :func:`slope`, one loop per activation."""
-    if code == TANH:
-        for i in range(out.size):
-            out[i] *= 1.0 - y[i] * y[i]
-    elif code == SIGMOID:
-        for i in range(out.size):
-            out[i] *= y[i] * (1.0 - y[i])
-    elif code == RELU:
-        for i in range(out.size):
-            out[i] = out[i] if z[i] > 0 else out[i] * 0
-    elif code == SWISH:
-        for i in range(out.size):
-            out[i] *= y[i] + 0.5 * (1.0 + tanh(0.5 * z[i], fast)) * (1.0 - y[i])
 
 
 # ------------------------------------------------------------------ one layer, one sample
