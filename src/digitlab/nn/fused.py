@@ -50,6 +50,12 @@ class Pointwise:
                  y: np.ndarray) -> np.ndarray:
         return activation.backward(grad_y, z, y)
 
+    def forward_into(self, activation: Activation, z: np.ndarray, y: np.ndarray) -> bool:
+        """y = f(z) into ``y`` for part of a layer, on the thread that computed that part of z;
+        False (nothing done) when this activation must see the whole layer at once (NumPy's
+        passes measured no faster split over threads)."""
+        return False
+
 
 NUMPY_POINTWISE = Pointwise()
 
@@ -119,16 +125,20 @@ def forward(network: MLP, x: np.ndarray, threads: int = 1,
         # at 1.5x the time of one (measured, 1024x1024 at B = 32), by a copy at half of it
         y_columns = np.ascontiguousarray(ys[-1].T)
         z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=network.dtype)
+        out_columns = np.empty_like(z_columns)  # f(z), when the parts compute it
+        activated = []
 
-        def units(lo, hi, y_columns=y_columns, W=W, b=b, z_columns=z_columns):
+        def units(lo, hi, y_columns=y_columns, W=W, b=b, z_columns=z_columns, f=f,
+                  out_columns=out_columns, activated=activated):
             # z = W y + b for output units lo..hi: (hi − lo, n_l) @ (n_l, B)
             np.matmul(W[lo:hi], y_columns, out=z_columns[lo:hi])
             if b is not None:
                 z_columns[lo:hi] += b[lo:hi, np.newaxis]
+            activated.append(pointwise.forward_into(f, z_columns[lo:hi], out_columns[lo:hi]))
 
         in_parts(units, W.shape[0], threads if W.shape[0] >= 256 else 1, align=64)
         zs.append(z_columns.T)
-        ys.append(pointwise.forward(f, zs[-1]))
+        ys.append(out_columns.T if all(activated) else pointwise.forward(f, zs[-1]))
         drop_out(ys, undropped, masks, l)
     return ForwardPass(ys, zs) if masks is None else ForwardPass(ys, zs, masks, undropped)
 

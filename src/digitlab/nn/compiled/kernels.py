@@ -215,6 +215,14 @@ class CompiledPointwise(fused.Pointwise):
         activate_all(code, *flat, z.dtype == np.float32)
         return y
 
+    def forward_into(self, activation, z, y):
+        code = ACTIVATION_CODES[activation.name]
+        flat = None if code == SOFTMAX else to_flat(z, y)
+        if flat is None:
+            return False
+        activate_all(code, *flat, z.dtype == np.float32)
+        return True
+
     def backward(self, activation, grad_y, z, y):
         code = ACTIVATION_CODES[activation.name]
         out = np.empty_like(grad_y)
