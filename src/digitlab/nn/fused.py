@@ -32,7 +32,7 @@ from digitlab.nn.blas import blas_add_outer
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP, ForwardPass, drop_out
 from digitlab.nn.optimizers import Optimizer
-from digitlab.nn.parallel import available_cores, in_bounds, in_parts
+from digitlab.nn.parallel import available_cores, in_parts
 
 #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
 ROW_BLOCK = 256
@@ -98,15 +98,20 @@ def prepare_blas() -> None:
     together = threading.Barrier(cores)
     left, right = np.ones((32, 1024), dtype=np.float32), np.ones((1024, 1024), dtype=np.float32)
 
-    def product(lo, hi):
+    def product():
         try:
             together.wait(timeout=5)
-        except threading.BrokenBarrierError:  # a busy pool: warm what we can
+        except threading.BrokenBarrierError:  # pragma: no cover - a thread failed to start
             pass
         left @ right.T
 
     with threadpool_limits(limits=1):
-        in_bounds(product, [(core, core + 1) for core in range(cores)], cores)
+        others = [threading.Thread(target=product) for _ in range(cores - 1)]
+        for thread in others:
+            thread.start()
+        product()
+        for thread in others:
+            thread.join()
 
 
 def forward(network: MLP, x: np.ndarray, threads: int = 1,
