@@ -1,6 +1,7 @@
 """The thread split of a training step (digitlab.nn.parallel): every piece runs once, on the
 threads asked for, errors reach the caller, and a split inside a split runs in its caller."""
 
+import itertools
 import threading
 
 import pytest
@@ -17,7 +18,7 @@ def test_every_piece_runs_once_and_the_pieces_cover_the_range():
 
     bounds = parallel.split(1000, 7, align=16)
     assert bounds[0][0] == 0 and bounds[-1][1] == 1000
-    assert all(a[1] == b[0] for a, b in zip(bounds, bounds[1:]))
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(bounds))
     assert all(lo % 16 == 0 for lo, _ in bounds)
     parallel.in_bounds(work, bounds, threads=2)
     assert sorted((lo, hi) for lo, hi, _ in seen) == bounds
