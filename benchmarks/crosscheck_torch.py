@@ -2,9 +2,11 @@
 optimizer, then the largest difference between the two sets of weights.
 
 - ``report``: 784-1024-1024-10 swish with biases, softmax cross-entropy, Adam η = 0.001,
-  batch 32 (digitlab's ``fused.backward_update`` on two threads).
+  batch 32 (digitlab's ``fused.backward_update`` on two threads, with the NumPy kernels and
+  with the compiled ones).
 - ``assignment``: 784-784-10 tanh without biases, ½‖y − t‖² with ±1 targets, SGD η = 0.01,
-  batch 1 (digitlab's per-sample ``fused.sgd_step``).
+  batch 1 (digitlab's per-sample ``fused.sgd_step``, and the compiled per-sample loop, which
+  takes the first layer in blocks of samples).
 
 Random inputs in [0, 1] stand in for images; the check is about arithmetic, not accuracy.
 Needs ``pip install torch==2.13.0``.
@@ -20,7 +22,11 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from digitlab.nn import MLP, SGD, Adam, fused, get_loss
+from digitlab.nn import MLP, SGD, Adam, compiled, fused, get_loss
+
+KERNELS = {"numpy": fused.KERNELS["numpy"]}
+if compiled.load() is not None:
+    KERNELS["compiled"] = compiled.load().NumbaKernels()
 
 
 def torch_model(net: MLP, activation) -> torch.nn.Sequential:
@@ -48,7 +54,7 @@ def largest_difference(net: MLP, model: torch.nn.Sequential) -> float:
     return float(worst)
 
 
-def report(steps: int, rng: np.random.Generator) -> float:
+def report(steps: int, rng: np.random.Generator, kernels) -> float:
     net = MLP([784, 1024, 1024, 10], ["swish", "swish", "softmax"], bias=True,
               dtype=np.float64, rng=rng)
     model = torch_model(net, torch.nn.SiLU)
@@ -58,8 +64,8 @@ def report(steps: int, rng: np.random.Generator) -> float:
         x = rng.random((32, 784))
         labels = rng.integers(0, 10, 32)
         with threadpool_limits(1):
-            fp = fused.forward(net, x, threads=2)
-            fused.backward_update(net, fp, net.targets(labels, loss), loss, optimizer, None, 2)
+            fp = kernels.forward(net, x, 2)
+            kernels.backward_update(net, fp, net.targets(labels, loss), loss, optimizer, None, 2)
         torch_optimizer.zero_grad()
         torch.nn.functional.cross_entropy(model(torch.from_numpy(x)),
                                           torch.from_numpy(labels)).backward()
@@ -67,15 +73,21 @@ def report(steps: int, rng: np.random.Generator) -> float:
     return largest_difference(net, model)
 
 
-def assignment(steps: int, rng: np.random.Generator) -> float:
+def assignment(steps: int, rng: np.random.Generator, kernels) -> float:
     net = MLP([784, 784, 10], ["tanh", "tanh"], bias=False, dtype=np.float64, rng=rng)
     model = torch_model(net, torch.nn.Tanh)
     loss, optimizer = get_loss("mse"), SGD(0.01)
     torch_optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    for _ in range(steps):
-        x = rng.random((1, 784))
-        t = net.targets(rng.integers(0, 10, 1), loss)
-        fused.sgd_step(net, net.forward(x), t, loss, optimizer.lr)
+    images = rng.random((steps, 784))
+    targets = net.targets(rng.integers(0, 10, steps), loss)
+    if hasattr(kernels, "sgd_samples"):  # the compiled loop: all the samples in one call
+        with threadpool_limits(1):
+            kernels.sgd_samples(net, images, targets, np.arange(steps), [optimizer.lr] * steps,
+                                loss, 2)
+    for x, t in zip(images, targets, strict=True):
+        x, t = x[np.newaxis], t[np.newaxis]
+        if not hasattr(kernels, "sgd_samples"):
+            fused.sgd_step(net, net.forward(x), t, loss, optimizer.lr)
         torch_optimizer.zero_grad()
         (0.5 * ((model(torch.from_numpy(x)) - torch.from_numpy(t)) ** 2).sum()).backward()
         torch_optimizer.step()
@@ -88,9 +100,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     for name, check in (("report", report), ("assignment", assignment)):
-        difference = check(args.steps, np.random.default_rng(0))
-        print(f"{name}: {args.steps} steps in float64, largest weight difference "
-              f"digitlab - PyTorch: {difference:.2e}")
+        for kind, kernels in KERNELS.items():
+            difference = check(args.steps, np.random.default_rng(0), kernels)
+            print(f"{name}, {kind} kernels: {args.steps} steps in float64, largest weight "
+                  f"difference digitlab - PyTorch: {difference:.2e}")
 
 
 if __name__ == "__main__":
