@@ -3,7 +3,8 @@
 Each measurement runs in a fresh process with an empty (first run) or filled (cached start)
 ``NUMBA_CACHE_DIR`` of its own, so the package's own cache is left alone. Reported: importing
 Numba and the kernels, the first call of per-sample SGD (float32, the `assignment` preset's
-kind) and of the Adam update (float32, the `report` preset's), wall and CPU seconds.
+kind), of the Adam update and of the activations (float32, the `report` preset's), wall and
+CPU seconds.
 
     python benchmarks/bench_compile.py [--repeats 1]
 """
@@ -41,6 +42,10 @@ update = kernels.CompiledUpdate(Adam())
 update.begin_step(net.params, 0.001)
 update.update(net.params, np.zeros_like(net.params), 0)
 times["Adam update"] = lap()
+from digitlab.nn.activations import get_activation
+swish, z = get_activation("swish"), np.ones((4, 32), dtype=np.float32)
+kernels.CompiledPointwise().backward(swish, z, z, kernels.CompiledPointwise().forward(swish, z))
+times["activations"] = lap()
 print(json.dumps(times))
 """
 
