@@ -27,6 +27,7 @@ from digitlab.images import load_digit_images  # noqa: E402
 from digitlab.modelio import load_model, save_model  # noqa: E402
 from digitlab.nn.network import MLP  # noqa: E402
 from digitlab.serve import create_app, explain  # noqa: E402
+from digitlab.serve.errors import ApiError  # noqa: E402
 from digitlab.serve.safety import MAX_BODY_BYTES  # noqa: E402
 from digitlab.train import train  # noqa: E402
 
@@ -541,3 +542,48 @@ def test_the_listening_socket_is_tcp_so_connections_get_no_delay():
         assert listener.proto == socket.IPPROTO_TCP
     finally:
         listener.close()
+
+
+def test_dreams_beyond_the_servers_slots_are_refused_until_one_ends(live, monkeypatch):
+    import httpx
+
+    from digitlab.serve import dreams
+
+    url, app = live
+    slots = dreams.DreamSlots(limit=1)
+    monkeypatch.setattr(app.state, "dream_slots", slots)
+    body = {"model": "tiny", "digit": 2, "steps": 20}
+    with httpx.Client(base_url=url, timeout=10) as http:
+        held = slots.take()  # a dream running elsewhere
+        assert_error(http.post("/api/dream", json=body), 429, "busy", "dream")
+        held()
+        for _ in range(3):  # each dream gives its slot back when it ends
+            with http.stream("POST", "/api/dream", json=body) as response:
+                assert response.status_code == 200
+                assert json.loads(list(response.iter_lines())[-1])["done"] is True
+            deadline = time.monotonic() + 5
+            while dream_threads() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        bad = http.post("/api/dream", json={**body, "model": "no-such-run"})
+        assert bad.status_code == 404  # a refused request gives its slot back at once
+        slots.take()()  # free: nothing holds it
+
+
+def test_a_dream_slot_is_given_back_once_however_often_it_is_returned():
+    from digitlab.serve import dreams
+
+    slots = dreams.DreamSlots(limit=2)
+    first = slots.take()
+    second = slots.take()
+    with pytest.raises(ApiError) as refused:
+        slots.take()
+    assert refused.value.status == 429
+    first()
+    first()  # twice: still one slot
+    third = slots.take()
+    with pytest.raises(ApiError):
+        slots.take()
+    second()
+    third()
+    slots.take()
+    slots.take()

@@ -234,11 +234,19 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(
             lambda: quiz.answer(registry.load(model), body.get("index"), body.get("guess")))
 
+    app.state.dream_slots = dreams.DreamSlots()
+
     @app.post("/api/dream")
     async def dream(request: Request) -> StreamingResponse:
         job = dreams.dream_request(await read_json(request))
-        model = await run_in_threadpool(registry.load, job.model)
-        return StreamingResponse(dreams.stream(model, job), media_type="application/x-ndjson",
+        give_back = request.app.state.dream_slots.take()
+        try:
+            model = await run_in_threadpool(registry.load, job.model)
+        except BaseException:
+            give_back()
+            raise
+        return StreamingResponse(dreams.stream(model, job, on_end=give_back),
+                                 media_type="application/x-ndjson",
                                  headers={"Cache-Control": "no-cache"})
 
     @app.get("/api/nondigits")

@@ -5,6 +5,8 @@ runs it on a worker thread (:func:`digitlab.dream.dream` from black, or
 :func:`digitlab.dream.turn_into` from the person's drawing) and yields one JSON line per
 reported step. The dream loop calls back after every step; when the client goes away the
 generator is closed, the callback raises :class:`DreamStopped` and the thread ends at once.
+:class:`DreamSlots` caps how many dreams run at once (each keeps a core busy): one more is
+refused with 429 until one has ended.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ import asyncio
 import dataclasses
 import json
 import threading
-from collections.abc import AsyncIterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,8 @@ FRAMES = 100  # about this many steps of a dream are reported
 DIGITS = 3  # decimals of the pixels sent (the page shows 8-bit grey levels)
 OPTION_NAMES = tuple(f.name for f in dataclasses.fields(DreamOptions))
 STARTS = ("black", "noise", "image")
+#: dreams that may run at once on one server
+MAX_DREAMS = 4
 
 
 class DreamStopped(Exception):
@@ -67,6 +72,31 @@ def dream_request(body: dict[str, Any]) -> DreamJob:
     return DreamJob(model, digit, start, image, options)
 
 
+class DreamSlots:
+    """At most ``limit`` dreams at once: :meth:`take` before a dream starts (429 when all are
+    taken) returns the function that gives the slot back; calling it more than once is
+    harmless, so every way a dream can end may call it."""
+
+    def __init__(self, limit: int = MAX_DREAMS):
+        self.limit = limit
+        self._free = threading.BoundedSemaphore(limit)
+
+    def take(self) -> Callable[[], None]:
+        if not self._free.acquire(blocking=False):
+            raise ApiError(429, f"all {self.limit} dream slots of this server are busy; try "
+                                "again when a dream has ended")
+        given_back = threading.Event()
+        lock = threading.Lock()
+
+        def give_back() -> None:
+            with lock:
+                if not given_back.is_set():
+                    given_back.set()
+                    self._free.release()
+
+        return give_back
+
+
 def _line(data: dict[str, Any]) -> str:
     return json.dumps(data, separators=(",", ":")) + "\n"
 
@@ -75,9 +105,18 @@ def _pixels(image: np.ndarray) -> list[float]:
     return np.round(np.asarray(image, dtype=np.float64).reshape(-1), DIGITS).tolist()
 
 
-async def stream(model: LoadedModel, job: DreamJob) -> AsyncIterator[str]:
+def stream(model: LoadedModel, job: DreamJob,
+           on_end: Callable[[], None] = lambda: None) -> AsyncIterator[str]:
     """NDJSON lines: ``{"step", "image", "probability", "probabilities", "loss"}`` every few
-    steps, then ``{"done": true, "steps", "probability", "image"}``."""
+    steps, then ``{"done": true, "steps", "probability", "image"}``. ``on_end`` is called
+    when the dream's thread ends, or when the stream is dropped before it started one."""
+    lines = _stream(model, job, on_end)
+    weakref.finalize(lines, on_end)  # a response never sent: its stream is never started
+    return lines
+
+
+async def _stream(model: LoadedModel, job: DreamJob,
+                  on_end: Callable[[], None]) -> AsyncIterator[str]:
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     stop = threading.Event()
@@ -116,6 +155,7 @@ async def stream(model: LoadedModel, job: DreamJob) -> AsyncIterator[str]:
             send(_line({"done": True, "error": " ".join(str(error).split()) or
                         type(error).__name__}))
         finally:
+            on_end()
             send(None)
 
     worker = threading.Thread(target=run, name="dream", daemon=True)
