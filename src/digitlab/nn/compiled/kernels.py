@@ -1,8 +1,9 @@
 """The Python side of the compiled kernels (imported by :func:`digitlab.nn.compiled.load` once
 Numba is known to load): :class:`PerSampleSGD` runs a network's per-sample training through
-:func:`~digitlab.nn.compiled.network_kernels.sgd_per_sample` with its scratch arrays and a
-:class:`ThreadChooser`; :class:`CompiledUpdate` is an optimizer whose update is compiled;
-:class:`NumbaKernels` is what the fused engine registers as its ``"numba"`` kernels."""
+:func:`~digitlab.nn.compiled.network_kernels.sgd_block`, a block of samples at a time, with
+its scratch arrays and a :class:`ThreadChooser`; :class:`CompiledUpdate` is an optimizer whose
+update is compiled; :class:`CompiledPointwise` the activations; :class:`NumbaKernels` is what
+the fused engine registers as its ``"numba"`` kernels."""
 
 import time
 import weakref
