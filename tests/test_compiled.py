@@ -7,6 +7,7 @@ from the disk cache)."""
 
 import importlib
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -298,3 +299,16 @@ def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads():
                                   threads)
         results.append(copy.params)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@needs_numba
+def test_a_slow_first_compilation_is_announced_once_before_training(monkeypatch, capsys):
+    monkeypatch.setattr(kernels, "COMPILE_NOTICE_AFTER", 0.0)  # every compilation is "slow"
+    monkeypatch.setattr(kernels, "_compiled_for", set())
+    kernels.compile_per_sample(np.float64, True)
+    time.sleep(0.2)  # the notice comes from its own thread
+    first = capsys.readouterr().err.strip().splitlines()
+    assert len(first) == 1 and "compiling the per-sample training kernel" in first[0]
+    kernels.compile_per_sample(np.float64, True)  # ready: nothing to say
+    time.sleep(0.2)
+    assert capsys.readouterr().err == ""

@@ -304,6 +304,8 @@ class _Trainer:
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
                                   optimizer=optimizer, kernels=kernels,
                                   threads=training_threads(config, per_sample_compiled))
+        if hasattr(self.engine, "prepare"):
+            self.engine.prepare(self.network)
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end, on_progress=None) -> str:

@@ -280,6 +280,13 @@ class FusedEngine:
         self.kernels, self.threads, self.per_sample_sgd = KERNELS[kernels], threads, per_sample_sgd
         prepare_blas()
 
+    def prepare(self, network: MLP) -> None:
+        """Get ready to train ``network``: kernels that compile do so now, before the first
+        step (see :func:`digitlab.nn.compiled.kernels.compile_per_sample`)."""
+        prepare = getattr(self.kernels, "prepare", None)
+        if prepare is not None:
+            prepare(network, self.trains_samples)
+
     @property
     def trains_samples(self) -> bool:
         """Whether :meth:`sgd_samples` trains many per-sample steps in one call."""

@@ -5,6 +5,8 @@ its scratch arrays and a :class:`ThreadChooser`; :class:`CompiledUpdate` is an o
 update is compiled; :class:`CompiledPointwise` the activations; :class:`NumbaKernels` is what
 the fused engine registers as its ``"numba"`` kernels."""
 
+import sys
+import threading
 import time
 import weakref
 
@@ -26,7 +28,40 @@ from digitlab.nn.compiled.pointwise_kernels import (
     backprop_all,
     to_flat,
 )
+from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import SGD, Adam
+
+#: seconds the first compilation may take before training says what it is waiting for
+COMPILE_NOTICE_AFTER = 1.0
+_compiled_for: set[tuple[str, bool]] = set()  # (dtype, biases) sgd_block is ready for
+
+
+def compile_per_sample(dtype, has_bias: bool) -> None:
+    """Compile the per-sample kernel for networks of this dtype (or load it from the disk cache)
+    before training starts, on a network of two units a layer.
+
+    The first time on a new install this takes about 20 s of CPU. A progress bar standing
+    still at its first sample would show that as an endless step, so after
+    :data:`COMPILE_NOTICE_AFTER` seconds one line says what is happening.
+    """
+    key = (np.dtype(dtype).str, bool(has_bias))
+    if key in _compiled_for:
+        return
+    finished = threading.Event()
+
+    def notice() -> None:
+        if not finished.wait(COMPILE_NOTICE_AFTER):
+            print("digitlab: compiling the per-sample training kernel for this machine "
+                  "(once: it is then cached on disk) ...", file=sys.stderr, flush=True)
+
+    threading.Thread(target=notice, name="digitlab-compile-notice", daemon=True).start()
+    try:
+        tiny = MLP([2, 2, 2], ["tanh", "tanh"], bias=has_bias, dtype=dtype)
+        zeros = np.zeros((1, 2), dtype=tiny.dtype)
+        PerSampleSGD(tiny, "mse").run(zeros, zeros, [0], [0.0], threads=1)
+    finally:
+        finished.set()
+    _compiled_for.add(key)
 
 
 class ThreadChooser:
@@ -260,6 +295,11 @@ class NumbaKernels:
             optimizer = self._update[1]
         fused.backward_update(network, fp, t, loss, optimizer, lr, threads,
                               pointwise=self.pointwise)
+
+    def prepare(self, network, per_sample: bool) -> None:
+        """Before training: compile what a per-sample run of ``network`` needs."""
+        if per_sample:
+            compile_per_sample(network.dtype, network.has_bias)
 
     def sgd_samples(self, network, images, targets, order, rates, loss, threads):
         key = (loss.name, threads)
