@@ -9,7 +9,7 @@ products use the column form.
 
 Medians over ``--rounds`` rounds, the variants interleaved so that drifts in load hit all alike.
 
-    python benchmarks/bench_step.py [--rounds 15]
+    python benchmarks/bench_step.py [--rounds 15] [--kernels numba|numpy]
 """
 
 from __future__ import annotations
@@ -65,7 +65,13 @@ def products(rounds: int) -> None:
         print(f"{batch:>6}{row:>12.1f}{column:>14.1f}{column / row:>14.2f}")
 
 
-def steps(rounds: int) -> None:
+def steps(rounds: int, kernels_name: str) -> None:
+    kernels = fused.KERNELS["numpy"]
+    if kernels_name == "numba":
+        from digitlab.nn import compiled
+
+        kernels = compiled.load().NumbaKernels()
+    fused.prepare_blas()
     rng = np.random.default_rng(0)
     batch, n = 32, 32 * 200
     x = rng.random((n, 784), dtype=np.float32)
@@ -81,13 +87,13 @@ def steps(rounds: int) -> None:
         return x[lo : lo + batch], t[lo : lo + batch]
 
     def forward(i):
-        fused.forward(net, batch_of(i)[0], threads)
+        kernels.forward(net, batch_of(i)[0], threads)
 
     def backward(optimizer):
         def step(i):
             xb, tb = batch_of(i)
-            fused.backward_update(net, fused.forward(net, xb, threads), tb, loss, optimizer,
-                                  None, threads)
+            kernels.backward_update(net, kernels.forward(net, xb, threads), tb, loss,
+                                    optimizer, None, threads)
         return step
 
     variants = {"forward": forward, "forward + backward": backward(no_update),
@@ -97,7 +103,8 @@ def steps(rounds: int) -> None:
         for _ in range(rounds):
             for name, work in variants.items():
                 times[name].append(seconds(work, 20))
-    print(f"\nreport network, batch {batch}, {threads} threads: milliseconds per step")
+    print(f"\nreport network, batch {batch}, {threads} threads, {kernels_name} kernels: "
+          "milliseconds per step")
     medians = {name: statistics.median(values) * 1e3 for name, values in times.items()}
     for name, value in medians.items():
         print(f"{name:<22}{value:>8.3f}")
@@ -109,9 +116,11 @@ def steps(rounds: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--kernels", choices=["numba", "numpy"], default="numba",
+                        help="the fused engine's kernels (default: the compiled ones)")
     args = parser.parse_args()
     products(args.rounds)
-    steps(args.rounds)
+    steps(args.rounds, args.kernels)
 
 
 if __name__ == "__main__":
