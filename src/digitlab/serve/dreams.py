@@ -85,14 +85,11 @@ class DreamSlots:
         if not self._free.acquire(blocking=False):
             raise ApiError(429, f"all {self.limit} dream slots of this server are busy; try "
                                 "again when a dream has ended")
-        given_back = threading.Event()
-        lock = threading.Lock()
+        once = threading.Lock()  # taken by the first call, never released
 
         def give_back() -> None:
-            with lock:
-                if not given_back.is_set():
-                    given_back.set()
-                    self._free.release()
+            if once.acquire(blocking=False):
+                self._free.release()
 
         return give_back
 

@@ -243,13 +243,8 @@ class CompiledPointwise(fused.Pointwise):
     go to NumPy."""
 
     def forward(self, activation, z):
-        code = ACTIVATION_CODES[activation.name]
         y = np.empty_like(z)
-        flat = None if code == SOFTMAX else to_flat(z, y)
-        if flat is None:
-            return activation.forward(z)
-        activate_all(code, *flat, z.dtype == np.float32)
-        return y
+        return y if self.forward_into(activation, z, y) else activation.forward(z)
 
     def forward_into(self, activation, z, y):
         code = ACTIVATION_CODES[activation.name]

@@ -49,8 +49,8 @@ from digitlab.nn.compiled.pointwise_kernels import (
     FASTMATH,
     SOFTMAX,
     activate_all,
+    backprop_all,
     slope,
-    times_slope,
 )
 
 #: loss name -> code
@@ -91,7 +91,7 @@ def _rows_forward(W, b, has_bias, eta, delta_prev, y_prev, y, z, y_out, code, fa
 
 
 @_jit
-def _columns_backward(W, delta, z_below, y, code_below, fast, delta_below, lo, hi):
+def _columns_backward(W, delta, z_below, y, code_below, delta_below, lo, hi):
     """δ_below,j = (Σ_i δ_i W_ij) f′(z_below,j) for columns lo..hi, the rows summed in order."""
     out = delta_below[lo:hi]  # (slices: loops from 0 vectorise, loops from lo did not)
     out[:] = 0
@@ -100,7 +100,7 @@ def _columns_backward(W, delta, z_below, y, code_below, fast, delta_below, lo, h
         row = W[i, lo:hi]
         for j in range(out.size):
             out[j] += d * row[j]
-    times_slope(code_below, z_below[lo:hi], y[lo:hi], fast, out)
+    backprop_all(code_below, out, z_below[lo:hi], y[lo:hi], out)  # out ⊙ f′, in place
 
 
 @_jit
@@ -128,7 +128,7 @@ def _parts(n, work, threads, align):
 
 # ------------------------------------------------------------------ output layer
 @_jit
-def output_delta(code, loss_code, z, y, t, fast, delta):
+def output_delta(code, loss_code, z, y, t, delta):
     """δ^{L−1} = −∂E/∂z^{L−1}: t − y for softmax with cross-entropy, else −(y − t) ⊙ f′(z)
     (for a softmax output with ½‖y − t‖²: −y ⊙ (g − Σ_k g_k y_k), g = y − t)."""
     n = y.size
@@ -143,7 +143,7 @@ def output_delta(code, loss_code, z, y, t, fast, delta):
             delta[k] = -y[k] * ((y[k] - t[k]) - dot)
     else:
         for k in range(n):
-            delta[k] = -(y[k] - t[k]) * slope(code, z[k], y[k], fast)
+            delta[k] = -(y[k] - t[k]) * slope(code, z[k], y[k])
 
 
 @_jit
@@ -275,7 +275,7 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
     y_start, z_start = _starts(sizes)
     eta = params.dtype.type(0)  # the rate of the delayed update; 0 before the first sample
     done = 0
-    W0, b0 = _layer_views(params, sizes, offsets, has_bias, 0)
+    b0 = _layer_views(params, sizes, offsets, has_bias, 0)[1]  # W⁰ itself: the caller's
     for k in range(order.size):
         current, previous = ys[k % 2], ys[(k + 1) % 2]
         z = zs[z_start[0] : z_start[1]]
@@ -309,7 +309,7 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
         if not math.isfinite(losses[k]):
             return done  # the forward pass has applied the delayed update of sample k − 1
         delta = deltas[z_start[last] : z_start[last + 1]]
-        output_delta(codes[last], loss_code, z, y, t, fast, delta)
+        output_delta(codes[last], loss_code, z, y, t, delta)
         for l in range(n_layers - 1, 0, -1):  # equation (1), with W^l before this sample's update
             W, b = _layer_views(params, sizes, offsets, has_bias, l)
             delta = deltas[z_start[l] : z_start[l + 1]]
@@ -318,11 +318,10 @@ def sgd_block(params, sizes, offsets, codes, has_bias, loss_code, targets, order
             delta_below = deltas[z_start[l - 1] : z_start[l]]
             parts, size = _parts(sizes[l], W.size, threads, 16)
             if parts == 1:
-                _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below, 0,
-                                  sizes[l])
+                _columns_backward(W, delta, z_below, y_l, codes[l - 1], delta_below, 0, sizes[l])
             else:
                 for part in prange(parts):  # columns split over the threads
-                    _columns_backward(W, delta, z_below, y_l, codes[l - 1], fast, delta_below,
+                    _columns_backward(W, delta, z_below, y_l, codes[l - 1], delta_below,
                                       part * size, min(sizes[l], (part + 1) * size))
         eta = params.dtype.type(rates[k])
         step = first_steps[k]

@@ -66,9 +66,9 @@ def sigmoid_of_swish(z, y):
 
 
 @_jit
-def slope(code, z, y, fast):
+def slope(code, z, y):
     """f′(z) for one element, from z and the cached y = f(z): tanh′ = 1 − y², σ′ = y (1 − y),
-    relu′ = [z > 0], swish′ = y + σ(z)(1 − y), linear′ = 1."""
+    relu′ = [z > 0], swish′ = y + σ(z)(1 − y), linear′ = 1 (no tanh: σ(z) = y / z)."""
     if code == TANH:
         return 1.0 - y * y
     if code == SIGMOID:
@@ -103,7 +103,7 @@ def activate_all(code, z, y, fast):
 @_jit
 def backprop_all(code, grad, z, y, out):
     """out = grad ⊙ f′(z), (n,) arrays, f′ from z and y = f(z) as in :func:`slope`; ``out``
-    may be ``grad`` itself."""
+    may be ``grad`` itself (then in place)."""
     if code == TANH:
         for i in range(out.size):
             out[i] = grad[i] * (1.0 - y[i] * y[i])
@@ -119,12 +119,6 @@ def backprop_all(code, grad, z, y, out):
     else:
         for i in range(out.size):
             out[i] = grad[i]
-
-
-@_jit
-def times_slope(code, z, y, fast, out):
-    """out ← out ⊙ f′(z), in place (see :func:`backprop_all`)."""
-    backprop_all(code, out, z, y, out)
 
 
 def to_flat(*arrays: np.ndarray) -> list[np.ndarray] | None:
