@@ -246,13 +246,16 @@ def compare(args) -> None:
         print(f"\n{case}: {what} (median of {args.repeats}, measured on {args.samples} "
               f"images); ratio against {peer}")
         cpu = {impl: statistics.median(r["cpu"] for r in runs) for impl, runs in results.items()}
-        print(f"{'implementation':<20}{unit:>10}{'ratio':>7}{'rounds':>26}{'CPU s':>9}"
+        rounds_of = {impl: " ".join(f"{r['seconds']:.2f}" for r in runs)
+                     for impl, runs in results.items()}
+        width = max(len("rounds"), *map(len, rounds_of.values())) + 2  # any --repeats
+        print(f"{'implementation':<20}{unit:>10}{'ratio':>7}{'rounds':>{width}}{'CPU s':>9}"
               f"{'ratio':>7}{'peak MB':>9}")
         for impl, runs in results.items():
             peak = statistics.median(r["peak_mb"] for r in runs)
-            rounds = " ".join(f"{r['seconds']:.2f}" for r in runs)
             print(f"{impl:<20}{medians[impl]:>10.2f}{medians[impl] / medians[peer]:>7.2f}"
-                  f"{rounds:>26}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}{peak:>9.0f}")
+                  f"{rounds_of[impl]:>{width}}{cpu[impl]:>9.2f}{cpu[impl] / cpu[peer]:>7.2f}"
+                  f"{peak:>9.0f}")
         for mine, other in [("digitlab", peer), *PAIRS.get(case, [])]:
             if mine not in results or other not in results:
                 continue

@@ -210,8 +210,12 @@ def backward_update(
         # δ^l W^l in column form, (W^l)ᵀ δ^l, one share per block: (blocks, n_l, B)
         shares = scratch("shares", (n_blocks, n_in, batch), dtype) if l > 0 else None
 
+        # ∂Ē/∂b^l = −(1/B) Σ_b δ^l_b: (n_{l+1},), as one BLAS product of the columns by ones
+        # (NumPy's sum along their rows of 32 took 50 µs against 10 µs for 1024 units)
+        bias_grad = (scaled_columns @ np.ones(batch, dtype=dtype)) if network.has_bias else None
+
         def blocks(lo, hi, W=W, n_in=n_in, y=y, start=start, delta_columns=delta_columns,
-                   scaled_columns=scaled_columns, shares=shares):
+                   scaled_columns=scaled_columns, shares=shares, bias_grad=bias_grad):
             grad = scratch("gradient", (row_block, n_in), dtype)
             for r in range(lo, hi, row_block):
                 end = min(r + row_block, hi)
@@ -220,10 +224,10 @@ def backward_update(
                 # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_l)
                 np.matmul(scaled_columns[r:end], y, out=grad[: end - r])
                 optimizer.update(params, grad[: end - r].reshape(-1), start + r * n_in)
+                if bias_grad is not None:  # the biases of the same units
+                    optimizer.update(params, bias_grad[r:end], start + W.size + r)
 
         in_parts(blocks, n_out, threads if n_out >= 2 * row_block else 1, align=row_block)
-        if network.has_bias:
-            optimizer.update(params, scaled_columns.sum(axis=1), start + W.size)
         if shares is not None:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
             grad_y = fp.hidden_gradient(l - 1, shares.sum(axis=0).T)  # (⊙ m: dropout)
             delta = pointwise.backward(network.activations[l - 1], grad_y, zs[l - 1],

@@ -70,12 +70,14 @@ _in_use = threading.Lock()  # one split at a time; a nested or concurrent one ru
 
 
 def _forget_helpers() -> None:  # a forked child has none of the parent's threads
-    global _in_use
+    global _in_use, _cores
     _helpers.clear()
     _in_use = threading.Lock()
+    _cores = available_cores()
 
 
 os.register_at_fork(after_in_child=_forget_helpers)
+_cores = available_cores()  # read once: the system call took 10 µs a split
 
 
 def split(n: int, parts: int, align: int = 1) -> list[tuple[int, int]]:
@@ -90,7 +92,7 @@ def in_bounds(work: Work, bounds: list[tuple[int, int]], threads: int) -> None:
     """Call ``work(lo, hi)`` for each piece of ``bounds``, on up to ``threads`` threads at once
     (the calling one included; piece k on thread k mod threads), or one after the other in the
     calling thread when ``threads`` is 1 or another split is running."""
-    threads = min(threads, len(bounds), available_cores())
+    threads = min(threads, len(bounds), _cores)
     if threads < 2 or not _in_use.acquire(blocking=False):
         for lo, hi in bounds:
             work(lo, hi)
