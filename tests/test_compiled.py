@@ -284,31 +284,79 @@ def test_without_numba_training_falls_back_to_numpy_and_says_so(sample, monkeypa
                                atol=1e-12)
 
 
+def minibatch_optimizers():
+    return {
+        "sgd": lambda: SGD(0.05),
+        "nesterov with weight decay": lambda: SGD(0.05, momentum=0.9, nesterov=True,
+                                                  weight_decay=0.01),
+        "adam with weight decay": lambda: Adam(0.01, weight_decay=0.001),
+    }
+
+
 @needs_numba
-def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads():
+@pytest.mark.parametrize("name", list(minibatch_optimizers()))
+@pytest.mark.parametrize("network", NETWORKS, ids=lambda n: "-".join(map(str, n[0])))
+def test_compiled_minibatch_steps_equal_backward_then_step(network, name, monkeypatch):
+    """CompiledMinibatch (each layer one compiled call: the forward pieces, then per block of
+    rows the share of δW, the gradient rows and their update) gives the weights of the plain
+    forward / backward / optimizer step, in float64, over several steps."""
     from digitlab.nn import fused
 
+    # several blocks a layer, the last one short, and a forward pass in pieces
+    monkeypatch.setattr(fused, "ROW_BLOCK", 7)
+    monkeypatch.setattr(kernels, "FORWARD_SPLIT_UNITS", 8)
+    sizes, activations, loss_name, bias = network
+    net, images, targets = problem(sizes, activations, loss_name, bias)
+    loss, make = get_loss(loss_name), minibatch_optimizers()[name]
+    reference, fast = net.copy(), net.copy()
+    reference_optimizer, fast_optimizer = make(), make()
+    step = kernels.CompiledMinibatch()
+    for lo in range(0, 24, 8):
+        x, t = images[lo : lo + 8], targets[lo : lo + 8]
+        expected, fp = reference.forward(x), step.forward(fast, x, 2)
+        np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
+        reference.backward(expected, t, loss)
+        reference_optimizer.step(reference.params, reference.grads)
+        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2,
+                             kernels.CompiledPointwise())
+    assert not np.array_equal(fast.params, net.params)
+    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
+
+
+@needs_numba
+def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads(monkeypatch):
+    from digitlab.nn import fused
+
+    monkeypatch.setattr(fused, "ROW_BLOCK", 64)  # 600 rows: 10 blocks
     loss = get_loss("ce")
     net, images, targets = problem([784, 600, 40, 10], ["swish", "tanh", "softmax"], "ce", True)
     results = []
     for threads in (1, 2):
-        copy, update = net.copy(), kernels.CompiledUpdate(Adam(0.01))
+        copy, optimizer, numba_kernels = net.copy(), Adam(0.01), kernels.NumbaKernels()
         for step in range(2):
             x, t = images[step * 8 : (step + 1) * 8], targets[step * 8 : (step + 1) * 8]
-            fused.backward_update(copy, fused.forward(copy, x, threads), t, loss, update, 0.01,
-                                  threads)
+            numba_kernels.backward_update(copy, numba_kernels.forward(copy, x, threads), t, loss,
+                                          optimizer, 0.01, threads)
         results.append(copy.params)
+    assert not np.array_equal(results[0], net.params)
     np.testing.assert_array_equal(results[0], results[1])
 
 
 @needs_numba
-def test_a_slow_first_compilation_is_announced_once_before_training(monkeypatch, capsys):
+@pytest.mark.parametrize("what", ["per-sample", "minibatch"])
+def test_a_slow_first_compilation_is_announced_once_before_training(what, monkeypatch, capsys):
+    def compile_kernels():
+        if what == "per-sample":
+            kernels.compile_per_sample(np.float64, True)
+        else:
+            kernels.compile_minibatch(np.float64)
+
     monkeypatch.setattr(kernels, "COMPILE_NOTICE_AFTER", 0.0)  # every compilation is "slow"
     monkeypatch.setattr(kernels, "_compiled_for", set())
-    kernels.compile_per_sample(np.float64, True)
+    compile_kernels()
     time.sleep(0.2)  # the notice comes from its own thread
     first = capsys.readouterr().err.strip().splitlines()
-    assert len(first) == 1 and "compiling the per-sample training kernel" in first[0]
-    kernels.compile_per_sample(np.float64, True)  # ready: nothing to say
+    assert len(first) == 1 and f"compiling the {what} training kernels" in first[0]
+    compile_kernels()  # ready: nothing to say
     time.sleep(0.2)
     assert capsys.readouterr().err == ""

@@ -156,7 +156,8 @@ def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> 
     """
     if config.batch_size < 8 and not per_sample_compiled:
         return 1
-    blas = max((pool["num_threads"] for pool in threadpool_info()), default=1)
+    blas = max((pool["num_threads"] for pool in threadpool_info()
+                if pool.get("user_api") == "blas"), default=1)  # not OpenMP's (Numba's loops)
     return max(1, min(blas, available_cores()))
 
 

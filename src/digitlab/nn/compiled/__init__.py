@@ -25,6 +25,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+#: spins of a thread of Numba's parallel loops (GNU OpenMP) before it sleeps
+SPIN_COUNT = 100_000
 #: why the compiled kernels are not available (None while they are, or before the first load)
 unavailable_reason: str | None = None
 _kernels: ModuleType | None = None
@@ -47,11 +49,15 @@ def load() -> ModuleType | None:
               file=sys.stderr)
         return None
     _choose_cache_dir()
-    # Threads that wait at the end of a parallel region sleep instead of spinning: the regions
-    # of a per-sample step last about 50 µs, and on a machine whose cores are busy with other
-    # work, spinning threads took turns away from the working ones (measured: 2 threads took
-    # 1–10 ms per step spinning, 0.2–0.6 ms sleeping, under a load of 15 on 2 cores).
-    os.environ.setdefault("OMP_WAIT_POLICY", "passive")
+    # Threads that wait at the end of a parallel region spin for a few milliseconds (GNU
+    # OpenMP's count of 100,000 spins: 3.5 ms measured), then sleep. A minibatch step of the
+    # ``report`` network runs 6 parallel regions with the Python work between them; threads
+    # that slept at once took 9.8–13.6 ms a step against 8.0–8.2 ms spinning. Without a bound
+    # (OpenMP's default is 300,000 spins), on a machine whose cores were busy with other work
+    # the spinning threads took turns away from the working ones: 2 threads took 1–10 ms per
+    # per-sample step spinning, 0.2–0.6 ms sleeping, under a load of 15 on 2 cores.
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
     try:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or a Numba too old/new for this NumPy

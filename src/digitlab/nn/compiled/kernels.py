@@ -15,6 +15,7 @@ from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused, parallel
+from digitlab.nn.compiled.minibatch_kernels import backward_layer, forward_layer
 from digitlab.nn.compiled.network_kernels import (
     ACTIVATION_CODES,
     LOSS_CODES,
@@ -28,12 +29,13 @@ from digitlab.nn.compiled.pointwise_kernels import (
     backprop_all,
     to_flat,
 )
-from digitlab.nn.network import MLP
+from digitlab.nn.losses import get_loss
+from digitlab.nn.network import MLP, ForwardPass
 from digitlab.nn.optimizers import SGD, Adam
 
 #: seconds the first compilation may take before training says what it is waiting for
 COMPILE_NOTICE_AFTER = 1.0
-_compiled_for: set[tuple[str, bool]] = set()  # (dtype, biases) sgd_block is ready for
+_compiled_for: set[tuple] = set()  # (kernels, dtype, ...) compiled or loaded in this process
 
 
 def compile_per_sample(dtype, has_bias: bool) -> None:
@@ -44,21 +46,45 @@ def compile_per_sample(dtype, has_bias: bool) -> None:
     still at its first sample would show that as an endless step, so after
     :data:`COMPILE_NOTICE_AFTER` seconds one line says what is happening.
     """
-    key = (np.dtype(dtype).str, bool(has_bias))
+    def run_tiny():
+        tiny = MLP([2, 2, 2], ["tanh", "tanh"], bias=has_bias, dtype=dtype)
+        zeros = np.zeros((1, 2), dtype=tiny.dtype)
+        PerSampleSGD(tiny, "mse").run(zeros, zeros, [0], [0.0], threads=1)
+
+    _compile_once(("per-sample", np.dtype(dtype).str, bool(has_bias)), "per-sample training",
+                  run_tiny)
+
+
+def compile_minibatch(dtype) -> None:
+    """Compile the minibatch kernels (:class:`CompiledMinibatch`) for networks of this dtype
+    before training starts, as :func:`compile_per_sample` does: about 11 s of CPU the first
+    time on a new install (measured), then read from the disk cache."""
+    def run_tiny():
+        tiny = MLP([2, 2, 2], ["tanh", "softmax"], bias=True, dtype=dtype)
+        x = np.zeros((1, 2), dtype=tiny.dtype)
+        loss = get_loss("ce")
+        CompiledMinibatch.backward_update(tiny, CompiledMinibatch.forward(tiny, x, 1),
+                                          tiny.targets(np.zeros(1, dtype=np.int64), loss),
+                                          loss, SGD(0.01), None, 1, CompiledPointwise())
+
+    _compile_once(("minibatch", np.dtype(dtype).str), "minibatch training", run_tiny)
+
+
+def _compile_once(key: tuple, what: str, run_tiny) -> None:
+    """Run ``run_tiny`` (which compiles, or loads from the disk cache) once per ``key``, with
+    one line on stderr when it takes longer than :data:`COMPILE_NOTICE_AFTER` seconds."""
     if key in _compiled_for:
         return
     finished = threading.Event()
 
     def notice() -> None:
         if not finished.wait(COMPILE_NOTICE_AFTER):
-            print("digitlab: compiling the per-sample training kernel for this machine "
-                  "(once: it is then cached on disk) ...", file=sys.stderr, flush=True)
+            print(f"digitlab: compiling the {what} kernels for this machine "
+                  "(once: they are then cached on disk) ...", file=sys.stderr, flush=True)
 
     threading.Thread(target=notice, name="digitlab-compile-notice", daemon=True).start()
     try:
-        tiny = MLP([2, 2, 2], ["tanh", "tanh"], bias=has_bias, dtype=dtype)
-        zeros = np.zeros((1, 2), dtype=tiny.dtype)
-        PerSampleSGD(tiny, "mse").run(zeros, zeros, [0], [0.0], threads=1)
+        run_tiny()
     finally:
         finished.set()
     _compiled_for.add(key)
@@ -264,17 +290,101 @@ class CompiledPointwise(fused.Pointwise):
         return out
 
 
+#: a layer with fewer output units than this runs its forward pass as one piece
+FORWARD_SPLIT_UNITS = 256
+#: pieces of a wide layer's forward pass, fixed so that any thread count gives the same result
+FORWARD_PIECES = 2
+
+
+class CompiledMinibatch:
+    """A minibatch step through :mod:`~digitlab.nn.compiled.minibatch_kernels`: the same
+    computations, in the same order, as :func:`digitlab.nn.fused.forward` and
+    :func:`digitlab.nn.fused.backward_update`, each layer one compiled call on Numba's threads.
+
+    For plain SGD (with momentum, Nesterov, weight decay) and Adam; :meth:`handles` says
+    whether an optimizer is one of them.
+    """
+
+    @staticmethod
+    def handles(optimizer) -> bool:
+        return type(optimizer) in (SGD, Adam)
+
+    @staticmethod
+    def forward(network: MLP, x: np.ndarray, threads: int) -> ForwardPass:
+        """:func:`digitlab.nn.fused.forward` without dropout; ``threads`` cores."""
+        set_num_threads(min(threads, numba_config.NUMBA_NUM_THREADS))
+        fast = network.dtype == np.float32
+        ys, zs = [np.asarray(x, dtype=network.dtype)], []
+        for W, b, f in zip(network.weights, network.biases, network.activations, strict=True):
+            y_columns = np.ascontiguousarray(ys[-1].T)  # (n_l, B)
+            z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=network.dtype)
+            out_columns = np.empty_like(z_columns)
+            code = ACTIVATION_CODES[f.name]
+            pieces = FORWARD_PIECES if W.shape[0] >= FORWARD_SPLIT_UNITS else 1
+            forward_layer(W, network.params[:0] if b is None else b, b is not None, y_columns,
+                          z_columns,
+                          z_columns.reshape(-1), out_columns.reshape(-1), code, fast, pieces)
+            zs.append(z_columns.T)
+            ys.append(f.forward(zs[-1]) if code == SOFTMAX else out_columns.T)
+        return ForwardPass(ys, zs)
+
+    @staticmethod
+    def backward_update(network: MLP, fp: ForwardPass, t: np.ndarray, loss, optimizer, lr,
+                        threads: int, pointwise) -> None:
+        """:func:`digitlab.nn.fused.backward_update` for SGD or Adam; ``threads`` cores."""
+        set_num_threads(min(threads, numba_config.NUMBA_NUM_THREADS))
+        row_block = fused.ROW_BLOCK
+        dtype, params = network.dtype, network.params
+        batch = fp.ys[0].shape[0]
+        optimizer.begin_step(params, lr)
+        adam = isinstance(optimizer, Adam)
+        empty = params[:0]
+        if adam:
+            o = optimizer
+            state = (o.m_scaled, o.v_scaled, empty)
+            constants = (o.beta1, o.beta2, o._step_size, o._eps, o.weight_decay)
+            nesterov = False
+        else:
+            o = optimizer
+            state = (empty, empty, o.velocity if o.momentum else empty)
+            constants = (o._lr, o.momentum, o.weight_decay, 0.0, 0.0)
+            nesterov = o.nesterov
+        ones = np.ones(batch, dtype=dtype)
+        delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+        for l in reversed(range(network.n_layers)):
+            W, start = network.weights[l], network.offsets[l]
+            n_out, n_in = W.shape
+            delta_columns = np.ascontiguousarray(delta.T)  # (n_{l+1}, B)
+            scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
+            bias_grad = scaled_columns @ ones  # −(1/B) Σ_b δ^l_b
+            blocks = -(-n_out // row_block) if l > 0 else 0
+            shares = fused.scratch("shares", (blocks, n_in, batch), dtype)
+            gradients = fused.scratch("gradients",
+                                      (numba_config.NUMBA_NUM_THREADS, row_block, n_in), dtype)
+            y_columns = np.ascontiguousarray(fp.ys[l].T)  # (n_l, B): a copy only for the input
+            backward_layer(W, params, start, network.has_bias, delta_columns, scaled_columns,
+                           bias_grad, y_columns, shares, gradients, row_block, adam, *state,
+                           *map(float, constants), bool(nesterov))
+            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
+                delta = pointwise.backward(network.activations[l - 1], shares.sum(axis=0).T,
+                                           fp.zs[l - 1], fp.activated(l - 1))
+
+
 class NumbaKernels:
     """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
-    parts: per-sample SGD many samples per call (:meth:`sgd_samples`), the optimizer's update
-    in :func:`digitlab.nn.fused.backward_update` as one pass (:class:`CompiledUpdate`), and the
-    activations (:class:`CompiledPointwise`). The minibatch products stay in BLAS, as in the
-    NumPy kernels."""
+    parts: per-sample SGD many samples per call (:meth:`sgd_samples`); minibatch steps with
+    SGD or Adam a layer per compiled call (:class:`CompiledMinibatch`); other optimizers through
+    :func:`digitlab.nn.fused.backward_update` with the compiled activations
+    (:class:`CompiledPointwise`) and, for SGD and Adam subclasses, a compiled update
+    (:class:`CompiledUpdate`)."""
 
     pointwise = CompiledPointwise()
     sgd_step = staticmethod(fused.sgd_step)
+    minibatch = CompiledMinibatch()
 
     def forward(self, network, x, threads):
+        if self._compiled_dtype(network):
+            return self.minibatch.forward(network, x, threads)
         return fused.forward(network, x, threads, pointwise=self.pointwise)
 
     def __init__(self):
@@ -283,7 +393,16 @@ class NumbaKernels:
         self._per_sample: tuple[weakref.ref, tuple, PerSampleSGD] | None = None
         self._update: tuple[weakref.ref, CompiledUpdate] | None = None
 
+    @staticmethod
+    def _compiled_dtype(network) -> bool:
+        return network.dtype in (np.float32, np.float64) and network.params.flags.c_contiguous
+
     def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
+        if fp.masks is None and self.minibatch.handles(optimizer) and \
+                self._compiled_dtype(network):
+            self.minibatch.backward_update(network, fp, t, loss, optimizer, lr, threads,
+                                           self.pointwise)
+            return
         if isinstance(optimizer, (SGD, Adam)):
             if self._update is None or self._update[0]() is not optimizer:
                 self._update = (weakref.ref(optimizer), CompiledUpdate(optimizer))
@@ -292,9 +411,11 @@ class NumbaKernels:
                               pointwise=self.pointwise)
 
     def prepare(self, network, per_sample: bool) -> None:
-        """Before training: compile what a per-sample run of ``network`` needs."""
+        """Before training: compile what a run of ``network`` needs."""
         if per_sample:
             compile_per_sample(network.dtype, network.has_bias)
+        elif self._compiled_dtype(network):
+            compile_minibatch(network.dtype)
 
     def sgd_samples(self, network, images, targets, order, rates, loss, threads):
         key = (loss.name, threads)
