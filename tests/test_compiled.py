@@ -317,8 +317,7 @@ def test_compiled_minibatch_steps_equal_backward_then_step(network, name, monkey
         np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
         reference.backward(expected, t, loss)
         reference_optimizer.step(reference.params, reference.grads)
-        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2,
-                             kernels.CompiledPointwise())
+        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2)
     assert not np.array_equal(fast.params, net.params)
     np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
 

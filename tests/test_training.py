@@ -371,3 +371,16 @@ def test_the_library_train_writes_what_a_run_folder_holds(tmp_path, data):
     saved = json.loads((tmp_path / "evaluation.json").read_text())
     assert saved["n"] == len(data.test.labels) == result.evaluation.n
     assert saved["accuracy"] == pytest.approx(result.history.final["test_accuracy"])
+
+
+def test_training_threads_follow_the_blas_pools_not_openmp(monkeypatch):
+    """The compiled kernels load an OpenMP runtime with a thread per core; a BLAS limited to
+    one thread (a study's worker, OPENBLAS_NUM_THREADS=1) still means one training thread."""
+    train_module = importlib.import_module("digitlab.train")
+    pools = [{"user_api": "openmp", "num_threads": 8}, {"user_api": "blas", "num_threads": 1}]
+    monkeypatch.setattr(train_module, "threadpool_info", lambda: pools)
+    monkeypatch.setattr(train_module, "available_cores", lambda: 8)
+    config = preset("report")
+    assert train_module.training_threads(config) == 1
+    pools[1]["num_threads"] = 4
+    assert train_module.training_threads(config) == 4

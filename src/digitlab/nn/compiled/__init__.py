@@ -2,7 +2,8 @@
 fewer passes over memory and without a Python call per operation.
 
 - :mod:`.kernels` — the Python side: :class:`~.kernels.PerSampleSGD` (a network's per-sample
-  training through the compiled loop), :class:`~.kernels.CompiledUpdate` (an optimizer whose
+  training through the compiled loop), :class:`~.kernels.CompiledMinibatch` (minibatch steps
+  through :mod:`.minibatch_kernels`), :class:`~.kernels.CompiledUpdate` (an optimizer whose
   update is compiled).
 - :mod:`.network_kernels` — per-sample SGD (equations (1)–(2)) for any depth: the first layer
   in blocks of samples (its products and updates become matrix products, with exact
@@ -11,6 +12,9 @@ fewer passes over memory and without a Python call per operation.
   runs a few hundred samples, then hands control back.
 - :mod:`.optimizer_kernels` — the optimizer's update of a piece of the parameter vector (Adam,
   SGD with momentum / Nesterov, weight decay) as one pass instead of about ten NumPy calls.
+- :mod:`.minibatch_kernels` — a minibatch step a layer per call on Numba's parallel threads:
+  the forward pass in pieces of units; per block of rows the share of equation (1), the
+  gradient rows and their SGD or Adam update.
 
 Numba is imported only when a compiled kernel is first needed (:func:`load`); compiled code is
 cached on disk, so only the first training of a new install pays the compilation. When Numba

@@ -1,7 +1,8 @@
 """The Python side of the compiled kernels (imported by :func:`digitlab.nn.compiled.load` once
 Numba is known to load): :class:`PerSampleSGD` runs a network's per-sample training through
 :func:`~digitlab.nn.compiled.network_kernels.sgd_block`, a block of samples at a time, with
-its scratch arrays and a :class:`ThreadChooser`; :class:`CompiledUpdate` is an optimizer whose
+its scratch arrays and a :class:`ThreadChooser`; :class:`CompiledMinibatch` runs minibatch
+steps with SGD or Adam a layer per compiled call; :class:`CompiledUpdate` is an optimizer whose
 update is compiled; :class:`CompiledPointwise` the activations; :class:`NumbaKernels` is what
 the fused engine registers as its ``"numba"`` kernels."""
 
@@ -15,7 +16,7 @@ from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused, parallel
-from digitlab.nn.compiled.minibatch_kernels import backward_layer, forward_layer
+from digitlab.nn.compiled.minibatch_kernels import backward_layer, delta_below, forward_layer
 from digitlab.nn.compiled.network_kernels import (
     ACTIVATION_CODES,
     LOSS_CODES,
@@ -65,7 +66,7 @@ def compile_minibatch(dtype) -> None:
         loss = get_loss("ce")
         CompiledMinibatch.backward_update(tiny, CompiledMinibatch.forward(tiny, x, 1),
                                           tiny.targets(np.zeros(1, dtype=np.int64), loss),
-                                          loss, SGD(0.01), None, 1, CompiledPointwise())
+                                          loss, SGD(0.01), None, 1)
 
     _compile_once(("minibatch", np.dtype(dtype).str), "minibatch training", run_tiny)
 
@@ -330,7 +331,7 @@ class CompiledMinibatch:
 
     @staticmethod
     def backward_update(network: MLP, fp: ForwardPass, t: np.ndarray, loss, optimizer, lr,
-                        threads: int, pointwise) -> None:
+                        threads: int) -> None:
         """:func:`digitlab.nn.fused.backward_update` for SGD or Adam; ``threads`` cores."""
         set_num_threads(min(threads, numba_config.NUMBA_NUM_THREADS))
         row_block = fused.ROW_BLOCK
@@ -350,24 +351,26 @@ class CompiledMinibatch:
             constants = (o._lr, o.momentum, o.weight_decay, 0.0, 0.0)
             nesterov = o.nesterov
         ones = np.ones(batch, dtype=dtype)
+        threads_most = numba_config.NUMBA_NUM_THREADS
         delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+        delta_columns = np.ascontiguousarray(delta.T)  # (n_L, B)
         for l in reversed(range(network.n_layers)):
             W, start = network.weights[l], network.offsets[l]
             n_out, n_in = W.shape
-            delta_columns = np.ascontiguousarray(delta.T)  # (n_{l+1}, B)
             scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
             bias_grad = scaled_columns @ ones  # −(1/B) Σ_b δ^l_b
             blocks = -(-n_out // row_block) if l > 0 else 0
-            shares = fused.scratch("shares", (blocks, n_in, batch), dtype)
-            gradients = fused.scratch("gradients",
-                                      (numba_config.NUMBA_NUM_THREADS, row_block, n_in), dtype)
+            shares = fused.scratch("shares", (blocks, batch, n_in), dtype)
+            blocks_t = fused.scratch("blocks", (threads_most, batch * row_block), dtype)
+            gradients = fused.scratch("gradients", (threads_most, row_block, n_in), dtype)
             y_columns = np.ascontiguousarray(fp.ys[l].T)  # (n_l, B): a copy only for the input
             backward_layer(W, params, start, network.has_bias, delta_columns, scaled_columns,
-                           bias_grad, y_columns, shares, gradients, row_block, adam, *state,
-                           *map(float, constants), bool(nesterov))
-            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-                delta = pointwise.backward(network.activations[l - 1], shares.sum(axis=0).T,
-                                           fp.zs[l - 1], fp.activated(l - 1))
+                           bias_grad, y_columns, shares, blocks_t, gradients, row_block, adam,
+                           *state, *map(float, constants), bool(nesterov))
+            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}), (n_l, B)
+                delta_columns = np.empty((n_in, batch), dtype=dtype)
+                delta_below(ACTIVATION_CODES[network.activations[l - 1].name], shares,
+                            fp.zs[l - 1].T, fp.activated(l - 1).T, delta_columns)
 
 
 class NumbaKernels:
@@ -400,8 +403,7 @@ class NumbaKernels:
     def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
         if fp.masks is None and self.minibatch.handles(optimizer) and \
                 self._compiled_dtype(network):
-            self.minibatch.backward_update(network, fp, t, loss, optimizer, lr, threads,
-                                           self.pointwise)
+            self.minibatch.backward_update(network, fp, t, loss, optimizer, lr, threads)
             return
         if isinstance(optimizer, (SGD, Adam)):
             if self._update is None or self._update[0]() is not optimizer:

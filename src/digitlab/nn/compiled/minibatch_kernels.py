@@ -29,7 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from digitlab.nn.compiled.optimizer_kernels import adam_update, sgd_update
-from digitlab.nn.compiled.pointwise_kernels import FASTMATH, SOFTMAX, activate_all
+from digitlab.nn.compiled.pointwise_kernels import FASTMATH, SOFTMAX, activate_all, slope
 
 _parallel_jit = njit(parallel=True, fastmath=FASTMATH, cache=True, nogil=True,
                      error_model="numpy")
@@ -76,7 +76,7 @@ def _update(adam, params, grad, lo, m, v, velocity, c0, c1, c2, c3, c4, nesterov
 
 @_parallel_jit
 def backward_layer(W, params, start, has_bias, delta_columns, scaled_columns, bias_grad,
-                   y_columns, shares, gradients, row_block, adam, m, v, velocity,
+                   y_columns, shares, blocks_t, gradients, row_block, adam, m, v, velocity,
                    c0, c1, c2, c3, c4, nesterov):
     """Equation (1)'s shares and the optimizer's step for layer l, block by block.
 
@@ -84,21 +84,31 @@ def backward_layer(W, params, start, has_bias, delta_columns, scaled_columns, bi
     ``start + W.size``; delta_columns (n_out, B) = δ^lᵀ and scaled_columns = −δ^lᵀ / B, both
     C-contiguous; bias_grad (n_out,) = −(1/B) Σ_b δ^l_b; y_columns (n_in, B) = (y^l)ᵀ,
     C-contiguous.
-    ``shares`` (blocks, n_in, B): block k's share (W^l[rows])ᵀ δ^l[rows] of (δ^l W^l)ᵀ, taken
+    ``shares`` (blocks, B, n_in): block k's share δ^l[:, rows] W^l[rows] of δ^l W^l, taken
     before its rows change (an empty first axis: not wanted, as for the first layer).
-    ``gradients`` (threads, row_block, n_in): one gradient block per thread of the loop. The
-    optimizer and its state: see :func:`_update`.
+    Per thread of the loop: ``blocks_t`` (threads, B · row_block) holds δ^l[:, rows] for the
+    share, ``gradients`` (threads, row_block, n_in) the gradient rows. The optimizer and its
+    state: see :func:`_update`.
+
+    Every product has C-contiguous operands: Numba's ``np.dot`` with a transposed (F-ordered)
+    first operand, (W^l[rows])ᵀ δ^l[rows], ran at twice the time of NumPy's (measured).
     """
     n_out, n_in = W.shape
+    batch = delta_columns.shape[1]
     blocks = (n_out + row_block - 1) // row_block
     want_shares = shares.shape[0] > 0
     for k in prange(blocks):
         r = k * row_block
         end = min(r + row_block, n_out)
         rows = end - r
-        if want_shares:  # (n_in, rows) @ (rows, B), before the rows change
-            np.dot(W[r:end].T, delta_columns[r:end], shares[k])
-        gradient = gradients[numba.get_thread_id()][:rows]
+        thread = numba.get_thread_id()
+        if want_shares:  # (B, rows) @ (rows, n_in), before the rows change
+            block = blocks_t[thread][: batch * rows].reshape((batch, rows))
+            for i in range(rows):
+                for b in range(batch):
+                    block[b, i] = delta_columns[r + i, b]
+            np.dot(block, W[r:end], shares[k])
+        gradient = gradients[thread][:rows]
         # ∂Ē/∂W^l rows r..end: (rows, B) @ (B, n_in)
         np.dot(scaled_columns[r:end], y_columns.T, gradient)
         _update(adam, params, gradient.ravel(), start + r * n_in, m, v, velocity, c0, c1, c2,
@@ -106,3 +116,17 @@ def backward_layer(W, params, start, has_bias, delta_columns, scaled_columns, bi
         if has_bias:  # the biases of the same units
             _update(adam, params, bias_grad[r:end], start + W.size + r, m, v, velocity, c0, c1,
                     c2, c3, c4, nesterov)
+
+
+@njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
+def delta_below(code, shares, z_columns, y_columns, out_columns):
+    """Equation (1) for the layer below, in the column form: δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
+    with δ^l W^l the sum of ``shares`` (blocks, B, n) in block order; z_columns, y_columns
+    (n, B) = z^{l−1} and f(z^{l−1}) transposed; ``out_columns`` (n, B) receives (δ^{l−1})ᵀ."""
+    blocks, batch, n = shares.shape
+    for i in range(n):
+        for b in range(batch):
+            total = shares[0, b, i]
+            for k in range(1, blocks):
+                total += shares[k, b, i]
+            out_columns[i, b] = total * slope(code, z_columns[i, b], y_columns[i, b])
