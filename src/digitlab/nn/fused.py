@@ -286,7 +286,8 @@ class FusedEngine:
 
     def prepare(self, network: MLP) -> None:
         """Get ready to train ``network``: kernels that compile do so now, before the first
-        step (see :func:`digitlab.nn.compiled.kernels.compile_per_sample`)."""
+        step (see :func:`digitlab.nn.compiled.kernels.compile_per_sample` and
+        :func:`~digitlab.nn.compiled.kernels.compile_minibatch`)."""
         prepare = getattr(self.kernels, "prepare", None)
         if prepare is not None:
             prepare(network, self.trains_samples)
