@@ -322,9 +322,9 @@ class CompiledMinibatch:
             out_columns = np.empty_like(z_columns)
             code = ACTIVATION_CODES[f.name]
             pieces = FORWARD_PIECES if W.shape[0] >= FORWARD_SPLIT_UNITS else 1
-            forward_layer(W, network.params[:0] if b is None else b, b is not None, y_columns,
-                          z_columns,
-                          z_columns.reshape(-1), out_columns.reshape(-1), code, fast, pieces)
+            biases = network.params[:0] if b is None else b
+            forward_layer(W, biases, b is not None, y_columns, z_columns, z_columns.reshape(-1),
+                          out_columns.reshape(-1), code, fast, pieces)
             zs.append(z_columns.T)
             ys.append(f.forward(zs[-1]) if code == SOFTMAX else out_columns.T)
         return ForwardPass(ys, zs)
@@ -338,18 +338,7 @@ class CompiledMinibatch:
         dtype, params = network.dtype, network.params
         batch = fp.ys[0].shape[0]
         optimizer.begin_step(params, lr)
-        adam = isinstance(optimizer, Adam)
-        empty = params[:0]
-        if adam:
-            o = optimizer
-            state = (o.m_scaled, o.v_scaled, empty)
-            constants = (o.beta1, o.beta2, o._step_size, o._eps, o.weight_decay)
-            nesterov = False
-        else:
-            o = optimizer
-            state = (empty, empty, o.velocity if o.momentum else empty)
-            constants = (o._lr, o.momentum, o.weight_decay, 0.0, 0.0)
-            nesterov = o.nesterov
+        update = CompiledMinibatch._update_arguments(optimizer, params)
         ones = np.ones(batch, dtype=dtype)
         threads_most = numba_config.NUMBA_NUM_THREADS
         delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
@@ -365,12 +354,26 @@ class CompiledMinibatch:
             gradients = fused.scratch("gradients", (threads_most, row_block, n_in), dtype)
             y_columns = np.ascontiguousarray(fp.ys[l].T)  # (n_l, B): a copy only for the input
             backward_layer(W, params, start, network.has_bias, delta_columns, scaled_columns,
-                           bias_grad, y_columns, shares, blocks_t, gradients, row_block, adam,
-                           *state, *map(float, constants), bool(nesterov))
+                           bias_grad, y_columns, shares, blocks_t, gradients, row_block, *update)
             if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}), (n_l, B)
                 delta_columns = np.empty((n_in, batch), dtype=dtype)
                 delta_below(ACTIVATION_CODES[network.activations[l - 1].name], shares,
                             fp.zs[l - 1].T, fp.activated(l - 1).T, delta_columns)
+
+
+    @staticmethod
+    def _update_arguments(optimizer, params) -> tuple:
+        """The optimizer's part of :func:`backward_layer`'s arguments, after ``begin_step``:
+        (adam, m, v, velocity, c0 … c4, nesterov), the constants as Python floats (one
+        compiled signature for all)."""
+        empty = params[:0]
+        if isinstance(optimizer, Adam):
+            o = optimizer
+            return (True, o.m_scaled, o.v_scaled, empty, float(o.beta1), float(o.beta2),
+                    float(o._step_size), float(o._eps), float(o.weight_decay), False)
+        o = optimizer
+        return (False, empty, empty, o.velocity if o.momentum else empty, float(o._lr),
+                float(o.momentum), float(o.weight_decay), 0.0, 0.0, bool(o.nesterov))
 
 
 class NumbaKernels:
