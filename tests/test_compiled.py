@@ -323,6 +323,57 @@ def test_compiled_minibatch_steps_equal_backward_then_step(network, name, monkey
 
 
 @needs_numba
+@pytest.mark.parametrize("network", NETWORKS[1:], ids=lambda n: "-".join(map(str, n[0])))
+def test_compiled_minibatch_steps_with_dropout_equal_backward_then_step(network, monkeypatch):
+    """The same with dropout: y = f(z) ⊙ m forward, (δW ⊙ m) ⊙ f′(z) backward, the masks
+    fixed and shared by both paths."""
+    from digitlab.nn import fused
+    from digitlab.nn.dropout import draw_masks
+
+    monkeypatch.setattr(fused, "ROW_BLOCK", 7)
+    sizes, activations, loss_name, bias = network
+    net, images, targets = problem(sizes, activations, loss_name, bias)
+    loss, rng = get_loss(loss_name), np.random.default_rng(5)
+    reference, fast = net.copy(), net.copy()
+    reference_optimizer, fast_optimizer = Adam(0.01), Adam(0.01)
+    step = kernels.CompiledMinibatch()
+    for lo in range(0, 24, 8):
+        x, t = images[lo : lo + 8], targets[lo : lo + 8]
+        masks = draw_masks([0.3] * (len(sizes) - 2), sizes, 8, rng, np.dtype(np.float64))
+        expected, fp = reference.forward(x, masks), step.forward(fast, x, 2, masks)
+        np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
+        reference.backward(expected, t, loss)
+        reference_optimizer.step(reference.params, reference.grads)
+        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2)
+    assert not np.array_equal(fast.params, net.params)
+    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
+
+
+@needs_numba
+def test_dropout_and_distortions_train_on_the_compiled_minibatch_steps_not_per_sample(
+        sample, monkeypatch):
+    """Minibatch training with dropout and distorted digits runs on the compiled kernels and
+    gives the reference engine's weights; per-sample SGD with dropout stays on NumPy's (the
+    compiled per-sample loop has no dropout)."""
+    from digitlab.config import preset
+    from digitlab.train import train
+
+    config = preset("report").replace(hidden=[24, 16], batch_size=8, epochs=1, dropout=[0.2],
+                                      augment_rotation=10.0, max_train_samples=64,
+                                      dtype="float64")
+    calls = spy(monkeypatch, "backward_update")
+    fast = train(config, sample, progress=False)
+    assert len(calls) == 8
+    slow = train(config.replace(engine="reference"), sample, progress=False)
+    np.testing.assert_allclose(fast.network.params, slow.network.params, rtol=1e-9, atol=1e-12)
+    per_sample = preset("assignment").replace(hidden=[16], epochs=1, dropout=[0.2],
+                                              max_train_samples=32, dtype="float64")
+    samples = spy(monkeypatch, "sgd_samples")
+    train(per_sample, sample, progress=False)
+    assert samples == []
+
+
+@needs_numba
 def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads(monkeypatch):
     from digitlab.nn import fused
 

@@ -136,15 +136,25 @@ COMPILED_FIELDS = frozenset({
     "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
     "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
 })
+#: fields the compiled minibatch steps implement too, though the compiled per-sample loop does
+#: not: dropout (masks taken by the compiled forward pass and equation (1)), and what acts
+#: around a minibatch step (the distorted digits it is given, smoothed targets, max-norm after
+#: it), which the per-sample loop, trained on the stored digits in one call, would skip
+MINIBATCH_FIELDS = frozenset({
+    "dropout", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
+    "elastic_alpha", "label_smoothing", "max_norm",
+})
 #: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
 SAMPLES_PER_CALL = 128
 
 
-def compiled_engine_can_run(config: TrainConfig) -> bool:
-    """Whether the compiled kernels implement everything ``config`` asks for."""
+def compiled_engine_can_run(config: TrainConfig, per_sample: bool = True) -> bool:
+    """Whether the compiled kernels implement everything ``config`` asks for: the per-sample
+    loop (``per_sample``, the strictest) or minibatch steps."""
+    handled = COMPILED_FIELDS if per_sample else COMPILED_FIELDS | MINIBATCH_FIELDS
     defaults = TrainConfig()
     return all(getattr(config, name) == getattr(defaults, name) for name in FIELD_NAMES
-               if name not in COMPILED_FIELDS)
+               if name not in handled)
 
 
 def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> int:
@@ -298,10 +308,10 @@ class _Trainer:
         # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
         # (digitlab.nn.compiled) when Numba is there and implements the whole config
         kernels = "numpy"
+        per_sample = is_per_sample_sgd(config.batch_size, optimizer)
         if config.engine == "fused":
-            kernels = fused_kernels(compiled=compiled_engine_can_run(config))
-        per_sample_compiled = (kernels == "numba"
-                               and is_per_sample_sgd(config.batch_size, optimizer))
+            kernels = fused_kernels(compiled=compiled_engine_can_run(config, per_sample))
+        per_sample_compiled = kernels == "numba" and per_sample
         self.engine = make_engine(config.engine, batch_size=config.batch_size,
                                   optimizer=optimizer, kernels=kernels,
                                   threads=training_threads(config, per_sample_compiled))

@@ -238,7 +238,8 @@ def backward_update(
 class Kernels(Protocol):
     """The three functions a fused backend provides (signatures as this module's)."""
 
-    def forward(self, network: MLP, x: np.ndarray, threads: int) -> ForwardPass: ...
+    def forward(self, network: MLP, x: np.ndarray, threads: int) -> ForwardPass:
+        """Also ``masks`` as a fourth argument where the backend sets ``dropout = True``."""
 
     def sgd_step(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
                  lr: float) -> None: ...
@@ -306,15 +307,22 @@ class FusedEngine:
         return self.kernels.sgd_samples(network, images, targets, order, rates, loss,
                                         self.threads)
 
+    def _kernels_for(self, masks) -> Kernels:
+        """The kernels for a step: with dropout ``masks``, the NumPy kernels unless the backend
+        says it takes masks (``dropout = True``)."""
+        if masks is None or getattr(self.kernels, "dropout", False):
+            return self.kernels
+        return KERNELS["numpy"]
+
     def forward(self, network: MLP, x: np.ndarray,
                 masks: list[np.ndarray | None] | None = None) -> ForwardPass:
-        if masks is not None:  # dropout: the NumPy kernels (a backend need not support it)
-            return KERNELS["numpy"].forward(network, x, self.threads, masks)
-        return self.kernels.forward(network, x, self.threads)
+        if masks is None:
+            return self.kernels.forward(network, x, self.threads)
+        return self._kernels_for(masks).forward(network, x, self.threads, masks)
 
     def update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
                optimizer: Optimizer, lr: float) -> None:
-        kernels = self.kernels if fp.masks is None else KERNELS["numpy"]
+        kernels = self._kernels_for(fp.masks)
         if self.per_sample_sgd:
             kernels.sgd_step(network, fp, t, loss, lr)  # equations (1)–(2), in place
         else:

@@ -31,7 +31,7 @@ from digitlab.nn.compiled.pointwise_kernels import (
     to_flat,
 )
 from digitlab.nn.losses import get_loss
-from digitlab.nn.network import MLP, ForwardPass
+from digitlab.nn.network import MLP, ForwardPass, drop_out
 from digitlab.nn.optimizers import SGD, Adam
 
 #: seconds the first compilation may take before training says what it is waiting for
@@ -311,12 +311,14 @@ class CompiledMinibatch:
         return type(optimizer) in (SGD, Adam)
 
     @staticmethod
-    def forward(network: MLP, x: np.ndarray, threads: int) -> ForwardPass:
-        """:func:`digitlab.nn.fused.forward` without dropout; ``threads`` cores."""
+    def forward(network: MLP, x: np.ndarray, threads: int,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
+        """:func:`digitlab.nn.fused.forward` (dropout ``masks`` included); ``threads`` cores."""
         set_num_threads(min(threads, numba_config.NUMBA_NUM_THREADS))
         fast = network.dtype == np.float32
-        ys, zs = [np.asarray(x, dtype=network.dtype)], []
-        for W, b, f in zip(network.weights, network.biases, network.activations, strict=True):
+        ys, zs, undropped = [np.asarray(x, dtype=network.dtype)], [], []
+        for l, (W, b, f) in enumerate(zip(network.weights, network.biases,
+                                          network.activations, strict=True)):
             y_columns = np.ascontiguousarray(ys[-1].T)  # (n_l, B)
             z_columns = np.empty((W.shape[0], y_columns.shape[1]), dtype=network.dtype)
             out_columns = np.empty_like(z_columns)
@@ -327,7 +329,8 @@ class CompiledMinibatch:
                           out_columns.reshape(-1), code, fast, pieces)
             zs.append(z_columns.T)
             ys.append(f.forward(zs[-1]) if code == SOFTMAX else out_columns.T)
-        return ForwardPass(ys, zs)
+            drop_out(ys, undropped, masks, l)
+        return ForwardPass(ys, zs) if masks is None else ForwardPass(ys, zs, masks, undropped)
 
     @staticmethod
     def backward_update(network: MLP, fp: ForwardPass, t: np.ndarray, loss, optimizer, lr,
@@ -340,6 +343,7 @@ class CompiledMinibatch:
         optimizer.begin_step(params, lr)
         update = CompiledMinibatch._update_arguments(optimizer, params)
         ones = np.ones(batch, dtype=dtype)
+        no_mask = np.empty((0, 0), dtype=dtype)
         threads_most = numba_config.NUMBA_NUM_THREADS
         delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
         delta_columns = np.ascontiguousarray(delta.T)  # (n_L, B)
@@ -355,9 +359,11 @@ class CompiledMinibatch:
             y_columns = np.ascontiguousarray(fp.ys[l].T)  # (n_l, B): a copy only for the input
             backward_layer(W, params, start, network.has_bias, delta_columns, scaled_columns,
                            bias_grad, y_columns, shares, blocks_t, gradients, row_block, *update)
-            if l > 0:  # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}), (n_l, B)
+            if l > 0:  # equation (1): δ^{l−1} = ((δ^l W^l) ⊙ m^{l−1}) ⊙ f′(z^{l−1}), (n_l, B)
+                mask = fp.masks[l - 1] if fp.masks is not None else None
                 delta_columns = np.empty((n_in, batch), dtype=dtype)
                 delta_below(ACTIVATION_CODES[network.activations[l - 1].name], shares,
+                            no_mask if mask is None else np.ascontiguousarray(mask),
                             fp.zs[l - 1].T, fp.activated(l - 1).T, delta_columns)
 
 
@@ -388,10 +394,13 @@ class NumbaKernels:
     sgd_step = staticmethod(fused.sgd_step)
     minibatch = CompiledMinibatch()
 
-    def forward(self, network, x, threads):
+    #: the forward pass and the update take dropout masks (see :class:`fused.FusedEngine`)
+    dropout = True
+
+    def forward(self, network, x, threads, masks=None):
         if self._compiled_dtype(network):
-            return self.minibatch.forward(network, x, threads)
-        return fused.forward(network, x, threads, pointwise=self.pointwise)
+            return self.minibatch.forward(network, x, threads, masks)
+        return fused.forward(network, x, threads, masks, pointwise=self.pointwise)
 
     def __init__(self):
         # the last network's per-sample trainer (scratch arrays, thread timings), and the last
@@ -404,8 +413,7 @@ class NumbaKernels:
         return network.dtype in (np.float32, np.float64) and network.params.flags.c_contiguous
 
     def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
-        if fp.masks is None and self.minibatch.handles(optimizer) and \
-                self._compiled_dtype(network):
+        if self.minibatch.handles(optimizer) and self._compiled_dtype(network):
             self.minibatch.backward_update(network, fp, t, loss, optimizer, lr, threads)
             return
         if isinstance(optimizer, (SGD, Adam)):

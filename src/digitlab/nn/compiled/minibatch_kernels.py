@@ -119,14 +119,19 @@ def backward_layer(W, params, start, has_bias, delta_columns, scaled_columns, bi
 
 
 @njit(fastmath=FASTMATH, cache=True, nogil=True, error_model="numpy")
-def delta_below(code, shares, z_columns, y_columns, out_columns):
-    """Equation (1) for the layer below, in the column form: δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1})
-    with δ^l W^l the sum of ``shares`` (blocks, B, n) in block order; z_columns, y_columns
-    (n, B) = z^{l−1} and f(z^{l−1}) transposed; ``out_columns`` (n, B) receives (δ^{l−1})ᵀ."""
+def delta_below(code, shares, mask, z_columns, y_columns, out_columns):
+    """Equation (1) for the layer below, in the column form: δ^{l−1} = ((δ^l W^l) ⊙ m^{l−1}) ⊙
+    f′(z^{l−1}) with δ^l W^l the sum of ``shares`` (blocks, B, n) in block order and m^{l−1}
+    the dropout ``mask`` (B, n), or no mask when it is empty; z_columns, y_columns (n, B) =
+    z^{l−1} and f(z^{l−1}) (before dropout) transposed; ``out_columns`` (n, B) receives
+    (δ^{l−1})ᵀ."""
     blocks, batch, n = shares.shape
+    masked = mask.size > 0
     for i in range(n):
         for b in range(batch):
             total = shares[0, b, i]
             for k in range(1, blocks):
                 total += shares[k, b, i]
+            if masked:
+                total = total * mask[b, i]
             out_columns[i, b] = total * slope(code, z_columns[i, b], y_columns[i, b])
