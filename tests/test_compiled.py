@@ -293,6 +293,30 @@ def minibatch_optimizers():
     }
 
 
+def compare_minibatch_steps(network, make_optimizer, dropout=0.0):
+    """Three steps of 8 samples through CompiledMinibatch and through the plain forward /
+    backward / optimizer step (dropout masks drawn once and given to both), in float64: the
+    outputs and the weights agree, and the weights moved."""
+    from digitlab.nn.dropout import draw_masks
+
+    sizes, activations, loss_name, bias = network
+    net, images, targets = problem(sizes, activations, loss_name, bias)
+    loss, rng = get_loss(loss_name), np.random.default_rng(5)
+    reference, fast = net.copy(), net.copy()
+    reference_optimizer, fast_optimizer = make_optimizer(), make_optimizer()
+    step = kernels.CompiledMinibatch()
+    for lo in range(0, 24, 8):
+        x, t = images[lo : lo + 8], targets[lo : lo + 8]
+        masks = draw_masks([dropout] * (len(sizes) - 2), sizes, 8, rng, np.dtype(np.float64))
+        expected, fp = reference.forward(x, masks), step.forward(fast, x, 2, masks)
+        np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
+        reference.backward(expected, t, loss)
+        reference_optimizer.step(reference.params, reference.grads)
+        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2)
+    assert not np.array_equal(fast.params, net.params)
+    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
+
+
 @needs_numba
 @pytest.mark.parametrize("name", list(minibatch_optimizers()))
 @pytest.mark.parametrize("network", NETWORKS, ids=lambda n: "-".join(map(str, n[0])))
@@ -305,21 +329,7 @@ def test_compiled_minibatch_steps_equal_backward_then_step(network, name, monkey
     # several blocks a layer, the last one short, and a forward pass in pieces
     monkeypatch.setattr(fused, "ROW_BLOCK", 7)
     monkeypatch.setattr(kernels, "FORWARD_SPLIT_UNITS", 8)
-    sizes, activations, loss_name, bias = network
-    net, images, targets = problem(sizes, activations, loss_name, bias)
-    loss, make = get_loss(loss_name), minibatch_optimizers()[name]
-    reference, fast = net.copy(), net.copy()
-    reference_optimizer, fast_optimizer = make(), make()
-    step = kernels.CompiledMinibatch()
-    for lo in range(0, 24, 8):
-        x, t = images[lo : lo + 8], targets[lo : lo + 8]
-        expected, fp = reference.forward(x), step.forward(fast, x, 2)
-        np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
-        reference.backward(expected, t, loss)
-        reference_optimizer.step(reference.params, reference.grads)
-        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2)
-    assert not np.array_equal(fast.params, net.params)
-    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
+    compare_minibatch_steps(network, minibatch_optimizers()[name])
 
 
 @needs_numba
@@ -328,25 +338,9 @@ def test_compiled_minibatch_steps_with_dropout_equal_backward_then_step(network,
     """The same with dropout: y = f(z) ⊙ m forward, (δW ⊙ m) ⊙ f′(z) backward, the masks
     fixed and shared by both paths."""
     from digitlab.nn import fused
-    from digitlab.nn.dropout import draw_masks
 
     monkeypatch.setattr(fused, "ROW_BLOCK", 7)
-    sizes, activations, loss_name, bias = network
-    net, images, targets = problem(sizes, activations, loss_name, bias)
-    loss, rng = get_loss(loss_name), np.random.default_rng(5)
-    reference, fast = net.copy(), net.copy()
-    reference_optimizer, fast_optimizer = Adam(0.01), Adam(0.01)
-    step = kernels.CompiledMinibatch()
-    for lo in range(0, 24, 8):
-        x, t = images[lo : lo + 8], targets[lo : lo + 8]
-        masks = draw_masks([0.3] * (len(sizes) - 2), sizes, 8, rng, np.dtype(np.float64))
-        expected, fp = reference.forward(x, masks), step.forward(fast, x, 2, masks)
-        np.testing.assert_allclose(fp.output, expected.output, rtol=1e-12, atol=1e-14)
-        reference.backward(expected, t, loss)
-        reference_optimizer.step(reference.params, reference.grads)
-        step.backward_update(fast, fp, t, loss, fast_optimizer, None, 2)
-    assert not np.array_equal(fast.params, net.params)
-    np.testing.assert_allclose(fast.params, reference.params, rtol=1e-10, atol=1e-12)
+    compare_minibatch_steps(network, lambda: Adam(0.01), dropout=0.3)
 
 
 @needs_numba
