@@ -351,7 +351,7 @@ class CompiledMinibatch:
             W, start = network.weights[l], network.offsets[l]
             n_out, n_in = W.shape
             scaled_columns = delta_columns * (-1.0 / batch)  # −δ^l / B
-            bias_grad = scaled_columns @ ones  # −(1/B) Σ_b δ^l_b
+            bias_grad = scaled_columns @ ones if network.has_bias else params[:0]  # −(1/B) Σ δ
             blocks = -(-n_out // row_block) if l > 0 else 0
             shares = fused.scratch("shares", (blocks, batch, n_in), dtype)
             blocks_t = fused.scratch("blocks", (threads_most, batch * row_block), dtype)
@@ -366,18 +366,15 @@ class CompiledMinibatch:
                             no_mask if mask is None else np.ascontiguousarray(mask),
                             fp.zs[l - 1].T, fp.activated(l - 1).T, delta_columns)
 
-
     @staticmethod
     def _update_arguments(optimizer, params) -> tuple:
         """The optimizer's part of :func:`backward_layer`'s arguments, after ``begin_step``:
         (adam, m, v, velocity, c0 … c4, nesterov), the constants as Python floats (one
         compiled signature for all)."""
-        empty = params[:0]
-        if isinstance(optimizer, Adam):
-            o = optimizer
+        o, empty = optimizer, params[:0]
+        if isinstance(o, Adam):
             return (True, o.m_scaled, o.v_scaled, empty, float(o.beta1), float(o.beta2),
                     float(o._step_size), float(o._eps), float(o.weight_decay), False)
-        o = optimizer
         return (False, empty, empty, o.velocity if o.momentum else empty, float(o._lr),
                 float(o.momentum), float(o.weight_decay), 0.0, 0.0, bool(o.nesterov))
 
@@ -398,9 +395,7 @@ class NumbaKernels:
     dropout = True
 
     def forward(self, network, x, threads, masks=None):
-        if self._compiled_dtype(network):
-            return self.minibatch.forward(network, x, threads, masks)
-        return fused.forward(network, x, threads, masks, pointwise=self.pointwise)
+        return self.minibatch.forward(network, x, threads, masks)
 
     def __init__(self):
         # the last network's per-sample trainer (scratch arrays, thread timings), and the last
@@ -408,12 +403,8 @@ class NumbaKernels:
         self._per_sample: tuple[weakref.ref, tuple, PerSampleSGD] | None = None
         self._update: tuple[weakref.ref, CompiledUpdate] | None = None
 
-    @staticmethod
-    def _compiled_dtype(network) -> bool:
-        return network.dtype in (np.float32, np.float64) and network.params.flags.c_contiguous
-
     def backward_update(self, network, fp, t, loss, optimizer, lr, threads):
-        if self.minibatch.handles(optimizer) and self._compiled_dtype(network):
+        if self.minibatch.handles(optimizer):
             self.minibatch.backward_update(network, fp, t, loss, optimizer, lr, threads)
             return
         if isinstance(optimizer, (SGD, Adam)):
@@ -427,7 +418,7 @@ class NumbaKernels:
         """Before training: compile what a run of ``network`` needs."""
         if per_sample:
             compile_per_sample(network.dtype, network.has_bias)
-        elif self._compiled_dtype(network):
+        else:
             compile_minibatch(network.dtype)
 
     def sgd_samples(self, network, images, targets, order, rates, loss, threads):

@@ -82,8 +82,8 @@ def backward_layer(W, params, start, has_bias, delta_columns, scaled_columns, bi
 
     W (n_out, n_in), a view of ``params`` (θ, flat) starting at ``start``, its biases at
     ``start + W.size``; delta_columns (n_out, B) = δ^lᵀ and scaled_columns = −δ^lᵀ / B, both
-    C-contiguous; bias_grad (n_out,) = −(1/B) Σ_b δ^l_b; y_columns (n_in, B) = (y^l)ᵀ,
-    C-contiguous.
+    C-contiguous; bias_grad (n_out,) = −(1/B) Σ_b δ^l_b (empty without biases); y_columns
+    (n_in, B) = (y^l)ᵀ, C-contiguous.
     ``shares`` (blocks, B, n_in): block k's share δ^l[:, rows] W^l[rows] of δ^l W^l, taken
     before its rows change (an empty first axis: not wanted, as for the first layer).
     Per thread of the loop: ``blocks_t`` (threads, B · row_block) holds δ^l[:, rows] for the
