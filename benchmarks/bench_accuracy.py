@@ -27,9 +27,9 @@ from digitlab.config import preset
 from digitlab.data import load_run_dataset
 from digitlab.ensemble import is_ensemble, save_ensemble
 from digitlab.errors import DataError, ModelFileError
-from digitlab.evaluate import evaluate
+from digitlab.evaluation import evaluate
 from digitlab.modelio import load_model
-from digitlab.train import train
+from digitlab.training import train
 
 
 def train_or_read(runs: Path, name: str, preset_name: str, flags: dict) -> dict:

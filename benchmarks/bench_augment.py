@@ -27,7 +27,7 @@ import numpy as np
 from digitlab.config import preset
 from digitlab.data import load_dataset
 from digitlab.data.augment import augment
-from digitlab.train import augmentation_for_config, train
+from digitlab.training import augmentation_for_config, train
 
 VARIANTS = {
     "plain": {},

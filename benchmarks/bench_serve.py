@@ -41,7 +41,7 @@ from PIL import Image
 from digitlab.config import preset
 from digitlab.data import load_run_dataset
 from digitlab.modelio import save_model
-from digitlab.train import build_network
+from digitlab.training import build_network
 
 SEQUENTIAL = 200
 

@@ -68,7 +68,7 @@ def run_digitlab(case: str, images, labels) -> tuple[float, float]:
     from types import SimpleNamespace
 
     from digitlab.config import preset
-    from digitlab.train import train
+    from digitlab.training import train
 
     config = preset(case).replace(epochs=1, dataset="fashion-mnist")
     data = SimpleNamespace(train=SimpleNamespace(images=images, labels=labels), test=None,

@@ -17,7 +17,7 @@ from digitlab.analysis.responses import Responses
 from digitlab.analysis.results import AnalysisResult, NondigitSummary, RetrainingSummary
 from digitlab.analysis.retrain import retraining_seeds, summarize_runs
 from digitlab.config import TrainConfig
-from digitlab.train import train
+from digitlab.training import train
 
 # ---------------------------------------------------------------------- confusion, by hand
 # Ten test images of three digits:

@@ -52,11 +52,11 @@ def test_import_is_lazy():
 
 
 def test_modules_do_not_replace_the_functions_of_the_same_name():
-    import digitlab.dream.core  # noqa: F401
-    import digitlab.evaluate  # noqa: F401
-    import digitlab.export  # noqa: F401
+    import digitlab.dreaming.core  # noqa: F401
+    import digitlab.evaluation  # noqa: F401
+    import digitlab.onnx_export  # noqa: F401
     import digitlab.studies.runner  # noqa: F401
-    import digitlab.train  # noqa: F401
+    import digitlab.training  # noqa: F401
 
     for name in ("train", "evaluate", "export", "dream", "sweep"):
         assert isinstance(getattr(dl, name), types.FunctionType), name

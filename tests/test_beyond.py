@@ -10,7 +10,7 @@ from digitlab.modelio import load_model
 from digitlab.nn import MLP, SGD, fused, get_loss
 from digitlab.nn.dropout import draw_masks
 from digitlab.preprocessing import Preprocessed
-from digitlab.train import train
+from digitlab.training import train
 from test_gradients import EPS, relative_error
 from test_training import assert_same_state, interrupt_at, synthetic_dataset, without_seconds
 

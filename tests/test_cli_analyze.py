@@ -13,7 +13,7 @@ from digitlab.analysis import FIGURES
 from digitlab.cli import main
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset, write_idx
-from digitlab.train import train
+from digitlab.training import train
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,10 @@ from cli_runner import run_cli
 from digitlab.cli.dream import dream_options
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
-from digitlab.dream import ADVERSARIAL_NOTE, DreamOptions
-from digitlab.dream.results import DreamStudyResult
+from digitlab.dreaming import ADVERSARIAL_NOTE, DreamOptions
+from digitlab.dreaming.results import DreamStudyResult
 from digitlab.modelio import save_model
-from digitlab.train import train
+from digitlab.training import train
 
 SOFTMAX = TrainConfig(hidden=[32], activation="swish", output_activation="softmax", loss="ce",
                       optimizer="adam", lr=1e-3, batch_size=32, epochs=1,

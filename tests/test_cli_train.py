@@ -1,6 +1,5 @@
 """The train, evaluate, predict and summary commands, run as a user would."""
 
-import importlib
 import json
 import subprocess
 import sys
@@ -9,13 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
+import digitlab.training as train_module
 from digitlab.api import run_config
 from digitlab.cli import main
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
-
-# the module (the package's attribute digitlab.train is the public function)
-train_module = importlib.import_module("digitlab.train")
 
 TINY = ["--max-train-samples", "200", "--hidden", "8", "--trace-every", "100"]
 

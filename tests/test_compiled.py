@@ -5,7 +5,6 @@ steps; the thread count does not change them; without Numba training falls back 
 Every test here uses float64, so that the kernels compile once per signature (and are then read
 from the disk cache)."""
 
-import importlib
 import sys
 import time
 
@@ -190,7 +189,7 @@ def spy(monkeypatch, name):
 def test_training_runs_the_compiled_per_sample_loop_and_equals_the_reference(
         sample, monkeypatch, changes):
     from digitlab.config import preset
-    from digitlab.train import SAMPLES_PER_CALL, train
+    from digitlab.training import SAMPLES_PER_CALL, train
 
     config = preset("assignment").replace(dtype="float64", epochs=2, max_train_samples=150,
                                           trace_every=40, **changes)
@@ -207,7 +206,7 @@ def test_training_runs_the_compiled_per_sample_loop_and_equals_the_reference(
 @needs_numba
 def test_compiled_per_sample_training_stops_on_ctrl_c_and_resumes_bit_identically(
         tmp_path, sample, monkeypatch):
-    train_module = importlib.import_module("digitlab.train")  # digitlab.train is the function
+    import digitlab.training as train_module
     from digitlab.config import preset
 
     config = preset("assignment").replace(hidden=[32], epochs=2, max_train_samples=300)
@@ -234,7 +233,7 @@ def test_compiled_per_sample_training_stops_on_ctrl_c_and_resumes_bit_identicall
 @needs_numba
 def test_minibatch_training_uses_the_compiled_update(sample, monkeypatch):
     from digitlab.config import preset
-    from digitlab.train import train
+    from digitlab.training import train
 
     config = preset("report").replace(hidden=[48, 24], batch_size=8, epochs=1,
                                       max_train_samples=64, dtype="float64")
@@ -247,7 +246,7 @@ def test_minibatch_training_uses_the_compiled_update(sample, monkeypatch):
 
 @needs_numba
 def test_a_config_the_compiled_kernels_do_not_implement_runs_on_numpy(sample, monkeypatch):
-    train_module = importlib.import_module("digitlab.train")  # digitlab.train is the function
+    import digitlab.training as train_module
     from digitlab.config import preset
 
     # as if weight decay were a feature added after the compiled kernels
@@ -266,7 +265,7 @@ def test_a_config_the_compiled_kernels_do_not_implement_runs_on_numpy(sample, mo
 def test_without_numba_training_falls_back_to_numpy_and_says_so(sample, monkeypatch, capsys):
     from digitlab.config import preset
     from digitlab.nn import fused
-    from digitlab.train import train
+    from digitlab.training import train
 
     monkeypatch.setitem(sys.modules, "numba", None)
     monkeypatch.setattr(compiled, "_tried", False)
@@ -350,7 +349,7 @@ def test_dropout_and_distortions_train_on_the_compiled_minibatch_steps_not_per_s
     gives the reference engine's weights; per-sample SGD with dropout stays on NumPy's (the
     compiled per-sample loop has no dropout)."""
     from digitlab.config import preset
-    from digitlab.train import train
+    from digitlab.training import train
 
     config = preset("report").replace(hidden=[24, 16], batch_size=8, epochs=1, dropout=[0.2],
                                       augment_rotation=10.0, max_train_samples=64,

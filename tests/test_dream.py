@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from digitlab.config import TrainConfig
-from digitlab.dream import (
+from digitlab.dreaming import (
     ADVERSARIAL_NOTE,
     DreamOptions,
     class_means,
@@ -23,7 +23,7 @@ from digitlab.dream import (
 )
 from digitlab.errors import ConfigError
 from digitlab.nn import MLP, get_loss
-from digitlab.train import train
+from digitlab.training import train
 
 SOFTMAX = TrainConfig(hidden=[32], activation="swish", output_activation="softmax", loss="ce",
                       optimizer="adam", lr=1e-3, batch_size=32, epochs=1,
@@ -357,7 +357,7 @@ def test_dream_leaves_the_flat_black_start_of_a_bias_free_relu_network():
 
 
 def test_equation_3_step_is_the_plain_update_or_a_normalised_one():
-    from digitlab.dream import equation_3_step
+    from digitlab.dreaming import equation_3_step
 
     x = np.array([[0.5, 0.5], [0.0, 1.0]])
     grad = np.array([[2.0, -2.0], [0.0, 0.0]])

@@ -9,7 +9,7 @@ from digitlab.data import load_dataset
 from digitlab.nn import ENGINES, FusedEngine, ReferenceEngine, make_engine
 from digitlab.nn.fused import KERNELS, NumpyKernels, register_kernels
 from digitlab.nn.optimizers import SGD, Adam
-from digitlab.train import train
+from digitlab.training import train
 
 
 @pytest.fixture(scope="module")

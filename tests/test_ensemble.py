@@ -8,7 +8,7 @@ import pytest
 from digitlab.config import TrainConfig
 from digitlab.ensemble import Ensemble, save_ensemble
 from digitlab.errors import ModelFileError
-from digitlab.evaluate import evaluate
+from digitlab.evaluation import evaluate
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn import MLP
 

@@ -13,11 +13,11 @@ from digitlab import __version__
 from digitlab.config import TrainConfig, preset
 from digitlab.data import load_run_dataset
 from digitlab.errors import ExportError
-from digitlab.export import OPSET, export, to_onnx
 from digitlab.modelio import load_model
 from digitlab.nn import activations
 from digitlab.nn.network import MLP
-from digitlab.train import build_network, train
+from digitlab.onnx_export import OPSET, export, to_onnx
+from digitlab.training import build_network, train
 
 #: Both presets as they are (activations, loss, bias, init, optimizer), trained briefly and narrow.
 TINY = {
@@ -35,7 +35,7 @@ def session(model: onnx.ModelProto) -> onnxruntime.InferenceSession:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """Run folders of the two tiny presets, trained by digitlab.train."""
+    """Run folders of the two tiny presets, trained by digitlab.training."""
     folders = {}
     for name, config in TINY.items():
         folders[name] = tmp_path_factory.mktemp(name)

@@ -42,7 +42,7 @@ from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn import MLP
 from digitlab.reporting.document import Section, Table, render_markdown
 from digitlab.runlock import LOCK_FILE, folder_lock
-from digitlab.train import train
+from digitlab.training import train
 
 DIGITLAB = str(Path(sys.executable).with_name("digitlab"))
 TINY = ["--hidden", "8", "--epochs", "1", "--max-train-samples", "100", "--quiet"]

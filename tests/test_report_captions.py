@@ -3,7 +3,7 @@
 from types import SimpleNamespace as Fake
 
 from digitlab.analysis.figures import FIGURES as ANALYSIS_FIGURES
-from digitlab.dream.study import FIGURES as DREAM_FIGURES
+from digitlab.dreaming.study import FIGURES as DREAM_FIGURES
 from digitlab.reporting import stages
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from digitlab.analysis.confusion import confusion_analysis
 from digitlab.analysis.results import AnalysisResult, ConfusedPair, DigitScore
-from digitlab.dream.results import DreamRecord, DreamResult, DreamStudyResult, TurnRecord
+from digitlab.dreaming.results import DreamRecord, DreamResult, DreamStudyResult, TurnRecord
 from digitlab.records import OPTIONAL, Record
 from digitlab.studies.results import StudiesSummary, StudyPoint, StudySummary
 

@@ -29,7 +29,7 @@ from digitlab.nn.network import MLP  # noqa: E402
 from digitlab.serve import create_app, explain  # noqa: E402
 from digitlab.serve.errors import ApiError  # noqa: E402
 from digitlab.serve.safety import MAX_BODY_BYTES  # noqa: E402
-from digitlab.train import train  # noqa: E402
+from digitlab.training import train  # noqa: E402
 
 PORT = 8000
 BASE = f"http://127.0.0.1:{PORT}"

@@ -28,7 +28,7 @@ from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
 from digitlab.images import load_digit_images
 from digitlab.modelio import load_model
-from digitlab.train import train
+from digitlab.training import train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")

@@ -1,7 +1,6 @@
 """Training: equation (2) per sample, determinism, resume, divergence, and what it learns."""
 
 import hashlib
-import importlib
 import itertools
 import json
 import time
@@ -10,14 +9,12 @@ import types
 import numpy as np
 import pytest
 
+import digitlab.training as train_module
 from digitlab.config import TrainConfig, preset
 from digitlab.errors import ConfigError, TrainingDiverged
-from digitlab.evaluate import evaluate
+from digitlab.evaluation import evaluate
 from digitlab.modelio import MODEL_FILE, load_model
-from digitlab.train import build_network, epoch_order, train
-
-# the module (the package's attribute digitlab.train is the public function)
-train_module = importlib.import_module("digitlab.train")
+from digitlab.training import build_network, epoch_order, train
 
 SMALL = dict(hidden=[16], epochs=3, trace_every=50, max_train_samples=120)
 
@@ -264,7 +261,7 @@ def test_report_preset_three_epochs_reads_92_percent(mnist_sample):
 
 # ------------------------------------------------------------------ evaluation and curves
 def test_evaluate_counts_rows_as_true_digits(data):
-    from digitlab.evaluate import evaluate
+    from digitlab.evaluation import evaluate
 
     result = train(TrainConfig(**SMALL), data, progress=False)
     test = data.test
@@ -376,7 +373,7 @@ def test_the_library_train_writes_what_a_run_folder_holds(tmp_path, data):
 def test_training_threads_follow_the_blas_pools_not_openmp(monkeypatch):
     """The compiled kernels load an OpenMP runtime with a thread per core; a BLAS limited to
     one thread (a study's worker, OPENBLAS_NUM_THREADS=1) still means one training thread."""
-    train_module = importlib.import_module("digitlab.train")
+    import digitlab.training as train_module
     pools = [{"user_api": "openmp", "num_threads": 8}, {"user_api": "blas", "num_threads": 1}]
     monkeypatch.setattr(train_module, "threadpool_info", lambda: pools)
     monkeypatch.setattr(train_module, "available_cores", lambda: 8)

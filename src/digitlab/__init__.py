@@ -15,8 +15,6 @@ named like its flags. For a loop of your own: :class:`MLP` and the engine's piec
 imported on first use, so ``import digitlab`` stays fast.
 """
 
-import sys
-
 # No typing, importlib or types imports: each would add to the time `import digitlab` takes.
 from digitlab.errors import ConfigError, DataError, DigitlabError, ExportError, ModelFileError
 
@@ -38,9 +36,9 @@ _LAZY = {
     "Dreams": "digitlab.api",
     # what runs are made of
     "TrainConfig": "digitlab.config",
-    "TrainResult": "digitlab.train",
+    "TrainResult": "digitlab.training",
     "History": "digitlab.history",
-    "Evaluation": "digitlab.evaluate",
+    "Evaluation": "digitlab.evaluation",
     "SavedModel": "digitlab.modelio",
     "Dataset": "digitlab.data",
     # the engine, for a loop of one's own
@@ -76,21 +74,3 @@ def __getattr__(name: str) -> object:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))
-
-
-_Module = type(sys)
-
-
-class _Package(_Module):
-    """The package itself. ``digitlab.train``, ``.evaluate``, ``.dream`` and ``.export`` name
-    both a public function and a module; importing the module must not replace
-    the function on the package, so such a module is reached through ``from digitlab.train
-    import ...`` (or ``importlib.import_module``), never as an attribute of the package."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if isinstance(value, _Module) and name in _LAZY and not _LAZY[name].endswith(":"):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -123,7 +123,7 @@ def _train(config, preset, run_dir, dataset, data_dir, resume, overwrite, progre
     from digitlab.data import Dataset, load_run_dataset
     from digitlab.errors import TrainingDiverged
     from digitlab.modelio import MODEL_FILE
-    from digitlab.train import train as run_training
+    from digitlab.training import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
     name = None if loaded is not None else dataset
@@ -152,7 +152,7 @@ def _train(config, preset, run_dir, dataset, data_dir, resume, overwrite, progre
                 if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")
         raise TrainingDiverged(f"{error}; {kept}") from None
     if result.evaluation is None and data.test is not None and len(data.test.labels):
-        from digitlab.evaluate import evaluate as run_evaluation
+        from digitlab.evaluation import evaluate as run_evaluation
 
         result.evaluation = run_evaluation(result.network, data.test.images, data.test.labels,
                                            config.loss)
@@ -175,7 +175,7 @@ def run_config(
     that ``config`` names (``--config``); then ``dataset`` and the other fields given.
     """
     from digitlab.modelio import MODEL_FILE
-    from digitlab.train import load_run_config
+    from digitlab.training import load_run_config
 
     if resume:
         if out is None:
@@ -207,7 +207,7 @@ def run_config(
 def claim_run_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
     """Check that ``out`` holds no run (unless ``overwrite``) and clear what a replaced run
     left behind; :func:`train` does this before it reads any data."""
-    from digitlab.train import CURVES_FILE, EVALUATION_FILE
+    from digitlab.training import CURVES_FILE, EVALUATION_FILE
 
     run_dir = _refuse_existing_run(Path(out), overwrite)
     for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
@@ -251,7 +251,7 @@ def evaluate(
         return evaluate_test_split(model, dataset=dataset, data_dir=data_dir).evaluation
     if labels is None:
         raise DataError("evaluate needs the labels of the images it is given")
-    from digitlab.evaluate import evaluate as run_evaluation
+    from digitlab.evaluation import evaluate as run_evaluation
 
     network, config, _ = _readable_model(model)
     return run_evaluation(network, images, labels, _loss_of(network, config))
@@ -259,7 +259,7 @@ def evaluate(
 
 class TestEvaluation(NamedTuple):
     """What ``digitlab evaluate`` reports: the model's path, the dataset's name and the
-    :class:`~digitlab.evaluate.Evaluation` of its test split."""
+    :class:`~digitlab.evaluation.Evaluation` of its test split."""
 
     path: str | None
     dataset: str
@@ -270,7 +270,7 @@ def evaluate_test_split(model: ModelLike, *, dataset: str | None = None,
                         data_dir: str | os.PathLike | None = None) -> TestEvaluation:
     """:func:`evaluate` on the test split the model was trained with (or that of ``dataset``
     / ``data_dir``), with the names ``digitlab evaluate`` prints."""
-    from digitlab.evaluate import evaluate as run_evaluation
+    from digitlab.evaluation import evaluate as run_evaluation
 
     network, config, path = _readable_model(model)
     data = dataset_for_model(config, dataset, data_dir, require=("test",))
@@ -339,7 +339,7 @@ def dream(
     """
     import numpy as np
 
-    from digitlab.dream import (
+    from digitlab.dreaming import (
         DreamOptions,
         class_means,
         data_support,
@@ -348,7 +348,7 @@ def dream(
         pick_test_image,
         turn_into,
     )
-    from digitlab.dream.study import DREAMS_ARRAY
+    from digitlab.dreaming.study import DREAMS_ARRAY
     from digitlab.modelio import resolve_model
 
     network, config, path = resolve_model(model)
@@ -396,8 +396,8 @@ class Dreams:
 
     ``digits``; ``images`` (n, 784), the dreams; ``probabilities`` (n, 10), the network's
     final reading of each; ``means`` (n, 784), the training images' mean of each digit;
-    ``results``, the :class:`~digitlab.dream.DreamResult` of each (with its curves) and
-    ``turn``, the :class:`~digitlab.dream.TurnResult`, when dreamed in memory; ``record``, what
+    ``results``, the :class:`~digitlab.dreaming.DreamResult` of each (with its curves) and
+    ``turn``, the :class:`~digitlab.dreaming.TurnResult`, when dreamed in memory; ``record``, what
     ``dream.json`` holds, and ``out``, when written to a folder.
     """
 
@@ -478,8 +478,8 @@ def report(
 def export(
     model: ModelLike, out: str | os.PathLike, *, format: str = "onnx", overwrite: bool = False
 ) -> Path:
-    """Write ``model`` as a standard ONNX graph (see :mod:`digitlab.export`); return the path."""
-    from digitlab.export import export as write
+    """Write ``model`` as a standard ONNX graph (:mod:`digitlab.onnx_export`); return the path."""
+    from digitlab.onnx_export import export as write
 
     return write(model, out, format=format, overwrite=overwrite)
 
@@ -492,7 +492,7 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
                   no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
                   l2: float | None = None, seed: int = 0):
     """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain``)."""
-    from digitlab.dream import DreamOptions
+    from digitlab.dreaming import DreamOptions
 
     base = DreamOptions.plain() if plain else DreamOptions()
     changes: dict[str, Any] = {"seed": seed}

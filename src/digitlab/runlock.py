@@ -11,7 +11,7 @@ the lock and writes its own id.
 The lock file is removed on release. Since another process may have opened it just before, a
 process that gets the lock checks that the file it locked is still the one in the folder, and
 otherwise tries again. The lock is re-entrant within a process (a command holding its run
-folder may call :func:`digitlab.train.train`, which takes the same lock).
+folder may call :func:`digitlab.training.train`, which takes the same lock).
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ def retrain_variance(
     """
     from tqdm.auto import tqdm
 
-    from digitlab.train import train
+    from digitlab.training import train
 
     epochs = epochs or config.epochs
     test = dataset.test

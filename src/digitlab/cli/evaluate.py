@@ -9,7 +9,7 @@ import click
 
 from digitlab.api import evaluate_test_split
 from digitlab.cli.common import dataset_options, explicit_dataset
-from digitlab.evaluate import Evaluation
+from digitlab.evaluation import Evaluation
 
 
 def format_evaluation(result: Evaluation) -> str:

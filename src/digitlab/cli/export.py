@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from digitlab import api
-from digitlab.export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
+from digitlab.onnx_export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
 
 
 @click.command(name="export")
@@ -23,7 +23,7 @@ def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None
 
     Input 'images': float32 (N, 784), pixels / 255 in [0, 1], prepared as MNIST (white digit on
     black, 28x28, row-major). Outputs 'probabilities' and 'outputs' (N, 10); see
-    digitlab.export. Runs in onnxruntime or any ONNX runtime with opset 17.
+    digitlab.onnx_export. Runs in onnxruntime or any ONNX runtime with opset 17.
     """
     path = api.export(model, out, format=format_, overwrite=overwrite)
     click.echo(f"Wrote {path} ({path.stat().st_size:,} bytes, ONNX opset {OPSET})")

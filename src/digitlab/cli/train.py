@@ -27,7 +27,7 @@ from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from digitlab.nn.engines import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.schedules import SCHEDULES
-from digitlab.train import EVALUATION_FILE, TrainResult, build_network
+from digitlab.training import EVALUATION_FILE, TrainResult, build_network
 
 
 class _StrictNumber(click.ParamType):

@@ -1,7 +1,7 @@
 """Figures of deep dreams (equation (3)): the dreamed digits beside the class means, how each run
 converged, what the network reads in each dream, and "turn A into B".
 
-Every function takes plain arrays (as :mod:`digitlab.dream` computes them) and a path, and returns
+Every function takes plain arrays (from :mod:`digitlab.dreaming`) and a path, and returns
 the path written. Digits are drawn dark on light (``gray_r``), like ink on paper. Dreams are faint
 (the network is sure long before a pixel reaches 1), so each dream is drawn from 0 to its own
 brightest pixel, and the figure says so.

@@ -4,7 +4,7 @@ describes them as a :class:`~digitlab.reporting.document.Section`.
 The results of the analysis, the studies and the dream are typed records
 (:class:`~digitlab.analysis.results.AnalysisResult`,
 :class:`~digitlab.studies.results.StudiesSummary`,
-:class:`~digitlab.dream.results.DreamStudyResult`); those of the data and training stages are
+:class:`~digitlab.dreaming.results.DreamStudyResult`); those of the data and training stages are
 JSON-ready dicts. A stage's ``result_type`` rebuilds its record from the cached JSON.
 
 Every sentence that states a finding is formatted from the measured numbers in ``results``.
@@ -21,13 +21,13 @@ import numpy as np
 
 from digitlab.analysis.results import AnalysisResult
 from digitlab.config import preset
-from digitlab.dream.results import DreamStudyResult
+from digitlab.dreaming.results import DreamStudyResult
 from digitlab.formatting import pct
 from digitlab.records import Record
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
 from digitlab.studies.results import StudiesSummary, StudyPoint
-from digitlab.train import CURVES_FIGURE
+from digitlab.training import CURVES_FIGURE
 
 
 @dataclass
@@ -130,7 +130,7 @@ def train_stage(name: str):
         return {"config": _train_config(ctx, name).to_key_dict(), "data": ctx.dataset.describe()}
 
     def run(ctx: Context, stage_dir: Path) -> dict[str, Any]:
-        from digitlab.train import CURVES_FILE, train
+        from digitlab.training import CURVES_FILE, train
 
         config = _train_config(ctx, name)
         result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress,
@@ -403,7 +403,7 @@ def dream_settings(ctx: Context) -> dict[str, Any]:
 
 
 def run_dream(ctx: Context, stage_dir: Path) -> DreamStudyResult:
-    from digitlab.dream import DreamOptions, dream_study
+    from digitlab.dreaming import DreamOptions, dream_study
     from digitlab.modelio import load_model
 
     network = load_model(ctx.out_dir / ctx.results["final"]["run_dir"]).network
@@ -454,7 +454,7 @@ def dream_section(ctx: Context, r: DreamStudyResult) -> Section:
                   [[d.digit, d.steps, f"{d.final_target_probability:.4f}", d.predicted_digit,
                     "yes" if d.converged else "no"] for d in dreams],
                   "Each dream's final state")
-    from digitlab.dream.study import FIGURES
+    from digitlab.dreaming.study import FIGURES
 
     figures = [Figure(path, FIGURES[key].caption) for key, path in (r.figures or {}).items()]
     intro = ("Equation (3) changes the input instead of the weights: starting from a black "

@@ -1,8 +1,8 @@
 """Dreams streamed as they form: equation (3), y⁰ ← y⁰ + η δ⁰W⁰, one reported step at a time.
 
 :func:`dream_request` checks a POST /api/dream body into a :class:`DreamJob`; :func:`stream`
-runs it on a worker thread (:func:`digitlab.dream.dream` from black, or
-:func:`digitlab.dream.turn_into` from the person's drawing) and yields one JSON line per
+runs it on a worker thread (:func:`digitlab.dreaming.dream` from black, or
+:func:`digitlab.dreaming.turn_into` from the person's drawing) and yields one JSON line per
 reported step. The dream loop calls back after every step; when the client goes away the
 generator is closed, the callback raises :class:`DreamStopped` and the thread ends at once.
 :class:`DreamSlots` caps how many dreams run at once (each keeps a core busy): one more is
@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.dream import DreamOptions, dream, turn_into
+from digitlab.dreaming import DreamOptions, dream, turn_into
 from digitlab.errors import ConfigError
 from digitlab.serve import inputs
 from digitlab.serve.errors import ApiError

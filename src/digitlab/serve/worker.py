@@ -1,4 +1,4 @@
-"""The training process: :func:`digitlab.train.train` into an ordinary run folder.
+"""The training process: :func:`digitlab.training.train` into an ordinary run folder.
 
 Started by :class:`digitlab.serve.training.TrainingManager` with the ``spawn`` method, so it
 shares no state with the server. It reports back through a queue as ``(kind, data)`` tuples:
@@ -52,7 +52,7 @@ def _stop_when_orphaned(parent: int) -> None:
 def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, Any, str]:
     from digitlab.config import TrainConfig
     from digitlab.data import load_run_dataset
-    from digitlab.train import train
+    from digitlab.training import train
 
     config = TrainConfig.from_dict(config_fields)
     dataset = load_run_dataset(config)

@@ -70,7 +70,7 @@ def run_ablation(
     ``out_dir``; return the JSON-ready results (see the module docstring)."""
     from digitlab.ensemble import Ensemble
     from digitlab.plots.ablation import plot_ablation_curves, plot_augmented_digits
-    from digitlab.train import augmentation_for_config, train
+    from digitlab.training import augmentation_for_config, train
 
     out_dir = Path(out_dir)
     split_seed = int(getattr(dataset, "seed", 0))

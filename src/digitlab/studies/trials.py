@@ -1,6 +1,6 @@
 """One trial of a sweep: a training config with its seed, and the function that runs it.
 
-A :class:`Trial` is a fully determined training run: :func:`digitlab.train.train` with
+A :class:`Trial` is a fully determined training run: :func:`digitlab.training.train` with
 ``trial.config`` (whose ``seed`` fixes the data split, the initial weights and the sample order)
 on the dataset ``trial.config.dataset`` or the folder ``trial.data``. Running it twice, in
 this process, in a worker process or on a Ray node, gives the same numbers.
@@ -149,8 +149,8 @@ def run_trial(trial: Trial) -> dict[str, Any]:
 
 
 def _train(trial: Trial, epochs: list[dict[str, Any]]) -> dict[str, Any]:
-    from digitlab.evaluate import evaluate
-    from digitlab.train import train
+    from digitlab.evaluation import evaluate
+    from digitlab.training import train
 
     config = trial.config
     dataset = load_trial_dataset(config, trial.data)

@@ -171,7 +171,7 @@ class TurnRecord(Record):
 
 @dataclass
 class DreamStudyResult(Record):
-    """``dream.json``, as :func:`digitlab.dream.study.dream_study` writes it."""
+    """``dream.json``, as :func:`digitlab.dreaming.study.dream_study` writes it."""
 
     what: str
     loss: str  # "ce" or "mse"

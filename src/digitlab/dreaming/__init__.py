@@ -1,17 +1,17 @@
 """Deep dream (equation (3)): what a trained network sees as each digit, and "turn A into B".
 
-- :mod:`digitlab.dream.core`: :func:`equation_3_step` (one step of (3)), :func:`dream`,
+- :mod:`digitlab.dreaming.core`: :func:`equation_3_step` (one step of (3)), :func:`dream`,
   :func:`dream_all`, :func:`turn_into`, the objective J = E + λ/2‖y⁰ − a‖² + w TV(y⁰) and its
   gradient.
-- :mod:`digitlab.dream.options`: :class:`DreamOptions` and their validation.
-- :mod:`digitlab.dream.results`: :class:`DreamResult`, :class:`TurnResult`;
+- :mod:`digitlab.dreaming.options`: :class:`DreamOptions` and their validation.
+- :mod:`digitlab.dreaming.results`: :class:`DreamResult`, :class:`TurnResult`;
   :class:`DreamStudyResult` (the typed form of ``dream.json``).
-- :mod:`digitlab.dream.priors`: total variation, Gaussian blur, jitter shifts, the data's
+- :mod:`digitlab.dreaming.priors`: total variation, Gaussian blur, jitter shifts, the data's
   support, class means.
-- :mod:`digitlab.dream.study`: a folder of figures and ``dream.json`` (``digitlab dream``).
+- :mod:`digitlab.dreaming.study`: a folder of figures and ``dream.json`` (``digitlab dream``).
 """
 
-from digitlab.dream.core import (
+from digitlab.dreaming.core import (
     dream,
     dream_all,
     dream_loss,
@@ -20,8 +20,8 @@ from digitlab.dream.core import (
     start_images,
     turn_into,
 )
-from digitlab.dream.options import DreamOptions
-from digitlab.dream.priors import (
+from digitlab.dreaming.options import DreamOptions
+from digitlab.dreaming.priors import (
     class_means,
     data_support,
     gaussian_blur,
@@ -30,8 +30,8 @@ from digitlab.dream.priors import (
     total_variation,
     total_variation_gradient,
 )
-from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
-from digitlab.dream.study import dream_study, pick_test_image
+from digitlab.dreaming.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
+from digitlab.dreaming.study import dream_study, pick_test_image
 
 __all__ = [
     "ADVERSARIAL_NOTE", "DreamOptions", "DreamResult", "TurnResult", "class_means",

@@ -21,10 +21,10 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.dream.core import dream_all, dream_loss, turn_into
-from digitlab.dream.options import DreamOptions
-from digitlab.dream.priors import class_means, data_support
-from digitlab.dream.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
+from digitlab.dreaming.core import dream_all, dream_loss, turn_into
+from digitlab.dreaming.options import DreamOptions
+from digitlab.dreaming.priors import class_means, data_support
+from digitlab.dreaming.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import atomic_write, write_json
 from digitlab.formatting import FigureSpec
@@ -85,7 +85,7 @@ def dream_study(
         shown beside the dreams, the "mean" start and the support. Optional for "black",
         "noise" and image starts.
     support_fraction : only pixels lit in at least this share of the training images may light
-        up (see :func:`digitlab.dream.priors.data_support`); 0 = every pixel.
+        up (see :func:`digitlab.dreaming.priors.data_support`); 0 = every pixel.
     turn : (A, B): also change a real test image of A (one the network reads correctly, chosen
         by ``options.seed``) until it reads as B; needs the test split.
     extra : merged into the top level of ``dream.json`` (e.g. the model path, the dataset).

@@ -56,8 +56,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from digitlab.dream.options import START_KINDS, DreamOptions
-from digitlab.dream.priors import (
+from digitlab.dreaming.options import START_KINDS, DreamOptions
+from digitlab.dreaming.priors import (
     N_PIXELS,
     SIDE,
     gaussian_blur,
@@ -65,7 +65,7 @@ from digitlab.dream.priors import (
     total_variation,
     total_variation_gradient,
 )
-from digitlab.dream.results import DreamResult, TurnResult
+from digitlab.dreaming.results import DreamResult, TurnResult
 from digitlab.errors import ConfigError
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP

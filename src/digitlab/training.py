@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 from digitlab.config import FIELD_NAMES, TrainConfig
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
-from digitlab.evaluate import Evaluation, evaluate
+from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow

@@ -1,6 +1,6 @@
 """How equation (3) is iterated: :class:`DreamOptions`, validated like a training config.
 
-Every aid to plain equation (3) (see :mod:`digitlab.dream.core`) is an option here and can be
+Every aid to plain equation (3) (see :mod:`digitlab.dreaming.core`) is an option here and can be
 switched off; :meth:`DreamOptions.plain` switches them all off, :meth:`DreamOptions.turn` gives
 the defaults for "turn A into B".
 """
