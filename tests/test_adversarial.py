@@ -68,6 +68,9 @@ def test_input_gradient_matches_central_differences(hidden, output_loss):
     E, grad = input_gradient(net, x, t, loss)
     assert E.shape == (4,) and grad.shape == x.shape and grad.dtype == np.float64
     np.testing.assert_allclose(E, per_sample_loss(net, x, t, loss))
+    E_ref, grad_ref = input_gradient(net, x, t, loss, reference=True)  # MLP.input_gradient
+    np.testing.assert_allclose(E, E_ref, rtol=1e-14)
+    np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
     numeric = np.zeros_like(x)
     for b, j in itertools.product(range(x.shape[0]), range(x.shape[1])):
         plus, minus = x.copy(), x.copy()
@@ -77,6 +80,24 @@ def test_input_gradient_matches_central_differences(hidden, output_loss):
         numeric[b, j] = (per_sample_loss(net, plus, t, loss)[b]
                          - per_sample_loss(net, minus, t, loss)[b]) / (2 * FD_EPS)
     assert relative_error(grad, numeric) < 1e-6
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("output_loss", OUTPUTS)
+def test_input_gradient_without_weight_gradients_equals_the_network_s_own(output_loss, bias):
+    """The attack's input gradient skips ∂Ē/∂W^l and leaves MLP.grads alone; MLP.input_gradient
+    gives the same numbers (float64), on a deeper network with every hidden activation."""
+    output, loss_name = output_loss
+    rng = np.random.default_rng(12)
+    net = MLP([30, 20, 16, 12, 8, 5], [*HIDDEN, output], bias=bias, dtype=np.float64, rng=rng)
+    loss = get_loss(loss_name)
+    x, t = clean_batch(net, loss, batch=7)
+    net.grads[...] = 0.5
+    E, grad = input_gradient(net, x, t, loss)
+    assert (net.grads == 0.5).all()
+    E_ref, grad_ref = input_gradient(net, x, t, loss, reference=True)
+    np.testing.assert_allclose(E, E_ref, rtol=1e-14)
+    np.testing.assert_allclose(grad, grad_ref, rtol=1e-12, atol=1e-15)
 
 
 def test_ascent_direction_is_the_sign_or_the_unit_vector_and_zero_without_a_gradient():

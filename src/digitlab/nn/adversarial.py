@@ -24,10 +24,11 @@ FGSM is one L∞ step of α = ε from x_clean: ``x + ε sign(g)``, clipped to th
 
 The attacks run the network as it would be evaluated: no dropout masks (the forward pass of
 :meth:`MLP.forward` without masks), whatever dropout the training uses. They compute the input
-gradient with :meth:`MLP.input_gradient` (equation (1) carried one layer further down), which
-overwrites the network's :attr:`MLP.grads` as a side effect: a training step must call them
-*before* its own forward and backward pass. All arrays follow the network's dtype; randomness
-comes only from the ``rng`` passed in, so the same generator state gives bit-identical examples.
+gradient with the network's own pieces (equation (1) carried one layer further down, as in
+:meth:`MLP.input_gradient`) but without the weight gradients, and leave :attr:`MLP.grads` as
+they were: a training step may call them anywhere before it trains on their result. All arrays
+follow the network's dtype; randomness comes only from the ``rng`` passed in, so the same
+generator state gives bit-identical examples.
 """
 
 from __future__ import annotations
@@ -121,16 +122,31 @@ def _check_positive(name: str, value) -> None:
 
 
 # ---------------------------------------------------------------------------------- pieces
-def input_gradient(network: MLP, x: np.ndarray, t: np.ndarray,
-                   loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+def input_gradient(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, *,
+                   reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """``(E, g)``: each sample's loss E_b (B,) and its input gradient g_b = ∂E_b/∂y⁰_b (B, n_0).
 
-    This is :meth:`MLP.input_gradient`: equation (1) carries δ^l = −∂E/∂z^l down to δ⁰, and one
-    more product gives ∂E/∂y⁰ = −δ⁰W⁰. No dropout masks (evaluation mode). Overwrites
-    :attr:`MLP.grads`. Both arrays are in the network's dtype.
+    Equation (1) carries δ^l = −∂E/∂z^l down the layers from the output delta,
+    δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}), and one more product gives ∂E/∂y⁰ = −δ⁰W⁰. This uses the
+    network's own pieces (:meth:`MLP.forward` without dropout masks, :meth:`MLP.output_delta`,
+    each activation's ``backward``) but not the weight gradients ∂Ē/∂W^l that
+    :meth:`MLP.backward` also forms: an attack needs none of them, and W⁰'s (n_1 × n_0 per step)
+    is the largest product of the pass. :attr:`MLP.grads` is left untouched.
+    ``reference=True`` calls :meth:`MLP.input_gradient` itself (same numbers, tested in float64;
+    it overwrites :attr:`MLP.grads`). Both arrays are in the network's dtype.
     """
-    grad, per_sample, _ = network.input_gradient(np.asarray(x, dtype=network.dtype), t, loss)
-    return per_sample, grad
+    x = np.asarray(x, dtype=network.dtype)
+    if reference:
+        grad, per_sample, _ = network.input_gradient(x, t, loss)
+        return per_sample, grad
+    fp = network.forward(x)  # evaluation mode: no dropout masks
+    delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+    for l in reversed(range(1, network.n_layers)):
+        # equation (1): δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}), as (W^l)ᵀ δ^l in the column form
+        grad_y = (network.weights[l].T @ delta.T).T  # −∂E/∂y^l: (B, n_l)
+        delta = network.activations[l - 1].backward(grad_y, fp.zs[l - 1], fp.ys[l])
+    grad = -(network.weights[0].T @ delta.T).T  # ∂E/∂y⁰ = −δ⁰W⁰: (B, n_0)
+    return loss.per_sample(fp.output, t), grad
 
 
 def ascent_direction(grad: np.ndarray, norm: str) -> np.ndarray:
