@@ -104,6 +104,10 @@ def test_ascent_direction_is_the_sign_or_the_unit_vector_and_zero_without_a_grad
     grad = np.array([[3.0, -4.0, 0.0], [0.0, 0.0, 0.0]])
     np.testing.assert_array_equal(ascent_direction(grad, "linf"), [[1, -1, 0], [0, 0, 0]])
     np.testing.assert_allclose(ascent_direction(grad, "l2"), [[0.6, -0.8, 0.0], [0, 0, 0]])
+    tiny = np.array([[3e-25, -4e-25]], dtype=np.float32)  # its squares underflow in float32
+    unit = ascent_direction(tiny, "l2")
+    assert unit.dtype == np.float32
+    np.testing.assert_allclose(unit, [[0.6, -0.8]], rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------- projection

@@ -149,6 +149,11 @@ def input_gradient(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, *,
     return loss.per_sample(fp.output, t), grad
 
 
+def _row_lengths(a: np.ndarray) -> np.ndarray:
+    """‖a_b‖₂ of each row (B,), summed in float64 (a float32 gradient of 1e-20 is not 0)."""
+    return np.sqrt(np.einsum("bi,bi->b", a, a, dtype=np.float64))
+
+
 def ascent_direction(grad: np.ndarray, norm: str) -> np.ndarray:
     """The unit step of steepest ascent for each row of ``grad`` (B, n_0) in ``norm``.
 
@@ -157,8 +162,9 @@ def ascent_direction(grad: np.ndarray, norm: str) -> np.ndarray:
     """
     if norm == "linf":
         return np.sign(grad)
-    lengths = np.sqrt(np.einsum("bi,bi->b", grad, grad))[:, np.newaxis]  # (B, 1)
-    return np.divide(grad, lengths, out=np.zeros_like(grad), where=lengths > _TINY)
+    lengths = _row_lengths(grad)[:, np.newaxis]  # (B, 1)
+    unit = np.divide(grad, lengths, out=np.zeros(grad.shape), where=lengths > _TINY)
+    return unit.astype(grad.dtype, copy=False)
 
 
 def project(x: np.ndarray, clean: np.ndarray, options: AttackOptions) -> np.ndarray:
@@ -173,8 +179,7 @@ def project(x: np.ndarray, clean: np.ndarray, options: AttackOptions) -> np.ndar
     if options.norm == "linf":
         np.clip(change, -eps, eps, out=change)
     else:
-        lengths = np.sqrt(np.einsum("bi,bi->b", change, change))  # (B,)
-        scale = np.minimum(1.0, eps / np.maximum(lengths, _TINY))
+        scale = np.minimum(1.0, eps / np.maximum(_row_lengths(change), _TINY))  # (B,)
         change *= scale.astype(change.dtype)[:, np.newaxis]
     projected = clean + change
     if options.clip is not None:
@@ -235,7 +240,8 @@ def pgd(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, options: AttackO
     for k in range(1, options.steps + 1):
         _, grad = input_gradient(network, adversarial, t, loss)  # (B, n_0)
         step = alpha * ascent_direction(grad, options.norm)
-        adversarial = project(adversarial + step.astype(network.dtype), clean, options)
+        adversarial = project(adversarial + step.astype(network.dtype, copy=False), clean,
+                              options)
         if callback is not None:
             callback(k, adversarial)
     return adversarial
