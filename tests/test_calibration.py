@@ -214,6 +214,23 @@ def test_calibrating_a_tanh_network_of_the_assignment_kind(centroids):
     assert result.ece_after < result.ece_before
 
 
+def test_calibrating_an_ensemble_and_a_preprocessed_model(centroids):
+    from digitlab.ensemble import Ensemble
+    from digitlab.preprocessing import with_preprocessing
+
+    net, images, labels = centroids
+    images, labels = images[:300], labels[:300]
+    ensemble = Ensemble([scaled(net, 4.0), scaled(net, 6.0)])  # its logits are log p
+    result = calibrate(ensemble, images, labels)
+    before = expected_calibration_error(ensemble.probabilities(images), labels)
+    assert result.ece_before == pytest.approx(before, abs=1e-5)
+    assert result.temperature > 1.0 and result.ece_after < result.ece_before
+    deskewed = with_preprocessing(scaled(net, 5.0), ["deskew"])  # raw images in
+    result = calibrate(deskewed, images, labels)
+    np.testing.assert_array_equal(result.probabilities(deskewed, images).argmax(axis=1),
+                                  deskewed.classify(images))
+
+
 def test_calibrate_refuses_mismatched_images(centroids):
     net, images, labels = centroids
     with pytest.raises(DataError):

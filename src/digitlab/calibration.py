@@ -315,7 +315,8 @@ class Calibration:
     fitted_on : int
         Samples of the calibration split T was fitted on.
     ece_before, ece_after : float or None
-        ECE on that split at T = 1 (today's probabilities) and at the fitted T.
+        ECE on that split at T = 1 (softmax(s): the network's own probabilities, up to
+        rounding) and at the fitted T.
     n_bins : int
         Confidence bins of those ECEs.
     """
@@ -392,7 +393,8 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
     ----------
     network : MLP
         Any network with ``output_layer(x, batch_size) -> (z, y)``, ``output_activation`` and
-        ``output_to_probabilities`` (an :class:`~digitlab.nn.MLP`, an ensemble).
+        ``sizes``: an :class:`~digitlab.nn.MLP`, a ``SavedModel.model`` (which applies the
+        model's preprocessing to raw images first), an ensemble (whose logits are log p).
     images : ndarray (N, n_0)
         Pixels in [0, 1] the network was not trained on (see :func:`calibration_split`).
     labels : ndarray (N,)
@@ -401,7 +403,8 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
     Returns
     -------
     Calibration
-        The fitted T, N, and the ECE at T = 1 (the network's own probabilities) and at T.
+        The fitted T, N, and the ECE at T = 1 (the network's own probabilities, computed from
+        the same logits so that the digit read is the same before and after) and at T.
     """
     images, labels = np.asarray(images), np.asarray(labels)
     if images.ndim != 2 or images.shape[1] != network.sizes[0]:
