@@ -14,6 +14,7 @@ FLOORS = {
     "modelio": 1, "preprocessing": 1, "ensemble": 1,
     "training": 2, "evaluation": 2, "dreaming": 2, "onnx_export": 2, "analysis": 3, "studies": 3,
     "reporting": 4, "api": 5, "serve": 5, "cli": 6, "__main__": 6,
+    "calibration": 1,
 }
 
 

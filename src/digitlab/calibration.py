@@ -1,0 +1,469 @@
+"""Calibrated confidence: temperature scaling, the expected calibration error and its bins.
+
+A network trained to low loss is usually *overconfident*: among the digits it reads with 99 %
+confidence far fewer than 99 % are right. Temperature scaling (Guo et al., 2017) divides the
+logits by one number T > 0 fitted on labelled digits the network was not trained on; the
+predicted digit never changes (z/T keeps the order of z), only how sure the network says it is.
+
+Logits
+------
+The probabilities digitlab reports (:meth:`digitlab.nn.MLP.probabilities`) are written here as
+a softmax of *calibration logits* s (N, K), so that T = 1 reproduces them:
+
+* softmax output: s = z^{L−1}, the last layer's pre-activations (``ForwardPass.zs[-1]``), and
+  p = softmax(z) as today;
+* tanh output (the assignment's ±1 targets and squared error): digitlab measures each output
+  from its "off" value −1 and normalises, p_k = (1 + y_k) / Σ_j (1 + y_j) with y = tanh(z).
+  Since 1 + tanh z = 2σ(2z), with σ the logistic function,
+
+      s_k = log σ(2 z_k) = −log(1 + e^{−2 z_k}),      softmax(s)_k = (1 + y_k) / Σ_j (1 + y_j),
+
+  the constant log 2 cancelling in the softmax. s is computed from z, exactly even where y is
+  within rounding of −1; s ≈ 2z for very negative z and s → 0 for large z;
+* sigmoid output: p_k = σ(z_k) / Σ_j σ(z_j), so s_k = log σ(z_k);
+* other outputs (relu, linear, swish): p_k = max(y_k − low, 0) / Σ_j max(y_j − low, 0), so
+  s_k = log max(y_k − low, ε m) with m = max_j (y_j − low) and ε = 1e-12 (an output at or below
+  ``low`` gets a tiny rather than a zero share); a row without any output above ``low`` gets
+  s = 0, the uniform answer digitlab gives it.
+
+In every case s = log p up to a constant per row, so softmax(s/T)_k ∝ p_k^{1/T}.
+
+Equations
+---------
+Calibrated probabilities, for N samples with calibration logits s_i and labels y_i:
+
+    p_ik(T) = exp(s_ik / T) / Σ_j exp(s_ij / T)
+
+Temperature scaling picks the T that minimises the mean negative log-likelihood
+
+    NLL(T) = (1/N) Σ_i [ log Σ_k exp(s_ik / T) − s_{i,y_i} / T ],
+    dNLL/dT = (1/(N T²)) Σ_i [ s_{i,y_i} − Σ_k p_ik(T) s_ik ].
+
+NLL is convex in β = 1/T (a log-sum-exp of functions linear in β, minus one), hence unimodal in
+u = log T; :func:`fit_temperature` minimises it over u with SciPy's bounded Brent search
+(T in [0.01, 100]), which is deterministic.
+
+The expected calibration error groups the N samples by their confidence c_i = max_k p_ik into
+B equal-width bins (b/B, (b+1)/B] (c = 0 in the first):
+
+    ECE = Σ_b (n_b / N) |acc_b − conf_b|
+
+with n_b the samples of bin b, acc_b the share of them read correctly and conf_b their mean
+confidence. A perfectly calibrated network has ECE 0.
+
+Where it is used
+----------------
+:func:`calibrate` runs a network over a calibration split, fits T and returns a frozen
+:class:`Calibration` that records T, the number of samples and the ECE before and after. The
+calibration split comes from :func:`calibration_split`: indices into the *training* split that
+are then neither trained on nor the test tenth. :meth:`Calibration.to_dict` is plain JSON for a
+model file's metadata; :meth:`Calibration.from_dict` reads it back and refuses a temperature
+that is not a finite number > 0. To use it, ``probabilities(x)`` becomes
+``calibration.apply(logits_from_outputs(activation, z, y))`` with (z, y) the network's
+``output_layer(x)``, which :meth:`Calibration.probabilities` does for a network.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from digitlab.errors import ConfigError, DataError, ModelFileError
+from digitlab.formatting import FigureSpec, finite_or_none
+
+#: bounds of the temperature search, T in [T_MIN, T_MAX]
+T_MIN, T_MAX = 0.01, 100.0
+#: equal-width confidence bins of the ECE and the reliability diagram (Guo et al. use 15)
+N_BINS = 15
+#: smallest share, relative to the largest, kept for an output at or below its "off" value
+FLOOR = 1e-12
+RELIABILITY_FIGURE = FigureSpec(
+    "reliability.png",
+    "Reliability diagram: accuracy per confidence bin before and after temperature scaling "
+    "(the diagonal is perfect calibration; shaded, the gap to it)")
+
+
+# ---------------------------------------------------------------------- logits
+def logits_from_outputs(activation: Any, z: np.ndarray, y: np.ndarray | None = None
+                        ) -> np.ndarray:
+    """Calibration logits s (N, K), float64, with softmax(s) = digitlab's probabilities.
+
+    Parameters
+    ----------
+    activation : Activation or str
+        The output activation (``network.output_activation``) or its name.
+    z : ndarray (N, K)
+        The output layer's pre-activations z^{L−1}.
+    y : ndarray (N, K), optional
+        Its outputs f(z); computed from ``z`` when omitted.
+
+    See the module docstring for the formula of each output activation.
+    """
+    from digitlab.nn.activations import get_activation
+
+    f = get_activation(activation) if isinstance(activation, str) else activation
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2:
+        raise DataError(f"logits must have shape (N, K), got {z.shape}")
+    if f.name == "softmax":
+        return z
+    if f.name == "tanh":
+        return -np.logaddexp(0.0, -2.0 * z)  # log σ(2z) = log((1 + tanh z) / 2)
+    if f.name == "sigmoid":
+        return -np.logaddexp(0.0, -z)  # log σ(z)
+    y = f.forward(z) if y is None else np.asarray(y, dtype=np.float64)
+    above = np.maximum(y - f.low, 0.0)
+    largest = above.max(axis=1, keepdims=True) if above.size else above
+    with np.errstate(divide="ignore"):
+        s = np.log(np.maximum(above, FLOOR * largest))
+    return np.where(largest > 0, s, 0.0)  # no output above "off": uniform
+
+
+def network_logits(network: Any, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+    """The calibration logits (N, K) of ``network`` on images (N, n_0), from its own batched
+    forward pass (:meth:`MLP.output_layer <digitlab.nn.MLP.output_layer>`)."""
+    z, y = network.output_layer(np.asarray(images), batch_size)
+    return logits_from_outputs(network.output_activation, z, y)
+
+
+def softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """p = softmax(s / T) over the last axis, in float64 (shifted by the row maximum)."""
+    scaled = np.asarray(logits, dtype=np.float64) / float(temperature)
+    scaled = scaled - scaled.max(axis=-1, keepdims=True)
+    e = np.exp(scaled)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+# ---------------------------------------------------------------------- temperature
+def _checked(logits: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    s = np.asarray(logits, dtype=np.float64)
+    labels = np.asarray(labels)
+    if s.ndim != 2 or s.shape[0] == 0 or s.shape[1] < 2:
+        raise DataError(f"logits must have shape (N, K) with N >= 1 and K >= 2, got {s.shape}")
+    if labels.shape != (s.shape[0],) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(f"labels must be integers of shape ({s.shape[0]},), got "
+                        f"{labels.dtype} {labels.shape}")
+    if labels.min() < 0 or labels.max() >= s.shape[1]:
+        raise DataError(f"labels must lie in 0..{s.shape[1] - 1}")
+    if not np.isfinite(s).all():
+        raise DataError("logits must be finite")
+    return s, labels.astype(np.int64)
+
+
+def negative_log_likelihood(logits: np.ndarray, labels: np.ndarray,
+                            temperature: float = 1.0) -> float:
+    """NLL(T) = (1/N) Σ_i [log Σ_k exp(s_ik / T) − s_{i,y_i} / T], in float64."""
+    s, labels = _checked(logits, labels)
+    return _nll(s, labels, float(temperature))
+
+
+def nll_derivative(logits: np.ndarray, labels: np.ndarray, temperature: float) -> float:
+    """dNLL/dT = (1/(N T²)) Σ_i [s_{i,y_i} − Σ_k p_ik(T) s_ik], in float64."""
+    s, labels = _checked(logits, labels)
+    t = float(temperature)
+    p = softmax(s, t)
+    right = s[np.arange(len(s)), labels]
+    return float(np.mean(right - np.einsum("ik,ik->i", p, s)) / (t * t))
+
+
+def _nll(s: np.ndarray, labels: np.ndarray, t: float) -> float:
+    scaled = s / t
+    top = scaled.max(axis=1)
+    lse = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
+    return float(np.mean(lse - scaled[np.arange(len(s)), labels]))
+
+
+def fit_temperature(logits: np.ndarray, labels: np.ndarray) -> float:
+    """The temperature T > 0 minimising NLL(T) of softmax(s / T) on labelled samples.
+
+    ``logits`` (N, K) are calibration logits (see :func:`logits_from_outputs`), ``labels`` (N,)
+    the true classes. The search runs over log T in [log 0.01, log 100] with SciPy's bounded
+    Brent method (NLL is unimodal in log T; see the module docstring); a T that does not lower
+    the NLL below that of T = 1 gives T = 1, so logits that say nothing (all equal) keep today's
+    probabilities. T > 1 softens an overconfident network, T < 1 sharpens an underconfident one.
+
+    Raises
+    ------
+    DataError
+        If the shapes do not match, a label is out of range, a logit is not finite or there are
+        no samples.
+    """
+    from scipy.optimize import minimize_scalar
+
+    s, labels = _checked(logits, labels)
+    result = minimize_scalar(lambda u: _nll(s, labels, math.exp(u)),
+                             bounds=(math.log(T_MIN), math.log(T_MAX)), method="bounded",
+                             options={"xatol": 1e-7})
+    temperature = math.exp(float(result.x))
+    at_one = _nll(s, labels, 1.0)
+    if not _nll(s, labels, temperature) < at_one - 1e-12 * max(1.0, abs(at_one)):
+        return 1.0
+    return temperature
+
+
+# ---------------------------------------------------------------------- reliability and ECE
+@dataclass(frozen=True)
+class Reliability:
+    """Samples grouped by confidence into equal-width bins (b/B, (b+1)/B].
+
+    Attributes
+    ----------
+    edges : ndarray (B + 1,)
+        Bin edges, 0 to 1.
+    confidence : ndarray (B,)
+        Mean confidence max_k p_k of each bin's samples (NaN for an empty bin).
+    accuracy : ndarray (B,)
+        Share of each bin's samples read correctly (NaN for an empty bin).
+    count : ndarray (B,), int64
+        Samples in each bin.
+    """
+
+    edges: np.ndarray
+    confidence: np.ndarray
+    accuracy: np.ndarray
+    count: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.count.sum())
+
+    @property
+    def ece(self) -> float:
+        """ECE = Σ_b (n_b / N) |acc_b − conf_b| (NaN without samples)."""
+        if self.n == 0:
+            return float("nan")
+        filled = self.count > 0
+        gaps = np.abs(self.accuracy[filled] - self.confidence[filled])
+        return float(np.sum(self.count[filled] * gaps) / self.n)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: the edges and per-bin lists (empty bins' values as null), and the ECE."""
+        return {
+            "edges": [float(e) for e in self.edges],
+            "confidence": [finite_or_none(v) for v in self.confidence],
+            "accuracy": [finite_or_none(v) for v in self.accuracy],
+            "count": [int(c) for c in self.count],
+            "ece": finite_or_none(self.ece),
+        }
+
+
+def reliability(probabilities: np.ndarray, labels: np.ndarray, n_bins: int = N_BINS
+                ) -> Reliability:
+    """Per-bin confidence, accuracy and count of probabilities (N, K) against labels (N,).
+
+    The confidence of a sample is its largest probability, its answer the class of it; bin b
+    holds confidences in (b/B, (b+1)/B], the first also 0.
+    """
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise ConfigError(f"n_bins must be an integer >= 1, got {n_bins!r}")
+    p = np.asarray(probabilities, dtype=np.float64)
+    labels = np.asarray(labels)
+    if p.ndim != 2 or labels.shape != (p.shape[0],):
+        raise DataError(f"probabilities (N, K) and labels (N,) do not match: {p.shape} and "
+                        f"{labels.shape}")
+    edges = np.linspace(0.0, 1.0, int(n_bins) + 1)
+    if p.shape[0] == 0:
+        empty = np.full(int(n_bins), np.nan)
+        return Reliability(edges, empty, empty.copy(), np.zeros(int(n_bins), dtype=np.int64))
+    confidence = p.max(axis=1)
+    correct = (p.argmax(axis=1) == labels).astype(np.float64)
+    bins = np.searchsorted(edges[1:-1], confidence, side="left")  # (lo, hi]: edge in lower bin
+    count = np.bincount(bins, minlength=int(n_bins)).astype(np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(bins, confidence, minlength=int(n_bins)) / count
+        accuracy = np.bincount(bins, correct, minlength=int(n_bins)) / count
+    return Reliability(edges, mean_confidence, accuracy, count)
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
+                               n_bins: int = N_BINS) -> float:
+    """ECE = Σ_b (n_b / N) |acc_b − conf_b| over equal-width confidence bins (NaN if N = 0)."""
+    return reliability(probabilities, labels, n_bins).ece
+
+
+# ---------------------------------------------------------------------- the fitted calibration
+def _check_fields(temperature: Any, fitted_on: Any, ece_before: Any, ece_after: Any,
+                  n_bins: Any, error: type[Exception]) -> None:
+    def real(value: Any) -> bool:
+        return not isinstance(value, bool) and isinstance(value, (int, float, np.integer,
+                                                                  np.floating))
+
+    if not real(temperature) or not math.isfinite(temperature) or temperature <= 0:
+        raise error(f"calibration temperature must be a finite number > 0, got {temperature!r}")
+    if isinstance(fitted_on, bool) or not isinstance(fitted_on, (int, np.integer)) \
+            or fitted_on < 0:
+        raise error(f"calibration fitted_on must be an integer >= 0, got {fitted_on!r}")
+    for name, value in (("ece_before", ece_before), ("ece_after", ece_after)):
+        if value is not None and (not real(value) or not 0.0 <= value <= 1.0):
+            raise error(f"calibration {name} must be a number in [0, 1] or null, got {value!r}")
+    if isinstance(n_bins, bool) or not isinstance(n_bins, (int, np.integer)) or n_bins < 1:
+        raise error(f"calibration n_bins must be an integer >= 1, got {n_bins!r}")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """A fitted temperature and what it did, stored as plain JSON beside a network.
+
+    Attributes
+    ----------
+    temperature : float
+        T > 0; probabilities are softmax(s / T) of the calibration logits s.
+    fitted_on : int
+        Samples of the calibration split T was fitted on.
+    ece_before, ece_after : float or None
+        ECE on that split at T = 1 (softmax(s): the network's own probabilities, up to
+        rounding) and at the fitted T.
+    n_bins : int
+        Confidence bins of those ECEs.
+    """
+
+    temperature: float
+    fitted_on: int = 0
+    ece_before: float | None = None
+    ece_after: float | None = None
+    n_bins: int = N_BINS
+
+    def __post_init__(self) -> None:
+        _check_fields(self.temperature, self.fitted_on, self.ece_before, self.ece_after,
+                      self.n_bins, ConfigError)
+
+    def apply(self, logits: np.ndarray) -> np.ndarray:
+        """Calibrated probabilities softmax(s / T) (N, K) of calibration logits s (N, K); float32
+        logits give float32 probabilities, anything else float64."""
+        p = softmax(logits, self.temperature)
+        dtype = np.asarray(logits).dtype
+        return p.astype(np.float32) if dtype == np.float32 else p
+
+    def probabilities(self, network: Any, images: np.ndarray, batch_size: int = 2048
+                      ) -> np.ndarray:
+        """Calibrated probabilities (N, K) of ``network`` on images (N, n_0), in its dtype."""
+        p = self.apply(network_logits(network, images, batch_size))
+        return p.astype(network.dtype)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"temperature", "fitted_on", "ece_before", "ece_after", "n_bins"}``, JSON-safe."""
+        return {
+            "temperature": float(self.temperature),
+            "fitted_on": int(self.fitted_on),
+            "ece_before": None if self.ece_before is None else finite_or_none(self.ece_before),
+            "ece_after": None if self.ece_after is None else finite_or_none(self.ece_after),
+            "n_bins": int(self.n_bins),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Calibration:
+        """The calibration :meth:`to_dict` wrote, checked; keys it does not know are ignored.
+
+        Raises
+        ------
+        ModelFileError
+            If ``data`` is not a mapping or a value is invalid, e.g. a temperature that is not
+            a finite number > 0 (a one-line message naming the field and the value).
+        """
+        if not isinstance(data, Mapping):
+            raise ModelFileError(f"calibration must be a JSON object, got {type(data).__name__}")
+        if "temperature" not in data:
+            raise ModelFileError("calibration has no temperature")
+        fields = {
+            "temperature": data["temperature"],
+            "fitted_on": data.get("fitted_on", 0),
+            "ece_before": data.get("ece_before"),
+            "ece_after": data.get("ece_after"),
+            "n_bins": data.get("n_bins", N_BINS),
+        }
+        _check_fields(*fields.values(), error=ModelFileError)
+        return cls(temperature=float(fields["temperature"]), fitted_on=int(fields["fitted_on"]),
+                   ece_before=_optional_float(fields["ece_before"]),
+                   ece_after=_optional_float(fields["ece_after"]), n_bins=int(fields["n_bins"]))
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: int = N_BINS,
+              batch_size: int = 2048) -> Calibration:
+    """Fit the temperature of ``network`` on a calibration split.
+
+    Parameters
+    ----------
+    network : MLP
+        Any network with ``output_layer(x, batch_size) -> (z, y)``, ``output_activation`` and
+        ``sizes``: an :class:`~digitlab.nn.MLP`, a ``SavedModel.model`` (which applies the
+        model's preprocessing to raw images first), an ensemble (whose logits are log p).
+    images : ndarray (N, n_0)
+        Pixels in [0, 1] the network was not trained on (see :func:`calibration_split`).
+    labels : ndarray (N,)
+        Their integer classes.
+
+    Returns
+    -------
+    Calibration
+        The fitted T, N, and the ECE at T = 1 (the network's own probabilities, computed from
+        the same logits so that the digit read is the same before and after) and at T.
+    """
+    images, labels = np.asarray(images), np.asarray(labels)
+    if images.ndim != 2 or images.shape[1] != network.sizes[0]:
+        raise DataError(f"images must have shape (N, {network.sizes[0]}), got {images.shape}")
+    if labels.shape != (len(images),):
+        raise DataError(f"labels must have shape ({len(images)},), got {labels.shape}")
+    z, y = network.output_layer(images, batch_size)
+    s = logits_from_outputs(network.output_activation, z, y)
+    temperature = fit_temperature(s, labels)
+    before = expected_calibration_error(softmax(s), labels, n_bins)
+    after = expected_calibration_error(softmax(s, temperature), labels, n_bins)
+    return Calibration(temperature=temperature, fitted_on=int(len(labels)),
+                       ece_before=finite_or_none(before), ece_after=finite_or_none(after),
+                       n_bins=int(n_bins))
+
+
+# ---------------------------------------------------------------------- the calibration split
+def calibration_split(n: int, fraction: float, seed: int, labels: np.ndarray | None = None
+                      ) -> tuple[np.ndarray, np.ndarray]:
+    """Split ``n`` training samples into (train_index, calibration_index), from a seed.
+
+    ``n`` counts the training split as :func:`digitlab.load_dataset` returns it, after the test
+    tenth (and any validation share) was held out; a network trained on ``train_index`` only
+    is then calibrated on samples that are neither trained on nor the test tenth.
+    ``round(fraction · n)`` samples (at least one, and at least one left to train on) are drawn
+    with a stream of their own, the third child of ``SeedSequence(seed)`` (the data split uses
+    the first two), so the same seed always gives the same split and never changes the test or
+    validation split. With ``labels`` (n,) the draw is stratified: each class gives its share.
+
+    Returns
+    -------
+    train_index, calibration_index : ndarray of int64
+        Sorted, disjoint, together ``0..n−1``.
+
+    Raises
+    ------
+    ConfigError
+        If ``n`` < 2, ``fraction`` is not in (0, 1), the seed is not an integer >= 0, or
+        ``labels`` does not have n entries.
+    """
+    from digitlab.data.splits import stratified_holdout
+
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise ConfigError(f"calibration split needs n >= 2 samples, got {n!r}")
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.floating)) \
+            or not 0.0 < fraction < 1.0:
+        raise ConfigError(f"calibration fraction must be in (0, 1), got {fraction!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed)).spawn(3)[2])
+    n = int(n)
+    if labels is not None:
+        labels = np.asarray(labels)
+        if labels.shape != (n,):
+            raise ConfigError(f"labels must have shape ({n},), got {labels.shape}")
+        train_index, calibration_index = stratified_holdout(labels, float(fraction), rng)
+        if 0 < calibration_index.size < n:
+            return train_index, calibration_index
+        # too few samples per class to round to a non-empty share: fall back to a plain draw
+    held = min(max(int(round(float(fraction) * n)), 1), n - 1)
+    order = rng.permutation(n)
+    return (np.sort(order[held:]).astype(np.int64), np.sort(order[:held]).astype(np.int64))
