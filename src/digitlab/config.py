@@ -33,7 +33,7 @@ from digitlab.choices import (
 )
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
-from digitlab.options import default_of, option, option_of
+from digitlab.options import default_of, option, option_of, options_by_group
 
 #: The widest layer digitlab builds, and the most parameters a network may have: 100 million
 #: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
@@ -295,6 +295,9 @@ LATER_FIELD_DEFAULTS = {f.name: default_of(f) for f in dataclasses.fields(TrainC
                         if not option_of(f).since_first_release}
 #: the fields the web lab's training form offers, in declaration order
 LAB_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if option_of(f).lab)
+#: group -> the names of its fields (``GROUP_FIELDS["augmentation"]``), in declaration order
+GROUP_FIELDS = {group: tuple(f.name for f in fields)
+                for group, fields in options_by_group(dataclasses.fields(TrainConfig)).items()}
 
 
 def parse_rates(value: Any) -> list[float]:
