@@ -93,7 +93,8 @@ def option(default: Any, *, help: str, group: str, choices: tuple[str, ...] | No
     """
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")
-    if isinstance(default, int) and not isinstance(default, bool) and (low is None or high is not None):
+    integer = isinstance(default, int) and not isinstance(default, bool)
+    if integer and (low is None or high is not None):
         raise ValueError("an integer option needs a lower bound low= and takes no high=")
     spec = Option(help=help, group=group, kind=_kind_of(default), choices=choices, low=low,
                   high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive,
