@@ -42,13 +42,14 @@ def test_every_public_name_is_importable_and_documented():
 
 
 def test_import_is_lazy():
-    """``import digitlab`` loads neither NumPy nor matplotlib; the first use does."""
+    """``import digitlab`` loads neither NumPy nor matplotlib, nor does a config; the engine
+    does."""
     code = ("import sys, digitlab; heavy = [m for m in ('numpy', 'matplotlib', 'digitlab.api') "
-            "if m in sys.modules]; digitlab.TrainConfig; "
-            "print(heavy, 'numpy' in sys.modules)")
+            "if m in sys.modules]; digitlab.TrainConfig; configs = 'numpy' in sys.modules; "
+            "digitlab.MLP; print(heavy, configs, 'numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
-    assert out.strip() == "[] True"
+    assert out.strip() == "[] False True"
 
 
 def test_modules_do_not_replace_the_functions_of_the_same_name():

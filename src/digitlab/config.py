@@ -1,8 +1,13 @@
-"""Training configuration: a typed dataclass, two presets, validation, TOML files.
+"""Training configuration: a typed dataclass, three presets, validation, TOML files.
 
-Every field is a training choice that ``digitlab train`` exposes as a flag of the same name
-(``hidden`` as ``--hidden 256,128``). The config is validated before anything is built, saved
-with every model and shown in every report.
+Every field is a training choice declared once, with :func:`~digitlab.options.option`: its
+default, help, group and allowed values. ``digitlab train`` exposes each as a flag of the same
+name (``hidden`` as ``--hidden 256,128``), the simple checks of :meth:`TrainConfig.validate`
+and the documentation's options table are generated from the declarations. The config is
+validated before anything is built, saved with every model and shown in every report.
+
+This module loads without NumPy (``dl.presets`` and ``digitlab train --help`` stay fast): the
+names a field may take are the plain tuples of :mod:`digitlab.choices`.
 """
 
 from __future__ import annotations
@@ -10,20 +15,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from digitlab.checks import check_choice, check_integer, check_number  # noqa: F401  (dreams)
+from digitlab.choices import (
+    ACTIVATION_NAMES,
+    DTYPE_NAMES,
+    ENGINE_NAMES,
+    HIDDEN_ACTIVATION_NAMES,
+    INIT_NAMES,
+    LOSS_NAMES,
+    OPTIMIZER_NAMES,
+    SCHEDULE_NAMES,
+)
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
-from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from digitlab.nn.engines import ENGINES
-from digitlab.nn.init import INITS
-from digitlab.nn.losses import LOSSES
-from digitlab.nn.optimizers import OPTIMIZERS
-from digitlab.nn.schedules import SCHEDULES
+from digitlab.options import default_of, option, option_of, options_by_group
 
 #: The widest layer digitlab builds, and the most parameters a network may have: 100 million
 #: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
@@ -41,53 +51,144 @@ else:  # pragma: no cover
 class TrainConfig:
     """Everything that determines a training run (with the data, and the seed)."""
 
-    hidden: list[int] = field(default_factory=lambda: [784])  # hidden layer widths
-    activation: str = "tanh"  # f of the hidden layers
-    output_activation: str = "tanh"  # f of the output layer (softmax for ce)
-    loss: str = "mse"  # "mse": ½‖y − t‖² with ±1 targets; "ce": softmax cross-entropy
-    optimizer: str = "sgd"  # "sgd" or "adam"
-    lr: float = 0.01  # η, the learning rate
-    momentum: float = 0.0  # SGD momentum μ (0 = plain SGD)
-    nesterov: bool = False  # Nesterov momentum (SGD only)
-    weight_decay: float = 0.0  # L2 weight decay λ
-    schedule: str = "constant"  # learning-rate schedule: constant, step, cosine
-    batch_size: int = 1  # samples per update; 1 is the assignment's per-sample update
-    epochs: int = 10  # passes over the training data
-    init: str = "gaussian"  # gaussian (variance 2/fan-in), glorot, he
-    bias: bool = False  # layers with a bias b^l (the assignment has none)
-    dtype: str = "float32"  # float32 or float64
-    seed: int = 0  # fixes data split, initialisation and shuffling
-    dataset: str = "mnist-sample"  # dataset name (see digitlab data info)
-    test_fraction: float = 0.1  # held out for testing when the data has no official test split
-    validation_fraction: float = 0.0  # carved from training for validation / early stopping
-    early_stopping: int = 0  # patience in epochs (0 = off); restores the best weights
-    trace_every: int = 1000  # record running E and accuracy every this many samples
-    max_train_samples: int = 0  # use only the first N training samples (0 = all)
-    engine: str = "fused"  # "fused" (fast) or "reference" (the equations as written); same maths
+    # --- the assignment's choices (in the order of the first release)
+    hidden: list[int] = option(
+        [784], group="network", lab=True,
+        help="Hidden layer widths, comma-separated, e.g. 256,128 ('none': no hidden layer).",
+        allowed=f"positive integers ≤ {MAX_LAYER_WIDTH:,}, at most {MAX_PARAMETERS:,} "
+                "parameters in all")
+    activation: str = option(
+        "tanh", group="network", lab=True, choices=HIDDEN_ACTIVATION_NAMES,
+        help="Activation f of the hidden layers.")
+    output_activation: str = option(
+        "tanh", group="network", lab=True, choices=ACTIVATION_NAMES,
+        help="Activation of the output layer (softmax for --loss ce).")
+    loss: str = option(
+        "mse", group="training", lab=True, choices=LOSS_NAMES,
+        help="Loss E: mse (½‖y − t‖², targets ±1) or ce (softmax cross-entropy).")
+    optimizer: str = option(
+        "sgd", group="training", lab=True, choices=OPTIMIZER_NAMES,
+        help="The optimizer: plain or momentum SGD, or Adam.")
+    lr: float = option(
+        0.01, group="training", lab=True, low=0.0, low_inclusive=False,
+        help="Learning rate η.")
+    momentum: float = option(
+        0.0, group="training", low=0.0, high=1.0,
+        help="SGD momentum μ in [0, 1) (0: plain SGD).")
+    nesterov: bool = option(
+        False, group="training",
+        help="Nesterov momentum (sgd with --momentum > 0).")
+    weight_decay: float = option(
+        0.0, group="training", low=0.0,
+        help="L2 weight decay λ.")
+    schedule: str = option(
+        "constant", group="training", choices=SCHEDULE_NAMES,
+        help="Learning-rate schedule.")
+    batch_size: int = option(
+        1, group="training", lab=True, low=1,
+        help="Samples per update (1: the assignment's per-sample update).")
+    epochs: int = option(
+        10, group="training", lab=True, low=1,
+        help="Passes over the training data (with --resume: the new total).")
+    init: str = option(
+        "gaussian", group="network", choices=INIT_NAMES,
+        help="Initial weights (gaussian: variance 2/fan-in).")
+    bias: bool = option(
+        False, group="network",
+        help="Give every layer a bias b^l (the assignment has none).")
+    dtype: str = option(
+        "float32", group="network", choices=DTYPE_NAMES,
+        help="Floating-point type of the parameters.")
+    seed: int = option(
+        0, group="training", low=0,
+        help="Seed of the data split, the initial weights and the sample order.")
+    dataset: str = option(
+        "mnist-sample", group="data", flag=False,  # --dataset comes with --data (cli.common)
+        help="Dataset name (see digitlab data info).",
+        allowed="mnist-sample, mnist, fashion-mnist, or the name of a --data folder")
+    test_fraction: float = option(
+        0.1, group="data", low=0.0, high=1.0,
+        help="Share held out for testing when the dataset has no test set.")
+    validation_fraction: float = option(
+        0.0, group="data", low=0.0, high=1.0,
+        help="Share of the training data held out for validation.")
+    early_stopping: int = option(
+        0, group="training", low=0,
+        help="Stop after this many epochs without a lower validation E and keep the best "
+             "(0: off).")
+    trace_every: int = option(
+        1000, group="training", low=1,
+        help="Record the running E and accuracy every this many samples.")
+    max_train_samples: int = option(
+        0, group="data", low=0,
+        help="Train on the first N training samples only (0: all).")
+    engine: str = option(
+        "fused", group="training", choices=ENGINE_NAMES, since_first_release=False,
+        help="fused (fast) or reference (forward, backward and optimizer step as written; the "
+             "same maths, slower).")
     # --- beyond the assignment: schedules, regularisation, augmentation, preprocessing
-    warmup_epochs: float = 0.0  # warm-up length of warmup/onecycle (0: 1 epoch / 30 % of them)
-    dropout: list[float] = field(default_factory=list)  # rate per hidden layer, or one for all
-    label_smoothing: float = 0.0  # ε of label smoothing (ce only)
-    max_norm: float = 0.0  # bound c on each unit's incoming weight norm (0 = off)
-    augment_rotation: float = 0.0  # random rotation ± degrees
-    augment_scale: float = 0.0  # random scaling ± this share
-    augment_shear: float = 0.0  # random horizontal shear ± this factor
-    augment_shift: float = 0.0  # random translation ± pixels
-    elastic_alpha: float = 0.0  # elastic distortion: largest displacement in pixels (0 = off)
-    elastic_sigma: float = 4.0  # elastic distortion: width of the smoothing Gaussian, pixels
-    deskew: bool = False  # straighten every digit by its second moments (training and use)
-    split_seed: int = -1  # seed of the data split (−1: seed); ensembles share one split
+    warmup_epochs: float = option(
+        0.0, group="training", low=0.0, since_first_release=False,
+        help="Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the "
+             "epochs).")
+    dropout: list[float] = option(
+        [], group="regularisation", since_first_release=False,
+        help="Dropout rate of the hidden layers: one for all, or one per layer (0.2 or "
+             "0.2,0.3); off at evaluation.",
+        allowed="rates in [0, 1): none, one, or one per hidden layer")
+    label_smoothing: float = option(
+        0.0, group="regularisation", low=0.0, high=1.0, since_first_release=False,
+        help="Label smoothing ε of the ce loss (0: off).")
+    max_norm: float = option(
+        0.0, group="regularisation", low=0.0, since_first_release=False,
+        help="Bound c on each unit's incoming weight norm (0: off).")
+    augment_rotation: float = option(
+        0.0, group="augmentation", low=0.0, since_first_release=False,
+        help="Random rotation, ± degrees (0: off).")
+    augment_scale: float = option(
+        0.0, group="augmentation", low=0.0, high=1.0, since_first_release=False,
+        help="Random scaling, ± this share (0.1: ±10 %).")
+    augment_shear: float = option(
+        0.0, group="augmentation", low=0.0, since_first_release=False,
+        help="Random horizontal shear, ± this factor.")
+    augment_shift: float = option(
+        0.0, group="augmentation", low=0.0, since_first_release=False,
+        help="Random translation, ± pixels.")
+    elastic_alpha: float = option(
+        0.0, group="augmentation", low=0.0, since_first_release=False,
+        help="Elastic distortion: largest displacement in pixels (0: off).")
+    elastic_sigma: float = option(
+        4.0, group="augmentation", low=0.0, low_inclusive=False, since_first_release=False,
+        help="Elastic distortion: width σ of the smoothing Gaussian in pixels.")
+    deskew: bool = option(
+        False, group="preprocessing", since_first_release=False,
+        help="Straighten every digit by its second moments (training, evaluation and predict "
+             "alike).")
+    split_seed: int = option(
+        -1, group="data", low=-1, since_first_release=False,
+        help="Seed of the data split (-1: --seed); ensemble members share one.")
 
     def __post_init__(self) -> None:
         self.validate()
 
     # ------------------------------------------------------------------ validation
     def validate(self) -> None:
-        """Raise :class:`ConfigError` naming the first invalid field and its value."""
+        """Raise :class:`ConfigError` naming the first invalid field and its value.
+
+        The layer widths first, then each field against its declaration, then the rules that
+        tie fields together.
+        """
         if isinstance(self.hidden, (int, str)):
             self.hidden = parse_hidden(self.hidden)
         self.dropout = parse_rates(self.dropout)
         self.hidden = list(self.hidden)
+        self._validate_layers()
+        for field in dataclasses.fields(self):
+            option_of(field).check(field.name, getattr(self, field.name))
+        self._validate_combinations()
+
+    def _validate_layers(self) -> None:
+        """Positive layer widths, none too wide, not too many parameters in all."""
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
             raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
         too_wide = [n for n in self.hidden if n > MAX_LAYER_WIDTH]
@@ -100,46 +201,19 @@ class TrainConfig:
             raise ConfigError(f"hidden {format_value(self.hidden)} gives a network of about "
                               f"{n_params:,} parameters, more than digitlab allows "
                               f"({MAX_PARAMETERS:,})")
-        check_choice("activation", self.activation, HIDDEN_ACTIVATIONS)
-        check_choice("output_activation", self.output_activation, tuple(ACTIVATIONS))
-        check_choice("loss", self.loss, tuple(LOSSES))
-        check_choice("optimizer", self.optimizer, tuple(OPTIMIZERS))
-        check_choice("schedule", self.schedule, SCHEDULES)
-        check_choice("init", self.init, INITS)
-        check_choice("dtype", self.dtype, ("float32", "float64"))
-        check_choice("engine", self.engine, ENGINES)
+
+    def _validate_combinations(self) -> None:
+        """The rules that tie fields together (each field alone is valid by now)."""
         if self.loss == "ce" and self.output_activation != "softmax":
             raise ConfigError(
                 f"loss 'ce' needs output_activation 'softmax', got {self.output_activation!r}"
             )
-        check_number("lr", self.lr, low=0.0, low_inclusive=False)
-        check_number("momentum", self.momentum, low=0.0, high=1.0)
-        check_number("weight_decay", self.weight_decay, low=0.0)
-        check_number("test_fraction", self.test_fraction, low=0.0, high=1.0)
-        check_number("validation_fraction", self.validation_fraction, low=0.0, high=1.0)
-        for name in ("batch_size", "epochs", "trace_every"):
-            check_integer(name, getattr(self, name), low=1)
-        for name in ("seed", "early_stopping", "max_train_samples"):
-            check_integer(name, getattr(self, name), low=0)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ConfigError("nesterov needs optimizer 'sgd' with a momentum > 0")
         if self.momentum and self.optimizer != "sgd":
             raise ConfigError(f"momentum applies to optimizer 'sgd' only, not {self.optimizer!r}")
         if self.early_stopping and self.validation_fraction == 0:
             raise ConfigError("early_stopping needs a validation_fraction > 0")
-        if not all(isinstance(v, bool) for v in (self.nesterov, self.bias, self.deskew)):
-            raise ConfigError("nesterov, bias and deskew must be true or false")
-        self._validate_beyond()
-
-    def _validate_beyond(self) -> None:
-        """The options beyond the assignment: schedules, regularisation, augmentation."""
-        for name in ("warmup_epochs", "max_norm", "augment_rotation", "augment_scale",
-                     "augment_shear", "augment_shift", "elastic_alpha"):
-            check_number(name, getattr(self, name), low=0.0)
-        check_number("label_smoothing", self.label_smoothing, low=0.0, high=1.0)
-        check_number("augment_scale", self.augment_scale, low=0.0, high=1.0)
-        check_number("elastic_sigma", self.elastic_sigma, low=0.0, low_inclusive=False)
-        check_integer("split_seed", self.split_seed, low=-1)
         if self.label_smoothing and self.loss != "ce":
             raise ConfigError(f"label_smoothing needs loss 'ce', got {self.loss!r}")
         if len(self.dropout) not in (0, 1, len(self.hidden)):
@@ -178,18 +252,16 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def to_key_dict(self) -> dict[str, Any]:
-        """The fields that identify a run: every field, except ``engine`` at its default.
+        """The fields that identify a run: every field, except those added after the first
+        release (``since_first_release=False``: the engine, the options beyond the assignment)
+        while they are at their defaults.
 
-        The default engine is left out so that keys (and the caches built on them) stay those
-        of configs written before the field existed; the reference engine computes the same
-        maths, yet rounds differently and runs longer, so its runs get keys of their own.
-        Fields added after the first release (the options beyond the assignment) are left out
-        likewise while at their defaults: a config that does not use them keeps its old key.
+        So a config that does not use a later field keeps the key (and the caches built on it)
+        it had before the field existed. The reference engine computes the same maths as the
+        default one, yet rounds differently and runs longer, so its runs get keys of their own.
         """
         data = self.to_dict()
-        if data["engine"] == DEFAULTS["engine"]:
-            del data["engine"]
-        for name, default in _LATER_FIELDS.items():
+        for name, default in LATER_FIELD_DEFAULTS.items():
             if data[name] == default:
                 del data[name]
         return data
@@ -217,8 +289,15 @@ class TrainConfig:
 
 
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
-DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig)
-            if f.default is not dataclasses.MISSING}
+DEFAULTS = {f.name: default_of(f) for f in dataclasses.fields(TrainConfig)}
+#: fields added after the first release, with their defaults (see TrainConfig.to_key_dict)
+LATER_FIELD_DEFAULTS = {f.name: default_of(f) for f in dataclasses.fields(TrainConfig)
+                        if not option_of(f).since_first_release}
+#: the fields the web lab's training form offers, in declaration order
+LAB_FIELDS = tuple(f.name for f in dataclasses.fields(TrainConfig) if option_of(f).lab)
+#: group -> the names of its fields (``GROUP_FIELDS["augmentation"]``), in declaration order
+GROUP_FIELDS = {group: tuple(f.name for f in fields)
+                for group, fields in options_by_group(dataclasses.fields(TrainConfig)).items()}
 
 
 def parse_rates(value: Any) -> list[float]:
@@ -301,43 +380,6 @@ def _coerce(name: str, value: Any) -> Any:
         return parse_rates(value)
     return parse_hidden(value) if name == "hidden" else value
 
-
-def check_choice(name: str, value: Any, choices: tuple[str, ...], what: str = "") -> None:
-    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``.
-
-    ``what`` prefixes the name in the message (e.g. ``"dream option "``).
-    """
-    if value not in choices:
-        raise ConfigError(f"{what}{name} must be one of {', '.join(choices)}; got {value!r}")
-
-
-def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_inclusive=False,
-                 what: str = "") -> None:
-    """Raise :class:`ConfigError` unless ``value`` is a finite number within the bounds."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not math.isfinite(value)):
-        raise ConfigError(f"{what}{name} must be a finite number, got {value!r}")
-    if low is not None and (value < low or (value == low and not low_inclusive)):
-        bound = ">=" if low_inclusive else ">"
-        raise ConfigError(f"{what}{name} must be {bound} {low}, got {value!r}")
-    if high is not None and (value > high or (value == high and not high_inclusive)):
-        bound = "<=" if high_inclusive else "<"
-        raise ConfigError(f"{what}{name} must be {bound} {high}, got {value!r}")
-
-
-def check_integer(name, value, *, low, what: str = "") -> None:
-    """Raise :class:`ConfigError` unless ``value`` is an integer >= ``low`` (not a bool)."""
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"{what}{name} must be an integer, got {value!r}")
-    if value < low:
-        raise ConfigError(f"{what}{name} must be >= {low}, got {value!r}")
-
-
-#: fields added after the first release, with their defaults (see TrainConfig.key)
-_LATER_FIELDS = {name: getattr(TrainConfig(), name) for name in (
-    "warmup_epochs", "dropout", "label_smoothing", "max_norm", "augment_rotation",
-    "augment_scale", "augment_shear", "augment_shift", "elastic_alpha", "elastic_sigma",
-    "deskew", "split_seed")}
 
 PRESETS: dict[str, TrainConfig] = {
     # The assignment: 784-784-10, tanh everywhere, ±1 targets, ½‖y − t‖², SGD η = 0.01,

@@ -14,8 +14,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 
 @dataclass(frozen=True)
 class FigureSpec:
@@ -46,7 +44,12 @@ def finite_or_none(value: float) -> float | None:
 
 
 def to_json(value: Any) -> Any:
-    """``value`` with NumPy numbers and arrays made plain and NaN or infinite floats made None."""
+    """``value`` with NumPy numbers and arrays made plain and NaN or infinite floats made None.
+
+    NumPy is imported here, not above: the config's labels (:func:`format_value`) load without it.
+    """
+    import numpy as np
+
     if isinstance(value, dict):
         return {str(k): to_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

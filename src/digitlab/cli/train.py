@@ -2,11 +2,13 @@
 
 Where each setting comes from, later winning: the preset (``--preset``, default ``assignment``),
 then the TOML file (``--config``), then the flags (``--lr 0.05``...). Every field of
-:class:`~digitlab.config.TrainConfig` has a flag of the same name.
+:class:`~digitlab.config.TrainConfig` has a flag of the same name, generated from the field's
+declaration (:mod:`digitlab.options`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import sys
 from collections.abc import Callable
@@ -23,10 +25,7 @@ from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError
 from digitlab.modelio import MODEL_FILE
-from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from digitlab.nn.engines import ENGINES
-from digitlab.nn.init import INITS
-from digitlab.nn.schedules import SCHEDULES
+from digitlab.options import GROUPS, flag_name, option_of, options_by_group, shown_value
 from digitlab.training import EVALUATION_FILE, TrainResult, build_network
 
 
@@ -68,84 +67,73 @@ class _Rates(click.ParamType):
         return value if isinstance(value, list) else parse_rates(str(value))
 
 
+# ------------------------------------------------------------------ the config's flags
+# One flag per TrainConfig field, generated from the field's declaration in digitlab.config
+# (help, group, allowed values); a new field needs nothing here. Options that are not config
+# fields are declared on train_command, below this block.
+
 FLOAT, INT = _StrictNumber(float, "number"), _StrictNumber(int, "integer")
 
-#: (config field, click type or "flag", help). Each becomes --field-name (and --no-field-name).
-OVERRIDES: list[tuple[str, Any, str]] = [
-    ("hidden", _Hidden(), "Hidden layer widths, comma-separated, e.g. 256,128 ('none': none)."),
-    ("activation", str, f"Activation f of the hidden layers: {', '.join(HIDDEN_ACTIVATIONS)}."),
-    ("output_activation", str,
-     f"Activation of the output layer: {', '.join(ACTIVATIONS)} (softmax for --loss ce)."),
-    ("loss", str, "Loss E: mse (½‖y − t‖², targets ±1) or ce (softmax cross-entropy)."),
-    ("optimizer", str, "sgd or adam."),
-    ("lr", FLOAT, "Learning rate η."),
-    ("momentum", FLOAT, "SGD momentum μ in [0, 1) (0: plain SGD)."),
-    ("nesterov", "flag", "Nesterov momentum (sgd with --momentum > 0)."),
-    ("weight_decay", FLOAT, "L2 weight decay λ."),
-    ("schedule", str, f"Learning-rate schedule: {', '.join(SCHEDULES)}."),
-    ("batch_size", INT, "Samples per update (1: the assignment's per-sample update)."),
-    ("epochs", INT, "Passes over the training data (with --resume: the new total)."),
-    ("init", str, f"Initial weights: {', '.join(INITS)} (gaussian: variance 2/fan-in)."),
-    ("bias", "flag", "Give every layer a bias b^l (the assignment has none)."),
-    ("dtype", str, "Floating-point type: float32 or float64."),
-    ("seed", INT, "Seed of the data split, the initial weights and the sample order."),
-    ("test_fraction", FLOAT, "Share held out for testing when the dataset has no test set."),
-    ("validation_fraction", FLOAT, "Share of the training data held out for validation."),
-    ("early_stopping", INT,
-     "Stop after this many epochs without a lower validation E and keep the best (0: off)."),
-    ("trace_every", INT, "Record the running E and accuracy every this many samples."),
-    ("max_train_samples", INT, "Train on the first N training samples only (0: all)."),
-    ("engine", click.Choice(ENGINES), "fused (fast) or reference (forward, backward and "
-     "optimizer step as written; the same maths, slower)."),
-    ("warmup_epochs", FLOAT,
-     "Warm-up of --schedule warmup/onecycle in epochs (0: 1 epoch / 30 % of the epochs)."),
-    ("dropout", _Rates(), "Dropout rate of the hidden layers: one for all, or one per layer "
-                          "(0.2 or 0.2,0.3); off at evaluation."),
-    ("label_smoothing", FLOAT, "Label smoothing ε of the ce loss (0: off)."),
-    ("max_norm", FLOAT, "Bound on each unit's incoming weight norm (0: off)."),
-    ("augment_rotation", FLOAT, "Augmentation: random rotation, ± degrees (0: off)."),
-    ("augment_scale", FLOAT, "Augmentation: random scaling, ± this share (0.1: ±10 %)."),
-    ("augment_shear", FLOAT, "Augmentation: random horizontal shear, ± this factor."),
-    ("augment_shift", FLOAT, "Augmentation: random translation, ± pixels."),
-    ("elastic_alpha", FLOAT, "Augmentation: elastic distortion, largest displacement in pixels."),
-    ("elastic_sigma", FLOAT, "Augmentation: elastic distortion, smoothing width σ in pixels."),
-    ("deskew", "flag", "Straighten every digit by its second moments (training, evaluation "
-                       "and predict alike)."),
-    ("split_seed", INT, "Seed of the data split (-1: --seed); ensemble members share one."),
-]
+#: click type of a field's flag, by the field's annotation (bools are --name/--no-name flags)
+FLAG_TYPES: dict[str, Any] = {"int": INT, "float": FLOAT, "str": str,
+                              "list[int]": _Hidden(), "list[float]": _Rates()}
+
+
+def config_fields_with_flags() -> list[dataclasses.Field]:
+    """The TrainConfig fields that get a generated flag, ordered by group."""
+    fields = [f for f in dataclasses.fields(TrainConfig) if option_of(f).flag]
+    return [f for members in options_by_group(tuple(fields)).values() for f in members]
+
+
+#: field name -> group of each generated flag (for the grouped --help)
+FLAG_GROUPS = {f.name: option_of(f).group for f in config_fields_with_flags()}
 
 
 def _preset_default(field: str) -> str:
     """The text shown as a flag's default: each preset's value."""
-
-    def shown(value: Any) -> str:
-        if isinstance(value, list):
-            return ",".join(f"{n:g}" for n in value) or "none"
-        if isinstance(value, bool):
-            return "on" if value else "off"
-        return str(value)
-
-    values = {name: shown(getattr(c, field)) for name, c in PRESETS.items()}
+    values = {name: shown_value(getattr(c, field)) for name, c in PRESETS.items()}
     if len(set(values.values())) == 1:
         return f"{next(iter(values.values()))} in every preset"
     return "from the preset: " + ", ".join(f"{v} ({name})" for name, v in values.items())
 
 
+def field_flag(field: dataclasses.Field) -> Callable[[Callable], Callable]:
+    """The click option of one config field (default None: not given, the preset's stands)."""
+    spec, flag = option_of(field), flag_name(field.name)
+    shown = _preset_default(field.name)
+    if spec.kind == "bool":
+        return click.option(f"{flag}/--no-{flag[2:]}", field.name, default=None,
+                            show_default=shown, help=spec.help)
+    metavar = "[" + "|".join(spec.choices) + "]" if spec.choices else None
+    return click.option(flag, field.name, type=FLAG_TYPES[field.type], default=None,
+                        metavar=metavar, show_default=shown, help=spec.help)
+
+
 def config_overrides(func: Callable) -> Callable:
-    """Add one flag per :class:`TrainConfig` field (default None: not given)."""
-    for field, kind, help_text in reversed(OVERRIDES):
-        flag = field.replace("_", "-")
-        default = _preset_default(field)
-        if kind == "flag":
-            func = click.option(f"--{flag}/--no-{flag}", field, default=None,
-                                show_default=default, help=help_text)(func)
-        else:
-            func = click.option(f"--{flag}", field, type=kind, default=None,
-                                show_default=default, help=help_text)(func)
+    """Add one flag per :class:`TrainConfig` field (see :func:`field_flag`)."""
+    for field in reversed(config_fields_with_flags()):
+        func = field_flag(field)(func)
     return func
 
 
-@click.command(name="train")
+class GroupedHelpCommand(click.Command):
+    """A command whose --help shows the config's flags in sections, one per group."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is not None:
+                group = FLAG_GROUPS.get(param.name or "")
+                sections.setdefault(GROUPS[group] if group else "Options", []).append(record)
+        for title, records in sections.items():
+            with formatter.section(title):
+                formatter.write_dl(records)
+
+# ------------------------------------------------------------------ end of the config's flags
+
+
+@click.command(name="train", cls=GroupedHelpCommand)
 @click.option("--preset", "preset_name", default=None, show_default="assignment",
               help=f"Starting configuration: {', '.join(PRESETS)}.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,

@@ -21,7 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__
-from digitlab.config import PRESETS
+from digitlab.config import LAB_FIELDS, PRESETS
 from digitlab.serve import dreams, explain, inputs, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
@@ -29,8 +29,7 @@ from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck, Security
 from digitlab.serve.training import TrainingManager
 
 STATIC_DIR = Path(__file__).parent / "static"
-PRESET_FIELDS = ("hidden", "activation", "output_activation", "loss", "optimizer", "lr",
-                 "epochs", "batch_size")
+PRESET_FIELDS = LAB_FIELDS  # the config fields the training form offers (declared lab=True)
 
 # ES modules must come as JavaScript whatever the system's MIME table says
 mimetypes.add_type("text/javascript", ".js")

@@ -22,12 +22,11 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.config import TrainConfig, preset
+from digitlab.config import GROUP_FIELDS, TrainConfig, preset
 from digitlab.formatting import FigureSpec
 
 _BEST = preset("best")
-_AUGMENTATION = ("augment_rotation", "augment_scale", "augment_shear", "augment_shift",
-                 "elastic_alpha", "elastic_sigma")
+_AUGMENTATION = GROUP_FIELDS["augmentation"]  # the random distortions of the training digits
 VARIANTS: dict[str, dict[str, Any]] = {
     "lab recipe": {},
     "+ schedule": {"schedule": "onecycle"},

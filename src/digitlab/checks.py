@@ -1,0 +1,47 @@
+"""One-line checks of a single setting: each raises :class:`ConfigError` naming it and its value.
+
+Used by the training config (generated from each field's declaration, see
+:mod:`digitlab.options`) and by the dream options. ``what`` prefixes the name in the message
+(e.g. ``"dream option "``).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from digitlab.errors import ConfigError
+
+
+def check_choice(name: str, value: Any, choices: tuple[str, ...], what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise ConfigError(f"{what}{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def check_number(name, value, *, low=None, high=None, low_inclusive=True, high_inclusive=False,
+                 what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a finite number within the bounds."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not math.isfinite(value)):
+        raise ConfigError(f"{what}{name} must be a finite number, got {value!r}")
+    if low is not None and (value < low or (value == low and not low_inclusive)):
+        bound = ">=" if low_inclusive else ">"
+        raise ConfigError(f"{what}{name} must be {bound} {low}, got {value!r}")
+    if high is not None and (value > high or (value == high and not high_inclusive)):
+        bound = "<=" if high_inclusive else "<"
+        raise ConfigError(f"{what}{name} must be {bound} {high}, got {value!r}")
+
+
+def check_integer(name, value, *, low, what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is an integer >= ``low`` (not a bool)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"{what}{name} must be an integer, got {value!r}")
+    if value < low:
+        raise ConfigError(f"{what}{name} must be >= {low}, got {value!r}")
+
+
+def check_bool(name: str, value: Any, what: str = "") -> None:
+    """Raise :class:`ConfigError` unless ``value`` is True or False."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{what}{name} must be true or false, got {value!r}")
