@@ -24,3 +24,5 @@ INIT_NAMES = ("gaussian", "glorot", "he")
 ENGINE_NAMES = ("reference", "fused")
 #: floating-point types of the parameters
 DTYPE_NAMES = ("float32", "float64")
+#: adversarial training: none, projected gradient ascent in the L2 or L∞ ball, or one signed step
+ATTACKS = ("none", "pgd-l2", "pgd-linf", "fgsm")

@@ -23,6 +23,7 @@ from typing import Any
 from digitlab.checks import check_choice, check_integer, check_number  # noqa: F401  (dreams)
 from digitlab.choices import (
     ACTIVATION_NAMES,
+    ATTACKS,
     DTYPE_NAMES,
     ENGINE_NAMES,
     HIDDEN_ACTIVATION_NAMES,
@@ -168,6 +169,39 @@ class TrainConfig:
         -1, group="data", low=-1, since_first_release=False,
         help="Seed of the data split (-1: --seed); ensemble members share one.")
 
+    # --- knowing what it doesn't know: adversarial training, outlier exposure, calibration
+    attack: str = option(
+        "none", group="honesty", choices=ATTACKS, since_first_release=False,
+        help="Adversarial training, equation (3) turned against the network: part of each "
+             "batch replaced by inputs moved within --attack-epsilon to raise E (pgd-l2, "
+             "pgd-linf, or fgsm, one signed step).")
+    attack_epsilon: float = option(
+        0.0, group="honesty", low=0.0, since_first_release=False,
+        help="Radius ε of the attack's ball around each digit (0: 1.5 for pgd-l2, 0.1 for "
+             "pgd-linf and fgsm).")
+    attack_steps: int = option(
+        7, group="honesty", low=1, since_first_release=False,
+        help="Projected gradient steps of a pgd attack.")
+    attack_step_size: float = option(
+        0.0, group="honesty", low=0.0, since_first_release=False,
+        help="Length α of each attack step (0: 2.5 ε / steps).")
+    attack_random_start: bool = option(
+        True, group="honesty", since_first_release=False,
+        help="Start each pgd attack at a random point of the ball.")
+    attack_mix: float = option(
+        0.5, group="honesty", low=0.0, high=1.0, low_inclusive=False, high_inclusive=True,
+        since_first_release=False,
+        help="Share of each batch replaced by its adversarial version (1: all of it).")
+    outlier_exposure: float = option(
+        0.0, group="honesty", low=0.0, high=4.0, high_inclusive=True, since_first_release=False,
+        help="Weight λ of outlier exposure: λ·B images that are not digits (scribbles, noise, "
+             "blobs, pieces and overlays of digits, Fashion-MNIST) join each batch of B with "
+             "the uniform answer as target (0: off; needs --loss ce).")
+    calibration_fraction: float = option(
+        0.0, group="honesty", low=0.0, high=0.5, high_inclusive=True, since_first_release=False,
+        help="Share of the training digits held out, never trained on, to fit the temperature "
+             "that calibrates the probabilities after training (0: off).")
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -221,6 +255,16 @@ class TrainConfig:
                               f"({len(self.hidden)}), got {self.dropout!r}")
         if any(rate and not self.hidden for rate in self.dropout):
             raise ConfigError("dropout needs at least one hidden layer")
+        if self.outlier_exposure and self.loss != "ce":
+            raise ConfigError(f"outlier_exposure needs loss 'ce', got {self.loss!r}")
+        if self.attack == "none":
+            changed = [name for name in ATTACK_FIELDS if getattr(self, name) != DEFAULTS[name]]
+            if changed:
+                raise ConfigError(f"{changed[0]} applies to adversarial training: set attack "
+                                  f"to one of {', '.join(ATTACKS[1:])}")
+        if self.attack == "fgsm" and self.attack_steps != 1 and \
+                self.attack_steps != DEFAULTS["attack_steps"]:
+            raise ConfigError(f"attack 'fgsm' is one step; got attack_steps {self.attack_steps}")
         if self.warmup_epochs and self.schedule not in ("warmup", "onecycle"):
             raise ConfigError(f"warmup_epochs applies to schedules warmup and onecycle, not "
                               f"{self.schedule!r}")
@@ -235,6 +279,13 @@ class TrainConfig:
     def activations(self) -> list[str]:
         """One activation name per layer."""
         return [self.activation] * len(self.hidden) + [self.output_activation]
+
+    @property
+    def attack_radius(self) -> float:
+        """ε of the attack: ``attack_epsilon``, or the norm's default when that is 0."""
+        if self.attack_epsilon:
+            return self.attack_epsilon
+        return DEFAULT_ATTACK_EPSILON.get(self.attack, 0.0)
 
     @property
     def dropout_rates(self) -> list[float]:
@@ -288,6 +339,12 @@ class TrainConfig:
         return base.replace(**{k: _coerce(k, v) for k, v in data.items()})
 
 
+#: the ε an attack uses when ``attack_epsilon`` is 0: pixels move by ‖δ‖₂ ≤ 1.5 (about a
+#: stroke's width over a few pixels) or by at most 0.1 each
+DEFAULT_ATTACK_EPSILON = {"pgd-l2": 1.5, "pgd-linf": 0.1, "fgsm": 0.1}
+#: the fields that only act with an attack
+ATTACK_FIELDS = ("attack_epsilon", "attack_steps", "attack_step_size", "attack_random_start",
+                 "attack_mix")
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
 DEFAULTS = {f.name: default_of(f) for f in dataclasses.fields(TrainConfig)}
 #: fields added after the first release, with their defaults (see TrainConfig.to_key_dict)
@@ -400,6 +457,15 @@ PRESETS: dict[str, TrainConfig] = {
         augment_shear=0.15, augment_shift=2.5,
     ),
 }
+# A network robust to small changes of its input: `best`'s recipe in half the epochs, half of
+# every batch replaced by its L2 PGD adversarial version (ε = 1.5, 7 steps). Its input gradients
+# point along strokes, so its dreams (equation (3)) look like digits.
+PRESETS["robust"] = PRESETS["best"].replace(epochs=20, attack="pgd-l2", attack_epsilon=1.5,
+                                            attack_steps=7)
+# The network that knows what it doesn't know: `robust`, plus outlier exposure (half a batch of
+# images that are not digits, answered with the uniform distribution) and a temperature fitted
+# on a tenth of the training digits it never trains on.
+PRESETS["honest"] = PRESETS["robust"].replace(outlier_exposure=0.5, calibration_fraction=0.1)
 
 
 def preset(name: str) -> TrainConfig:

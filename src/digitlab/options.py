@@ -33,6 +33,7 @@ GROUPS = {
     "regularisation": "Beyond the assignment: regularisation",
     "augmentation": "Beyond the assignment: augmentation",
     "preprocessing": "Beyond the assignment: preprocessing",
+    "honesty": "Knowing what it doesn't know: adversarial training, outliers, calibration",
 }
 
 _METADATA_KEY = "digitlab.option"
