@@ -225,10 +225,11 @@ def _refuse_existing_run(run_dir: Path, overwrite: bool) -> Path:
 
 
 def load_model(path: str | os.PathLike):
-    """A model file or run folder: ``.network``, ``.config``, ``.metadata`` (never pickle)."""
-    from digitlab.modelio import load_model as load
+    """A model file, run folder or ensemble folder: ``.network``, ``.config``, ``.metadata``
+    (never pickle)."""
+    from digitlab.loading import load_any
 
-    return load(path)
+    return load_any(path)
 
 
 def evaluate(
@@ -296,7 +297,7 @@ def analyze(
     to ``out``. ``retrain=0`` skips the retrainings. ``model`` may be an ensemble folder.
     ``out`` is locked while it is written (a second writer is refused, naming the first)."""
     from digitlab.analysis.pipeline import analyze as run_analysis
-    from digitlab.modelio import load_digit_model, resolve_model
+    from digitlab.loading import load_digit_model, resolve_model
     from digitlab.runlock import claim_folder
 
     if isinstance(model, (str, os.PathLike)):
@@ -349,7 +350,7 @@ def dream(
         turn_into,
     )
     from digitlab.dreaming.study import DREAMS_ARRAY
-    from digitlab.modelio import resolve_model
+    from digitlab.loading import resolve_model
 
     network, config, path = resolve_model(model)
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
@@ -552,7 +553,8 @@ def _digits(digit) -> list[int]:
 def _readable_model(model):
     """(model as it must be fed, config, path): a path is loaded as a digit model (an
     ensemble folder too), a loaded model's preprocessing is applied before its network."""
-    from digitlab.modelio import SavedModel, load_digit_model, resolve_model
+    from digitlab.loading import load_digit_model, resolve_model
+    from digitlab.modelio import SavedModel
 
     if isinstance(model, (str, os.PathLike)):
         model = load_digit_model(model)

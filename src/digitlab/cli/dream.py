@@ -15,7 +15,7 @@ from digitlab.api import dream_options
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
-from digitlab.modelio import load_digit_model
+from digitlab.loading import load_digit_model
 from digitlab.runlock import claim_folder
 
 __all__ = ["dream_command", "dream_options"]

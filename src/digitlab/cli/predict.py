@@ -7,7 +7,7 @@ import json
 import click
 
 from digitlab.images import load_digit_images
-from digitlab.modelio import load_digit_model
+from digitlab.loading import load_digit_model
 
 
 @click.command()
