@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from digitlab.config import PRESETS, TrainConfig, config_from_toml
 from digitlab.config import preset as _preset
 from digitlab.errors import ConfigError, DataError
+from digitlab.shapes import N_CLASSES
 
 ModelLike = Any  # a model file or run folder, a SavedModel, a TrainResult or an MLP
 
@@ -541,7 +542,7 @@ def _start_image(path):
 def _digits(digit) -> list[int]:
     if isinstance(digit, str):
         if digit.strip().lower() == "all":
-            return list(range(10))
+            return list(range(N_CLASSES))
         if digit.strip().isdigit():
             return [int(digit)]
         raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {digit!r}")

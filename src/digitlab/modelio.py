@@ -303,7 +303,8 @@ def _architecture(path: Path, arch: dict[str, Any]) -> Architecture:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
         raise ModelFileError(f"{path}: architecture 'sizes' must be a list of at least two "
-                             f"positive layer widths like [784, 256, 10], got {sizes!r:.80}")
+                             f"positive layer widths like [{N_PIXELS}, 256, {N_CLASSES}], got "
+                             f"{sizes!r:.80}")
     if max(sizes) > MAX_LAYER_WIDTH:
         raise ModelFileError(f"{path}: architecture declares a layer {max(sizes):,} wide, more "
                              f"than digitlab allows ({MAX_LAYER_WIDTH:,})")
