@@ -28,6 +28,7 @@ from digitlab.data import load_run_dataset
 from digitlab.ensemble import is_ensemble, save_ensemble
 from digitlab.errors import DataError, ModelFileError
 from digitlab.evaluation import evaluate
+from digitlab.loading import load_any
 from digitlab.modelio import load_model
 from digitlab.training import train
 
@@ -67,7 +68,7 @@ def ensemble_row(runs: Path, members: list[dict]) -> dict:
     out = runs / "best-ensemble"
     if not is_ensemble(out):
         save_ensemble([m["run_dir"] for m in members], out)
-    saved = load_model(out)
+    saved = load_any(out)
     data = load_run_dataset(saved.config)
     result = evaluate(saved.model, data.test.images, data.test.labels, "ce")
     sources = " ".join(str(m["run_dir"]) for m in members)

@@ -262,6 +262,28 @@ def test_3_deeply_nested_metadata(cli, tmp_path, model):
     assert "nested 100,000 levels" in line
 
 
+@pytest.mark.parametrize("content, words", [
+    (b"[" * 100_000 + b"]" * 100_000, "nested 100,000 levels deep"),
+    (b'{"accuracy": ' + b" " * 2_000_000 + b"0.5}", "larger than"),
+    (b'{"accuracy": 0.5', "not valid JSON"),
+    (b"\xff\xfe", "not valid JSON"),
+])
+def test_3_a_hostile_json_file_is_refused_by_the_bounded_reader(tmp_path, content, words):
+    from digitlab.errors import DataError
+    from digitlab.fileio import read_json
+
+    path = tmp_path / "evaluation.json"
+    path.write_bytes(content)
+    with pytest.raises(DataError) as caught:
+        read_json(path)
+    message = str(caught.value)
+    assert words in message and str(path) in message and "\n" not in message
+    path.write_text('{"accuracy": 0.5, "per_digit": [[1], {"a": "]]]]"}]}')
+    assert read_json(path)["accuracy"] == 0.5  # brackets inside strings do not count
+    with pytest.raises(DataError, match="cannot be read"):
+        read_json(tmp_path / "missing.json")
+
+
 def test_3_a_compressed_member_inflating_far_beyond_the_model(cli, tmp_path, model):
     def change(entries, metadata):
         entries["extra/best_params.npy"] = npy(np.zeros(50_000_000 // 4, np.float32))

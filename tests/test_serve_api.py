@@ -94,14 +94,76 @@ def test_health_and_models_list_the_runs_by_id(client, runs):
     assert client.get("/api/models").json()["active"] == "lab/soft"
 
 
-def test_runs_that_are_not_digit_readers_or_not_models_are_not_listed(tmp_path):
+def test_runs_that_are_not_digit_readers_or_not_models_are_listed_as_unreadable(tmp_path):
     save_model(tmp_path / "wide" / "model.npz", MLP([100, 4, 10], ["tanh", "tanh"]))
     (tmp_path / "broken").mkdir()
     (tmp_path / "broken" / "model.npz").write_bytes(b"PK not a zip")
     with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
-        assert fresh.get("/api/models").json() == {"active": None, "models": []}
+        listing = fresh.get("/api/models").json()
+        assert listing["active"] is None and listing["models"] == []
+        reasons = {u["id"]: u["error"] for u in listing["unreadable"]}
+        assert set(reasons) == {"broken", "wide"}
+        assert "not a valid zip" in reasons["broken"] and "784 inputs" in reasons["wide"]
+        assert str(tmp_path) not in " ".join(reasons.values())  # no server paths leak
         assert_error(fresh.post("/api/predict-prepared", json={"image": [0.0] * 784}), 404,
                      "no model yet")
+
+
+def nested_json(depth: int) -> bytes:
+    return b"[" * depth + b"]" * depth
+
+
+def write_model_zip(path: Path, write_metadata) -> None:
+    """A model.npz holding only the metadata.json that ``write_metadata(handle)`` writes."""
+    import zipfile
+
+    path.parent.mkdir(parents=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open("metadata.json", "w", force_zip64=True) as handle:
+            write_metadata(handle)
+
+
+def inflating_metadata(handle) -> None:
+    """64 MB of metadata.json that deflate to about 64 kB."""
+    handle.write(b'{"format": "digitlab-model", "padding": "')
+    for _ in range(64):
+        handle.write(b" " * (1 << 20))
+    handle.write(b'"}')
+
+
+@pytest.mark.parametrize("damage, words", [
+    ("evaluation", ["evaluation.json", "nested 100,000 levels deep"]),
+    ("metadata", ["metadata.json", "nested 100,000 levels deep"]),
+    ("inflating", ["metadata.json is larger than"]),
+])
+def test_an_unreadable_run_is_listed_with_its_reason_and_the_others_still_answer(
+        tmp_path, damage, words):
+    good = MLP([784, 4, 10], ["tanh", "tanh"], rng=np.random.default_rng(0))
+    save_model(tmp_path / "good" / "model.npz", good)
+    bad = tmp_path / "bad" / "model.npz"
+    if damage == "evaluation":
+        save_model(bad, good)
+        (bad.parent / "evaluation.json").write_bytes(nested_json(100_000))
+    elif damage == "metadata":
+        write_model_zip(bad, lambda handle: handle.write(nested_json(100_000)))
+    else:
+        write_model_zip(bad, inflating_metadata)
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        for _ in range(2):  # the first scan reads the files, the second its cache
+            response = fresh.get("/api/models")
+            assert response.status_code == 200, response.text
+            listing = response.json()
+            assert [m["id"] for m in listing["models"]] == ["good"]
+            assert listing["active"] == "good"
+            (unreadable,) = listing["unreadable"]
+            assert unreadable["id"] == "bad" and "\n" not in unreadable["error"]
+            for word in words:
+                assert word in unreadable["error"], unreadable["error"]
+        answer = fresh.post("/api/predict-prepared?model=good", json={"image": [0.0] * 784})
+        assert answer.status_code == 200 and answer.json()["model"] == "good"
+        assert_error(fresh.post("/api/predict-prepared?model=bad",
+                                json={"image": [0.0] * 784}), 422, "cannot be read", words[0])
+        assert_error(fresh.get("/api/models/bad"), 422, "cannot be read")
 
 
 def test_the_page_is_served_at_the_root_with_protective_headers(client):

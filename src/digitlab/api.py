@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 from digitlab.config import PRESETS, TrainConfig, config_from_toml
 from digitlab.config import preset as _preset
 from digitlab.errors import ConfigError, DataError
+from digitlab.shapes import N_CLASSES
 
 ModelLike = Any  # a model file or run folder, a SavedModel, a TrainResult or an MLP
 
@@ -225,10 +226,11 @@ def _refuse_existing_run(run_dir: Path, overwrite: bool) -> Path:
 
 
 def load_model(path: str | os.PathLike):
-    """A model file or run folder: ``.network``, ``.config``, ``.metadata`` (never pickle)."""
-    from digitlab.modelio import load_model as load
+    """A model file, run folder or ensemble folder: ``.network``, ``.config``, ``.metadata``
+    (never pickle)."""
+    from digitlab.loading import load_any
 
-    return load(path)
+    return load_any(path)
 
 
 def evaluate(
@@ -296,7 +298,7 @@ def analyze(
     to ``out``. ``retrain=0`` skips the retrainings. ``model`` may be an ensemble folder.
     ``out`` is locked while it is written (a second writer is refused, naming the first)."""
     from digitlab.analysis.pipeline import analyze as run_analysis
-    from digitlab.modelio import load_digit_model, resolve_model
+    from digitlab.loading import load_digit_model, resolve_model
     from digitlab.runlock import claim_folder
 
     if isinstance(model, (str, os.PathLike)):
@@ -349,7 +351,7 @@ def dream(
         turn_into,
     )
     from digitlab.dreaming.study import DREAMS_ARRAY
-    from digitlab.modelio import resolve_model
+    from digitlab.loading import resolve_model
 
     network, config, path = resolve_model(model)
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
@@ -540,7 +542,7 @@ def _start_image(path):
 def _digits(digit) -> list[int]:
     if isinstance(digit, str):
         if digit.strip().lower() == "all":
-            return list(range(10))
+            return list(range(N_CLASSES))
         if digit.strip().isdigit():
             return [int(digit)]
         raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {digit!r}")
@@ -552,7 +554,8 @@ def _digits(digit) -> list[int]:
 def _readable_model(model):
     """(model as it must be fed, config, path): a path is loaded as a digit model (an
     ensemble folder too), a loaded model's preprocessing is applied before its network."""
-    from digitlab.modelio import SavedModel, load_digit_model, resolve_model
+    from digitlab.loading import load_digit_model, resolve_model
+    from digitlab.modelio import SavedModel
 
     if isinstance(model, (str, os.PathLike)):
         model = load_digit_model(model)

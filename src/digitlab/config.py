@@ -35,6 +35,7 @@ from digitlab.choices import (
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.options import default_of, option, option_of, options_by_group
+from digitlab.shapes import N_CLASSES, N_PIXELS
 
 #: The widest layer digitlab builds, and the most parameters a network may have: 100 million
 #: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
@@ -273,7 +274,7 @@ class TrainConfig:
     @property
     def sizes(self) -> list[int]:
         """Layer widths from input to output: [784, *hidden, 10]."""
-        return [784, *self.hidden, 10]
+        return [N_PIXELS, *self.hidden, N_CLASSES]
 
     @property
     def activations(self) -> list[str]:

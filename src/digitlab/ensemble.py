@@ -16,27 +16,32 @@ member would have trained on digits the ensemble is tested on.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from digitlab.errors import ModelFileError
-from digitlab.fileio import write_json
+from digitlab.errors import DataError, ModelFileError
+from digitlab.fileio import read_json, write_json
+from digitlab.modelio import SavedModel, load_model, save_model
+from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 from digitlab.nn.network import ForwardPass
 
 ENSEMBLE_FILE = "ensemble.json"
 FORMAT_NAME = "digitlab-ensemble"
 SPLIT_FIELDS = ("dataset", "test_fraction", "validation_fraction")
+MAX_DESCRIPTION_BYTES = 1 << 20  # ensemble.json lists a few member files
 
 
 class Ensemble:
-    """The average of the members' class probabilities; outputs (N, n_classes) sum to one."""
+    """The average of the members' class probabilities; outputs (N, n_classes) sum to one.
 
-    def __init__(self, members: list):
+    Meets :class:`~digitlab.models.Model`, like each of its members.
+    """
+
+    def __init__(self, members: list[Model]):
         if not members:
             raise ModelFileError("an ensemble needs at least one member")
         sizes = {(m.sizes[0], m.sizes[-1]) for m in members}
@@ -82,13 +87,12 @@ class Ensemble:
 
 
 def is_ensemble(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an ensemble folder (it holds ``ensemble.json``)."""
     return (Path(path) / ENSEMBLE_FILE).is_file()
 
 
 def save_ensemble(sources: list[str | os.PathLike], out_dir: str | os.PathLike) -> Path:
     """Gather the models ``sources`` (files or run folders) into a new ensemble folder."""
-    from digitlab.modelio import load_model, save_model
-
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ModelFileError(f"{out_dir}: exists and is not empty; choose a new folder")
@@ -108,20 +112,19 @@ def save_ensemble(sources: list[str | os.PathLike], out_dir: str | os.PathLike) 
     return out_dir
 
 
-def load_ensemble(path: str | os.PathLike):
+def load_ensemble(path: str | os.PathLike) -> SavedModel:
     """An ensemble folder as a :class:`digitlab.modelio.SavedModel` whose network is an
     :class:`Ensemble` (members with their preprocessing) and whose config is the first
     member's (it fixes the shared test split)."""
-    from digitlab.modelio import SavedModel, load_model
-
     path = Path(path)
     file = path / ENSEMBLE_FILE
     try:
-        metadata: dict[str, Any] = json.loads(file.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{file}: cannot read ensemble description ({error})") from None
+        metadata: Any = read_json(file, max_bytes=MAX_DESCRIPTION_BYTES)
+    except DataError as error:
+        raise ModelFileError(f"cannot read ensemble description ({error})") from None
     members = metadata.get("members") if isinstance(metadata, dict) else None
-    if metadata.get("format") != FORMAT_NAME or not isinstance(members, list) or not members:
+    if (not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME
+            or not isinstance(members, list) or not members):
         raise ModelFileError(f"{file}: not a digitlab ensemble (needs format {FORMAT_NAME!r} "
                              "and a list of members)")
     saved = []
@@ -135,13 +138,7 @@ def load_ensemble(path: str | os.PathLike):
     return SavedModel(network, saved[0].config, metadata, path=path)
 
 
-def split_seed(config) -> int:
-    """The seed that chose a config's held-out digits (``split_seed``, or else ``seed``)."""
-    chosen = getattr(config, "split_seed", -1)
-    return config.seed if chosen < 0 else chosen
-
-
-def check_same_split(saved: list) -> None:
+def check_same_split(saved: list[SavedModel]) -> None:
     """Refuse members whose held-out test digits differ (one member's test digits would be
     another's training digits)."""
     splits = set()
@@ -150,7 +147,7 @@ def check_same_split(saved: list) -> None:
         if config is None:
             raise ModelFileError(f"{model.path}: holds no training config, so its test split "
                                  "is unknown; an ensemble needs it")
-        splits.add((split_seed(config), *(getattr(config, f) for f in SPLIT_FIELDS)))
+        splits.add((config.data_seed, *(getattr(config, f) for f in SPLIT_FIELDS)))
     if len(splits) > 1:
         raise ModelFileError(
             "ensemble members were split differently (dataset, split seed, fractions: "

@@ -1,7 +1,11 @@
-"""Atomic file writes: write to a temporary file beside the target, then rename.
+"""Atomic file writes, and JSON files read within limits.
 
-A crash, Ctrl-C or full disk in the middle of a write therefore never leaves a half-written
-model, cache or report behind: the target either keeps its old content or gets the new one.
+Writes go to a temporary file beside the target, then a rename. A crash, Ctrl-C or full disk in
+the middle of a write therefore never leaves a half-written model, cache or report behind: the
+target either keeps its old content or gets the new one.
+
+Reads of JSON that may come from elsewhere (a run folder someone copied in) are bounded: the
+file's size is capped and its nesting measured before it is parsed (:func:`read_json`).
 """
 
 from __future__ import annotations
@@ -14,6 +18,15 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
+
+from digitlab.errors import DataError
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+MAX_JSON_BYTES = 1 << 20  # the JSON files of a run (evaluation.json, config.json) are a few kB
+MAX_JSON_DEPTH = 32  # they nest a few levels deep
 
 
 @contextlib.contextmanager
@@ -62,6 +75,50 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def json_depth(text: str) -> int:
+    """How deeply ``[`` and ``{`` nest in the JSON ``text`` (brackets inside strings ignored).
+
+    Counted without parsing, so a hostile file nested 100,000 levels deep is measured, not
+    recursed into.
+    """
+    outside = _JSON_STRING.sub("", text)
+    steps = np.frombuffer(outside.encode("utf-8"), dtype=np.uint8)
+    change = (np.isin(steps, _OPENING).astype(np.int64) - np.isin(steps, _CLOSING))  # (n,)
+    return int(np.cumsum(change).max(initial=0))
+
+
+def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``text`` parsed as JSON once its nesting is known to be at most ``max_depth``.
+
+    Every failure (bad UTF-8, bad JSON, too deep) is one :class:`DataError` naming ``name``.
+    """
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8")
+        depth = json_depth(text)
+        if depth > max_depth:
+            raise DataError(f"{name}: nested {depth:,} levels deep (at most {max_depth} "
+                            "allowed)")
+        return json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        raise DataError(f"{name}: not valid JSON ({error})") from None
+
+
+def read_json(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
+              max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """The JSON file ``path``, read only if it is at most ``max_bytes`` long and nested at most
+    ``max_depth`` levels deep; every failure is one :class:`DataError` naming the file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+    if len(raw) > max_bytes:
+        raise DataError(f"{path}: larger than {max_bytes:,} bytes")
+    return parse_json(raw, str(path), max_depth=max_depth)
 
 
 #: The names :func:`atomic_write` (``.NAME.XXXXXXXX.tmp``) and the downloader

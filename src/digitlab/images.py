@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from digitlab.data.datasets import IMAGE_SHAPE
 from digitlab.errors import DataError
+from digitlab.shapes import IMAGE_SHAPE
 
 FIELD = IMAGE_SHAPE[0]  # the image is FIELD × FIELD pixels
 BOX = 20  # the digit's longer side after scaling

@@ -12,10 +12,15 @@ Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` r
 Files are written atomically. Loading checks everything — zip integrity, metadata, format version,
 every array's presence, shape, dtype and finiteness — before a network is built, and reads arrays
 with ``allow_pickle=False`` so a file can never run code.
+
+This module reads single model files (or the ``model.npz`` of a run folder) and nothing else; an
+ensemble folder is read by :mod:`digitlab.ensemble`, and :func:`digitlab.loading.load_any`
+picks the reader a path needs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import math
@@ -23,6 +28,7 @@ import os
 import re
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,34 +37,38 @@ import numpy as np
 
 from digitlab import __version__
 from digitlab.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, TrainConfig
-from digitlab.errors import ConfigError, ModelFileError
-from digitlab.fileio import atomic_write
+from digitlab.errors import ConfigError, DataError, ModelFileError
+from digitlab.fileio import atomic_write, json_depth, parse_json  # noqa: F401  (json_depth: public)
+from digitlab.models import Model
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import STEPS, config_steps, with_preprocessing
+from digitlab.shapes import IMAGE_SIDE, N_CLASSES, N_PIXELS
 
 FORMAT_NAME = "digitlab-model"
-DIGIT_INPUTS, DIGIT_CLASSES = 784, 10  # what a network must read and give for digitlab's digits
 MAX_METADATA_BYTES = 1 << 20  # a model's metadata.json is a few kB
 MAX_METADATA_DEPTH = 32  # it nests 4 levels deep
 MAX_MEMBERS = 10_000
 _MEMBER = re.compile(r"^(params/[Wb][0-9]+|(optimizer|extra)/[A-Za-z_][A-Za-z0-9_]*)\.npy$")
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
 FORMAT_VERSION = 1
 MODEL_FILE = "model.npz"
 
 #: how an image must be prepared before it is fed to the network (shown in reports).
 PREPROCESSING = {
-    "input": "28x28 grayscale, white digit on black, flattened row-major to 784 values",
+    "input": f"{IMAGE_SIDE}x{IMAGE_SIDE} grayscale, white digit on black, flattened row-major "
+             f"to {N_PIXELS} values",
     "scale": "pixel / 255, in [0, 1]",
 }
 
 
 @dataclass
 class SavedModel:
-    """A loaded model file: the network, its training config and the rest of its metadata."""
+    """A loaded model: the network, its training config and the rest of its metadata.
 
-    network: MLP
+    ``network`` is the bare :class:`MLP` of a model file (fed prepared inputs), or an
+    :class:`~digitlab.ensemble.Ensemble` for an ensemble folder; both meet :class:`Model`.
+    """
+
+    network: Model
     config: TrainConfig | None
     metadata: dict[str, Any]
     optimizer_state: dict[str, np.ndarray] = field(default_factory=dict)
@@ -80,9 +90,10 @@ class SavedModel:
     def __repr__(self) -> str:
         net = self.network
         trained = f", epoch {self.metadata['epoch']}" if self.metadata.get("epoch") else ""
+        size = (f"{net.params.size:,} parameters" if isinstance(net, MLP)
+                else f"{len(getattr(net, 'members', []))} members")
         return (f"SavedModel({self.path}: {'-'.join(map(str, net.sizes))} "
-                f"{'/'.join(dict.fromkeys(net.activation_names))}, {net.params.size:,} "
-                f"parameters{trained})")
+                f"{'/'.join(dict.fromkeys(net.activation_names))}, {size}{trained})")
 
 
 def resolve_model_path(path: str | os.PathLike) -> Path:
@@ -141,8 +152,8 @@ def save_model(
 
 
 def load_model(path: str | os.PathLike) -> SavedModel:
-    """Read and validate a model file (or a run folder's model, or an ensemble folder: see
-    :mod:`digitlab.ensemble`); see the module docstring.
+    """Read and validate a model file (or a run folder's ``model.npz``); see the module
+    docstring. An ensemble folder is :func:`digitlab.loading.load_any`'s to read.
 
     Nothing is read blindly: the metadata is read with a size cap and checked for depth before
     it is parsed; the architecture it declares must be within :data:`~digitlab.config.
@@ -152,30 +163,18 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     than the expected bytes are ever decompressed. Every failure is a one-line
     :class:`ModelFileError` naming the file.
     """
-    from digitlab.ensemble import is_ensemble, load_ensemble
-
-    if is_ensemble(path):
-        return load_ensemble(path)
     path = resolve_model_path(path)
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = _members(path, archive)
-            metadata = _read_metadata(path, archive, members)
-            architecture = _architecture(path, metadata["architecture"])
-            shapes = _expected_shapes(path, metadata, members, architecture)
-            arrays = {name: _read_array(path, archive, members[name], shape)
-                      for name, shape in shapes.items()}
-    except zipfile.BadZipFile as error:
-        raise ModelFileError(f"{path}: not a digitlab model file (not a valid zip: {error})") \
-            from None
-    except (OSError, EOFError, zlib.error, NotImplementedError) as error:
-        raise ModelFileError(f"{path}: cannot read model file ({error})") from None
+    with _open_model(path) as archive:
+        members = _members(path, archive)
+        metadata = _read_metadata(path, archive, members)
+        architecture = _architecture(path, metadata["architecture"])
+        shapes = _expected_shapes(path, metadata, members, architecture)
+        arrays = {name: _read_array(path, archive, members[name], shape)
+                  for name, shape in shapes.items()}
     network = _build_network(path, architecture, arrays)
     config = None
     if metadata.get("config") is not None:
         try:
-            if not isinstance(metadata["config"], dict):
-                raise ConfigError("expected a table of config fields")
             config = TrainConfig.from_dict(metadata["config"])
         except ConfigError as error:
             raise ModelFileError(f"{path}: invalid training config in metadata ({error})") \
@@ -188,17 +187,42 @@ def load_model(path: str | os.PathLike) -> SavedModel:
     return SavedModel(network, config, metadata, group("optimizer/"), path, group("extra/"))
 
 
-def load_digit_model(path: str | os.PathLike) -> SavedModel:
-    """:func:`load_model`, refusing a network that does not read 28×28 digits into 10 classes."""
-    saved = load_model(path)
-    sizes = saved.network.sizes
-    if sizes[0] != DIGIT_INPUTS or sizes[-1] != DIGIT_CLASSES:
+def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
+    """A model file's checked ``metadata.json`` without reading its arrays (for listings).
+
+    The same checks as :func:`load_model` up to the arrays: size and depth before parsing,
+    format and version, the architecture's widths, activations and parameter count, every zip
+    entry listed. Every failure is a one-line :class:`ModelFileError` naming the file.
+    """
+    path = resolve_model_path(path)
+    with _open_model(path) as archive:
+        members = _members(path, archive)
+        metadata = _read_metadata(path, archive, members)
+        _expected_shapes(path, metadata, members, _architecture(path, metadata["architecture"]))
+    return metadata
+
+
+def check_digit_shape(path: str | os.PathLike | None, sizes: list[int]) -> None:
+    """Refuse layer widths ``sizes`` that do not read 28×28 digits into 10 classes."""
+    if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
         raise ModelFileError(
-            f"{saved.path}: the network reads {sizes[0]} inputs into {sizes[-1]} outputs; "
-            f"digitlab's digits need {DIGIT_INPUTS} inputs (28×28 pixels) and "
-            f"{DIGIT_CLASSES} outputs"
+            f"{path}: the network reads {sizes[0]} inputs into {sizes[-1]} outputs; "
+            f"digitlab's digits need {N_PIXELS} inputs ({IMAGE_SIDE}×{IMAGE_SIDE} pixels) and "
+            f"{N_CLASSES} outputs"
         )
-    return saved
+
+
+@contextlib.contextmanager
+def _open_model(path: Path) -> Iterator[zipfile.ZipFile]:
+    """The model file as an open zip; any failure to read it becomes a :class:`ModelFileError`."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            yield archive
+    except zipfile.BadZipFile as error:
+        raise ModelFileError(f"{path}: not a digitlab model file (not a valid zip: {error})") \
+            from None
+    except (OSError, EOFError, zlib.error, NotImplementedError) as error:
+        raise ModelFileError(f"{path}: cannot read model file ({error})") from None
 
 
 def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -226,19 +250,14 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
         raise ModelFileError(f"{path}: metadata.json is larger than {MAX_METADATA_BYTES:,} bytes "
                              "(a model's metadata is a few kB)")
     try:
-        text = raw.decode("utf-8")
-        depth = json_depth(text)
-        if depth > MAX_METADATA_DEPTH:
-            raise ModelFileError(f"{path}: metadata.json is nested {depth:,} levels deep "
-                                 f"(at most {MAX_METADATA_DEPTH} allowed)")
-        metadata = json.loads(text)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise ModelFileError(f"{path}: metadata.json is not valid JSON ({error})") from None
+        metadata = parse_json(raw, "metadata.json", max_depth=MAX_METADATA_DEPTH)
+    except DataError as error:
+        raise ModelFileError(f"{path}: {error}") from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
         raise ModelFileError(f"{path}: not a digitlab model file (format is not {FORMAT_NAME!r})")
     version = metadata.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise ModelFileError(f"{path}: invalid format_version {version!r}")
+        raise ModelFileError(f"{path}: invalid format_version {version!r:.80}")
     if version > FORMAT_VERSION:
         raise ModelFileError(
             f"{path}: model format version {version} is newer than this digitlab supports "
@@ -247,27 +266,19 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
     for key in ("architecture", "arrays"):
         if not isinstance(metadata.get(key), dict):
             raise ModelFileError(f"{path}: metadata has no valid {key!r} entry")
+    if not isinstance(metadata.get("config"), (dict, type(None))):
+        raise ModelFileError(f"{path}: invalid training config in metadata (expected a table "
+                             "of config fields)")
     preprocessing = metadata.get("preprocessing", {})
     steps = preprocessing.get("steps", []) if isinstance(preprocessing, dict) else None
     if not isinstance(steps, list) or any(step not in STEPS for step in steps):
-        raise ModelFileError(f"{path}: unknown preprocessing steps {steps!r}; expected some of "
-                             f"{', '.join(STEPS)}")
+        raise ModelFileError(f"{path}: unknown preprocessing steps {steps!r:.80}; expected "
+                             f"some of {', '.join(STEPS)}")
     missing = set(metadata["arrays"]) - set(members)
     if missing:
-        raise ModelFileError(f"{path}: arrays listed in metadata are missing: {sorted(missing)}")
+        raise ModelFileError(f"{path}: arrays listed in metadata are missing: "
+                             f"{sorted(missing)!r:.200}")
     return metadata
-
-
-def json_depth(text: str) -> int:
-    """How deeply ``[`` and ``{`` nest in the JSON ``text`` (brackets inside strings ignored).
-
-    Counted without parsing, so a hostile file nested 100,000 levels deep is measured, not
-    recursed into.
-    """
-    outside = _JSON_STRING.sub("", text)
-    steps = np.frombuffer(outside.encode("utf-8"), dtype=np.uint8)
-    change = (np.isin(steps, _OPENING).astype(np.int64) - np.isin(steps, _CLOSING))  # (n,)
-    return int(np.cumsum(change).max(initial=0))
 
 
 @dataclass(frozen=True)
@@ -292,7 +303,8 @@ def _architecture(path: Path, arch: dict[str, Any]) -> Architecture:
     if (not isinstance(sizes, list) or len(sizes) < 2
             or not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in sizes)):
         raise ModelFileError(f"{path}: architecture 'sizes' must be a list of at least two "
-                             f"positive layer widths like [784, 256, 10], got {sizes!r:.80}")
+                             f"positive layer widths like [{N_PIXELS}, 256, {N_CLASSES}], got "
+                             f"{sizes!r:.80}")
     if max(sizes) > MAX_LAYER_WIDTH:
         raise ModelFileError(f"{path}: architecture declares a layer {max(sizes):,} wide, more "
                              f"than digitlab allows ({MAX_LAYER_WIDTH:,})")
@@ -399,27 +411,3 @@ def _build_network(path: Path, arch: Architecture, arrays: dict[str, np.ndarray]
     for name, value in network.named_parameters().items():
         value[...] = arrays[f"params/{name}.npy"]
     return network
-
-
-def resolve_model(
-    model: Any, config: TrainConfig | None = None
-) -> tuple[MLP, TrainConfig | None, str | None]:
-    """(network, config, model path) from whatever names a model.
-
-    ``model`` is a model file or run folder, a :class:`SavedModel`, anything with ``network``
-    and ``config`` attributes (what :func:`digitlab.train` returns, or an ensemble folder's
-    model, whose network is an :class:`~digitlab.ensemble.Ensemble`) or a bare :class:`MLP`;
-    ``config`` replaces the one found with it.
-    """
-    if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
-    if isinstance(model, MLP):
-        return model, config, None
-    from digitlab.ensemble import Ensemble
-
-    network = getattr(model, "network", None)
-    if not isinstance(network, (MLP, Ensemble)):
-        raise ModelFileError(f"not a model: {type(model).__name__} (give a model file, a run "
-                             "folder, a loaded model, a training result or a network)")
-    path = getattr(model, "path", None) or getattr(model, "run_dir", None)
-    return network, config or getattr(model, "config", None), str(path) if path else None

@@ -33,7 +33,8 @@ import numpy as np
 from digitlab import __version__
 from digitlab.errors import ExportError
 from digitlab.fileio import write_bytes
-from digitlab.modelio import PREPROCESSING, SavedModel, load_model, resolve_model
+from digitlab.loading import load_any, resolve_model
+from digitlab.modelio import PREPROCESSING, SavedModel
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import config_steps
 
@@ -78,7 +79,7 @@ def export(
     if out.exists() and not overwrite:
         raise ExportError(f"{out} already exists; choose another --out or pass --overwrite")
     if isinstance(model, (str, os.PathLike)):
-        model = load_model(model)
+        model = load_any(model)
     network = getattr(model, "network", model)
     if not isinstance(network, MLP):  # e.g. an ensemble folder
         kind = type(network).__name__

@@ -6,9 +6,11 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.shapes import N_CLASSES
+
 
 def class_balance(train_labels: np.ndarray, test_labels: np.ndarray,
-                  n_classes: int = 10) -> dict[str, Any]:
+                  n_classes: int = N_CLASSES) -> dict[str, Any]:
     """Counts and shares per digit for both splits (10 each), and ``largest_imbalance``: the
     training split's most and least frequent digit, their counts and the ratio of the two."""
     train = np.bincount(train_labels, minlength=n_classes)  # (10,)

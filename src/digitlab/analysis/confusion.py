@@ -20,6 +20,7 @@ import numpy as np
 
 from digitlab import metrics
 from digitlab.formatting import finite_or_none
+from digitlab.shapes import N_CLASSES
 
 
 def per_digit_table(confusion: np.ndarray) -> list[dict[str, Any]]:
@@ -64,7 +65,7 @@ def pairs_either_way(confusion: np.ndarray, top: int | None = None) -> list[dict
 
 
 def confusion_analysis(
-    labels: np.ndarray, predicted: np.ndarray, n_classes: int = 10, top: int = 10
+    labels: np.ndarray, predicted: np.ndarray, n_classes: int = N_CLASSES, top: int = 10
 ) -> dict[str, Any]:
     """The confusion part of ``analysis.json`` from true labels (N,) and predicted digits (N,).
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
+from digitlab.shapes import IMAGE_SHAPE, N_PIXELS
 
 SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
 #: MNIST pixel statistics (mean, standard deviation) the Gaussian noise imitates.

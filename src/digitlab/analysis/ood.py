@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitlab.shapes import N_CLASSES
+
 
 def average_ranks(values: np.ndarray) -> np.ndarray:
     """Ranks 1..N of ``values`` (N,), tied values all getting the mean of their ranks."""
@@ -62,7 +64,7 @@ CONFIDENT = 0.9
 TIE = 1e-6
 
 
-def summarize_answers(responses, n_classes: int = 10) -> dict:
+def summarize_answers(responses, n_classes: int = N_CLASSES) -> dict:
     """What the network answered to a set of images: ``n``, ``predicted_counts`` (10),
     ``predicted_shares`` (10), ``most_predicted_digit`` and its ``most_predicted_share``,
     ``mean_top_probability``, ``share_confident`` (top probability >= :data:`CONFIDENT`),

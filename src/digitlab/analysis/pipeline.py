@@ -32,6 +32,7 @@ from digitlab.data import load_run_dataset
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
 from digitlab.formatting import to_json
+from digitlab.loading import load_any
 from digitlab.nn.network import MLP
 
 ANALYSIS_FILE = "analysis.json"
@@ -118,9 +119,7 @@ def resolve_model(model: Any, config: TrainConfig | None) -> tuple[MLP, TrainCon
                                                                    str | None]:
     """(network, config, model file) from a network, a loaded model, a train result or a path."""
     if isinstance(model, (str, os.PathLike)):
-        from digitlab.modelio import load_model
-
-        model = load_model(model)
+        model = load_any(model)
     if isinstance(model, MLP):
         return model, config, None
     path = getattr(model, "path", None) or getattr(model, "run_dir", None)

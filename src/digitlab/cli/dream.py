@@ -15,8 +15,9 @@ from digitlab.api import dream_options
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
-from digitlab.modelio import load_digit_model
+from digitlab.loading import load_digit_model
 from digitlab.runlock import claim_folder
+from digitlab.shapes import N_CLASSES
 
 __all__ = ["dream_command", "dream_options"]
 _DEFAULTS = DreamOptions()
@@ -34,8 +35,8 @@ class _DigitChoice(click.ParamType):
             return value
         text = str(value).strip().lower()
         if text == "all":
-            return list(range(10))
-        if text.isdigit() and 0 <= int(text) <= 9:
+            return list(range(N_CLASSES))
+        if text.isdigit() and 0 <= int(text) < N_CLASSES:
             return [int(text)]
         raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {value!r}")
 

@@ -7,7 +7,8 @@ import json
 import click
 
 from digitlab.images import load_digit_images
-from digitlab.modelio import load_digit_model
+from digitlab.loading import load_digit_model
+from digitlab.shapes import N_CLASSES
 
 
 @click.command()
@@ -33,6 +34,6 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
         click.echo(json.dumps({"model": str(saved.path), "predictions": records}))
         return
     width = max(len(path) for path in images)
-    click.echo(f"{'image':<{width}}  digit  " + " ".join(f"{k:>5}" for k in range(10)))
+    click.echo(f"{'image':<{width}}  digit  " + " ".join(f"{k:>5}" for k in range(N_CLASSES)))
     for path, digit, row in zip(images, digits, probabilities, strict=True):
         click.echo(f"{path:<{width}}  {digit:>5}  " + " ".join(f"{p:5.3f}" for p in row))

@@ -22,6 +22,8 @@ from pathlib import Path
 
 import platformdirs
 
+from digitlab.shapes import N_CLASSES
+
 #: File stem of each role, as MNIST publishes them. Each may be raw or end in ``.gz``.
 FILE_STEMS: dict[str, str] = {
     "train_images": "train-images-idx3-ubyte",
@@ -36,7 +38,7 @@ SPLIT_ROLES: dict[str, tuple[str, str]] = {
     "test": ("test_images", "test_labels"),
 }
 
-DIGIT_NAMES: tuple[str, ...] = tuple(str(d) for d in range(10))
+DIGIT_NAMES: tuple[str, ...] = tuple(str(d) for d in range(N_CLASSES))
 FASHION_NAMES: tuple[str, ...] = (
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",

@@ -36,10 +36,8 @@ from digitlab.data.download import sha256_file
 from digitlab.data.idx import read_idx
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError
+from digitlab.shapes import IMAGE_SHAPE, N_CLASSES, N_PIXELS  # noqa: F401  (re-exported)
 
-N_CLASSES = 10
-IMAGE_SHAPE = (28, 28)
-N_PIXELS = IMAGE_SHAPE[0] * IMAGE_SHAPE[1]
 SPLIT_NAMES = ("train", "test")
 
 

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-SIDE = 28
+from digitlab.shapes import IMAGE_SIDE
+
+SIDE = IMAGE_SIDE
 CENTRE = (SIDE - 1) / 2.0  # 13.5: the middle of the 28×28 grid in pixel coordinates
 
 _ROWS, _COLS = np.meshgrid(np.arange(SIDE, dtype=np.float32),

@@ -69,6 +69,7 @@ from digitlab.dreaming.results import DreamResult, TurnResult
 from digitlab.errors import ConfigError
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
+from digitlab.shapes import N_CLASSES
 
 
 # ---------------------------------------------------------------------------------- objective
@@ -191,7 +192,7 @@ def dream(
 
 def dream_all(
     network: MLP,
-    digits: Sequence[int] = tuple(range(10)),
+    digits: Sequence[int] = tuple(range(N_CLASSES)),
     start: str | np.ndarray = "black",
     options: DreamOptions | None = None,
     loss: str | Loss | None = None,

@@ -10,10 +10,10 @@ import math
 
 import numpy as np
 
-from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
 from digitlab.errors import ConfigError
+from digitlab.shapes import IMAGE_SIDE, N_PIXELS
 
-SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
+SIDE = IMAGE_SIDE  # images are SIDE × SIDE pixels
 
 
 def total_variation(images: np.ndarray, eps: float = 0.01) -> np.ndarray:

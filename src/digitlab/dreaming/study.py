@@ -30,6 +30,7 @@ from digitlab.fileio import atomic_write, write_json
 from digitlab.formatting import FigureSpec
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
+from digitlab.shapes import N_CLASSES
 
 DREAM_FIGURE = "dream.png"
 CURVES_FIGURE = "curves.png"
@@ -57,7 +58,7 @@ def dream_study(
     network: MLP,
     out_dir: str | os.PathLike,
     *,
-    digits: Sequence[int] = tuple(range(10)),
+    digits: Sequence[int] = tuple(range(N_CLASSES)),
     start: str | np.ndarray = "black",
     options: DreamOptions | None = None,
     loss: str | Loss | None = None,

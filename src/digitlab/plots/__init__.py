@@ -14,8 +14,8 @@ from typing import Any
 import matplotlib
 import numpy as np
 
-from digitlab.data.datasets import IMAGE_SHAPE
 from digitlab.fileio import atomic_write
+from digitlab.shapes import IMAGE_SHAPE
 
 # Files only: the Agg backend needs no display and draws the same everywhere. Set here, once,
 # before any module of this package imports pyplot. A backend chosen on purpose is kept

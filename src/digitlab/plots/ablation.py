@@ -15,6 +15,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
 from digitlab.plots import save_figure  # noqa: E402
+from digitlab.shapes import IMAGE_SHAPE  # noqa: E402
 
 
 def plot_ablation_curves(runs: dict[str, list[dict[str, Any]]], path: str | os.PathLike) -> Path:
@@ -58,7 +59,7 @@ def plot_augmented_digits(images: np.ndarray, labels: np.ndarray, options, path,
         versions = augment(np.repeat(images[index : index + 1], n_versions, axis=0), options, rng)
         for col, image in enumerate([images[index], *versions]):
             ax = axes[row, col]
-            ax.imshow(image.reshape(28, 28), cmap="gray", vmin=0, vmax=1)
+            ax.imshow(image.reshape(IMAGE_SHAPE), cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.colors import PowerNorm
 
 from digitlab.plots import detached, save_figure, show_digit
+from digitlab.shapes import N_CLASSES
 
 DPI = 110
 # Matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
@@ -194,7 +195,8 @@ def plot_retraining(retraining: dict[str, Any], reference_accuracy: float,
                 100 * (max(acc.max(), reference_accuracy) + spread))
 
     mistakes = np.asarray(retraining["mistakes_by_digit"])  # (K, 10)
-    _annotated_heatmap(axes[1], mistakes, [str(s) for s in seeds], [str(d) for d in range(10)],
+    digits = [str(d) for d in range(N_CLASSES)]
+    _annotated_heatmap(axes[1], mistakes, [str(s) for s in seeds], digits,
                        "Mistakes per true digit in each retraining", "true digit", "seed")
 
     recurring = retraining["recurring_confusions"][:8]
@@ -238,9 +240,9 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
     largest imbalance of the training split in the title."""
     fig = plt.figure(figsize=(15, 6.6))
     outer = fig.add_gridspec(1, 2, width_ratios=[1, 1.25], wspace=0.12)
-    grid = outer[0].subgridspec(10, per_digit, wspace=0.05, hspace=0.05)
+    grid = outer[0].subgridspec(N_CLASSES, per_digit, wspace=0.05, hspace=0.05)
     corners = []
-    for digit in range(10):
+    for digit in range(N_CLASSES):
         examples = np.flatnonzero(labels == digit)[:per_digit]
         for col in range(per_digit):
             ax = fig.add_subplot(grid[digit, col])
@@ -253,7 +255,7 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
                 ax.set_ylabel(str(digit), rotation=0, ha="right", va="center", fontsize=10)
     ax = fig.add_subplot(outer[1])
     train, test = np.asarray(train_counts), np.asarray(test_counts)
-    digits, width = np.arange(10), 0.4
+    digits, width = np.arange(N_CLASSES), 0.4
     bars = ax.bar(digits - width / 2, 100 * train / max(train.sum(), 1), width,
                   label=f"training ({train.sum()} images)")
     _annotate_bars(ax, bars, [str(c) for c in train], 7)
@@ -313,9 +315,9 @@ def plot_nondigit_predictions(summaries: dict[str, dict[str, Any]],
     for ax, name in zip(axes.flat, names, strict=False):  # spare panels stay empty
         shares = np.asarray(summaries[name]["predicted_shares"])
         color = REAL_COLOR if name == names[0] else KIND_COLOR
-        ax.bar(np.arange(10), 100 * shares, color=color)
+        ax.bar(np.arange(N_CLASSES), 100 * shares, color=color)
         ax.set_title(f"{name} (n = {summaries[name]['n']})", fontsize=9)
-        ax.set_xticks(range(10))
+        ax.set_xticks(range(N_CLASSES))
         ax.tick_params(labelsize=8)
         ax.set_ylim(0, 105)
     for ax in axes.flat[len(names):]:

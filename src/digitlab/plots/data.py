@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from digitlab.plots import save_figure
+from digitlab.shapes import IMAGE_SHAPE
 
 
 def plot_digit_grid(
@@ -41,7 +42,7 @@ def plot_digit_grid(
     """
     if per_digit < 1:
         raise ValueError(f"per_digit must be >= 1, got {per_digit}")
-    images = np.asarray(images).reshape(len(images), 28, 28)  # (N, 784) -> (N, 28, 28)
+    images = np.asarray(images).reshape(len(images), *IMAGE_SHAPE)  # (N, 784) -> (N, 28, 28)
     labels = np.asarray(labels)
     n_rows = len(class_names)
     label_inches = 0.3 + 0.07 * max(len(name) for name in class_names)  # room for row labels

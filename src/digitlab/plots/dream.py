@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from digitlab.plots import detached, save_figure, show_digit
+from digitlab.shapes import IMAGE_SHAPE
 
 DPI = 110
 LOSS_COLOR, PROBABILITY_COLOR = "tab:blue", "tab:orange"
@@ -173,7 +174,7 @@ def plot_turn(
                 f"p({to_digit})={start_probabilities[to_digit]:.3f}", fontsize=9)
     ax = fig.add_subplot(grid[0, 1])
     bound = max(linf, 1e-6)
-    shown = ax.imshow(change.reshape(28, 28), cmap="RdBu_r", vmin=-bound, vmax=bound,
+    shown = ax.imshow(change.reshape(IMAGE_SHAPE), cmap="RdBu_r", vmin=-bound, vmax=bound,
                       interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -26,6 +26,7 @@ from digitlab.formatting import pct
 from digitlab.records import Record
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
+from digitlab.shapes import N_CLASSES, N_PIXELS
 from digitlab.studies.results import StudiesSummary, StudyPoint
 from digitlab.training import CURVES_FIGURE
 
@@ -194,7 +195,7 @@ def assignment_section(ctx: Context, r: dict[str, Any]) -> Section:
 
 def final_section(ctx: Context, r: dict[str, Any]) -> Section:
     c = r["config"]
-    sizes = "-".join(str(n) for n in [784, *c["hidden"], 10])
+    sizes = "-".join(str(n) for n in [N_PIXELS, *c["hidden"], N_CLASSES])
     intro = (f"The lab report's final network: {sizes}, {c['activation']} hidden layers, "
              f"{c['output_activation']} output with cross-entropy, {c['optimizer']} "
              f"η = {c['lr']}, batch size {c['batch_size']}, {c['epochs']} epochs.")
@@ -476,7 +477,7 @@ def overview_section(results: dict[str, Any]) -> Section:
                      f"{pct(r['final']['test_accuracy'])} of the held-out digits correctly.")
     if "final" in results:
         r = results["final"]
-        sizes = "-".join(str(n) for n in [784, *r["config"]["hidden"], 10])
+        sizes = "-".join(str(n) for n in [N_PIXELS, *r["config"]["hidden"], N_CLASSES])
         found.append(f"The final {sizes} {r['config']['activation']} network with "
                      f"{r['config']['optimizer']} reaches {pct(r['final']['test_accuracy'])}.")
     if "beyond" in results:

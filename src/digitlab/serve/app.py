@@ -112,7 +112,8 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
         entries = await run_in_threadpool(registry.scan)
         training = _training_model(app)
         return {"active": registry.active,
-                "models": [e.describe(training=e.id == training) for e in entries]}
+                "models": [e.describe(training=e.id == training) for e in entries],
+                "unreadable": [u.describe() for u in registry.unreadable()]}
 
     @app.get("/api/models/{run_id:path}")
     async def model(run_id: str) -> dict[str, Any]:

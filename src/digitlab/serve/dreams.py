@@ -27,6 +27,7 @@ from digitlab.errors import ConfigError
 from digitlab.serve import inputs
 from digitlab.serve.errors import ApiError
 from digitlab.serve.models import LoadedModel
+from digitlab.shapes import N_CLASSES
 
 MAX_STEPS = 5000
 FRAMES = 100  # about this many steps of a dream are reported
@@ -56,7 +57,7 @@ def dream_request(body: dict[str, Any]) -> DreamJob:
     model = body.get("model")
     if model is not None:
         inputs.text(model, "model")
-    digit = inputs.integer(body.get("digit"), "digit", 0, 9)
+    digit = inputs.integer(body.get("digit"), "digit", 0, N_CLASSES - 1)
     start = inputs.text(body.get("start", "black"), "start", STARTS)
     image = inputs.image_field(body) if start == "image" else None
     changes = {k: v for k, v in body.items() if k in OPTION_NAMES}

@@ -17,8 +17,8 @@ import numpy as np
 from digitlab.errors import DataError
 from digitlab.images import load_digit_image_bytes
 from digitlab.serve.errors import ApiError
+from digitlab.shapes import N_PIXELS
 
-N_PIXELS = 784
 IMAGE_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
 UPLOAD_NAME = "the uploaded image"
 

@@ -2,7 +2,10 @@
 
 A model's id is its run folder's path relative to the runs folder (``assignment``,
 ``lab/report-2``); clients only ever send ids, never paths. Listing reads each model file's
-``metadata.json`` (the arrays stay on disk); a network is loaded on first use and reloaded only
+``metadata.json`` through :func:`digitlab.modelio.read_metadata` and the run's
+``evaluation.json`` through :func:`digitlab.fileio.read_json`, with their size and depth limits
+(the arrays stay on disk); a run that cannot be read is listed as unreadable with its one-line
+reason, and the others are offered as usual. A network is loaded on first use and reloaded only
 when its file changes (a training writes a new checkpoint every epoch). The test split of the
 run's own data (reproduced from its config, as ``digitlab evaluate`` does) and the network's
 answers on it are cached per model for the quiz and the reference scores of the probes.
@@ -10,9 +13,8 @@ answers on it are cached per model for the quiz and the reference scores of the 
 
 from __future__ import annotations
 
-import json
+import os
 import threading
-import zipfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -21,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from digitlab.config import PRESETS, TrainConfig
-from digitlab.errors import DigitlabError
-from digitlab.modelio import MODEL_FILE, SavedModel, load_model
+from digitlab.errors import DigitlabError, ModelFileError
+from digitlab.fileio import read_json
+from digitlab.modelio import MODEL_FILE, SavedModel, check_digit_shape, load_model, read_metadata
 from digitlab.serve.errors import ApiError
 
 #: folders not searched for runs (a report's cache keeps its own copies of runs)
@@ -30,6 +33,7 @@ SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv"}
 MAX_DEPTH = 4  # run folders are found at most this deep under the runs folder
 EVALUATION_FILE = "evaluation.json"
 MAX_LOADED = 8  # networks kept in memory (the least recently loaded is dropped first)
+Stamp = tuple[int, int]  # (mtime_ns, size) of a file: a new version changes it
 
 
 @dataclass
@@ -39,8 +43,9 @@ class ModelEntry:
     id: str
     folder: Path
     metadata: dict[str, Any]
-    stamp: tuple[int, int]  # (mtime_ns, size) of model.npz: a new checkpoint changes it
+    stamp: Stamp  # of model.npz: a new checkpoint changes it
     test_accuracy: float | None = None
+    evaluation_stamp: Stamp | None = None  # of evaluation.json, None without one
 
     @property
     def model_file(self) -> Path:
@@ -86,6 +91,20 @@ class ModelEntry:
         names = ("epoch", "train_loss", "train_accuracy", "validation_loss",
                  "validation_accuracy", "test_loss", "test_accuracy")
         return {name: [finite_or_none(r.get(name)) for r in records] for name in names}
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """A run folder whose model file or evaluation cannot be read, and why (one line)."""
+
+    id: str
+    folder: Path
+    reason: str
+    stamps: tuple[Stamp | None, Stamp | None]  # of model.npz and evaluation.json
+
+    def describe(self) -> dict[str, Any]:
+        """The Unreadable object of the API (see docs/serve-api.md)."""
+        return {"id": self.id, "name": self.folder.name, "error": self.reason}
 
 
 def finite_or_none(value: Any) -> Any:
@@ -162,36 +181,44 @@ class ModelRegistry:
         self.runs_dir = Path(runs_dir)
         self.active: str | None = None
         self._entries: dict[str, ModelEntry] = {}
+        self._unreadable: dict[str, UnreadableRun] = {}
         self._loaded: dict[str, LoadedModel] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ listing
     def scan(self) -> list[ModelEntry]:
-        """Find the runs now under the runs folder (re-reading only changed metadata)."""
+        """Find the runs now under the runs folder (re-reading only changed files); those that
+        cannot be read are kept aside (see :meth:`unreadable`)."""
         found: dict[str, ModelEntry] = {}
+        unreadable: dict[str, UnreadableRun] = {}
         for model_file in self._model_files():
             folder = model_file.parent
             run_id = self._id_of(folder)
-            try:
-                stat = model_file.stat()
-            except OSError:
-                continue
-            stamp = (stat.st_mtime_ns, stat.st_size)
+            stamps = (_stamp(model_file), _stamp(folder / EVALUATION_FILE))
+            if stamps[0] is None:
+                continue  # gone since it was found
             old = self._entries.get(run_id)
-            if old is not None and old.stamp == stamp:
+            old_unreadable = self._unreadable.get(run_id)
+            if old is not None and (old.stamp, old.evaluation_stamp) == stamps:
                 found[run_id] = old
-                continue
-            metadata = _read_metadata(model_file)
-            if metadata is None:
-                continue  # not a readable digitlab model: not offered
-            entry = ModelEntry(run_id, folder, metadata, stamp)
-            entry.test_accuracy = _test_accuracy(entry)
-            found[run_id] = entry
+            elif old_unreadable is not None and old_unreadable.stamps == stamps:
+                unreadable[run_id] = old_unreadable
+            else:
+                try:
+                    found[run_id] = _read_entry(run_id, folder, stamps)
+                except DigitlabError as error:
+                    reason = " ".join(str(error).replace(f"{folder}{os.sep}", "").split())
+                    unreadable[run_id] = UnreadableRun(run_id, folder, reason, stamps)
         with self._lock:
-            self._entries = found
+            self._entries, self._unreadable = found, unreadable
             if self.active not in found:
                 self.active = _default_active(found)
         return sorted(found.values(), key=lambda e: e.id)
+
+    def unreadable(self) -> list[UnreadableRun]:
+        """The run folders the last :meth:`scan` found but could not read, by id."""
+        with self._lock:
+            return sorted(self._unreadable.values(), key=lambda u: u.id)
 
     def _model_files(self) -> list[Path]:
         if not self.runs_dir.is_dir():
@@ -227,6 +254,9 @@ class ModelRegistry:
         entry = self._entries.get(run_id)
         if entry is None:
             entry = next((e for e in self.scan() if e.id == run_id), None)
+        unreadable = self._unreadable.get(run_id)
+        if entry is None and unreadable is not None:
+            raise ApiError(422, f"model {run_id!r} cannot be read: {unreadable.reason}")
         if entry is None:
             raise ApiError(404, f"unknown model id {run_id[:80]!r}; GET /api/models lists them")
         return entry
@@ -262,31 +292,44 @@ class ModelRegistry:
         return loaded
 
 
-def _read_metadata(model_file: Path) -> dict[str, Any] | None:
-    """A model file's ``metadata.json`` (None when the file is not a readable model)."""
+def _stamp(path: Path) -> Stamp | None:
+    """(mtime_ns, size) of the file ``path``, None when there is none."""
     try:
-        with zipfile.ZipFile(model_file) as archive:
-            metadata = json.loads(archive.read("metadata.json").decode("utf-8"))
-    except (OSError, KeyError, zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError):
+        stat = path.stat()
+    except OSError:
         return None
-    if not isinstance(metadata, dict) or not isinstance(metadata.get("architecture"), dict):
-        return None
-    sizes = metadata["architecture"].get("sizes")
-    if not isinstance(sizes, list) or len(sizes) < 2 or sizes[0] != 784 or sizes[-1] != 10:
-        return None  # a network that does not read 28×28 digits into ten answers
-    return metadata
+    return (stat.st_mtime_ns, stat.st_size)
+
+
+def _read_entry(run_id: str, folder: Path, stamps: tuple[Stamp, Stamp | None]) -> ModelEntry:
+    """The run in ``folder`` as the server lists it; a :class:`DigitlabError` (one line) when
+    its model file or its evaluation cannot be read, or it does not read 28×28 digits."""
+    model_file = folder / MODEL_FILE
+    metadata = read_metadata(model_file)  # checked: size, depth, format, architecture
+    check_digit_shape(model_file, metadata["architecture"]["sizes"])
+    _check_history(model_file, metadata.get("history"))
+    entry = ModelEntry(run_id, folder, metadata, stamps[0], evaluation_stamp=stamps[1])
+    entry.test_accuracy = _test_accuracy(entry)
+    return entry
+
+
+def _check_history(model_file: Path, history: Any) -> None:
+    """A model's training history must be a table whose ``epochs`` are tables, if it has one."""
+    epochs = history.get("epochs", []) if isinstance(history, dict) else None
+    if history is not None and (not isinstance(epochs, list)
+                                or not all(isinstance(e, dict) for e in epochs)):
+        raise ModelFileError(f"{model_file}: metadata has an invalid 'history' entry")
 
 
 def _test_accuracy(entry: ModelEntry) -> float | None:
-    """From the run's evaluation.json, else from the last epoch of its history."""
-    try:
-        evaluation = json.loads((entry.folder / EVALUATION_FILE).read_text())
+    """From the run's evaluation.json (read within limits), else from the last epoch of its
+    history."""
+    if entry.evaluation_stamp is not None:
+        evaluation = read_json(entry.folder / EVALUATION_FILE)
         if isinstance(evaluation, dict) and isinstance(evaluation.get("accuracy"), float):
-            return evaluation["accuracy"]
-    except (OSError, ValueError):
-        pass
+            return finite_or_none(evaluation["accuracy"])
     epochs = entry.history.get("epochs") or []
-    value = epochs[-1].get("test_accuracy") if epochs and isinstance(epochs[-1], dict) else None
+    value = epochs[-1].get("test_accuracy") if epochs else None
     return finite_or_none(value) if isinstance(value, (int, float)) else None
 
 

@@ -14,6 +14,7 @@ import numpy as np
 from digitlab.analysis.mistakes import mistakes_by_confidence
 from digitlab.serve import inputs
 from digitlab.serve.models import LoadedModel
+from digitlab.shapes import N_CLASSES
 
 
 def ranked_mistakes(model: LoadedModel) -> np.ndarray:
@@ -40,7 +41,7 @@ def question(model: LoadedModel, index: int) -> dict[str, Any]:
 def answer(model: LoadedModel, index: Any, guess: Any) -> dict[str, Any]:
     """How the person's ``guess`` compares with the truth and with the network's answer."""
     index = inputs.integer(index, "index", 0)
-    guess = inputs.integer(guess, "guess", 0, 9)
+    guess = inputs.integer(guess, "guess", 0, N_CLASSES - 1)
     mistakes = ranked_mistakes(model)
     if len(mistakes) == 0:
         from digitlab.serve.errors import ApiError
