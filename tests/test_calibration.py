@@ -244,7 +244,7 @@ def test_calibration_round_trips_through_json():
     cal = Calibration(temperature=1.83, fitted_on=900, ece_before=0.12, ece_after=0.02)
     data = json.loads(json.dumps(cal.to_dict()))
     assert data == {"temperature": 1.83, "fitted_on": 900, "ece_before": 0.12,
-                    "ece_after": 0.02, "n_bins": 15}
+                    "ece_after": 0.02, "n_bins": 15, "threshold": None}
     assert Calibration.from_dict(data) == cal
     assert Calibration.from_dict({"temperature": 2}) == Calibration(2.0)
     assert Calibration.from_dict({**data, "added_later": 1}) == cal
@@ -334,3 +334,57 @@ def test_reliability_diagram_is_written_with_title_and_axis_labels(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     single = reliability_figure(before)  # one panel without an "after"
     assert len(single.axes) == 1
+
+
+# ---------------------------------------------------------------------- "not a digit"
+def test_digit_threshold_lets_the_chosen_share_of_digits_through():
+    from digitlab.calibration import digit_threshold
+
+    top = np.random.default_rng(0).uniform(0.3, 1.0, 1000)
+    threshold = digit_threshold(top, accepted=0.95)
+    assert np.mean(top >= threshold) == pytest.approx(0.95, abs=0.002)
+    assert digit_threshold(top, accepted=0.5) > threshold
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, float("nan"), "0.5", True])
+def test_a_bad_threshold_is_refused_in_one_line(bad):
+    with pytest.raises(ModelFileError, match="threshold") as error:
+        Calibration.from_dict({"temperature": 1.0, "threshold": bad})
+    assert "\n" not in str(error.value)
+
+
+def test_a_calibrated_model_file_gives_calibrated_probabilities_and_says_not_a_digit(tmp_path):
+    from digitlab.calibration import Calibrated, calibrate, softmax
+    from digitlab.modelio import load_model, save_model
+    from digitlab.nn.network import MLP
+
+    rng = np.random.default_rng(3)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    network.weights[-1] *= 8.0  # overconfident
+    images, labels = rng.random((300, 6)), rng.integers(0, 3, 300)
+    calibration = calibrate(network, images, labels, with_threshold=True)
+    assert calibration.threshold is not None
+    path = save_model(tmp_path / "model.npz", network,
+                      extra={"calibration": calibration.to_dict()})
+    saved = load_model(path)
+    assert saved.calibration == calibration
+    model = saved.model
+    assert isinstance(model, Calibrated)
+    z, _ = network.output_layer(images)
+    np.testing.assert_allclose(model.probabilities(images),
+                               softmax(z, calibration.temperature), rtol=1e-12)
+    np.testing.assert_array_equal(model.classify(images), network.classify(images))
+    top = model.probabilities(images).max(axis=1)
+    np.testing.assert_array_equal(model.is_digit(images), top >= calibration.threshold)
+    assert 0.9 <= model.is_digit(images).mean() < 1.0
+
+
+def test_a_model_file_with_a_bad_calibration_is_refused_naming_the_file(tmp_path):
+    from digitlab.modelio import load_model, save_model
+    from digitlab.nn.network import MLP
+
+    network = MLP([4, 3], ["softmax"], dtype=np.float64)
+    path = save_model(tmp_path / "model.npz", network,
+                      extra={"calibration": {"temperature": -1.0}})
+    with pytest.raises(ModelFileError, match=r"model\.npz: calibration temperature"):
+        load_model(path)

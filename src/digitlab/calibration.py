@@ -326,10 +326,14 @@ class Calibration:
     ece_before: float | None = None
     ece_after: float | None = None
     n_bins: int = N_BINS
+    #: the calibrated top probability below which the answer is "not a digit" (None: always a
+    #: digit), chosen so that :data:`DIGITS_ACCEPTED` of the calibration digits pass
+    threshold: float | None = None
 
     def __post_init__(self) -> None:
         _check_fields(self.temperature, self.fitted_on, self.ece_before, self.ece_after,
                       self.n_bins, ConfigError)
+        _check_threshold(self.threshold, ConfigError)
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities softmax(s / T) (N, K) of calibration logits s (N, K); float32
@@ -352,6 +356,7 @@ class Calibration:
             "ece_before": None if self.ece_before is None else finite_or_none(self.ece_before),
             "ece_after": None if self.ece_after is None else finite_or_none(self.ece_after),
             "n_bins": int(self.n_bins),
+            "threshold": None if self.threshold is None else float(self.threshold),
         }
 
     @classmethod
@@ -376,9 +381,20 @@ class Calibration:
             "n_bins": data.get("n_bins", N_BINS),
         }
         _check_fields(*fields.values(), error=ModelFileError)
+        threshold = data.get("threshold")
+        _check_threshold(threshold, ModelFileError)
         return cls(temperature=float(fields["temperature"]), fitted_on=int(fields["fitted_on"]),
                    ece_before=_optional_float(fields["ece_before"]),
-                   ece_after=_optional_float(fields["ece_after"]), n_bins=int(fields["n_bins"]))
+                   ece_after=_optional_float(fields["ece_after"]), n_bins=int(fields["n_bins"]),
+                   threshold=_optional_float(threshold))
+
+
+def _check_threshold(value: Any, error: type[Exception]) -> None:
+    if value is None:
+        return
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
+            or not math.isfinite(value) or not 0.0 <= value <= 1.0):
+        raise error(f"calibration threshold must be a number in [0, 1] or null, got {value!r}")
 
 
 def _optional_float(value: Any) -> float | None:
@@ -386,7 +402,7 @@ def _optional_float(value: Any) -> float | None:
 
 
 def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: int = N_BINS,
-              batch_size: int = 2048) -> Calibration:
+              batch_size: int = 2048, with_threshold: bool = False) -> Calibration:
     """Fit the temperature of ``network`` on a calibration split.
 
     Parameters
@@ -399,6 +415,9 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         Pixels in [0, 1] the network was not trained on (see :func:`calibration_split`).
     labels : ndarray (N,)
         Their integer classes.
+
+    with_threshold : bool
+        Also choose the "not a digit" threshold (:func:`digit_threshold`) on these digits.
 
     Returns
     -------
@@ -416,9 +435,58 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
     temperature = fit_temperature(s, labels)
     before = expected_calibration_error(softmax(s), labels, n_bins)
     after = expected_calibration_error(softmax(s, temperature), labels, n_bins)
+    threshold = (digit_threshold(softmax(s, temperature).max(axis=1)) if with_threshold
+                 else None)
     return Calibration(temperature=temperature, fitted_on=int(len(labels)),
                        ece_before=finite_or_none(before), ece_after=finite_or_none(after),
-                       n_bins=int(n_bins))
+                       n_bins=int(n_bins), threshold=threshold)
+
+
+# ---------------------------------------------------------------------- "not a digit"
+#: the share of held-out digits the "not a digit" threshold lets through (the usual operating
+#: point of out-of-distribution detection: 95 % of the real thing accepted)
+DIGITS_ACCEPTED = 0.95
+
+
+def digit_threshold(top_probabilities: np.ndarray, accepted: float = DIGITS_ACCEPTED) -> float:
+    """The top probability τ below which an image is "not a digit": the (1 − accepted)
+    quantile of the calibrated top probabilities max_k p_k (N,) of held-out real digits, so
+    that a share ``accepted`` of them is still read as a digit."""
+    top = np.asarray(top_probabilities, dtype=np.float64)
+    if top.ndim != 1 or top.size == 0:
+        raise DataError(f"top probabilities must be a non-empty (N,) array, got {top.shape}")
+    return float(np.quantile(top, 1.0 - accepted, method="lower"))
+
+
+class Calibrated:
+    """A model whose probabilities are calibrated: ``probabilities(x)`` is softmax(s / T) of
+    its calibration logits s (see :func:`logits_from_outputs`), and :meth:`is_digit` says
+    whether the top one reaches the stored threshold. ``predict`` (the raw outputs y^L),
+    ``classify`` (unchanged by T > 0) and every other attribute are the wrapped model's."""
+
+    calibrated = True
+
+    def __init__(self, model: Any, calibration: Calibration):
+        self.model, self.calibration = model, calibration
+
+    def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """Calibrated probabilities (N, K) of raw images x (N, n_0), in the model's dtype."""
+        return self.calibration.probabilities(self.model, x, batch_size)
+
+    def is_digit(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N,) bool: the top calibrated probability reaches the threshold (all True without
+        one)."""
+        if self.calibration.threshold is None:
+            return np.ones(len(x), dtype=bool)
+        return self.probabilities(x, batch_size).max(axis=1) >= self.calibration.threshold
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.model, name)
+
+
+def with_calibration(model: Any, calibration: Calibration | None) -> Any:
+    """``model`` itself without a calibration, else a :class:`Calibrated` wrapper."""
+    return model if calibration is None else Calibrated(model, calibration)
 
 
 # ---------------------------------------------------------------------- the calibration split

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from digitlab import __version__
+from digitlab.calibration import Calibration, with_calibration
 from digitlab.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, TrainConfig
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.fileio import atomic_write, json_depth, parse_json  # noqa: F401  (json_depth: public)
@@ -82,10 +83,18 @@ class SavedModel:
         return list(steps.get("steps", [])) if isinstance(steps, dict) else []
 
     @property
+    def calibration(self) -> Calibration | None:
+        """The temperature (and "not a digit" threshold) fitted after training, if any."""
+        data = self.metadata.get("calibration")
+        return None if data is None else Calibration.from_dict(data)
+
+    @property
     def model(self):
-        """The network as it must be fed: raw images in, its preprocessing applied first
-        (use this to read digits; :attr:`network` is the bare MLP, fed prepared inputs)."""
-        return with_preprocessing(self.network, self.preprocessing)
+        """The network as it must be fed: raw images in, its preprocessing applied first, its
+        probabilities calibrated when the model has a calibration (use this to read digits;
+        :attr:`network` is the bare MLP, fed prepared inputs)."""
+        return with_calibration(with_preprocessing(self.network, self.preprocessing),
+                                self.calibration)
 
     def __repr__(self) -> str:
         net = self.network
@@ -274,6 +283,11 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
     if not isinstance(steps, list) or any(step not in STEPS for step in steps):
         raise ModelFileError(f"{path}: unknown preprocessing steps {steps!r:.80}; expected "
                              f"some of {', '.join(STEPS)}")
+    if metadata.get("calibration") is not None:
+        try:
+            Calibration.from_dict(metadata["calibration"])
+        except ModelFileError as error:
+            raise ModelFileError(f"{path}: {error}") from None
     missing = set(metadata["arrays"]) - set(members)
     if missing:
         raise ModelFileError(f"{path}: arrays listed in metadata are missing: "
