@@ -19,7 +19,7 @@ from typing import Any
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.nn.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
-from digitlab.nn.engines import ENGINES
+from digitlab.nn.engine_names import ENGINES
 from digitlab.nn.init import INITS
 from digitlab.nn.losses import LOSSES
 from digitlab.nn.optimizers import OPTIMIZERS

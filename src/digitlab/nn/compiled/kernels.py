@@ -257,10 +257,10 @@ class CompiledUpdate:
         o, hi = self.optimizer, lo + grad.size
         if self._adam:
             adam_update(params[lo:hi], grad, o.m_scaled[lo:hi], o.v_scaled[lo:hi], o.beta1,
-                        o.beta2, o._step_size, o._eps, o.weight_decay)
+                        o.beta2, o.step_size, o.step_eps, o.weight_decay)
         else:
             velocity = o.velocity[lo:hi] if o.momentum else params[lo:lo]
-            sgd_update(params[lo:hi], grad, velocity, o._lr, o.momentum, o.nesterov,
+            sgd_update(params[lo:hi], grad, velocity, o.step_lr, o.momentum, o.nesterov,
                        o.weight_decay)
 
 
@@ -374,8 +374,8 @@ class CompiledMinibatch:
         o, empty = optimizer, params[:0]
         if isinstance(o, Adam):
             return (True, o.m_scaled, o.v_scaled, empty, float(o.beta1), float(o.beta2),
-                    float(o._step_size), float(o._eps), float(o.weight_decay), False)
-        return (False, empty, empty, o.velocity if o.momentum else empty, float(o._lr),
+                    float(o.step_size), float(o.step_eps), float(o.weight_decay), False)
+        return (False, empty, empty, o.velocity if o.momentum else empty, float(o.step_lr),
                 float(o.momentum), float(o.weight_decay), 0.0, 0.0, bool(o.nesterov))
 
 
