@@ -16,6 +16,7 @@ from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused, parallel
+from digitlab.nn.compiled import support
 from digitlab.nn.compiled.minibatch_kernels import backward_layer, delta_below, forward_layer
 from digitlab.nn.compiled.network_kernels import (
     ACTIVATION_CODES,
@@ -380,10 +381,10 @@ class CompiledMinibatch:
 
 
 class NumbaKernels:
-    """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
-    parts: per-sample SGD many samples per call (:meth:`sgd_samples`); minibatch steps with
-    SGD or Adam a layer per compiled call (:class:`CompiledMinibatch`); other optimizers through
-    :func:`digitlab.nn.fused.backward_update` with the compiled activations
+    """The fused engine's kernels (the :class:`digitlab.nn.fused.Kernels` protocol) with the
+    compiled parts: per-sample SGD many samples per call (:meth:`sgd_samples`); minibatch steps
+    with SGD or Adam a layer per compiled call (:class:`CompiledMinibatch`); other optimizers
+    through :func:`digitlab.nn.fused.backward_update` with the compiled activations
     (:class:`CompiledPointwise`) and, for SGD and Adam subclasses, a compiled update
     (:class:`CompiledUpdate`)."""
 
@@ -393,6 +394,10 @@ class NumbaKernels:
 
     #: the forward pass and the update take dropout masks (see :class:`fused.FusedEngine`)
     dropout = True
+    #: :meth:`sgd_samples` trains many per-sample steps in one call
+    per_sample_loop = True
+    #: the configs these kernels implement, declared as fields (:mod:`.support`)
+    supports = staticmethod(support.supports)
 
     def forward(self, network, x, threads, masks=None):
         return self.minibatch.forward(network, x, threads, masks)
