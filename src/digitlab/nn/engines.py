@@ -198,7 +198,7 @@ def _fused_kernels(config: TrainConfig, per_sample: bool) -> tuple[str, str]:
         register_kernels("numba", loaded.NumbaKernels())
     if per_sample:
         return "numba", "batch size 1, plain SGD → compiled per-sample SGD loop"
-    extras = [name for name in support.fields_set(config) if name in support.MINIBATCH_FIELDS]
+    extras = sorted(name for name in support.fields_set(config) if name in support.MINIBATCH_FIELDS)
     given = f"batch size {config.batch_size}, {config.optimizer}"
     given += "".join(f", {name}" for name in extras)
     return "numba", f"{given} → compiled minibatch steps"

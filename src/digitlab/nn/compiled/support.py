@@ -41,7 +41,7 @@ def supports(config: TrainConfig, per_sample: bool) -> str | None:
     """None when the compiled kernels implement everything ``config`` asks for, in the
     per-sample loop (``per_sample``) or in minibatch steps; else why not, in a few words."""
     covered = COMPILED_FIELDS if per_sample else COMPILED_FIELDS | MINIBATCH_FIELDS
-    missing = [name for name in fields_set(config) if name not in covered]
+    missing = sorted(name for name in fields_set(config) if name not in covered)
     if not missing:
         return None
     where = "the compiled per-sample loop" if per_sample else "the compiled kernels"
