@@ -264,7 +264,8 @@ class _Trainer:
         self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
         # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
-        # (digitlab.nn.compiled) when Numba is there and implements the whole config
+        # (digitlab.nn.compiled) when Numba is there and implements the whole config; chosen,
+        # with its kernels, threads and the reason, by digitlab.nn.engines.for_config
         self.engine_choice: EngineChoice = for_config(config, optimizer)
         self.engine = self.engine_choice.engine
         self.engine.prepare(self.network)
