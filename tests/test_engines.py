@@ -181,6 +181,10 @@ def test_explain_engine_prints_the_choice_in_one_line_and_trains_nothing(
     assert out.startswith("engine: fused engine on numpy kernels, per-sample steps, 1 thread (")
     assert "dropout is not in the compiled per-sample loop" in out
     assert list(tmp_path.iterdir()) == []  # no run folder, nothing trained
+    code, out, _ = run_cli(["train", "--engine", "reference", "--hidden", "8", "--epochs", "1",
+                            "--max-train-samples", "20", "--out", tmp_path / "run"], capsys)
+    assert code == 0  # training names its engine under the run's description
+    assert "\nengine: reference engine, 1 thread (engine = reference (config))\n" in out
 
 
 # ------------------------------------------------------------------ declared, not probed
