@@ -80,13 +80,13 @@ def assignment(steps: int, rng: np.random.Generator, kernels) -> float:
     torch_optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     images = rng.random((steps, 784))
     targets = net.targets(rng.integers(0, 10, steps), loss)
-    if hasattr(kernels, "sgd_samples"):  # the compiled loop: all the samples in one call
+    if kernels.per_sample_loop:  # the compiled loop: all the samples in one call
         with threadpool_limits(1):
             kernels.sgd_samples(net, images, targets, np.arange(steps), [optimizer.lr] * steps,
                                 loss, 2)
     for x, t in zip(images, targets, strict=True):
         x, t = x[np.newaxis], t[np.newaxis]
-        if not hasattr(kernels, "sgd_samples"):
+        if not kernels.per_sample_loop:
             fused.sgd_step(net, net.forward(x), t, loss, optimizer.lr)
         torch_optimizer.zero_grad()
         (0.5 * ((model(torch.from_numpy(x)) - torch.from_numpy(t)) ** 2).sum()).backward()

@@ -248,13 +248,14 @@ def test_minibatch_training_uses_the_compiled_update(sample, monkeypatch):
 def test_a_config_the_compiled_kernels_do_not_implement_runs_on_numpy(sample, monkeypatch):
     import digitlab.training as train_module
     from digitlab.config import preset
+    from digitlab.nn.compiled import support
 
     # as if weight decay were a feature added after the compiled kernels
-    monkeypatch.setattr(train_module, "COMPILED_FIELDS",
-                        train_module.COMPILED_FIELDS - {"weight_decay"})
+    monkeypatch.setattr(support, "COMPILED_FIELDS", support.COMPILED_FIELDS - {"weight_decay"})
     config = preset("report").replace(hidden=[16], batch_size=8, epochs=1, max_train_samples=32)
-    assert train_module.compiled_engine_can_run(config)
-    assert not train_module.compiled_engine_can_run(config.replace(weight_decay=0.01))
+    assert support.supports(config, per_sample=False) is None
+    assert support.supports(config.replace(weight_decay=0.01), per_sample=False) == \
+        "weight_decay is not in the compiled kernels"
     calls = spy(monkeypatch, "backward_update")
     train_module.train(config.replace(weight_decay=0.01), sample, progress=False)
     assert calls == []

@@ -226,8 +226,8 @@ def test_step_constants_are_python_floats_so_float32_updates_stay_float32():
     sgd, adam = SGD(0.1), Adam(0.01)
     sgd.begin_step(params, np.float64(0.05))
     adam.begin_step(params, np.float64(0.005))
-    assert type(sgd._lr) is float
-    assert type(adam._step_size) is float and type(adam._eps) is float
+    assert type(sgd.step_lr) is float
+    assert type(adam.step_size) is float and type(adam.step_eps) is float
 
 
 def test_optimizer_state_round_trip_continues_identically():

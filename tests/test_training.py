@@ -373,11 +373,11 @@ def test_the_library_train_writes_what_a_run_folder_holds(tmp_path, data):
 def test_training_threads_follow_the_blas_pools_not_openmp(monkeypatch):
     """The compiled kernels load an OpenMP runtime with a thread per core; a BLAS limited to
     one thread (a study's worker, OPENBLAS_NUM_THREADS=1) still means one training thread."""
-    import digitlab.training as train_module
+    from digitlab.nn import engines
     pools = [{"user_api": "openmp", "num_threads": 8}, {"user_api": "blas", "num_threads": 1}]
-    monkeypatch.setattr(train_module, "threadpool_info", lambda: pools)
-    monkeypatch.setattr(train_module, "available_cores", lambda: 8)
+    monkeypatch.setattr(engines, "threadpool_info", lambda: pools)
+    monkeypatch.setattr(engines, "available_cores", lambda: 8)
     config = preset("report")
-    assert train_module.training_threads(config) == 1
+    assert engines.training_threads(config) == 1
     pools[1]["num_threads"] = 4
-    assert train_module.training_threads(config) == 4
+    assert engines.training_threads(config) == 4

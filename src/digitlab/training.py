@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
-from digitlab.config import FIELD_NAMES, TrainConfig
+from digitlab.config import TrainConfig
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, TrainingDiverged
 from digitlab.evaluation import Evaluation, evaluate
@@ -33,11 +33,10 @@ from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
-from digitlab.nn.engines import fused_kernels, is_per_sample_sgd, make_engine
+from digitlab.nn.engines import EngineChoice, for_config
 from digitlab.nn.losses import get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
-from digitlab.nn.parallel import available_cores
 from digitlab.nn.schedules import learning_rate
 from digitlab.preprocessing import config_steps, preprocess_dataset
 from digitlab.runlock import claim_folder
@@ -125,50 +124,9 @@ def augmentation_for_config(config: TrainConfig) -> Augmentation:
                         elastic_alpha=config.elastic_alpha, elastic_sigma=config.elastic_sigma)
 
 
-#: TrainConfig fields whose every value the compiled kernels implement (those of the data,
-#: preprocessing and learning-rate schedule act outside the step). A config that sets any other
-#: field away from its default (dropout, max-norm, label smoothing, augmentation, or a feature
-#: added later) runs on the NumPy kernels.
-COMPILED_FIELDS = frozenset({
-    "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
-    "nesterov", "weight_decay", "schedule", "warmup_epochs", "batch_size", "epochs", "init",
-    "bias", "dtype", "seed", "split_seed", "dataset", "test_fraction", "validation_fraction",
-    "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
-    "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
-})
-#: fields the compiled minibatch steps implement too, though the compiled per-sample loop does
-#: not: dropout (masks taken by the compiled forward pass and equation (1)), and what acts
-#: around a minibatch step (the distorted digits it is given, smoothed targets, max-norm after
-#: it), which the per-sample loop, trained on the stored digits in one call, would skip
-MINIBATCH_FIELDS = frozenset({
-    "dropout", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
-    "elastic_alpha", "label_smoothing", "max_norm",
-})
-#: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C)
+#: per-sample steps the compiled loop runs before handing control back (progress bar, Ctrl-C);
+#: the weights depend on where the calls divide an epoch (in rounding), so it is fixed
 SAMPLES_PER_CALL = 128
-
-
-def compiled_engine_can_run(config: TrainConfig, per_sample: bool = True) -> bool:
-    """Whether the compiled kernels implement everything ``config`` asks for: the per-sample
-    loop (``per_sample``, the strictest) or minibatch steps."""
-    handled = COMPILED_FIELDS if per_sample else COMPILED_FIELDS | MINIBATCH_FIELDS
-    defaults = TrainConfig()
-    return all(getattr(config, name) == getattr(defaults, name) for name in FIELD_NAMES
-               if name not in handled)
-
-
-def training_threads(config: TrainConfig, per_sample_compiled: bool = False) -> int:
-    """Cores one training step may use: those BLAS may use here, one for per-sample steps.
-
-    Inside a parallel study's worker BLAS is pinned to one thread, and so is training. A
-    per-sample step (batch size 1) in NumPy is too small to split; it runs on one core. The
-    compiled per-sample loop splits its rows over the cores (when that is faster).
-    """
-    if config.batch_size < 8 and not per_sample_compiled:
-        return 1
-    blas = max((pool["num_threads"] for pool in threadpool_info()
-                if pool.get("user_api") == "blas"), default=1)  # not OpenMP's (Numba's loops)
-    return max(1, min(blas, available_cores()))
 
 
 def train(
@@ -306,17 +264,11 @@ class _Trainer:
         self.best: tuple[float, np.ndarray, int] | None = best
         # "reference": forward, backward, optimizer.step as written; "fused": the same maths
         # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
-        # (digitlab.nn.compiled) when Numba is there and implements the whole config
-        kernels = "numpy"
-        per_sample = is_per_sample_sgd(config.batch_size, optimizer)
-        if config.engine == "fused":
-            kernels = fused_kernels(compiled=compiled_engine_can_run(config, per_sample))
-        per_sample_compiled = kernels == "numba" and per_sample
-        self.engine = make_engine(config.engine, batch_size=config.batch_size,
-                                  optimizer=optimizer, kernels=kernels,
-                                  threads=training_threads(config, per_sample_compiled))
-        if hasattr(self.engine, "prepare"):
-            self.engine.prepare(self.network)
+        # (digitlab.nn.compiled) when Numba is there and implements the whole config; chosen,
+        # with its kernels, threads and the reason, by digitlab.nn.engines.for_config
+        self.engine_choice: EngineChoice = for_config(config, optimizer)
+        self.engine = self.engine_choice.engine
+        self.engine.prepare(self.network)
 
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end, on_progress=None) -> str:
@@ -397,42 +349,45 @@ class _Trainer:
         update, correct answers, learning rate). ``pieces``: the epoch's distorted digits in
         ``order`` (see :meth:`_epoch_images`), or None.
 
+        One loop for every engine: the steps go in runs, each trained by :meth:`_run`, which
+        yields a result per step. A run is one step (:meth:`_step`: a forward pass and an
+        update through the engine), or, for an engine with a per-sample loop (the compiled
+        one, :attr:`Engine.trains_samples`), :data:`SAMPLES_PER_CALL` per-sample steps in one
+        call of that loop: a Python call per sample would cost about as much as the sample's
+        step (50–100 µs on the assignment's network).
+
         Raises :class:`TrainingDiverged` when E is NaN or infinite.
         """
-        config, batch = self.config, self.config.batch_size
-
-        def rate(step):
-            return learning_rate(config.schedule, config.lr, epoch + step / steps, config.epochs,
-                                 warmup_epochs=config.warmup_epochs)
+        config = self.config
+        per_run = SAMPLES_PER_CALL if self.engine.trains_samples else 1
+        batches = _Batches(order, config.batch_size, pieces)
 
         def where(step):
             return f"epoch {epoch + 1}, batch {step + 1} of {steps}"
 
-        if getattr(self.engine, "trains_samples", False):  # compiled: many samples per call
-            for lo in range(0, steps, SAMPLES_PER_CALL):
-                rates = [rate(step) for step in range(lo, min(steps, lo + SAMPLES_PER_CALL))]
-                index = order[lo : lo + len(rates)]
-                done, losses, predicted = self.engine.sgd_samples(
-                    self.network, self.images, self.targets, index, rates, self.loss)
-                correct = predicted == self.labels[index[:done]]
-                for k in range(done):
-                    yield 1, float(losses[k]), float(correct[k]), rates[k]
-                if done < len(index):
-                    raise _diverged(float(losses[done]), where(lo + done), rates[done])
+        for first in range(0, steps, per_run):
+            rates = [learning_rate(config.schedule, config.lr, epoch + step / steps,
+                                   config.epochs, warmup_epochs=config.warmup_epochs)
+                     for step in range(first, min(steps, first + per_run))]
+            yield from self._run(batches, first, rates, where)
+
+    def _run(self, batches: _Batches, first: int, rates: list[float], where):
+        """Train the steps ``first``, ``first + 1``, … at ``rates`` (one each), yielding for
+        each (samples, summed E before the update, correct answers, learning rate)."""
+        if not self.engine.trains_samples:
+            index, x = batches.batch(first), batches.images(first)
+            batch_loss, correct = self._step(index, rates[0], where(first), x)
+            yield len(index), batch_loss, correct, rates[0]
             return
-        piece, piece_start = None, 0
-        for step in range(steps):
-            lr = rate(step)
-            index = order[step * batch : (step + 1) * batch]
-            x = None
-            if pieces is not None:  # this epoch's distorted digits, made ahead
-                if piece is None or step * batch >= piece_start + len(piece):
-                    piece_start += 0 if piece is None else len(piece)
-                    piece = next(pieces)
-                offset = step * batch - piece_start
-                x = piece[offset : offset + len(index)]
-            batch_loss, correct = self._step(index, lr, where(step), x)
-            yield len(index), batch_loss, correct, lr
+        # per-sample SGD (batch size 1): step s is sample order[s], all in one call
+        index = batches.order[first : first + len(rates)]
+        done, losses, predicted = self.engine.sgd_samples(
+            self.network, self.images, self.targets, index, rates, self.loss)
+        correct = predicted == self.labels[index[:done]]
+        for k in range(done):
+            yield 1, float(losses[k]), float(correct[k]), rates[k]
+        if done < len(index):
+            raise _diverged(float(losses[done]), where(first + done), rates[done])
 
     def _step(self, index: np.ndarray, lr: float, where: str,
               x: np.ndarray | None = None) -> tuple[float, float]:
@@ -526,6 +481,32 @@ class _Trainer:
         )
         write_json(self.run_dir / "config.json", self.config.to_dict())
         self.history.write(self.run_dir)
+
+
+class _Batches:
+    """The batches of an epoch: step s trains the samples order[sB : (s + 1)B] (B the batch
+    size) on their stored images, or on their distorted versions, which come in ``pieces`` of
+    whole batches in the same order (see :meth:`_Trainer._epoch_images`)."""
+
+    def __init__(self, order: np.ndarray, batch: int, pieces=None):
+        self.order, self.batch_size, self.pieces = order, batch, pieces
+        self.piece: np.ndarray | None = None  # (P, 784): the distorted digits at hand
+        self.piece_start = 0  # the position in ``order`` of the piece's first digit
+
+    def batch(self, step: int) -> np.ndarray:
+        """The samples of ``step``: (B,) indices into the training split."""
+        return self.order[step * self.batch_size : (step + 1) * self.batch_size]
+
+    def images(self, step: int) -> np.ndarray | None:
+        """The distorted images of ``step``'s samples, (B, 784); None without distortions."""
+        if self.pieces is None:
+            return None
+        start = step * self.batch_size
+        if self.piece is None or start >= self.piece_start + len(self.piece):
+            self.piece_start += 0 if self.piece is None else len(self.piece)
+            self.piece = next(self.pieces)
+        offset = start - self.piece_start
+        return self.piece[offset : offset + len(self.batch(step))]
 
 
 def _diverged(batch_loss: float, where: str, lr: float) -> TrainingDiverged:

@@ -25,6 +25,7 @@ from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError
 from digitlab.modelio import MODEL_FILE
+from digitlab.nn.engines import for_config
 from digitlab.options import GROUPS, flag_name, option_of, options_by_group, shown_value
 from digitlab.training import EVALUATION_FILE, TrainResult, build_network
 
@@ -151,16 +152,39 @@ class GroupedHelpCommand(click.Command):
                    "only --epochs (and --engine) may change.")
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
               help="Start afresh even if RUN_DIR already holds a run.")
+@click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
+              help="Print the engine, kernels and threads the run would train on, and why, in "
+                   "one line; train nothing.")
 @click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
               help="No summary, progress bar or per-epoch lines; only the final result.")
-def train_command(out: Path | None, resume: str | None, **options: Any) -> None:
+def train_command(out: Path | None, resume: str | None, explain_engine: bool,
+                  **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
 
     Settings come from the preset, then the --config file, then the flags. Every completed
     epoch is checkpointed; Ctrl-C keeps the last completed epoch, which --resume continues.
     One process at a time writes a run folder: a second one is refused, naming the first.
     """
+    if explain_engine:
+        _explain_engine(out=out, resume=resume, **options)
+        return
     _train_into(out=out, resume=resume, **options)
+
+
+def _explain_engine(
+    preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+) -> None:
+    """``digitlab train --explain-engine``: the engine choice for the config the same flags
+    would train (:func:`digitlab.nn.engines.for_config`), in one line."""
+    from digitlab.api import run_config
+
+    resuming = resume is not None
+    config = run_config(config_file, preset=preset_name,
+                        out=_run_dir(out, resume)[0] if resuming else out, resume=resuming,
+                        dataset=explicit_dataset(dataset),
+                        **{field: value for field, value in overrides.items() if value is not None})
+    click.echo(f"engine: {for_config(config)}")
 
 
 def _train_into(
@@ -175,6 +199,7 @@ def _train_into(
 
     def on_start(config: TrainConfig, data) -> None:
         echo(_describe_run(config, data, run_dir, resuming))
+        echo(f"engine: {for_config(config)}")
         echo(summary_table(build_network(config)))
         shown.append(_print_epoch(config))
 

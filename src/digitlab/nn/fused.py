@@ -14,14 +14,15 @@ that touches each weight as few times as possible:
 
 :class:`FusedEngine` is the training loop's entry point. It calls its kernels through one
 dispatch point, :data:`KERNELS`: ``"numpy"`` is this module's; a compiled backend (e.g. Numba)
-registers an object with the same three functions via :func:`register_kernels` and is chosen by
-name, ``FusedEngine(kernels="numba")``.
+registers an object that implements the :class:`Kernels` protocol (the same three functions,
+and the declarations of what it offers) via :func:`register_kernels` and is chosen by name,
+``FusedEngine(kernels="numba")``.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -33,6 +34,9 @@ from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP, ForwardPass, drop_out
 from digitlab.nn.optimizers import Optimizer
 from digitlab.nn.parallel import available_cores, in_parts
+
+if TYPE_CHECKING:
+    from digitlab.config import TrainConfig
 
 #: rows of a weight matrix whose gradient is computed and handed to the optimizer at once
 ROW_BLOCK = 256
@@ -236,24 +240,65 @@ def backward_update(
 
 # ---------------------------------------------------------------------- the dispatch point
 class Kernels(Protocol):
-    """The three functions a fused backend provides (signatures as this module's)."""
+    """Everything a fused backend offers, declared: the three step functions (signatures as
+    this module's), what they take (:attr:`dropout`), whether it has a per-sample loop
+    (:attr:`per_sample_loop`, :meth:`sgd_samples`), what it must do before the first step
+    (:meth:`prepare`) and which configs it implements (:meth:`supports`). Nothing is probed:
+    a backend without a feature says False, no-op or None."""
 
-    def forward(self, network: MLP, x: np.ndarray, threads: int) -> ForwardPass:
-        """Also ``masks`` as a fourth argument where the backend sets ``dropout = True``."""
+    #: :meth:`forward` and :meth:`backward_update` take dropout masks (``fp.masks``)
+    dropout: bool
+    #: :meth:`sgd_samples` trains many per-sample steps in one call
+    per_sample_loop: bool
+
+    def supports(self, config: TrainConfig, per_sample: bool) -> str | None:
+        """None when these kernels implement ``config`` (per-sample SGD when ``per_sample``),
+        else why not, in a few words."""
+
+    def prepare(self, network: MLP, per_sample: bool) -> None:
+        """Before the first step of training ``network`` (e.g. compile for its dtype)."""
+
+    def forward(self, network: MLP, x: np.ndarray, threads: int,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
+        """The forward pass: ``x`` (B, n_0) → ``ForwardPass`` (ys[l]: (B, n_l))."""
 
     def sgd_step(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
-                 lr: float) -> None: ...
+                 lr: float) -> None:
+        """Per-sample SGD, equations (1)–(2) in place: ``t`` (B, n_L)."""
 
     def backward_update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
-                        optimizer: Optimizer, lr: float | None, threads: int) -> None: ...
+                        optimizer: Optimizer, lr: float | None, threads: int) -> None:
+        """Equation (1) fused with the optimizer's step: ``t`` (B, n_L)."""
+
+    def sgd_samples(self, network: MLP, images: np.ndarray, targets: np.ndarray,
+                    order: np.ndarray, rates, loss: Loss,
+                    threads: int) -> tuple[int, np.ndarray, np.ndarray]:
+        """Per-sample SGD on ``images[order]`` in one call (only where
+        :attr:`per_sample_loop`): see :meth:`FusedEngine.sgd_samples`."""
 
 
 class NumpyKernels:
-    """This module's kernels: NumPy, SciPy's BLAS and plain threads."""
+    """This module's kernels: NumPy, SciPy's BLAS and plain threads; every config, dropout
+    included, and no per-sample loop (a per-sample step is one :func:`sgd_step`)."""
 
+    dropout = True
+    per_sample_loop = False
     forward = staticmethod(forward)
     sgd_step = staticmethod(sgd_step)
     backward_update = staticmethod(backward_update)
+
+    @staticmethod
+    def supports(config: TrainConfig, per_sample: bool) -> str | None:
+        return None
+
+    @staticmethod
+    def prepare(network: MLP, per_sample: bool) -> None:
+        """Nothing to prepare: NumPy's functions are ready."""
+
+    @staticmethod
+    def sgd_samples(network, images, targets, order, rates, loss, threads):
+        raise NotImplementedError("the NumPy kernels have no per-sample loop "
+                                  "(per_sample_loop is False): step with sgd_step")
 
 
 #: fused backends by name; :class:`FusedEngine` looks its kernels up here
@@ -266,13 +311,13 @@ def register_kernels(name: str, kernels: Kernels) -> None:
 
 
 class FusedEngine:
-    """Training steps through the fused kernels.
+    """Training steps through the fused kernels (an :class:`~digitlab.nn.engines.Engine`).
 
     ``per_sample_sgd`` (batch size 1, SGD without momentum or weight decay) takes
-    :func:`sgd_step`; every other configuration takes :func:`backward_update`. Kernels that can
-    train many per-sample steps in one call (the compiled ones: ``sgd_samples``) make
-    :attr:`trains_samples` true, and the training loop then hands them a run of samples at a
-    time through :meth:`sgd_samples`.
+    :func:`sgd_step`; every other configuration takes :func:`backward_update`. Kernels that
+    declare a per-sample loop (:attr:`Kernels.per_sample_loop`, the compiled ones) make
+    :attr:`trains_samples` true for per-sample SGD, and the training loop then hands them a run
+    of samples at a time through :meth:`sgd_samples`.
     """
 
     name = "fused"
@@ -283,20 +328,16 @@ class FusedEngine:
             raise ConfigError(f"unknown fused kernels {kernels!r}; expected one of "
                               f"{', '.join(KERNELS)}")
         self.kernels, self.threads, self.per_sample_sgd = KERNELS[kernels], threads, per_sample_sgd
+        self.kernels_name = kernels
+        #: whether :meth:`sgd_samples` trains many per-sample steps in one call
+        self.trains_samples = per_sample_sgd and self.kernels.per_sample_loop
         prepare_blas()
 
     def prepare(self, network: MLP) -> None:
         """Get ready to train ``network``: kernels that compile do so now, before the first
         step (see :func:`digitlab.nn.compiled.kernels.compile_per_sample` and
         :func:`~digitlab.nn.compiled.kernels.compile_minibatch`)."""
-        prepare = getattr(self.kernels, "prepare", None)
-        if prepare is not None:
-            prepare(network, self.trains_samples)
-
-    @property
-    def trains_samples(self) -> bool:
-        """Whether :meth:`sgd_samples` trains many per-sample steps in one call."""
-        return self.per_sample_sgd and hasattr(self.kernels, "sgd_samples")
+        self.kernels.prepare(network, self.trains_samples)
 
     def sgd_samples(self, network: MLP, images: np.ndarray, targets: np.ndarray,
                     order: np.ndarray, rates, loss: Loss):
@@ -308,20 +349,22 @@ class FusedEngine:
                                         self.threads)
 
     def _kernels_for(self, masks) -> Kernels:
-        """The kernels for a step: with dropout ``masks``, the NumPy kernels unless the backend
-        says it takes masks (``dropout = True``)."""
-        if masks is None or getattr(self.kernels, "dropout", False):
+        """The kernels for a step: with dropout ``masks``, the NumPy kernels unless these
+        declare that they take masks (:attr:`Kernels.dropout`)."""
+        if masks is None or self.kernels.dropout:
             return self.kernels
         return KERNELS["numpy"]
 
     def forward(self, network: MLP, x: np.ndarray,
                 masks: list[np.ndarray | None] | None = None) -> ForwardPass:
+        """The forward pass of ``x`` (B, n_0), with dropout ``masks`` when given."""
         if masks is None:
             return self.kernels.forward(network, x, self.threads)
         return self._kernels_for(masks).forward(network, x, self.threads, masks)
 
     def update(self, network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
                optimizer: Optimizer, lr: float) -> None:
+        """Equations (1)–(2) for the targets ``t`` (B, n_L), and the optimizer's step."""
         kernels = self._kernels_for(fp.masks)
         if self.per_sample_sgd:
             kernels.sgd_step(network, fp, t, loss, lr)  # equations (1)–(2), in place

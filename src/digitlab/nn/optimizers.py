@@ -29,6 +29,11 @@ class Optimizer:
     calls on pieces of the vector. :meth:`step` updates the whole vector (the reference engine);
     :func:`digitlab.nn.fused.backward_update` instead hands over each block of gradient rows the
     moment backpropagation has computed it.
+
+    The constants of the update are read-only properties (``lr``, ``weight_decay`` and each
+    optimizer's own), so that a compiled update (:mod:`digitlab.nn.compiled.kernels`) reads
+    them by their public names; those of the current step (``step_lr``, ``step_size``,
+    ``step_eps``) are set by :meth:`begin_step`.
     """
 
     name = ""
@@ -38,8 +43,18 @@ class Optimizer:
             raise ConfigError(f"learning rate must be > 0, got {lr}")
         if not weight_decay >= 0:
             raise ConfigError(f"weight_decay must be >= 0, got {weight_decay}")
-        self.lr = float(lr)
-        self.weight_decay = float(weight_decay)
+        self._lr = float(lr)
+        self._weight_decay = float(weight_decay)
+
+    @property
+    def lr(self) -> float:
+        """η, the learning rate a step takes when ``begin_step`` is given none."""
+        return self._lr
+
+    @property
+    def weight_decay(self) -> float:
+        """λ of the L2 weight decay (0: none)."""
+        return self._weight_decay
 
     def step(self, params: np.ndarray, grads: np.ndarray, lr: float | None = None) -> None:
         """θ ← θ − (the optimizer's step for gradient g), for the whole vector."""
@@ -57,7 +72,7 @@ class Optimizer:
 
     def _decayed(self, params: np.ndarray, grad: np.ndarray) -> np.ndarray:
         """g + λ θ: L2 weight decay (the gradient of ½ λ ‖θ‖²), or g itself when λ = 0."""
-        return grad + self.weight_decay * params if self.weight_decay else grad
+        return grad + self._weight_decay * params if self._weight_decay else grad
 
     def state_dict(self) -> dict[str, np.ndarray]:
         """Optimizer state as named arrays (scalars as 0-d arrays)."""
@@ -82,26 +97,41 @@ class SGD(Optimizer):
             raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
             raise ConfigError("nesterov needs a momentum > 0")
-        self.momentum = float(momentum)
-        self.nesterov = bool(nesterov)
+        self._momentum = float(momentum)
+        self._nesterov = bool(nesterov)
         self.velocity: np.ndarray | None = None
-        self._lr = self.lr
+        self._step_lr = self._lr
+
+    @property
+    def momentum(self) -> float:
+        """μ (0: plain SGD)."""
+        return self._momentum
+
+    @property
+    def nesterov(self) -> bool:
+        """Whether the step is θ ← θ − η (g + μ v) rather than θ ← θ − η v."""
+        return self._nesterov
+
+    @property
+    def step_lr(self) -> float:
+        """η of the current step (set by :meth:`begin_step`), a Python float."""
+        return self._step_lr
 
     def begin_step(self, params, lr=None):
-        self._lr = self.lr if lr is None else float(lr)  # a Python float: see Adam.begin_step
-        if self.momentum and self.velocity is None:
+        self._step_lr = self._lr if lr is None else float(lr)  # a float: see Adam.begin_step
+        if self._momentum and self.velocity is None:
             self.velocity = np.zeros_like(params)
 
     def update(self, params, grad, lo):
         p = params[lo : lo + grad.size]
         g = self._decayed(p, grad)
-        if self.momentum == 0.0:
-            p -= self._lr * g
+        if self._momentum == 0.0:
+            p -= self._step_lr * g
             return
         v = self.velocity[lo : lo + grad.size]
-        v *= self.momentum
+        v *= self._momentum
         v += g  # v ← μ v + g
-        p -= self._lr * (g + self.momentum * v if self.nesterov else v)
+        p -= self._step_lr * (g + self._momentum * v if self._nesterov else v)
 
     def state_dict(self):
         return {} if self.velocity is None else {"velocity": self.velocity.copy()}
@@ -137,11 +167,36 @@ class Adam(Optimizer):
                 raise ConfigError(f"{name} must be in [0, 1), got {beta}")
         if not eps > 0:
             raise ConfigError(f"eps must be > 0, got {eps}")
-        self.beta1, self.beta2, self.eps = float(beta1), float(beta2), float(eps)
+        self._beta1, self._beta2, self._eps = float(beta1), float(beta2), float(eps)
         self.m_scaled: np.ndarray | None = None  # M = m / (1 − β₁)
         self.v_scaled: np.ndarray | None = None  # V = v / (1 − β₂)
         self.t = 0
-        self._step_size = self._eps = 0.0  # η′ and ε′ of the current step
+        self._step_size = self._step_eps = 0.0  # η′ and ε′ of the current step
+
+    @property
+    def beta1(self) -> float:
+        """β₁, the decay of the first moment."""
+        return self._beta1
+
+    @property
+    def beta2(self) -> float:
+        """β₂, the decay of the second moment."""
+        return self._beta2
+
+    @property
+    def eps(self) -> float:
+        """ε of the textbook formula."""
+        return self._eps
+
+    @property
+    def step_size(self) -> float:
+        """η′ = η (1 − β₁) / ((1 − β₁ᵗ) k) of the current step (set by :meth:`begin_step`)."""
+        return self._step_size
+
+    @property
+    def step_eps(self) -> float:
+        """ε′ = ε / k of the current step (set by :meth:`begin_step`)."""
+        return self._step_eps
 
     @property
     def m(self) -> np.ndarray | None:
@@ -162,10 +217,10 @@ class Adam(Optimizer):
         # Python floats, not NumPy float64 scalars: a float64 scalar would make NumPy compute
         # each float32 update in float64 and cast back, about ten times slower
         self._step_size = float(lr) * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * k)
-        self._eps = self.eps / k
+        self._step_eps = self._eps / k
 
     def update(self, params, grad, lo):
-        b1, b2, step, eps = self.beta1, self.beta2, self._step_size, self._eps
+        b1, b2, step, eps = self._beta1, self._beta2, self._step_size, self._step_eps
         tmp = np.empty(min(CHUNK, grad.size), dtype=params.dtype)
         for start in range(0, grad.size, CHUNK):
             end = min(start + CHUNK, grad.size)

@@ -16,6 +16,7 @@ from numba import config as numba_config
 from numba import set_num_threads
 
 from digitlab.nn import fused, parallel
+from digitlab.nn.compiled import support
 from digitlab.nn.compiled.minibatch_kernels import backward_layer, delta_below, forward_layer
 from digitlab.nn.compiled.network_kernels import (
     ACTIVATION_CODES,
@@ -257,10 +258,10 @@ class CompiledUpdate:
         o, hi = self.optimizer, lo + grad.size
         if self._adam:
             adam_update(params[lo:hi], grad, o.m_scaled[lo:hi], o.v_scaled[lo:hi], o.beta1,
-                        o.beta2, o._step_size, o._eps, o.weight_decay)
+                        o.beta2, o.step_size, o.step_eps, o.weight_decay)
         else:
             velocity = o.velocity[lo:hi] if o.momentum else params[lo:lo]
-            sgd_update(params[lo:hi], grad, velocity, o._lr, o.momentum, o.nesterov,
+            sgd_update(params[lo:hi], grad, velocity, o.step_lr, o.momentum, o.nesterov,
                        o.weight_decay)
 
 
@@ -374,16 +375,16 @@ class CompiledMinibatch:
         o, empty = optimizer, params[:0]
         if isinstance(o, Adam):
             return (True, o.m_scaled, o.v_scaled, empty, float(o.beta1), float(o.beta2),
-                    float(o._step_size), float(o._eps), float(o.weight_decay), False)
-        return (False, empty, empty, o.velocity if o.momentum else empty, float(o._lr),
+                    float(o.step_size), float(o.step_eps), float(o.weight_decay), False)
+        return (False, empty, empty, o.velocity if o.momentum else empty, float(o.step_lr),
                 float(o.momentum), float(o.weight_decay), 0.0, 0.0, bool(o.nesterov))
 
 
 class NumbaKernels:
-    """The fused engine's kernels (see :class:`digitlab.nn.fused.Kernels`) with the compiled
-    parts: per-sample SGD many samples per call (:meth:`sgd_samples`); minibatch steps with
-    SGD or Adam a layer per compiled call (:class:`CompiledMinibatch`); other optimizers through
-    :func:`digitlab.nn.fused.backward_update` with the compiled activations
+    """The fused engine's kernels (the :class:`digitlab.nn.fused.Kernels` protocol) with the
+    compiled parts: per-sample SGD many samples per call (:meth:`sgd_samples`); minibatch steps
+    with SGD or Adam a layer per compiled call (:class:`CompiledMinibatch`); other optimizers
+    through :func:`digitlab.nn.fused.backward_update` with the compiled activations
     (:class:`CompiledPointwise`) and, for SGD and Adam subclasses, a compiled update
     (:class:`CompiledUpdate`)."""
 
@@ -393,6 +394,10 @@ class NumbaKernels:
 
     #: the forward pass and the update take dropout masks (see :class:`fused.FusedEngine`)
     dropout = True
+    #: :meth:`sgd_samples` trains many per-sample steps in one call
+    per_sample_loop = True
+    #: the configs these kernels implement, declared as fields (:mod:`.support`)
+    supports = staticmethod(support.supports)
 
     def forward(self, network, x, threads, masks=None):
         return self.minibatch.forward(network, x, threads, masks)
