@@ -31,8 +31,9 @@ def _shifted(z: np.ndarray) -> np.ndarray:
 def outlier_exposure_loss(z: np.ndarray) -> np.ndarray:
     """L_OE = logsumexp(z) − mean_k z_k for logits ``z`` (B, K), per sample: shape (B,).
 
-    Computed from z − max z, so large logits neither overflow nor lose the small terms. It is 0
-    exactly when all logits are equal (the uniform output) and positive otherwise.
+    Computed from z − max z, so large logits neither overflow nor lose the small terms. Its least
+    value is log K, the entropy of the uniform target, reached exactly when all logits are equal
+    (the uniform output); L_OE − log K = KL(u ‖ p) ≥ 0.
     """
     s = _shifted(z)
     return np.log(np.exp(s).sum(axis=-1)) - s.mean(axis=-1)
