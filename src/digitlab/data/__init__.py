@@ -8,6 +8,8 @@ Modules, one idea each:
 * :mod:`~digitlab.data.download` -- fetch published files, verified by SHA-256.
 * :mod:`~digitlab.data.datasets` -- :func:`load_dataset`, :class:`Dataset`, :class:`Split`, and
   :func:`load_run_dataset`, a training run's data split as in its training.
+* :mod:`~digitlab.data.outliers` -- images that are no digit, and a pool of them, for training
+  a network to say so (outlier exposure).
 
 This package knows nothing of networks: it hands out arrays, ``images`` of shape (N, 784) as
 float32 in [0, 1] and ``labels`` of shape (N,) as int64.
