@@ -106,58 +106,21 @@ def train(
     called once both are known, before the first epoch. ``load_data(config, data_dir,
     name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
     """
-    if out is None:
-        return _train(config, preset, None, dataset, data_dir, resume, overwrite, progress,
-                      on_epoch_end, on_start, load_data, fields)
-    from digitlab.runlock import claim_folder
-
-    with claim_folder(out, "run folder"):  # before any work: writable, ours alone
-        return _train(config, preset, Path(out), dataset, data_dir, resume, overwrite,
-                      progress, on_epoch_end, on_start, load_data, fields)
-
-
-def _train(config, preset, run_dir, dataset, data_dir, resume, overwrite, progress,
-           on_epoch_end, on_start, load_data, fields):
-    """The body of :func:`train`, run while the run folder is claimed."""
-    import numpy as np
-
     from digitlab.data import Dataset, load_run_dataset
-    from digitlab.errors import TrainingDiverged
-    from digitlab.modelio import MODEL_FILE
+    from digitlab.training import Callbacks
     from digitlab.training import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
     name = None if loaded is not None else dataset
-    if run_dir is not None and not resume:
-        _refuse_existing_run(run_dir, overwrite)
-    config = run_config(config, preset=preset, out=run_dir, resume=resume, dataset=name,
-                        **fields)
-    if run_dir is not None and not resume:
-        claim_run_folder(run_dir, overwrite)
-    if loaded is None:
-        loaded = (load_data or load_run_dataset)(config, data_dir, name=name)
-    data = loaded
-    if data.name != config.dataset and not resume:
-        config = config.replace(dataset=data.name)  # e.g. the name of a --data folder
-    if on_start is not None:
-        on_start(config, data)
-    try:
-        # overflow on the way to NaN is reported once, as TrainingDiverged, not as warnings
-        with np.errstate(over="ignore", invalid="ignore"):
-            result = run_training(config, data, run_dir=run_dir, resume=resume,
-                                  progress=progress, on_epoch_end=on_epoch_end)
-    except TrainingDiverged as error:
-        if run_dir is None:
-            raise
-        kept = (f"{run_dir / MODEL_FILE} still holds the last completed epoch"
-                if (run_dir / MODEL_FILE).is_file() else "no epoch was completed, nothing saved")
-        raise TrainingDiverged(f"{error}; {kept}") from None
-    if result.evaluation is None and data.test is not None and len(data.test.labels):
-        from digitlab.evaluation import evaluate as run_evaluation
+    config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
+    load = load_data or load_run_dataset
 
-        result.evaluation = run_evaluation(result.network, data.test.images, data.test.labels,
-                                           config.loss)
-    return result
+    def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Any:
+        return load(config, data_dir, name=name)
+
+    return run_training(config, loaded, data_dir=data_dir, run_dir=out, resume=resume,
+                        overwrite=overwrite, progress=progress, load_data=read,
+                        callbacks=Callbacks(on_start=on_start, on_epoch_end=on_epoch_end))
 
 
 def run_config(
@@ -203,26 +166,6 @@ def run_config(
     if dataset is not None:
         fields = {**fields, "dataset": dataset}
     return config.replace(**fields) if fields else config
-
-
-def claim_run_folder(out: str | os.PathLike, overwrite: bool = False) -> Path:
-    """Check that ``out`` holds no run (unless ``overwrite``) and clear what a replaced run
-    left behind; :func:`train` does this before it reads any data."""
-    from digitlab.training import CURVES_FILE, EVALUATION_FILE
-
-    run_dir = _refuse_existing_run(Path(out), overwrite)
-    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
-        (run_dir / stale).unlink(missing_ok=True)
-    return run_dir
-
-
-def _refuse_existing_run(run_dir: Path, overwrite: bool) -> Path:
-    from digitlab.modelio import MODEL_FILE
-
-    if (run_dir / MODEL_FILE).exists() and not overwrite:
-        raise ConfigError(f"{run_dir} already holds a run ({MODEL_FILE}); continue it with "
-                          "--resume, start afresh with --overwrite, or choose another --out")
-    return run_dir
 
 
 def load_model(path: str | os.PathLike):

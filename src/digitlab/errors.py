@@ -41,3 +41,16 @@ class OutputError(DigitlabError):
 
 class FolderInUse(OutputError):
     """Another process is writing the same run or output folder (it holds the folder's lock)."""
+
+
+class RunExistsError(ConfigError):
+    """A run folder already holds a run that was neither resumed nor to be replaced. Its
+    message names the keywords of :func:`digitlab.train`; the command line names its flags."""
+
+    def __init__(self, folder: object, model_file: str = "model.npz"):
+        self.folder, self.model_file = folder, model_file
+        super().__init__(self.advice("resume=True", "overwrite=True", "another out="))
+
+    def advice(self, resume: str, overwrite: str, other: str) -> str:
+        return (f"{self.folder} already holds a run ({self.model_file}); continue it with "
+                f"{resume}, start afresh with {overwrite}, or choose {other}")

@@ -23,9 +23,10 @@ from typing import Any
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from digitlab.calibration import Calibration, calibrate, calibration_split, with_calibration
 from digitlab.config import TrainConfig
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
-from digitlab.errors import ConfigError, TrainingDiverged
+from digitlab.errors import ConfigError, RunExistsError, TrainingDiverged
 from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
@@ -38,7 +39,8 @@ from digitlab.nn.losses import get_loss, smooth_labels
 from digitlab.nn.network import MLP
 from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.schedules import learning_rate
-from digitlab.preprocessing import config_steps, preprocess_dataset
+from digitlab.preprocessing import config_steps, preprocess_dataset, with_preprocessing
+from digitlab.robustness import RobustBatches
 from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
@@ -62,9 +64,18 @@ class TrainResult:
     #: "completed", "early_stopping" or "interrupted" (Ctrl-C; the last completed epoch is kept)
     status: str = "completed"
     run_dir: Path | None = None
-    #: the final network on the test split (None without a run folder or a test split;
-    #: ``digitlab.train``, the public function, fills it whenever there is a test split)
+    #: the final network on the test split (None without a test split, or when interrupted)
     evaluation: Evaluation | None = None
+    #: the temperature (and "not a digit" threshold) fitted after training, with
+    #: ``calibration_fraction``
+    calibration: Calibration | None = None
+
+    @property
+    def model(self):
+        """The network as it must be fed: raw images in, its preprocessing (deskew) applied
+        first, its probabilities calibrated when it was (as ``dl.load_model(run).model``)."""
+        return with_calibration(with_preprocessing(self.network, config_steps(self.config)),
+                                self.calibration)
 
     def _repr_html_(self) -> str:
         """Jupyter shows a run as its configuration, its result and its curves."""
@@ -129,6 +140,22 @@ def augmentation_for_config(config: TrainConfig) -> Augmentation:
 SAMPLES_PER_CALL = 128
 
 
+@dataclass
+class Callbacks:
+    """What a caller may watch while :func:`train` runs (each optional).
+
+    ``on_start(config, dataset)`` once the config and the data are known, before the first
+    epoch (the config's ``dataset`` is then the loaded data's name); ``on_epoch_end(record)``
+    with each epoch's record (see :class:`History`); ``on_progress(point)`` with each
+    running-metrics record as it is added to ``history.trace`` (every ``trace_every``
+    samples), for live displays.
+    """
+
+    on_start: Callable[[TrainConfig, Any], None] | None = None
+    on_epoch_end: Callable[[dict[str, Any]], None] | None = None
+    on_progress: Callable[[dict[str, Any]], None] | None = None
+
+
 def train(
     config: TrainConfig,
     dataset: Any = None,
@@ -136,81 +163,128 @@ def train(
     data_dir: str | os.PathLike | None = None,
     run_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    overwrite: bool = False,
     progress: bool = True,
+    callbacks: Callbacks | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
+    load_data: Callable[..., Any] | None = None,
 ) -> TrainResult:
-    """Train the network ``config`` describes on ``dataset`` and return it with its history.
+    """Train the network ``config`` describes on ``dataset`` and return it with its history:
+    the one way into training (the API, the command line, the studies, the report and the
+    lab's worker all come through here).
 
     Parameters
     ----------
     config : TrainConfig
     dataset : digitlab.data.Dataset, optional
-        Loaded from ``config.dataset`` (or ``data_dir``) with the config's seed and fractions
-        when not given.
+        Loaded with ``load_data(config, data_dir)`` (default
+        :func:`digitlab.data.load_run_dataset`: ``config.dataset`` or the IDX files of
+        ``data_dir``, split by the config's seed and fractions) when not given.
     run_dir : path, optional
         Receives after every epoch the model with optimizer state (``model.npz``), the config
-        (``config.json``) and the history (``history.json``, ``.csv``, ``trace.csv``).
+        (``config.json``) and the history (``history.json``, ``.csv``, ``trace.csv``). It is
+        claimed before any work (checked writable, locked against a second writer); a run
+        already there is refused unless ``resume`` or ``overwrite``.
     resume : bool
         Continue the run saved in ``run_dir`` (same config; ``epochs`` may be raised).
+    overwrite : bool
+        Replace the run saved in ``run_dir``.
     progress : bool
         Show a progress bar with the running E and accuracy.
-    on_epoch_end : callable, optional
-        Called with each epoch's record (a dict, see :class:`History`).
-    on_progress : callable, optional
-        Called with each running-metrics record as it is added to ``history.trace`` (every
-        ``trace_every`` samples), for live displays.
+    callbacks : Callbacks, optional
+        What to call at the start, after each epoch and with each running record;
+        ``on_epoch_end`` and ``on_progress`` may also be given alone.
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
 
+    The result's ``evaluation`` is the final network on the test split, whenever there is one.
     A run folder holds, once training ends (not after an interrupt), also ``curves.png`` (E and
-    accuracy per epoch and while training) and ``evaluation.json`` (the final network on the
-    test split, when there is one).
+    accuracy per epoch and while training) and ``evaluation.json``. With
+    ``calibration_fraction`` the network's temperature is fitted on its held-out share of the
+    training digits once training ends (``result.calibration``, saved in the model file).
 
     Raises
     ------
     TrainingDiverged
-        When E becomes NaN or infinite; the message names the epoch and batch, and the last
-        checkpoint in ``run_dir`` is left untouched.
+        When E becomes NaN or infinite; the message names the epoch and batch and, with a run
+        folder, whether the last completed epoch is kept there (the last checkpoint is left
+        untouched).
     """
+    callbacks = callbacks or Callbacks()
+    callbacks = Callbacks(callbacks.on_start, on_epoch_end or callbacks.on_epoch_end,
+                          on_progress or callbacks.on_progress)
     if run_dir is None:
-        return _train(config, dataset, data_dir, None, resume, progress, on_epoch_end,
-                      on_progress, curves_title)
-    # one process at a time per run folder, checked writable before any work (re-entrant: the
-    # command line claims it first)
-    with claim_folder(run_dir, "run folder"):
-        return _train(config, dataset, data_dir, Path(run_dir), resume, progress, on_epoch_end,
-                      on_progress, curves_title)
+        if resume:
+            raise ConfigError("resume needs a run folder")
+        return _train(config, dataset, data_dir, None, resume, progress, callbacks,
+                      curves_title, load_data)
+    # one process at a time per run folder, checked writable before any work
+    with claim_folder(run_dir, "run folder") as folder:
+        if not resume:
+            _clear_replaced_run(folder, overwrite)
+        try:
+            return _train(config, dataset, data_dir, folder, resume, progress, callbacks,
+                          curves_title, load_data)
+        except TrainingDiverged as error:
+            kept = (f"{folder / MODEL_FILE} still holds the last completed epoch"
+                    if (folder / MODEL_FILE).is_file() else
+                    "no epoch was completed, nothing saved")
+            raise TrainingDiverged(f"{error}; {kept}") from None
+
+
+def _clear_replaced_run(run_dir: Path, overwrite: bool) -> None:
+    """Refuse a folder that holds a run unless ``overwrite``; clear what a replaced run left."""
+    if (run_dir / MODEL_FILE).exists() and not overwrite:
+        raise RunExistsError(run_dir, MODEL_FILE)
+    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
+        (run_dir / stale).unlink(missing_ok=True)
 
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
-           progress: bool, on_epoch_end, on_progress, curves_title: str | None) -> TrainResult:
+           progress: bool, callbacks: Callbacks, curves_title: str | None,
+           load_data) -> TrainResult:
     """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
-        from digitlab.data import load_run_dataset
-
-        dataset = load_run_dataset(config, data_dir)
+        if load_data is None:
+            from digitlab.data import load_run_dataset as load_data
+        dataset = load_data(config, data_dir)
+    name = getattr(dataset, "name", None)
+    if name and name != config.dataset and not resume:
+        config = config.replace(dataset=name)  # e.g. the name of a --data folder
+    if callbacks.on_start is not None:
+        callbacks.on_start(config, dataset)
     # preprocessing (deskew) once, for training and for every evaluation of this run
     dataset = preprocess_dataset(dataset, config_steps(config))
-    run_dir = Path(run_dir) if run_dir is not None else None
     loss = get_loss(config.loss)
     network, optimizer, history = build_network(config), build_optimizer(config), History()
     best = None
     if resume:
-        if run_dir is None:
-            raise ConfigError("resume needs a run folder")
         network, optimizer, history, best = _restore(run_dir, config)
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress,
                        best)
     # A diverging run overflows on its way to inf/NaN; it is reported once, as TrainingDiverged.
     with np.errstate(over="ignore", invalid="ignore"):
-        status = trainer.run(on_epoch_end, on_progress)
-    result = TrainResult(network, history, config, optimizer, status, run_dir)
-    if run_dir is not None and status != "interrupted":
+        status = trainer.run(callbacks.on_epoch_end, callbacks.on_progress)
+    result = TrainResult(network, history, config, optimizer, status, run_dir,
+                         calibration=trainer.calibration)
+    if status == "interrupted":
+        return result
+    if run_dir is not None:
         result.evaluation = write_run_results(result, dataset, curves_title)
+    else:
+        result.evaluation = evaluate_test_split(result, dataset)
     return result
+
+
+def evaluate_test_split(result: TrainResult, dataset: Any) -> Evaluation | None:
+    """The final network on ``dataset``'s test split (None without one)."""
+    test = getattr(dataset, "test", None)
+    if test is None or len(test.labels) == 0:
+        return None
+    return evaluate(result.network, test.images, test.labels, result.config.loss)
 
 
 def write_run_results(result: TrainResult, dataset: Any,
@@ -227,10 +301,9 @@ def write_run_results(result: TrainResult, dataset: Any,
         f"{'-'.join(str(n) for n in config.sizes)} {config.activation}, {config.loss}, "
         f"{config.optimizer} lr {config.lr:g}, batch {config.batch_size} on {name}")
     plot_training_curves(history.epochs, history.trace, run_dir / CURVES_FILE, title=title)
-    test = getattr(dataset, "test", None)
-    if test is None or len(test.labels) == 0:
+    evaluation = evaluate_test_split(result, dataset)
+    if evaluation is None:
         return None
-    evaluation = evaluate(result.network, test.images, test.labels, config.loss)
     write_json(run_dir / EVALUATION_FILE, {
         "dataset": name, "split": "test", "status": result.status,
         "epochs": len(history.epochs), "config_key": config.key(), **evaluation.to_dict(),
@@ -251,8 +324,18 @@ class _Trainer:
             n = min(n, config.max_train_samples)
         if n == 0:
             raise ConfigError("the training split is empty")
-        self.images = np.asarray(train_split.images[:n], dtype=network.dtype)  # (N, 784)
-        self.labels = np.asarray(train_split.labels[:n])  # (N,)
+        images = np.asarray(train_split.images[:n], dtype=network.dtype)  # (N, 784)
+        labels = np.asarray(train_split.labels[:n])  # (N,)
+        # with calibration_fraction, a share of the training digits is never trained on: the
+        # temperature is fitted on it once training ends (neither trained on nor the test tenth)
+        self.calibration_digits = None
+        self.calibration: Calibration | None = None
+        if config.calibration_fraction:
+            kept, held = calibration_split(n, config.calibration_fraction, config.data_seed,
+                                           labels)
+            self.calibration_digits = (images[held], labels[held])
+            images, labels = images[kept], labels[kept]
+        self.images, self.labels = images, labels
         # (N, 10); smoothed for training only (evaluation measures E against the true digit)
         self.targets = smooth_labels(network.targets(self.labels, loss), config.label_smoothing)
         self.augmentation = augmentation_for_config(config)
@@ -266,6 +349,8 @@ class _Trainer:
         # reordered for the cache and split over the cores (digitlab.nn.fused), compiled
         # (digitlab.nn.compiled) when Numba is there and implements the whole config; chosen,
         # with its kernels, threads and the reason, by digitlab.nn.engines.for_config
+        # adversarial examples and outliers join each batch (digitlab.robustness)
+        self.robust = RobustBatches(config, self.images)
         self.engine_choice: EngineChoice = for_config(config, optimizer)
         self.engine = self.engine_choice.engine
         self.engine.prepare(self.network)
@@ -294,8 +379,21 @@ class _Trainer:
             if on_epoch_end is not None:
                 on_epoch_end(record)
             if self._should_stop_early(record):
+                self._calibrate()
                 return "early_stopping"
+        self._calibrate()
         return "completed"
+
+    def _calibrate(self) -> None:
+        """With ``calibration_fraction``: fit the temperature on the held-out training digits
+        (and, with outlier exposure, the "not a digit" threshold), saved with the model."""
+        if self.calibration_digits is None:
+            return
+        images, labels = self.calibration_digits
+        self.calibration = calibrate(self.network, images, labels,
+                                     with_threshold=bool(self.config.outlier_exposure))
+        if self.run_dir is not None:
+            self._checkpoint()
 
     def _train_epoch(self, epoch: int, on_progress=None) -> dict[str, Any]:
         """One pass over the training samples in the epoch's order; the epoch's record.
@@ -312,6 +410,7 @@ class _Trainer:
         lr = config.lr
         pieces = self._epoch_images(epoch, order)  # None without augmentation
         self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
+        self.robust.begin_epoch(epoch)
         with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
             try:
                 for step, (count, batch_loss, correct, step_lr) in enumerate(
@@ -393,23 +492,28 @@ class _Trainer:
               x: np.ndarray | None = None) -> tuple[float, float]:
         """One update on the samples ``index``: (summed E before the update, correct answers).
 
-        ``x`` (B, 784) replaces the samples' images (their augmented versions). With dropout,
-        a fresh mask per hidden layer; with max-norm, the constraint after the update.
+        ``x`` (B, 784) replaces the samples' images (their augmented versions). With an attack
+        or outlier exposure the batch grows and changes (:class:`RobustBatches`: the digits
+        stay its first B rows, on which E and accuracy are measured). With dropout, a fresh
+        mask per hidden layer; with max-norm, the constraint after the update.
         Raises :class:`TrainingDiverged` (naming ``where``) when E is NaN or infinite.
         """
-        network, loss = self.network, self.loss
+        network, loss, digits = self.network, self.loss, len(index)
         x = self.images[index] if x is None else x  # (B, 784)
         t = self.targets[index]  # (B, 10)
-        masks = draw_masks(self.dropout, network.sizes, len(index), self.dropout_rng,
+        if self.robust.enabled:  # (B + m, 784), (B + m, 10)
+            x, t = self.robust.batch(network, x, t, loss)
+        masks = draw_masks(self.dropout, network.sizes, len(x), self.dropout_rng,
                            network.dtype)
         fp = self.engine.forward(network, x, masks)
-        batch_loss = float(loss.per_sample(fp.output, t).sum())  # Σ_b E_b
+        batch_loss = float(loss.per_sample(fp.output[:digits], t[:digits]).sum())  # Σ_b E_b
         if not math.isfinite(batch_loss):
             raise _diverged(batch_loss, where, lr)
         self.engine.update(network, fp, t, loss, self.optimizer, lr)  # equations (1)–(2)
         if self.config.max_norm:
             apply_max_norm(network.weights, self.config.max_norm)
-        correct = float(np.count_nonzero(fp.output.argmax(axis=1) == self.labels[index]))
+        read = fp.output[:digits].argmax(axis=1)
+        correct = float(np.count_nonzero(read == self.labels[index]))
         return batch_loss, correct
 
     #: digits distorted per piece by the background thread (a whole number of batches)
@@ -471,6 +575,8 @@ class _Trainer:
         extra: dict[str, Any] = {"epoch": len(self.history.epochs),
                                  "history": self.history.to_dict()}
         extra_arrays = {}
+        if self.calibration is not None:
+            extra["calibration"] = self.calibration.to_dict()
         if self.best is not None:  # so that a resumed run can still go back to the best epoch
             extra["early_stopping"] = {"best_loss": self.best[0], "best_epoch": self.best[2]}
             extra_arrays["best_params"] = self.best[1]

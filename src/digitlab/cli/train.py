@@ -23,7 +23,7 @@ from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, RunExistsError
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.engines import for_config
 from digitlab.options import GROUPS, flag_name, option_of, options_by_group, shown_value
@@ -208,11 +208,15 @@ def _train_into(
         if not quiet:
             shown[0](record)
 
-    result = train(config_file, preset=preset_name, out=run_dir,
-                   dataset=explicit_dataset(dataset),  # None unless given: the config's stands
-                   data_dir=data_dir, resume=resuming, overwrite=overwrite, progress=not quiet,
-                   on_epoch_end=on_epoch_end, on_start=on_start, load_data=load_run_dataset,
-                   **{field: value for field, value in overrides.items() if value is not None})
+    try:
+        result = train(config_file, preset=preset_name, out=run_dir,
+                       dataset=explicit_dataset(dataset),  # None unless given: the config's
+                       data_dir=data_dir, resume=resuming, overwrite=overwrite,
+                       progress=not quiet, on_epoch_end=on_epoch_end, on_start=on_start,
+                       load_data=load_run_dataset,
+                       **{field: value for field, value in overrides.items() if value is not None})
+    except RunExistsError as error:
+        raise ConfigError(error.advice("--resume", "--overwrite", "another --out")) from None
     if result.status == "interrupted":
         _report_interrupt(result, run_dir, data_dir)
         sys.exit(130)

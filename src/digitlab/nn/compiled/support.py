@@ -20,14 +20,17 @@ COMPILED_FIELDS = frozenset({
     "bias", "dtype", "seed", "split_seed", "dataset", "test_fraction", "validation_fraction",
     "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
     "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
+    "calibration_fraction",  # fewer digits to train on; the temperature is fitted afterwards
 })
 #: fields the compiled minibatch steps implement too, though the compiled per-sample loop does
 #: not: dropout (masks taken by the compiled forward pass and equation (1)), and what acts
 #: around a minibatch step (the distorted digits it is given, smoothed targets, max-norm after
-#: it), which the per-sample loop, trained on the stored digits in one call, would skip
+#: it; adversarial examples and outliers in the batch, digitlab.robustness), which the
+#: per-sample loop, trained on the stored digits in one call, would skip
 MINIBATCH_FIELDS = frozenset({
     "dropout", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
-    "elastic_alpha", "label_smoothing", "max_norm",
+    "elastic_alpha", "label_smoothing", "max_norm", "attack", "attack_epsilon", "attack_steps",
+    "attack_step_size", "attack_random_start", "attack_mix", "outlier_exposure",
 })
 
 

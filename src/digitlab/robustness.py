@@ -1,0 +1,107 @@
+"""What a training step adds for a network that knows what it doesn't know.
+
+Two options of :class:`~digitlab.config.TrainConfig` change the batch a step trains on, and
+nothing else: the forward pass, equation (1) and the optimizer's step stay those of every other
+batch, on whichever engine the config runs (:func:`digitlab.nn.engines.for_config`).
+
+- **Adversarial training** (``attack``): the first ⌊mix·B + ½⌋ digits of each batch of B are
+  replaced by their adversarial examples (:func:`digitlab.nn.adversarial.adversarial_batch`):
+  equation (3) turned against the network, the input walked up E within an ε-ball. The
+  targets stay the digits' own.
+- **Outlier exposure** (``outlier_exposure`` = λ): m = ⌊λ·B + ½⌋ images that are not digits
+  (:class:`digitlab.data.outliers.OutlierSource`) are appended after the B digits, with the
+  uniform distribution u = (1/K, …, 1/K) as target. Cross-entropy against u *is* the outlier
+  loss, L_OE = −(1/K) Σ_k log p_k (:mod:`digitlab.nn.outlier_loss`), so every engine trains
+  it with no code of its own. The step's mean over B + m rows is
+  (B / (B + m)) · (L_digits + λ · L_OE): λ weighs the outliers against the digits, as in
+  Hendrycks et al. (2019).
+
+The digits stay the first B rows, so E and accuracy are measured on them alone. Random numbers
+come from streams of their own per epoch (the random start of each attack; which outliers are
+drawn), derived from (seed, epoch) like the sample order, so a resumed run continues exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from digitlab.config import TrainConfig
+from digitlab.data.outliers import BATCH_STREAM, OutlierSource, uniform_targets
+from digitlab.nn.adversarial import AttackOptions, adversarial_batch
+from digitlab.nn.losses import Loss
+from digitlab.nn.network import MLP
+
+#: the random stream of the attacks' random starts (the training streams are 1–4)
+ATTACK_STREAM = 5
+#: ``attack`` -> the norm of its ball
+ATTACK_NORMS = {"pgd-l2": "l2", "pgd-linf": "linf", "fgsm": "linf"}
+
+
+def attack_options(config: TrainConfig) -> AttackOptions | None:
+    """The attack a config trains against, or None without one.
+
+    ``fgsm`` is one signed step of length ε from the digit itself; ``pgd-*`` take
+    ``attack_steps`` steps of ``attack_step_size`` (0: 2.5 ε / steps), from a random point of
+    the ball when ``attack_random_start``.
+    """
+    if config.attack == "none":
+        return None
+    epsilon = config.attack_radius
+    if config.attack == "fgsm":
+        return AttackOptions.fgsm(epsilon)
+    return AttackOptions(norm=ATTACK_NORMS[config.attack], epsilon=epsilon,
+                         steps=config.attack_steps,
+                         step_size=config.attack_step_size or None,
+                         random_start=config.attack_random_start)
+
+
+def outlier_count(batch: int, weight: float) -> int:
+    """The outliers m = ⌊λ·B + ½⌋ appended to a batch of B digits."""
+    return int(math.floor(weight * batch + 0.5))
+
+
+class RobustBatches:
+    """The batches a config with ``attack`` or ``outlier_exposure`` trains on.
+
+    Built once per run from the training digits (N, 784) (the outlier pool's pieces and
+    overlays are cut from them, never from held-out digits); :meth:`begin_epoch` derives the
+    epoch's streams; :meth:`batch` turns the step's digits and targets into what it trains on.
+    """
+
+    def __init__(self, config: TrainConfig, digits: np.ndarray):
+        self.config = config
+        self.attack = attack_options(config)
+        self.outliers = (OutlierSource(digits, config.seed) if config.outlier_exposure
+                         else None)
+        self._attack_rng: np.random.Generator | None = None
+        self._outlier_rng: np.random.Generator | None = None
+
+    @property
+    def enabled(self) -> bool:
+        return self.attack is not None or self.outliers is not None
+
+    def begin_epoch(self, epoch: int) -> None:
+        """The random streams of ``epoch`` (0-based), from (seed, stream, epoch) alone."""
+        seed = self.config.seed
+        self._attack_rng = np.random.default_rng([seed, ATTACK_STREAM, epoch])
+        self._outlier_rng = np.random.default_rng([seed, BATCH_STREAM, epoch])
+
+    def batch(self, network: MLP, x: np.ndarray, t: np.ndarray,
+              loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+        """(x′ (B + m, n_0), t′ (B + m, K)) for the digits x (B, n_0) and their targets t:
+        the first rows attacked (with an attack), then m outliers with uniform targets (with
+        outlier exposure). The first B rows are always the digits'."""
+        if self._attack_rng is None:
+            raise RuntimeError("begin_epoch must be called before the epoch's batches")
+        if self.attack is not None:
+            x = adversarial_batch(network, x, t, loss, self.attack, self._attack_rng,
+                                  mix=self.config.attack_mix)
+        if self.outliers is not None:
+            m = outlier_count(len(x), self.config.outlier_exposure)
+            if m:
+                outliers = self.outliers.batch(m, self._outlier_rng, dtype=network.dtype)
+                x = np.concatenate([np.asarray(x, dtype=network.dtype), outliers])
+                t = np.concatenate([t, uniform_targets(m, t.shape[1], t.dtype)])
+        return x, t
