@@ -28,13 +28,20 @@ import math
 import numpy as np
 
 from digitlab.config import TrainConfig
-from digitlab.data.outliers import BATCH_STREAM, OutlierSource, uniform_targets
+from digitlab.data.outliers import (
+    BATCH_STREAM,
+    DEFAULT_POOL_SIZE,
+    OutlierSource,
+    uniform_targets,
+)
 from digitlab.nn.adversarial import AttackOptions, adversarial_batch
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
 
 #: the random stream of the attacks' random starts (the training streams are 1–4)
 ATTACK_STREAM = 5
+#: the fewest outliers a pool holds (a run on fewer training digits still sees every kind often)
+SMALLEST_POOL = 1000
 #: ``attack`` -> the norm of its ball
 ATTACK_NORMS = {"pgd-l2": "l2", "pgd-linf": "linf", "fgsm": "linf"}
 
@@ -73,8 +80,10 @@ class RobustBatches:
     def __init__(self, config: TrainConfig, digits: np.ndarray):
         self.config = config
         self.attack = attack_options(config)
-        self.outliers = (OutlierSource(digits, config.seed) if config.outlier_exposure
-                         else None)
+        self.outliers = None
+        if config.outlier_exposure:
+            pool = min(DEFAULT_POOL_SIZE, max(SMALLEST_POOL, len(digits)))
+            self.outliers = OutlierSource(digits, config.seed, pool_size=pool)
         self._attack_rng: np.random.Generator | None = None
         self._outlier_rng: np.random.Generator | None = None
 

@@ -19,6 +19,7 @@ has never seen, on which outlier exposure is judged (:data:`KIND_RELATION`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import numpy as np
@@ -197,8 +198,10 @@ def overlays(n: int, rng: np.random.Generator, digits: np.ndarray | None = None)
 
 
 # ---------------------------------------------------------------------- from Fashion-MNIST
+@functools.lru_cache(maxsize=1)
 def load_fashion_training_images() -> np.ndarray | None:
-    """Fashion-MNIST's *training* images (60 000, 784), or None when they are not on disk.
+    """Fashion-MNIST's *training* images (60 000, 784), read-only, or None when they are not
+    on disk; read once per process (about a second).
 
     Only the training images are used here: the test images are a kind of non-digit that
     networks are judged on (:mod:`digitlab.analysis.nondigits`).
@@ -206,9 +209,11 @@ def load_fashion_training_images() -> np.ndarray | None:
     from digitlab.data.datasets import load_dataset
 
     try:
-        return load_dataset("fashion-mnist", require=("train",)).train.images
+        images = load_dataset("fashion-mnist", require=("train",)).train.images
     except DataError:
         return None
+    images.setflags(write=False)
+    return images
 
 
 def fashion(n: int, rng: np.random.Generator, digits: np.ndarray | None = None, *,

@@ -1,0 +1,132 @@
+"""Adversarial training, outlier exposure and calibration inside training (digitlab.robustness):
+the batch each step trains on, the engines' agreement, bit-identical resume, the calibrated
+model file, and the presets and options that ask for them."""
+
+import numpy as np
+import pytest
+
+import digitlab as dl
+from digitlab.config import TrainConfig, preset
+from digitlab.errors import ConfigError
+from digitlab.modelio import load_model
+from digitlab.nn import get_loss
+from digitlab.nn.network import MLP
+from digitlab.robustness import RobustBatches, attack_options, outlier_count
+from digitlab.training import train
+from test_training import assert_same_state, interrupt_at, synthetic_dataset, without_seconds
+
+SMALL = dict(hidden=[16], activation="relu", output_activation="softmax", loss="ce",
+             optimizer="adam", lr=0.003, batch_size=8, epochs=2, trace_every=50,
+             max_train_samples=120, bias=True)
+HONEST = dict(attack="pgd-l2", attack_epsilon=1.0, attack_steps=3, outlier_exposure=0.5)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return synthetic_dataset()
+
+
+def small_network(dtype=np.float64):
+    return MLP([784, 16, 10], ["relu", "softmax"], bias=True, dtype=dtype,
+               rng=np.random.default_rng(0))
+
+
+# ---------------------------------------------------------------------- the batch
+def test_the_digits_stay_the_first_rows_then_outliers_with_uniform_targets(data):
+    config = TrainConfig(**SMALL, **HONEST)
+    network, loss = small_network(), get_loss("ce")
+    batches = RobustBatches(config, data.train.images.astype(np.float64))
+    batches.begin_epoch(0)
+    x = data.train.images[:8].astype(np.float64)
+    t = network.targets(data.train.labels[:8], loss)
+    x2, t2 = batches.batch(network, x, t, loss)
+    m = outlier_count(8, 0.5)
+    assert m == 4 and x2.shape == (12, 784) and t2.shape == (12, 10)
+    np.testing.assert_array_equal(t2[:8], t)  # the digits keep their targets
+    np.testing.assert_allclose(t2[8:], 0.1)  # outliers: the uniform answer
+    moved = np.linalg.norm(x2[:8] - x, axis=1)
+    assert np.all(moved[:4] > 0) and np.all(moved[:4] <= 1.0 + 1e-9)  # attacked, in the ball
+    np.testing.assert_array_equal(x2[4:8], x[4:8])  # attack_mix 0.5: the rest is clean
+    assert x2.min() >= 0 and x2.max() <= 1
+
+    again = RobustBatches(config, data.train.images.astype(np.float64))
+    again.begin_epoch(0)
+    np.testing.assert_array_equal(again.batch(network, x, t, loss)[0], x2)  # from the seed
+    again.begin_epoch(1)
+    assert not np.array_equal(again.batch(network, x, t, loss)[0], x2)
+
+
+def test_attack_options_follow_the_config():
+    assert attack_options(TrainConfig()) is None
+    l2 = attack_options(TrainConfig(attack="pgd-l2"))
+    assert (l2.norm, l2.epsilon, l2.steps, l2.random_start) == ("l2", 1.5, 7, True)
+    linf = attack_options(TrainConfig(attack="pgd-linf", attack_steps=3, attack_step_size=0.05))
+    assert (linf.norm, linf.epsilon, linf.steps, linf.alpha) == ("linf", 0.1, 3, 0.05)
+    fgsm = attack_options(TrainConfig(attack="fgsm", attack_epsilon=0.2))
+    assert (fgsm.norm, fgsm.steps, fgsm.alpha, fgsm.random_start) == ("linf", 1, 0.2, False)
+
+
+@pytest.mark.parametrize("changes, message", [
+    (dict(outlier_exposure=0.5), "outlier_exposure needs loss 'ce'"),
+    (dict(attack_steps=3), "attack_steps applies to adversarial training"),
+    (dict(attack="pgd-l2", attack_mix=0.0), "attack_mix must be > 0"),
+    (dict(attack="pgd-l3"), "attack must be one of none, pgd-l2, pgd-linf, fgsm"),
+    (dict(calibration_fraction=0.9), "calibration_fraction must be <= 0.5"),
+])
+def test_bad_robustness_options_are_refused_in_one_line(changes, message):
+    with pytest.raises(ConfigError, match=message) as error:
+        TrainConfig(**changes)
+    assert "\n" not in str(error.value)
+
+
+# ---------------------------------------------------------------------- training
+def test_reference_and_fused_engines_train_alike_with_attacks_and_outliers(data):
+    config = TrainConfig(**{**SMALL, **HONEST, "dtype": "float64", "epochs": 1})
+    reference = train(config.replace(engine="reference"), data, progress=False)
+    fused_run = train(config, data, progress=False)
+    np.testing.assert_allclose(fused_run.network.params, reference.network.params, atol=1e-10)
+    plain = train(TrainConfig(**{**SMALL, "dtype": "float64", "epochs": 1}), data,
+                  progress=False)
+    assert not np.allclose(plain.network.params, fused_run.network.params)
+
+
+def test_resume_with_attacks_outliers_and_calibration_is_bit_identical(tmp_path, data,
+                                                                       monkeypatch):
+    config = TrainConfig(**SMALL, **HONEST, calibration_fraction=0.2)
+    whole = train(config, data, run_dir=tmp_path / "whole", progress=False)
+    with monkeypatch.context() as patch:  # Ctrl-C in the second epoch
+        interrupt_at(96 // 8 + 3, patch)
+        stopped = train(config, data, run_dir=tmp_path / "cut", progress=False)
+    assert stopped.status == "interrupted" and stopped.calibration is None
+    resumed = train(config, data, run_dir=tmp_path / "cut", resume=True, progress=False)
+    assert_same_state(whole, resumed)
+    assert without_seconds(resumed.history.epochs) == without_seconds(whole.history.epochs)
+    assert resumed.calibration == whole.calibration is not None
+
+
+def test_calibration_holds_out_training_digits_and_lands_in_the_model_file(tmp_path, data):
+    config = TrainConfig(**SMALL, outlier_exposure=0.5, calibration_fraction=0.25)
+    result = train(config, data, run_dir=tmp_path / "run", progress=False)
+    calibration = result.calibration
+    assert calibration.fitted_on == 30  # a quarter of 120, never trained on
+    assert result.history.epochs[0]["train_accuracy"] is not None
+    assert calibration.threshold is not None  # outlier exposure: "not a digit" is answered
+    saved = load_model(tmp_path / "run")
+    assert saved.calibration == calibration
+    images = data.test.images
+    np.testing.assert_allclose(saved.model.probabilities(images),
+                               result.model.probabilities(images), rtol=1e-6)
+    p = saved.model.probabilities(images)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_array_equal(p.argmax(axis=1), saved.network.classify(images))
+
+    without = train(TrainConfig(**SMALL, calibration_fraction=0.25), data, progress=False)
+    assert without.calibration.threshold is None  # no outliers seen: no threshold chosen
+
+
+def test_presets_robust_and_honest_are_named_alike_everywhere():
+    assert {"robust", "honest"} <= set(dl.presets.names())
+    robust, honest = dl.presets.robust, dl.presets.honest
+    assert robust.attack == "pgd-l2" and robust.outlier_exposure == 0
+    assert honest.replace(outlier_exposure=0.0, calibration_fraction=0.0) == robust
+    assert preset("best").key() != robust.key()
