@@ -271,7 +271,7 @@ def _answer(loaded, image, explain_flag: int) -> dict[str, Any]:
     if explain_flag not in (0, 1):
         raise ApiError(422, f"'explain' must be 0 or 1, got {explain_flag}")
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
-                          preprocessing=loaded.preprocessing)
+                          preprocessing=loaded.preprocessing, calibration=loaded.calibration)
 
 
 def _training(app: FastAPI) -> bool:
