@@ -352,6 +352,9 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
         assert "not-digit" in by_testid(page, "prediction").get_attribute("class")
         assert text(page, "prediction-sure").startswith("best guess ")
         assert text(page, "prediction-calibration") == "calibrated (T = 5.00)"
+        presets = wait_for(page, "const o = [...document.querySelectorAll('#train-preset option')]"
+                                 ".map((o) => o.value); return o.includes('honest') && o;")
+        assert {"assignment", "report", "robust", "honest"} <= set(presets)
     finally:
         shutil.rmtree(picky)
 
