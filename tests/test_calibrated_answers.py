@@ -223,3 +223,15 @@ def test_quiz_and_probes_use_the_calibrated_probabilities(client, honest):
         assert isinstance(answer["is_digit"], bool)
     ood = client.post("/api/ood?model=picky", json={"image": [0.0] * 783 + [1.0]}).json()
     assert ood["is_digit"] is False and ood["calibrated"] is True
+
+
+def test_a_dream_of_a_calibrated_model_shows_calibrated_probabilities(client, runs):
+    with client.stream("POST", "/api/dream", json={"model": "picky", "digit": 4,
+                                                   "steps": 10}) as response:
+        assert response.status_code == 200
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    done = lines[-1]
+    assert done["done"] is True and done["calibrated"] is True and done["temperature"] == 2.0
+    image = np.asarray([done["image"]], dtype=np.float32)
+    expected = load_model(runs / "picky").model.probabilities(image)[0]
+    np.testing.assert_allclose(done["probabilities"], expected, rtol=1e-3, atol=1e-4)
