@@ -27,7 +27,7 @@ from digitlab.cli import cli
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
 from digitlab.images import load_digit_images
-from digitlab.modelio import load_model
+from digitlab.modelio import load_model, save_model
 from digitlab.training import train
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -309,6 +309,7 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     assert picture_ink(page, "prepared") == 0
     digit = draw_seven(page)
     assert digit.isdigit() and len(digit) == 1
+    assert text(page, "prediction-calibration") == "not calibrated"
     values = [text(page, f"probability-{d}") for d in range(10)]
     total = sum(float(v.replace("<", "").replace("%", "").strip()) for v in values)
     assert 98 <= total <= 102, values  # the ten bars show probabilities that add up
@@ -336,6 +337,26 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     by_testid(page, "clear").click()
     assert text(page, "prediction") == "" and text(page, "probability-7") == ""
     assert picture_ink(page, "prepared") == 0
+
+
+def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab, runs):
+    saved = load_model(runs / "tiny")  # the same network, its probabilities softened (T = 5)
+    picky = runs / "picky"  # so that no answer reaches the threshold: never a digit
+    save_model(picky / "model.npz", saved.network, config=saved.config,
+               extra={"calibration": {"temperature": 5.0, "threshold": 0.99}})
+    try:
+        assert _post(lab.url + "/api/models/active", {"id": "picky"})[0] == 200
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        assert draw_seven(page) == "not a digit"
+        assert "not-digit" in by_testid(page, "prediction").get_attribute("class")
+        assert text(page, "prediction-sure").startswith("best guess ")
+        assert text(page, "prediction-calibration") == "calibrated (T = 5.00)"
+        presets = wait_for(page, "const o = [...document.querySelectorAll('#train-preset option')]"
+                                 ".map((o) => o.value); return o.includes('honest') && o;")
+        assert {"assignment", "report", "robust", "honest"} <= set(presets)
+    finally:
+        shutil.rmtree(picky)
 
 
 def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):

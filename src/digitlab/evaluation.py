@@ -13,6 +13,13 @@ from typing import Any
 import numpy as np
 
 from digitlab import metrics
+from digitlab.calibration import (
+    Calibration,
+    calibration_fields,
+    calibration_of,
+    expected_calibration_error,
+    logits_from_outputs,
+)
 from digitlab.errors import DataError
 from digitlab.formatting import finite_or_none
 from digitlab.nn.losses import Loss, get_loss
@@ -38,9 +45,14 @@ class Evaluation:
     predictions : ndarray of shape (N,), int64
         The digit read for each image.
     probabilities : ndarray of shape (N, 10)
-        Class probabilities (see :meth:`digitlab.nn.MLP.probabilities`).
+        Class probabilities (see :meth:`digitlab.nn.MLP.probabilities`), calibrated when the
+        network evaluated was (a ``SavedModel.model`` of a calibrated run).
     loss : str
         Name of the loss E was measured with.
+    ece : float
+        Expected calibration error (15 bins) of those probabilities (NaN for an empty set).
+    calibration : Calibration or None
+        The calibration the probabilities went through (None: the network's own).
     """
 
     accuracy: float
@@ -51,6 +63,13 @@ class Evaluation:
     predictions: np.ndarray
     probabilities: np.ndarray
     loss: str = ""
+    ece: float = float("nan")
+    calibration: Calibration | None = None
+
+    @property
+    def calibrated(self) -> bool:
+        """Whether :attr:`probabilities` (and so :attr:`ece`) are calibrated."""
+        return self.calibration is not None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-image arrays; NaN written as null)."""
@@ -63,6 +82,8 @@ class Evaluation:
             "per_digit_count": self.confusion_matrix.sum(axis=1).tolist(),
             "confusion_matrix": self.confusion_matrix.tolist(),
             "confused_pairs": metrics.confused_pairs(self.confusion_matrix, top=10),
+            "ece": finite_or_none(self.ece),
+            **calibration_fields(self.calibration),
         }
 
 
@@ -97,6 +118,9 @@ def evaluate(
     """Evaluate ``network`` on images (N, 784) with integer labels (N,) under ``loss``.
 
     ``loss`` is a loss name (``"mse"``, ``"ce"``) or a :class:`~digitlab.nn.losses.Loss`.
+    The digits read and E never depend on a calibration (T > 0 keeps the order of the
+    outputs); the probabilities and their ECE are calibrated when ``network`` is (a
+    ``SavedModel.model`` of a calibrated run).
     """
     loss = get_loss(loss) if isinstance(loss, str) else loss
     images, labels = np.asarray(images), np.asarray(labels)
@@ -117,6 +141,14 @@ def evaluate(
         mean_loss = float(loss.per_sample(outputs, network.targets(labels, loss)).mean())
     else:
         mean_loss = float("nan")
+    calibration = calibration_of(network)
+    if calibration is None:
+        probabilities = network.output_to_probabilities(outputs, logits)
+    else:
+        probabilities = calibration.apply(
+            logits_from_outputs(network.output_activation, logits, outputs)
+        ).astype(outputs.dtype)
+    ece = expected_calibration_error(probabilities, labels) if len(labels) else float("nan")
     return Evaluation(
         accuracy=metrics.accuracy(confusion),
         mean_loss=mean_loss,
@@ -124,6 +156,8 @@ def evaluate(
         per_digit_accuracy=metrics.recall(confusion),
         confusion_matrix=confusion,
         predictions=predictions.astype(np.int64),
-        probabilities=network.output_to_probabilities(outputs, logits),
+        probabilities=probabilities,
         loss=loss.name,
+        ece=ece,
+        calibration=calibration,
     )

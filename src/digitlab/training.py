@@ -280,11 +280,13 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
 
 
 def evaluate_test_split(result: TrainResult, dataset: Any) -> Evaluation | None:
-    """The final network on ``dataset``'s test split (None without one)."""
+    """The final network on ``dataset``'s (preprocessed) test split, its probabilities and
+    their ECE calibrated when the run was (None without a test split)."""
     test = getattr(dataset, "test", None)
     if test is None or len(test.labels) == 0:
         return None
-    return evaluate(result.network, test.images, test.labels, result.config.loss)
+    return evaluate(with_calibration(result.network, result.calibration), test.images,
+                    test.labels, result.config.loss)
 
 
 def write_run_results(result: TrainResult, dataset: Any,

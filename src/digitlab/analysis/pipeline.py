@@ -27,6 +27,7 @@ from digitlab.analysis.nondigits import load_fashion_images, make_nondigit_sets
 from digitlab.analysis.ood import CONFIDENT, separation, summarize_answers
 from digitlab.analysis.responses import Responses, respond
 from digitlab.analysis.retrain import retrain_variance, retraining_seeds
+from digitlab.calibration import calibration_fields, calibration_of
 from digitlab.config import TrainConfig
 from digitlab.data import load_run_dataset
 from digitlab.errors import DataError
@@ -135,6 +136,7 @@ def model_info(network: MLP, config: TrainConfig | None, path: str | None) -> di
         "output_activation": network.output_activation.name,
         "loss": config.loss if config is not None else None,
         "config": config.to_dict() if config is not None else None,
+        **calibration_fields(calibration_of(network)),
     }
 
 

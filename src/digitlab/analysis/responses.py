@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digitlab.calibration import calibration_of, logits_from_outputs
 from digitlab.nn.network import MLP
 
 
@@ -60,7 +61,8 @@ class Responses:
 
 
 def respond(network: MLP, images: np.ndarray, batch_size: int = 2048) -> Responses:
-    """Run ``network`` on images (N, 784) and keep its logits, outputs and probabilities."""
+    """Run ``network`` on images (N, 784) and keep its logits, outputs and probabilities (the
+    calibrated ones when ``network`` is a calibrated model, e.g. a ``SavedModel.model``)."""
     n_out = network.sizes[-1]
     logits = np.empty((len(images), n_out), dtype=network.dtype)
     outputs = np.empty_like(logits)
@@ -68,4 +70,9 @@ def respond(network: MLP, images: np.ndarray, batch_size: int = 2048) -> Respons
         trace = network.forward(images[start : start + batch_size])
         logits[start : start + batch_size] = trace.zs[-1]  # (B, 10) pre-activation
         outputs[start : start + batch_size] = trace.output  # (B, 10)
-    return Responses(logits, outputs, network.output_to_probabilities(outputs, logits))
+    calibration = calibration_of(network)
+    if calibration is None:
+        return Responses(logits, outputs, network.output_to_probabilities(outputs, logits))
+    probabilities = calibration.apply(
+        logits_from_outputs(network.output_activation, logits, outputs)).astype(network.dtype)
+    return Responses(logits, outputs, probabilities)

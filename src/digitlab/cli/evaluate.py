@@ -8,18 +8,24 @@ import math
 import click
 
 from digitlab.api import evaluate_test_split
+from digitlab.calibration import N_BINS, calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.evaluation import Evaluation
 
 
-def format_evaluation(result: Evaluation) -> str:
-    """Accuracy and mean E, then the confusion matrix (rows: true digit) and per-digit accuracy."""
+def format_evaluation(result: Evaluation, details: bool = True) -> str:
+    """Accuracy, mean E and the ECE of the probabilities (with, when ``details``, whether and
+    how they are calibrated), then the confusion matrix (rows: true digit) and per-digit
+    accuracy."""
     confusion = result.confusion_matrix
     n_classes = confusion.shape[0]
     width = max(5, len(str(int(confusion.max()))) + 1)
     lines = [
         f"accuracy  {result.accuracy:.2%}  ({int(confusion.trace())} of {result.n} digits)",
         f"mean E    {result.mean_loss:.4f}  ({result.loss} loss)",
+        f"ECE       {_percent(result.ece)}  ({N_BINS} bins, of the "
+        f"{'calibrated' if result.calibrated else 'uncalibrated'} probabilities)",
+        *([calibration_summary(result.calibration)] if details else []),
         "",
         "confusion matrix (rows: true digit, columns: digit read) and per-digit accuracy",
         "true\\read" + "".join(f"{j:>{width}}" for j in range(n_classes)) + f"{'n':>7}{'acc':>9}",
@@ -32,6 +38,10 @@ def format_evaluation(result: Evaluation) -> str:
             + f"{int(confusion[i].sum()):>7}{shown:>9}"
         )
     return "\n".join(lines)
+
+
+def _percent(value: float) -> str:
+    return "-" if math.isnan(value) else f"{value:.2%}"
 
 
 @click.command(name="evaluate")

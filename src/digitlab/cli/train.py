@@ -18,6 +18,7 @@ from typing import Any
 import click
 
 from digitlab.api import train
+from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
@@ -292,7 +293,9 @@ def _finish(result: TrainResult, run_dir: Path, quiet: bool) -> None:
         click.echo(f"No test split: {EVALUATION_FILE} not written. Model saved in {run_dir}.")
         return
     if not quiet:
-        click.echo(format_evaluation(evaluation))
+        click.echo(format_evaluation(evaluation, details=False))
     click.echo(f"Test accuracy {evaluation.accuracy:.2%} on {evaluation.n} digits after "
                f"{len(history.epochs)} epoch{'s' if len(history.epochs) != 1 else ''}; "
                f"saved in {run_dir}")
+    if result.calibration is not None:
+        click.echo(f"Test ECE {evaluation.ece:.2%}; " + calibration_summary(result.calibration))

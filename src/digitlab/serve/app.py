@@ -30,6 +30,8 @@ from digitlab.serve.training import TrainingManager
 
 STATIC_DIR = Path(__file__).parent / "static"
 PRESET_FIELDS = LAB_FIELDS  # the config fields the training form offers (declared lab=True)
+#: what the form says of a preset besides its fields: how honest the network it trains is
+PRESET_HONESTY = ("attack", "outlier_exposure", "calibration_fraction")
 
 # ES modules must come as JavaScript whatever the system's MIME table says
 mimetypes.add_type("text/javascript", ".js")
@@ -159,7 +161,7 @@ def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
 def _add_training_routes(app: FastAPI, jobs: TrainingManager) -> None:
     @app.get("/api/presets")
     async def presets() -> dict[str, Any]:
-        return {"presets": {name: {k: getattr(config, k) for k in PRESET_FIELDS}
+        return {"presets": {name: {k: getattr(config, k) for k in PRESET_FIELDS + PRESET_HONESTY}
                             for name, config in PRESETS.items()}}
 
     @app.post("/api/train", status_code=202)
@@ -271,7 +273,7 @@ def _answer(loaded, image, explain_flag: int) -> dict[str, Any]:
     if explain_flag not in (0, 1):
         raise ApiError(422, f"'explain' must be 0 or 1, got {explain_flag}")
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
-                          preprocessing=loaded.preprocessing)
+                          preprocessing=loaded.preprocessing, calibration=loaded.calibration)
 
 
 def _training(app: FastAPI) -> bool:

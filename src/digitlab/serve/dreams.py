@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.calibration import calibration_fields
 from digitlab.dreaming import DreamOptions, dream, turn_into
 from digitlab.errors import ConfigError
 from digitlab.serve import inputs
@@ -118,7 +119,14 @@ async def _stream(model: LoadedModel, job: DreamJob,
     loop = asyncio.get_running_loop()
     lines: asyncio.Queue[str | None] = asyncio.Queue()
     stop = threading.Event()
-    network, digit = model.network, job.digit
+    network, digit, calibration = model.network, job.digit, model.calibration
+
+    def shown(image: np.ndarray) -> np.ndarray:
+        """The probabilities (10,) shown for a dreamt image: calibrated when the run is."""
+        x = np.asarray(image).reshape(1, -1)
+        p = network.probabilities(x) if calibration is None else \
+            calibration.probabilities(network, x)
+        return p[0].astype(np.float64)
     loss = model.saved.config.loss if model.saved.config is not None else None
     every = max(1, job.options.steps // FRAMES)
 
@@ -130,7 +138,7 @@ async def _stream(model: LoadedModel, job: DreamJob,
             raise DreamStopped()
         if step % every:
             return
-        probabilities = network.probabilities(images[:1])[0].astype(np.float64)  # (10,)
+        probabilities = shown(images[0])  # (10,)
         send(_line({"step": step, "image": _pixels(images[0]),
                     "probability": float(probabilities[digit]),
                     "probabilities": probabilities.tolist(),
@@ -143,9 +151,12 @@ async def _stream(model: LoadedModel, job: DreamJob,
                                    on_step=on_step).dream
             else:
                 result = dream(network, digit, job.start, job.options, loss, on_step=on_step)
+            probabilities = (result.probabilities if calibration is None
+                             else shown(result.image))
             send(_line({"done": True, "steps": result.steps,
-                        "probability": float(result.probabilities[digit]),
-                        "probabilities": result.probabilities.tolist(),
+                        "probability": float(probabilities[digit]),
+                        "probabilities": probabilities.tolist(),
+                        **calibration_fields(calibration),
                         "converged": result.converged, "image": _pixels(result.image)}))
         except DreamStopped:
             pass

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.calibration import Calibration, calibration_fields
 from digitlab.nn.losses import CrossEntropy, Loss
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import preprocess
@@ -98,18 +99,29 @@ def hidden_units(network: MLP, image: np.ndarray, answer: int,
 
 
 def answer(network: MLP, image: np.ndarray, explain: bool = False,
-           preprocessing: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
-    """The network's answer to one prepared image (784,): digit, probabilities and, with
-    ``explain``, the saliency map and the strongest hidden units.
+           preprocessing: list[str] | tuple[str, ...] = (),
+           calibration: Calibration | None = None) -> dict[str, Any]:
+    """The network's answer to one prepared image (784,): digit, probabilities, whether they
+    are calibrated and whether the image is a digit at all, and, with ``explain``, the
+    saliency map and the strongest hidden units.
 
     A model trained with ``preprocessing`` steps (e.g. deskew) reads the image after them; the
-    saliency is then taken with respect to that preprocessed input."""
+    saliency is then taken with respect to that preprocessed input. With a ``calibration`` the
+    probabilities are softmax(s / T) (the digit read is the same), and below its threshold the
+    image is "not a digit" (``is_digit`` false); the saliency stays that of the network's own
+    log p_k."""
     seen = preprocess(np.asarray(image).reshape(1, -1), list(preprocessing))[0]  # (784,)
-    probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
+    if calibration is None:
+        probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
+    else:
+        probabilities = calibration.probabilities(network, seen.reshape(1, -1))[0]
     digit = int(np.argmax(probabilities))
+    threshold = None if calibration is None else calibration.threshold
     result: dict[str, Any] = {
         "digit": digit,
         "probabilities": [float(p) for p in probabilities],
+        "is_digit": threshold is None or bool(probabilities[digit] >= threshold),
+        **calibration_fields(calibration),
         "prepared": [float(v) for v in np.asarray(image).reshape(-1)],
     }
     if explain:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.calibration import Calibration, calibration_fields
 from digitlab.config import PRESETS, TrainConfig
 from digitlab.errors import DigitlabError, ModelFileError
 from digitlab.fileio import read_json
@@ -83,7 +84,17 @@ class ModelEntry:
             "modified": datetime.fromtimestamp(self.stamp[0] / 1e9, timezone.utc)
             .isoformat(timespec="seconds"),
             "training": training,
+            **calibration_fields(self.calibration),
         }
+
+    @property
+    def calibration(self) -> Calibration | None:
+        """The run's calibration from its metadata (checked when the metadata was read)."""
+        data = self.metadata.get("calibration")
+        try:
+            return None if data is None else Calibration.from_dict(data)
+        except DigitlabError:
+            return None
 
     def history_columns(self) -> dict[str, list[Any]]:
         """Per-epoch metrics as columns (lists may hold None)."""
@@ -148,12 +159,18 @@ class LoadedModel:
         return list(self.saved.preprocessing)
 
     @property
+    def calibration(self) -> Calibration | None:
+        """The temperature (and "not a digit" threshold) :attr:`reader` applies, if any."""
+        return self.saved.calibration
+
+    @property
     def config(self) -> TrainConfig:
         return self.saved.config if self.saved.config is not None else TrainConfig()
 
     def test_split(self) -> dict[str, np.ndarray]:
-        """Images (N, 784), labels (N,) and this network's probabilities (N, 10) on the run's
-        own test split, reproduced from its config as the other commands do."""
+        """Images (N, 784), labels (N,) and this network's probabilities (N, 10), calibrated
+        when the run is, on the run's own test split, reproduced from its config as the
+        other commands do."""
         with self.lock:
             if self.test is None:
                 self.test = _answers_on_test_split(self)

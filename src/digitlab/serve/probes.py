@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from digitlab.analysis.nondigits import KINDS, generate, load_fashion_images
+from digitlab.calibration import calibration_fields
 from digitlab.errors import DataError
 from digitlab.serve.errors import ApiError
 from digitlab.serve.models import LoadedModel
@@ -80,8 +81,16 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
     return {"kind": kind, "model": model.entry.id,
             "images": np.round(images.astype(np.float64), 4).tolist(),
             "answers": [{"digit": int(p.argmax()), "probabilities": p.tolist(),
-                         "score": float(p.max())} for p in probabilities],
-            "reference": reference(model)}
+                         "score": float(p.max()), "is_digit": _is_digit(model, p)}
+                        for p in probabilities],
+            "reference": reference(model), **calibration_fields(model.calibration)}
+
+
+def _is_digit(model: LoadedModel, probabilities: np.ndarray) -> bool:
+    """Whether the model's own threshold reads these (calibrated) probabilities as a digit:
+    always, for a model without one."""
+    threshold = None if model.calibration is None else model.calibration.threshold
+    return threshold is None or bool(probabilities.max() >= threshold)
 
 
 def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
@@ -93,4 +102,5 @@ def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
     percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
     return {"model": model.entry.id, "score": score, "digit": int(probabilities.argmax()),
             "probabilities": probabilities.tolist(), "reference": reference(model),
-            "percentile": percentile}
+            "percentile": percentile, "is_digit": _is_digit(model, probabilities),
+            **calibration_fields(model.calibration)}

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from digitlab.analysis.mistakes import mistakes_by_confidence
+from digitlab.calibration import calibration_fields
 from digitlab.serve import inputs
 from digitlab.serve.models import LoadedModel
 from digitlab.shapes import N_CLASSES
@@ -53,5 +54,6 @@ def answer(model: LoadedModel, index: Any, guess: Any) -> dict[str, Any]:
     true_label, network_answer = int(test["labels"][row]), int(probabilities.argmax())
     return {"true_label": true_label, "network_answer": network_answer,
             "network_probabilities": probabilities.tolist(),
+            **calibration_fields(model.calibration),
             "person_right": guess == true_label, "network_right": network_answer == true_label,
             "same_mistake": guess == network_answer}

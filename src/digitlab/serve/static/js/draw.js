@@ -22,10 +22,14 @@ export function setupDraw() {
 
   function reset() {
     $("prediction").textContent = "";
+    $("prediction").classList.remove("not-digit");
+    $("compare-prediction").classList.remove("not-digit");
     $("prediction-placeholder").hidden = false;
     $("prediction-sure").textContent = "";
     $("compare-prediction").textContent = "";
     $("compare-sure").textContent = "";
+    showCalibration("prediction-calibration", null);
+    showCalibration("compare-calibration", null);
     $("saliency-digit").textContent = "the answer";
     $("runner-up").textContent = "";
     $("answer-status").textContent = "";
@@ -40,9 +44,9 @@ export function setupDraw() {
   }
 
   function showAnswer(answer) {
-    $("prediction").textContent = String(answer.digit);
+    showDigit("prediction", "prediction-sure", answer);
+    showCalibration("prediction-calibration", answer);
     $("prediction-placeholder").hidden = true;
-    $("prediction-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
     bars(answer.probabilities, answer.digit);
     const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
     $("turn-into").hidden = false;
@@ -57,9 +61,39 @@ export function setupDraw() {
     }
     showUnits(answer.hidden || [], answer.digit);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
-      $("answer-status").textContent = `The network reads ${answer.digit}, ${chance(answer.probabilities[answer.digit])} sure.`;
+      const sure = chance(answer.probabilities[answer.digit]);
+      $("answer-status").textContent = answer.is_digit === false
+        ? `The network says this is not a digit (its best guess, ${answer.digit}, is ${sure} sure).`
+        : `The network reads ${answer.digit}, ${sure} sure.`;
     }
     lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
+  }
+
+  // The answer: the digit, or, below a calibrated network's threshold, "not a digit" with its
+  // best guess still named.
+  function showDigit(digitId, sureId, answer) {
+    const sure = chance(answer.probabilities[answer.digit]);
+    const notDigit = answer.is_digit === false;
+    $(digitId).textContent = notDigit ? "not a digit" : String(answer.digit);
+    $(digitId).classList.toggle("not-digit", notDigit);
+    $(digitId).dataset.digit = String(answer.digit);
+    $(sureId).textContent = notDigit ? `best guess ${answer.digit}, ${sure} sure` : `${sure} sure`;
+  }
+
+  // Whether the probabilities shown are calibrated (a temperature fitted on held-out digits).
+  function showCalibration(id, answer) {
+    const note = $(id);
+    note.classList.toggle("calibrated", Boolean(answer?.calibrated));
+    if (!answer) note.textContent = "";
+    else if (answer.calibrated) {
+      note.textContent = `calibrated (T = ${Number(answer.temperature).toPrecision(3)})`;
+      note.title = "Temperature scaling fitted on digits the network never trained on: " +
+        "among answers shown p sure, about p are right." +
+        (answer.threshold != null ? ` Below ${chance(answer.threshold)} the answer is “not a digit”.` : "");
+    } else {
+      note.textContent = "not calibrated";
+      note.title = "This network's confidence is not a probability it has earned.";
+    }
   }
 
   function showUnits(units, digit) {
@@ -89,12 +123,14 @@ export function setupDraw() {
   function showCompare(answer) {
     if (!answer) {
       $("compare-prediction").textContent = "";
+      $("compare-prediction").classList.remove("not-digit");
       $("compare-sure").textContent = "";
+      showCalibration("compare-calibration", null);
       compareBars(null);
       return;
     }
-    $("compare-prediction").textContent = String(answer.digit);
-    $("compare-sure").textContent = `${chance(answer.probabilities[answer.digit])} sure`;
+    showDigit("compare-prediction", "compare-sure", answer);
+    showCalibration("compare-calibration", answer);
     compareBars(answer.probabilities, answer.digit);
   }
 

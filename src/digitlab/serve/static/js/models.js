@@ -95,6 +95,10 @@ export function setupModels() {
       ["seed", config.seed],
       ["data", config.dataset],
       ["test accuracy", fmtAccuracy(detail.test_accuracy)],
+      ["probabilities", detail.calibrated
+        ? `calibrated, T = ${Number(detail.temperature).toPrecision(3)}` +
+          (detail.threshold != null ? `; “not a digit” below ${fmtAccuracy(detail.threshold)}` : "")
+        : "not calibrated"],
     ].filter(([, v]) => v !== undefined && v !== null && v !== "");
     $("detail-config").replaceChildren(...facts.flatMap(([k, v]) => {
       const dt = document.createElement("dt");

@@ -13,7 +13,9 @@ export function setupNonDigits() {
   let loaded = false;
   let lastProbe = null; // re-run on a model change
 
-  function show(reference, probes, title) {
+  // `own`: the model's own "not a digit" threshold (a calibrated honest network), or null; with
+  // one, each probe is flagged by the network's own answer (`is_digit`).
+  function show(reference, probes, title, own = null) {
     const cards = probes.map((probe, i) => {
       const card = document.createElement("figure");
       card.className = "probe";
@@ -22,7 +24,9 @@ export function setupNonDigits() {
       const picture = pictureCanvas(`${title} ${i + 1}: the network says ${probe.digit}`, "picture");
       paintGray(picture, probe.image);
       const caption = document.createElement("figcaption");
-      const flagged = reference.threshold !== undefined && probe.score < reference.threshold;
+      const flagged = own !== null && probe.is_digit !== undefined
+        ? probe.is_digit === false
+        : reference.threshold !== undefined && probe.score < reference.threshold;
       caption.innerHTML = `<span class="probe-answer">says <b>${probe.digit}</b></span>
         <span class="probe-score">${percent(probe.score)} sure</span>
         <span class="probe-flag ${flagged ? "flag-odd" : "flag-fooled"}">${flagged ? "not a digit ✓" : "fooled"}</span>`;
@@ -59,8 +63,9 @@ export function setupNonDigits() {
     try {
       const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: lab.active, n: 8, seed: 0 }));
       const probes = answer.images.map((image, i) => ({ image, ...answer.answers[i] }));
-      show(answer.reference, probes, kind.description || kind.name);
-      $("nondigit-note").textContent = `${probes.length} images of ${kind.description || kind.name}, as the network reads them:`;
+      show(answer.reference, probes, kind.description || kind.name, answer.threshold ?? null);
+      $("nondigit-note").textContent = `${probes.length} images of ${kind.description || kind.name}, as the network reads them` +
+        `${calibrationNote(answer)}:`;
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
@@ -77,13 +82,21 @@ export function setupNonDigits() {
     try {
       const image = Array.from(lab.drawing.prepared);
       const answer = await postJSON("/api/ood" + query({ model: lab.active }), { image });
-      show(answer.reference, [{ image, digit: answer.digit, score: answer.score }], "your drawing");
-      $("nondigit-note").textContent = "Your drawing, as the network reads it:";
+      show(answer.reference, [{ image, digit: answer.digit, score: answer.score, is_digit: answer.is_digit }],
+        "your drawing", answer.threshold ?? null);
+      $("nondigit-note").textContent = `Your drawing, as the network reads it${calibrationNote(answer)}:`;
       $("nondigit-summary").textContent += ` Your drawing is surer than ${percent(answer.percentile / 100)} of the real digits.`;
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
     }
+  }
+
+  function calibrationNote(answer) {
+    if (!answer.calibrated) return " (probabilities not calibrated)";
+    return answer.threshold != null
+      ? ` (calibrated probabilities; the network's own “not a digit” threshold is ${percent(answer.threshold, 1)})`
+      : " (calibrated probabilities)";
   }
 
   function markKind(name) {

@@ -94,7 +94,8 @@ export function setupQuiz() {
       const detail = document.createElement("p");
       detail.className = "muted";
       const p = result.network_probabilities;
-      detail.textContent = `The network was ${percent(p[result.network_answer])} sure of ` +
+      detail.textContent = `The network was ${percent(p[result.network_answer])} sure ` +
+        `${result.calibrated ? "(calibrated) " : ""}of ` +
         `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
       const legend = document.createElement("p");
       legend.className = "legend-line muted";

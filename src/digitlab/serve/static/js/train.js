@@ -23,15 +23,40 @@ export function setupTrain() {
 
   function fillPreset(name) {
     const p = PRESETS[name];
-    $("train-preset-help").textContent = (p.loss || (name === "report" ? "ce" : "mse")) === "ce"
-      ? "softmax outputs, cross-entropy loss; the fields below change the rest"
-      : "tanh outputs, E = ½‖y − t‖² with ±1 targets; the fields below change the rest";
+    const outputs = (p.loss || (name === "report" ? "ce" : "mse")) === "ce"
+      ? "softmax outputs, cross-entropy loss"
+      : "tanh outputs, E = ½‖y − t‖² with ±1 targets";
+    $("train-preset-help").textContent = `${outputs}${honesty(p)}; the fields below change the rest`;
     $("train-hidden").value = p.hidden.join(",");
     $("train-activation").value = p.activation;
     $("train-optimizer").value = p.optimizer;
     $("train-lr").value = p.lr;
     $("train-epochs").value = p.epochs;
     $("train-batch").value = p.batch_size;
+  }
+
+  // What a preset adds to make its network know what it doesn't know.
+  function honesty(p) {
+    const parts = [];
+    if (p.attack && p.attack !== "none") parts.push(`adversarial training (${p.attack})`);
+    if (p.outlier_exposure > 0) parts.push("outlier exposure");
+    if (p.calibration_fraction > 0) parts.push("calibrated probabilities");
+    const says = p.outlier_exposure > 0 && p.calibration_fraction > 0 ? ": it can answer “not a digit”" : "";
+    return parts.length ? `, ${parts.join(", ")}${says}` : "";
+  }
+
+  // Every preset the server has gets an option (assignment and report are in the page).
+  function addPresetOptions() {
+    const select = $("train-preset");
+    const known = new Set([...select.options].map((o) => o.value));
+    for (const [name, p] of Object.entries(PRESETS)) {
+      if (known.has(name)) continue;
+      const extras = [p.attack && p.attack !== "none" ? "adversarial" : "",
+        p.outlier_exposure > 0 ? "outliers" : "", p.calibration_fraction > 0 ? "calibrated" : ""]
+        .filter(Boolean);
+      select.append(new Option(`${name}: ${p.activation}, ${p.optimizer === "adam" ? "Adam" : p.optimizer}` +
+        (extras.length ? ` + ${extras.join(", ")}` : ""), name));
+    }
   }
 
   function readForm() {
@@ -283,6 +308,7 @@ export function setupTrain() {
   resetLive(null, 0);
   getJSON("/api/presets").then((answer) => {
     Object.assign(PRESETS, answer.presets || {}); // the server's own presets, when it has them
+    addPresetOptions();
     if (!$("train-start").disabled) fillPreset($("train-preset").value);
   }).catch(() => {});
 
