@@ -130,3 +130,40 @@ def test_presets_robust_and_honest_are_named_alike_everywhere():
     assert robust.attack == "pgd-l2" and robust.outlier_exposure == 0
     assert honest.replace(outlier_exposure=0.0, calibration_fraction=0.0) == robust
     assert preset("best").key() != robust.key()
+
+
+# ---------------------------------------------------------------------- the fast tier
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
+@pytest.mark.parametrize("activation, output, loss_name", [
+    ("relu", "softmax", "ce"), ("tanh", "tanh", "mse"), ("swish", "softmax", "mse"),
+])
+def test_the_engines_input_gradient_and_attack_equal_the_reference(kernels, activation, output,
+                                                                    loss_name):
+    from digitlab.nn import compiled
+    from digitlab.nn.adversarial import AttackOptions, input_gradient, pgd
+    from digitlab.nn.fused import KERNELS, FusedEngine, register_kernels
+
+    if kernels == "numba":
+        loaded = compiled.load()
+        if loaded is None:
+            pytest.skip("Numba is not available")
+        if "numba" not in KERNELS:
+            register_kernels("numba", loaded.NumbaKernels())
+    rng = np.random.default_rng(4)
+    network = MLP([784, 300, 40, 10], [activation, activation, output], bias=True,
+                  dtype=np.float64, rng=rng)
+    loss = get_loss(loss_name)
+    x = rng.random((6, 784))
+    t = network.targets(rng.integers(0, 10, 6), loss)
+    engine = FusedEngine(threads=2, kernels=kernels)
+    engine.prepare(network)
+    reference_loss, reference_grad = input_gradient(network, x, t, loss)
+    fast_loss, fast_grad = engine.input_gradient(network, x, t, loss)
+    np.testing.assert_allclose(fast_loss, reference_loss, rtol=1e-12)
+    np.testing.assert_allclose(fast_grad, reference_grad, rtol=1e-9, atol=1e-14)
+
+    options = AttackOptions(norm="l2", epsilon=1.5, steps=4)
+    slow = pgd(network, x, t, loss, options, np.random.default_rng(0))
+    fast = pgd(network, x, t, loss, options, np.random.default_rng(0),
+               gradient=lambda x, t: engine.input_gradient(network, x, t, loss))
+    np.testing.assert_allclose(fast, slow, atol=1e-10)

@@ -35,6 +35,7 @@ from digitlab.data.outliers import (
     uniform_targets,
 )
 from digitlab.nn.adversarial import AttackOptions, adversarial_batch
+from digitlab.nn.engines import Engine
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
 
@@ -97,16 +98,19 @@ class RobustBatches:
         self._attack_rng = np.random.default_rng([seed, ATTACK_STREAM, epoch])
         self._outlier_rng = np.random.default_rng([seed, BATCH_STREAM, epoch])
 
-    def batch(self, network: MLP, x: np.ndarray, t: np.ndarray,
-              loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+    def batch(self, network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss,
+              engine: Engine | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(x′ (B + m, n_0), t′ (B + m, K)) for the digits x (B, n_0) and their targets t:
         the first rows attacked (with an attack), then m outliers with uniform targets (with
-        outlier exposure). The first B rows are always the digits'."""
+        outlier exposure). The first B rows are always the digits'. The attack's gradients
+        come from ``engine`` (its fast path; the reference equations without one)."""
         if self._attack_rng is None:
             raise RuntimeError("begin_epoch must be called before the epoch's batches")
         if self.attack is not None:
+            gradient = None if engine is None else (
+                lambda x, t: engine.input_gradient(network, x, t, loss))
             x = adversarial_batch(network, x, t, loss, self.attack, self._attack_rng,
-                                  mix=self.config.attack_mix)
+                                  mix=self.config.attack_mix, gradient=gradient)
         if self.outliers is not None:
             m = outlier_count(len(x), self.config.outlier_exposure)
             if m:

@@ -504,7 +504,7 @@ class _Trainer:
         x = self.images[index] if x is None else x  # (B, 784)
         t = self.targets[index]  # (B, 10)
         if self.robust.enabled:  # (B + m, 784), (B + m, 10)
-            x, t = self.robust.batch(network, x, t, loss)
+            x, t = self.robust.batch(network, x, t, loss, self.engine)
         masks = draw_masks(self.dropout, network.sizes, len(x), self.dropout_rng,
                            network.dtype)
         fp = self.engine.forward(network, x, masks)

@@ -121,6 +121,10 @@ def _check_positive(name: str, value) -> None:
         raise ConfigError(f"attack option {name} must be > 0, got {value!r}")
 
 
+#: ``gradient(x, t) -> (E (B,), ∂E/∂y⁰ (B, n_0))``: how an attack gets its gradient
+Gradient = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
 # ---------------------------------------------------------------------------------- pieces
 def input_gradient(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, *,
                    reference: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -210,7 +214,8 @@ def random_perturbation(options: AttackOptions, shape: tuple[int, int],
 # ---------------------------------------------------------------------------------- attacks
 def pgd(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, options: AttackOptions,
         rng: np.random.Generator | None = None, *,
-        callback: Callable[[int, np.ndarray], None] | None = None) -> np.ndarray:
+        callback: Callable[[int, np.ndarray], None] | None = None,
+        gradient: Gradient | None = None) -> np.ndarray:
     """Projected gradient ascent on E within the ε-ball: the adversarial examples (B, n_0).
 
     ``x`` (B, n_0) are the clean inputs (in the pixel box), ``t`` (B, n_L) their targets as
@@ -224,6 +229,8 @@ def pgd(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, options: AttackO
     numbers are those of the start, drawn from ``rng`` (needed then): one draw of (B, n_0) for
     L∞, (B, n_0) then (B,) for L2; the same generator state gives the same examples.
     ``callback(k, x_k)``, if given, sees the start (k = 0) and every iterate k = 1 … steps.
+    ``gradient(x, t) -> (E, g)`` computes g (default :func:`input_gradient`; a training engine
+    passes its own fast path, :meth:`digitlab.nn.engines.Engine.input_gradient`).
     """
     clean = np.asarray(x, dtype=network.dtype)  # (B, n_0)
     t = np.asarray(t, dtype=network.dtype)  # (B, n_L)
@@ -238,7 +245,10 @@ def pgd(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, options: AttackO
         callback(0, adversarial)
     alpha = options.alpha
     for k in range(1, options.steps + 1):
-        _, grad = input_gradient(network, adversarial, t, loss)  # (B, n_0)
+        if gradient is None:
+            _, grad = input_gradient(network, adversarial, t, loss)  # (B, n_0)
+        else:
+            _, grad = gradient(adversarial, t)
         step = alpha * ascent_direction(grad, options.norm)
         adversarial = project(adversarial + step.astype(network.dtype, copy=False), clean,
                               options)
@@ -261,7 +271,7 @@ def adversarial_count(batch: int, mix: float) -> int:
 
 def adversarial_batch(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss,
                       options: AttackOptions, rng: np.random.Generator | None,
-                      mix: float = 0.5) -> np.ndarray:
+                      mix: float = 0.5, *, gradient: Gradient | None = None) -> np.ndarray:
     """The inputs to train on (B, n_0): the first n = ⌊mix·B + ½⌋ rows of ``x`` replaced by
     their :func:`pgd` examples, the other B − n rows clean.
 
@@ -277,5 +287,6 @@ def adversarial_batch(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss,
     batch = np.array(x, dtype=network.dtype)  # a copy
     n = adversarial_count(len(batch), float(mix))
     if n:
-        batch[:n] = pgd(network, batch[:n], np.asarray(t)[:n], loss, options, rng)
+        batch[:n] = pgd(network, batch[:n], np.asarray(t)[:n], loss, options, rng,
+                        gradient=gradient)
     return batch

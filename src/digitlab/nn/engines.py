@@ -25,6 +25,7 @@ from threadpoolctl import threadpool_info
 
 from digitlab.choices import ENGINE_NAMES as ENGINES
 from digitlab.errors import ConfigError
+from digitlab.nn import adversarial
 from digitlab.nn.fused import KERNELS, FusedEngine, register_kernels
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP, ForwardPass
@@ -67,6 +68,11 @@ class Engine(Protocol):
         """Per-sample SGD on ``images[order]`` ((N, n_0), targets (N, n_L)), one rate per
         sample: ``(done, losses, predicted)`` (see :meth:`FusedEngine.sgd_samples`)."""
 
+    def input_gradient(self, network: MLP, x: np.ndarray, t: np.ndarray,
+                       loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+        """``(E (B,), ∂E/∂y⁰ (B, n_0))`` without dropout: the gradient an adversarial attack
+        climbs (:mod:`digitlab.nn.adversarial`)."""
+
 
 class ReferenceEngine:
     """Training steps straight from the equations: forward, backward, optimizer step."""
@@ -90,6 +96,10 @@ class ReferenceEngine:
                optimizer: Optimizer, lr: float) -> None:
         network.backward(fp, t, loss)  # equations (1)–(2): ∂Ē/∂θ into network.grads
         optimizer.step(network.params, network.grads, lr)
+
+    def input_gradient(self, network: MLP, x: np.ndarray, t: np.ndarray,
+                       loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+        return adversarial.input_gradient(network, x, t, loss)
 
     def sgd_samples(self, network, images, targets, order, rates, loss):
         raise NotImplementedError("the reference engine has no per-sample loop "

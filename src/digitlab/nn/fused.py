@@ -238,6 +238,40 @@ def backward_update(
                                        fp.activated(l - 1))
 
 
+def backward_to_input(network: MLP, fp: ForwardPass, t: np.ndarray, loss: Loss,
+                      threads: int = 1, pointwise: Pointwise = NUMPY_POINTWISE) -> np.ndarray:
+    """∂E_b/∂y⁰_b (B, n_0) for each sample of the forward pass ``fp`` (no dropout masks).
+
+    The same maths as :func:`digitlab.nn.adversarial.input_gradient`: equation (1) carries
+    δ^{l−1} = (δ^l W^l) ⊙ f′(z^{l−1}) down from the output delta, and one more product gives
+    ∂E/∂y⁰ = −δ⁰W⁰; no weight gradient is formed. Each product δ^l W^l, (B, n_{l+1}) @
+    (n_{l+1}, n_l), is split over ``threads`` by its columns; ``pointwise`` computes f′.
+    """
+    batch = fp.ys[0].shape[0]
+    delta = network.output_delta(fp, t, loss)  # δ^{L−1}: (B, n_L)
+    for l in reversed(range(network.n_layers)):
+        W = network.weights[l]
+        grad_y = np.empty((batch, W.shape[1]), dtype=network.dtype)  # −∂E/∂y^l: (B, n_l)
+
+        def columns(lo, hi, W=W, delta=delta, grad_y=grad_y):
+            np.matmul(delta, W[:, lo:hi], out=grad_y[:, lo:hi])
+
+        in_parts(columns, W.shape[1], threads if W.shape[1] >= 256 else 1, align=64)
+        if l == 0:
+            return -grad_y
+        delta = pointwise.backward(network.activations[l - 1], grad_y, fp.zs[l - 1],
+                                   fp.activated(l - 1))
+    raise AssertionError("a network has at least one layer")  # pragma: no cover
+
+
+def input_gradient(network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss, threads: int = 1
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """``(E, g)``: each sample's loss (B,) and ∂E/∂y⁰ (B, n_0), through :func:`forward` and
+    :func:`backward_to_input` (the gradient an attack climbs, equation (3) turned around)."""
+    fp = forward(network, x, threads)
+    return loss.per_sample(fp.output, t), backward_to_input(network, fp, t, loss, threads)
+
+
 # ---------------------------------------------------------------------- the dispatch point
 class Kernels(Protocol):
     """Everything a fused backend offers, declared: the three step functions (signatures as
@@ -276,6 +310,10 @@ class Kernels(Protocol):
         """Per-sample SGD on ``images[order]`` in one call (only where
         :attr:`per_sample_loop`): see :meth:`FusedEngine.sgd_samples`."""
 
+    def input_gradient(self, network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss,
+                       threads: int) -> tuple[np.ndarray, np.ndarray]:
+        """``(E (B,), ∂E/∂y⁰ (B, n_0))`` without dropout: see :func:`input_gradient`."""
+
 
 class NumpyKernels:
     """This module's kernels: NumPy, SciPy's BLAS and plain threads; every config, dropout
@@ -286,6 +324,7 @@ class NumpyKernels:
     forward = staticmethod(forward)
     sgd_step = staticmethod(sgd_step)
     backward_update = staticmethod(backward_update)
+    input_gradient = staticmethod(input_gradient)
 
     @staticmethod
     def supports(config: TrainConfig, per_sample: bool) -> str | None:
@@ -354,6 +393,13 @@ class FusedEngine:
         if masks is None or self.kernels.dropout:
             return self.kernels
         return KERNELS["numpy"]
+
+    def input_gradient(self, network: MLP, x: np.ndarray, t: np.ndarray,
+                       loss: Loss) -> tuple[np.ndarray, np.ndarray]:
+        """``(E (B,), ∂E/∂y⁰ (B, n_0))``, through the kernels' forward pass and
+        :func:`backward_to_input`, split over the engine's threads."""
+        return self.kernels.input_gradient(network, np.asarray(x, dtype=network.dtype), t, loss,
+                                           self.threads)
 
     def forward(self, network: MLP, x: np.ndarray,
                 masks: list[np.ndarray | None] | None = None) -> ForwardPass:

@@ -402,6 +402,13 @@ class NumbaKernels:
     def forward(self, network, x, threads, masks=None):
         return self.minibatch.forward(network, x, threads, masks)
 
+    def input_gradient(self, network, x, t, loss, threads):
+        """The compiled forward pass, then :func:`digitlab.nn.fused.backward_to_input` with
+        the compiled activations' slopes."""
+        fp = self.forward(network, x, threads)
+        return (loss.per_sample(fp.output, t),
+                fused.backward_to_input(network, fp, t, loss, threads, self.pointwise))
+
     def __init__(self):
         # the last network's per-sample trainer (scratch arrays, thread timings), and the last
         # optimizer's compiled update, each kept with a weak reference to what it serves
