@@ -220,20 +220,15 @@ class MLP:
 
     def output_layer(self, x: np.ndarray,
                      batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-        """(z^{L−1}, y^L): the output layer's pre-activations and outputs, each (N, n_L)."""
+        """(z^{L−1}, y^L): the output layer's pre-activations and outputs, each (N, n_L),
+        through :meth:`forward` ``batch_size`` inputs at a time (only the last layer kept)."""
         x = np.asarray(x)
         z_out = np.empty((len(x), self.sizes[-1]), dtype=self.dtype)
         y_out = np.empty_like(z_out)
         for start in range(0, len(x), batch_size):
-            y = np.asarray(x[start : start + batch_size], dtype=self.dtype)
-            for W, b, f in zip(self.weights, self.biases, self.activations, strict=True):
-                z_columns = W @ y.T  # column form, as in forward
-                if b is not None:
-                    z_columns += b[:, np.newaxis]
-                z = z_columns.T
-                y = f.forward(z)
-            z_out[start : start + batch_size] = z
-            y_out[start : start + batch_size] = y
+            fp = self.forward(x[start : start + batch_size])
+            z_out[start : start + batch_size] = fp.zs[-1]
+            y_out[start : start + batch_size] = fp.output
         return z_out, y_out
 
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
