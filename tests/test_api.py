@@ -157,3 +157,18 @@ def test_keyword_arguments_are_named_like_the_flags(function, command):
     keywords = set(inspect.signature(getattr(dl, function)).parameters)
     missing = {f for f in flags if f not in keywords and f.removeprefix("no_") not in keywords}
     assert not missing
+
+
+def test_every_path_that_applies_a_deskewed_model_deskews_first(tmp_path):
+    """A network trained on deskewed digits reads raw digits only through its preprocessing:
+    the run's evaluation, dl.evaluate on the run or its folder, and the run's model agree."""
+    data = dl.load_dataset()
+    run = dl.train(preset="report", hidden=[16], epochs=1, deskew=True, max_train_samples=2000,
+                   out=tmp_path / "run", progress=False)
+    images, labels = data.test.images, data.test.labels
+    expected = run.evaluation.accuracy
+    assert dl.evaluate(run, images, labels).accuracy == expected
+    assert dl.evaluate(tmp_path / "run", images, labels).accuracy == expected
+    assert np.mean(run.model.classify(images) == labels) == expected
+    bare = np.mean(run.network.classify(images) == labels)
+    assert bare < expected - 0.05  # the bare network on raw digits reads far worse

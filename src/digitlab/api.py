@@ -499,11 +499,13 @@ def _readable_model(model):
     ensemble folder too), a loaded model's preprocessing is applied before its network."""
     from digitlab.loading import load_digit_model, resolve_model
     from digitlab.modelio import SavedModel
+    from digitlab.training import TrainResult
 
     if isinstance(model, (str, os.PathLike)):
         model = load_digit_model(model)
-    if isinstance(model, SavedModel):
-        return model.model, model.config, str(model.path) if model.path else None
+    if isinstance(model, (SavedModel, TrainResult)):  # fed as trained: preprocessing first
+        path = model.path if isinstance(model, SavedModel) else model.run_dir
+        return model.model, model.config, str(path) if path else None
     return resolve_model(model)
 
 
