@@ -561,9 +561,12 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
             return (f"{kinds[k]['title']} (AUROC {_auroc(nets['plain']['kinds'][k]['auroc'])} "
                     f"→ {_auroc(nets['honest']['kinds'][k]['auroc'])})")
 
+        if abs(gains[least]) < 0.005:  # equal to two decimals
+            last = f"is no better on {change(least)}"
+        else:
+            last = f"{'least' if gains[least] > 0 else 'loses most'} on {change(least)}"
         findings.append(f"Among the kinds never trained on, the honest network gains most "
-                        f"against the plain one on {change(most)} and "
-                        f"{'least' if gains[least] >= 0 else 'loses most'} on {change(least)}.")
+                        f"against the plain one on {change(most)} and {last}.")
     dreamers = [name for name in names if nets[name].get("dreams")]
     if dreamers:
         findings.append("Dreams from a black image — " + "; ".join(
