@@ -92,7 +92,7 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
     text = " ".join(section.findings)
     assert ("The honest network answers 'not a digit' to 87.0 % of letters, the plain one to "
             "3.0 %") in text
-    assert "the honest network's from 4.1 % to 1.2 % (T = 1.20)" in text
+    assert "and took the honest network's from 4.1 % to 1.2 % (T = 1.20)" in text
     assert "2.1 % for the plain network" in text
     assert "Test accuracy: plain 97.0 %, robust 95.0 %, calibrated 96.8 %, honest 95.0 %" in text
     assert "on letters A–Z (AUROC 0.61 → 0.93)" in text
@@ -104,5 +104,9 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
     # other numbers, other sentences
     changed = " ".join(stages.honesty_findings(honesty_result(0.42)))
     assert "'not a digit' to 42.0 % of letters" in changed and "87.0 %" not in changed
+    unchanged = honesty_result()
+    unchanged["networks"]["calibrated"]["temperature"] = 1.0
+    assert "left the calibrated network's at 0.8 % (T = 1.00: none needed)" in " ".join(
+        stages.honesty_findings(unchanged))
     overview = " ".join(stages.overview_section({"honesty": honesty_result()}).findings)
     assert "87.0 % of letters" in overview and "1.2 % against 2.1 %" in overview

@@ -522,13 +522,17 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
            "temperature." if calibrated else "")
     ]
     if calibrated:
-        fitted = "; ".join(
-            f"the {name} network's from {pct(nets[name]['ece_uncalibrated'])} to "
-            f"{pct(nets[name]['ece'])} (T = {nets[name]['temperature']:.2f})"
-            for name in calibrated)
+        def scaled(name: str) -> str:
+            net = nets[name]
+            if abs(net["temperature"] - 1.0) < 0.005:  # T = 1.00: the fit changed nothing
+                return f"left the {name} network's at {pct(net['ece'])} (T = 1.00: none needed)"
+            return (f"took the {name} network's from {pct(net['ece_uncalibrated'])} to "
+                    f"{pct(net['ece'])} (T = {net['temperature']:.2f})")
+
+        fitted = _listed([scaled(name) for name in calibrated])
         others = [name for name in names if name not in calibrated]
         findings.append(
-            "Expected calibration error on the test digits (15 bins): temperature scaling took "
+            "Expected calibration error on the test digits (15 bins): temperature scaling "
             + fitted + ("; without it the ECE is " + _listed([
                 f"{pct(nets[name]['ece'])} for the {name} network" for name in others])
                 if others else "") + ".")
