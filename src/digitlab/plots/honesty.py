@@ -35,7 +35,7 @@ def confidence_by_kind_figure(medians: dict[str, dict[str, float]], relations: d
     order = {"trained": 1, "related": 2, "unseen": 3}
     inputs.sort(key=lambda title: order.get(relations.get(title, "digits"), 0))
     height = 0.8 / len(networks)
-    fig, ax = plt.subplots(figsize=(8.0, 0.5 * len(inputs) + 1.6))
+    fig, ax = plt.subplots(figsize=(9.0, 0.5 * len(inputs) + 1.9))
     for row, title in enumerate(inputs):
         relation = relations.get(title, "digits")
         ax.axhspan(row - 0.5, row + 0.5, color=RELATION_SHADES[relation], zorder=0)
@@ -51,9 +51,10 @@ def confidence_by_kind_figure(medians: dict[str, dict[str, float]], relations: d
     ax.set(xlim=(0, 1), xlabel="median top probability (how sure the answer is)",
            title="How sure each network is, on digits and on what is not a digit")
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
-    ax.legend(fontsize=8, loc="lower right", framealpha=0.9)
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels), frameon=False)
     ax.grid(True, axis="x", alpha=0.3, zorder=1)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return detached(fig)
 
 
