@@ -62,6 +62,23 @@ def test_quick_report_writes_every_file_and_reuses_stages(quick_report):
             assert json.dumps(typed.to_dict()) == json.dumps(cached["results"])
 
 
+def test_quick_report_compares_four_networks_on_what_is_not_a_digit(quick_report):
+    from digitlab.studies.honesty import FIGURES, NETWORKS
+
+    out, summary = quick_report
+    honesty = summary["stages"]["honesty"]
+    assert list(honesty["networks"]) == list(NETWORKS)
+    for name, network in honesty["networks"].items():
+        assert 0 <= network["ece"] <= 1 and "letters" in network["kinds"], name
+        assert (network["temperature"] is not None) == (name in ("calibrated", "honest"))
+        assert all(0 <= k["auroc"] <= 1 for k in network["kinds"].values())
+    assert list(honesty["figures"]) == list(FIGURES)
+    page = (out / "index.html").read_text()
+    assert '<section id="honesty">' in page and "of letters, the plain one to" in page
+    for key, path in honesty["figures"].items():
+        assert path in summary["figures"] and f"<figcaption>{FIGURES[key].caption}" in page
+
+
 def _without_date(text: str) -> str:
     """The report without the time it was written (the subtitle's date and time)."""
     return re.sub(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "DATE", text)

@@ -48,3 +48,65 @@ def test_every_beyond_figure_gets_its_written_caption_and_numbers_make_the_sente
     assert "+ all: 94.0 % (+4.00 points against the lab recipe's 90.0 %)" in text
     assert "+ ensemble: 97.0 %" in text
     assert "10 epochs with 2 seeds" in section.intro and "--full" in section.intro
+
+
+def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
+    """A hand-made result of the honesty stage: two kinds, four networks."""
+    from digitlab.studies.honesty import FIGURES
+
+    def network(accuracy, ece, ece_uncalibrated, temperature, rejected, auroc, dreams=None):
+        kinds = {"letters": {"median_top": 1 - rejected, "auroc": auroc, "rejected": rejected},
+                 "uniform_noise": {"median_top": 0.5, "auroc": 0.9, "rejected": 0.6}}
+        return {"test_accuracy": accuracy, "ece": ece, "ece_uncalibrated": ece_uncalibrated,
+                "temperature": temperature, "median_top_digits": 0.99, "kinds": kinds,
+                "config": {"calibration_fraction": 0.1 if temperature else 0.0},
+                "seconds": 12.0, "dreams": dreams}
+
+    def dreams(readable, cosine):
+        return {"summary": f"{readable} of 10 dreams read as their digit by both judges; "
+                           f"median cosine to the nearest real digit {cosine:.2f}",
+                "n_readable": readable, "median_cosine": cosine}
+
+    return {
+        "networks": {
+            "plain": network(0.97, 0.021, 0.021, None, 0.03, 0.61, dreams(2, 0.55)),
+            "robust": network(0.95, 0.03, 0.03, None, 0.10, 0.7, dreams(9, 0.72)),
+            "calibrated": network(0.968, 0.008, 0.025, 1.4, 0.05, 0.65),
+            "honest": network(0.95, 0.012, 0.041, 1.2, letters_rejected_by_honest, 0.93),
+        },
+        "kinds": {"letters": {"title": "letters A–Z", "relation": "unseen"},
+                  "uniform_noise": {"title": "uniform noise", "relation": "trained"}},
+        "figures": {key: f"honesty/{spec.file}" for key, spec in FIGURES.items()},
+        "outlier_kinds": ["scribbles", "noise"], "skipped": {}, "hidden": [32], "epochs": 1,
+        "samples": 1000, "attack_steps": 2, "nondigit_count": 100, "mode": "quick",
+    }
+
+
+def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sentences():
+    from digitlab.studies.honesty import FIGURES
+
+    section = stages.honesty_section(None, honesty_result())
+    assert len(section.figures) == len(FIGURES) == 4
+    for figure, (key, spec) in zip(section.figures, FIGURES.items(), strict=True):
+        assert figure.caption == spec.caption and written(figure.caption, key)
+    text = " ".join(section.findings)
+    assert ("The honest network answers 'not a digit' to 87.0 % of letters, the plain one to "
+            "3.0 %") in text
+    assert "and took the honest network's from 4.1 % to 1.2 % (T = 1.20)" in text
+    assert "2.1 % for the plain network" in text
+    assert "Test accuracy: plain 97.0 %, robust 95.0 %, calibrated 96.8 %, honest 95.0 %" in text
+    assert "on letters A–Z (AUROC 0.61 → 0.93)" in text
+    assert "closer to real digits than the plain network's (median cosine 0.72 against 0.55" \
+        in text
+    assert "never trained on: letters A–Z" in section.intro
+    assert "these were trained on: uniform noise" in section.intro
+    assert "pen scribbles and uniform and smoothed noise" in section.intro
+    # other numbers, other sentences
+    changed = " ".join(stages.honesty_findings(honesty_result(0.42)))
+    assert "'not a digit' to 42.0 % of letters" in changed and "87.0 %" not in changed
+    unchanged = honesty_result()
+    unchanged["networks"]["calibrated"]["temperature"] = 1.0
+    assert "left the calibrated network's at 0.8 % (T = 1.00: none needed)" in " ".join(
+        stages.honesty_findings(unchanged))
+    overview = " ".join(stages.overview_section({"honesty": honesty_result()}).findings)
+    assert "87.0 % of letters" in overview and "1.2 % against 2.1 %" in overview

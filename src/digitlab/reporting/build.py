@@ -38,6 +38,8 @@ STAGES = [
              upstream=("final",), result_type=st.AnalysisResult),
     st.Stage("dream", "Deep dream", st.dream_settings, st.run_dream, st.dream_section,
              upstream=("final", "analysis"), result_type=st.DreamStudyResult),
+    st.Stage("honesty", "Does it know what it doesn't know?", st.honesty_settings,
+             st.run_honesty, st.honesty_section),
 ]
 
 

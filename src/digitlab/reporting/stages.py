@@ -466,6 +466,196 @@ def dream_section(ctx: Context, r: DreamStudyResult) -> Section:
                    {"dream options": r.options})
 
 
+# ---------------------------------------------------------------------------------------- honesty
+def honesty_settings(ctx: Context) -> dict[str, Any]:
+    s = ctx.settings
+    return {"hidden": list(s.honesty_hidden), "epochs": s.honesty_epochs,
+            "samples": s.honesty_samples, "attack_steps": s.honesty_attack_steps,
+            "dream_steps": s.honesty_dream_steps, "nondigit_count": s.nondigit_count,
+            "data": ctx.dataset.describe()}
+
+
+def run_honesty(ctx: Context, stage_dir: Path) -> dict[str, Any]:
+    from digitlab.studies.honesty import run_honesty as run
+
+    s = ctx.settings
+    results = run(ctx.dataset, stage_dir, hidden=list(s.honesty_hidden),
+                  epochs=s.honesty_epochs, samples=s.honesty_samples,
+                  attack_steps=s.honesty_attack_steps, nondigit_count=s.nondigit_count,
+                  dream_steps=s.honesty_dream_steps, progress=ctx.progress, rel=ctx.rel)
+    results["mode"] = s.mode
+    return results
+
+
+def _titles(r: dict[str, Any], relation: str) -> list[str]:
+    return [k["title"] for k in r["kinds"].values() if k["relation"] == relation]
+
+
+def _listed(words: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c"."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _mean_auroc(network: dict[str, Any], kinds: list[str]) -> float | None:
+    values = [network["kinds"][k]["auroc"] for k in kinds
+              if network["kinds"][k]["auroc"] is not None]
+    return float(np.mean(values)) if values else None
+
+
+def _auroc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+def honesty_findings(r: dict[str, Any]) -> list[str]:
+    """The section's sentences, every number from ``r`` (:func:`run_honesty`'s results)."""
+    from digitlab.calibration import DIGITS_ACCEPTED
+
+    nets, kinds = r["networks"], r["kinds"]
+    names = list(nets)
+    held = {name: net["config"].get("calibration_fraction", 0.0) for name, net in nets.items()}
+    calibrated = [name for name in names if nets[name]["temperature"] is not None]
+    findings = [
+        "Test accuracy: " + ", ".join(f"{name} {pct(nets[name]['test_accuracy'])}"
+                                      for name in names) + "."
+        + (f" The {' and '.join(calibrated)} networks trained on "
+           f"{pct(1 - max(held.values()), 0)} of the training digits: the rest fitted their "
+           "temperature." if calibrated else "")
+    ]
+    if calibrated:
+        def scaled(name: str) -> str:
+            net = nets[name]
+            if abs(net["temperature"] - 1.0) < 0.005:  # T = 1.00: the fit changed nothing
+                return f"left the {name} network's at {pct(net['ece'])} (T = 1.00: none needed)"
+            return (f"took the {name} network's from {pct(net['ece_uncalibrated'])} to "
+                    f"{pct(net['ece'])} (T = {net['temperature']:.2f})")
+
+        fitted = _listed([scaled(name) for name in calibrated])
+        others = [name for name in names if name not in calibrated]
+        findings.append(
+            "Expected calibration error on the test digits (15 bins): temperature scaling "
+            + fitted + ("; without it the ECE is " + _listed([
+                f"{pct(nets[name]['ece'])} for the {name} network" for name in others])
+                if others else "") + ".")
+    rejected = pct(1 - DIGITS_ACCEPTED, 0)
+    if "letters" in kinds and {"plain", "honest"} <= set(nets):
+        plain, honest = nets["plain"]["kinds"]["letters"], nets["honest"]["kinds"]["letters"]
+        findings.append(
+            f"The honest network answers 'not a digit' to {pct(honest['rejected'])} of letters, "
+            f"the plain one to {pct(plain['rejected'])} (each at the top probability below "
+            f"which it rejects {rejected} of the test digits); the median top probability on "
+            f"letters is {honest['median_top']:.2f} for the honest network and "
+            f"{plain['median_top']:.2f} for the plain one.")
+    words = {"trained": "the kinds outlier exposure trained on",
+             "related": "kinds related to those",
+             "unseen": "the kinds it never saw"}
+    for relation, phrase in words.items():
+        which = [k for k, v in kinds.items() if v["relation"] == relation]
+        if which:
+            findings.append(
+                f"Telling test digits from {phrase} ({_listed(_titles(r, relation))}) by the "
+                "top probability, mean AUROC: " + ", ".join(
+                    f"{name} {_auroc(_mean_auroc(nets[name], which))}" for name in names) + ".")
+    unseen = [k for k, v in kinds.items() if v["relation"] == "unseen"]
+    if unseen and {"plain", "honest"} <= set(nets):
+        gains = {k: (nets["honest"]["kinds"][k]["auroc"] or 0.0)
+                 - (nets["plain"]["kinds"][k]["auroc"] or 0.0) for k in unseen}
+        most, least = max(gains, key=gains.get), min(gains, key=gains.get)
+
+        def change(k: str) -> str:
+            return (f"{kinds[k]['title']} (AUROC {_auroc(nets['plain']['kinds'][k]['auroc'])} "
+                    f"→ {_auroc(nets['honest']['kinds'][k]['auroc'])})")
+
+        if abs(gains[least]) < 0.005:  # equal to two decimals
+            last = f"is no better on {change(least)}"
+        else:
+            last = f"{'least' if gains[least] > 0 else 'loses most'} on {change(least)}"
+        findings.append(f"Among the kinds never trained on, the honest network gains most "
+                        f"against the plain one on {change(most)} and {last}.")
+    dreamers = [name for name in names if nets[name].get("dreams")]
+    if dreamers:
+        findings.append("Dreams from a black image — " + "; ".join(
+            f"{name} network: {nets[name]['dreams']['summary']}" for name in dreamers) + ".")
+    if {"plain", "robust"} <= set(dreamers):
+        plain, robust = nets["plain"]["dreams"], nets["robust"]["dreams"]
+        closer = robust["median_cosine"] > plain["median_cosine"]
+        findings.append(
+            "The robust network's dreams are "
+            + ("closer to real digits than the plain network's"
+               if closer else "no closer to real digits than the plain network's")
+            + f" (median cosine {robust['median_cosine']:.2f} against "
+            f"{plain['median_cosine']:.2f}; {robust['n_readable']} against "
+            f"{plain['n_readable']} readable).")
+    if r.get("skipped"):
+        findings.append("Left out: " + "; ".join(f"{k} ({why})"
+                                                 for k, why in r["skipped"].items()) + ".")
+    return findings
+
+
+#: the outlier kinds of digitlab.data.outliers in words
+OUTLIER_WORDS = {"scribbles": "pen scribbles", "noise": "uniform and smoothed noise",
+                 "blobs": "Gaussian blobs", "pieces": "halves and quarters of digits",
+                 "overlays": "two digits written over each other",
+                 "fashion": "Fashion-MNIST's training images"}
+
+
+def honesty_section(ctx: Context, r: dict[str, Any]) -> Section:
+    from digitlab.data.outliers import TRAINING_KINDS
+    from digitlab.studies.honesty import FIGURES, RELATIONS
+
+    nets, kinds = r["networks"], r["kinds"]
+    sizes = "-".join(str(n) for n in [N_PIXELS, *r["hidden"], N_CLASSES])
+    trained_on = [OUTLIER_WORDS.get(k, k) for k in r.get("outlier_kinds") or TRAINING_KINDS]
+    described = {"trained": "these were trained on", "related": "these resemble what was",
+                 "unseen": "these were never trained on"}
+    relations = "; ".join(f"{described[rel]}: {_listed(_titles(r, rel))}"
+                          for rel in RELATIONS if _titles(r, rel))
+    intro = (
+        "Every network so far answers every input with a digit. Four networks, trained on the "
+        "same digits and tested on the same held-out ones: plain (the 'best' preset's recipe), "
+        "robust (half of every batch replaced by an L2 projected-gradient attack of radius "
+        f"1.5, {_plural(r['attack_steps'], 'step')}), calibrated (plain with a tenth of the "
+        "training digits held out to fit a temperature T) and honest (robust, plus outlier "
+        "exposure — half a batch more of images that are not digits, taught to answer with "
+        "the uniform distribution — and the same calibration). Outlier exposure trained on "
+        f"{_listed(trained_on)}. Of the report's non-digit kinds, {relations}. Letters are "
+        "never trained on; the Fashion-MNIST images shown are its test images, never trained "
+        "on either, but of the same kind as its training images. "
+        f"Here each network is {sizes}, trained for {_plural(r['epochs'], 'epoch')}"
+        + (f" on {r['samples']} training digits" if r["samples"] else "")
+        + f"; {r['nondigit_count']} images of each non-digit kind."
+    )
+    names = list(nets)
+    by_relation = {rel: [k for k, v in kinds.items() if v["relation"] == rel]
+                   for rel in RELATIONS}
+    overview = Table(
+        ["network", "test accuracy", "ECE (T = 1)", "ECE (as reported)", "T",
+         *[f"mean AUROC, {rel}" for rel in RELATIONS], "training (s)"],
+        [[name, pct(n["test_accuracy"]), pct(n["ece_uncalibrated"]), pct(n["ece"]),
+          "—" if n["temperature"] is None else f"{n['temperature']:.2f}",
+          *[_auroc(_mean_auroc(n, by_relation[rel])) for rel in RELATIONS],
+          f"{n['seconds']:.0f}"] for name, n in nets.items()],
+        "The four networks on the test digits and, by the top probability, against the "
+        "non-digit kinds")
+    ordered = [k for rel in RELATIONS for k in by_relation[rel]]
+    confidence = Table(
+        ["input", "relation", *names],
+        [["real test digits", "—", *[f"{nets[n]['median_top_digits']:.3f}" for n in names]]]
+        + [[kinds[k]["title"], kinds[k]["relation"],
+            *[f"{nets[n]['kinds'][k]['median_top']:.3f}" for n in names]] for k in ordered],
+        "Median top probability on each input")
+    separation = Table(
+        ["non-digit kind", "relation", *names],
+        [[kinds[k]["title"], kinds[k]["relation"],
+          *[f"{_auroc(nets[n]['kinds'][k]['auroc'])} ({pct(nets[n]['kinds'][k]['rejected'], 0)})"
+            for n in names]] for k in ordered],
+        "AUROC of test digits against each kind by the top probability; in brackets the share "
+        "answered 'not a digit' at the threshold that accepts 95 % of the test digits")
+    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
+    configs = {f"{name} network": nets[name]["config"] for name in names}
+    return Section("honesty", "Does it know what it doesn't know?", intro,
+                   honesty_findings(r), figures, [overview, confidence, separation], configs)
+
+
 # ---------------------------------------------------------------------------------------- overview
 def overview_section(results: dict[str, Any]) -> Section:
     """The assignment's questions answered in one list, from the stages' measured results."""
@@ -518,6 +708,16 @@ def overview_section(results: dict[str, Any]) -> Section:
         found.append(f"Deep dream from a {r.start} image: {right} of {len(r.dreams)} "
                      "dreamed digits are read as the digit they were dreamed for (lowest "
                      f"probability of its digit {r.min_final_target_probability:.3f}).")
+    if "honesty" in results:
+        nets = results["honesty"]["networks"]
+        if "letters" in results["honesty"]["kinds"] and {"plain", "honest"} <= set(nets):
+            plain, honest = nets["plain"], nets["honest"]
+            found.append(
+                "Does it know what it doesn't know: the honest network (adversarial training, "
+                "outlier exposure, calibration) answers 'not a digit' to "
+                f"{pct(honest['kinds']['letters']['rejected'])} of letters, never trained on, "
+                f"the plain one to {pct(plain['kinds']['letters']['rejected'])}; ECE on the test "
+                f"digits {pct(honest['ece'])} against {pct(plain['ece'])}.")
     return Section("overview", "Answers at a glance",
                    "What this run measured, in brief; the sections below give the details.",
                    found)

@@ -1,0 +1,85 @@
+"""Figures of "does it know what it doesn't know?": how sure each network is on real digits and
+on each kind of non-digit image, and dreams of several networks side by side."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import PercentFormatter
+
+from digitlab.plots import detached, save_figure, show_digit
+
+DPI = 110
+#: the background band of each relation of a kind to the outliers trained on
+RELATION_SHADES = {"digits": "0.85", "trained": "#d9ead3", "related": "#fff2cc",
+                   "unseen": "#f4cccc"}
+
+
+def plot_confidence_by_kind(medians: dict[str, dict[str, float]], relations: dict[str, str],
+                            path: str | os.PathLike) -> Path:
+    """Save :func:`confidence_by_kind_figure` to ``path``; return the path."""
+    return save_figure(confidence_by_kind_figure(medians, relations), path, dpi=DPI)
+
+
+def confidence_by_kind_figure(medians: dict[str, dict[str, float]], relations: dict[str, str]):
+    """Horizontal bars: for each input (rows: real digits first, then the non-digit kinds sorted
+    by their relation "trained", "related", "unseen") the median top probability of each
+    network (``medians``: network -> input title -> median). ``relations``: kind title ->
+    relation; a row not in it (the real digits) gets the band "digits"."""
+    networks = list(medians)
+    inputs = list(next(iter(medians.values())))
+    order = {"trained": 1, "related": 2, "unseen": 3}
+    inputs.sort(key=lambda title: order.get(relations.get(title, "digits"), 0))
+    height = 0.8 / len(networks)
+    fig, ax = plt.subplots(figsize=(9.0, 0.5 * len(inputs) + 1.9))
+    for row, title in enumerate(inputs):
+        relation = relations.get(title, "digits")
+        ax.axhspan(row - 0.5, row + 0.5, color=RELATION_SHADES[relation], zorder=0)
+    for i, (network, colour) in enumerate(zip(networks, plt.cm.tab10.colors, strict=False)):
+        y = np.arange(len(inputs)) - 0.4 + (i + 0.5) * height
+        values = [medians[network][title] for title in inputs]
+        ax.barh(y, values, height=height, color=colour, label=f"{network} network", zorder=2)
+    ax.set_yticks(np.arange(len(inputs)))
+    ax.set_yticklabels([title if title not in relations else f"{title} ({relations[title]})"
+                        for title in inputs], fontsize=8)
+    ax.set_ylim(len(inputs) - 0.5, -0.5)  # the first input on top
+    ax.axvline(0.1, color="grey", ls=":", lw=1, zorder=1, label="1/10: no idea")
+    ax.set(xlim=(0, 1), xlabel="median top probability (how sure the answer is)",
+           title="How sure each network is, on digits and on what is not a digit")
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels), frameon=False)
+    ax.grid(True, axis="x", alpha=0.3, zorder=1)
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    return detached(fig)
+
+
+def plot_dream_rows(digits: Sequence[int], rows: dict[str, np.ndarray],
+                    path: str | os.PathLike,
+                    title: str = "Dreams from a black image (equation (3))") -> Path:
+    """Save :func:`dream_rows_figure` to ``path``; return the path."""
+    return save_figure(dream_rows_figure(digits, rows, title), path, dpi=DPI)
+
+
+def dream_rows_figure(digits: Sequence[int], rows: dict[str, np.ndarray],
+                      title: str = "Dreams from a black image (equation (3))"):
+    """One row of dreams (D, 784) per network (``rows``: label -> dreams), one column per digit;
+    each image drawn from 0 to its own brightest pixel."""
+    n = len(digits)
+    fig, axes = plt.subplots(len(rows), n, figsize=(max(1.2 * n + 1.2, 7.0),
+                                                    1.45 * len(rows) + 0.9), squeeze=False)
+    for i, (label, dreams) in enumerate(rows.items()):
+        for j, digit in enumerate(digits):
+            image = np.asarray(dreams[j])
+            show_digit(axes[i, j], image, vmax=float(image.max()), title=str(digit),
+                       fontsize=8)
+        axes[i, 0].set_ylabel(label.replace(" ", "\n", 1), fontsize=9)
+    fig.suptitle(title, fontsize=11)
+    fig.text(0.5, 0.015, "each image drawn from 0 (white) to its own brightest pixel (black)",
+             ha="center", fontsize=8, color="0.3")
+    fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    return detached(fig)

@@ -1,0 +1,236 @@
+"""Does a network know what it doesn't know? Four networks on the same split, compared.
+
+- ``plain``: the ``best`` preset's recipe;
+- ``robust``: the same, half of every batch replaced by its L2 PGD adversarial version (the
+  ``robust`` preset);
+- ``calibrated``: ``plain`` with a tenth of the training digits held out to fit a temperature
+  (``calibration_fraction`` 0.1);
+- ``honest``: ``robust`` with outlier exposure and the same calibration (the ``honest`` preset).
+
+Each network is measured on the held-out test digits — accuracy and the expected calibration
+error (ECE, 15 bins) of the probabilities it reports, calibrated when it was — and on every kind
+of non-digit image of :mod:`digitlab.analysis.nondigits`: the median top probability and the
+AUROC of telling real test digits from that kind by the top probability, plus the share it
+rejects at the threshold that still accepts 95 % of the test digits (the same rule for every
+network). :data:`digitlab.data.outliers.KIND_RELATION` says which kinds the outlier exposure
+trains on ("trained"), which resemble those ("related") and which it never sees ("unseen").
+The plain and the robust network also dream every digit from a black image (equation (3)); the
+judges of :mod:`digitlab.dreaming.judges` say whether the dreams look like real digits.
+
+:func:`run_honesty` returns plain JSON (no NaN: :func:`digitlab.formatting.to_json`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from digitlab.formatting import FigureSpec, to_json
+
+NETWORKS = ("plain", "robust", "calibrated", "honest")
+#: each network's preset and what changes in it
+RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
+    "plain": ("best", {}),
+    "robust": ("robust", {}),
+    "calibrated": ("best", {"calibration_fraction": 0.1}),
+    "honest": ("honest", {}),
+}
+#: the networks that dream side by side
+DREAMERS = ("plain", "robust")
+#: the relations of :data:`~digitlab.data.outliers.KIND_RELATION`, in the order they are shown
+RELATIONS = ("trained", "related", "unseen")
+
+FIGURES: dict[str, FigureSpec] = {
+    "reliability_calibrated": FigureSpec(
+        "reliability_calibrated.png",
+        "Reliability of the calibrated network on the test digits, before and after "
+        "temperature scaling (the diagonal is perfect calibration; shaded, the gap to it)"),
+    "reliability_honest": FigureSpec(
+        "reliability_honest.png",
+        "Reliability of the honest network on the test digits, before and after temperature "
+        "scaling (the diagonal is perfect calibration; shaded, the gap to it)"),
+    "confidence": FigureSpec(
+        "confidence_by_kind.png",
+        "Median top probability of each network on real test digits and on each kind of "
+        "non-digit image, grouped by whether outlier exposure trained on the kind"),
+    "dreams": FigureSpec(
+        "dreams_plain_robust.png",
+        "Dreams from a black image (equation (3)) of the plain network (top) and of its "
+        "adversarially trained version (bottom)"),
+}
+
+
+def network_configs(dataset, *, hidden: list[int], epochs: int, samples: int = 0,
+                    attack_steps: int = 7) -> dict[str, Any]:
+    """The four networks' TrainConfigs, on the split of ``dataset`` (its seed and test share)."""
+    from digitlab.config import preset
+
+    n = min(samples or len(dataset.train), len(dataset.train))
+    common = dict(hidden=list(hidden), epochs=epochs, max_train_samples=samples,
+                  dataset=getattr(dataset, "name", None) or "mnist-sample",
+                  seed=int(getattr(dataset, "seed", 0)),
+                  test_fraction=getattr(dataset, "test_fraction", 0.1),
+                  trace_every=max(50, n // 20))
+    configs = {}
+    for name, (base, changes) in RECIPES.items():
+        config = preset(base).replace(**common, **changes)
+        if config.attack != "none":
+            config = config.replace(attack_steps=attack_steps)
+        configs[name] = config
+    return configs
+
+
+def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
+                    nondigits: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any, Any]:
+    """What one trained model (``TrainResult.model``) does on test digits and non-digits.
+
+    Returns the JSON-ready measurements and the reliability on the test digits before and
+    after its calibration (after: None when it has none).
+    """
+    from digitlab.analysis.ood import auroc
+    from digitlab.calibration import (
+        DIGITS_ACCEPTED,
+        digit_threshold,
+        network_logits,
+        reliability,
+        softmax,
+    )
+
+    calibration = getattr(model, "calibration", None)
+    base = model.model if calibration is not None else model
+
+    def probabilities(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = network_logits(base, images)
+        return softmax(s), (calibration.apply(s) if calibration is not None else None)
+
+    raw, calibrated = probabilities(test_images)
+    reported = calibrated if calibrated is not None else raw
+    before = reliability(raw, test_labels)
+    after = reliability(calibrated, test_labels) if calibrated is not None else None
+    digit_top = reported.max(axis=1)
+    threshold = digit_threshold(digit_top, DIGITS_ACCEPTED)
+    kinds = {}
+    for name, images in nondigits.items():
+        raw_k, calibrated_k = probabilities(images)
+        top = (calibrated_k if calibrated_k is not None else raw_k).max(axis=1)
+        kinds[name] = {"median_top": float(np.median(top)), "auroc": auroc(digit_top, top),
+                       "rejected": float(np.mean(top < threshold))}
+    measured = {
+        "test_accuracy": float(np.mean(reported.argmax(axis=1) == test_labels)),
+        "ece": (after or before).ece, "ece_uncalibrated": before.ece,
+        "temperature": None if calibration is None else float(calibration.temperature),
+        "median_top_digits": float(np.median(digit_top)),
+        "threshold": threshold, "digits_accepted": float(np.mean(digit_top >= threshold)),
+        "reliability": {"before": before.to_dict(),
+                        "after": None if after is None else after.to_dict()},
+        "kinds": kinds,
+    }
+    return measured, before, after
+
+
+def nondigit_images(dataset, n: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    """``n`` images of every non-digit kind (from the test digits; Fashion-MNIST's test images
+    when on disk), and the kinds left out with the reason."""
+    from digitlab.analysis.nondigits import load_fashion_images, make_nondigit_sets
+    from digitlab.errors import DataError
+
+    skipped = {}
+    try:
+        fashion = load_fashion_images()
+    except DataError as error:
+        fashion, skipped["fashion_mnist"] = None, str(error)
+    sets = make_nondigit_sets(dataset.test.images, dataset.test.labels, n, seed, fashion)
+    return {name: item.images for name, item in sets.items()}, skipped
+
+
+def run_honesty(
+    dataset, out_dir: str | Path, *, hidden: list[int], epochs: int, samples: int = 0,
+    attack_steps: int = 7, nondigit_count: int = 500, dream_steps: int = 0,
+    progress: bool = False, rel=str,
+) -> dict[str, Any]:
+    """Train the four networks on ``dataset``, measure them, dream with two of them, and write
+    the figures (:data:`FIGURES`) into ``out_dir``. ``rel`` turns a figure's path into the
+    string stored in the results. Returns the JSON-ready results."""
+    from digitlab.analysis.nondigits import KINDS
+    from digitlab.data.outliers import KIND_RELATION, TRAINING_KINDS
+    from digitlab.dreaming import DreamOptions, dream_all
+    from digitlab.dreaming.judges import judge_dreams
+    from digitlab.plots.calibration import plot_reliability
+    from digitlab.plots.honesty import plot_confidence_by_kind, plot_dream_rows
+    from digitlab.training import train
+
+    out_dir = Path(out_dir)
+    test = dataset.test
+    seed = int(getattr(dataset, "seed", 0))
+    configs = network_configs(dataset, hidden=hidden, epochs=epochs, samples=samples,
+                              attack_steps=attack_steps)
+    nondigits, skipped = nondigit_images(dataset, nondigit_count, seed)
+    if dream_steps:
+        options = DreamOptions(steps=dream_steps, min_steps=min(dream_steps, 250),
+                               persist_after=None if dream_steps <= 300 else 300)
+    else:
+        options = DreamOptions()
+    networks: dict[str, Any] = {}
+    dreams: dict[str, np.ndarray] = {}
+    figures: dict[str, str] = {}
+    outlier_kinds: list[str] = []
+    for name, config in configs.items():
+        start = time.perf_counter()
+        result = train(config, dataset, progress=progress, curves_title=f"{name} network")
+        seconds = time.perf_counter() - start
+        measured, before, after = measure_network(result.model, test.images, test.labels,
+                                                  nondigits)
+        measured.update(config=config.to_dict(), status=result.status, seconds=seconds,
+                        epochs_run=len(result.history.epochs))
+        if config.outlier_exposure and not outlier_kinds:
+            outlier_kinds = _outlier_kinds(result)
+        if after is not None:
+            key = f"reliability_{name}"
+            figures[key] = rel(plot_reliability(
+                before, after, out_dir / FIGURES[key].file,
+                title=f"Reliability of the {name} network on the test digits",
+                temperature=measured["temperature"]))
+        if name in DREAMERS:
+            digits = list(range(10))
+            dreamed = dream_all(result.network, digits, "black", options)
+            dreams[name] = np.stack([d.image for d in dreamed]).astype(np.float32)
+            judgement = judge_dreams(dreams[name], np.array(digits), test.images, test.labels)
+            measured["dreams"] = {
+                "summary": judgement.summary(), "n_readable": judgement.n_readable,
+                "n_dreams": len(judgement), "median_cosine": judgement.median_cosine,
+                "target_probabilities": [d.final_target_probability for d in dreamed],
+            }
+        networks[name] = measured
+    kinds = {name: {"title": KINDS[name].title, "relation": KIND_RELATION[name]}
+             for name in nondigits}
+    figures["confidence"] = rel(plot_confidence_by_kind(
+        {name: {"real digits": m["median_top_digits"],
+                **{kinds[k]["title"]: m["kinds"][k]["median_top"] for k in kinds}}
+         for name, m in networks.items()},
+        {kinds[k]["title"]: kinds[k]["relation"] for k in kinds},
+        out_dir / FIGURES["confidence"].file))
+    figures["dreams"] = rel(plot_dream_rows(
+        list(range(10)), {f"{name} network": dreams[name] for name in DREAMERS},
+        out_dir / FIGURES["dreams"].file))
+    figures = {key: figures[key] for key in FIGURES if key in figures}  # in the table's order
+    return to_json({
+        "networks": networks, "kinds": kinds, "skipped": skipped,
+        "training_kinds": list(TRAINING_KINDS), "outlier_kinds": outlier_kinds or None,
+        "hidden": list(hidden), "epochs": epochs, "samples": samples,
+        "attack_steps": attack_steps, "nondigit_count": nondigit_count,
+        "dream_options": options.to_dict(),
+        "figures": figures,
+    })
+
+
+def _outlier_kinds(result) -> list[str]:
+    """The outlier kinds a run with outlier exposure trained on (Fashion-MNIST's training
+    images only when they were on disk)."""
+    from digitlab.data.outliers import TRAINING_KINDS, load_fashion_training_images
+
+    if load_fashion_training_images() is None:
+        return [k for k in TRAINING_KINDS if k != "fashion"]
+    return list(TRAINING_KINDS)
