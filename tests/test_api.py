@@ -172,3 +172,14 @@ def test_every_path_that_applies_a_deskewed_model_deskews_first(tmp_path):
     assert np.mean(run.model.classify(images) == labels) == expected
     bare = np.mean(run.network.classify(images) == labels)
     assert bare < expected - 0.05  # the bare network on raw digits reads far worse
+
+
+def test_a_dataset_shows_examples_of_each_digit():
+    data = dl.load_dataset()
+    figure = data.show(per_digit=3, split="test")
+    assert isinstance(figure, Figure) and len(figure.axes) == 30
+    labels = [ax.get_ylabel() for ax in figure.axes if ax.get_ylabel()]
+    assert labels == list(data.class_names)
+    plt.close(figure)
+    with pytest.raises(dl.DataError, match="no 'validation' images"):
+        data.show(split="validation")  # 0 rows without a validation_fraction

@@ -110,6 +110,18 @@ class Dataset:
     test_fraction: float = 0.1
     validation_fraction: float = 0.0
 
+    def show(self, per_digit: int = 8, split: str = "train"):
+        """A figure of the first ``per_digit`` images of each class in ``split`` (``"train"``,
+        ``"validation"`` or ``"test"``), one row per class; Jupyter shows it."""
+        # matplotlib is imported here, not with the data (0.3 s that loading data never needs)
+        from digitlab.plots.data import digit_grid_figure
+
+        chosen = getattr(self, split, None) if split in ("train", "validation", "test") else None
+        if chosen is None or not len(chosen.labels):
+            raise DataError(f"dataset {self.name!r} has no {split!r} images to show; expected "
+                            "one of train, validation, test with images in it")
+        return digit_grid_figure(chosen.images, chosen.labels, self.class_names, per_digit)
+
     def splits(self) -> list[Split]:
         """The splits present, in the order train, validation, test."""
         return [s for s in (self.train, self.validation, self.test) if s is not None]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from digitlab.plots import save_figure
 from digitlab.shapes import IMAGE_SHAPE
@@ -20,7 +21,17 @@ def plot_digit_grid(
     per_digit: int,
     path: str | os.PathLike,
 ) -> Path:
-    """Save a grid of the first ``per_digit`` examples of each class, one row per class.
+    """Save :func:`digit_grid_figure` to ``path`` (format from the suffix); return the path."""
+    return save_figure(digit_grid_figure(images, labels, class_names, per_digit), path, dpi=100)
+
+
+def digit_grid_figure(
+    images: np.ndarray,
+    labels: np.ndarray,
+    class_names: Sequence[str],
+    per_digit: int,
+) -> Figure:
+    """A grid of the first ``per_digit`` examples of each class, one row per class.
 
     Parameters
     ----------
@@ -32,13 +43,10 @@ def plot_digit_grid(
         Row labels, indexed by class.
     per_digit : int
         Columns: examples shown per class (fewer if a class has fewer; the rest stay blank).
-    path : str or os.PathLike
-        Where to write the figure (format from the suffix, e.g. ``.png``).
 
     Returns
     -------
-    pathlib.Path
-        The path written.
+    matplotlib.figure.Figure
     """
     if per_digit < 1:
         raise ValueError(f"per_digit must be >= 1, got {per_digit}")
@@ -63,4 +71,4 @@ def plot_digit_grid(
         axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
     fig.subplots_adjust(left=label_inches / width, right=0.99, top=0.99, bottom=0.01,
                         wspace=0.05, hspace=0.05)
-    return save_figure(fig, path, dpi=100)
+    return fig
