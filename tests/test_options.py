@@ -155,3 +155,11 @@ def test_the_options_table_in_the_docs_is_generated_from_the_declarations():
         "docs/training-options.md is out of date: run scripts/write_training_options.py")
     for field in FIELDS:
         assert f"| `{field.name}` |" in committed
+
+
+def test_hidden_zero_is_refused_and_none_means_no_hidden_layer():
+    from digitlab.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="give 'none' for a network without a hidden layer"):
+        TrainConfig(hidden="0")
+    assert TrainConfig(hidden="none").hidden == []

@@ -385,8 +385,11 @@ def parse_hidden(text: str | int | list) -> list[int]:
     if isinstance(text, int):
         return [text]
     text = text.strip()
-    if text.lower() in ("", "none", "0"):
+    if text.lower() in ("", "none"):
         return []
+    if text == "0":
+        raise ConfigError("hidden must be positive layer widths like 256,128; give 'none' for a "
+                          "network without a hidden layer, got '0'")
     try:
         sizes = [int(part) for part in text.split(",")]
     except ValueError:
