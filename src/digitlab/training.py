@@ -360,6 +360,9 @@ class _Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end, on_progress=None) -> str:
         config = self.config
+        if self.stopped_early():  # a resumed run that had already stopped: nothing to train
+            self._calibrate()
+            return "early_stopping"
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
             trace_length = len(self.history.trace)
@@ -375,12 +378,14 @@ class _Trainer:
                 return "interrupted"
             self._evaluate(record)
             self.history.epochs.append(record)
+            # the decision first: the epoch's checkpoint holds the early-stopping state after it
+            stop = self._should_stop_early(record)
             if self.run_dir is not None:
                 self._checkpoint()
             snapshot = self._snapshot()
             if on_epoch_end is not None:
                 on_epoch_end(record)
-            if self._should_stop_early(record):
+            if stop:
                 self._calibrate()
                 return "early_stopping"
         self._calibrate()
@@ -558,7 +563,15 @@ class _Trainer:
         self.network.params[...] = params
         self.optimizer.load_state_dict(optimizer_state, self.network.params)
 
+    def stopped_early(self) -> bool:
+        """Whether the history ends with an early stop (a resumed run that was done)."""
+        return bool(self.config.early_stopping and self.history.epochs
+                    and self.history.epochs[-1].get("restored_best_epoch"))
+
     def _should_stop_early(self, record: dict[str, Any]) -> bool:
+        """Early stopping's decision after the epoch of ``record``: remember the best epoch, or
+        go back to it (and mark the record) once ``early_stopping`` epochs brought nothing
+        better. The caller checkpoints the outcome."""
         patience = self.config.early_stopping
         if not patience or record.get("validation_loss") is None:
             return False
@@ -567,9 +580,7 @@ class _Trainer:
             return False
         if record["epoch"] - self.best[2] >= patience:
             self.network.params[...] = self.best[1]
-            self.history.epochs[-1]["restored_best_epoch"] = self.best[2]
-            if self.run_dir is not None:
-                self._checkpoint()
+            record["restored_best_epoch"] = self.best[2]
             return True
         return False
 
