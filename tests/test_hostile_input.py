@@ -457,6 +457,41 @@ def test_7_layer_widths_are_capped(cli, tmp_path, hidden):
     assert not out.exists()
 
 
+HOSTILE_TOML = {
+    "a 5,001-digit integer": ("epochs = 1" + "0" * 5_000 + "\n", "a number of 5,001 digits"),
+    "a 101-digit seed": ("seed = " + "9" * 101 + "\n", "a number of 101 digits"),
+    "500 nested arrays": ("a = " + "[" * 500 + "]" * 500 + "\n", "nested 500 levels deep"),
+    "500 nested tables": ("a = " + "{b = " * 500 + "1" + "}" * 500 + "\n",
+                          "nested 500 levels deep"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_TOML))
+@pytest.mark.parametrize("command", ["train --config", "sweep --grid"])
+def test_7_huge_numbers_and_deep_nesting_in_toml(cli, tmp_path, command, case):
+    """Python refuses to convert integers of over 4,300 digits and tomllib recurses once per
+    level: the one TOML reader measures both first and names the file."""
+    content, words = HOSTILE_TOML[case]
+    if command == "sweep --grid":
+        content = content.replace("epochs", "[grid]\nepochs").replace("seed", "[base]\nseed")
+    path = tmp_path / "settings.toml"
+    path.write_text(content)
+    out = tmp_path / "out"
+    line = assert_refused(cli(*command.split(), path, "--out", out), path)
+    assert words in line and len(line) < 300
+    assert not out.exists() and path.read_text() == content
+
+
+def test_7_brackets_and_digits_inside_toml_strings_and_comments_do_not_count(tmp_path):
+    from digitlab.config import load_toml
+
+    path = tmp_path / "grid.toml"
+    text = ('name = "' + "[" * 100 + "9" * 200 + '"  # ' + "{" * 100 + "\n"
+            "note = '''" + "]" * 50 + "'''\n[grid]\nlr = [[0.1], [0.2]]\n")
+    path.write_text(text)
+    assert load_toml(path)["grid"]["lr"] == [[0.1], [0.2]]
+
+
 # --- 8. contradicting flags -------------------------------------------------------------------
 
 def test_8_report_quick_and_full_together(cli, tmp_path):

@@ -379,6 +379,18 @@ def test_no_bad_request_reaches_the_generic_error_handler(client, caplog):
     assert not [r for r in caplog.records if r.name == "digitlab.serve"]
 
 
+@pytest.mark.parametrize("path", ["/api/models/active", "/api/predict-prepared", "/api/train",
+                                  "/api/quiz/answer", "/api/dream"])
+def test_an_integer_of_5000_digits_is_a_400_naming_it_not_a_500(client, path):
+    """Python refuses to convert integers of over 4,300 digits: the body reader refuses them
+    first, at 100 digits, for every endpoint that reads JSON."""
+    body = b'{"epochs": 1' + b"0" * 5_000 + b', "image": [0]}'
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert_error(response, 400, "a number of 5,001 digits", "at most 100")
+    assert_error(client.post(path, content=b'{"seed": ' + b"9" * 101 + b"}",
+                             headers={"content-type": "application/json"}), 400, "101 digits")
+
+
 # ---------------------------------------------------------------------- quiz, probes
 def test_quiz_shows_the_most_confident_mistakes_without_labels(client, runs):
     question = client.get("/api/quiz?model=tiny&index=0").json()

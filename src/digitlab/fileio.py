@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -90,9 +91,11 @@ def json_depth(text: str) -> int:
 
 
 def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``text`` parsed as JSON once its nesting is known to be at most ``max_depth``.
+    """``text`` parsed as JSON once its nesting is known to be at most ``max_depth``, its
+    integers at most :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits long.
 
-    Every failure (bad UTF-8, bad JSON, too deep) is one :class:`DataError` naming ``name``.
+    Every failure (bad UTF-8, bad JSON, too deep, too long a number) is one
+    :class:`DataError` naming ``name``.
     """
     try:
         if isinstance(text, bytes):
@@ -101,7 +104,7 @@ def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH)
         if depth > max_depth:
             raise DataError(f"{name}: nested {depth:,} levels deep (at most {max_depth} "
                             "allowed)")
-        return json.loads(text)
+        return json.loads(text, parse_int=bounded_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise DataError(f"{name}: not valid JSON ({error})") from None
 

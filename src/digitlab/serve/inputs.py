@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 from digitlab.images import load_digit_image_bytes
 from digitlab.serve.errors import ApiError
@@ -49,13 +50,16 @@ def prepare_uploaded_image(body: bytes) -> np.ndarray:
 
 # ---------------------------------------------------------------------- JSON bodies
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object (an empty body is an empty object)."""
+    """The body as a JSON object (an empty body is an empty object); its integers at most
+    :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits long."""
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_int=bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, f"the request body is not valid JSON ({error})") from None
+    except ValueError as error:  # from bounded_int: a number too long
+        raise ApiError(400, f"the request body holds {error}") from None
     except RecursionError:
         raise ApiError(400, "the request body is JSON nested too deeply") from None
     if not isinstance(value, dict):
