@@ -24,6 +24,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -525,6 +526,98 @@ def test_9_stale_part_files_in_the_cache_are_removed_by_the_next_download(tmp_pa
     files = [RemoteFile("x.gz", hashlib.sha256(data).hexdigest(), len(data))]
     assert download_dataset("mnist", tmp_path, mirrors=(), files=files) == folder
     assert sorted(p.name for p in folder.iterdir()) == ["x.gz"]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The living processes below ``pid`` (from /proc; zombies count as ended)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            children.setdefault(int(parent), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+SLOW_GRID = """
+[base]
+hidden = [64]
+epochs = 200
+max_train_samples = 2000
+[grid]
+lr = [0.01, 0.02]
+"""
+
+
+def _sweep_with_workers(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A `digitlab sweep` of two long trials on two workers, once both workers run."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SLOW_GRID)
+    sweep = subprocess.Popen(
+        [DIGITLAB, "sweep", "--grid", str(grid), "--seeds", "1", "--workers", "2",
+         "--out", str(tmp_path / "sweep"), "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and sweep.poll() is None:
+        workers = {pid for pid in _descendants(sweep.pid)
+                   if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+        if len(workers) >= 3:  # the resource tracker and two spawned workers
+            break
+        time.sleep(0.1)
+    if len(workers) < 3:
+        below = _descendants(sweep.pid)
+        sweep.kill()
+        _, err = sweep.communicate()
+        _assert_all_end(below)
+        pytest.fail(f"the sweep started no workers: {err.decode()}")
+    time.sleep(3)  # the workers import, start their initializers and begin training
+    return sweep, _descendants(sweep.pid)
+
+
+def _assert_all_end(pids: set[int], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:  # leave nothing running, whatever the outcome
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after the sweep ended: {left}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_9_a_killed_sweep_leaves_no_worker_running(tmp_path, how):
+    sweep, below = _sweep_with_workers(tmp_path)
+    try:
+        sweep.send_signal(getattr(signal, how))
+        _, err = sweep.communicate(timeout=15)  # its pipe closes: no worker holds it open
+    finally:
+        sweep.kill()
+        sweep.wait()
+        _assert_all_end(below)  # and ends whatever is left, whatever the outcome
+    if how == "SIGTERM":
+        lines = err.decode().strip().splitlines()
+        assert sweep.returncode == 1 and len(lines) == 1, err.decode()
+        assert "stopped by SIGTERM" in lines[0] and "Traceback" not in err.decode()
 
 
 # --- 10. report.md is escaped -----------------------------------------------------------------
