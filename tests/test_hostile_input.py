@@ -493,6 +493,21 @@ def test_7_brackets_and_digits_inside_toml_strings_and_comments_do_not_count(tmp
     assert load_toml(path)["grid"]["lr"] == [[0.1], [0.2]]
 
 
+def test_7_a_diverging_dream_stops_with_one_line_and_writes_nothing(cli, tmp_path, model):
+    """Unclipped, a step size of 1e308 makes the image infinite at once: the dream stops, as a
+    diverging training does, naming the digit, the step and the step size."""
+    out = tmp_path / "dreams"
+    line = assert_refused(cli("dream", model, "--plain", "--lr", "1e308", "--steps", "20",
+                              "--no-progress", "--out", out), "diverged", "1e+308", "smaller lr")
+    assert "digit" in line and not (out.exists() and any(out.iterdir()))
+    # clipped to [0, 1] after every step (the default), the same step size stays finite
+    code, _, err = cli("dream", model, "--lr", "1e308", "--steps", "20", "--digit", "3",
+                       "--no-progress", "--out", out)
+    assert code in (0, None) or "diverged" in err, err
+    if code in (0, None):
+        assert np.all(np.isfinite(np.load(out / "dreams.npy")))
+
+
 # --- 8. contradicting flags -------------------------------------------------------------------
 
 def test_8_report_quick_and_full_together(cli, tmp_path):

@@ -457,6 +457,31 @@ def test_turn_my_drawing_into_another_digit(client):
     assert lines[-1]["probability"] > start_p
 
 
+def strict_json(line: str):
+    """``line`` as JSON as a browser reads it: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise AssertionError(f"{constant} in a streamed line: {line[:200]}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("options", [{}, {"start": "noise"}, {"normalize": False, "clip": False}],
+                         ids=["black", "noise", "plain"])
+def test_a_diverging_dream_ends_with_an_error_line_never_nan(client, options):
+    body = {"model": "lab/soft", "digit": 4, "steps": 30, "lr": 1e308, **options}
+    with client.stream("POST", "/api/dream", json=body) as response:
+        assert response.status_code == 200
+        lines = [strict_json(line) for line in response.iter_lines() if line]
+    done = lines[-1]
+    assert done["done"] is True
+    if "error" in done or "clip" in options:  # unclipped, the image itself overflows
+        assert set(done) == {"done", "error"}, done
+        assert "diverged" in done["error"] and "smaller lr" in done["error"]
+        assert "\n" not in done["error"]
+    else:  # clipped to [0, 1] after each step, it may stay finite
+        assert 0.0 <= done["probability"] <= 1.0
+
+
 # ---------------------------------------------------------------------- a real server
 def free_port() -> int:
     with socket.socket() as probe:
