@@ -516,6 +516,13 @@ def test_8_report_quick_and_full_together(cli, tmp_path):
     assert not out.exists() and line
 
 
+def test_8_retrain_and_no_retrain_together(cli, tmp_path, model):
+    out = tmp_path / "analysis"
+    line = assert_refused(cli("analyze", model.parent, "--retrain", "2", "--no-retrain",
+                              "--out", out), "--retrain 2", "--no-retrain")
+    assert "contradict" in line and not out.exists()
+
+
 # --- 9. temporaries left by killed processes --------------------------------------------------
 
 def test_9_stale_temporaries_in_a_run_folder_are_removed_by_the_next_run(cli, tmp_path):
