@@ -313,6 +313,15 @@ def test_3_a_model_with_100_inputs_for_predict_and_analyze(cli, tmp_path):
     assert not out.exists()
 
 
+def test_3_an_ensemble_member_with_100_inputs_is_refused_when_joined(cli, tmp_path, model):
+    config = TrainConfig(hidden=[8], epochs=1, max_train_samples=100)
+    net = MLP([100, 8, 10], ["tanh", "tanh"], rng=np.random.default_rng(0))
+    small = save_model(tmp_path / "small" / MODEL_FILE, net, config=config)
+    out = tmp_path / "ensemble"
+    line = assert_refused(cli("ensemble", model, small, "--out", out), small, "100 inputs")
+    assert "784 inputs" in line and not out.exists()
+
+
 # --- 4. images: PNG and JPEG only, and not too many pixels ------------------------------------
 
 def _save_as(kind: str, path: Path) -> Path:
