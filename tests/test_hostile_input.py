@@ -547,6 +547,33 @@ def test_9_stale_temporaries_in_a_run_folder_are_removed_by_the_next_run(cli, tm
     assert all(p.read_text() == "left over" for p in others)  # not of our kind: kept
 
 
+@pytest.mark.parametrize("command", ["export", "data show"])
+def test_9_a_killed_writers_temporary_is_removed_by_the_next_write_to_that_path(
+        cli, tmp_path, model, command):
+    """A file written alone (not in a locked folder) leaves ``.NAME.PID.XXXXXXXX.tmp`` when its
+    writer is killed; the next write to that path removes it, not those of live writers."""
+    if command == "export":
+        pytest.importorskip("onnx")
+    target = tmp_path / ("model.onnx" if command == "export" else "digits.png")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    killed = tmp_path / f".{target.name}.{int(ended.stdout)}.k3j_x9qa.tmp"
+    killed.write_bytes(b"\0" * 4_000_000)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            writing = tmp_path / f".{target.name}.{live.pid}.ab12cd34.tmp"
+            writing.write_bytes(b"half")
+            args = (["export", model, "--out", target] if command == "export" else
+                    ["data", "show", "--out", target])
+            code, _, err = cli(*args)
+            assert code in (0, None), err
+        finally:
+            live.kill()
+    assert target.is_file() and not killed.exists() and writing.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == \
+        [writing.name]
+
+
 def test_9_stale_part_files_in_the_cache_are_removed_by_the_next_download(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()

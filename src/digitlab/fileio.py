@@ -37,7 +37,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates mode 0600; give the result the old file's mode, or rw-r--r--.
     final_mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's pid in the name: a later write to the same path removes what a killed
+    # writer left (see _remove_orphans)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                    dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
@@ -49,6 +52,38 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+    _remove_orphans(path)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete the temporary files of earlier writes to ``path`` whose writer no longer runs (it
+    was killed, e.g. by kill -9, before it could clean up); those of live writers stay."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[a-z0-9_]{{8}}\.tmp$")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if match is None or _running(int(match.group(1))):
+            continue
+        orphan = path.parent / name
+        if orphan.is_file() and not orphan.is_symlink():
+            with contextlib.suppress(OSError):
+                orphan.unlink()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts as running)."""
+    if pid == os.getpid() or os.name == "nt":  # this process; Windows' signal 0 is Ctrl-C
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -124,7 +159,7 @@ def read_json(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
     return parse_json(raw, str(path), max_depth=max_depth)
 
 
-#: The names :func:`atomic_write` (``.NAME.XXXXXXXX.tmp``) and the downloader
+#: The names :func:`atomic_write` (``.NAME.PID.XXXXXXXX.tmp``) and the downloader
 #: (``.NAME.XXXXXXXX.part``) give their temporary files: ``tempfile``'s eight random characters.
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.(tmp|part)$")
 
