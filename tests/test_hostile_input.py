@@ -678,6 +678,20 @@ def test_9_a_killed_sweep_leaves_no_worker_running(tmp_path, how):
         assert "stopped by SIGTERM" in lines[0] and "Traceback" not in err.decode()
 
 
+def test_9_a_full_disk_names_the_file_being_written(tmp_path):
+    import errno
+
+    from digitlab.fileio import atomic_write
+
+    target = tmp_path / "evaluation.json"
+    with pytest.raises(OSError) as caught:
+        with atomic_write(target, "w") as handle:
+            handle.write("{")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a full disk's write
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []
+
+
 # --- 10. report.md is escaped -----------------------------------------------------------------
 
 def test_10_report_markdown_escapes_what_it_quotes():

@@ -422,3 +422,27 @@ def test_resume_from_every_epoch_boundary_is_bit_identical_with_every_stateful_o
             without_seconds(whole.history.epochs), boundary
         np.testing.assert_array_equal(resumed.network.params, whole.network.params)
         np.testing.assert_array_equal(load_model(folder).network.params, whole.network.params)
+
+
+def test_results_of_a_replaced_or_resumed_run_go_when_its_first_epoch_is_saved(
+        tmp_path, data, monkeypatch):
+    """--overwrite keeps the old run whole until the new one saves an epoch; a resumed run whose
+    final results cannot be written leaves none that describe an earlier epoch."""
+    config = TrainConfig(**SMALL, batch_size=8)
+    train(config.replace(epochs=1), data, run_dir=tmp_path, progress=False)
+    old = {name: (tmp_path / name).read_bytes()
+           for name in ("model.npz", "curves.png", "evaluation.json")}
+    with monkeypatch.context() as patch:
+        interrupt_at(1, patch)  # Ctrl-C before the new run's first update
+        stopped = train(config, data, run_dir=tmp_path, overwrite=True, progress=False)
+    assert stopped.status == "interrupted"
+    assert {name: (tmp_path / name).read_bytes() for name in old} == old
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "curves.png"))
+
+    monkeypatch.setattr(train_module, "write_run_results", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train(config, data, run_dir=tmp_path, resume=True, progress=False)
+    assert load_model(tmp_path).metadata["epoch"] == 3
+    assert not (tmp_path / "evaluation.json").exists() and not (tmp_path / "curves.png").exists()

@@ -48,9 +48,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             os.fsync(handle.fileno())
         os.chmod(tmp_name, final_mode)
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(error, OSError) and error.filename is None and error.errno:
+            # e.g. "No space left on device" from a write: name the file it was for
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
         raise
     _remove_orphans(path)
 

@@ -235,11 +235,11 @@ def train(
 
 
 def _clear_replaced_run(run_dir: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds a run unless ``overwrite``; clear what a replaced run left."""
+    """Refuse a folder that holds a run unless ``overwrite``. What the replaced run left stays
+    until the new run saves its first epoch (:meth:`_Trainer._checkpoint`): a new run that
+    fails before that leaves the old one whole."""
     if (run_dir / MODEL_FILE).exists() and not overwrite:
         raise RunExistsError(run_dir, MODEL_FILE)
-    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
-        (run_dir / stale).unlink(missing_ok=True)
 
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
@@ -343,6 +343,9 @@ class _Trainer:
         self.augmentation = augmentation_for_config(config)
         self.dropout = config.dropout_rates
         self._prefetcher: Prefetcher | None = None
+        # curves.png and evaluation.json of the run folder, until the first checkpoint of this
+        # call replaces the model they describe (written again once training ends)
+        self._stale_results = run_dir is not None
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         # early stopping's best so far: (validation loss, params, epoch), or None
@@ -585,6 +588,10 @@ class _Trainer:
         return False
 
     def _checkpoint(self) -> None:
+        if self._stale_results:  # they describe the replaced run, or an earlier epoch
+            self._stale_results = False
+            for stale in (CURVES_FILE, EVALUATION_FILE):
+                (self.run_dir / stale).unlink(missing_ok=True)
         extra: dict[str, Any] = {"epoch": len(self.history.epochs),
                                  "history": self.history.to_dict()}
         extra_arrays = {}
