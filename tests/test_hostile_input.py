@@ -492,6 +492,15 @@ def test_7_huge_numbers_and_deep_nesting_in_toml(cli, tmp_path, command, case):
     assert not out.exists() and path.read_text() == content
 
 
+def test_7_a_grid_of_a_million_trials_is_refused_before_it_is_expanded(cli, tmp_path):
+    grid = tmp_path / "grid.toml"
+    lrs = ", ".join(f"{0.001 * (k + 1):g}" for k in range(1000))
+    grid.write_text(f"[grid]\nlr = [{lrs}]\nepochs = [{', '.join(map(str, range(1, 1001)))}]\n")
+    out = tmp_path / "sweep"
+    line = assert_refused(cli("sweep", "--grid", grid, "--seeds", "1", "--out", out), grid)
+    assert "1,000,000 trials" in line and "1000 × 1000" in line and not out.exists()
+
+
 def test_7_brackets_and_digits_inside_toml_strings_and_comments_do_not_count(tmp_path):
     from digitlab.config import load_toml
 
