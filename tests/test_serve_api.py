@@ -260,6 +260,24 @@ def test_local_host_headers_are_answered(client, host):
     assert client.get("/api/health", headers={"Host": host}).status_code == 200
 
 
+def test_refusals_from_the_outer_checks_carry_the_security_headers(client):
+    """docs/serve-api.md promises the protective headers on every answer: the Host, Origin and
+    size checks answer before the app, so they add them themselves."""
+    big = b"\x89PNG\r\n\x1a\n" + b"0" * MAX_BODY_BYTES
+    for response, status in (
+            (client.get("/api/health", headers={"Host": "evil.example"}), 400),
+            (client.post("/api/train/cancel", headers={"Origin": "http://evil.example"}), 403),
+            (client.post("/api/predict", content=big, headers={"Content-Type": "image/png"}),
+             413),
+            (client.post("/api/predict-prepared", content=b"{", headers={
+                "Content-Type": "application/json"}), 400)):
+        assert response.status_code == status
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers.get_list("x-frame-options") == ["DENY"]  # once
+
+
 def test_bodies_over_4_mb_get_413_announced_or_streamed(client):
     big = b"\x89PNG\r\n\x1a\n" + b"0" * MAX_BODY_BYTES
     assert_error(client.post("/api/predict", content=big,
