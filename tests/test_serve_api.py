@@ -260,6 +260,32 @@ def test_local_host_headers_are_answered(client, host):
     assert client.get("/api/health", headers={"Host": host}).status_code == 200
 
 
+def test_uploaded_images_are_decoded_two_at_a_time(monkeypatch):
+    """A 200 kB PNG may decode to hundreds of MB: eight at once must not add up."""
+    from digitlab.serve import inputs
+
+    active, most, lock = 0, 0, threading.Lock()
+
+    def slow_decode(body, name):
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return np.zeros(784, np.float32)
+
+    monkeypatch.setattr(inputs, "load_digit_image_bytes", slow_decode)
+    threads = [threading.Thread(target=inputs.prepare_uploaded_image, args=(b"",))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most == inputs.MAX_DECODES
+
+
 def test_refusals_from_the_outer_checks_carry_the_security_headers(client):
     """docs/serve-api.md promises the protective headers on every answer: the Host, Origin and
     size checks answer before the app, so they add them themselves."""

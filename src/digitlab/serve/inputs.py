@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any
 
 import numpy as np
@@ -37,10 +38,18 @@ def check_image_bytes(body: bytes, content_type: str | None) -> None:
         raise ApiError(415, f"the body is not a PNG or JPEG image (declared {media})")
 
 
+#: uploads decoded at once: a small PNG may decode to a few hundred MB (25 million 16-bit RGBA
+#: pixels), so concurrent requests wait for one another rather than add up
+MAX_DECODES = 2
+_decoding = threading.BoundedSemaphore(MAX_DECODES)
+
+
 def prepare_uploaded_image(body: bytes) -> np.ndarray:
-    """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does."""
+    """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does
+    (at most :data:`MAX_DECODES` at once; call it from a worker thread)."""
     try:
-        return load_digit_image_bytes(body, UPLOAD_NAME)
+        with _decoding:
+            return load_digit_image_bytes(body, UPLOAD_NAME)
     except DataError as error:
         message = str(error)
         if "blank" in message:
