@@ -473,6 +473,10 @@ HOSTILE_TOML = {
     "500 nested arrays": ("a = " + "[" * 500 + "]" * 500 + "\n", "nested 500 levels deep"),
     "500 nested tables": ("a = " + "{b = " * 500 + "1" + "}" * 500 + "\n",
                           "nested 500 levels deep"),
+    "a key 100,000 tables deep": ("a" + ".a" * 99_999 + " = 1\n",
+                                  "nested 100,000 levels deep"),
+    "a table header 100,000 deep": ("[a" + ".a" * 99_999 + "]\nb = 1\n",
+                                    "nested 100,000 levels deep"),
 }
 
 

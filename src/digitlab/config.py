@@ -408,6 +408,7 @@ def parse_hidden(text: str | int | list) -> list[int]:
 _TOML_TEXT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|'
                         r"'[^'\n]*'|#[^\n]*")
 _TOML_BRACKET = re.compile(r"[\[\]{}]")
+_TOML_KEYS = re.compile(r"[=\[\]{},\n]")  # what ends a (dotted) key or a value
 _LONG_NUMBER = re.compile(rf"[0-9][0-9_]{{{MAX_INTEGER_DIGITS},}}")
 
 
@@ -454,6 +455,10 @@ def _check_toml_limits(path, text: str) -> None:
     for bracket in _TOML_BRACKET.finditer(syntax):
         depth += 1 if bracket.group() in "[{" else -1
         deepest = max(deepest, depth)
+    # a dotted key a.b.c nests a table per dot (a number has one dot at most)
+    dots = max((len(piece) - len(piece.replace(".", ""))
+                for piece in _TOML_KEYS.split(syntax)), default=0)
+    deepest = max(deepest, dots + 1)
     if deepest > MAX_TOML_DEPTH:
         raise ConfigError(f"{path}: nested {deepest:,} levels deep (at most {MAX_TOML_DEPTH} "
                           "allowed)")
