@@ -24,6 +24,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 import zipfile
 import zlib
 from pathlib import Path
@@ -312,6 +313,15 @@ def test_3_a_model_with_100_inputs_for_predict_and_analyze(cli, tmp_path):
     assert not out.exists()
 
 
+def test_3_an_ensemble_member_with_100_inputs_is_refused_when_joined(cli, tmp_path, model):
+    config = TrainConfig(hidden=[8], epochs=1, max_train_samples=100)
+    net = MLP([100, 8, 10], ["tanh", "tanh"], rng=np.random.default_rng(0))
+    small = save_model(tmp_path / "small" / MODEL_FILE, net, config=config)
+    out = tmp_path / "ensemble"
+    line = assert_refused(cli("ensemble", model, small, "--out", out), small, "100 inputs")
+    assert "784 inputs" in line and not out.exists()
+
+
 # --- 4. images: PNG and JPEG only, and not too many pixels ------------------------------------
 
 def _save_as(kind: str, path: Path) -> Path:
@@ -457,12 +467,82 @@ def test_7_layer_widths_are_capped(cli, tmp_path, hidden):
     assert not out.exists()
 
 
+HOSTILE_TOML = {
+    "a 5,001-digit integer": ("epochs = 1" + "0" * 5_000 + "\n", "a number of 5,001 digits"),
+    "a 101-digit seed": ("seed = " + "9" * 101 + "\n", "a number of 101 digits"),
+    "500 nested arrays": ("a = " + "[" * 500 + "]" * 500 + "\n", "nested 500 levels deep"),
+    "500 nested tables": ("a = " + "{b = " * 500 + "1" + "}" * 500 + "\n",
+                          "nested 500 levels deep"),
+    "a key 100,000 tables deep": ("a" + ".a" * 99_999 + " = 1\n",
+                                  "nested 100,000 levels deep"),
+    "a table header 100,000 deep": ("[a" + ".a" * 99_999 + "]\nb = 1\n",
+                                    "nested 100,000 levels deep"),
+}
+
+
+@pytest.mark.parametrize("case", list(HOSTILE_TOML))
+@pytest.mark.parametrize("command", ["train --config", "sweep --grid"])
+def test_7_huge_numbers_and_deep_nesting_in_toml(cli, tmp_path, command, case):
+    """Python refuses to convert integers of over 4,300 digits and tomllib recurses once per
+    level: the one TOML reader measures both first and names the file."""
+    content, words = HOSTILE_TOML[case]
+    if command == "sweep --grid":
+        content = content.replace("epochs", "[grid]\nepochs").replace("seed", "[base]\nseed")
+    path = tmp_path / "settings.toml"
+    path.write_text(content)
+    out = tmp_path / "out"
+    line = assert_refused(cli(*command.split(), path, "--out", out), path)
+    assert words in line and len(line) < 300
+    assert not out.exists() and path.read_text() == content
+
+
+def test_7_a_grid_of_a_million_trials_is_refused_before_it_is_expanded(cli, tmp_path):
+    grid = tmp_path / "grid.toml"
+    lrs = ", ".join(f"{0.001 * (k + 1):g}" for k in range(1000))
+    grid.write_text(f"[grid]\nlr = [{lrs}]\nepochs = [{', '.join(map(str, range(1, 1001)))}]\n")
+    out = tmp_path / "sweep"
+    line = assert_refused(cli("sweep", "--grid", grid, "--seeds", "1", "--out", out), grid)
+    assert "1,000,000 trials" in line and "1000 × 1000" in line and not out.exists()
+
+
+def test_7_brackets_and_digits_inside_toml_strings_and_comments_do_not_count(tmp_path):
+    from digitlab.config import load_toml
+
+    path = tmp_path / "grid.toml"
+    text = ('name = "' + "[" * 100 + "9" * 200 + '"  # ' + "{" * 100 + "\n"
+            "note = '''" + "]" * 50 + "'''\n[grid]\nlr = [[0.1], [0.2]]\n")
+    path.write_text(text)
+    assert load_toml(path)["grid"]["lr"] == [[0.1], [0.2]]
+
+
+def test_7_a_diverging_dream_stops_with_one_line_and_writes_nothing(cli, tmp_path, model):
+    """Unclipped, a step size of 1e308 makes the image infinite at once: the dream stops, as a
+    diverging training does, naming the digit, the step and the step size."""
+    out = tmp_path / "dreams"
+    line = assert_refused(cli("dream", model, "--plain", "--lr", "1e308", "--steps", "20",
+                              "--no-progress", "--out", out), "diverged", "1e+308", "smaller lr")
+    assert "digit" in line and not (out.exists() and any(out.iterdir()))
+    # clipped to [0, 1] after every step (the default), the same step size stays finite
+    code, _, err = cli("dream", model, "--lr", "1e308", "--steps", "20", "--digit", "3",
+                       "--no-progress", "--out", out)
+    assert code in (0, None) or "diverged" in err, err
+    if code in (0, None):
+        assert np.all(np.isfinite(np.load(out / "dreams.npy")))
+
+
 # --- 8. contradicting flags -------------------------------------------------------------------
 
 def test_8_report_quick_and_full_together(cli, tmp_path):
     out = tmp_path / "report"
     line = assert_refused(cli("report", "--quick", "--full", "--out", out), "--quick", "--full")
     assert not out.exists() and line
+
+
+def test_8_retrain_and_no_retrain_together(cli, tmp_path, model):
+    out = tmp_path / "analysis"
+    line = assert_refused(cli("analyze", model.parent, "--retrain", "2", "--no-retrain",
+                              "--out", out), "--retrain 2", "--no-retrain")
+    assert "contradict" in line and not out.exists()
 
 
 # --- 9. temporaries left by killed processes --------------------------------------------------
@@ -480,6 +560,33 @@ def test_9_stale_temporaries_in_a_run_folder_are_removed_by_the_next_run(cli, tm
     assert all(p.read_text() == "left over" for p in others)  # not of our kind: kept
 
 
+@pytest.mark.parametrize("command", ["export", "data show"])
+def test_9_a_killed_writers_temporary_is_removed_by_the_next_write_to_that_path(
+        cli, tmp_path, model, command):
+    """A file written alone (not in a locked folder) leaves ``.NAME.PID.XXXXXXXX.tmp`` when its
+    writer is killed; the next write to that path removes it, not those of live writers."""
+    if command == "export":
+        pytest.importorskip("onnx")
+    target = tmp_path / ("model.onnx" if command == "export" else "digits.png")
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)
+    killed = tmp_path / f".{target.name}.{int(ended.stdout)}.k3j_x9qa.tmp"
+    killed.write_bytes(b"\0" * 4_000_000)
+    with subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]) as live:
+        try:
+            writing = tmp_path / f".{target.name}.{live.pid}.ab12cd34.tmp"
+            writing.write_bytes(b"half")
+            args = (["export", model, "--out", target] if command == "export" else
+                    ["data", "show", "--out", target])
+            code, _, err = cli(*args)
+            assert code in (0, None), err
+        finally:
+            live.kill()
+    assert target.is_file() and not killed.exists() and writing.exists()
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == \
+        [writing.name]
+
+
 def test_9_stale_part_files_in_the_cache_are_removed_by_the_next_download(tmp_path):
     folder = tmp_path / "mnist"
     folder.mkdir()
@@ -490,6 +597,112 @@ def test_9_stale_part_files_in_the_cache_are_removed_by_the_next_download(tmp_pa
     files = [RemoteFile("x.gz", hashlib.sha256(data).hexdigest(), len(data))]
     assert download_dataset("mnist", tmp_path, mirrors=(), files=files) == folder
     assert sorted(p.name for p in folder.iterdir()) == ["x.gz"]
+
+
+def _descendants(pid: int) -> set[int]:
+    """The living processes below ``pid`` (from /proc; zombies count as ended)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        state, parent = stat.rsplit(")", 1)[1].split()[:2]
+        if state != "Z":
+            children.setdefault(int(parent), []).append(int(entry.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+SLOW_GRID = """
+[base]
+hidden = [64]
+epochs = 200
+max_train_samples = 2000
+[grid]
+lr = [0.01, 0.02]
+"""
+
+
+def _sweep_with_workers(tmp_path: Path) -> tuple[subprocess.Popen, set[int]]:
+    """A `digitlab sweep` of two long trials on two workers, once both workers run."""
+    grid = tmp_path / "grid.toml"
+    grid.write_text(SLOW_GRID)
+    sweep = subprocess.Popen(
+        [DIGITLAB, "sweep", "--grid", str(grid), "--seeds", "1", "--workers", "2",
+         "--out", str(tmp_path / "sweep"), "--no-progress"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    workers: set[int] = set()
+    while time.monotonic() < deadline and sweep.poll() is None:
+        workers = {pid for pid in _descendants(sweep.pid)
+                   if b"multiprocessing" in Path(f"/proc/{pid}/cmdline").read_bytes()}
+        if len(workers) >= 3:  # the resource tracker and two spawned workers
+            break
+        time.sleep(0.1)
+    if len(workers) < 3:
+        below = _descendants(sweep.pid)
+        sweep.kill()
+        _, err = sweep.communicate()
+        _assert_all_end(below)
+        pytest.fail(f"the sweep started no workers: {err.decode()}")
+    time.sleep(3)  # the workers import, start their initializers and begin training
+    return sweep, _descendants(sweep.pid)
+
+
+def _assert_all_end(pids: set[int], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.1)
+    left = [pid for pid in pids if _alive(pid)]
+    for pid in left:  # leave nothing running, whatever the outcome
+        os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes left running after the sweep ended: {left}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM"])
+def test_9_a_killed_sweep_leaves_no_worker_running(tmp_path, how):
+    sweep, below = _sweep_with_workers(tmp_path)
+    try:
+        sweep.send_signal(getattr(signal, how))
+        _, err = sweep.communicate(timeout=15)  # its pipe closes: no worker holds it open
+    finally:
+        sweep.kill()
+        sweep.wait()
+        _assert_all_end(below)  # and ends whatever is left, whatever the outcome
+    if how == "SIGTERM":
+        lines = err.decode().strip().splitlines()
+        assert sweep.returncode == 1 and len(lines) == 1, err.decode()
+        assert "stopped by SIGTERM" in lines[0] and "Traceback" not in err.decode()
+
+
+def test_9_a_full_disk_names_the_file_being_written(tmp_path):
+    import errno
+
+    from digitlab.fileio import atomic_write
+
+    target = tmp_path / "evaluation.json"
+    with pytest.raises(OSError) as caught:
+        with atomic_write(target, "w") as handle:
+            handle.write("{")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))  # as a full disk's write
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert list(tmp_path.iterdir()) == []
 
 
 # --- 10. report.md is escaped -----------------------------------------------------------------

@@ -260,6 +260,50 @@ def test_local_host_headers_are_answered(client, host):
     assert client.get("/api/health", headers={"Host": host}).status_code == 200
 
 
+def test_uploaded_images_are_decoded_two_at_a_time(monkeypatch):
+    """A 200 kB PNG may decode to hundreds of MB: eight at once must not add up."""
+    from digitlab.serve import inputs
+
+    active, most, lock = 0, 0, threading.Lock()
+
+    def slow_decode(body, name):
+        nonlocal active, most
+        with lock:
+            active += 1
+            most = max(most, active)
+        time.sleep(0.05)
+        with lock:
+            active -= 1
+        return np.zeros(784, np.float32)
+
+    monkeypatch.setattr(inputs, "load_digit_image_bytes", slow_decode)
+    threads = [threading.Thread(target=inputs.prepare_uploaded_image, args=(b"",))
+               for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert most == inputs.MAX_DECODES
+
+
+def test_refusals_from_the_outer_checks_carry_the_security_headers(client):
+    """docs/serve-api.md promises the protective headers on every answer: the Host, Origin and
+    size checks answer before the app, so they add them themselves."""
+    big = b"\x89PNG\r\n\x1a\n" + b"0" * MAX_BODY_BYTES
+    for response, status in (
+            (client.get("/api/health", headers={"Host": "evil.example"}), 400),
+            (client.post("/api/train/cancel", headers={"Origin": "http://evil.example"}), 403),
+            (client.post("/api/predict", content=big, headers={"Content-Type": "image/png"}),
+             413),
+            (client.post("/api/predict-prepared", content=b"{", headers={
+                "Content-Type": "application/json"}), 400)):
+        assert response.status_code == status
+        assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers.get_list("x-frame-options") == ["DENY"]  # once
+
+
 def test_bodies_over_4_mb_get_413_announced_or_streamed(client):
     big = b"\x89PNG\r\n\x1a\n" + b"0" * MAX_BODY_BYTES
     assert_error(client.post("/api/predict", content=big,
@@ -379,6 +423,18 @@ def test_no_bad_request_reaches_the_generic_error_handler(client, caplog):
     assert not [r for r in caplog.records if r.name == "digitlab.serve"]
 
 
+@pytest.mark.parametrize("path", ["/api/models/active", "/api/predict-prepared", "/api/train",
+                                  "/api/quiz/answer", "/api/dream"])
+def test_an_integer_of_5000_digits_is_a_400_naming_it_not_a_500(client, path):
+    """Python refuses to convert integers of over 4,300 digits: the body reader refuses them
+    first, at 100 digits, for every endpoint that reads JSON."""
+    body = b'{"epochs": 1' + b"0" * 5_000 + b', "image": [0]}'
+    response = client.post(path, content=body, headers={"content-type": "application/json"})
+    assert_error(response, 400, "a number of 5,001 digits", "at most 100")
+    assert_error(client.post(path, content=b'{"seed": ' + b"9" * 101 + b"}",
+                             headers={"content-type": "application/json"}), 400, "101 digits")
+
+
 # ---------------------------------------------------------------------- quiz, probes
 def test_quiz_shows_the_most_confident_mistakes_without_labels(client, runs):
     question = client.get("/api/quiz?model=tiny&index=0").json()
@@ -443,6 +499,31 @@ def test_turn_my_drawing_into_another_digit(client):
     start_p = client.post("/api/predict-prepared?model=lab/soft",
                           json={"image": drawing}).json()["probabilities"][target]
     assert lines[-1]["probability"] > start_p
+
+
+def strict_json(line: str):
+    """``line`` as JSON as a browser reads it: NaN and Infinity are not JSON."""
+    def refuse(constant):
+        raise AssertionError(f"{constant} in a streamed line: {line[:200]}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("options", [{}, {"start": "noise"}, {"normalize": False, "clip": False}],
+                         ids=["black", "noise", "plain"])
+def test_a_diverging_dream_ends_with_an_error_line_never_nan(client, options):
+    body = {"model": "lab/soft", "digit": 4, "steps": 30, "lr": 1e308, **options}
+    with client.stream("POST", "/api/dream", json=body) as response:
+        assert response.status_code == 200
+        lines = [strict_json(line) for line in response.iter_lines() if line]
+    done = lines[-1]
+    assert done["done"] is True
+    if "error" in done or "clip" in options:  # unclipped, the image itself overflows
+        assert set(done) == {"done", "error"}, done
+        assert "diverged" in done["error"] and "smaller lr" in done["error"]
+        assert "\n" not in done["error"]
+    else:  # clipped to [0, 1] after each step, it may stay finite
+        assert 0.0 <= done["probability"] <= 1.0
 
 
 # ---------------------------------------------------------------------- a real server

@@ -381,3 +381,68 @@ def test_training_threads_follow_the_blas_pools_not_openmp(monkeypatch):
     assert engines.training_threads(config) == 1
     pools[1]["num_threads"] = 4
     assert engines.training_threads(config) == 4
+
+
+#: every option that carries state from one epoch to the next: early stopping (its best epoch
+#: and weights), momentum, dropout, augmentation, a schedule over the epochs, an attack, outlier
+#: exposure, label smoothing, max-norm and a calibration share
+STATEFUL = dict(hidden=[12], epochs=10, trace_every=50, max_train_samples=120, batch_size=8,
+                early_stopping=2, validation_fraction=0.1, optimizer="sgd", lr=0.05,
+                momentum=0.9, nesterov=True, weight_decay=1e-4, schedule="cosine",
+                loss="ce", output_activation="softmax", label_smoothing=0.05, dropout=[0.2],
+                max_norm=4.0, augment_rotation=8.0, augment_shift=1.0, attack="fgsm",
+                attack_epsilon=0.1, outlier_exposure=0.5, calibration_fraction=0.1)
+
+
+def test_resume_from_every_epoch_boundary_is_bit_identical_with_every_stateful_option(
+        tmp_path, overfitting_data, monkeypatch):
+    """Stopped after each epoch (Ctrl-C at the first update of the next; a kill leaves the same
+    checkpoint) and resumed, the run ends as the uninterrupted one: same status, epochs and
+    weights, bit for bit. After the epoch at which it stopped early, a resume trains no more."""
+    config = TrainConfig(**STATEFUL)
+    whole = train(config, overfitting_data, run_dir=tmp_path / "whole", progress=False)
+    assert whole.status == "early_stopping"
+    done = len(whole.history.epochs)
+    assert done < config.epochs and whole.history.epochs[-1]["restored_best_epoch"] < done
+    updates = []
+    with monkeypatch.context() as patch:  # updates per epoch (the calibration share is held out)
+        hook_learning_rate(patch, lambda call, lr: updates.append(call) or lr)
+        train(config.replace(epochs=1), overfitting_data, progress=False)
+    steps = len(updates)
+    for boundary in range(1, done + 1):
+        folder = tmp_path / f"cut-{boundary}"
+        with monkeypatch.context() as patch:
+            interrupt_at(boundary * steps + 1, patch)  # the first update after the boundary
+            stopped = train(config, overfitting_data, run_dir=folder, progress=False)
+        assert len(stopped.history.epochs) == boundary
+        assert stopped.status == ("interrupted" if boundary < done else "early_stopping")
+        resumed = train(config, overfitting_data, run_dir=folder, resume=True, progress=False)
+        assert resumed.status == "early_stopping", boundary
+        assert without_seconds(resumed.history.epochs) == \
+            without_seconds(whole.history.epochs), boundary
+        np.testing.assert_array_equal(resumed.network.params, whole.network.params)
+        np.testing.assert_array_equal(load_model(folder).network.params, whole.network.params)
+
+
+def test_results_of_a_replaced_or_resumed_run_go_when_its_first_epoch_is_saved(
+        tmp_path, data, monkeypatch):
+    """--overwrite keeps the old run whole until the new one saves an epoch; a resumed run whose
+    final results cannot be written leaves none that describe an earlier epoch."""
+    config = TrainConfig(**SMALL, batch_size=8)
+    train(config.replace(epochs=1), data, run_dir=tmp_path, progress=False)
+    old = {name: (tmp_path / name).read_bytes()
+           for name in ("model.npz", "curves.png", "evaluation.json")}
+    with monkeypatch.context() as patch:
+        interrupt_at(1, patch)  # Ctrl-C before the new run's first update
+        stopped = train(config, data, run_dir=tmp_path, overwrite=True, progress=False)
+    assert stopped.status == "interrupted"
+    assert {name: (tmp_path / name).read_bytes() for name in old} == old
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device", str(tmp_path / "curves.png"))
+
+    monkeypatch.setattr(train_module, "write_run_results", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        train(config, data, run_dir=tmp_path, resume=True, progress=False)
+    assert load_model(tmp_path).metadata["epoch"] == 3
+    assert not (tmp_path / "evaluation.json").exists() and not (tmp_path / "curves.png").exists()

@@ -12,6 +12,24 @@ from typing import Any
 
 from digitlab.errors import ConfigError
 
+#: The most digits an integer read from a file or a request may have. No setting needs more than
+#: a few; Python itself refuses to convert more than 4,300 (a ValueError, not a clear message).
+MAX_INTEGER_DIGITS = 100
+
+
+def bounded_int(text: str) -> int:
+    """``int(text)`` for an integer as JSON writes it (``json.loads``' ``parse_int``); a
+    ValueError naming the length beyond :data:`MAX_INTEGER_DIGITS` digits."""
+    digits = len(text) - (text[:1] in ("+", "-"))
+    if digits > MAX_INTEGER_DIGITS:
+        raise ValueError(too_long_number(digits))
+    return int(text)
+
+
+def too_long_number(digits: int) -> str:
+    """The message for a number of ``digits`` digits, more than :data:`MAX_INTEGER_DIGITS`."""
+    return f"a number of {digits:,} digits (at most {MAX_INTEGER_DIGITS} allowed)"
+
 
 def check_choice(name: str, value: Any, choices: tuple[str, ...], what: str = "") -> None:
     """Raise :class:`ConfigError` unless ``value`` is one of ``choices``."""

@@ -16,11 +16,18 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass
 from typing import Any
 
-from digitlab.checks import check_choice, check_integer, check_number  # noqa: F401  (dreams)
+from digitlab.checks import (  # noqa: F401  (check_*: dreams)
+    MAX_INTEGER_DIGITS,
+    check_choice,
+    check_integer,
+    check_number,
+    too_long_number,
+)
 from digitlab.choices import (
     ACTIVATION_NAMES,
     ATTACKS,
@@ -42,6 +49,7 @@ from digitlab.shapes import N_CLASSES, N_PIXELS
 MAX_LAYER_WIDTH = 65_536
 MAX_PARAMETERS = 100_000_000
 MAX_TOML_BYTES = 1 << 20  # config and grid files
+MAX_TOML_DEPTH = 32  # they nest two or three levels deep
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -399,11 +407,21 @@ def parse_hidden(text: str | int | list) -> list[int]:
     return sizes
 
 
+# what is not TOML syntax: strings (multi-line first) and comments
+_TOML_TEXT = re.compile(r'"""[\s\S]*?"""|\'\'\'[\s\S]*?\'\'\'|"(?:[^"\\\n]|\\.)*"|'
+                        r"'[^'\n]*'|#[^\n]*")
+_TOML_BRACKET = re.compile(r"[\[\]{}]")
+_TOML_KEYS = re.compile(r"[=\[\]{},\n]")  # what ends a (dotted) key or a value
+_LONG_NUMBER = re.compile(rf"[0-9][0-9_]{{{MAX_INTEGER_DIGITS},}}")
+
+
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:
     """Read a TOML file, with a clear error naming the file when it is not valid TOML.
 
-    At most :data:`MAX_TOML_BYTES` are read (a config or grid is a few hundred bytes; a device
-    such as /dev/zero would otherwise be read forever).
+    The one reader of config and grid files, within limits: at most :data:`MAX_TOML_BYTES` are
+    read (a config or grid is a few hundred bytes; a device such as /dev/zero would otherwise be
+    read forever), arrays and tables nested at most :data:`MAX_TOML_DEPTH` deep and numbers at
+    most :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits long, both measured before parsing.
     """
     try:
         with open(path, "rb") as handle:
@@ -411,7 +429,9 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
         if len(raw) > MAX_TOML_BYTES:
             raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; expected a small "
                               "TOML file")
-        return tomllib.loads(raw.decode("utf-8"))
+        text = raw.decode("utf-8")
+        _check_toml_limits(path, text)
+        return tomllib.loads(text)
     except FileNotFoundError:
         raise ConfigError(f"{path}: no such config file") from None
     except IsADirectoryError:
@@ -422,8 +442,32 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
             from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except RecursionError:  # nesting the measure missed (it never should)
+        raise ConfigError(f"{path}: nested too deeply to be read") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
+
+
+def _check_toml_limits(path, text: str) -> None:
+    """Refuse, naming the file, TOML nested deeper than :data:`MAX_TOML_DEPTH` or holding a
+    number longer than :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits (the parser would
+    recurse once per level, and Python refuses to convert integers of over 4,300 digits).
+    Strings and comments are left out of both measures."""
+    syntax = _TOML_TEXT.sub('""', text)
+    depth = deepest = 0
+    for bracket in _TOML_BRACKET.finditer(syntax):
+        depth += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, depth)
+    # a dotted key a.b.c nests a table per dot (a number has one dot at most)
+    dots = max((len(piece) - len(piece.replace(".", ""))
+                for piece in _TOML_KEYS.split(syntax)), default=0)
+    deepest = max(deepest, dots + 1)
+    if deepest > MAX_TOML_DEPTH:
+        raise ConfigError(f"{path}: nested {deepest:,} levels deep (at most {MAX_TOML_DEPTH} "
+                          "allowed)")
+    number = _LONG_NUMBER.search(syntax)
+    if number is not None:
+        raise ConfigError(f"{path}: holds {too_long_number(len(number.group()))}")
 
 
 def config_from_toml(path: str | os.PathLike, base: TrainConfig | None = None) -> TrainConfig:

@@ -30,6 +30,10 @@ class TrainingDiverged(DigitlabError):
     """The loss became NaN or infinite during training."""
 
 
+class DreamDiverged(DigitlabError):
+    """A dream's image, loss or probability became NaN or infinite (a step size far too large)."""
+
+
 class ExportError(DigitlabError):
     """A network cannot be written in the requested exchange format (e.g. ONNX)."""
 

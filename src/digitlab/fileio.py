@@ -21,6 +21,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
@@ -36,7 +37,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     path.parent.mkdir(parents=True, exist_ok=True)
     # mkstemp creates mode 0600; give the result the old file's mode, or rw-r--r--.
     final_mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # the writer's pid in the name: a later write to the same path removes what a killed
+    # writer left (see _remove_orphans)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp",
+                                    dir=path.parent)
     try:
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
@@ -44,10 +48,45 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             os.fsync(handle.fileno())
         os.chmod(tmp_name, final_mode)
         os.replace(tmp_name, path)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(error, OSError) and error.filename is None and error.errno:
+            # e.g. "No space left on device" from a write: name the file it was for
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
         raise
+    _remove_orphans(path)
+
+
+def _remove_orphans(path: Path) -> None:
+    """Delete the temporary files of earlier writes to ``path`` whose writer no longer runs (it
+    was killed, e.g. by kill -9, before it could clean up); those of live writers stay."""
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(\d+)\.[a-z0-9_]{{8}}\.tmp$")
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return
+    for name in names:
+        match = pattern.match(name)
+        if match is None or _running(int(match.group(1))):
+            continue
+        orphan = path.parent / name
+        if orphan.is_file() and not orphan.is_symlink():
+            with contextlib.suppress(OSError):
+                orphan.unlink()
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts as running)."""
+    if pid == os.getpid() or os.name == "nt":  # this process; Windows' signal 0 is Ctrl-C
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, ValueError):
+        return True
+    return True
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -90,9 +129,11 @@ def json_depth(text: str) -> int:
 
 
 def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
-    """``text`` parsed as JSON once its nesting is known to be at most ``max_depth``.
+    """``text`` parsed as JSON once its nesting is known to be at most ``max_depth``, its
+    integers at most :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits long.
 
-    Every failure (bad UTF-8, bad JSON, too deep) is one :class:`DataError` naming ``name``.
+    Every failure (bad UTF-8, bad JSON, too deep, too long a number) is one
+    :class:`DataError` naming ``name``.
     """
     try:
         if isinstance(text, bytes):
@@ -101,7 +142,7 @@ def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH)
         if depth > max_depth:
             raise DataError(f"{name}: nested {depth:,} levels deep (at most {max_depth} "
                             "allowed)")
-        return json.loads(text)
+        return json.loads(text, parse_int=bounded_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise DataError(f"{name}: not valid JSON ({error})") from None
 
@@ -121,7 +162,7 @@ def read_json(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
     return parse_json(raw, str(path), max_depth=max_depth)
 
 
-#: The names :func:`atomic_write` (``.NAME.XXXXXXXX.tmp``) and the downloader
+#: The names :func:`atomic_write` (``.NAME.PID.XXXXXXXX.tmp``) and the downloader
 #: (``.NAME.XXXXXXXX.part``) give their temporary files: ``tempfile``'s eight random characters.
 _TEMPORARY = re.compile(r"^\..+\.[a-z0-9_]{8}\.(tmp|part)$")
 

@@ -235,11 +235,11 @@ def train(
 
 
 def _clear_replaced_run(run_dir: Path, overwrite: bool) -> None:
-    """Refuse a folder that holds a run unless ``overwrite``; clear what a replaced run left."""
+    """Refuse a folder that holds a run unless ``overwrite``. What the replaced run left stays
+    until the new run saves its first epoch (:meth:`_Trainer._checkpoint`): a new run that
+    fails before that leaves the old one whole."""
     if (run_dir / MODEL_FILE).exists() and not overwrite:
         raise RunExistsError(run_dir, MODEL_FILE)
-    for stale in (CURVES_FILE, EVALUATION_FILE):  # from the run that is replaced
-        (run_dir / stale).unlink(missing_ok=True)
 
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
@@ -343,6 +343,9 @@ class _Trainer:
         self.augmentation = augmentation_for_config(config)
         self.dropout = config.dropout_rates
         self._prefetcher: Prefetcher | None = None
+        # curves.png and evaluation.json of the run folder, until the first checkpoint of this
+        # call replaces the model they describe (written again once training ends)
+        self._stale_results = run_dir is not None
         self.validation = getattr(dataset, "validation", None)
         self.test = getattr(dataset, "test", None)
         # early stopping's best so far: (validation loss, params, epoch), or None
@@ -360,6 +363,9 @@ class _Trainer:
     # ------------------------------------------------------------------ the loop
     def run(self, on_epoch_end, on_progress=None) -> str:
         config = self.config
+        if self.stopped_early():  # a resumed run that had already stopped: nothing to train
+            self._calibrate()
+            return "early_stopping"
         snapshot = self._snapshot()
         for epoch in range(len(self.history.epochs), config.epochs):
             trace_length = len(self.history.trace)
@@ -375,12 +381,14 @@ class _Trainer:
                 return "interrupted"
             self._evaluate(record)
             self.history.epochs.append(record)
+            # the decision first: the epoch's checkpoint holds the early-stopping state after it
+            stop = self._should_stop_early(record)
             if self.run_dir is not None:
                 self._checkpoint()
             snapshot = self._snapshot()
             if on_epoch_end is not None:
                 on_epoch_end(record)
-            if self._should_stop_early(record):
+            if stop:
                 self._calibrate()
                 return "early_stopping"
         self._calibrate()
@@ -558,7 +566,15 @@ class _Trainer:
         self.network.params[...] = params
         self.optimizer.load_state_dict(optimizer_state, self.network.params)
 
+    def stopped_early(self) -> bool:
+        """Whether the history ends with an early stop (a resumed run that was done)."""
+        return bool(self.config.early_stopping and self.history.epochs
+                    and self.history.epochs[-1].get("restored_best_epoch"))
+
     def _should_stop_early(self, record: dict[str, Any]) -> bool:
+        """Early stopping's decision after the epoch of ``record``: remember the best epoch, or
+        go back to it (and mark the record) once ``early_stopping`` epochs brought nothing
+        better. The caller checkpoints the outcome."""
         patience = self.config.early_stopping
         if not patience or record.get("validation_loss") is None:
             return False
@@ -567,13 +583,15 @@ class _Trainer:
             return False
         if record["epoch"] - self.best[2] >= patience:
             self.network.params[...] = self.best[1]
-            self.history.epochs[-1]["restored_best_epoch"] = self.best[2]
-            if self.run_dir is not None:
-                self._checkpoint()
+            record["restored_best_epoch"] = self.best[2]
             return True
         return False
 
     def _checkpoint(self) -> None:
+        if self._stale_results:  # they describe the replaced run, or an earlier epoch
+            self._stale_results = False
+            for stale in (CURVES_FILE, EVALUATION_FILE):
+                (self.run_dir / stale).unlink(missing_ok=True)
         extra: dict[str, Any] = {"epoch": len(self.history.epochs),
                                  "history": self.history.to_dict()}
         extra_arrays = {}

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.errors import ConfigError
 
 
 @click.command()
@@ -43,6 +45,11 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     from digitlab.analysis.pipeline import ANALYSIS_FILE
     from digitlab.api import analyze as run_analysis
 
+    given = click.get_current_context().get_parameter_source("retrain")
+    if no_retrain and retrain and given not in (ParameterSource.DEFAULT,
+                                                ParameterSource.DEFAULT_MAP):
+        raise ConfigError(f"--retrain {retrain} and --no-retrain contradict each other; give "
+                          "one of them")
     result = run_analysis(model, out_dir, dataset=explicit_dataset(dataset), data_dir=data_dir,
                           retrain=0 if no_retrain else retrain, retrain_epochs=retrain_epochs,
                           seed=seed, nondigits=nondigit_count, progress=progress)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import numpy as np
 
 from digitlab.api import dream_options
 from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
@@ -123,14 +124,17 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
         data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
                                  require=("train", "test"))
         loss = saved.config.loss if saved.config is not None else None
-        record = dream_study(
-            saved.network, out_dir, digits=digits, start=start_value, options=options, loss=loss,
-            train_images=data.train.images, train_labels=data.train.labels,
-            support_fraction=support_fraction, turn=turn, test_images=data.test.images,
-            test_labels=data.test.labels, progress=progress,
-            extra={"model": str(saved.path), "dataset": data.name,
-                   **({"start_image": str(start)} if start_value is not start else {})},
-        )
+        # a step size far too large overflows on its way to inf/NaN: reported once, as
+        # DreamDiverged, before anything is written
+        with np.errstate(over="ignore", invalid="ignore"):
+            record = dream_study(
+                saved.network, out_dir, digits=digits, start=start_value, options=options,
+                loss=loss, train_images=data.train.images, train_labels=data.train.labels,
+                support_fraction=support_fraction, turn=turn, test_images=data.test.images,
+                test_labels=data.test.labels, progress=progress,
+                extra={"model": str(saved.path), "dataset": data.name,
+                       **({"start_image": str(start)} if start_value is not start else {})},
+            )
         click.echo(format_dreams(record))
     click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
 

@@ -66,7 +66,7 @@ from digitlab.dreaming.priors import (
     total_variation_gradient,
 )
 from digitlab.dreaming.results import DreamResult, TurnResult
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, DreamDiverged
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
 from digitlab.shapes import N_CLASSES
@@ -345,6 +345,7 @@ def _run(
             updated = gaussian_blur(updated, now.blur_sigma)
         x[rows] = _project(updated, now, outside)
         E, p = _measure(network, x[rows], targets[rows], loss, digits_array[rows])
+        _check_finite(x[rows], E, p, digits_array[rows], step, now)
         steps_taken[rows] += 1
         for i, b in enumerate(rows):
             losses[b].append(E[i])
@@ -369,6 +370,17 @@ def _run(
         )
         for b, d in enumerate(digits)
     ]
+
+
+def _check_finite(x: np.ndarray, E: np.ndarray, p: np.ndarray, digits: np.ndarray, step: int,
+                  options: DreamOptions) -> None:
+    """Raise :class:`DreamDiverged` when an image, its E or its probability is NaN or infinite."""
+    bad = ~(np.isfinite(x).all(axis=1) & np.isfinite(E) & np.isfinite(p))
+    if bad.any():
+        raise DreamDiverged(
+            f"the dream of digit {int(digits[np.argmax(bad)])} diverged at step {step + 1}: its "
+            f"image or loss became NaN or infinite (step size {options.step_size(step):g}); try "
+            "a smaller lr")
 
 
 def _project(x: np.ndarray, options: DreamOptions, outside: np.ndarray | None) -> np.ndarray:

@@ -24,7 +24,7 @@ import numpy as np
 
 from digitlab.calibration import calibration_fields
 from digitlab.dreaming import DreamOptions, dream, turn_into
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, DreamDiverged
 from digitlab.serve import inputs
 from digitlab.serve.errors import ApiError
 from digitlab.serve.models import LoadedModel
@@ -97,11 +97,18 @@ class DreamSlots:
 
 
 def _line(data: dict[str, Any]) -> str:
-    return json.dumps(data, separators=(",", ":")) + "\n"
+    """One NDJSON line; NaN or infinity (invalid JSON) raises ValueError instead."""
+    return json.dumps(data, separators=(",", ":"), allow_nan=False) + "\n"
 
 
 def _pixels(image: np.ndarray) -> list[float]:
-    return np.round(np.asarray(image, dtype=np.float64).reshape(-1), DIGITS).tolist()
+    """The pixels rounded to :data:`DIGITS` decimals; an unclipped dream's pixels may be far
+    outside [0, 1], and those too large to round are sent as they are (rounding would make
+    them infinite)."""
+    pixels = np.asarray(image, dtype=np.float64).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rounded = np.round(pixels, DIGITS)
+    return np.where(np.isfinite(rounded), rounded, pixels).tolist()
 
 
 def stream(model: LoadedModel, job: DreamJob,
@@ -112,6 +119,14 @@ def stream(model: LoadedModel, job: DreamJob,
     lines = _stream(model, job, on_end)
     weakref.finalize(lines, on_end)  # a response never sent: its stream is never started
     return lines
+
+
+def _dream(network, job: DreamJob, loss, on_step):
+    """The job's dream: from black or noise, or the person's drawing turned into the digit."""
+    if job.start == "image":
+        return turn_into(network, job.image, job.digit, job.options, loss,
+                         on_step=on_step).dream
+    return dream(network, job.digit, job.start, job.options, loss, on_step=on_step)
 
 
 async def _stream(model: LoadedModel, job: DreamJob,
@@ -126,6 +141,11 @@ async def _stream(model: LoadedModel, job: DreamJob,
         x = np.asarray(image).reshape(1, -1)
         p = network.probabilities(x) if calibration is None else \
             calibration.probabilities(network, x)
+        if not np.all(np.isfinite(p)):  # pixels so large that the model's own dtype overflows
+            raise DreamDiverged(
+                f"the dream of digit {digit} diverged: its pixels (up to "
+                f"{float(np.max(np.abs(x))):.3g}) give the model NaN or infinite "
+                "probabilities; try a smaller lr")
         return p[0].astype(np.float64)
     loss = model.saved.config.loss if model.saved.config is not None else None
     every = max(1, job.options.steps // FRAMES)
@@ -146,11 +166,10 @@ async def _stream(model: LoadedModel, job: DreamJob,
 
     def run() -> None:
         try:
-            if job.start == "image":
-                result = turn_into(network, job.image, digit, job.options, loss,
-                                   on_step=on_step).dream
-            else:
-                result = dream(network, digit, job.start, job.options, loss, on_step=on_step)
+            # a diverging dream overflows on its way to inf/NaN: reported once, as
+            # DreamDiverged, in the stream's last line
+            with np.errstate(over="ignore", invalid="ignore"):
+                result = _dream(network, job, loss, on_step)
             probabilities = (result.probabilities if calibration is None
                              else shown(result.image))
             send(_line({"done": True, "steps": result.steps,

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 from typing import Any
 
 import numpy as np
 
+from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 from digitlab.images import load_digit_image_bytes
 from digitlab.serve.errors import ApiError
@@ -36,10 +38,18 @@ def check_image_bytes(body: bytes, content_type: str | None) -> None:
         raise ApiError(415, f"the body is not a PNG or JPEG image (declared {media})")
 
 
+#: uploads decoded at once: a small PNG may decode to a few hundred MB (25 million 16-bit RGBA
+#: pixels), so concurrent requests wait for one another rather than add up
+MAX_DECODES = 2
+_decoding = threading.BoundedSemaphore(MAX_DECODES)
+
+
 def prepare_uploaded_image(body: bytes) -> np.ndarray:
-    """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does."""
+    """The uploaded PNG/JPEG prepared as MNIST (784,) float32, as ``digitlab predict`` does
+    (at most :data:`MAX_DECODES` at once; call it from a worker thread)."""
     try:
-        return load_digit_image_bytes(body, UPLOAD_NAME)
+        with _decoding:
+            return load_digit_image_bytes(body, UPLOAD_NAME)
     except DataError as error:
         message = str(error)
         if "blank" in message:
@@ -49,13 +59,16 @@ def prepare_uploaded_image(body: bytes) -> np.ndarray:
 
 # ---------------------------------------------------------------------- JSON bodies
 def parse_json_object(body: bytes) -> dict[str, Any]:
-    """The body as a JSON object (an empty body is an empty object)."""
+    """The body as a JSON object (an empty body is an empty object); its integers at most
+    :data:`~digitlab.checks.MAX_INTEGER_DIGITS` digits long."""
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = json.loads(body, parse_int=bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ApiError(400, f"the request body is not valid JSON ({error})") from None
+    except ValueError as error:  # from bounded_int: a number too long
+        raise ApiError(400, f"the request body holds {error}") from None
     except RecursionError:
         raise ApiError(400, "the request body is JSON nested too deeply") from None
     if not isinstance(value, dict):

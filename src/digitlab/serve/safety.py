@@ -183,9 +183,11 @@ class BodyLimit:
 
 
 async def send_error(send, status: int, message: str) -> None:
-    """Send ``{"error": message}`` with ``status`` straight from ASGI middleware."""
+    """Send ``{"error": message}`` with ``status`` straight from ASGI middleware (the outer
+    ones, which :class:`SecurityHeaders` does not wrap: the answer carries its headers too)."""
     body = json.dumps({"error": message}).encode()
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", str(len(body)).encode())]})
+                            (b"content-length", str(len(body)).encode()),
+                            *SECURITY_HEADERS]})
     await send({"type": "http.response.body", "body": body})

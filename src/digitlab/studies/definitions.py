@@ -46,6 +46,8 @@ OPTIMIZERS = ("sgd", "adam")
 #: Learning rate of each optimizer when a study does not vary it (batch size 32).
 DEFAULT_LR = {"sgd": 0.1, "adam": 0.001}
 BUILTIN_STUDIES = ("epochs", "lr", "layers", "neurons")
+#: the most trials a grid file may expand into (seeds included), checked before expanding it
+MAX_GRID_TRIALS = 10_000
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,12 @@ def load_grid(
     for key, values in grid.items():
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{where}: grid.{key} = {values!r}: expected a non-empty list")
+
+    trials = math.prod(len(values) for values in grid.values()) * seeds
+    if trials > MAX_GRID_TRIALS:
+        sizes = " × ".join(str(len(values)) for values in grid.values())
+        raise ConfigError(f"{where}: the grid makes {trials:,} trials ({sizes} values × "
+                          f"{seeds} seeds), more than a sweep runs ({MAX_GRID_TRIALS:,})")
 
     if dataset:
         fixed = {**fixed, "dataset": dataset}

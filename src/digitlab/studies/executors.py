@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -40,8 +41,14 @@ def default_workers() -> int:
 
 
 # ---------------------------------------------------------------------- local processes
-def pin_worker() -> None:
-    """Initializer of a local worker: one BLAS thread, and Ctrl-C left to the main process."""
+#: how often a worker checks that the sweep process that started it is still there (seconds)
+PARENT_CHECK_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1  # prctl(2): the signal this process gets when its parent ends
+
+
+def pin_worker(parent: int | None = None) -> None:
+    """Initializer of a local worker: one BLAS thread, Ctrl-C left to the main process, and an
+    end with the sweep process ``parent`` (its pid), however that ends."""
     import threading
 
     from tqdm import tqdm
@@ -53,10 +60,70 @@ def pin_worker() -> None:
     # Workers show no progress bars; without this, tqdm would make a multiprocessing lock in
     # each worker, reported as a leaked semaphore when the sweep is interrupted.
     tqdm.set_lock(threading.RLock())
+    if parent is not None:
+        die_with_parent(parent)
+
+
+def die_with_parent(parent: int) -> None:
+    """End this process as soon as its parent ``parent`` has ended, even by kill -9 (which
+    leaves it no chance to end its workers): otherwise an orphan would keep its memory and the
+    parent's output pipe, asleep on a queue nobody writes to any more.
+
+    On Linux the kernel sends SIGKILL when the parent dies (``PR_SET_PDEATHSIG``); everywhere, a
+    daemon thread checks every :data:`PARENT_CHECK_SECONDS` that the parent is still the one.
+    """
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):  # no usable libc: the thread below still watches
+            pass
+    if os.getppid() != parent:  # it died before this process could ask to be told
+        os._exit(1)
+    import threading
+
+    threading.Thread(target=_watch_parent, args=(parent,), name="digitlab-watch-parent",
+                     daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_SECONDS)
+    os._exit(1)
+
+
+class SweepTerminated(DigitlabError):
+    """SIGTERM arrived while a local sweep ran: its workers were ended first."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise SweepTerminated("stopped by SIGTERM; the finished trials are stored, run the same "
+                          "command again to resume")
 
 
 def run_local(trials: Sequence[Any], on_result: OnResult, *, workers: int) -> None:
-    """Run ``trials`` in ``workers`` spawned processes, reporting each result as it finishes."""
+    """Run ``trials`` in ``workers`` spawned processes, reporting each result as it finishes.
+
+    The workers end with this process: on SIGTERM (while this runs in the main thread) the
+    pool is stopped and :class:`SweepTerminated` raised; if this process is killed outright,
+    each worker notices and exits (:func:`die_with_parent`).
+    """
+    import threading
+
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        _run_pool(trials, on_result, workers)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _run_pool(trials: Sequence[Any], on_result: OnResult, workers: int) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
     from concurrent.futures.process import BrokenProcessPool
@@ -65,7 +132,8 @@ def run_local(trials: Sequence[Any], on_result: OnResult, *, workers: int) -> No
 
     # "spawn": a fresh interpreter per worker, safe with threads and the same on every OS.
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pin_worker)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=pin_worker,
+                               initargs=(os.getpid(),))
     try:
         futures = {pool.submit(run_trial, trial): trial for trial in trials}
         for future in as_completed(futures):
