@@ -22,9 +22,11 @@ from typing import Any
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from digitlab.calibration import Calibration, calibrate, calibration_split, with_calibration
 from digitlab.config import TrainConfig
+from digitlab.data import load_run_dataset
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
 from digitlab.errors import ConfigError, RunExistsError, TrainingDiverged
 from digitlab.evaluation import Evaluation, evaluate
@@ -79,6 +81,8 @@ class TrainResult:
 
     def _repr_html_(self) -> str:
         """Jupyter shows a run as its configuration, its result and its curves."""
+        # matplotlib is imported when a figure is first made, not with training (0.2-0.8 s
+        # measured with -X importtime; the lab's and the studies' workers never draw)
         from digitlab.plots.inline import figure_html, key_value_html
 
         config = self.config
@@ -247,9 +251,7 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
            load_data) -> TrainResult:
     """The body of :func:`train`, with the run folder (if any) claimed."""
     if dataset is None:
-        if load_data is None:
-            from digitlab.data import load_run_dataset as load_data
-        dataset = load_data(config, data_dir)
+        dataset = (load_data or load_run_dataset)(config, data_dir)
     name = getattr(dataset, "name", None)
     if name and name != config.dataset and not resume:
         config = config.replace(dataset=name)  # e.g. the name of a --data folder
@@ -295,7 +297,7 @@ def write_run_results(result: TrainResult, dataset: Any,
 
     ``evaluation.json`` is written only when ``dataset`` has a non-empty test split.
     """
-    from digitlab.plots.training import plot_training_curves
+    from digitlab.plots.training import plot_training_curves  # matplotlib: see TrainResult
 
     config, history, run_dir = result.config, result.history, result.run_dir
     name = getattr(dataset, "name", None) or config.dataset
@@ -663,8 +665,6 @@ def _restore(run_dir: Path, config: TrainConfig):
 
 
 def _progress_bar(total: int, description: str, enabled: bool):
-    from tqdm.auto import tqdm
-
     return tqdm(total=total, desc=description, unit="img", disable=not enabled, leave=False,
                 dynamic_ncols=True, mininterval=0.25)
 
