@@ -7,7 +7,10 @@ that command's flags (``--hidden 256,128`` is ``hidden=[256, 128]``, ``--out DIR
 notebook: a run's history plots its curves, an evaluation shows its confusion matrix, dreams
 show their images.
 
-Everything heavy is imported when a function is first called, so ``import digitlab`` stays fast.
+Everything heavy is imported when a function is first called, so ``import digitlab`` stays
+fast: ``dl.presets`` takes 0.09 s, while importing :mod:`digitlab.training` (NumPy, SciPy,
+Numba's loader) takes 1.4 s and the reporting or analysis modules (matplotlib too) about as
+long; those imports inside the functions below are there for that reason alone.
 """
 
 from __future__ import annotations
