@@ -7,7 +7,9 @@ import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, modelLabel, showError } from "./state.js";
 
-const WHILE_DRAWING_MS = 150; // at most one question every this many ms while the pen moves
+// While the pen moves the answer follows it: a question at most every this many ms, never two
+// on their way at once (the drawing as it is when the last answer arrives is asked next).
+const WHILE_DRAWING_MS = 60;
 const ACCEPTED = ["image/png", "image/jpeg"];
 
 export function setupDraw() {
@@ -19,6 +21,7 @@ export function setupDraw() {
   let timer = null;
   let compareTouched = false; // the person chose (or removed) the second network
   let version = 0; // bumped by every change; answers for older versions are dropped
+  let answers = 0; // answers shown so far (while drawing too)
 
   function reset() {
     $("prediction").textContent = "";
@@ -153,10 +156,15 @@ export function setupDraw() {
         predictImage(image, { model: lab.active, explain: true }),
         compare ? predictImage(image, { model: compare }) : Promise.resolve(null),
       ]);
-      if (asked === version) {
+      // while the pen moves every answer is shown (it is for the drawing of a moment ago);
+      // once it is lifted only the answer for the finished drawing
+      if (asked === version || (pad.isDrawing && !pad.isEmpty)) {
         showError("draw-error", null);
         showAnswer(answer);
         showCompare(second);
+        answers += 1;
+        $("prediction").dataset.answers = String(answers);
+        $("prediction").dataset.model = answer.model;
         $("prediction").dataset.version = String(asked); // the drawing this answer is for
       }
     } catch (error) {
@@ -175,14 +183,20 @@ export function setupDraw() {
     version += 1;
     $("draw-canvas").dataset.version = String(version);
     $("sheet-hint").hidden = !pad.isEmpty;
-    clearTimeout(timer);
     if (pad.isEmpty) {
+      clearTimeout(timer);
+      timer = null;
       again = false;
       showError("draw-error", null);
       reset();
       return;
     }
-    timer = setTimeout(ask, drawing ? WHILE_DRAWING_MS : 0);
+    if (drawing && timer !== null) return; // a question is due soon: it will see this change
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      ask();
+    }, drawing ? WHILE_DRAWING_MS : 0);
   }
 
   pad.addEventListener("change", (event) => changed(event.detail.drawing));

@@ -4,7 +4,7 @@
 import { streamNDJSON } from "./api.js";
 import { percent, probabilityBars } from "./charts.js";
 import { clearPicture, fingerprint, paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 const FILM_FRAMES = 8; // snapshots kept along the way
 
@@ -56,8 +56,8 @@ export function setupDream() {
   }
 
   function options() {
-    const body = { digit, start: startFrom() };
-    if (lab.active) body.model = lab.active;
+    if (!lab.active) throw new Error(NO_NETWORK);
+    const body = { digit, start: startFrom(), model: lab.active };
     for (const input of $("dream-form").querySelectorAll("details input")) {
       if (input.value === "") continue;
       const value = Number(input.value);
@@ -119,6 +119,7 @@ export function setupDream() {
         if (mine !== controller) return;
         if (line.error) {
           showError("dream-error", line.error);
+          $("dream-title").textContent = `The dream of a ${digit} failed`;
           return;
         }
         paintGray(dreamImage, line.image);
@@ -141,8 +142,10 @@ export function setupDream() {
         showFilm(frames);
       }, controller.signal);
     } catch (error) {
-      if (error.name !== "AbortError") showError("dream-error", error.message);
-      else if (mine === controller) $("dream-title").textContent += " (stopped)";
+      if (error.name !== "AbortError") {
+        showError("dream-error", error.message);
+        if (!dreamImage.dataset.done) $("dream-title").textContent = "The dream";
+      } else if (mine === controller) $("dream-title").textContent += " (stopped)";
     } finally {
       if (mine === controller) {
         $("dream-start").disabled = false;

@@ -138,5 +138,5 @@ export function drawCurves(history, lossSvg, accuracySvg) {
     series("train_accuracy", "train", COLORS.train),
     series("validation_accuracy", "validation", COLORS.validation),
     series("test_accuracy", "test", COLORS.test),
-  ], { ...options, yFormat: (v) => `${Math.round(v * 100)}%` });
+  ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
 }

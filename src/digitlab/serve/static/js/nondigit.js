@@ -4,7 +4,7 @@
 import { getJSON, postJSON, query } from "./api.js";
 import { histogram, percent } from "./charts.js";
 import { paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 const PROBE_COLORS = ["#d9730d", "#c2185b", "#6a1b9a", "#00897b", "#5d4037", "#1565c0", "#ef6c00", "#2e7d32"];
 
@@ -56,7 +56,10 @@ export function setupNonDigits() {
   }
 
   async function probeKind(kind) {
-    if (!lab.active) return;
+    if (!lab.active) {
+      showError("nondigit-error", NO_NETWORK);
+      return;
+    }
     lastProbe = () => probeKind(kind);
     markKind(kind.name);
     $("nondigit-note").textContent = `Asking the network about ${kind.description || kind.name} …`;
@@ -73,6 +76,10 @@ export function setupNonDigits() {
   }
 
   async function probeDrawing() {
+    if (!lab.active) {
+      showError("nondigit-error", NO_NETWORK);
+      return;
+    }
     if (!lab.drawing) {
       showError("nondigit-error", "draw something in the Draw tab first — a digit, or anything else");
       return;

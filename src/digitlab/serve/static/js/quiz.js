@@ -4,7 +4,7 @@
 import { getJSON, postJSON, query } from "./api.js";
 import { chance, percent, probabilityBars } from "./charts.js";
 import { paintGray } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 export function setupQuiz() {
   const score = { rounds: 0, person: 0, network: 0, same: 0 };
@@ -34,7 +34,14 @@ export function setupQuiz() {
   }
 
   async function load() {
-    if (!lab.active) return;
+    if (!lab.active) {
+      buttons.forEach((b) => {
+        b.disabled = true;
+      });
+      $("quiz-count").textContent = "";
+      showError("quiz-error", NO_NETWORK);
+      return;
+    }
     loaded = true;
     answered = false;
     buttons.forEach((b) => {
@@ -66,6 +73,10 @@ export function setupQuiz() {
   }
 
   async function answer(guess) {
+    if (!lab.active) {
+      showError("quiz-error", NO_NETWORK);
+      return;
+    }
     if (!current || answered) return;
     answered = true;
     buttons.forEach((b) => {
@@ -129,6 +140,7 @@ export function setupQuiz() {
   });
   lab.addEventListener("active", () => {
     index = 0;
+    current = null;
     if (!$("panel-quiz").hidden) load();
     else loaded = false;
   });

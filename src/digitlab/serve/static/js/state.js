@@ -6,6 +6,10 @@ import { getJSON, postJSON } from "./api.js";
 
 export const $ = (id) => document.getElementById(id);
 
+/** What every panel says while the runs folder holds no network yet. */
+export const NO_NETWORK = "There is no trained network yet: train one first " +
+  "(the Train tab, or “Train the assignment network” at the top).";
+
 /** Show `message` as the one-line error of an element (hide it with null). */
 export function showError(element, message) {
   if (typeof element === "string") element = $(element);
@@ -44,7 +48,9 @@ class Lab extends EventTarget {
     models.sort((a, b) => String(b.modified || "").localeCompare(String(a.modified || "")));
     const before = JSON.stringify([this.models, this.active]);
     this.models = models;
-    let active = answer.active ?? null;
+    // the network chosen in this tab stays chosen, whatever another tab picks; the server's
+    // choice (the last one made anywhere) is where a new tab starts
+    let active = this.model(this.active) ? this.active : answer.active ?? null;
     if (!this.model(active)) active = models.length ? models[0].id : null;
     const activeChanged = active !== this.active;
     this.active = active;
@@ -52,6 +58,8 @@ class Lab extends EventTarget {
     if (activeChanged) this.emit("active");
   }
 
+  /** Question `id` in this tab from now on (every request names it); it also becomes the
+   * server's default, where the next tab opened starts. */
   async choose(id) {
     if (id === this.active) return;
     const answer = await postJSON("/api/models/active", { id });

@@ -13,6 +13,10 @@ const PRESETS = {
   report: { hidden: [1024, 1024], activation: "swish", optimizer: "adam", lr: 0.001, epochs: 10, batch_size: 32 },
 };
 const FIRST_RUN = { preset: "assignment", epochs: 5 }; // the server names it (assignment, -2, …)
+// A training that has sent no progress this long after its start is compiling its kernels
+// (the first training on a new install): the page says so rather than "starting" for 40 s.
+const COMPILING_AFTER_MS = 2000;
+export const COMPILING = "preparing the compiled kernels (first time only, ~40 s)";
 
 export function setupTrain() {
   let closeEvents = null;
@@ -20,6 +24,24 @@ export function setupTrain() {
   let running = []; // [[fractional epoch, running E, running accuracy]]
   let total = 0; // epochs planned
   let refreshing = null;
+  let compilingTimer = null; // shows COMPILING while a started training has sent nothing yet
+
+  function waitForFirstProgress(model) {
+    clearTimeout(compilingTimer);
+    compilingTimer = setTimeout(() => {
+      compilingTimer = null;
+      $("train-state").textContent = `Starting ${model || "the training"}: ${COMPILING} …`;
+      $("train-state").dataset.compiling = "1";
+      showTrainingPill("training · preparing kernels");
+      if (!$("empty-state").hidden) emptyProgress(0, `${COMPILING} …`);
+    }, COMPILING_AFTER_MS);
+  }
+
+  function progressArrived() {
+    clearTimeout(compilingTimer);
+    compilingTimer = null;
+    delete $("train-state").dataset.compiling;
+  }
 
   function fillPreset(name) {
     const p = PRESETS[name];
@@ -121,12 +143,13 @@ export function setupTrain() {
       { name: "running", color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[2]]) },
       { name: "train", color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_accuracy]) },
       { name: "test", color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_accuracy ?? null]) },
-    ], { ...options, yFormat: (v) => `${Math.round(v * 100)}%` });
+    ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
   }
 
   const fmt = (v, f) => (v === null || v === undefined ? "–" : f(v));
 
   function onProgress(data) {
+    progressArrived();
     const fraction = data.total ? data.samples / data.total : 0;
     running.push([data.epoch - 1 + fraction, data.running_loss, data.running_accuracy]);
     $("train-running-loss").textContent = fmt(data.running_loss, (v) => v.toFixed(4));
@@ -143,6 +166,7 @@ export function setupTrain() {
   }
 
   function onEpoch(data) {
+    progressArrived();
     if (epochs.has(data.epoch)) return;
     epochs.set(data.epoch, data);
     const row = document.createElement("tr");
@@ -209,6 +233,7 @@ export function setupTrain() {
   }
 
   function idle() {
+    progressArrived();
     $("train-start").disabled = false;
     $("train-cancel").disabled = true;
     $("empty-train").disabled = false;
@@ -249,6 +274,7 @@ export function setupTrain() {
       showTrainingPill("training · starting");
       busy();
       listen();
+      waitForFirstProgress(job.model);
     } catch (error) {
       const busyNow = error instanceof ApiError && error.status === 409;
       showError(errorId, busyNow
@@ -268,6 +294,7 @@ export function setupTrain() {
     showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
     busy();
     listen();
+    if (!job.samples && !job.epoch) waitForFirstProgress(job.model);
   }
 
   $("train-preset").addEventListener("change", (event) => fillPreset(event.target.value));
