@@ -538,3 +538,153 @@ def test_nondigits_are_shown_against_real_digits(page):
     wait_for(page, "return document.querySelector('[data-testid=nondigit-summary]')"
                    ".textContent.includes('Your drawing')")
     assert count(page, "[data-testid=nondigit-probes] figure") == 1
+
+
+# ----------------------------------------------------------------------------- screen sizes
+TABS = ("draw", "models", "train", "quiz", "dream", "nondigit")
+
+
+def _emulate(driver, width: int, height: int, touch: bool) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 2 if touch else 1, "mobile": touch})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled",
+                           {"enabled": touch, "maxTouchPoints": 5 if touch else 1})
+
+
+@pytest.fixture
+def screen(page, lab):
+    """The page at an emulated screen size: `screen(width, height, touch)` reloads it so."""
+    def resize(width: int, height: int, touch: bool = False):
+        _emulate(page, width, height, touch)
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        return page
+
+    yield resize
+    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
+
+def _every_tab_fits(driver, shots: Path, name: str) -> None:
+    for tab in TABS:
+        driver.find_element("id", f"tab-{tab}").click()
+        wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
+        time.sleep(0.2)  # the panel's first answers
+        wide = driver.execute_script(
+            "return [document.documentElement.scrollWidth, innerWidth]")
+        driver.save_screenshot(str(shots / f"{name}-{tab}.png"))
+        assert wide[0] <= wide[1], (tab, wide)  # no sideways scrolling of the page
+
+
+def test_a_phone_shows_every_tab_and_the_answer_beside_the_sheet(screen, tmp_path):
+    page = screen(390, 844, touch=True)
+    tabs = page.execute_script(  # every tab on the screen (they wrap), none cut off
+        "return [...document.querySelectorAll('[role=tab]')].map((t) => {"
+        "const r = t.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; })")
+    assert all(tabs), tabs
+    assert not by_testid(page, "keyboard-hint").is_displayed()  # no keys on a touch screen
+    draw_seven(page)
+    below = page.execute_script(  # the answer and all ten bars above the fold
+        "return ['prediction', 'bars'].map((id) => document.querySelector("
+        "`[data-testid=${id}]`).getBoundingClientRect().bottom - innerHeight)")
+    assert max(below) <= 0, below
+    _every_tab_fits(page, tmp_path, "phone")
+
+
+def test_a_768_px_screen_keeps_the_answer_card_readable(screen, tmp_path):
+    page = screen(768, 1024)
+    draw_seven(page)
+    widths = page.execute_script(
+        "const q = (s) => document.querySelector(s);"
+        "return [q('.compare-col').getBoundingClientRect().width,"
+        "        q('[data-testid=bars]').getBoundingClientRect().width,"
+        "        q('#draw-model-name').getBoundingClientRect().right,"
+        "        q('.answer-card').getBoundingClientRect().right]")
+    compare, bars, name_right, card_right = widths
+    assert compare >= 250 and bars >= 250, widths  # no slivers side by side
+    assert name_right <= card_right, widths  # the network's name is not cut
+    _every_tab_fits(page, tmp_path, "768")
+
+
+# ----------------------------------------------------------------------------- live answers
+LONG_STROKE = """
+const done = arguments[arguments.length - 1];
+const canvas = document.querySelector('[data-testid=draw-canvas]');
+const prediction = document.querySelector('[data-testid=prediction]');
+const box = canvas.getBoundingClientRect();
+let inFlight = 0, most = 0;
+const fetch0 = window.fetch;
+window.fetch = async (...args) => {
+  const predict = String(args[0]).startsWith('/api/predict');
+  if (predict) { inFlight += 1; most = Math.max(most, inFlight); }
+  try { return await fetch0(...args); } finally { if (predict) inFlight -= 1; }
+};
+const at = (t, type) => {  // a slow zigzag over the sheet, t in [0, 1]
+  const x = 0.25 + 0.5 * Math.abs(((t * 6) % 2) - 1), y = 0.2 + 0.6 * t;
+  canvas.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'pen', isPrimary: true,
+    bubbles: true, cancelable: true, button: 0, buttons: type === 'pointerup' ? 0 : 1,
+    clientX: box.left + x * box.width, clientY: box.top + y * box.height}));
+};
+const answers = () => Number(prediction.dataset.answers || 0);
+const before = answers();
+const start = performance.now(), length = arguments[0];
+at(0, 'pointerdown');
+const timer = setInterval(() => {
+  const t = (performance.now() - start) / length;
+  if (t < 1) { at(t, 'pointermove'); return; }
+  clearInterval(timer);
+  const whileDrawing = answers() - before;
+  at(1, 'pointerup');
+  window.fetch = fetch0;
+  done([whileDrawing, most]);
+}, 16);
+"""
+
+
+def test_answers_follow_a_moving_pen_one_question_at_a_time(page):
+    page.execute_script("""
+        const compare = document.querySelector('[data-testid=compare-model]');
+        compare.value = ''; compare.dispatchEvent(new Event('change'));""")
+    answered, most_in_flight = page.execute_async_script(LONG_STROKE, 2500)
+    assert answered >= 5, answered  # the answer changed while the pen was still down
+    assert most_in_flight == 1  # never two questions on their way at once
+    wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
+                   " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
+
+
+# ----------------------------------------------------------------------------- per tab
+def test_two_browser_tabs_keep_their_own_networks(page, lab):
+    first = page.current_window_handle
+    page.switch_to.new_window("tab")
+    try:
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        page.execute_script("const s = document.querySelector('[data-testid=active-model]');"
+                            "s.value = 'tiny-copy'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return window.digitlab.lab.active === 'tiny-copy'")
+        assert _get(lab.url + "/api/models")["active"] == "tiny-copy"  # the next tab's start
+    finally:
+        page.close()
+        page.switch_to.window(first)
+    page.execute_async_script(  # what the first tab does when it is looked at again
+        "window.digitlab.lab.refreshModels().then(arguments[arguments.length - 1])")
+    assert page.execute_script("return window.digitlab.lab.active") == "tiny"
+    draw_seven(page)
+    assert by_testid(page, "prediction").get_attribute("data-model") == "tiny"
+
+
+# ----------------------------------------------------------------------------- charts
+def test_an_accuracy_chart_with_one_running_point_stays_in_range(page):
+    labels, dots = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/js/charts.js').then(({ lineChart }) => {
+          const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+          lineChart(svg, [{ name: 'running', color: '#999', dots: false, points: [[0.3, 0.75]] }],
+                    { xMin: 0, xMax: 2, yLimits: [0, 1],
+                      yFormat: (v) => `${Math.round(v * 100)}` });
+          const ticks = svg.querySelectorAll('.chart-grid text[text-anchor=end]');  // the y axis
+          done([[...ticks].map((t) => t.textContent), svg.querySelectorAll('circle').length]);
+        });""")
+    ticks = [float(t) for t in labels if t.replace(".", "").isdigit()]
+    assert ticks and min(ticks) >= 0 and max(ticks) <= 100 and max(ticks) - min(ticks) <= 30, labels
+    assert dots == 1  # the lone point is drawn
