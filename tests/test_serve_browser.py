@@ -688,3 +688,46 @@ def test_an_accuracy_chart_with_one_running_point_stays_in_range(page):
     ticks = [float(t) for t in labels if t.replace(".", "").isdigit()]
     assert ticks and min(ticks) >= 0 and max(ticks) <= 100 and max(ticks) - min(ticks) <= 30, labels
     assert dots == 1  # the lone point is drawn
+
+
+# ----------------------------------------------------------------------------- no network yet
+SILENT_EVENTS = """
+window.EventSource = class {  // a training stream that stays silent (kernels compiling)
+  constructor() { this.readyState = 1; }
+  addEventListener() {}
+  close() { this.readyState = 2; }
+};"""
+
+
+def test_without_a_network_every_panel_says_what_to_do(browser, tmp_path):
+    empty = Lab(tmp_path / "runs")
+    try:
+        browser.get(empty.url + "/#quiz")
+        wait_for(browser, "return document.body.dataset.ready === '1'")
+        wait_for(browser, "return !document.querySelector('#quiz-error').hidden")
+        assert "train one first" in browser.find_element("id", "quiz-error").text
+        assert by_testid(browser, "quiz-guess-3").get_attribute("disabled") is not None
+        browser.find_element("id", "tab-nondigit").click()
+        wait_for(browser, "return document.querySelectorAll('#nondigit-kinds button').length")
+        by_testid(browser, "nondigit-letters").click()
+        wait_for(browser, "return !document.querySelector('[data-testid=nondigit-error]').hidden")
+        assert "train one first" in text(browser, "nondigit-error")
+        browser.find_element("id", "tab-dream").click()
+        by_testid(browser, "dream-start").click()
+        wait_for(browser, "return !document.querySelector('[data-testid=dream-error]').hidden")
+        assert "train one first" in text(browser, "dream-error")
+        assert "/api/" not in text(browser, "dream-error")  # words for a person, not an API hint
+        assert not browser.find_element("id", "dream-title").text.startswith("Dreaming")
+
+        # the first training: while no progress comes (kernels compiling), the page says so
+        browser.execute_script(SILENT_EVENTS)
+        by_testid(browser, "empty-train").click()
+        wait_for(browser, "return document.querySelector('[data-testid=train-state]')"
+                          ".dataset.compiling === '1'", timeout=10)
+        assert "preparing the compiled kernels (first time only" in text(browser, "train-state")
+        assert "compiled kernels" in browser.find_element("id", "empty-status").text
+        assert _post(empty.url + "/api/train/cancel", {})[0] == 200
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        empty.stop()
