@@ -483,9 +483,10 @@ def test_quiz_reveals_answers_and_keeps_score(page):
     true_label = int(reveal.get_attribute("data-true-label"))
     network = int(reveal.get_attribute("data-network-answer"))
     assert true_label != network  # only mistakes are quizzed
-    score = page.execute_script("return ['score-rounds', 'score-person', 'score-network',"
+    score = page.execute_script("return ['score-rounds', 'score-person', 'score-other',"
                                 "'score-same'].map(id => +document.getElementById(id).textContent)")
-    assert score == [1, int(true_label == 3), 0, int(network == 3)]
+    assert score == [1, int(true_label == 3), int(3 not in (true_label, network)),
+                     int(network == 3)]
     by_testid(page, "quiz-next").click()
     wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index"
                    " !== arguments[0]", first)
@@ -731,3 +732,20 @@ def test_without_a_network_every_panel_says_what_to_do(browser, tmp_path):
         assert not errors, errors
     finally:
         empty.stop()
+
+
+def test_probabilities_and_loss_names_read_the_same_everywhere(page):
+    shown = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all([import('/js/charts.js'), import('/js/state.js')]).then(([c, s]) => {
+          const box = document.createElement('div');
+          box.innerHTML = '<span class="loss-name">E</span><span class="loss-name" data-long="1">'
+            + 'error E</span>';
+          s.nameLoss(box, 'ce');
+          const ce = box.textContent;
+          s.nameLoss(box, 'mse');
+          done([[0.9996, 1, 0.996, 0.5].map(c.chance), ce, box.textContent]);
+        });""")
+    nbsp = "\u00a0"
+    assert shown[0] == [f">{nbsp}99.9{nbsp}%", f"100{nbsp}%", f"99.6{nbsp}%", f"50{nbsp}%"]
+    assert shown[1:] == ["losscross-entropy loss", "Eerror E"]

@@ -13,6 +13,7 @@ export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)}\u00a0%`;
 
 /** A probability as people read it: "97 %", "4.2 %", "< 0.1 %". */
 export function chance(p) {
+  if (p >= 0.999 && p < 1) return ">\u00a099.9\u00a0%"; // never a rounded "100 %" short of certain
   if (p >= 0.1) return percent(p, p > 0.99 && p < 1 ? 1 : 0); // 99.6 %, not a rounded 100 %
   return p >= 0.001 ? percent(p, 1) : "<\u00a00.1\u00a0%";
 }

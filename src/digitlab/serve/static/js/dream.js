@@ -2,7 +2,7 @@
 // from black or from the current drawing ("turn my drawing into a …").
 
 import { streamNDJSON } from "./api.js";
-import { percent, probabilityBars } from "./charts.js";
+import { chance, probabilityBars } from "./charts.js";
 import { clearPicture, fingerprint, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
@@ -126,10 +126,10 @@ export function setupDream() {
         seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
         dreamImage.dataset.distinct = String(seen.size);
-        $("dream-probability").textContent = percent(line.probability, 1);
+        $("dream-probability").textContent = chance(line.probability);
         if (line.done) {
           $("dream-step").textContent = `${line.steps} (done)`;
-          $("dream-title").textContent = `${finished}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
+          $("dream-title").textContent = `${finished}: ${chance(line.probability)} sure after ${line.steps} steps`;
           dreamImage.dataset.done = "1";
           if (line.probabilities) bars(line.probabilities, digit);
           if (frames.at(-1)?.step !== line.steps) frames.push({ image: line.image, step: line.steps });

@@ -3,7 +3,7 @@
 
 import { getJSON } from "./api.js";
 import { lineChart } from "./charts.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, nameLoss, showError } from "./state.js";
 
 export const COLORS = { train: "#1f5fbf", validation: "#8a5cc2", test: "#d9730d" };
 
@@ -107,6 +107,7 @@ export function setupModels() {
       dd.textContent = String(v);
       return [dt, dd];
     }));
+    nameLoss($("model-detail"), detail.loss);
     drawCurves(detail.history || {}, $("detail-loss"), $("detail-accuracy"));
     $("model-detail").dataset.shown = id;
   }

@@ -2,7 +2,7 @@
 // probability (the out-of-distribution score) is shown against that of real test digits.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { histogram, percent } from "./charts.js";
+import { chance, histogram, percent } from "./charts.js";
 import { paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
@@ -28,7 +28,7 @@ export function setupNonDigits() {
         ? probe.is_digit === false
         : reference.threshold !== undefined && probe.score < reference.threshold;
       caption.innerHTML = `<span class="probe-answer">says <b>${probe.digit}</b></span>
-        <span class="probe-score">${percent(probe.score)} sure</span>
+        <span class="probe-score">${chance(probe.score)} sure</span>
         <span class="probe-flag ${flagged ? "flag-odd" : "flag-fooled"}">${flagged ? "not a digit ✓" : "fooled"}</span>`;
       card.append(picture, caption);
       return card;
@@ -48,7 +48,7 @@ export function setupNonDigits() {
     const cut = threshold === undefined ? "" : `the threshold ${threshold.toFixed(2)}`;
     const realShare = below === null ? "" : ` (${percent(below, 1)} of real digits fall below it)`;
     $("nondigit-summary").textContent = probes.length === 1
-      ? `The network is ${percent(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
+      ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
         `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ` +
         `${probes[0].score >= threshold ? "passes as a digit" : "is flagged as not a digit"}.`
       : `${fooled} of ${probes.length} fool the network: it is as sure of them as of a real digit, ` +

@@ -25,6 +25,17 @@ export function modelLabel(model) {
   return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
 }
 
+/** Name the loss in `scope`'s `.loss-name` spans: the assignment's error E for a squared-error
+ * network, "loss" (cross-entropy) for a softmax one; a span marked `data-long` says "error E"
+ * or "cross-entropy loss". */
+export function nameLoss(scope, loss) {
+  for (const span of scope.querySelectorAll(".loss-name")) {
+    const long = Boolean(span.dataset.long);
+    span.textContent = loss === "ce" ? (long ? "cross-entropy loss" : "loss") : long ? "error E" : "E";
+  }
+  scope.dataset.loss = loss || "";
+}
+
 class Lab extends EventTarget {
   constructor() {
     super();

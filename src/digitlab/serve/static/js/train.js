@@ -5,7 +5,7 @@
 import { ApiError, getJSON, postJSON, trainingEvents } from "./api.js";
 import { lineChart, percent } from "./charts.js";
 import { COLORS } from "./models.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, nameLoss, showError } from "./state.js";
 
 // The presets of `digitlab train --preset`, as the form shows them.
 const PRESETS = {
@@ -110,7 +110,14 @@ export function setupTrain() {
     };
   }
 
-  function resetLive(model, planned) {
+  // the loss a training body asks for: its own, else its preset's
+  function lossOf(body) {
+    const preset = PRESETS[body.preset] || {};
+    return body.loss || preset.loss || (body.preset === "report" ? "ce" : "mse");
+  }
+
+  function resetLive(model, planned, loss = null) {
+    nameLoss(document.querySelector(".train-live"), loss);
     epochs = new Map();
     running = [];
     total = planned || 0;
@@ -269,7 +276,7 @@ export function setupTrain() {
     showError(errorId, null);
     try {
       const job = await postJSON("/api/train", body);
-      resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs);
+      resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs, lossOf(body));
       $("train-state").textContent = `Starting ${job.model} …`;
       showTrainingPill("training · starting");
       busy();
@@ -289,7 +296,7 @@ export function setupTrain() {
     const job = await getJSON("/api/train");
     lab.training = job;
     if (job.state !== "running" || closeEvents) return;
-    resetLive(job.model, job.epochs);
+    resetLive(job.model, job.epochs, lab.model(job.model)?.loss ?? null);
     $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
     showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
     busy();
