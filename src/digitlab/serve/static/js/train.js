@@ -211,7 +211,10 @@ export function setupTrain() {
     $("train-use").hidden = !(data.state === "finished" && data.model);
     $("train-use").dataset.model = data.model || "";
     if (data.state === "failed") showError("train-error", data.message || "the training failed");
-    if (data.state === "cancelled") $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
+    // the server's message names what was kept and how to go on; say it once
+    if (data.state === "cancelled" && !String(data.message || "").includes("--resume")) {
+      $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
+    }
     idle();
     refreshModels();
     hideTrainingPill();
