@@ -211,8 +211,8 @@ export function setupTrain() {
     $("train-use").hidden = !(data.state === "finished" && data.model);
     $("train-use").dataset.model = data.model || "";
     if (data.state === "failed") showError("train-error", data.message || "the training failed");
-    // the server's message names what was kept and how to go on; say it once
-    if (data.state === "cancelled" && !String(data.message || "").includes("--resume")) {
+    // the server's message names what was kept and how to go on: the hint only without one
+    if (data.state === "cancelled" && [undefined, null, "", "cancelled"].includes(data.message)) {
       $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
     }
     idle();
