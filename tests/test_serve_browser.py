@@ -539,6 +539,9 @@ def test_nondigits_are_shown_against_real_digits(page):
     wait_for(page, "return document.querySelector('[data-testid=nondigit-summary]')"
                    ".textContent.includes('Your drawing')")
     assert count(page, "[data-testid=nondigit-probes] figure") == 1
+    flag = text(page, "probe-flag")  # a drawn digit is never "fooled"; card and summary agree
+    assert flag in ("passes as a digit", "flagged: not a digit"), flag
+    assert (flag == "passes as a digit") == ("passes as a digit" in text(page, "nondigit-summary"))
 
 
 # ----------------------------------------------------------------------------- screen sizes

@@ -16,6 +16,10 @@ export function setupNonDigits() {
   // `own`: the model's own "not a digit" threshold (a calibrated honest network), or null; with
   // one, each probe is flagged by the network's own answer (`is_digit`).
   function show(reference, probes, title, own = null) {
+    const drawing = title === "your drawing"; // a person's digit: "passes", never "fooled"
+    const isFlagged = (probe) => (own !== null && probe.is_digit !== undefined
+      ? probe.is_digit === false
+      : reference.threshold !== undefined && probe.score < reference.threshold);
     const cards = probes.map((probe, i) => {
       const card = document.createElement("figure");
       card.className = "probe";
@@ -24,12 +28,13 @@ export function setupNonDigits() {
       const picture = pictureCanvas(`${title} ${i + 1}: the network says ${probe.digit}`, "picture");
       paintGray(picture, probe.image);
       const caption = document.createElement("figcaption");
-      const flagged = own !== null && probe.is_digit !== undefined
-        ? probe.is_digit === false
-        : reference.threshold !== undefined && probe.score < reference.threshold;
+      const flagged = isFlagged(probe);
+      const flag = flagged ? (drawing ? "flagged: not a digit" : "not a digit ✓")
+        : drawing ? "passes as a digit" : "fooled";
+      const style = flagged ? "flag-odd" : drawing ? "flag-passes" : "flag-fooled";
       caption.innerHTML = `<span class="probe-answer">says <b>${probe.digit}</b></span>
         <span class="probe-score">${chance(probe.score)} sure</span>
-        <span class="probe-flag ${flagged ? "flag-odd" : "flag-fooled"}">${flagged ? "not a digit ✓" : "fooled"}</span>`;
+        <span class="probe-flag ${style}" data-testid="probe-flag">${flag}</span>`;
       card.append(picture, caption);
       return card;
     });
@@ -47,10 +52,13 @@ export function setupNonDigits() {
       ? real.filter((v) => v < threshold).length / real.length : null;
     const cut = threshold === undefined ? "" : `the threshold ${threshold.toFixed(2)}`;
     const realShare = below === null ? "" : ` (${percent(below, 1)} of real digits fall below it)`;
-    $("nondigit-summary").textContent = probes.length === 1
+    const verdict = (probe) => (isFlagged(probe) ? "is flagged as not a digit" : "passes as a digit");
+    $("nondigit-summary").textContent = probes.length === 1 && own !== null
       ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
-        `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ` +
-        `${probes[0].score >= threshold ? "passes as a digit" : "is flagged as not a digit"}.`
+        `by its own threshold (${percent(own, 1)}) it ${verdict(probes[0])}.`
+      : probes.length === 1
+        ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
+          `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ${verdict(probes[0])}.`
       : `${fooled} of ${probes.length} fool the network: it is as sure of them as of a real digit, ` +
         `above ${cut}${realShare}.`;
   }
