@@ -525,6 +525,12 @@ def test_training_runs_in_a_process_streams_progress_and_leaves_a_run(live, runs
         assert late.count("event: epoch") == 2 and late[-1] == "event: done"
         status = http.get("/api/train").json()
         assert status["state"] == "finished" and status["epoch"] == 2
+        # what a page reloaded during the training needs: its settings and running curve
+        assert status["settings"]["hidden"] == [10] and status["settings"]["optimizer"] == "adam"
+        assert status["settings"]["name"] == "from-page" and status["settings"]["epochs"] == 2
+        trace = status["trace"]
+        assert trace and all(len(point) == 3 for point in trace), trace
+        assert [p[0] for p in trace] == sorted(p[0] for p in trace) and trace[-1][0] <= 2
         listed = {m["id"] for m in http.get("/api/models").json()["models"]}
         assert "from-page" in listed
     run = runs / "from-page"

@@ -752,3 +752,26 @@ def test_probabilities_and_loss_names_read_the_same_everywhere(page):
     nbsp = "\u00a0"
     assert shown[0] == [f">{nbsp}99.9{nbsp}%", f"100{nbsp}%", f"99.6{nbsp}%", f"50{nbsp}%"]
     assert shown[1:] == ["losscross-entropy loss", "Eerror E"]
+
+
+def test_a_reload_during_training_keeps_the_curve_and_the_settings(page, lab):
+    status, _ = _post(lab.url + "/api/train", {"hidden": [8], "epochs": 50, "batch_size": 32,
+                                               "name": "reloaded", "trace_every": 500})
+    assert status == 202
+    try:
+        seen = wait_for(page, "return fetch('/api/train').then((r) => r.json())"
+                              ".then((s) => s.trace.length >= 5 && s.trace.length)", timeout=40)
+        page.get(lab.url + "/#train")
+        page.refresh()  # a reload, not a move to another part of the same page
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        points = page.execute_script(  # at once: the curve so far, not only what comes next
+            "const p = document.querySelector('#train-accuracy-chart path');"
+            "return p ? p.getAttribute('d').split('L').length : 0")
+        assert points >= seen, (points, seen)
+        assert by_testid(page, "train-hidden").get_attribute("value") == "8"
+        assert by_testid(page, "train-batch").get_attribute("value") == "32"
+    finally:
+        _post(lab.url + "/api/train/cancel", {})
+        deadline = time.monotonic() + WAIT_S
+        while _get(lab.url + "/api/train")["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)

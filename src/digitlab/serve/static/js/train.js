@@ -294,12 +294,27 @@ export function setupTrain() {
     }
   }
 
+  /** The form as the running job was asked for (after a reload: not the preset's defaults). */
+  function showSettings(settings) {
+    const preset = $("train-preset");
+    if ([...preset.options].some((o) => o.value === settings.preset)) preset.value = settings.preset;
+    const fields = { "train-hidden": (settings.hidden || []).join(","), "train-activation": settings.activation,
+      "train-optimizer": settings.optimizer, "train-lr": settings.lr, "train-epochs": settings.epochs,
+      "train-batch": settings.batch_size }; // not its name: that run folder exists now
+    for (const [id, value] of Object.entries(fields)) {
+      if (value !== undefined && value !== null) $(id).value = String(value);
+    }
+  }
+
   /** Show the job the server is running now (after a reload, or one started elsewhere). */
   async function follow() {
     const job = await getJSON("/api/train");
     lab.training = job;
     if (job.state !== "running" || closeEvents) return;
-    resetLive(job.model, job.epochs, lab.model(job.model)?.loss ?? null);
+    resetLive(job.model, job.epochs, job.settings?.loss ?? lab.model(job.model)?.loss ?? null);
+    running = (job.trace || []).filter((point) => point[1] !== null); // the curve so far
+    drawCharts();
+    if (job.settings) showSettings(job.settings);
     $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
     showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
     busy();
