@@ -255,7 +255,11 @@ export function setupDraw() {
     const chosen = select.value;
     const others = lab.models.filter((m) => m.id !== lab.active);
     select.replaceChildren(new Option("— no second network —", ""),
-      ...others.map((m) => new Option(modelLabel(m), m.id)));
+      ...others.map((m) => {
+        const option = new Option(modelLabel(m, true), m.id); // short: the column is narrow
+        option.title = modelLabel(m);
+        return option;
+      }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
     else if (!compareTouched && others.length) select.value = others.find((m) => !m.training)?.id || "";
     select.disabled = others.length === 0;

@@ -18,10 +18,12 @@ export function showError(element, message) {
   element.hidden = !message;
 }
 
-export function modelLabel(model) {
+/** A network as a chooser names it; `short`: its name and test accuracy alone. */
+export function modelLabel(model, short = false) {
   const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
     ? "" : ` · ${(100 * model.test_accuracy).toFixed(1)} %`;
   const training = model.training ? " · training" : "";
+  if (short) return `${model.name || model.id}${accuracy}${training}`;
   return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
 }
 
