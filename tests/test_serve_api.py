@@ -208,6 +208,32 @@ def test_predict_explained_and_prepared_agree(client):
     np.testing.assert_allclose(again["saliency"], explained["saliency"], rtol=1e-5, atol=1e-9)
 
 
+def test_predict_with_layers_gives_every_hidden_output_and_the_answers_strongest_links(
+        client, runs):
+    image = client.post("/api/predict?model=tiny", content=png_of_digit("zero"),
+                        headers={"Content-Type": "image/png"}).json()["prepared"]
+    answer = client.post("/api/predict-prepared?model=tiny&layers=1",
+                         json={"image": image}).json()
+    network = load_model(runs / "tiny").network
+    trace = network.forward(np.asarray(image, dtype=network.dtype).reshape(1, -1))
+    assert [len(layer) for layer in answer["layers"]] == network.sizes[1:-1]
+    for l, layer in enumerate(answer["layers"], start=1):
+        np.testing.assert_allclose(layer, trace.ys[l][0], atol=6e-5)
+    links = answer["links"]
+    shares = [abs(link["contribution"]) for link in links]
+    assert 0 < len(links) <= 16 and shares == sorted(shares, reverse=True)
+    last = trace.ys[network.n_layers - 1][0]
+    for link in links:  # a_j W_kj of the winning output k
+        weight = network.weights[-1][answer["digit"], link["unit"]]
+        assert link["weight"] == pytest.approx(weight, rel=1e-5)
+        assert link["contribution"] == pytest.approx(last[link["unit"]] * weight, rel=1e-4,
+                                                     abs=1e-7)
+    assert "layers" not in client.post("/api/predict-prepared?model=tiny",
+                                       json={"image": image}).json()
+    assert_error(client.post("/api/predict-prepared?model=tiny&layers=2",
+                             json={"image": image}), 422, "'layers'")
+
+
 def test_a_model_trained_on_deskewed_digits_reads_them_deskewed(tmp_path):
     train(TrainConfig(**{**TINY, "deskew": True}), run_dir=tmp_path / "deskewed", progress=False)
     expected_model = load_model(tmp_path / "deskewed").model  # predict's reader

@@ -133,27 +133,27 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
 def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None,
-                      explain: int = 0) -> dict[str, Any]:
+                      explain: int = 0, layers: int = 0) -> dict[str, Any]:
         body = await request.body()
         inputs.check_image_bytes(body, request.headers.get("content-type"))
 
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
             image = inputs.prepare_uploaded_image(body)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
 
         return await run_in_threadpool(work)
 
     @app.post("/api/predict-prepared")
     async def predict_prepared(request: Request, model: str | None = None,
-                               explain: int = 0) -> dict[str, Any]:
+                               explain: int = 0, layers: int = 0) -> dict[str, Any]:
         body = await read_json(request)
         inputs.unknown_fields(body, ("image",))
         image = inputs.image_field(body)
 
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
 
         return await run_in_threadpool(work)
 
@@ -269,11 +269,13 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
-def _answer(loaded, image, explain_flag: int) -> dict[str, Any]:
-    if explain_flag not in (0, 1):
-        raise ApiError(422, f"'explain' must be 0 or 1, got {explain_flag}")
+def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
+    for name, flag in (("explain", explain_flag), ("layers", layers_flag)):
+        if flag not in (0, 1):
+            raise ApiError(422, f"'{name}' must be 0 or 1, got {flag}")
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
-                          preprocessing=loaded.preprocessing, calibration=loaded.calibration)
+                          preprocessing=loaded.preprocessing, calibration=loaded.calibration,
+                          layers=bool(layers_flag))
 
 
 def _training(app: FastAPI) -> bool:
