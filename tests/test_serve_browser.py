@@ -322,6 +322,16 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
                    " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
     assert text(page, "compare-prediction") == digit
+    for name in ("network-canvas", "compare-network-canvas"):  # the whole network, lit, twice
+        canvas = by_testid(page, name)
+        assert canvas.get_attribute("data-layers") == "1", name
+        assert int(canvas.get_attribute("data-links")) > 0, name
+        assert page.execute_script(  # painted: some pixels are not transparent
+            "const c = arguments[0]; const d = c.getContext('2d')"
+            ".getImageData(0, 0, c.width, c.height).data;"
+            "let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
+            "return n / (d.length / 4)",
+            canvas) > 0.1, name
 
     before = picture_ink(page, "prepared")
     pen_strokes(page, [[(0.2, 0.9), (0.8, 0.9)]])  # a line below: the answer is asked again
@@ -337,6 +347,7 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     by_testid(page, "clear").click()
     assert text(page, "prediction") == "" and text(page, "probability-7") == ""
     assert picture_ink(page, "prepared") == 0
+    assert by_testid(page, "network-canvas").get_attribute("data-layers") == "0"
 
 
 def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab, runs):

@@ -3,6 +3,7 @@
 
 import { ApiError, predictImage } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
+import { drawNetwork } from "./network.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, modelLabel, showError } from "./state.js";
@@ -39,6 +40,8 @@ export function setupDraw() {
     $("turn-into").hidden = true;
     bars(null);
     compareBars(null);
+    drawNetwork($("network-canvas"), null);
+    drawNetwork($("compare-network-canvas"), null);
     clearPicture($("prepared"));
     clearPicture($("saliency"), "#fff");
     $("units").replaceChildren();
@@ -63,6 +66,7 @@ export function setupDraw() {
       $("saliency-digit").textContent = `a ${answer.digit}`;
     }
     showUnits(answer.hidden || [], answer.digit);
+    showNetwork("network-canvas", "network-caption", answer);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
       const sure = chance(answer.probabilities[answer.digit]);
       $("answer-status").textContent = answer.is_digit === false
@@ -123,7 +127,15 @@ export function setupDraw() {
     $("units").dataset.count = String(units.length);
   }
 
+  // the whole network, lit (the network's sizes and activations from the list of networks)
+  function showNetwork(canvasId, captionId, answer) {
+    const model = answer ? lab.model(answer.model) : null;
+    drawNetwork($(canvasId), answer, model?.sizes, model?.activations);
+    if (model) $(captionId).textContent = `${model.name || model.id}: ${model.sizes.join("-")}`;
+  }
+
   function showCompare(answer) {
+    $("compare-network").hidden = !answer;
     if (!answer) {
       $("compare-prediction").textContent = "";
       $("compare-prediction").classList.remove("not-digit");
@@ -135,6 +147,7 @@ export function setupDraw() {
     showDigit("compare-prediction", "compare-sure", answer);
     showCalibration("compare-calibration", answer);
     compareBars(answer.probabilities, answer.digit);
+    showNetwork("compare-network-canvas", "compare-network-caption", answer);
   }
 
   async function ask() {
@@ -153,8 +166,8 @@ export function setupDraw() {
       const image = await pad.image();
       const compare = $("compare-model").value;
       const [answer, second] = await Promise.all([
-        predictImage(image, { model: lab.active, explain: true }),
-        compare ? predictImage(image, { model: compare }) : Promise.resolve(null),
+        predictImage(image, { model: lab.active, explain: true, layers: true }),
+        compare ? predictImage(image, { model: compare, layers: true }) : Promise.resolve(null),
       ]);
       // while the pen moves every answer is shown (it is for the drawing of a moment ago);
       // once it is lifted only the answer for the finished drawing
