@@ -681,3 +681,39 @@ def test_a_dream_slot_is_given_back_once_however_often_it_is_returned():
     third()
     slots.take()
     slots.take()
+
+
+# ---------------------------------------------------------------------- your own digits
+def test_my_digits_are_kept_as_an_idx_dataset_that_evaluate_reads(tmp_path, capsys):
+    from digitlab.data.idx import read_idx
+
+    train(TrainConfig(**TINY), run_dir=tmp_path / "tiny", progress=False)
+    test = load_run_dataset(load_model(tmp_path / "tiny").config).test
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        assert fresh.get("/api/my-digits").json()["count"] == 0
+        assert fresh.get("/api/my-digits/accuracy?model=tiny").json()["accuracy"] is None
+        for image, label in zip(test.images[:6], test.labels[:6], strict=True):
+            kept = fresh.post("/api/my-digits", json={"image": image.tolist(),
+                                                       "label": int(label)})
+            assert kept.status_code == 200, kept.text
+        summary = kept.json()
+        assert summary["count"] == 6 and sum(summary["per_digit"]) == 6
+        assert summary["per_digit"][int(test.labels[0])] >= 1
+        assert_error(fresh.post("/api/my-digits", json={"image": test.images[0].tolist(),
+                                                         "label": 10}), 422, "'label'")
+        assert_error(fresh.post("/api/my-digits", json={"image": [0.5] * 10, "label": 1}), 422)
+        assert fresh.get("/api/models").json()["unreadable"] == []  # not mistaken for a run
+        accuracy = fresh.get("/api/my-digits/accuracy?model=tiny").json()
+    folder = tmp_path / "my-digits"
+    images = read_idx(folder / "t10k-images-idx3-ubyte")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte")
+    assert images.shape == (6, 28, 28) and images.dtype == np.uint8
+    np.testing.assert_array_equal(labels, test.labels[:6])
+    np.testing.assert_allclose(images.reshape(6, -1) / 255, test.images[:6], atol=0.5 / 255 + 1e-6)
+    network = load_model(tmp_path / "tiny").network
+    expected = (network.probabilities(images.reshape(6, -1) / 255).argmax(axis=1) == labels)
+    assert accuracy["count"] == 6 and accuracy["right"] == int(expected.sum())
+    assert accuracy["test_accuracy"] is not None
+    capsys.readouterr()
+    main(["evaluate", str(tmp_path / "tiny"), "--data", str(folder)])  # an ordinary --data folder
+    assert f"({int(expected.sum())} of 6 digits)" in capsys.readouterr().out
