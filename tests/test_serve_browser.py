@@ -786,3 +786,20 @@ def test_a_reload_during_training_keeps_the_curve_and_the_settings(page, lab):
         deadline = time.monotonic() + WAIT_S
         while _get(lab.url + "/api/train")["state"] == "running" and time.monotonic() < deadline:
             time.sleep(0.2)
+
+
+def test_your_own_digits_are_kept_and_evaluated_here_and_from_the_cli(page, lab):
+    draw_seven(page)
+    page.find_element("css selector", "#mine summary").click()
+    by_testid(page, "mine-label-7").click()
+    wait_for(page, "return document.querySelector('[data-testid=mine-count]').dataset.count")
+    kept = int(by_testid(page, "mine-count").get_attribute("data-count"))
+    assert kept >= 1 and "Kept as a 7" in text(page, "mine-status")
+    by_testid(page, "mine-accuracy").click()
+    wait_for(page, "return document.querySelector('[data-testid=mine-result]').dataset.accuracy")
+    assert f"of your {kept} digit" in text(page, "mine-result")
+    assert "MNIST test digits" in text(page, "mine-result")
+    result = CliRunner().invoke(cli, ["evaluate", str(lab.runs / "tiny"),
+                                      "--data", str(lab.runs / "my-digits")])
+    assert result.exit_code == 0, result.output
+    assert f"of {kept} digit" in result.output
