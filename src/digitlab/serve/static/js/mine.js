@@ -19,7 +19,8 @@ export function setupMine() {
   $("mine-digits").append(...buttons);
 
   function showCounts(summary) {
-    const counts = summary.per_digit.map((n, d) => `${d}: ${n}`).join(", ");
+    const counts = summary.per_digit.map((n, d) => [d, n]).filter(([, n]) => n > 0)
+      .map(([d, n]) => `${n} × ${d}`).join(", ");
     $("mine-count").textContent = summary.count
       ? `${summary.count} of your digits kept (${counts}).`
       : "None of your digits kept yet.";
