@@ -17,6 +17,7 @@ export function setupMine() {
     return button;
   });
   $("mine-digits").append(...buttons);
+  let changes = 0; // digits kept on this page: a summary asked for before one is stale
 
   function showCounts(summary) {
     const counts = summary.per_digit.map((n, d) => [d, n]).filter(([, n]) => n > 0)
@@ -33,6 +34,7 @@ export function setupMine() {
       return;
     }
     try {
+      changes += 1;
       const summary = await postJSON("/api/my-digits", { image: Array.from(lab.drawing.prepared), label });
       showError("mine-error", null);
       showCounts(summary);
@@ -64,6 +66,10 @@ export function setupMine() {
   });
 
   $("mine").addEventListener("toggle", () => {
-    if ($("mine").open) getJSON("/api/my-digits").then(showCounts).catch(() => {});
+    if (!$("mine").open) return;
+    const asked = changes;
+    getJSON("/api/my-digits").then((summary) => {
+      if (asked === changes) showCounts(summary);
+    }).catch(() => {});
   });
 }
