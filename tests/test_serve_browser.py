@@ -533,6 +533,8 @@ def test_dream_streams_steps_from_the_drawing_and_from_black(page):
     assert picture_ink(page, "dream-image") > 0.01
     assert int(text(page, "dream-step").split()[0]) <= 30
     assert count(page, "[data-testid=dream-film] figure") >= 3  # the filmstrip of the way
+    gain = float(by_testid(page, "dream-image").get_attribute("data-gain"))
+    assert (gain > 1) == ("brighter" in text(page, "dream-contrast"))  # a faint dream, said so
 
 
 def test_nondigits_are_shown_against_real_digits(page):

@@ -7,6 +7,15 @@ import { clearPicture, fingerprint, paintGray, pictureCanvas } from "./pictures.
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 const FILM_FRAMES = 8; // snapshots kept along the way
+const FAINT = 0.5; // a dream whose brightest pixel is below this is shown brightened (and said so)
+
+/** Paint a dream so that it can be seen: a faint one scaled up to full white. The factor used. */
+function paintVisible(canvas, image) {
+  const brightest = Math.max(...image);
+  const gain = brightest > 0 && brightest < FAINT ? 1 / brightest : 1;
+  paintGray(canvas, gain === 1 ? image : image.map((v) => v * gain));
+  return gain;
+}
 
 export function setupDream() {
   const bars = probabilityBars($("dream-bars"), "The network's probabilities for the dream");
@@ -102,6 +111,7 @@ export function setupDream() {
     $("dream-start").disabled = true;
     $("dream-stop").disabled = false;
     $("dream-film").replaceChildren();
+    $("dream-contrast").textContent = "";
     $("dream-title").textContent = body.start === "image" ? `Your drawing, turning into a ${digit}` : `Dreaming a ${digit}`;
     if (body.start === "image") paintGray($("dream-image"), body.image);
     else clearPicture($("dream-image"));
@@ -122,7 +132,11 @@ export function setupDream() {
           $("dream-title").textContent = `The dream of a ${digit} failed`;
           return;
         }
-        paintGray(dreamImage, line.image);
+        const gain = paintVisible(dreamImage, line.image);
+        $("dream-contrast").textContent = gain > 1
+          ? `Shown ${gain.toFixed(1)}× brighter than it is: the dream itself is faint (its brightest pixel ${(1 / gain).toFixed(2)}).`
+          : "";
+        dreamImage.dataset.gain = gain.toFixed(3);
         seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
         dreamImage.dataset.distinct = String(seen.size);
