@@ -208,6 +208,32 @@ def test_predict_explained_and_prepared_agree(client):
     np.testing.assert_allclose(again["saliency"], explained["saliency"], rtol=1e-5, atol=1e-9)
 
 
+def test_predict_with_layers_gives_every_hidden_output_and_the_answers_strongest_links(
+        client, runs):
+    image = client.post("/api/predict?model=tiny", content=png_of_digit("zero"),
+                        headers={"Content-Type": "image/png"}).json()["prepared"]
+    answer = client.post("/api/predict-prepared?model=tiny&layers=1",
+                         json={"image": image}).json()
+    network = load_model(runs / "tiny").network
+    trace = network.forward(np.asarray(image, dtype=network.dtype).reshape(1, -1))
+    assert [len(layer) for layer in answer["layers"]] == network.sizes[1:-1]
+    for l, layer in enumerate(answer["layers"], start=1):
+        np.testing.assert_allclose(layer, trace.ys[l][0], atol=6e-5)
+    links = answer["links"]
+    shares = [abs(link["contribution"]) for link in links]
+    assert 0 < len(links) <= 16 and shares == sorted(shares, reverse=True)
+    last = trace.ys[network.n_layers - 1][0]
+    for link in links:  # a_j W_kj of the winning output k
+        weight = network.weights[-1][answer["digit"], link["unit"]]
+        assert link["weight"] == pytest.approx(weight, rel=1e-5)
+        assert link["contribution"] == pytest.approx(last[link["unit"]] * weight, rel=1e-4,
+                                                     abs=1e-7)
+    assert "layers" not in client.post("/api/predict-prepared?model=tiny",
+                                       json={"image": image}).json()
+    assert_error(client.post("/api/predict-prepared?model=tiny&layers=2",
+                             json={"image": image}), 422, "'layers'")
+
+
 def test_a_model_trained_on_deskewed_digits_reads_them_deskewed(tmp_path):
     train(TrainConfig(**{**TINY, "deskew": True}), run_dir=tmp_path / "deskewed", progress=False)
     expected_model = load_model(tmp_path / "deskewed").model  # predict's reader
@@ -606,6 +632,12 @@ def test_training_runs_in_a_process_streams_progress_and_leaves_a_run(live, runs
         assert late.count("event: epoch") == 2 and late[-1] == "event: done"
         status = http.get("/api/train").json()
         assert status["state"] == "finished" and status["epoch"] == 2
+        # what a page reloaded during the training needs: its settings and running curve
+        assert status["settings"]["hidden"] == [10] and status["settings"]["optimizer"] == "adam"
+        assert status["settings"]["name"] == "from-page" and status["settings"]["epochs"] == 2
+        trace = status["trace"]
+        assert trace and all(len(point) == 3 for point in trace), trace
+        assert [p[0] for p in trace] == sorted(p[0] for p in trace) and trace[-1][0] <= 2
         listed = {m["id"] for m in http.get("/api/models").json()["models"]}
         assert "from-page" in listed
     run = runs / "from-page"
@@ -730,3 +762,39 @@ def test_a_dream_slot_is_given_back_once_however_often_it_is_returned():
     third()
     slots.take()
     slots.take()
+
+
+# ---------------------------------------------------------------------- your own digits
+def test_my_digits_are_kept_as_an_idx_dataset_that_evaluate_reads(tmp_path, capsys):
+    from digitlab.data.idx import read_idx
+
+    train(TrainConfig(**TINY), run_dir=tmp_path / "tiny", progress=False)
+    test = load_run_dataset(load_model(tmp_path / "tiny").config).test
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        assert fresh.get("/api/my-digits").json()["count"] == 0
+        assert fresh.get("/api/my-digits/accuracy?model=tiny").json()["accuracy"] is None
+        for image, label in zip(test.images[:6], test.labels[:6], strict=True):
+            kept = fresh.post("/api/my-digits", json={"image": image.tolist(),
+                                                       "label": int(label)})
+            assert kept.status_code == 200, kept.text
+        summary = kept.json()
+        assert summary["count"] == 6 and sum(summary["per_digit"]) == 6
+        assert summary["per_digit"][int(test.labels[0])] >= 1
+        assert_error(fresh.post("/api/my-digits", json={"image": test.images[0].tolist(),
+                                                         "label": 10}), 422, "'label'")
+        assert_error(fresh.post("/api/my-digits", json={"image": [0.5] * 10, "label": 1}), 422)
+        assert fresh.get("/api/models").json()["unreadable"] == []  # not mistaken for a run
+        accuracy = fresh.get("/api/my-digits/accuracy?model=tiny").json()
+    folder = tmp_path / "my-digits"
+    images = read_idx(folder / "t10k-images-idx3-ubyte")
+    labels = read_idx(folder / "t10k-labels-idx1-ubyte")
+    assert images.shape == (6, 28, 28) and images.dtype == np.uint8
+    np.testing.assert_array_equal(labels, test.labels[:6])
+    np.testing.assert_allclose(images.reshape(6, -1) / 255, test.images[:6], atol=0.5 / 255 + 1e-6)
+    network = load_model(tmp_path / "tiny").network
+    expected = (network.probabilities(images.reshape(6, -1) / 255).argmax(axis=1) == labels)
+    assert accuracy["count"] == 6 and accuracy["right"] == int(expected.sum())
+    assert accuracy["test_accuracy"] is not None
+    capsys.readouterr()
+    main(["evaluate", str(tmp_path / "tiny"), "--data", str(folder)])  # an ordinary --data folder
+    assert f"({int(expected.sum())} of 6 digits)" in capsys.readouterr().out

@@ -322,6 +322,16 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
                    " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
     assert text(page, "compare-prediction") == digit
+    for name in ("network-canvas", "compare-network-canvas"):  # the whole network, lit, twice
+        canvas = by_testid(page, name)
+        assert canvas.get_attribute("data-layers") == "1", name
+        assert int(canvas.get_attribute("data-links")) > 0, name
+        assert page.execute_script(  # painted: some pixels are not transparent
+            "const c = arguments[0]; const d = c.getContext('2d')"
+            ".getImageData(0, 0, c.width, c.height).data;"
+            "let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0;"
+            "return n / (d.length / 4)",
+            canvas) > 0.1, name
 
     before = picture_ink(page, "prepared")
     pen_strokes(page, [[(0.2, 0.9), (0.8, 0.9)]])  # a line below: the answer is asked again
@@ -337,6 +347,7 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
     by_testid(page, "clear").click()
     assert text(page, "prediction") == "" and text(page, "probability-7") == ""
     assert picture_ink(page, "prepared") == 0
+    assert by_testid(page, "network-canvas").get_attribute("data-layers") == "0"
 
 
 def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab, runs):
@@ -483,9 +494,10 @@ def test_quiz_reveals_answers_and_keeps_score(page):
     true_label = int(reveal.get_attribute("data-true-label"))
     network = int(reveal.get_attribute("data-network-answer"))
     assert true_label != network  # only mistakes are quizzed
-    score = page.execute_script("return ['score-rounds', 'score-person', 'score-network',"
+    score = page.execute_script("return ['score-rounds', 'score-person', 'score-other',"
                                 "'score-same'].map(id => +document.getElementById(id).textContent)")
-    assert score == [1, int(true_label == 3), 0, int(network == 3)]
+    assert score == [1, int(true_label == 3), int(3 not in (true_label, network)),
+                     int(network == 3)]
     by_testid(page, "quiz-next").click()
     wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index"
                    " !== arguments[0]", first)
@@ -521,6 +533,8 @@ def test_dream_streams_steps_from_the_drawing_and_from_black(page):
     assert picture_ink(page, "dream-image") > 0.01
     assert int(text(page, "dream-step").split()[0]) <= 30
     assert count(page, "[data-testid=dream-film] figure") >= 3  # the filmstrip of the way
+    gain = float(by_testid(page, "dream-image").get_attribute("data-gain"))
+    assert (gain > 1) == ("brighter" in text(page, "dream-contrast"))  # a faint dream, said so
 
 
 def test_nondigits_are_shown_against_real_digits(page):
@@ -538,3 +552,257 @@ def test_nondigits_are_shown_against_real_digits(page):
     wait_for(page, "return document.querySelector('[data-testid=nondigit-summary]')"
                    ".textContent.includes('Your drawing')")
     assert count(page, "[data-testid=nondigit-probes] figure") == 1
+    flag = text(page, "probe-flag")  # a drawn digit is never "fooled"; card and summary agree
+    assert flag in ("passes as a digit", "flagged: not a digit"), flag
+    assert (flag == "passes as a digit") == ("passes as a digit" in text(page, "nondigit-summary"))
+
+
+# ----------------------------------------------------------------------------- screen sizes
+TABS = ("draw", "models", "train", "quiz", "dream", "nondigit")
+
+
+def _emulate(driver, width: int, height: int, touch: bool) -> None:
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": width, "height": height, "deviceScaleFactor": 2 if touch else 1, "mobile": touch})
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled",
+                           {"enabled": touch, "maxTouchPoints": 5 if touch else 1})
+
+
+@pytest.fixture
+def screen(page, lab):
+    """The page at an emulated screen size: `screen(width, height, touch)` reloads it so."""
+    def resize(width: int, height: int, touch: bool = False):
+        _emulate(page, width, height, touch)
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        return page
+
+    yield resize
+    page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+
+
+def _every_tab_fits(driver, shots: Path, name: str) -> None:
+    for tab in TABS:
+        driver.find_element("id", f"tab-{tab}").click()
+        wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
+        time.sleep(0.2)  # the panel's first answers
+        wide = driver.execute_script(
+            "return [document.documentElement.scrollWidth, innerWidth]")
+        driver.save_screenshot(str(shots / f"{name}-{tab}.png"))
+        assert wide[0] <= wide[1], (tab, wide)  # no sideways scrolling of the page
+
+
+def test_a_phone_shows_every_tab_and_the_answer_beside_the_sheet(screen, tmp_path):
+    page = screen(390, 844, touch=True)
+    tabs = page.execute_script(  # every tab on the screen (they wrap), none cut off
+        "return [...document.querySelectorAll('[role=tab]')].map((t) => {"
+        "const r = t.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; })")
+    assert all(tabs), tabs
+    assert not by_testid(page, "keyboard-hint").is_displayed()  # no keys on a touch screen
+    draw_seven(page)
+    below = page.execute_script(  # the answer and all ten bars above the fold
+        "return ['prediction', 'bars'].map((id) => document.querySelector("
+        "`[data-testid=${id}]`).getBoundingClientRect().bottom - innerHeight)")
+    assert max(below) <= 0, below
+    _every_tab_fits(page, tmp_path, "phone")
+
+
+def test_a_768_px_screen_keeps_the_answer_card_readable(screen, tmp_path):
+    page = screen(768, 1024)
+    draw_seven(page)
+    widths = page.execute_script(
+        "const q = (s) => document.querySelector(s);"
+        "return [q('.compare-col').getBoundingClientRect().width,"
+        "        q('[data-testid=bars]').getBoundingClientRect().width,"
+        "        q('#draw-model-name').getBoundingClientRect().right,"
+        "        q('.answer-card').getBoundingClientRect().right]")
+    compare, bars, name_right, card_right = widths
+    assert compare >= 250 and bars >= 250, widths  # no slivers side by side
+    assert name_right <= card_right, widths  # the network's name is not cut
+    _every_tab_fits(page, tmp_path, "768")
+
+
+# ----------------------------------------------------------------------------- live answers
+LONG_STROKE = """
+const done = arguments[arguments.length - 1];
+const canvas = document.querySelector('[data-testid=draw-canvas]');
+const prediction = document.querySelector('[data-testid=prediction]');
+const box = canvas.getBoundingClientRect();
+let inFlight = 0, most = 0;
+const fetch0 = window.fetch;
+window.fetch = async (...args) => {
+  const predict = String(args[0]).startsWith('/api/predict');
+  if (predict) { inFlight += 1; most = Math.max(most, inFlight); }
+  try { return await fetch0(...args); } finally { if (predict) inFlight -= 1; }
+};
+const at = (t, type) => {  // a slow zigzag over the sheet, t in [0, 1]
+  const x = 0.25 + 0.5 * Math.abs(((t * 6) % 2) - 1), y = 0.2 + 0.6 * t;
+  canvas.dispatchEvent(new PointerEvent(type, {pointerId: 7, pointerType: 'pen', isPrimary: true,
+    bubbles: true, cancelable: true, button: 0, buttons: type === 'pointerup' ? 0 : 1,
+    clientX: box.left + x * box.width, clientY: box.top + y * box.height}));
+};
+const answers = () => Number(prediction.dataset.answers || 0);
+const before = answers();
+const start = performance.now(), length = arguments[0];
+at(0, 'pointerdown');
+const timer = setInterval(() => {
+  const t = (performance.now() - start) / length;
+  if (t < 1) { at(t, 'pointermove'); return; }
+  clearInterval(timer);
+  const whileDrawing = answers() - before;
+  at(1, 'pointerup');
+  window.fetch = fetch0;
+  done([whileDrawing, most]);
+}, 16);
+"""
+
+
+def test_answers_follow_a_moving_pen_one_question_at_a_time(page):
+    page.execute_script("""
+        const compare = document.querySelector('[data-testid=compare-model]');
+        compare.value = ''; compare.dispatchEvent(new Event('change'));""")
+    answered, most_in_flight = page.execute_async_script(LONG_STROKE, 2500)
+    assert answered >= 5, answered  # the answer changed while the pen was still down
+    assert most_in_flight == 1  # never two questions on their way at once
+    wait_for(page, "return document.querySelector('[data-testid=prediction]').dataset.version"
+                   " === document.querySelector('[data-testid=draw-canvas]').dataset.version")
+
+
+# ----------------------------------------------------------------------------- per tab
+def test_two_browser_tabs_keep_their_own_networks(page, lab):
+    first = page.current_window_handle
+    page.switch_to.new_window("tab")
+    try:
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        page.execute_script("const s = document.querySelector('[data-testid=active-model]');"
+                            "s.value = 'tiny-copy'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return window.digitlab.lab.active === 'tiny-copy'")
+        assert _get(lab.url + "/api/models")["active"] == "tiny-copy"  # the next tab's start
+    finally:
+        page.close()
+        page.switch_to.window(first)
+    page.execute_async_script(  # what the first tab does when it is looked at again
+        "window.digitlab.lab.refreshModels().then(arguments[arguments.length - 1])")
+    assert page.execute_script("return window.digitlab.lab.active") == "tiny"
+    draw_seven(page)
+    assert by_testid(page, "prediction").get_attribute("data-model") == "tiny"
+
+
+# ----------------------------------------------------------------------------- charts
+def test_an_accuracy_chart_with_one_running_point_stays_in_range(page):
+    labels, dots = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        import('/js/charts.js').then(({ lineChart }) => {
+          const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+          lineChart(svg, [{ name: 'running', color: '#999', dots: false, points: [[0.3, 0.75]] }],
+                    { xMin: 0, xMax: 2, yLimits: [0, 1],
+                      yFormat: (v) => `${Math.round(v * 100)}` });
+          const ticks = svg.querySelectorAll('.chart-grid text[text-anchor=end]');  // the y axis
+          done([[...ticks].map((t) => t.textContent), svg.querySelectorAll('circle').length]);
+        });""")
+    ticks = [float(t) for t in labels if t.replace(".", "").isdigit()]
+    assert ticks and min(ticks) >= 0 and max(ticks) <= 100 and max(ticks) - min(ticks) <= 30, labels
+    assert dots == 1  # the lone point is drawn
+
+
+# ----------------------------------------------------------------------------- no network yet
+SILENT_EVENTS = """
+window.EventSource = class {  // a training stream that stays silent (kernels compiling)
+  constructor() { this.readyState = 1; }
+  addEventListener() {}
+  close() { this.readyState = 2; }
+};"""
+
+
+def test_without_a_network_every_panel_says_what_to_do(browser, tmp_path):
+    empty = Lab(tmp_path / "runs")
+    try:
+        browser.get(empty.url + "/#quiz")
+        wait_for(browser, "return document.body.dataset.ready === '1'")
+        wait_for(browser, "return !document.querySelector('#quiz-error').hidden")
+        assert "train one first" in browser.find_element("id", "quiz-error").text
+        assert by_testid(browser, "quiz-guess-3").get_attribute("disabled") is not None
+        browser.find_element("id", "tab-nondigit").click()
+        wait_for(browser, "return document.querySelectorAll('#nondigit-kinds button').length")
+        by_testid(browser, "nondigit-letters").click()
+        wait_for(browser, "return !document.querySelector('[data-testid=nondigit-error]').hidden")
+        assert "train one first" in text(browser, "nondigit-error")
+        browser.find_element("id", "tab-dream").click()
+        by_testid(browser, "dream-start").click()
+        wait_for(browser, "return !document.querySelector('[data-testid=dream-error]').hidden")
+        assert "train one first" in text(browser, "dream-error")
+        assert "/api/" not in text(browser, "dream-error")  # words for a person, not an API hint
+        assert not browser.find_element("id", "dream-title").text.startswith("Dreaming")
+
+        # the first training: while no progress comes (kernels compiling), the page says so
+        browser.execute_script(SILENT_EVENTS)
+        by_testid(browser, "empty-train").click()
+        wait_for(browser, "return document.querySelector('[data-testid=train-state]')"
+                          ".dataset.compiling === '1'", timeout=10)
+        assert "preparing the compiled kernels (first time only" in text(browser, "train-state")
+        assert "compiled kernels" in browser.find_element("id", "empty-status").text
+        assert _post(empty.url + "/api/train/cancel", {})[0] == 200
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+        assert not errors, errors
+    finally:
+        empty.stop()
+
+
+def test_probabilities_and_loss_names_read_the_same_everywhere(page):
+    shown = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        Promise.all([import('/js/charts.js'), import('/js/state.js')]).then(([c, s]) => {
+          const box = document.createElement('div');
+          box.innerHTML = '<span class="loss-name">E</span><span class="loss-name" data-long="1">'
+            + 'error E</span>';
+          s.nameLoss(box, 'ce');
+          const ce = box.textContent;
+          s.nameLoss(box, 'mse');
+          done([[0.9996, 1, 0.996, 0.5].map(c.chance), ce, box.textContent]);
+        });""")
+    nbsp = "\u00a0"
+    assert shown[0] == [f">{nbsp}99.9{nbsp}%", f"100{nbsp}%", f"99.6{nbsp}%", f"50{nbsp}%"]
+    assert shown[1:] == ["losscross-entropy loss", "Eerror E"]
+
+
+def test_a_reload_during_training_keeps_the_curve_and_the_settings(page, lab):
+    status, _ = _post(lab.url + "/api/train", {"hidden": [8], "epochs": 50, "batch_size": 32,
+                                               "name": "reloaded", "trace_every": 500})
+    assert status == 202
+    try:
+        seen = wait_for(page, "return fetch('/api/train').then((r) => r.json())"
+                              ".then((s) => s.trace.length >= 5 && s.trace.length)", timeout=40)
+        page.get(lab.url + "/#train")
+        page.refresh()  # a reload, not a move to another part of the same page
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        points = page.execute_script(  # at once: the curve so far, not only what comes next
+            "const p = document.querySelector('#train-accuracy-chart path');"
+            "return p ? p.getAttribute('d').split('L').length : 0")
+        assert points >= seen, (points, seen)
+        assert by_testid(page, "train-hidden").get_attribute("value") == "8"
+        assert by_testid(page, "train-batch").get_attribute("value") == "32"
+    finally:
+        _post(lab.url + "/api/train/cancel", {})
+        deadline = time.monotonic() + WAIT_S
+        while _get(lab.url + "/api/train")["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+
+def test_your_own_digits_are_kept_and_evaluated_here_and_from_the_cli(page, lab):
+    draw_seven(page)
+    page.find_element("css selector", "#mine summary").click()
+    by_testid(page, "mine-label-7").click()
+    wait_for(page, "return document.querySelector('[data-testid=mine-status]')"
+                   ".textContent.startsWith('Kept as a 7')")
+    kept = int(by_testid(page, "mine-count").get_attribute("data-count"))
+    assert kept >= 1
+    by_testid(page, "mine-accuracy").click()
+    wait_for(page, "return document.querySelector('[data-testid=mine-result]').dataset.accuracy")
+    assert f"of your {kept} digit" in text(page, "mine-result")
+    assert "MNIST test digits" in text(page, "mine-result")
+    result = CliRunner().invoke(cli, ["evaluate", str(lab.runs / "tiny"),
+                                      "--data", str(lab.runs / "my-digits")])
+    assert result.exit_code == 0, result.output
+    assert f"of {kept} digit" in result.output

@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__
 from digitlab.config import LAB_FIELDS, PRESETS
-from digitlab.serve import dreams, explain, inputs, probes, quiz
+from digitlab.serve import dreams, explain, inputs, mine, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.models import ModelRegistry
 from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck, SecurityHeaders
@@ -68,6 +68,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     _add_predict_routes(app, registry)
     _add_training_routes(app, jobs)
     _add_lab_routes(app, registry)
+    _add_my_digit_routes(app, registry, mine.MyDigits(runs_dir))
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -133,27 +134,27 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
 def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None,
-                      explain: int = 0) -> dict[str, Any]:
+                      explain: int = 0, layers: int = 0) -> dict[str, Any]:
         body = await request.body()
         inputs.check_image_bytes(body, request.headers.get("content-type"))
 
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
             image = inputs.prepare_uploaded_image(body)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
 
         return await run_in_threadpool(work)
 
     @app.post("/api/predict-prepared")
     async def predict_prepared(request: Request, model: str | None = None,
-                               explain: int = 0) -> dict[str, Any]:
+                               explain: int = 0, layers: int = 0) -> dict[str, Any]:
         body = await read_json(request)
         inputs.unknown_fields(body, ("image",))
         image = inputs.image_field(body)
 
         def work() -> dict[str, Any]:
             loaded = registry.load(model)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain)}
+            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
 
         return await run_in_threadpool(work)
 
@@ -269,11 +270,33 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
-def _answer(loaded, image, explain_flag: int) -> dict[str, Any]:
-    if explain_flag not in (0, 1):
-        raise ApiError(422, f"'explain' must be 0 or 1, got {explain_flag}")
+def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyDigits) -> None:
+    """The person's own labelled drawings (an IDX dataset in the runs folder)."""
+
+    @app.get("/api/my-digits")
+    async def my_digits() -> dict[str, Any]:
+        return await run_in_threadpool(digits.summary)
+
+    @app.post("/api/my-digits")
+    async def keep_my_digit(request: Request) -> dict[str, Any]:
+        body = await read_json(request)
+        inputs.unknown_fields(body, ("image", "label"))
+        image = inputs.image_field(body)
+        label = inputs.integer(body.get("label"), "label", 0, 9)
+        return await run_in_threadpool(digits.add, image, label)
+
+    @app.get("/api/my-digits/accuracy")
+    async def my_digits_accuracy(model: str | None = None) -> dict[str, Any]:
+        return await run_in_threadpool(lambda: digits.accuracy(registry.load(model)))
+
+
+def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
+    for name, flag in (("explain", explain_flag), ("layers", layers_flag)):
+        if flag not in (0, 1):
+            raise ApiError(422, f"'{name}' must be 0 or 1, got {flag}")
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
-                          preprocessing=loaded.preprocessing, calibration=loaded.calibration)
+                          preprocessing=loaded.preprocessing, calibration=loaded.calibration,
+                          layers=bool(layers_flag))
 
 
 def _training(app: FastAPI) -> bool:

@@ -27,6 +27,7 @@ from digitlab.nn.network import MLP
 from digitlab.preprocessing import preprocess
 
 MAX_UNITS = 8  # hidden units returned with an explanation
+MAX_LINKS = 16  # strongest connections into the answer returned with the layers
 TINY = 1e-12  # smallest probability taken the logarithm of
 
 
@@ -98,9 +99,28 @@ def hidden_units(network: MLP, image: np.ndarray, answer: int,
     } for j in strongest]
 
 
+def layer_outputs(network: MLP, image: np.ndarray, answer: int,
+                  count: int = MAX_LINKS) -> dict[str, Any]:
+    """Every hidden layer's outputs y¹ … y^{L−1} for one image (lists, 4 decimals), and the
+    ``count`` strongest connections into ``answer``'s pre-activation from the last hidden layer:
+    unit j, its weight W_kj and its share a_j W_kj of z_k (largest magnitude first)."""
+    if network.n_layers < 2:
+        return {"layers": [], "links": []}
+    trace = network.forward(np.asarray(image, dtype=network.dtype).reshape(1, -1))
+    layers = [np.round(trace.ys[l][0].astype(np.float64), 4).tolist()
+              for l in range(1, network.n_layers)]
+    last = trace.ys[network.n_layers - 1][0].astype(np.float64)
+    weights = network.weights[-1][answer].astype(np.float64)  # W_k· of the output layer
+    shares = last * weights
+    strongest = np.argsort(-np.abs(shares), kind="stable")[:count]
+    links = [{"unit": int(j), "weight": float(weights[j]), "contribution": float(shares[j])}
+             for j in strongest]
+    return {"layers": layers, "links": links}
+
+
 def answer(network: MLP, image: np.ndarray, explain: bool = False,
            preprocessing: list[str] | tuple[str, ...] = (),
-           calibration: Calibration | None = None) -> dict[str, Any]:
+           calibration: Calibration | None = None, layers: bool = False) -> dict[str, Any]:
     """The network's answer to one prepared image (784,): digit, probabilities, whether they
     are calibrated and whether the image is a digit at all, and, with ``explain``, the
     saliency map and the strongest hidden units.
@@ -109,7 +129,8 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     saliency is then taken with respect to that preprocessed input. With a ``calibration`` the
     probabilities are softmax(s / T) (the digit read is the same), and below its threshold the
     image is "not a digit" (``is_digit`` false); the saliency stays that of the network's own
-    log p_k."""
+    log p_k. With ``layers``, every hidden layer's outputs and the strongest connections into
+    the answer (:func:`layer_outputs`)."""
     seen = preprocess(np.asarray(image).reshape(1, -1), list(preprocessing))[0]  # (784,)
     if calibration is None:
         probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
@@ -127,4 +148,6 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     if explain:
         result["saliency"] = saliency(network, seen, digit).tolist()
         result["hidden"] = hidden_units(network, seen, digit)
+    if layers:
+        result.update(layer_outputs(network, seen, digit))
     return result

@@ -37,6 +37,9 @@ STOP_WAIT = 10.0  # seconds a cancelled training gets to stop by itself
 EPOCH_FIELDS = ("epoch", "train_loss", "train_accuracy", "validation_loss",
                 "validation_accuracy", "test_loss", "test_accuracy", "seconds")
 FINAL_STATES = ("finished", "cancelled", "failed")
+TRACE_POINTS = 600  # running values kept per job (thinned by half whenever full)
+#: the settings of a job its status reports, for a page reloaded during the training
+SETTING_FIELDS = ("hidden", "activation", "optimizer", "lr", "epochs", "batch_size", "loss")
 
 
 @dataclass
@@ -60,6 +63,11 @@ class TrainingJob:
     test_accuracy: float | None = None
     events: list[Event] = field(default_factory=list)  # epochs and the end, in order
     progress: Event | None = None  # the latest running values
+    #: [fractional epoch, running loss, running accuracy] of the progress so far, thinned
+    trace: list[list[float | None]] = field(default_factory=list)
+    trace_step: int = 1  # one progress event in this many is kept
+    trace_seen: int = 0
+    settings: dict[str, Any] = field(default_factory=dict)  # preset, name and SETTING_FIELDS
     cancel_requested: bool = False
     process: Any = None
 
@@ -67,7 +75,22 @@ class TrainingJob:
         progress = self.progress.data if self.progress is not None else {}
         return {"job": self.id, "model": self.model, "state": self.state, "epoch": self.epoch,
                 "epochs": self.epochs, "message": self.message,
-                "samples": progress.get("samples"), "total": progress.get("total")}
+                "samples": progress.get("samples"), "total": progress.get("total"),
+                "settings": self.settings, "trace": [list(p) for p in self.trace]}
+
+    def add_trace(self, data: dict[str, Any]) -> None:
+        """Keep this progress event's running values (every ``trace_step``-th one)."""
+        self.trace_seen += 1
+        if (self.trace_seen - 1) % self.trace_step:
+            return
+        total = data.get("total") or 0
+        fraction = (data.get("samples") or 0) / total if total else 0.0
+        self.trace.append([round(int(data.get("epoch", 1)) - 1 + fraction, 4),
+                           finite_or_none(data.get("running_loss")),
+                           finite_or_none(data.get("running_accuracy"))])
+        if len(self.trace) >= TRACE_POINTS:
+            self.trace = self.trace[::2]
+            self.trace_step *= 2
 
 
 class TrainingManager:
@@ -102,6 +125,8 @@ class TrainingManager:
             run_dir = self.runs_dir / name
             run_dir.mkdir(parents=True, exist_ok=True)
             job = TrainingJob(f"job-{int(time.time() * 1000):x}", name, run_dir, config.epochs)
+            job.settings = {"preset": body.get("preset"), "name": name,
+                            **{k: getattr(config, k) for k in SETTING_FIELDS}}
             events = self._context.Queue()
             from digitlab.serve.worker import run_training
 
@@ -119,7 +144,8 @@ class TrainingManager:
         job = self.job
         if job is None:
             return {"job": None, "model": None, "state": "idle", "epoch": 0, "epochs": 0,
-                    "message": None, "samples": None, "total": None}
+                    "message": None, "samples": None, "total": None, "settings": None,
+                    "trace": []}
         return job.status()
 
     def cancel(self) -> dict[str, Any]:
@@ -189,6 +215,7 @@ class TrainingManager:
                 job.epochs = int(data["epochs"])
             elif kind == "progress":
                 job.progress = Event(next(self._seq), "progress", {"job": job.id, **data})
+                job.add_trace(data)
             elif kind == "epoch":
                 job.epoch = int(data["epoch"])
                 record = {name: finite_or_none(data.get(name)) for name in EPOCH_FIELDS}

@@ -57,8 +57,8 @@ export async function postJSON(url, body, options = {}) {
 }
 
 /** POST a PNG/JPEG blob to /api/predict; the answer holds digit, probabilities, prepared. */
-export async function predictImage(blob, { model, explain = false, signal } = {}) {
-  const url = "/api/predict" + query({ model, explain: explain ? 1 : null });
+export async function predictImage(blob, { model, explain = false, layers = false, signal } = {}) {
+  const url = "/api/predict" + query({ model, explain: explain ? 1 : null, layers: layers ? 1 : null });
   const response = await send(url, {
     method: "POST",
     headers: { "Content-Type": blob.type || "image/png" },

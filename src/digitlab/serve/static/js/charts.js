@@ -13,6 +13,7 @@ export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)}\u00a0%`;
 
 /** A probability as people read it: "97 %", "4.2 %", "< 0.1 %". */
 export function chance(p) {
+  if (p >= 0.999 && p < 1) return ">\u00a099.9\u00a0%"; // never a rounded "100 %" short of certain
   if (p >= 0.1) return percent(p, p > 0.99 && p < 1 ? 1 : 0); // 99.6 %, not a rounded 100 %
   return p >= 0.001 ? percent(p, 1) : "<\u00a00.1\u00a0%";
 }
@@ -60,7 +61,8 @@ function niceTicks(low, high, count = 5) {
 
 /**
  * A line chart in `svg` (its viewBox sets the size). `series`: [{name, color, points: [[x, y]],
- * dashed, dots}]. Options: xLabel, yLabel, xMin, xMax, yMin, yMax, yFormat.
+ * dashed, dots}] (a lone point is always drawn as a dot). Options: xLabel, yLabel, xMin, xMax,
+ * yMin, yMax, yLimits: [low, high] the axis never leaves, yFormat.
  */
 export function lineChart(svg, series, options = {}) {
   const width = 480;
@@ -75,9 +77,16 @@ export function lineChart(svg, series, options = {}) {
   const xMax = Math.max(options.xMax ?? (xs.length ? Math.max(...xs) : 1), xMin + 1e-9);
   let yMin = options.yMin ?? (ys.length ? Math.min(...ys) : 0);
   let yMax = options.yMax ?? (ys.length ? Math.max(...ys) : 1);
-  if (yMax - yMin < 1e-9) {
-    yMin -= 0.5;
-    yMax += 0.5;
+  if (yMax - yMin < 1e-9) { // one value so far: a small range around it, inside the limits
+    const pad = Math.max(0.05, 0.1 * Math.abs(yMax));
+    yMin -= pad;
+    yMax += pad;
+  }
+  if (options.yLimits) { // values that cannot leave a range (an accuracy: 0 to 1)
+    const [low, high] = options.yLimits;
+    yMin = Math.max(low, yMin);
+    yMax = Math.min(high, yMax);
+    if (yMax - yMin < 1e-9) [yMin, yMax] = [low, high];
   }
   const px = (x) => margin.left + ((x - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
   const py = (y) => height - margin.bottom - ((y - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
@@ -110,7 +119,7 @@ export function lineChart(svg, series, options = {}) {
       d, fill: "none", stroke: s.color, "stroke-width": s.width || 2.5,
       "stroke-dasharray": s.dashed ? "5 4" : "none", "stroke-linejoin": "round",
     }));
-    if (s.dots !== false) {
+    if (s.dots !== false || points.length === 1) {
       for (const p of points) group.append(svgElement("circle", { cx: px(p[0]), cy: py(p[1]), r: 3.5, fill: s.color }));
     }
     svg.append(group);

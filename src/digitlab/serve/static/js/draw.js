@@ -3,11 +3,14 @@
 
 import { ApiError, predictImage } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
+import { drawNetwork } from "./network.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, modelLabel, showError } from "./state.js";
 
-const WHILE_DRAWING_MS = 150; // at most one question every this many ms while the pen moves
+// While the pen moves the answer follows it: a question at most every this many ms, never two
+// on their way at once (the drawing as it is when the last answer arrives is asked next).
+const WHILE_DRAWING_MS = 60;
 const ACCEPTED = ["image/png", "image/jpeg"];
 
 export function setupDraw() {
@@ -19,6 +22,7 @@ export function setupDraw() {
   let timer = null;
   let compareTouched = false; // the person chose (or removed) the second network
   let version = 0; // bumped by every change; answers for older versions are dropped
+  let answers = 0; // answers shown so far (while drawing too)
 
   function reset() {
     $("prediction").textContent = "";
@@ -36,6 +40,8 @@ export function setupDraw() {
     $("turn-into").hidden = true;
     bars(null);
     compareBars(null);
+    drawNetwork($("network-canvas"), null);
+    drawNetwork($("compare-network-canvas"), null);
     clearPicture($("prepared"));
     clearPicture($("saliency"), "#fff");
     $("units").replaceChildren();
@@ -60,6 +66,7 @@ export function setupDraw() {
       $("saliency-digit").textContent = `a ${answer.digit}`;
     }
     showUnits(answer.hidden || [], answer.digit);
+    showNetwork("network-canvas", "network-caption", answer);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
       const sure = chance(answer.probabilities[answer.digit]);
       $("answer-status").textContent = answer.is_digit === false
@@ -120,7 +127,15 @@ export function setupDraw() {
     $("units").dataset.count = String(units.length);
   }
 
+  // the whole network, lit (the network's sizes and activations from the list of networks)
+  function showNetwork(canvasId, captionId, answer) {
+    const model = answer ? lab.model(answer.model) : null;
+    drawNetwork($(canvasId), answer, model?.sizes, model?.activations);
+    if (model) $(captionId).textContent = `${model.name || model.id}: ${model.sizes.join("-")}`;
+  }
+
   function showCompare(answer) {
+    $("compare-network").hidden = !answer;
     if (!answer) {
       $("compare-prediction").textContent = "";
       $("compare-prediction").classList.remove("not-digit");
@@ -132,6 +147,7 @@ export function setupDraw() {
     showDigit("compare-prediction", "compare-sure", answer);
     showCalibration("compare-calibration", answer);
     compareBars(answer.probabilities, answer.digit);
+    showNetwork("compare-network-canvas", "compare-network-caption", answer);
   }
 
   async function ask() {
@@ -150,13 +166,18 @@ export function setupDraw() {
       const image = await pad.image();
       const compare = $("compare-model").value;
       const [answer, second] = await Promise.all([
-        predictImage(image, { model: lab.active, explain: true }),
-        compare ? predictImage(image, { model: compare }) : Promise.resolve(null),
+        predictImage(image, { model: lab.active, explain: true, layers: true }),
+        compare ? predictImage(image, { model: compare, layers: true }) : Promise.resolve(null),
       ]);
-      if (asked === version) {
+      // while the pen moves every answer is shown (it is for the drawing of a moment ago);
+      // once it is lifted only the answer for the finished drawing
+      if (asked === version || (pad.isDrawing && !pad.isEmpty)) {
         showError("draw-error", null);
         showAnswer(answer);
         showCompare(second);
+        answers += 1;
+        $("prediction").dataset.answers = String(answers);
+        $("prediction").dataset.model = answer.model;
         $("prediction").dataset.version = String(asked); // the drawing this answer is for
       }
     } catch (error) {
@@ -175,14 +196,20 @@ export function setupDraw() {
     version += 1;
     $("draw-canvas").dataset.version = String(version);
     $("sheet-hint").hidden = !pad.isEmpty;
-    clearTimeout(timer);
     if (pad.isEmpty) {
+      clearTimeout(timer);
+      timer = null;
       again = false;
       showError("draw-error", null);
       reset();
       return;
     }
-    timer = setTimeout(ask, drawing ? WHILE_DRAWING_MS : 0);
+    if (drawing && timer !== null) return; // a question is due soon: it will see this change
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timer = null;
+      ask();
+    }, drawing ? WHILE_DRAWING_MS : 0);
   }
 
   pad.addEventListener("change", (event) => changed(event.detail.drawing));
@@ -241,7 +268,11 @@ export function setupDraw() {
     const chosen = select.value;
     const others = lab.models.filter((m) => m.id !== lab.active);
     select.replaceChildren(new Option("— no second network —", ""),
-      ...others.map((m) => new Option(modelLabel(m), m.id)));
+      ...others.map((m) => {
+        const option = new Option(modelLabel(m, true), m.id); // short: the column is narrow
+        option.title = modelLabel(m);
+        return option;
+      }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
     else if (!compareTouched && others.length) select.value = others.find((m) => !m.training)?.id || "";
     select.disabled = others.length === 0;

@@ -2,11 +2,20 @@
 // from black or from the current drawing ("turn my drawing into a …").
 
 import { streamNDJSON } from "./api.js";
-import { percent, probabilityBars } from "./charts.js";
+import { chance, probabilityBars } from "./charts.js";
 import { clearPicture, fingerprint, paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 const FILM_FRAMES = 8; // snapshots kept along the way
+const FAINT = 0.5; // a dream whose brightest pixel is below this is shown brightened (and said so)
+
+/** Paint a dream so that it can be seen: a faint one scaled up to full white. The factor used. */
+function paintVisible(canvas, image) {
+  const brightest = Math.max(...image);
+  const gain = brightest > 0 && brightest < FAINT ? 1 / brightest : 1;
+  paintGray(canvas, gain === 1 ? image : image.map((v) => v * gain));
+  return gain;
+}
 
 export function setupDream() {
   const bars = probabilityBars($("dream-bars"), "The network's probabilities for the dream");
@@ -56,8 +65,8 @@ export function setupDream() {
   }
 
   function options() {
-    const body = { digit, start: startFrom() };
-    if (lab.active) body.model = lab.active;
+    if (!lab.active) throw new Error(NO_NETWORK);
+    const body = { digit, start: startFrom(), model: lab.active };
     for (const input of $("dream-form").querySelectorAll("details input")) {
       if (input.value === "") continue;
       const value = Number(input.value);
@@ -102,6 +111,7 @@ export function setupDream() {
     $("dream-start").disabled = true;
     $("dream-stop").disabled = false;
     $("dream-film").replaceChildren();
+    $("dream-contrast").textContent = "";
     $("dream-title").textContent = body.start === "image" ? `Your drawing, turning into a ${digit}` : `Dreaming a ${digit}`;
     if (body.start === "image") paintGray($("dream-image"), body.image);
     else clearPicture($("dream-image"));
@@ -119,16 +129,21 @@ export function setupDream() {
         if (mine !== controller) return;
         if (line.error) {
           showError("dream-error", line.error);
+          $("dream-title").textContent = `The dream of a ${digit} failed`;
           return;
         }
-        paintGray(dreamImage, line.image);
+        const gain = paintVisible(dreamImage, line.image);
+        $("dream-contrast").textContent = gain > 1
+          ? `Shown ${gain.toFixed(1)}× brighter than it is: the dream itself is faint (its brightest pixel ${(1 / gain).toFixed(2)}).`
+          : "";
+        dreamImage.dataset.gain = gain.toFixed(3);
         seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
         dreamImage.dataset.distinct = String(seen.size);
-        $("dream-probability").textContent = percent(line.probability, 1);
+        $("dream-probability").textContent = chance(line.probability);
         if (line.done) {
           $("dream-step").textContent = `${line.steps} (done)`;
-          $("dream-title").textContent = `${finished}: ${percent(line.probability, 1)} sure after ${line.steps} steps`;
+          $("dream-title").textContent = `${finished}: ${chance(line.probability)} sure after ${line.steps} steps`;
           dreamImage.dataset.done = "1";
           if (line.probabilities) bars(line.probabilities, digit);
           if (frames.at(-1)?.step !== line.steps) frames.push({ image: line.image, step: line.steps });
@@ -141,8 +156,10 @@ export function setupDream() {
         showFilm(frames);
       }, controller.signal);
     } catch (error) {
-      if (error.name !== "AbortError") showError("dream-error", error.message);
-      else if (mine === controller) $("dream-title").textContent += " (stopped)";
+      if (error.name !== "AbortError") {
+        showError("dream-error", error.message);
+        if (!dreamImage.dataset.done) $("dream-title").textContent = "The dream";
+      } else if (mine === controller) $("dream-title").textContent += " (stopped)";
     } finally {
       if (mine === controller) {
         $("dream-start").disabled = false;

@@ -3,6 +3,7 @@
 
 import { setupDraw } from "./draw.js";
 import { setupDream } from "./dream.js";
+import { setupMine } from "./mine.js";
 import { setupModels } from "./models.js";
 import { setupNonDigits } from "./nondigit.js";
 import { setupQuiz } from "./quiz.js";
@@ -69,6 +70,7 @@ async function boot() {
   setupChooser();
   const pad = setupDraw();
   window.digitlab = { lab, pad }; // for the browser's console (and the browser tests)
+  setupMine();
   setupModels();
   const resumeTraining = setupTrain();
   const quiz = setupQuiz();

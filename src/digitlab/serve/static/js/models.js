@@ -3,7 +3,7 @@
 
 import { getJSON } from "./api.js";
 import { lineChart } from "./charts.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, nameLoss, showError } from "./state.js";
 
 export const COLORS = { train: "#1f5fbf", validation: "#8a5cc2", test: "#d9730d" };
 
@@ -107,6 +107,7 @@ export function setupModels() {
       dd.textContent = String(v);
       return [dt, dd];
     }));
+    nameLoss($("model-detail"), detail.loss);
     drawCurves(detail.history || {}, $("detail-loss"), $("detail-accuracy"));
     $("model-detail").dataset.shown = id;
   }
@@ -138,5 +139,5 @@ export function drawCurves(history, lossSvg, accuracySvg) {
     series("train_accuracy", "train", COLORS.train),
     series("validation_accuracy", "validation", COLORS.validation),
     series("test_accuracy", "test", COLORS.test),
-  ], { ...options, yFormat: (v) => `${Math.round(v * 100)}%` });
+  ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
 }

@@ -2,9 +2,9 @@
 // probability (the out-of-distribution score) is shown against that of real test digits.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { histogram, percent } from "./charts.js";
+import { chance, histogram, percent } from "./charts.js";
 import { paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 const PROBE_COLORS = ["#d9730d", "#c2185b", "#6a1b9a", "#00897b", "#5d4037", "#1565c0", "#ef6c00", "#2e7d32"];
 
@@ -16,6 +16,10 @@ export function setupNonDigits() {
   // `own`: the model's own "not a digit" threshold (a calibrated honest network), or null; with
   // one, each probe is flagged by the network's own answer (`is_digit`).
   function show(reference, probes, title, own = null) {
+    const drawing = title === "your drawing"; // a person's digit: "passes", never "fooled"
+    const isFlagged = (probe) => (own !== null && probe.is_digit !== undefined
+      ? probe.is_digit === false
+      : reference.threshold !== undefined && probe.score < reference.threshold);
     const cards = probes.map((probe, i) => {
       const card = document.createElement("figure");
       card.className = "probe";
@@ -24,12 +28,13 @@ export function setupNonDigits() {
       const picture = pictureCanvas(`${title} ${i + 1}: the network says ${probe.digit}`, "picture");
       paintGray(picture, probe.image);
       const caption = document.createElement("figcaption");
-      const flagged = own !== null && probe.is_digit !== undefined
-        ? probe.is_digit === false
-        : reference.threshold !== undefined && probe.score < reference.threshold;
+      const flagged = isFlagged(probe);
+      const flag = flagged ? (drawing ? "flagged: not a digit" : "not a digit ✓")
+        : drawing ? "passes as a digit" : "fooled";
+      const style = flagged ? "flag-odd" : drawing ? "flag-passes" : "flag-fooled";
       caption.innerHTML = `<span class="probe-answer">says <b>${probe.digit}</b></span>
-        <span class="probe-score">${percent(probe.score)} sure</span>
-        <span class="probe-flag ${flagged ? "flag-odd" : "flag-fooled"}">${flagged ? "not a digit ✓" : "fooled"}</span>`;
+        <span class="probe-score">${chance(probe.score)} sure</span>
+        <span class="probe-flag ${style}" data-testid="probe-flag">${flag}</span>`;
       card.append(picture, caption);
       return card;
     });
@@ -47,16 +52,22 @@ export function setupNonDigits() {
       ? real.filter((v) => v < threshold).length / real.length : null;
     const cut = threshold === undefined ? "" : `the threshold ${threshold.toFixed(2)}`;
     const realShare = below === null ? "" : ` (${percent(below, 1)} of real digits fall below it)`;
-    $("nondigit-summary").textContent = probes.length === 1
-      ? `The network is ${percent(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
-        `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ` +
-        `${probes[0].score >= threshold ? "passes as a digit" : "is flagged as not a digit"}.`
+    const verdict = (probe) => (isFlagged(probe) ? "is flagged as not a digit" : "passes as a digit");
+    $("nondigit-summary").textContent = probes.length === 1 && own !== null
+      ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
+        `by its own threshold (${percent(own, 1)}) it ${verdict(probes[0])}.`
+      : probes.length === 1
+        ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
+          `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ${verdict(probes[0])}.`
       : `${fooled} of ${probes.length} fool the network: it is as sure of them as of a real digit, ` +
         `above ${cut}${realShare}.`;
   }
 
   async function probeKind(kind) {
-    if (!lab.active) return;
+    if (!lab.active) {
+      showError("nondigit-error", NO_NETWORK);
+      return;
+    }
     lastProbe = () => probeKind(kind);
     markKind(kind.name);
     $("nondigit-note").textContent = `Asking the network about ${kind.description || kind.name} …`;
@@ -73,6 +84,10 @@ export function setupNonDigits() {
   }
 
   async function probeDrawing() {
+    if (!lab.active) {
+      showError("nondigit-error", NO_NETWORK);
+      return;
+    }
     if (!lab.drawing) {
       showError("nondigit-error", "draw something in the Draw tab first — a digit, or anything else");
       return;

@@ -2,12 +2,12 @@
 // time without their label; the person answers, then sees the truth and the network's answer.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { chance, percent, probabilityBars } from "./charts.js";
+import { chance, probabilityBars } from "./charts.js";
 import { paintGray } from "./pictures.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 export function setupQuiz() {
-  const score = { rounds: 0, person: 0, network: 0, same: 0 };
+  const score = { rounds: 0, person: 0, other: 0, same: 0 }; // the network is always wrong here
   const bars = probabilityBars($("quiz-bars"), "The network's probabilities for this digit");
   let current = null; // {model, index, count}
   let answered = false;
@@ -29,12 +29,19 @@ export function setupQuiz() {
   function showScore() {
     $("score-rounds").textContent = score.rounds;
     $("score-person").textContent = score.person;
-    $("score-network").textContent = score.network;
+    $("score-other").textContent = score.other;
     $("score-same").textContent = score.same;
   }
 
   async function load() {
-    if (!lab.active) return;
+    if (!lab.active) {
+      buttons.forEach((b) => {
+        b.disabled = true;
+      });
+      $("quiz-count").textContent = "";
+      showError("quiz-error", NO_NETWORK);
+      return;
+    }
     loaded = true;
     answered = false;
     buttons.forEach((b) => {
@@ -66,6 +73,10 @@ export function setupQuiz() {
   }
 
   async function answer(guess) {
+    if (!lab.active) {
+      showError("quiz-error", NO_NETWORK);
+      return;
+    }
     if (!current || answered) return;
     answered = true;
     buttons.forEach((b) => {
@@ -75,7 +86,7 @@ export function setupQuiz() {
       const result = await postJSON("/api/quiz/answer", { model: current.model, index: current.index, guess });
       score.rounds += 1;
       score.person += result.person_right ? 1 : 0;
-      score.network += result.network_right ? 1 : 0;
+      score.other += !result.person_right && !result.same_mistake ? 1 : 0;
       score.same += result.same_mistake ? 1 : 0;
       showScore();
       buttons[result.true_label].classList.add("is-true");
@@ -94,7 +105,7 @@ export function setupQuiz() {
       const detail = document.createElement("p");
       detail.className = "muted";
       const p = result.network_probabilities;
-      detail.textContent = `The network was ${percent(p[result.network_answer])} sure ` +
+      detail.textContent = `The network was ${chance(p[result.network_answer])} sure ` +
         `${result.calibrated ? "(calibrated) " : ""}of ` +
         `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
       const legend = document.createElement("p");
@@ -129,6 +140,7 @@ export function setupQuiz() {
   });
   lab.addEventListener("active", () => {
     index = 0;
+    current = null;
     if (!$("panel-quiz").hidden) load();
     else loaded = false;
   });

@@ -6,6 +6,10 @@ import { getJSON, postJSON } from "./api.js";
 
 export const $ = (id) => document.getElementById(id);
 
+/** What every panel says while the runs folder holds no network yet. */
+export const NO_NETWORK = "There is no trained network yet: train one first " +
+  "(the Train tab, or “Train the assignment network” at the top).";
+
 /** Show `message` as the one-line error of an element (hide it with null). */
 export function showError(element, message) {
   if (typeof element === "string") element = $(element);
@@ -14,11 +18,24 @@ export function showError(element, message) {
   element.hidden = !message;
 }
 
-export function modelLabel(model) {
+/** A network as a chooser names it; `short`: its name and test accuracy alone. */
+export function modelLabel(model, short = false) {
   const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
     ? "" : ` · ${(100 * model.test_accuracy).toFixed(1)} %`;
   const training = model.training ? " · training" : "";
+  if (short) return `${model.name || model.id}${accuracy}${training}`;
   return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
+}
+
+/** Name the loss in `scope`'s `.loss-name` spans: the assignment's error E for a squared-error
+ * network, "loss" (cross-entropy) for a softmax one; a span marked `data-long` says "error E"
+ * or "cross-entropy loss". */
+export function nameLoss(scope, loss) {
+  for (const span of scope.querySelectorAll(".loss-name")) {
+    const long = Boolean(span.dataset.long);
+    span.textContent = loss === "ce" ? (long ? "cross-entropy loss" : "loss") : long ? "error E" : "E";
+  }
+  scope.dataset.loss = loss || "";
 }
 
 class Lab extends EventTarget {
@@ -44,7 +61,9 @@ class Lab extends EventTarget {
     models.sort((a, b) => String(b.modified || "").localeCompare(String(a.modified || "")));
     const before = JSON.stringify([this.models, this.active]);
     this.models = models;
-    let active = answer.active ?? null;
+    // the network chosen in this tab stays chosen, whatever another tab picks; the server's
+    // choice (the last one made anywhere) is where a new tab starts
+    let active = this.model(this.active) ? this.active : answer.active ?? null;
     if (!this.model(active)) active = models.length ? models[0].id : null;
     const activeChanged = active !== this.active;
     this.active = active;
@@ -52,6 +71,8 @@ class Lab extends EventTarget {
     if (activeChanged) this.emit("active");
   }
 
+  /** Question `id` in this tab from now on (every request names it); it also becomes the
+   * server's default, where the next tab opened starts. */
   async choose(id) {
     if (id === this.active) return;
     const answer = await postJSON("/api/models/active", { id });

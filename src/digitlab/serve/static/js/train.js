@@ -5,7 +5,7 @@
 import { ApiError, getJSON, postJSON, trainingEvents } from "./api.js";
 import { lineChart, percent } from "./charts.js";
 import { COLORS } from "./models.js";
-import { $, lab, showError } from "./state.js";
+import { $, lab, nameLoss, showError } from "./state.js";
 
 // The presets of `digitlab train --preset`, as the form shows them.
 const PRESETS = {
@@ -13,6 +13,10 @@ const PRESETS = {
   report: { hidden: [1024, 1024], activation: "swish", optimizer: "adam", lr: 0.001, epochs: 10, batch_size: 32 },
 };
 const FIRST_RUN = { preset: "assignment", epochs: 5 }; // the server names it (assignment, -2, …)
+// A training that has sent no progress this long after its start is compiling its kernels
+// (the first training on a new install): the page says so rather than "starting" for 40 s.
+const COMPILING_AFTER_MS = 2000;
+export const COMPILING = "preparing the compiled kernels (first time only, ~40 s)";
 
 export function setupTrain() {
   let closeEvents = null;
@@ -20,6 +24,24 @@ export function setupTrain() {
   let running = []; // [[fractional epoch, running E, running accuracy]]
   let total = 0; // epochs planned
   let refreshing = null;
+  let compilingTimer = null; // shows COMPILING while a started training has sent nothing yet
+
+  function waitForFirstProgress(model) {
+    clearTimeout(compilingTimer);
+    compilingTimer = setTimeout(() => {
+      compilingTimer = null;
+      $("train-state").textContent = `Starting ${model || "the training"}: ${COMPILING} …`;
+      $("train-state").dataset.compiling = "1";
+      showTrainingPill("training · preparing kernels");
+      if (!$("empty-state").hidden) emptyProgress(0, `${COMPILING} …`);
+    }, COMPILING_AFTER_MS);
+  }
+
+  function progressArrived() {
+    clearTimeout(compilingTimer);
+    compilingTimer = null;
+    delete $("train-state").dataset.compiling;
+  }
 
   function fillPreset(name) {
     const p = PRESETS[name];
@@ -88,7 +110,14 @@ export function setupTrain() {
     };
   }
 
-  function resetLive(model, planned) {
+  // the loss a training body asks for: its own, else its preset's
+  function lossOf(body) {
+    const preset = PRESETS[body.preset] || {};
+    return body.loss || preset.loss || (body.preset === "report" ? "ce" : "mse");
+  }
+
+  function resetLive(model, planned, loss = null) {
+    nameLoss(document.querySelector(".train-live"), loss);
     epochs = new Map();
     running = [];
     total = planned || 0;
@@ -121,12 +150,13 @@ export function setupTrain() {
       { name: "running", color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[2]]) },
       { name: "train", color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_accuracy]) },
       { name: "test", color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_accuracy ?? null]) },
-    ], { ...options, yFormat: (v) => `${Math.round(v * 100)}%` });
+    ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
   }
 
   const fmt = (v, f) => (v === null || v === undefined ? "–" : f(v));
 
   function onProgress(data) {
+    progressArrived();
     const fraction = data.total ? data.samples / data.total : 0;
     running.push([data.epoch - 1 + fraction, data.running_loss, data.running_accuracy]);
     $("train-running-loss").textContent = fmt(data.running_loss, (v) => v.toFixed(4));
@@ -143,6 +173,7 @@ export function setupTrain() {
   }
 
   function onEpoch(data) {
+    progressArrived();
     if (epochs.has(data.epoch)) return;
     epochs.set(data.epoch, data);
     const row = document.createElement("tr");
@@ -180,7 +211,10 @@ export function setupTrain() {
     $("train-use").hidden = !(data.state === "finished" && data.model);
     $("train-use").dataset.model = data.model || "";
     if (data.state === "failed") showError("train-error", data.message || "the training failed");
-    if (data.state === "cancelled") $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
+    // the server's message names what was kept and how to go on: the hint only without one
+    if (data.state === "cancelled" && [undefined, null, "", "cancelled"].includes(data.message)) {
+      $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
+    }
     idle();
     refreshModels();
     hideTrainingPill();
@@ -209,6 +243,7 @@ export function setupTrain() {
   }
 
   function idle() {
+    progressArrived();
     $("train-start").disabled = false;
     $("train-cancel").disabled = true;
     $("empty-train").disabled = false;
@@ -244,11 +279,12 @@ export function setupTrain() {
     showError(errorId, null);
     try {
       const job = await postJSON("/api/train", body);
-      resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs);
+      resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs, lossOf(body));
       $("train-state").textContent = `Starting ${job.model} …`;
       showTrainingPill("training · starting");
       busy();
       listen();
+      waitForFirstProgress(job.model);
     } catch (error) {
       const busyNow = error instanceof ApiError && error.status === 409;
       showError(errorId, busyNow
@@ -258,16 +294,32 @@ export function setupTrain() {
     }
   }
 
+  /** The form as the running job was asked for (after a reload: not the preset's defaults). */
+  function showSettings(settings) {
+    const preset = $("train-preset");
+    if ([...preset.options].some((o) => o.value === settings.preset)) preset.value = settings.preset;
+    const fields = { "train-hidden": (settings.hidden || []).join(","), "train-activation": settings.activation,
+      "train-optimizer": settings.optimizer, "train-lr": settings.lr, "train-epochs": settings.epochs,
+      "train-batch": settings.batch_size }; // not its name: that run folder exists now
+    for (const [id, value] of Object.entries(fields)) {
+      if (value !== undefined && value !== null) $(id).value = String(value);
+    }
+  }
+
   /** Show the job the server is running now (after a reload, or one started elsewhere). */
   async function follow() {
     const job = await getJSON("/api/train");
     lab.training = job;
     if (job.state !== "running" || closeEvents) return;
-    resetLive(job.model, job.epochs);
+    resetLive(job.model, job.epochs, job.settings?.loss ?? lab.model(job.model)?.loss ?? null);
+    running = (job.trace || []).filter((point) => point[1] !== null); // the curve so far
+    drawCharts();
+    if (job.settings) showSettings(job.settings);
     $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
     showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
     busy();
     listen();
+    if (!job.samples && !job.epoch) waitForFirstProgress(job.model);
   }
 
   $("train-preset").addEventListener("change", (event) => fillPreset(event.target.value));
