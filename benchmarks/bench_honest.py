@@ -39,7 +39,10 @@ and digits rotated 180° stay confident; all white, checkerboards and inverted d
 0.69, 0.68. The kNN judge reads much of a plain network's speckle as the right digit (a
 784-512-512-10 ``best`` network, 8 epochs: all ten "readable", median cosine 0.46): the median
 cosine is the figure that tells the speckle from the digits. The time ratio is not to be
-trusted under such a load.
+trusted under such a load. The presets' own 1024-1024 networks with ``--epochs-scale 0.25
+--seeds 1`` (best 10 epochs, robust and honest 5): accuracy 97.50, 96.70, 96.10 %; ECE 1.4,
+8.9, 1.9 %; AUROC 0.895, 0.911, 0.999; ascent dreams 8, 8, 9 of 10 readable, median cosine
+0.44, 0.63, 0.66; default dreams 2, 10, 10 of 10 (median cosine 0.80, 0.85, 0.87).
 """
 
 from __future__ import annotations
