@@ -12,6 +12,7 @@ from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
 from digitlab.dreaming import ADVERSARIAL_NOTE, DreamOptions
 from digitlab.dreaming.results import DreamStudyResult
+from digitlab.errors import ConfigError
 from digitlab.modelio import save_model
 from digitlab.training import train
 
@@ -160,3 +161,17 @@ def test_flags_given_explicitly_win_over_plain():
     default = dream_options()
     assert default == DreamOptions()
     assert dream_options(no_blur=True, no_jitter=True).has_priors  # tv and l2 remain
+
+
+def test_ascent_is_the_normalised_clipped_dream_and_excludes_plain(softmax_model, tmp_path,
+                                                                   capsys):
+    options = dream_options(ascent=True, steps=20, seed=1)
+    assert options == DreamOptions.ascent(steps=20, seed=1)
+    with pytest.raises(ConfigError, match="--ascent"):
+        dream_options(plain=True, ascent=True)
+    out_dir = tmp_path / "ascent"
+    code, out, err = run(["dream", softmax_model, "--digit", "7", "--ascent", "--steps", "20",
+                          "--no-progress", "--out", out_dir], capsys)
+    assert code == 0, err
+    record = json.loads((out_dir / "dream.json").read_text())
+    assert record["dreams"][0]["steps"] == 20

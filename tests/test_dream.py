@@ -204,6 +204,33 @@ def test_plain_options_switch_every_aid_off():
     assert cosine.step_size(100) == pytest.approx(0.01)
 
 
+def test_ascent_options_keep_only_the_normalised_step_and_the_clipping():
+    ascent = DreamOptions.ascent()
+    assert not ascent.has_priors
+    assert (ascent.steps, ascent.normalize, ascent.clip, ascent.schedule) == (
+        200, True, True, "constant")
+    assert (ascent.stop_probability, ascent.stop_loss, ascent.persist_after) == (None, None, None)
+    assert ascent.lr * 28 == pytest.approx(1.0)  # an L2 step of 1
+    assert DreamOptions.ascent(steps=7, seed=3).steps == 7
+    assert DreamOptions() == DreamOptions(steps=400, lr=0.05)  # the default dream is unchanged
+
+
+def test_an_ascent_step_is_a_normalised_step_on_log_p_kept_in_the_unit_square():
+    net = _tiny(["relu", "softmax"], seed=2)
+    options = DreamOptions.ascent(steps=3, lr=0.5 / 28, float64=False)
+    start = np.random.default_rng(5).random(784) * 0.2
+    result = dream(net, 6, start, options, loss="ce")
+    x = start[None].copy()
+    t = net.targets(np.array([6]), get_loss("ce"))
+    for _ in range(3):
+        grad, _, _ = net.input_gradient(x, t, get_loss("ce"))  # −∂ log p/∂y⁰
+        assert grad.any()
+        x = np.clip(x - 0.5 * grad / np.linalg.norm(grad), 0.0, 1.0)
+    np.testing.assert_allclose(result.image, x[0], rtol=1e-10, atol=1e-12)
+    assert 0.0 <= result.image.min() and result.image.max() <= 1.0
+    assert result.steps == 3 and not result.converged
+
+
 def test_plain_dream_is_exactly_equation_3():
     """y⁰ ← y⁰ − η ∂E/∂y⁰ from a black image, written out by hand."""
     net = _tiny(["tanh", "tanh"])

@@ -267,6 +267,7 @@ def dream(
     steps: int | None = None,
     lr: float | None = None,
     plain: bool = False,
+    ascent: bool = False,
     no_blur: bool = False,
     no_jitter: bool = False,
     tv: float | None = None,
@@ -301,9 +302,9 @@ def dream(
 
     network, config, path = resolve_model(model)
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
-                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent)
     if support is None:
-        support = 0.0 if plain else DEFAULT_SUPPORT
+        support = 0.0 if plain or ascent else DEFAULT_SUPPORT
     extra = {"model": path}
     if isinstance(start, (str, os.PathLike)) and str(start) not in ("black", "noise", "mean"):
         extra["start_image"] = str(start)
@@ -438,11 +439,15 @@ DEFAULT_SUPPORT = 0.1
 
 def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
                   no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
-                  l2: float | None = None, seed: int = 0):
-    """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain``)."""
+                  l2: float | None = None, seed: int = 0, ascent: bool = False):
+    """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain`` and
+    ``ascent``)."""
     from digitlab.dreaming import DreamOptions
 
-    base = DreamOptions.plain() if plain else DreamOptions()
+    if plain and ascent:
+        raise ConfigError("--plain and --ascent are two different dreams: choose one")
+    bare = plain or ascent
+    base = DreamOptions.plain() if plain else DreamOptions.ascent() if ascent else DreamOptions()
     changes: dict[str, Any] = {"seed": seed}
     for name, value in (("steps", steps), ("lr", lr), ("tv", tv), ("l2", l2)):
         if value is not None:
@@ -451,7 +456,7 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
         changes["blur_every"] = 0
     if no_jitter:
         changes["jitter"] = 0
-    if "steps" in changes and not plain:
+    if "steps" in changes and not bare:
         # keep the shaping phase and the persistence step in proportion to the budget
         scale = changes["steps"] / base.steps
         changes["min_steps"] = min(changes["steps"], round(base.min_steps * scale))

@@ -23,6 +23,7 @@ from digitlab.shapes import N_CLASSES
 __all__ = ["dream_command", "dream_options"]
 _DEFAULTS = DreamOptions()
 _PLAIN = DreamOptions.plain()
+_ASCENT = DreamOptions.ascent()
 DEFAULT_SUPPORT = 0.1
 
 
@@ -67,13 +68,19 @@ class _Turn(click.ParamType):
                    "of the target digit in the training data) or a PNG/JPEG file of a digit.")
 @click.option("--steps", type=int, default=None,
               help=f"Step budget of equation (3).  [default: {_DEFAULTS.steps}; "
-                   f"{_PLAIN.steps} with --plain]")
+                   f"{_PLAIN.steps} with --plain, {_ASCENT.steps} with --ascent]")
 @click.option("--lr", type=float, default=None,
               help=f"Step size η (the RMS pixel change of a step, unless --plain).  "
-                   f"[default: {_DEFAULTS.lr}; {_PLAIN.lr} with --plain]")
+                   f"[default: {_DEFAULTS.lr}; {_PLAIN.lr} with --plain, "
+                   f"{_ASCENT.lr:.4g} (an L2 step of 1) with --ascent]")
 @click.option("--plain", is_flag=True, default=False, show_default=True,
               help="Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰, no normalising, clipping, priors, "
                    "support or early stop (flags given explicitly still apply).")
+@click.option("--ascent", is_flag=True, default=False, show_default=True,
+              help="Normalised ascent on log p: constant-length steps, pixels clipped to "
+                   "[0, 1], no priors, support or early stop. The dreams by which robust "
+                   "networks are judged: a robust network's read as digits, a plain one's "
+                   "are speckle.")
 @click.option("--no-blur", is_flag=True, default=False, show_default=True,
               help=f"No Gaussian blur (default: σ={_DEFAULTS.blur_sigma} px every "
                    f"{_DEFAULTS.blur_every} steps).")
@@ -100,7 +107,7 @@ class _Turn(click.ParamType):
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the figures and dream.json.")
 def dream_command(model: str, digits: list[int], start: str, steps: int | None,
-                  lr: float | None, plain: bool, no_blur: bool, no_jitter: bool,
+                  lr: float | None, plain: bool, ascent: bool, no_blur: bool, no_jitter: bool,
                   tv: float | None, l2: float | None, support_fraction: float | None,
                   turn: tuple[int, int] | None, dataset: str | None, data_dir: Path | None,
                   seed: int, progress: bool, out_dir: Path) -> None:
@@ -111,9 +118,9 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     unless --dataset/--data) gives the class means shown beside the dreams.
     """
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
-                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed)
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent)
     if support_fraction is None:
-        support_fraction = 0.0 if plain else DEFAULT_SUPPORT
+        support_fraction = 0.0 if plain or ascent else DEFAULT_SUPPORT
     if not 0.0 <= support_fraction <= 1.0:
         raise ConfigError(f"--support must be a share in [0, 1], got {support_fraction!r}")
     start_value: Any = start

@@ -1,8 +1,9 @@
 """How equation (3) is iterated: :class:`DreamOptions`, validated like a training config.
 
 Every aid to plain equation (3) (see :mod:`digitlab.dreaming.core`) is an option here and can be
-switched off; :meth:`DreamOptions.plain` switches them all off, :meth:`DreamOptions.turn` gives
-the defaults for "turn A into B".
+switched off; :meth:`DreamOptions.plain` switches them all off, :meth:`DreamOptions.ascent` keeps
+only the normalised step and the clipping (the dreams by which robust networks are judged),
+:meth:`DreamOptions.turn` gives the defaults for "turn A into B".
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from digitlab.errors import ConfigError
 
 STEP_SCHEDULES = ("constant", "cosine")
 START_KINDS = ("black", "noise")
+#: the L2 length of one step of :meth:`DreamOptions.ascent`
+ASCENT_L2_STEP = 1.0
 
 
 # ---------------------------------------------------------------------------------- options
@@ -69,6 +72,23 @@ class DreamOptions:
     def plain(cls, steps: int = 1000, lr: float = 0.1, **changes: Any) -> DreamOptions:
         """Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰ with a constant η, no aids, no early stop."""
         base = dict(steps=steps, lr=lr, schedule="constant", normalize=False, clip=False, l2=0.0,
+                    tv=0.0, blur_every=0, jitter=0, stop_probability=None, stop_loss=None,
+                    min_steps=0, persist_after=None)
+        return cls(**{**base, **changes})
+
+    @classmethod
+    def ascent(cls, steps: int = 200, lr: float = ASCENT_L2_STEP / 28.0,
+               **changes: Any) -> DreamOptions:
+        """Normalised gradient ascent on log p: the dreams by which robust networks are judged.
+
+        Each of ``steps`` steps moves the image by a constant length along ∂ log p/∂y⁰ (for a
+        softmax network E = −log p, so this is equation (3) with a normalised step), pixels
+        clipped to [0, 1], no priors, no early stop. ``lr`` is the RMS pixel change of a step,
+        the L2 length divided by √784 = 28: the default is an L2 step of
+        :data:`ASCENT_L2_STEP`. An adversarially trained network's dreams this way are plainly
+        its digits, a plain network's are speckle.
+        """
+        base = dict(steps=steps, lr=lr, schedule="constant", normalize=True, clip=True, l2=0.0,
                     tv=0.0, blur_every=0, jitter=0, stop_probability=None, stop_loss=None,
                     min_steps=0, persist_after=None)
         return cls(**{**base, **changes})
