@@ -163,7 +163,15 @@ def absent(*args, **kwargs):
     raise DataError("fashion-mnist is not available locally")
 
 
-def test_fashion_is_skipped_when_absent(monkeypatch):
+@pytest.fixture
+def fresh_fashion_cache():
+    """The Fashion-MNIST images are read once per process: forget them around the test."""
+    outliers.load_fashion_training_images.cache_clear()
+    yield
+    outliers.load_fashion_training_images.cache_clear()
+
+
+def test_fashion_is_skipped_when_absent(monkeypatch, fresh_fashion_cache):
     monkeypatch.setattr("digitlab.data.datasets.load_dataset", absent)
     assert outliers.load_fashion_training_images() is None
     assert outliers.fashion(3, np.random.default_rng(0)) is None
