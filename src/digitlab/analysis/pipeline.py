@@ -50,6 +50,7 @@ def analyze(
     seed: int = 0,
     retrain_epochs: int | None = None,
     nondigit_count: int = 500,
+    figures: bool = True,
 ) -> dict[str, Any]:
     """Analyse a trained network; write ``analysis.json`` and the figures to ``out_dir``.
 
@@ -70,6 +71,9 @@ def analyze(
         Epochs of each retraining (default: the config's).
     nondigit_count : int
         Images generated of each non-digit kind.
+    figures : bool
+        Draw the figures (most of the time an analysis takes); False writes the numbers and
+        the findings alone.
 
     Returns
     -------
@@ -110,7 +114,8 @@ def analyze(
     analysis["retraining"], analysis["retraining_skipped"] = _retrain(
         config, dataset, retrain, seed, retrain_epochs, progress)
     analysis["findings"] = findings_sentences(analysis)
-    analysis["figures"] = draw_figures(out_dir, analysis, dataset, answers, sets, set_answers)
+    analysis["figures"] = (draw_figures(out_dir, analysis, dataset, answers, sets, set_answers)
+                           if figures else {})
     analysis = to_json(analysis)
     write_json(out_dir / ANALYSIS_FILE, analysis)
     return analysis
