@@ -32,3 +32,12 @@ def test_top_level_help_lists_every_command():
                             text=True, check=True)
     for name in COMMANDS:
         assert re.search(rf"^\s+{name}\b", result.stdout, flags=re.MULTILINE), name
+
+
+def test_every_long_running_command_has_the_same_progress_and_quiet_flags():
+    from digitlab.cli import cli
+
+    for name in ("train", "report", "analyze", "dream", "sweep"):
+        command = cli.get_command(None, name)
+        flags = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+        assert {"--progress", "--no-progress", "--quiet", "-q"} <= flags, name

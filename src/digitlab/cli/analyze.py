@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.errors import ConfigError
 
 
@@ -31,10 +31,9 @@ from digitlab.errors import ConfigError
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for analysis.json and the figures.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show progress bars while retraining.")
+@output_options()
 def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
-            nondigit_count, out_dir, progress):
+            nondigit_count, out_dir, progress, quiet):
     """Analyse a trained network: which digits it confuses and determines worst, its most
     confident mistakes, how results change between retrainings, and what it answers to images
     that are not digits.
@@ -52,7 +51,8 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
                           "one of them")
     result = run_analysis(model, out_dir, dataset=explicit_dataset(dataset), data_dir=data_dir,
                           retrain=0 if no_retrain else retrain, retrain_epochs=retrain_epochs,
-                          seed=seed, nondigits=nondigit_count, progress=progress)
+                          seed=seed, nondigits=nondigit_count,
+                          progress=progress and not quiet)
     for line in result["findings"]:
         click.echo(f"- {line}")
     if result["retraining_skipped"] and not (no_retrain or retrain == 0):

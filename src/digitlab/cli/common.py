@@ -27,6 +27,21 @@ from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+QUIET_HELP = "Only the result and errors: no progress bars or running messages."
+
+
+def output_options(quiet_help: str = QUIET_HELP) -> Callable[[F], F]:
+    """``--progress/--no-progress`` and ``-q/--quiet``: the same two flags on every command
+    that runs long (train, report, analyze, dream, sweep); quiet implies no progress."""
+
+    def decorate(command: F) -> F:
+        command = click.option("--quiet", "-q", is_flag=True, default=False,
+                               help=quiet_help)(command)
+        return click.option("--progress/--no-progress", default=True, show_default=True,
+                            help="Show progress bars.")(command)
+
+    return decorate
+
 DATA_DIR_HELP = (
     "Folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
     "and t10k-labels-idx1-ubyte (each raw or .gz); overrides where the dataset is looked for."

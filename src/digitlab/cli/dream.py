@@ -13,7 +13,12 @@ import click
 import numpy as np
 
 from digitlab.api import dream_options
-from digitlab.cli.common import dataset_for_model, dataset_options, explicit_dataset
+from digitlab.cli.common import (
+    dataset_for_model,
+    dataset_options,
+    explicit_dataset,
+    output_options,
+)
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
 from digitlab.loading import load_digit_model
@@ -101,8 +106,7 @@ class _Turn(click.ParamType):
 @dataset_options
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the jitter, the noise start and the test image for --turn.")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar.")
+@output_options()
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the figures and dream.json.")
@@ -110,7 +114,7 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
                   lr: float | None, plain: bool, ascent: bool, no_blur: bool, no_jitter: bool,
                   tv: float | None, l2: float | None, support_fraction: float | None,
                   turn: tuple[int, int] | None, dataset: str | None, data_dir: Path | None,
-                  seed: int, progress: bool, out_dir: Path) -> None:
+                  seed: int, progress: bool, quiet: bool, out_dir: Path) -> None:
     """Dream MODEL's digits: change the input, not the weights, from a black image until the
     network reads the digit (equation (3)); a picture of the features it uses.
 
@@ -138,7 +142,7 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
                 saved.network, out_dir, digits=digits, start=start_value, options=options,
                 loss=loss, train_images=data.train.images, train_labels=data.train.labels,
                 support_fraction=support_fraction, turn=turn, test_images=data.test.images,
-                test_labels=data.test.labels, progress=progress,
+                test_labels=data.test.labels, progress=progress and not quiet,
                 extra={"model": str(saved.path), "dataset": data.name,
                        **({"start_image": str(start)} if start_value is not start else {})},
             )

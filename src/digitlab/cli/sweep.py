@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digitlab.cli.common import dataset_options
+from digitlab.cli.common import dataset_options, output_options
 from digitlab.studies.definitions import BUILTIN_STUDIES
 from digitlab.studies.executors import EXECUTORS
 
@@ -34,10 +34,9 @@ from digitlab.studies.executors import EXECUTORS
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
               help="Output folder; running again with it resumes (finished trials are skipped).")
-@click.option("--progress/--no-progress", default=True, show_default=True,
-              help="Show a progress bar with the time left.")
+@output_options()
 def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, data_dir,
-          out_dir, progress) -> None:
+          out_dir, progress, quiet) -> None:
     """Study how accuracy depends on epochs, learning rate, layers and neurons.
 
     STUDY is any of epochs, lr, layers, neurons (default: all four, or only the --grid study
@@ -58,7 +57,8 @@ def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, 
 
     result = api.sweep(
         *studies, out=out_dir, grid=grid_file, executor=executor, address=address, seeds=seeds,
-        full=full, workers=workers, dataset=dataset, data_dir=data_dir, progress=progress,
+        full=full, workers=workers, dataset=dataset, data_dir=data_dir,
+        progress=progress and not quiet,
     )
     click.echo(format_tables(result.studies))
     click.echo()

@@ -19,7 +19,7 @@ import click
 
 from digitlab.api import train
 from digitlab.calibration import calibration_summary
-from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
@@ -156,8 +156,7 @@ class GroupedHelpCommand(click.Command):
 @click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
               help="Print the engine, kernels and threads the run would train on, and why, in "
                    "one line; train nothing.")
-@click.option("--quiet", "-q", is_flag=True, default=False, show_default=True,
-              help="No summary, progress bar or per-epoch lines; only the final result.")
+@output_options("No summary, progress bar or per-epoch lines; only the final result.")
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
@@ -174,7 +173,8 @@ def train_command(out: Path | None, resume: str | None, explain_engine: bool,
 
 def _explain_engine(
     preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
-    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, progress: bool,
+    **overrides: Any,
 ) -> None:
     """``digitlab train --explain-engine``: the engine choice for the config the same flags
     would train (:func:`digitlab.nn.engines.for_config`), in one line."""
@@ -190,7 +190,8 @@ def _explain_engine(
 
 def _train_into(
     preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
-    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, **overrides: Any,
+    out: Path | None, resume: str | None, overwrite: bool, quiet: bool, progress: bool,
+    **overrides: Any,
 ) -> None:
     """The body of ``digitlab train``: one call of :func:`digitlab.api.train`, printed."""
     run_dir, resuming = _run_dir(out, resume)
@@ -213,7 +214,8 @@ def _train_into(
         result = train(config_file, preset=preset_name, out=run_dir,
                        dataset=explicit_dataset(dataset),  # None unless given: the config's
                        data_dir=data_dir, resume=resuming, overwrite=overwrite,
-                       progress=not quiet, on_epoch_end=on_epoch_end, on_start=on_start,
+                       progress=progress and not quiet, on_epoch_end=on_epoch_end,
+                       on_start=on_start,
                        load_data=load_run_dataset,
                        **{field: value for field, value in overrides.items() if value is not None})
     except RunExistsError as error:
