@@ -25,8 +25,9 @@ def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, progress,
     """Run the complete study and write an HTML report that answers the assignment.
 
     Stages, in order: data overview, the assignment network, hyperparameter studies, the final
-    network, its analysis, and deep dream. Without --quick or --full the default mode runs the
-    whole study on the embedded sample in about ten minutes on two cores.
+    network, beyond the assignment, its analysis, deep dream, and whether networks know what
+    they don't know. Without --quick or --full the default mode runs the whole study on the
+    embedded sample in about ten minutes on two cores.
     """
     from pathlib import Path
 
