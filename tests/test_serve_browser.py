@@ -9,6 +9,7 @@ training streams live, the quiz keeps score, a dream streams its steps; no conso
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -352,11 +353,13 @@ def test_drawing_updates_every_draw_panel_and_both_networks(page):
 
 def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab, runs):
     saved = load_model(runs / "tiny")  # the same network, its probabilities softened (T = 5)
-    picky = runs / "picky"  # so that no answer reaches the threshold: never a digit
+    picky = runs / "wary"  # so that no answer reaches the threshold: never a digit
     save_model(picky / "model.npz", saved.network, config=saved.config,
                extra={"calibration": {"temperature": 5.0, "threshold": 0.99}})
+    older = (runs / "tiny" / "model.npz").stat().st_mtime - 100  # listed after the plain ones,
+    os.utime(picky / "model.npz", (older, older))  # so only a preference puts it beside them
     try:
-        assert _post(lab.url + "/api/models/active", {"id": "picky"})[0] == 200
+        assert _post(lab.url + "/api/models/active", {"id": "wary"})[0] == 200
         page.get(lab.url + "/")
         wait_for(page, "return document.body.dataset.ready === '1'")
         assert draw_seven(page) == "not a digit"
@@ -366,8 +369,17 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
         presets = wait_for(page, "const o = [...document.querySelectorAll('#train-preset option')]"
                                  ".map((o) => o.value); return o.includes('honest') && o;")
         assert {"assignment", "report", "robust", "honest"} <= set(presets)
+        assert by_testid(page, "compare-model").get_attribute("value") != "wary"
+
+        # a plain network is shown beside the one that can say "not a digit", by default
+        assert _post(lab.url + "/api/models/active", {"id": "tiny"})[0] == 200
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        wait_for(page, "return document.querySelector('[data-testid=compare-model]').value")
+        assert by_testid(page, "compare-model").get_attribute("value") == "wary"
     finally:
         shutil.rmtree(picky)
+        _post(lab.url + "/api/models/active", {"id": "tiny"})
 
 
 def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):

@@ -274,12 +274,22 @@ export function setupDraw() {
         return option;
       }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
-    else if (!compareTouched && others.length) select.value = others.find((m) => !m.training)?.id || "";
+    else if (!compareTouched && others.length) select.value = contrastFor(lab.model(lab.active), others);
     select.disabled = others.length === 0;
     $("compare-note").hidden = others.length > 0 && Boolean(select.value);
     $("compare-note").textContent = others.length
       ? "Pick a second network to see both answer the same drawing."
       : "Train a second network to compare two answers to the same drawing.";
+  }
+
+  // The second network shown by default is the contrast: one that can answer "not a digit"
+  // (a threshold from outlier exposure, the honest preset) beside one that cannot, whichever
+  // way round; else the first network ready.
+  function contrastFor(active, others) {
+    const ready = others.filter((m) => !m.training);
+    const knowsNot = (m) => m.threshold !== null && m.threshold !== undefined;
+    const wanted = active && knowsNot(active) ? ready.find((m) => !knowsNot(m)) : ready.find(knowsNot);
+    return (wanted || ready[0])?.id || "";
   }
 
   function activeChanged() {
