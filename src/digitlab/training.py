@@ -227,7 +227,7 @@ def train(
     # one process at a time per run folder, checked writable before any work
     with claim_folder(run_dir, "run folder") as folder:
         if not resume:
-            _clear_replaced_run(folder, overwrite)
+            _refuse_existing_run(folder, overwrite)
         try:
             return _train(config, dataset, data_dir, folder, resume, progress, callbacks,
                           curves_title, load_data)
@@ -238,7 +238,7 @@ def train(
             raise TrainingDiverged(f"{error}; {kept}") from None
 
 
-def _clear_replaced_run(run_dir: Path, overwrite: bool) -> None:
+def _refuse_existing_run(run_dir: Path, overwrite: bool) -> None:
     """Refuse a folder that holds a run unless ``overwrite``. What the replaced run left stays
     until the new run saves its first epoch (:meth:`_Trainer._checkpoint`): a new run that
     fails before that leaves the old one whole."""

@@ -10,7 +10,7 @@ added after the kernels) trains on the NumPy kernels.
 
 from __future__ import annotations
 
-from digitlab.config import FIELD_NAMES, TrainConfig
+from digitlab.config import ATTACK_FIELDS, FIELD_NAMES, TrainConfig
 
 #: TrainConfig fields whose every value the compiled kernels implement (those of the data,
 #: preprocessing and learning-rate schedule act outside the step)
@@ -29,8 +29,7 @@ COMPILED_FIELDS = frozenset({
 #: per-sample loop, trained on the stored digits in one call, would skip
 MINIBATCH_FIELDS = frozenset({
     "dropout", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
-    "elastic_alpha", "label_smoothing", "max_norm", "attack", "attack_epsilon", "attack_steps",
-    "attack_step_size", "attack_random_start", "attack_mix", "outlier_exposure",
+    "elastic_alpha", "label_smoothing", "max_norm", "attack", *ATTACK_FIELDS, "outlier_exposure",
 })
 
 
