@@ -211,6 +211,9 @@ class NonDigitKind:
     generate: Callable[..., np.ndarray]
     random: bool = True  # False: the same images for every seed
     source: str | None = None  # None, "digits" (test digits) or "fashion" (Fashion-MNIST)
+    #: digits that the transformation leaves a digit: upside down, a 0, 1 or 8 is itself and a
+    #: 6 and a 9 swap; such images are no evidence of what a network says to non-digits
+    still_digits: tuple[int, ...] = ()
 
 
 KINDS: dict[str, NonDigitKind] = {kind.name: kind for kind in (
@@ -225,7 +228,7 @@ KINDS: dict[str, NonDigitKind] = {kind.name: kind for kind in (
                  source="digits"),
     NonDigitKind("rotated_90", "digits rotated 90°", rotated_90, random=False, source="digits"),
     NonDigitKind("rotated_180", "digits rotated 180°", rotated_180, random=False,
-                 source="digits"),
+                 source="digits", still_digits=(0, 1, 6, 8, 9)),
     NonDigitKind("shifted_digits", f"digits shifted {SHIFT_PIXELS} px", shifted_digits,
                  source="digits"),
     NonDigitKind("fashion_mnist", "Fashion-MNIST", fashion_items, random=False,
@@ -253,6 +256,13 @@ class NonDigitSet:
     kind: NonDigitKind
     images: np.ndarray  # (n, 784) float32 in [0, 1]
     source_labels: np.ndarray | None = None  # (n,) digits the images were made from
+
+    def not_digits(self) -> np.ndarray:
+        """The images (m ≤ n, 784) that are no digit: those made from digits the kind leaves
+        a digit (:attr:`NonDigitKind.still_digits`: a 6 upside down is a 9) left out."""
+        if self.source_labels is None or not self.kind.still_digits:
+            return self.images
+        return self.images[~np.isin(self.source_labels, self.kind.still_digits)]
 
 
 def load_fashion_images() -> np.ndarray:
