@@ -1,0 +1,203 @@
+"""Extract, update and compile digitlab's message catalogs (gettext, managed with Babel).
+
+    python scripts/catalogs.py            # every domain: extract, update the .po, compile the .mo
+    python scripts/catalogs.py --check    # change nothing; say what is missing or out of date
+
+For each domain of :data:`digitlab.i18n.DOMAINS` the messages are extracted from the sources its
+mapping ``i18n/<domain>.cfg`` names (Babel's mapping format, patterns relative to ``src/``; the
+keywords are Babel's defaults: ``_``, ``gettext``, ``ngettext``, ``pgettext``, ``npgettext``,
+``N_``), merged into ``src/digitlab/locale/<lang>/LC_MESSAGES/<domain>.po`` for every language
+but the source language English (a changed message keeps its old translation marked *fuzzy*,
+for a person to review; a removed one is dropped), and each ``.po`` is compiled to its ``.mo``
+(fuzzy and untranslated entries left out, so they show in English). The equivalent ``pybabel``
+sequence for one domain is::
+
+    pybabel extract -F i18n/report.cfg --no-location -o report.pot src
+    pybabel update -D report -i report.pot -d src/digitlab/locale -l sl   # first time: init
+    pybabel compile -D report -d src/digitlab/locale -l sl
+
+``--check`` (run by ``tests/test_i18n.py`` through :func:`problems`) fails on a message in the
+sources that is missing from a catalog, an untranslated or fuzzy entry, and a ``.mo`` that is not
+the compilation of its ``.po``. Then translate the new entries in the ``.po`` (a text editor or
+any PO editor) and run the script again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parents[1]
+SOURCES = ROOT / "src"
+MAPPINGS = ROOT / "i18n"
+sys.path.insert(0, str(SOURCES))
+
+from digitlab.i18n import (  # noqa: E402
+    DOMAINS,
+    LANGUAGES,
+    PLURAL_FORMS,
+    SOURCE_LANGUAGE,
+    catalog_path,
+)
+
+#: the languages with a catalog: all but the source language, in which the messages are written.
+TRANSLATED = tuple(lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE)
+#: a comment above a message that starts with this reaches the translator.
+COMMENT_TAGS = ("Translators:",)
+PO_WIDTH = 100
+HEADER_COMMENT = ("# The {domain} messages of digitlab in the language '{lang}'.\n"
+                  "# Updated and compiled by scripts/catalogs.py: translate the new entries here\n"
+                  "# (docs/glossary-sl.md lists the terms to use), then run it again.")
+
+
+def extract(domain: str) -> Catalog:
+    """The messages of ``domain`` as found in the sources its mapping names (a template)."""
+    with open(MAPPINGS / f"{domain}.cfg", encoding="utf-8") as mapping:
+        method_map, options_map = parse_mapping_cfg(mapping)
+    template = Catalog(project="digitlab", domain=domain, fuzzy=False)
+    found = extract_from_dir(SOURCES, method_map, options_map, keywords=DEFAULT_KEYWORDS,
+                             comment_tags=COMMENT_TAGS, strip_comment_tags=True)
+    for filename, lineno, message, comments, context in found:
+        template.add(message, None, [(filename, lineno)], auto_comments=comments,
+                     context=context)
+    return template
+
+
+def read_catalog(domain: str, lang: str) -> Catalog | None:
+    """The ``.po`` of ``domain`` in ``lang``, or None when there is none yet."""
+    path = catalog_path(lang, domain, ".po")
+    if not path.exists():
+        return None
+    with open(path, "rb") as po:
+        return read_po(po, locale=lang, domain=domain)
+
+
+def po_text(catalog: Catalog) -> bytes:
+    out = io.BytesIO()
+    write_po(out, catalog, width=PO_WIDTH, no_location=True, omit_header=False,
+             sort_output=True, ignore_obsolete=True, include_previous=True)
+    return out.getvalue()
+
+
+def mo_bytes(catalog: Catalog) -> bytes:
+    """The compiled catalog: translated entries only (untranslated and fuzzy show in English)."""
+    out = io.BytesIO()
+    write_mo(out, catalog, use_fuzzy=False)
+    return out.getvalue()
+
+
+def updated(template: Catalog, domain: str, lang: str) -> Catalog:
+    """The ``.po`` of ``domain`` in ``lang`` merged with the messages now in the sources."""
+    catalog = read_catalog(domain, lang)
+    if catalog is None:
+        catalog = Catalog(locale=lang, domain=domain, project="digitlab", version="",
+                          copyright_holder="the digitlab authors", msgid_bugs_address="",
+                          last_translator="digitlab", language_team=lang, fuzzy=False,
+                          header_comment=HEADER_COMMENT.format(domain=domain, lang=lang))
+        catalog.revision_date = catalog.creation_date
+    if lang in PLURAL_FORMS:  # the gettext manual's rule rather than Babel's equivalent one
+        catalog.mime_headers = [("Plural-Forms", PLURAL_FORMS[lang])]
+    catalog.update(template, no_fuzzy_matching=False, update_header_comment=False)
+    catalog.obsolete.clear()
+    return catalog
+
+
+def _write_if_changed(path: Path, data: bytes) -> bool:
+    if path.exists() and path.read_bytes() == data:
+        return False
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(path.suffix + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+    return True
+
+
+def _same_messages(old: Catalog | None, new: Catalog) -> bool:
+    """True when two catalogs hold the same entries (the dates in the header aside)."""
+    if old is None:
+        return False
+
+    def entries(catalog: Catalog) -> list:
+        return sorted((m.id if isinstance(m.id, str) else tuple(m.id), m.context or "",
+                       m.string if isinstance(m.string, str) else tuple(m.string),
+                       tuple(sorted(m.flags)), tuple(m.auto_comments), tuple(m.previous_id))
+                      for m in catalog if m.id)
+    return entries(old) == entries(new)
+
+
+def build() -> list[str]:
+    """Extract, update and compile every domain; the files written."""
+    written = []
+    for domain in DOMAINS:
+        template = extract(domain)
+        for lang in TRANSLATED:
+            old = read_catalog(domain, lang)
+            catalog = updated(template, domain, lang)
+            po_path = catalog_path(lang, domain, ".po")
+            if not _same_messages(old, catalog) and _write_if_changed(po_path, po_text(catalog)):
+                written.append(str(po_path.relative_to(ROOT)))
+            mo_path = catalog_path(lang, domain, ".mo")
+            if _write_if_changed(mo_path, mo_bytes(read_catalog(domain, lang))):
+                written.append(str(mo_path.relative_to(ROOT)))
+    return written
+
+
+def untranslated(catalog: Catalog) -> list[str]:
+    """The entries of a catalog with an empty translation (any plural form) or marked fuzzy."""
+    bad = []
+    for message in catalog:
+        if not message.id:
+            continue
+        strings = message.string if isinstance(message.string, (list, tuple)) else [message.string]
+        if message.fuzzy or not all(strings):
+            bad.append(message.id if isinstance(message.id, str) else message.id[0])
+    return bad
+
+
+def problems(domain: str, lang: str) -> list[str]:
+    """Why the catalog of ``domain`` in ``lang`` is not complete and compiled (empty: it is)."""
+    where = f"{domain}.po ({lang})"
+    catalog = read_catalog(domain, lang)
+    if catalog is None:
+        return [f"{where}: missing; run scripts/catalogs.py"]
+    found = []
+    known = {(m.id, m.context) for m in catalog if m.id}
+    for message in extract(domain):
+        if message.id and (message.id, message.context) not in known:
+            text = message.id if isinstance(message.id, str) else message.id[0]
+            found.append(f"{where}: not in the catalog: {text!r}; run scripts/catalogs.py")
+    found += [f"{where}: untranslated or fuzzy: {text!r}" for text in untranslated(catalog)]
+    mo_path = catalog_path(lang, domain, ".mo")
+    if not mo_path.exists() or mo_path.read_bytes() != mo_bytes(catalog):
+        found.append(f"{where}: {mo_path.name} is not compiled from it; run scripts/catalogs.py")
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true",
+                        help="change nothing; list what is missing, untranslated or stale")
+    args = parser.parse_args(argv)
+    if args.check:
+        found = [p for domain in DOMAINS for lang in TRANSLATED for p in problems(domain, lang)]
+        print("\n".join(found) or "catalogs complete and compiled")
+        return 1 if found else 0
+    for path in build():
+        print(f"wrote {path}")
+    found = [p for domain in DOMAINS for lang in TRANSLATED for p in problems(domain, lang)]
+    if found:
+        print(f"{len(found)} entries to translate or review:")
+        print("\n".join(found))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
