@@ -75,6 +75,7 @@ import numpy as np
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
+from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 
 #: bounds of the temperature search, T in [T_MIN, T_MAX]
@@ -467,7 +468,7 @@ class Calibrated:
 
     calibrated = True
 
-    def __init__(self, model: Any, calibration: Calibration):
+    def __init__(self, model: Model, calibration: Calibration) -> None:
         self.model, self.calibration = model, calibration
 
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
@@ -485,7 +486,7 @@ class Calibrated:
         return getattr(self.model, name)
 
 
-def with_calibration(model: Any, calibration: Calibration | None) -> Any:
+def with_calibration(model: Model, calibration: Calibration | None) -> Model:
     """``model`` itself without a calibration, else a :class:`Calibrated` wrapper."""
     return model if calibration is None else Calibrated(model, calibration)
 
