@@ -44,7 +44,7 @@ u = log T; :func:`fit_temperature` minimises it over u with SciPy's bounded Bren
 (T in [0.01, 100]), which is deterministic.
 
 The expected calibration error groups the N samples by their confidence c_i = max_k p_ik into
-B equal-width bins (b/B, (b+1)/B] (c = 0 in the first):
+B equal-width bins (b/B, (b+1)/B] (c = 0 in the first)::
 
     ECE = Σ_b (n_b / N) |acc_b − conf_b|
 
@@ -235,7 +235,7 @@ class Reliability:
 
     @property
     def ece(self) -> float:
-        """ECE = Σ_b (n_b / N) |acc_b − conf_b| (NaN without samples)."""
+        """``ECE = Σ_b (n_b / N) |acc_b − conf_b|`` (NaN without samples)."""
         if self.n == 0:
             return float("nan")
         filled = self.count > 0
@@ -283,7 +283,8 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, n_bins: int = N_B
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
                                n_bins: int = N_BINS) -> float:
-    """ECE = Σ_b (n_b / N) |acc_b − conf_b| over equal-width confidence bins (NaN if N = 0)."""
+    """``ECE = Σ_b (n_b / N) |acc_b − conf_b|`` over equal-width confidence bins (NaN if
+    N = 0)."""
     return reliability(probabilities, labels, n_bins).ece
 
 
