@@ -5,7 +5,9 @@ Each function is what the command of the same name does (``digitlab train`` is
 that command's flags (``--hidden 256,128`` is ``hidden=[256, 128]``, ``--out DIR`` is
 ``out=DIR``, ``--data DIR`` is ``data_dir=DIR``). Results are objects that show themselves in a
 notebook: a run's history plots its curves, an evaluation shows its confusion matrix, dreams
-show their images.
+show their images. Where a signature says ``ModelLike``, any of these names the model: a model
+file, run folder or ensemble folder, a :class:`~digitlab.modelio.SavedModel`, a
+:class:`~digitlab.training.TrainResult` or a network (:class:`~digitlab.models.Model`).
 
 Everything heavy is imported when a function is first called, so ``import digitlab`` stays
 fast: ``dl.presets`` takes 0.09 s, while importing :mod:`digitlab.training` (NumPy, SciPy,
