@@ -20,6 +20,33 @@ from digitlab.errors import ConfigError, DataError, DigitlabError, ExportError, 
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers read it
+if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
+    from digitlab.api import (
+        Dreams,
+        analyze,
+        dream,
+        evaluate,
+        export,
+        load_dataset,
+        load_model,
+        presets,
+        report,
+        sweep,
+        train,
+    )
+    from digitlab.config import TrainConfig
+    from digitlab.data import Dataset
+    from digitlab.evaluation import Evaluation
+    from digitlab.history import History
+    from digitlab.modelio import SavedModel
+    from digitlab.nn import activations, losses, optimizers
+    from digitlab.nn.activations import get_activation
+    from digitlab.nn.losses import get_loss
+    from digitlab.nn.network import MLP
+    from digitlab.nn.optimizers import SGD, Adam
+    from digitlab.training import TrainResult
+
 #: public name -> "module" (the attribute of the same name) or "module:attribute".
 _LAZY = {
     # the lab, one function per command

@@ -281,7 +281,7 @@ class TrainConfig:
     # ------------------------------------------------------------------ derived
     @property
     def sizes(self) -> list[int]:
-        """Layer widths from input to output: [784, *hidden, 10]."""
+        """Layer widths from input to output: ``[784, *hidden, 10]``."""
         return [N_PIXELS, *self.hidden, N_CLASSES]
 
     @property

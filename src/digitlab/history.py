@@ -12,9 +12,12 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digitlab.fileio import write_json, write_text
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
+    from matplotlib.figure import Figure
 
 EPOCH_COLUMNS = (
     "epoch", "lr", "seconds", "train_loss", "train_accuracy", "validation_loss",
@@ -48,7 +51,7 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(list(data.get("epochs", [])), list(data.get("trace", [])))
 
-    def plot(self, title: str | None = None):
+    def plot(self, title: str | None = None) -> Figure:
         """E and accuracy per epoch and the running trace, as a matplotlib Figure (2×2)."""
         from digitlab.plots.training import training_curves_figure
 

@@ -89,7 +89,7 @@ class SavedModel:
         return None if data is None else Calibration.from_dict(data)
 
     @property
-    def model(self):
+    def model(self) -> Model:
         """The network as it must be fed: raw images in, its preprocessing applied first, its
         probabilities calibrated when the model has a calibration (use this to read digits;
         :attr:`network` is the bare MLP, fed prepared inputs)."""

@@ -34,6 +34,7 @@ from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
 from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.models import Model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
 from digitlab.nn.engines import EngineChoice, for_config
@@ -73,7 +74,7 @@ class TrainResult:
     calibration: Calibration | None = None
 
     @property
-    def model(self):
+    def model(self) -> Model:
         """The network as it must be fed: raw images in, its preprocessing (deskew) applied
         first, its probabilities calibrated when it was (as ``dl.load_model(run).model``)."""
         return with_calibration(with_preprocessing(self.network, config_steps(self.config)),

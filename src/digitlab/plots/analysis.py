@@ -16,6 +16,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
 
 from digitlab.plots import detached, save_figure, show_digit
 from digitlab.shapes import N_CLASSES
@@ -42,7 +43,7 @@ def plot_confusion_matrix(confusion: np.ndarray, path: str | os.PathLike,
 
 
 def confusion_matrix_figure(confusion: np.ndarray,
-                            title: str = "Confusion matrix of the test split"):
+                            title: str = "Confusion matrix of the test split") -> Figure:
     """Heat map of C (10, 10), rows = true digit; colour = share of the row, each non-empty cell
     annotated with its count and that share. A power-law colour scale keeps the rare
     off-diagonal confusions visible next to the large diagonal."""

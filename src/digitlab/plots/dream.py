@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from digitlab.plots import detached, save_figure, show_digit
 from digitlab.shapes import IMAGE_SHAPE
@@ -48,7 +49,7 @@ def dream_grid_figure(
     target_probabilities: Sequence[float],
     class_means: np.ndarray | None = None,
     title: str = "What the network sees as each digit (deep dream, equation (3))",
-):
+) -> Figure:
     """The dreamed images (N, 784), one column per digit, above the class means (N, 784).
 
     Each dream's title gives the network's probability of its digit and the brightest pixel
