@@ -43,10 +43,10 @@ from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.schedules import learning_rate
 from digitlab.preprocessing import config_steps, preprocess_dataset, with_preprocessing
 from digitlab.robustness import RobustBatches
+from digitlab.runfiles import CONFIG_FILE, CURVES_FILE, EVALUATION_FILE
 from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
-CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
 CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
 
 # Independent random streams derived from the one seed. The augmentation and dropout streams of
@@ -607,7 +607,7 @@ class _Trainer:
             optimizer_name=self.optimizer.name, optimizer_state=self.optimizer.state_dict(),
             extra=extra, extra_arrays=extra_arrays,
         )
-        write_json(self.run_dir / "config.json", self.config.to_dict())
+        write_json(self.run_dir / CONFIG_FILE, self.config.to_dict())
         self.history.write(self.run_dir)
 
 
@@ -671,7 +671,7 @@ def _progress_bar(total: int, description: str, enabled: bool):
 
 def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     """The config saved in a run folder's ``config.json``."""
-    path = Path(run_dir) / "config.json"
+    path = Path(run_dir) / CONFIG_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:  # also not UTF-8, too deep

@@ -75,7 +75,8 @@ def compile_minibatch(dtype) -> None:
 
 def _compile_once(key: tuple, what: str, run_tiny) -> None:
     """Run ``run_tiny`` (which compiles, or loads from the disk cache) once per ``key``, with
-    one info line (:mod:`logging`) when it takes longer than :data:`COMPILE_NOTICE_AFTER` seconds."""
+    one info line (:mod:`logging`) when it takes longer than :data:`COMPILE_NOTICE_AFTER`
+    seconds."""
     if key in _compiled_for:
         return
     finished = threading.Event()
