@@ -93,6 +93,9 @@ def train(
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     on_start: Callable[[TrainConfig, Any], None] | None = None,
     load_data: Callable[..., Any] | None = None,
+    log_to: str | Sequence[str] | None = None,
+    mlflow_uri: str | os.PathLike | None = None,
+    callbacks: Any = None,
     **fields: Any,
 ):
     """Train a network; return the run with its ``network``, ``history`` and ``evaluation``.
@@ -108,14 +111,23 @@ def train(
     writes it (a second writer is refused, naming the first); ``on_start(config, dataset)`` is
     called once both are known, before the first epoch. ``load_data(config, data_dir,
     name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
+
+    ``log_to`` (``"tensorboard"``, ``"mlflow"``, a list or a comma-separated string) also logs
+    the run to TensorBoard event files (``out/tensorboard``) or MLflow (``out/mlruns``, or the
+    tracking URI ``mlflow_uri``): :mod:`digitlab.tracking`, ``pip install
+    'digitlab[tracking]'``. ``callbacks`` (a :class:`~digitlab.training.Callbacks`, such as
+    ``dl.TensorBoardLogger(folder)``, or a list of them) are called as training goes.
     """
     from digitlab.data import Dataset, load_run_dataset
+    from digitlab.tracking import loggers_for
     from digitlab.training import Callbacks
     from digitlab.training import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
     name = None if loaded is not None else dataset
     config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
+    loggers = loggers_for(log_to, out, mlflow_uri=mlflow_uri)  # refused here, before any work
+    given = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     load = load_data or load_run_dataset
 
     def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Any:
@@ -123,7 +135,8 @@ def train(
 
     return run_training(config, loaded, data_dir=data_dir, run_dir=out, resume=resume,
                         overwrite=overwrite, progress=progress, load_data=read,
-                        callbacks=Callbacks(on_start=on_start, on_epoch_end=on_epoch_end))
+                        callbacks=[*given, *loggers,
+                                   Callbacks(on_start=on_start, on_epoch_end=on_epoch_end)])
 
 
 def run_config(

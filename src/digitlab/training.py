@@ -11,11 +11,12 @@ run resumed from the checkpoint of epoch e continues exactly as if it had never 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -152,12 +153,36 @@ class Callbacks:
     epoch (the config's ``dataset`` is then the loaded data's name); ``on_epoch_end(record)``
     with each epoch's record (see :class:`History`); ``on_progress(point)`` with each
     running-metrics record as it is added to ``history.trace`` (every ``trace_every``
-    samples), for live displays.
+    samples), for live displays; ``on_end(result)`` once training has ended, with the
+    :class:`TrainResult` (its ``status`` says how it ended) or None when it failed with an
+    error (which is then raised). Loggers (:mod:`digitlab.tracking`) are Callbacks too.
     """
 
     on_start: Callable[[TrainConfig, Any], None] | None = None
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[dict[str, Any]], None] | None = None
+    on_end: Callable[[TrainResult | None], None] | None = None
+
+
+def merge_callbacks(*callbacks: Callbacks | None) -> Callbacks:
+    """One :class:`Callbacks` calling the hooks of each of ``callbacks`` in order (a hook
+    none of them has stays None, so that training skips it)."""
+    present = [c for c in callbacks if c is not None]
+
+    def chained(name: str):
+        hooks = [getattr(c, name) for c in present if getattr(c, name) is not None]
+        if not hooks:
+            return None
+        if len(hooks) == 1:
+            return hooks[0]
+
+        def call(*args: Any) -> None:
+            for hook in hooks:
+                hook(*args)
+
+        return call
+
+    return Callbacks(*(chained(f.name) for f in dataclasses.fields(Callbacks)))
 
 
 def train(
@@ -169,7 +194,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks | Sequence[Callbacks] | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
@@ -197,9 +222,11 @@ def train(
         Replace the run saved in ``run_dir``.
     progress : bool
         Show a progress bar with the running E and accuracy.
-    callbacks : Callbacks, optional
-        What to call at the start, after each epoch and with each running record;
-        ``on_epoch_end`` and ``on_progress`` may also be given alone.
+    callbacks : Callbacks or a sequence of them, optional
+        What to call at the start, after each epoch, with each running record and at the
+        end (loggers such as :class:`digitlab.tracking.TensorBoardLogger` are Callbacks);
+        ``on_epoch_end`` and ``on_progress`` may also be given alone (called after those of
+        ``callbacks``).
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
 
@@ -216,9 +243,9 @@ def train(
         folder, whether the last completed epoch is kept there (the last checkpoint is left
         untouched).
     """
-    callbacks = callbacks or Callbacks()
-    callbacks = Callbacks(callbacks.on_start, on_epoch_end or callbacks.on_epoch_end,
-                          on_progress or callbacks.on_progress)
+    several = callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]
+    callbacks = merge_callbacks(*several, Callbacks(on_epoch_end=on_epoch_end,
+                                                    on_progress=on_progress))
     if run_dir is None:
         if resume:
             raise ConfigError("resume needs a run folder")
@@ -249,7 +276,24 @@ def _refuse_existing_run(run_dir: Path, overwrite: bool) -> None:
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
            progress: bool, callbacks: Callbacks, curves_title: str | None,
            load_data) -> TrainResult:
-    """The body of :func:`train`, with the run folder (if any) claimed."""
+    """The body of :func:`train`, with the run folder (if any) claimed; ``on_end`` called
+    however it ends (while the folder is still held)."""
+    try:
+        result = _train_claimed(config, dataset, data_dir, run_dir, resume, progress, callbacks,
+                                curves_title, load_data)
+    except BaseException:
+        if callbacks.on_end is not None:
+            callbacks.on_end(None)
+        raise
+    if callbacks.on_end is not None:
+        callbacks.on_end(result)
+    return result
+
+
+def _train_claimed(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None,
+                   resume: bool, progress: bool, callbacks: Callbacks, curves_title: str | None,
+                   load_data) -> TrainResult:
+    """Load the data, train, and write or compute the results."""
     if dataset is None:
         dataset = (load_data or load_run_dataset)(config, data_dir)
     name = getattr(dataset, "name", None)
