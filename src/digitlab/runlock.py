@@ -114,5 +114,7 @@ def claim_folder(folder: str | os.PathLike, what: str = "run folder", *,
     except BaseException:
         if created:  # a command that failed before writing anything leaves no empty folder
             with contextlib.suppress(OSError):
+                if os.listdir(folder) == [LOCK_FILE]:  # filelock keeps its file on release
+                    os.unlink(folder / LOCK_FILE)
                 folder.rmdir()
         raise
