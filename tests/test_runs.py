@@ -85,7 +85,13 @@ def test_an_unfinished_or_unreadable_run_is_shown_or_skipped(runs, tmp_path, cap
     (folder / "stopped" / "history.json").write_text(json.dumps(history))
     shutil.copytree(folder / "stopped", folder / "broken")
     (folder / "broken" / "config.json").write_text("{not json")
-    (stopped,) = list_runs([folder])
+    shutil.copytree(folder / "stopped", folder / "odd")
+    odd = {"epochs": [{"epoch": 1, "seconds": "soon", "test_accuracy": True}]}
+    (folder / "odd" / "history.json").write_text(json.dumps(odd))
+    (stopped,) = [run for run in list_runs([folder]) if run.name == "stopped"]
+    odd_run = read_run(folder / "odd")  # values of the wrong kind are no values
+    assert (odd_run.seconds, odd_run.accuracy, odd_run.status) == (0.0, None, "stopped")
+    assert len(compare_runs([folder / "odd"]).axes[0].lines) == 0
     assert (stopped.epochs, stopped.status, stopped.accuracy_split) == (1, "stopped", "test")
     assert stopped.accuracy == history["epochs"][0]["test_accuracy"]
     assert "broken" in caplog.text and "config.json" in caplog.text

@@ -121,7 +121,7 @@ def read_run(folder: str | os.PathLike) -> RunSummary:
     epochs = read_history(folder).epochs
     evaluation = _read_evaluation(folder)
     planned = config.get("epochs")
-    planned = planned if isinstance(planned, int) else None
+    planned = planned if isinstance(planned, int) and not isinstance(planned, bool) else None
     accuracy, split = _final_accuracy(evaluation, epochs)
     if evaluation is not None:
         status = str(evaluation.get("status", "completed"))
@@ -130,7 +130,7 @@ def read_run(folder: str | os.PathLike) -> RunSummary:
         status = "finished"
     else:
         status = "stopped"
-    seconds = sum(float(e.get("seconds") or 0.0) for e in epochs)
+    seconds = sum(_number(e.get("seconds")) or 0.0 for e in epochs)
     return RunSummary(str(folder), config, len(epochs), planned, accuracy, split, seconds,
                       status)
 
@@ -221,7 +221,9 @@ def compare_runs(runs: Iterable[str | os.PathLike | RunSummary], *,
     from digitlab.plots.runs import runs_comparison_figure
 
     fields = differing_fields(chosen)
-    histories = [read_history(run.path).epochs for run in chosen]
+    # the numbers of each epoch record only: a hand-edited file draws no text as a value
+    histories = [[{k: v for k, v in record.items() if _number(v) is not None}
+                  for record in read_history(run.path).epochs] for run in chosen]
     labels = [run_label(run, fields) for run in chosen]
     return runs_comparison_figure(histories, labels, title=title)
 
@@ -243,13 +245,20 @@ def _read_evaluation(folder: Path) -> dict[str, Any] | None:
 def _final_accuracy(evaluation: dict[str, Any] | None,
                     epochs: list[dict[str, Any]]) -> tuple[float | None, str | None]:
     """(accuracy, split): the test evaluation's, else the last epoch's test, else validation."""
-    if evaluation is not None and isinstance(evaluation.get("accuracy"), (int, float)):
-        return float(evaluation["accuracy"]), str(evaluation.get("split", "test"))
+    if evaluation is not None and _number(evaluation.get("accuracy")) is not None:
+        return _number(evaluation["accuracy"]), str(evaluation.get("split", "test"))
     last = epochs[-1] if epochs else {}
     for split in ("test", "validation"):
-        if isinstance(last.get(f"{split}_accuracy"), (int, float)):
-            return float(last[f"{split}_accuracy"]), split
+        if _number(last.get(f"{split}_accuracy")) is not None:
+            return _number(last[f"{split}_accuracy"]), split
     return None, None
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number as a float; None for anything else (true, text, null)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
 
 
 def _sort_key(value: Any) -> tuple[int, float, str]:
