@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import math
 import os
 import time
@@ -46,6 +47,8 @@ from digitlab.preprocessing import config_steps, preprocess_dataset, with_prepro
 from digitlab.robustness import RobustBatches
 from digitlab.runfiles import CONFIG_FILE, CURVES_FILE, EVALUATION_FILE
 from digitlab.runlock import claim_folder
+
+log = logging.getLogger(__name__)
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
@@ -283,7 +286,11 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
                                 curves_title, load_data)
     except BaseException:
         if callbacks.on_end is not None:
-            callbacks.on_end(None)
+            try:
+                callbacks.on_end(None)
+            except Exception as error:  # the training's own error is the one to raise
+                log.warning("on_end of a failed training raised %s: %s",
+                            type(error).__name__, error)
         raise
     if callbacks.on_end is not None:
         callbacks.on_end(result)
