@@ -68,6 +68,13 @@ _LAZY = {
     "Evaluation": "digitlab.evaluation",
     "SavedModel": "digitlab.modelio",
     "Dataset": "digitlab.data",
+    # the runs of a folder, and logging them
+    "list_runs": "digitlab.runs",
+    "compare_runs": "digitlab.runs",
+    "Callbacks": "digitlab.training",
+    "TensorBoardLogger": "digitlab.tracking",
+    "MlflowLogger": "digitlab.tracking",
+    "parse_list": "digitlab.config",
     # the engine, for a loop of one's own
     "MLP": "digitlab.nn.network",
     "SGD": "digitlab.nn.optimizers",
@@ -80,11 +87,12 @@ _LAZY = {
 }
 
 __all__ = [
-    "Adam", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams", "Evaluation",
-    "ExportError", "History", "MLP", "ModelFileError", "SGD", "SavedModel", "TrainConfig",
-    "TrainResult", "__version__", "activations", "analyze", "dream", "evaluate", "export",
-    "get_activation", "get_loss", "load_dataset", "load_model", "losses", "optimizers",
-    "presets", "report", "sweep", "train",
+    "Adam", "Callbacks", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams",
+    "Evaluation", "ExportError", "History", "MLP", "MlflowLogger", "ModelFileError", "SGD",
+    "SavedModel", "TensorBoardLogger", "TrainConfig", "TrainResult", "__version__", "activations",
+    "analyze", "compare_runs", "dream", "evaluate", "export", "get_activation", "get_loss",
+    "list_runs", "load_dataset", "load_model", "losses", "optimizers", "parse_list", "presets",
+    "report", "sweep", "train",
 ]
 
 

@@ -39,7 +39,7 @@ if TYPE_CHECKING:  # the types of the signatures below; their modules load on fi
     from digitlab.modelio import SavedModel
     from digitlab.models import Model
     from digitlab.studies.runner import StudiesResult
-    from digitlab.training import TrainResult
+    from digitlab.training import Callbacks, TrainResult
 
     #: what names a model: a model file or run folder (or ensemble folder), a loaded
     #: :class:`~digitlab.modelio.SavedModel`, a :class:`~digitlab.training.TrainResult` or a
@@ -112,6 +112,9 @@ def train(
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     on_start: Callable[[TrainConfig, Dataset], None] | None = None,
     load_data: Callable[..., Dataset] | None = None,
+    log_to: str | Sequence[str] | None = None,
+    mlflow_uri: str | os.PathLike | None = None,
+    callbacks: Callbacks | Sequence[Callbacks] | None = None,
     **fields: Any,
 ) -> TrainResult:
     """Train a network; return the run with its ``network``, ``history`` and ``evaluation``.
@@ -127,14 +130,23 @@ def train(
     writes it (a second writer is refused, naming the first); ``on_start(config, dataset)`` is
     called once both are known, before the first epoch. ``load_data(config, data_dir,
     name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
+
+    ``log_to`` (``"tensorboard"``, ``"mlflow"``, a list or a comma-separated string) also logs
+    the run to TensorBoard event files (``out/tensorboard``) or MLflow (``out/mlruns``, or the
+    tracking URI ``mlflow_uri``): :mod:`digitlab.tracking`, ``pip install
+    'digitlab[tracking]'``. ``callbacks`` (a :class:`~digitlab.training.Callbacks`, such as
+    ``dl.TensorBoardLogger(folder)``, or a list of them) are called as training goes.
     """
     from digitlab.data import Dataset, load_run_dataset
+    from digitlab.tracking import loggers_for
     from digitlab.training import Callbacks
     from digitlab.training import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
     name = None if isinstance(dataset, Dataset) else dataset
     config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
+    loggers = loggers_for(log_to, out, mlflow_uri=mlflow_uri)  # refused here, before any work
+    given = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     load = load_data or load_run_dataset
 
     def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
@@ -142,7 +154,8 @@ def train(
 
     return run_training(config, loaded, data_dir=data_dir, run_dir=out, resume=resume,
                         overwrite=overwrite, progress=progress, load_data=read,
-                        callbacks=Callbacks(on_start=on_start, on_epoch_end=on_epoch_end))
+                        callbacks=[*given, *loggers,
+                                   Callbacks(on_start=on_start, on_epoch_end=on_epoch_end)])
 
 
 def run_config(
@@ -536,7 +549,7 @@ def _readable_model(model):
     ensemble folder too), a loaded model's preprocessing is applied before its network."""
     from digitlab.loading import load_digit_model, resolve_model
     from digitlab.modelio import SavedModel
-    from digitlab.training import TrainResult
+    from digitlab.training import Callbacks, TrainResult
 
     if isinstance(model, (str, os.PathLike)):
         model = load_digit_model(model)

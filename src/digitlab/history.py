@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from digitlab.fileio import write_json, write_text
+from digitlab.runfiles import HISTORY_CSV, HISTORY_FILE, TRACE_CSV
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
     from matplotlib.figure import Figure
@@ -66,9 +67,9 @@ class History:
     def write(self, folder: str | os.PathLike) -> None:
         """Write ``history.json``, ``history.csv`` (per epoch) and ``trace.csv`` into ``folder``."""
         folder = Path(folder)
-        write_json(folder / "history.json", self.to_dict())
-        write_text(folder / "history.csv", _csv(self.epochs, EPOCH_COLUMNS))
-        write_text(folder / "trace.csv", _csv(self.trace, TRACE_COLUMNS))
+        write_json(folder / HISTORY_FILE, self.to_dict())
+        write_text(folder / HISTORY_CSV, _csv(self.epochs, EPOCH_COLUMNS))
+        write_text(folder / TRACE_CSV, _csv(self.trace, TRACE_COLUMNS))
 
 
 class RunningWindow:
