@@ -35,7 +35,7 @@ if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
         sweep,
         train,
     )
-    from digitlab.config import TrainConfig
+    from digitlab.config import TrainConfig, parse_list
     from digitlab.data import Dataset
     from digitlab.evaluation import Evaluation
     from digitlab.history import History
@@ -45,7 +45,9 @@ if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
     from digitlab.nn.losses import get_loss
     from digitlab.nn.network import MLP
     from digitlab.nn.optimizers import SGD, Adam
-    from digitlab.training import TrainResult
+    from digitlab.runs import compare_runs, list_runs
+    from digitlab.tracking import MlflowLogger, TensorBoardLogger
+    from digitlab.training import Callbacks, TrainResult
 
 #: public name -> "module" (the attribute of the same name) or "module:attribute".
 _LAZY = {

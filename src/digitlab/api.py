@@ -549,7 +549,7 @@ def _readable_model(model):
     ensemble folder too), a loaded model's preprocessing is applied before its network."""
     from digitlab.loading import load_digit_model, resolve_model
     from digitlab.modelio import SavedModel
-    from digitlab.training import Callbacks, TrainResult
+    from digitlab.training import TrainResult
 
     if isinstance(model, (str, os.PathLike)):
         model = load_digit_model(model)
