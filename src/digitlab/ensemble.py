@@ -24,7 +24,7 @@ import numpy as np
 
 from digitlab.errors import DataError, ModelFileError
 from digitlab.fileio import read_json, write_json
-from digitlab.modelio import SavedModel, check_digit_shape, load_model, save_model
+from digitlab.modelio import SavedModel, load_model, save_model
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 from digitlab.nn.network import ForwardPass
@@ -97,8 +97,7 @@ def save_ensemble(sources: list[str | os.PathLike], out_dir: str | os.PathLike) 
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ModelFileError(f"{out_dir}: exists and is not empty; choose a new folder")
     saved = [load_model(source) for source in sources]
-    for model in saved:  # every later command reads digits: refuse what it would refuse
-        check_digit_shape(model.path, model.network.sizes)
+    Ensemble([model.network for model in saved])  # refuses members of different widths
     check_same_split(saved)
     (out_dir / "members").mkdir(parents=True, exist_ok=True)
     names = []

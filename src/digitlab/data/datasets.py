@@ -34,7 +34,7 @@ from digitlab.data.catalog import (
 )
 from digitlab.data.download import sha256_file
 from digitlab.data.idx import read_idx
-from digitlab.data.splits import stratified_holdout
+from digitlab.data.splits import split_rows
 from digitlab.errors import ConfigError, DataError
 from digitlab.shapes import IMAGE_SHAPE, N_CLASSES, N_PIXELS  # noqa: F401  (re-exported)
 
@@ -50,9 +50,10 @@ class Split:
     name : str
         ``"train"``, ``"test"`` or ``"validation"``.
     images : numpy.ndarray of shape (N, 784), float32
-        Row-major 28x28 images, pixel / 255, so values lie in [0, 1].
+        Row-major 28x28 images, pixel / 255, so values lie in [0, 1] (a dataset made from
+        arrays: (N, d) features, see :mod:`digitlab.data.arrays`).
     labels : numpy.ndarray of shape (N,), int64
-        Class of each image, 0..9.
+        Class of each image, 0..9 (0..K-1).
     indices : numpy.ndarray of shape (N,), int64
         Row of each image in the IDX file it came from.
     """
@@ -65,9 +66,9 @@ class Split:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def counts(self) -> np.ndarray:
-        """Number of examples of each class: int64 array of shape (10,)."""
-        return np.bincount(self.labels, minlength=N_CLASSES).astype(np.int64)
+    def counts(self, n_classes: int = N_CLASSES) -> np.ndarray:
+        """Number of examples of each class: int64 array of shape (n_classes,)."""
+        return np.bincount(self.labels, minlength=n_classes)[:n_classes].astype(np.int64)
 
     def __repr__(self) -> str:
         return f"Split({self.name!r}, {len(self)} images of {self.images.shape[1]} pixels)"
@@ -96,6 +97,9 @@ class Dataset:
         The IDX file read for each role (``"train_images"``, ...).
     seed, test_fraction, validation_fraction
         The arguments that shaped the splits.
+    image_shape : tuple of int, or None
+        (28, 28) when each row is an image; None for features that are not (arrays of other
+        widths), which nothing draws or distorts as images.
     """
 
     name: str
@@ -109,6 +113,18 @@ class Dataset:
     seed: int = 0
     test_fraction: float = 0.1
     validation_fraction: float = 0.0
+    image_shape: tuple[int, ...] | None = IMAGE_SHAPE
+
+    @property
+    def n_features(self) -> int:
+        """Values per sample: the network's inputs (784 for digits)."""
+        split = next(s for s in (self.train, self.test, self.validation) if s is not None)
+        return int(split.images.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Classes, one per name: the network's outputs (10 for digits)."""
+        return len(self.class_names)
 
     def show(self, per_digit: int = 8, split: str = "train"):
         """A figure of the first ``per_digit`` images of each class in ``split`` (``"train"``,
@@ -116,6 +132,9 @@ class Dataset:
         # matplotlib is imported here, not with the data (0.3 s that loading data never needs)
         from digitlab.plots.data import digit_grid_figure
 
+        if self.image_shape is None:
+            raise DataError(f"dataset {self.name!r} holds {self.n_features} features per "
+                            "sample, not 28×28 images; show draws images")
         chosen = getattr(self, split, None) if split in ("train", "validation", "test") else None
         if chosen is None or not len(chosen.labels):
             raise DataError(f"dataset {self.name!r} has no {split!r} images to show; expected "
@@ -132,7 +151,7 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "class_names": list(self.class_names),
-            "image_shape": list(IMAGE_SHAPE),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
             "test_is_official": self.test_is_official,
             "seed": self.seed,
             "test_fraction": None if self.test_is_official else self.test_fraction,
@@ -141,7 +160,7 @@ class Dataset:
                 split.name: {
                     "images_shape": list(split.images.shape),
                     "labels_shape": list(split.labels.shape),
-                    "counts": split.counts().tolist(),
+                    "counts": split.counts(self.n_classes).tolist(),
                 }
                 for split in self.splits()
             },
@@ -332,8 +351,6 @@ def load_dataset(
             f"the splits required are {', '.join(sorted(needed))}"
         )
 
-    seeds = np.random.SeedSequence(int(seed)).spawn(2)  # independent test and validation streams
-    test_rng, validation_rng = (np.random.default_rng(s) for s in seeds)
     files: dict[str, Path] = {}  # the files actually read, by role
 
     def read(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -342,30 +359,19 @@ def load_dataset(
         return _read_pair(available[images_role], available[labels_role])
 
     train = test = None
-    train_pair = None
-    if "train_images" in available and ("train" in needed or validation_fraction > 0):
-        train_pair = read("train")
-    if holds_out_test:
-        images, labels = train_pair
-        kept, held = stratified_holdout(labels, test_fraction, test_rng)
-        test = _make_split("test", images, labels, held)
-        train_rows = kept
-    else:
-        train_rows = None
-        if "test" in required and "test_images" in available:
-            test = _make_split("test", *read("test"))
     validation = _empty_split("validation")
-    if train_pair is not None:
-        images, labels = train_pair
-        if train_rows is None:
-            train_rows = np.arange(labels.shape[0], dtype=np.int64)
+    if "train_images" in available and ("train" in needed or validation_fraction > 0):
+        images, labels = read("train")
+        train_rows, validation_rows, test_rows = split_rows(
+            labels, seed, test_fraction if holds_out_test else 0.0, validation_fraction)
+        if holds_out_test:
+            test = _make_split("test", images, labels, test_rows)
         if validation_fraction > 0:
-            kept, held = stratified_holdout(labels[train_rows], validation_fraction,
-                                            validation_rng)
-            validation = _make_split("validation", images, labels, train_rows[held])
-            train_rows = train_rows[kept]
+            validation = _make_split("validation", images, labels, validation_rows)
         train = _make_split("train", images, labels,
                             None if train_rows.size == labels.shape[0] else train_rows)
+    if not holds_out_test and "test" in required and "test_images" in available:
+        test = _make_split("test", *read("test"))
 
     if verified is not None:
         source = f"{spec.source}; the published .gz files, verified by SHA-256, in {folder}"
