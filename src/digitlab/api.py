@@ -553,7 +553,7 @@ def ensemble(*models: ModelLike, out: str | os.PathLike):
     as ``digitlab ensemble`` does; return it loaded (evaluate, predict and analyze take it like
     a single model). The members must share their test split: train them with the same
     ``split_seed``."""
-    from digitlab.ensemble import save_ensemble
+    from digitlab.ensembles import save_ensemble
     from digitlab.loading import load_any
 
     sources = []
@@ -731,7 +731,7 @@ def _readable_model(model, digits: bool = True):
 def _loss_of(network, config) -> str:
     """The loss E is measured with: the config's; an ensemble's outputs are averaged
     probabilities, so its E is their cross-entropy."""
-    from digitlab.ensemble import Ensemble
+    from digitlab.ensembles import Ensemble
 
     ensemble = isinstance(getattr(network, "network", network), Ensemble)
     return config.loss if config is not None and not ensemble else _default_loss(network)

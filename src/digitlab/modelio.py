@@ -14,7 +14,7 @@ every array's presence, shape, dtype and finiteness — before a network is buil
 with ``allow_pickle=False`` so a file can never run code.
 
 This module reads single model files (or the ``model.npz`` of a run folder) and nothing else; an
-ensemble folder is read by :mod:`digitlab.ensemble`, and :func:`digitlab.loading.load_any`
+ensemble folder is read by :mod:`digitlab.ensembles`, and :func:`digitlab.loading.load_any`
 picks the reader a path needs.
 """
 
@@ -76,7 +76,7 @@ class SavedModel:
     """A loaded model: the network, its training config and the rest of its metadata.
 
     ``network`` is the bare :class:`MLP` of a model file (fed prepared inputs), or an
-    :class:`~digitlab.ensemble.Ensemble` for an ensemble folder; both meet :class:`Model`.
+    :class:`~digitlab.ensembles.Ensemble` for an ensemble folder; both meet :class:`Model`.
     """
 
     network: Model

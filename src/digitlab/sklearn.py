@@ -168,16 +168,19 @@ validation_fraction, early_stopping, calibration_fraction, engine : optional
         if unknown.any():
             raise ValueError(f"y holds labels not among classes_ {self.classes_!r}: "
                              f"{np.unique(y[unknown])!r}")
-        self._train(X, encoded, start=None if first else self.result_)
+        start = None if first else self.result_
+        self._train(X, encoded, start=start,
+                    epochs=1 if start is None else len(start.history.epochs) + 1)
         return self
 
-    def _train(self, X: np.ndarray, encoded: np.ndarray, start: TrainResult | None) -> None:
-        """Train on features ``X`` with labels 0..K−1 ``encoded`` (from scratch, or one more
-        epoch of ``start``); keep the result."""
+    def _train(self, X: np.ndarray, encoded: np.ndarray, start: TrainResult | None,
+               epochs: int | None = None) -> None:
+        """Train on features ``X`` with labels 0..K−1 ``encoded`` up to ``epochs`` (default the
+        config's), from scratch or on from ``start``; keep the result."""
         with _sklearn_errors():
             config = self.train_config()
-            if start is not None:  # one epoch more than start has done
-                config = config.replace(epochs=len(start.history.epochs) + 1)
+            if epochs is not None:
+                config = config.replace(epochs=epochs)
             data = dataset_from_arrays(X, encoded, seed=config.data_seed, test_fraction=0.0,
                                        validation_fraction=config.validation_fraction,
                                        n_classes=len(self.classes_))
