@@ -77,6 +77,17 @@ def test_any_labels_and_deterministic_given_random_state(digits):
     assert not np.allclose(other.result_.network.params, reference.result_.network.params)
 
 
+def test_the_estimator_reads_as_it_trained_deskewed_and_calibrated(digits):
+    """Its preprocessing (deskew) and calibration apply to every X it reads."""
+    images, labels, test_images, _ = digits
+    model = MLPClassifier(**QUICKER, deskew=True, calibration_fraction=0.2).fit(images, labels)
+    assert model.result_.calibration is not None
+    np.testing.assert_allclose(model.predict_proba(test_images),
+                               model.result_.model.probabilities(test_images), atol=1e-6)
+    raw = model.result_.network.probabilities(test_images)  # neither deskewed nor calibrated
+    assert np.abs(model.predict_proba(test_images) - raw).max() > 0.1
+
+
 def test_partial_fit_continues_as_fit_trains_its_epochs(digits):
     """Two partial_fit calls on the same data are fit's two epochs: the same weights."""
     images, labels, _, _ = digits

@@ -57,8 +57,8 @@ BASE_CONFIG = TrainConfig(
 CONFIG_PARAMS = (
     "hidden", "activation", "output_activation", "loss", "optimizer", "lr", "momentum",
     "nesterov", "weight_decay", "schedule", "batch_size", "epochs", "init", "bias", "dtype",
-    "dropout", "label_smoothing", "max_norm", "validation_fraction", "early_stopping",
-    "calibration_fraction", "engine",
+    "dropout", "label_smoothing", "max_norm", "deskew", "validation_fraction",
+    "early_stopping", "calibration_fraction", "engine",
 )
 
 
@@ -70,10 +70,11 @@ class MLPClassifier(ClassifierMixin, BaseEstimator):
     hidden : tuple of int, optional
         Hidden layer widths, e.g. ``(256, 128)``; ``()`` for none.
     activation, output_activation, loss, optimizer, lr, momentum, nesterov, weight_decay, \
-schedule, batch_size, epochs, init, bias, dtype, dropout, label_smoothing, max_norm, \
+schedule, batch_size, epochs, init, bias, dtype, dropout, label_smoothing, max_norm, deskew, \
 validation_fraction, early_stopping, calibration_fraction, engine : optional
         The :class:`~digitlab.config.TrainConfig` fields of the same names (see
-        ``docs/training-options.md``); ``None``: the preset's value.
+        ``docs/training-options.md``); ``None``: the preset's value. ``deskew`` (28×28 digits
+        only) is applied to every ``X`` the estimator reads, as in training.
     preset : str, optional
         The configuration the others change: a name of ``dl.presets`` (``"assignment"``:
         784-784-10 tanh, per-sample SGD; ``"report"``: Adam, swish...); default
@@ -101,9 +102,9 @@ validation_fraction, early_stopping, calibration_fraction, engine : optional
     def __init__(self, hidden=None, activation=None, output_activation=None, loss=None,
                  optimizer=None, lr=None, momentum=None, nesterov=None, weight_decay=None,
                  schedule=None, batch_size=None, epochs=None, init=None, bias=None, dtype=None,
-                 dropout=None, label_smoothing=None, max_norm=None, validation_fraction=None,
-                 early_stopping=None, calibration_fraction=None, engine=None, preset=None,
-                 random_state=None, verbose=False):
+                 dropout=None, label_smoothing=None, max_norm=None, deskew=None,
+                 validation_fraction=None, early_stopping=None, calibration_fraction=None,
+                 engine=None, preset=None, random_state=None, verbose=False):
         self.hidden = hidden
         self.activation = activation
         self.output_activation = output_activation
@@ -122,6 +123,7 @@ validation_fraction, early_stopping, calibration_fraction, engine : optional
         self.dropout = dropout
         self.label_smoothing = label_smoothing
         self.max_norm = max_norm
+        self.deskew = deskew
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.calibration_fraction = calibration_fraction
