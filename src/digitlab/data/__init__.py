@@ -17,8 +17,9 @@ This package knows nothing of networks: it hands out arrays, ``images`` of shape
 float32 in [0, 1] (or (N, d) features, from arrays) and ``labels`` of shape (N,) as int64.
 """
 
-from digitlab.data.arrays import ARRAYS_NAME, dataset_from_arrays
+from digitlab.data.arrays import dataset_from_arrays
 from digitlab.data.catalog import (
+    ARRAYS_NAME,
     DATASET_NAMES,
     DEFAULT_DATASET,
     cache_root,

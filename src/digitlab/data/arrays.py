@@ -17,13 +17,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from digitlab.data.catalog import ARRAYS_NAME
 from digitlab.data.datasets import Dataset, Split
 from digitlab.data.splits import split_rows
 from digitlab.errors import DataError
 from digitlab.shapes import IMAGE_SHAPE, N_PIXELS
-
-#: the name of a dataset made from arrays (``TrainConfig.dataset`` of such a run)
-ARRAYS_NAME = "arrays"
 
 
 def check_features(images, what: str = "images") -> np.ndarray:

@@ -22,6 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from digitlab.data.catalog import (
+    ARRAYS_NAME,
     DEFAULT_DATASET,
     DIGIT_NAMES,
     EMBEDDED_DIR,
@@ -191,6 +192,9 @@ def _locate(name: str | None, data_dir, cache_dir
             ) -> tuple[str, DatasetSpec | None, Path, dict[str, Path] | None]:
     """Return the dataset's name, its spec (None for an anonymous folder), its folder and, for
     the download cache, the verified files to use (None: look in the folder)."""
+    if name == ARRAYS_NAME and data_dir is None:
+        raise DataError("the dataset 'arrays' was given in Python and is not kept; give the "
+                        "arrays again (dl.train(X, y, ...), dl.evaluate(model, X, y))")
     if name is not None and name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(SPECS)}")
     spec = SPECS.get(name) if name is not None else None
