@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from digitlab.ensemble import save_ensemble
+from digitlab import api
 
 
 @click.command(name="ensemble")
@@ -20,5 +20,5 @@ def ensemble_command(models: tuple[str, ...], out_dir: Path) -> None:
     The members must share their test split (dataset, split seed, fractions): train them with
     the same --split-seed and different --seed.
     """
-    out = save_ensemble(list(models), out_dir)
-    click.echo(f"wrote an ensemble of {len(models)} networks to {out}")
+    joined = api.ensemble(*models, out=out_dir)
+    click.echo(f"wrote an ensemble of {len(models)} networks to {joined.path}")
