@@ -19,8 +19,11 @@ from typing import Any
 import numpy as np
 import onnxruntime  # type: ignore[import-untyped]  # onnxruntime ships no type information
 from matplotlib.figure import Figure
+from sklearn.datasets import load_digits  # type: ignore[import-untyped]  # no type information
+from sklearn.model_selection import GridSearchCV  # type: ignore[import-untyped]
 
 import digitlab as dl
+from digitlab.sklearn import MLPClassifier
 
 #: what --quick changes in the README's calls: a network of 16 hidden units trained one epoch
 #: on 500 digits, an analysis with 20 images of each non-digit kind and no figures, dreams of
@@ -63,6 +66,55 @@ def networks_that_know_what_they_dont_know(run_dir: Path) -> np.ndarray:
     return probabilities
 
 
+def more_of_the_lab(run_dir: Path, out: Path, quick: bool = False) -> dl.Predictions:
+    """The README's ``dl.predict``, ``dl.summary``, ``dl.save_model``, ``dl.ensemble`` and
+    ``dl.download`` (the full MNIST download only without ``quick``: it needs the network)."""
+    test = dl.load_dataset().test
+    assert test is not None
+    predictions: dl.Predictions = dl.predict(run_dir, test.images[:5])  # classes, probabilities
+    print(dl.summary(run_dir))
+    saved: Path = dl.save_model(dl.load_model(run_dir), out / "model.npz", overwrite=True)
+    settings = QUICK_TRAINING if quick else {"epochs": 3}
+    second = dl.train(dl.presets.assignment, out=out / "runs" / "a-1", progress=not quick,
+                      overwrite=True, **settings)
+    together: dl.SavedModel = dl.ensemble(run_dir, second, out=out / "runs" / "ensemble")
+    read = dl.predict(together, test.images[:5]).classes
+    print(f"saved {saved}; the ensemble of two reads {read}")
+    if not quick:
+        print(f"MNIST in {dl.download('mnist')}")
+    return predictions
+
+
+def your_own_data(out: Path, quick: bool = False) -> float:
+    """The README's "Your own data": scikit-learn's 8×8 digits (64 features, 10 classes)
+    trained, read, saved and exported like the MNIST digits; the held-out accuracy."""
+    digits = load_digits()  # 8×8 digits: 64 features, 10 classes
+    settings: dict[str, Any] = {"hidden": [16], "epochs": 1} if quick else {
+        "hidden": [256], "epochs": 20}
+    run = dl.train(digits.data / 16, digits.target, preset="report", progress=not quick,
+                   **settings)
+    assert run.evaluation is not None
+    print(dl.predict(run, digits.data[:5] / 16).classes)
+    dl.save_model(run, out / "digits8.npz", overwrite=True)
+    dl.export(run, out / "digits8.onnx", overwrite=True)  # images: (N, 64)
+    return run.evaluation.accuracy
+
+
+def with_scikit_learn(quick: bool = False) -> dict[str, Any]:
+    """The README's grid search over two hyperparameters of
+    :class:`digitlab.sklearn.MLPClassifier` on the 8×8 digits; the best parameters."""
+    X, y = load_digits(return_X_y=True)
+    X = X / 16
+    if quick:
+        X, y = X[:300], y[:300]
+    search = GridSearchCV(MLPClassifier(epochs=1 if quick else 5, random_state=0),
+                          {"hidden": [(16,), (32,)] if quick else [(32,), (128,)],
+                           "lr": [1e-3, 1e-2]}, cv=2 if quick else 3)
+    search.fit(X, y)
+    best: dict[str, Any] = search.best_params_
+    return best
+
+
 def outside_digitlab(model_file: Path) -> np.ndarray:
     """The README's "Outside digitlab: ONNX": the exported network in onnxruntime; returns the
     digit read for each image (N,)."""
@@ -84,6 +136,10 @@ def main(argv: list[str] | None = None) -> None:
     probabilities = networks_that_know_what_they_dont_know(args.out / "runs" / "a")
     print(f"probabilities of 5 test digits: rows sum to {probabilities.sum(axis=1).round(4)}")
     print(f"onnxruntime reads a black image as {outside_digitlab(model_file)}")
+    predictions = more_of_the_lab(args.out / "runs" / "a", args.out, quick=args.quick)
+    print(f"predict: {predictions.classes}")
+    print(f"8×8 digits: {your_own_data(args.out, quick=args.quick):.3f} held out")
+    print(f"grid search: {with_scikit_learn(quick=args.quick)}")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the types of the signatures below; their modules load on fi
     from digitlab.data import Dataset
     from digitlab.dreaming import DreamOptions, DreamResult, TurnResult
     from digitlab.evaluation import Evaluation
+    from digitlab.model_summary import ModelSummary
     from digitlab.modelio import SavedModel
     from digitlab.models import Model
     from digitlab.studies.runner import StudiesResult
@@ -563,7 +564,7 @@ def predict(model: ModelLike, images: Any, *, batch_size: int = 2048) -> Predict
                        calibration, path)
 
 
-def summary(model: ModelLike):
+def summary(model: ModelLike) -> ModelSummary:
     """A single network's layers and parameter count, its architecture and its training
     config: what ``digitlab summary`` prints (``str(dl.summary(run))``; a notebook shows the
     same text). ``model`` is a model file, run folder, loaded model, training result or
@@ -586,7 +587,7 @@ def summary(model: ModelLike):
     return describe(network, config, metadata, path)
 
 
-def ensemble(*models: ModelLike, out: str | os.PathLike):
+def ensemble(*models: ModelLike, out: str | os.PathLike) -> SavedModel:
     """Join ``models`` (model files or run folders, or training results and loaded models
     that have one) into an ensemble folder ``out`` that averages their class probabilities,
     as ``digitlab ensemble`` does; return it loaded (evaluate, predict and analyze take it like

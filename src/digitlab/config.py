@@ -296,8 +296,8 @@ class TrainConfig:
     # ------------------------------------------------------------------ derived
     @property
     def sizes(self) -> list[int]:
-        """Layer widths from input to output: [n_inputs, *hidden, n_classes] ([784, *hidden,
-        10] for digits)."""
+        """Layer widths from input to output: ``[n_inputs, *hidden, n_classes]``
+        (``[784, *hidden, 10]`` for digits)."""
         return [self.n_inputs, *self.hidden, self.n_classes]
 
     @property

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -99,12 +99,20 @@ validation_fraction, early_stopping, calibration_fraction, engine : optional
         Epochs trained.
     """
 
-    def __init__(self, hidden=None, activation=None, output_activation=None, loss=None,
-                 optimizer=None, lr=None, momentum=None, nesterov=None, weight_decay=None,
-                 schedule=None, batch_size=None, epochs=None, init=None, bias=None, dtype=None,
-                 dropout=None, label_smoothing=None, max_norm=None, deskew=None,
-                 validation_fraction=None, early_stopping=None, calibration_fraction=None,
-                 engine=None, preset=None, random_state=None, verbose=False):
+    def __init__(self, hidden: Sequence[int] | int | str | None = None,
+                 activation: str | None = None, output_activation: str | None = None,
+                 loss: str | None = None, optimizer: str | None = None,
+                 lr: float | None = None, momentum: float | None = None,
+                 nesterov: bool | None = None, weight_decay: float | None = None,
+                 schedule: str | None = None, batch_size: int | None = None,
+                 epochs: int | None = None, init: str | None = None, bias: bool | None = None,
+                 dtype: str | None = None, dropout: Sequence[float] | float | None = None,
+                 label_smoothing: float | None = None, max_norm: float | None = None,
+                 deskew: bool | None = None, validation_fraction: float | None = None,
+                 early_stopping: int | None = None, calibration_fraction: float | None = None,
+                 engine: str | None = None, preset: str | None = None,
+                 random_state: int | np.random.RandomState | None = None,
+                 verbose: bool = False) -> None:
         self.hidden = hidden
         self.activation = activation
         self.output_activation = output_activation

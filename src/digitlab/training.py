@@ -216,7 +216,7 @@ def train(
         Loaded with ``load_data(config, data_dir)`` (default
         :func:`digitlab.data.load_run_dataset`: ``config.dataset`` or the IDX files of
         ``data_dir``, split by the config's seed and fractions) when not given.
-    run_dir : path, optional
+    run_dir : str or os.PathLike, optional
         Receives after every epoch the model with optimizer state (``model.npz``), the config
         (``config.json``) and the history (``history.json``, ``.csv``, ``trace.csv``). It is
         claimed before any work (checked writable, locked against a second writer); a run

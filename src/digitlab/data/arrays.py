@@ -16,6 +16,7 @@ that nothing draws or distorts as images.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from digitlab.data.catalog import ARRAYS_NAME
 from digitlab.data.datasets import Dataset, Split
@@ -86,8 +87,8 @@ def check_labels(labels, n: int, n_classes: int | None = None, what: str = "labe
 
 
 def dataset_from_arrays(
-    images,
-    labels,
+    images: ArrayLike,
+    labels: ArrayLike,
     *,
     seed: int = 0,
     test_fraction: float = 0.1,

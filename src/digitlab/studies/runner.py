@@ -115,11 +115,11 @@ def run_studies(
     studies : sequence of str
         Names among :data:`~digitlab.studies.definitions.BUILTIN_STUDIES` (``epochs``, ``lr``,
         ``layers``, ``neurons``); empty means all of them, unless ``grid_file`` is given.
-    out_dir : path
+    out_dir : str or os.PathLike
         Receives ``trials/<key>.json`` (one per finished trial), ``trials.csv``,
         ``trials.json``, ``summary.json`` and ``<study>.png``. Running again with the same
         folder skips the trials already stored there.
-    grid_file : path, optional
+    grid_file : str or os.PathLike, optional
         A TOML grid (see :func:`~digitlab.studies.definitions.load_grid`), run as one more study.
     executor : {"local", "ray"}
         ``local``: a process per core on this machine. ``ray``: Ray tasks, on a local Ray
