@@ -125,9 +125,11 @@ def _same_messages(old: Catalog | None, new: Catalog) -> bool:
     if old is None:
         return False
 
+    def texts(value) -> tuple:  # an id or a translation; plural ones have several forms
+        return () if value is None else (value,) if isinstance(value, str) else tuple(value)
+
     def entries(catalog: Catalog) -> list:
-        return sorted((m.id if isinstance(m.id, str) else tuple(m.id), m.context or "",
-                       m.string if isinstance(m.string, str) else tuple(m.string),
+        return sorted((texts(m.id), m.context or "", texts(m.string),
                        tuple(sorted(m.flags)), tuple(m.auto_comments), tuple(m.previous_id))
                       for m in catalog if m.id)
     return entries(old) == entries(new)

@@ -8,8 +8,10 @@ training streams live, the quiz keeps score, a dream streams its steps; no conso
 
 from __future__ import annotations
 
+import gettext
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -27,6 +29,7 @@ from PIL import Image
 from digitlab.cli import cli
 from digitlab.config import TrainConfig
 from digitlab.data import load_dataset
+from digitlab.i18n import PLURAL_FORMS, catalog_path
 from digitlab.images import load_digit_images
 from digitlab.modelio import load_model, save_model
 from digitlab.training import train
@@ -196,6 +199,31 @@ def pen_strokes(driver, strokes: list[list[tuple[float, float]]]) -> None:
 SEVEN = [[(0.28, 0.25), (0.45, 0.24), (0.6, 0.23), (0.72, 0.24), (0.66, 0.38), (0.6, 0.5),
           (0.54, 0.62), (0.5, 0.75), (0.47, 0.82)],
          [(0.42, 0.52), (0.55, 0.51), (0.66, 0.5)]]
+
+
+SEVEN_NOW = """
+const [strokes, done] = [arguments[0], arguments[arguments.length - 1]];
+const canvas = document.querySelector('[data-testid=draw-canvas]');
+const prediction = document.querySelector('[data-testid=prediction]');
+const box = canvas.getBoundingClientRect();
+strokes.forEach((stroke, id) => {
+  const at = ([x, y], type) => canvas.dispatchEvent(new PointerEvent(type, {pointerId: 20 + id,
+    pointerType: 'pen', isPrimary: true, bubbles: true, cancelable: true, button: 0,
+    buttons: type === 'pointerup' ? 0 : 1, clientX: box.left + x * box.width,
+    clientY: box.top + y * box.height}));
+  at(stroke[0], 'pointerdown');
+  for (const point of stroke.slice(1)) at(point, 'pointermove');
+  at(stroke[stroke.length - 1], 'pointerup');
+});
+const answered = () => (prediction.dataset.version === canvas.dataset.version
+  ? done(prediction.textContent.trim()) : setTimeout(answered, 5));
+answered();
+"""
+
+
+def draw_seven_at_once(driver) -> str:
+    """The seven of `draw_seven` as pointer events sent by the page itself (no pen's pace)."""
+    return driver.execute_async_script(SEVEN_NOW, SEVEN)
 
 
 def draw_seven(driver) -> str:
@@ -767,16 +795,18 @@ def test_probabilities_and_loss_names_read_the_same_everywhere(page):
         const done = arguments[arguments.length - 1];
         Promise.all([import('/js/charts.js'), import('/js/state.js')]).then(([c, s]) => {
           const box = document.createElement('div');
-          box.innerHTML = '<span class="loss-name">E</span><span class="loss-name" data-long="1">'
-            + 'error E</span>';
+          box.innerHTML = '<span data-loss-text="running"></span><span data-loss-text="mean">'
+            + '</span>';
+          const texts = () => [...box.children].map((span) => span.textContent);
           s.nameLoss(box, 'ce');
-          const ce = box.textContent;
+          const ce = texts();
           s.nameLoss(box, 'mse');
-          done([[0.9996, 1, 0.996, 0.5].map(c.chance), ce, box.textContent]);
+          done([[0.9996, 1, 0.996, 0.5].map(c.chance), ce, texts()]);
         });""")
     nbsp = "\u00a0"
     assert shown[0] == [f">{nbsp}99.9{nbsp}%", f"100{nbsp}%", f"99.6{nbsp}%", f"50{nbsp}%"]
-    assert shown[1:] == ["losscross-entropy loss", "Eerror E"]
+    assert shown[1:] == [["running loss", "Mean cross-entropy loss per epoch"],
+                         ["running E", "Mean error E per epoch"]]
 
 
 def test_a_reload_during_training_keeps_the_curve_and_the_settings(page, lab):
@@ -818,3 +848,179 @@ def test_your_own_digits_are_kept_and_evaluated_here_and_from_the_cli(page, lab)
                                       "--data", str(lab.runs / "my-digits")])
     assert result.exit_code == 0, result.output
     assert f"of {kept} digit" in result.output
+
+
+# ----------------------------------------------------------------------------- languages
+#: names that read the same in both languages: presets, datasets, activations, symbols
+SAME_IN_BOTH = {"assignment", "report", "best", "robust", "honest", "sample", "tanh", "swish",
+                "relu", "sigmoid", "softmax", "adam", "english", "tiny", "copy"}
+WORD = r"[^\W\d_](?:[^\W\d_]|['-]){3,}"  # a word of four letters or more (as WORDS_SHOWN)
+
+
+def _words_of_the_lab() -> tuple[set[str], set[str]]:
+    """(English words, Slovenian words) of the `lab` catalog, each set without the words the
+    other language uses too: seen on a page in the other language, they are left behind."""
+    from babel.messages.pofile import read_po
+
+    with open(catalog_path("sl", "lab", ".po"), "rb") as po:
+        catalog = read_po(po, locale="sl")
+    sides: tuple[set[str], set[str]] = (set(), set())
+    for message in catalog:
+        if not message.id:
+            continue
+        for side, texts in zip(sides, (message.id, message.string), strict=True):
+            for text in [texts] if isinstance(texts, str) else texts:
+                plain = re.sub(r"<[^>]*>|\{[^}]*\}|&\w+;", " ", text)  # no markup, placeholders
+                side.update(word.lower() for word in re.findall(WORD, plain))
+    english, slovene = sides
+    return english - slovene - SAME_IN_BOTH, slovene - english - SAME_IN_BOTH
+
+
+#: the words of `arguments[0]` that the page shows (visible text, labels, titles, hints)
+WORDS_SHOWN = r"""
+const words = new Set(arguments[0]);
+document.querySelectorAll('details').forEach((d) => { d.open = true; });
+const texts = [document.body.innerText, document.title];
+for (const el of document.querySelectorAll('[aria-label], [title], [placeholder]')) {
+  for (const name of ['aria-label', 'title', 'placeholder']) {
+    texts.push(el.getAttribute(name) || '');
+  }
+}
+const found = new Set();
+for (const text of texts) {
+  for (const word of text.match(/\p{L}[\p{L}'-]{3,}/gu) || []) {
+    if (words.has(word.toLowerCase())) found.add(word);
+  }
+}
+return [...found];
+"""
+
+#: texts wider than the box they are written in (cut off or spilling over), outside the tables
+#: that scroll sideways on purpose
+SPILLING = """
+const spilling = [];
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+const range = document.createRange();
+for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+  const parent = node.parentElement;
+  if (!node.textContent.trim()) continue;
+  if (parent.closest('.table-wrap, select, svg, .visually-hidden')) continue;
+  let box = parent;
+  while (box && getComputedStyle(box).display === 'inline') box = box.parentElement;
+  const edge = box.getBoundingClientRect();
+  if (!edge.width) continue;  // not shown
+  range.selectNodeContents(node);
+  if ([...range.getClientRects()].some((r) => r.right > edge.right + 1 || r.left < edge.left - 1)) {
+    spilling.push(parent.textContent.trim().slice(0, 60));
+  }
+}
+if (document.documentElement.scrollWidth > innerWidth) spilling.push('the page scrolls sideways');
+return spilling;
+"""
+
+
+SCORE = ("const first = document.querySelector('[data-testid=quiz-score] div');"
+         "return [first.querySelector('dt').textContent, first.querySelector('dd').textContent]")
+
+
+def _show_every_tab(driver, check) -> dict[str, object]:
+    """`check()` on every tab of the page, each with its content on show: {tab: result}."""
+    found = {}
+    for tab in TABS:
+        driver.find_element("id", f"tab-{tab}").click()
+        wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
+        if tab == "models":
+            wait_for(driver, "return document.querySelector('#model-detail').dataset.shown")
+        if tab == "quiz":
+            wait_for(driver, "return !document.querySelector('[data-testid=quiz-reveal]')"
+                             ".hidden || document.querySelector('[data-testid=quiz-image]')"
+                             ".dataset.index")
+        if tab == "nondigit":  # the probes, and the kinds named by the server in this language
+            wait_for(driver, "return document.querySelectorAll("
+                             "'[data-testid=nondigit-probes] figure').length && document"
+                             ".querySelector('#nondigit-kinds').dataset.language === "
+                             "document.documentElement.lang")
+        found[tab] = check()
+    return found
+
+
+def test_the_lab_speaks_slovenian_and_switches_language_without_losing_its_work(page, lab):
+    english, slovene = _words_of_the_lab()
+    assert {"network", "draw", "dream", "epoch"} <= english and {"mreža", "števke"} <= slovene
+    agent = page.execute_script("return navigator.userAgent")
+    page.delete_all_cookies()
+    page.execute_cdp_cmd("Emulation.setUserAgentOverride",
+                         {"userAgent": agent, "acceptLanguage": "sl-SI,sl;q=0.9,en;q=0.5"})
+    try:
+        page.get(lab.url + "/")  # the browser asks for Slovenian: the page is Slovenian
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        assert page.execute_script("return [document.documentElement.lang, "
+                                   "document.documentElement.className]") == ["sl", ""]
+        assert page.execute_script("return window.digitlab.i18n.untranslated()") == []
+        digit = draw_seven_at_once(page)
+        assert digit.isdigit() and text(page, "prediction-calibration") == "ni kalibrirana"
+        page.find_element("css selector", "#mine summary").click()
+        by_testid(page, "mine-label-7").click()  # a server's answer, said in Slovenian
+        wait_for(page, "return document.querySelector('[data-testid=mine-status]')"
+                       ".textContent.startsWith('Shranjeno kot 7')")
+        page.find_element("id", "tab-dream").click()
+        page.execute_script("document.querySelector('[data-testid=dream-steps]').value = 0")
+        by_testid(page, "dream-start").click()  # the server refuses it, in Slovenian
+        wait_for(page, "return !document.querySelector('[data-testid=dream-error]').hidden")
+        assert text(page, "dream-error") == "'steps' mora biti med 1 in 5000, dobljeno 0"
+        logged = [e for e in page.get_log("browser") if e["level"] == "SEVERE"]
+        assert all("422" in e["message"] for e in logged), logged  # the refused request alone
+        page.execute_script("document.querySelector('[data-testid=dream-steps]').value = 20")
+        by_testid(page, "dream-start").click()
+        wait_for(page, "return document.querySelector('[data-testid=dream-image]').dataset.done")
+        page.find_element("id", "tab-quiz").click()
+        wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index")
+        by_testid(page, "quiz-guess-3").click()
+        wait_for(page, "return !document.querySelector('[data-testid=quiz-reveal]').hidden")
+        left = _show_every_tab(page, lambda: page.execute_script(WORDS_SHOWN, sorted(english)))
+        assert not any(left.values()), left  # no English left on any tab
+
+        # plural forms by the catalog's four Slovenian forms, numbers with a decimal comma
+        shown = page.execute_script("""
+            const i18n = window.digitlab.i18n;
+            const kept = (n) => i18n.ngettext('{n} of your digits kept ({counts}).',
+              '{n} of your digits kept ({counts}).', n, {counts: '…'});
+            return [[1, 2, 3, 4, 5, 11, 101, 102].map(kept), i18n.percent(0.987, 1),
+                    i18n.number(12345.6, 1),
+                    Array.from({length: 250}, (_, n) => i18n.PLURAL_RULES.sl(n))];""")
+        assert shown[0] == [
+            "Shranjena je 1 tvoja števka (…).", "Shranjeni sta 2 tvoji števki (…).",
+            "Shranjene so 3 tvoje števke (…).", "Shranjene so 4 tvoje števke (…).",
+            "Shranjenih je 5 tvojih števk (…).", "Shranjenih je 11 tvojih števk (…).",
+            "Shranjena je 101 tvoja števka (…).", "Shranjeni sta 102 tvoji števki (…)."]
+        assert shown[1:3] == ["98,7\u00a0%", "12.345,6"]
+        rule = gettext.c2py(PLURAL_FORMS["sl"].split("plural=")[1].rstrip(";"))
+        assert shown[3] == [rule(n) for n in range(250)]  # the same rule as gettext's
+
+        # the switch: English at once on every tab, the drawing and the answers kept
+        by_testid(page, "language-en").click()
+        wait_for(page, "return document.documentElement.lang === 'en'")
+        assert page.get_cookie("digitlab_lang")["value"] == "en"
+        assert text(page, "prediction") == digit and text(page, "prediction-calibration") == \
+            "not calibrated"
+        assert page.execute_script("return window.digitlab.pad.isEmpty") is False
+        left = _show_every_tab(page, lambda: page.execute_script(WORDS_SHOWN, sorted(slovene)))
+        assert not any(left.values()), left  # no Slovenian left on any tab
+        assert page.execute_script(SCORE) == ["digits shown", "1"]  # the quiz's score is kept
+        by_testid(page, "language-sl").click()
+        wait_for(page, "return document.documentElement.lang === 'sl'")
+        assert page.find_element("id", "tab-draw").text == "Riši"
+        assert text(page, "prediction") == digit
+        assert page.execute_script(SCORE) == ["prikazane števke", "1"]
+
+        # the longer Slovenian words fit on a phone and on a laptop: nothing cut or spilling
+        for width, height in ((390, 844), (1280, 800)):
+            _emulate(page, width, height, touch=False)
+            spilling = _show_every_tab(page, lambda: page.execute_script(SPILLING))
+            assert not any(spilling.values()), (width, spilling)
+    finally:
+        page.delete_all_cookies()
+        page.execute_cdp_cmd("Emulation.setUserAgentOverride",
+                             {"userAgent": agent, "acceptLanguage": "en-US,en"})
+        page.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import webbrowser
@@ -23,7 +24,11 @@ from digitlab.errors import ConfigError
               help="Port to listen on (0: any free port).")
 @click.option("--open/--no-open", "open_browser", default=False, show_default=True,
               help="Open the page in the default web browser once the server runs.")
-def serve(runs_dir: Path, host: str, port: int, open_browser: bool) -> None:
+@click.option("--lang", default=None, metavar="sl|en",
+              help="Language of the page for a reader who has not chosen one with its SL / EN "
+                   "switch. Default: DIGITLAB_LANG if set, else the language the browser asks "
+                   "for, else English.")
+def serve(runs_dir: Path, host: str, port: int, open_browser: bool, lang: str | None) -> None:
     """Start the interactive lab: a local web page to draw digits and watch a network read
     them, see which pixels drove the answer, train a network live, take the quiz over its
     mistakes, watch it dream, and probe it with things that are not digits.
@@ -33,11 +38,16 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool) -> None:
     import uvicorn
     from threadpoolctl import threadpool_limits
 
+    from digitlab.i18n import LANGUAGE_VARIABLE, check_language
     from digitlab.serve import create_app
     from digitlab.serve.safety import is_local_host
 
     if runs_dir.exists() and not runs_dir.is_dir():
         raise ConfigError(f"--runs {runs_dir}: not a folder")
+    if lang:
+        lang = check_language(lang, "--lang")
+    elif os.environ.get(LANGUAGE_VARIABLE):
+        lang = check_language(os.environ[LANGUAGE_VARIABLE], LANGUAGE_VARIABLE)
     listener = _bind(host, port)
     port = listener.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
@@ -45,7 +55,7 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool) -> None:
         click.echo(f"warning: --host {host} is not a local address: other machines can reach "
                    "this server and start trainings on it.", err=True)
         url = f"http://127.0.0.1:{port}/" if host in ("0.0.0.0", "::") else url
-    app = create_app(runs_dir, host=host, port=port)
+    app = create_app(runs_dir, host=host, port=port, lang=lang or None)
     click.echo(f"digitlab lab on {url}  (runs from {runs_dir}; Ctrl-C stops)")
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()

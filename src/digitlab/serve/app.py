@@ -2,7 +2,8 @@
 
 Endpoints read and check what the client sent here, then hand the numerical work to a thread
 (:func:`run_in_threadpool`), so the event loop keeps answering during trainings and dreams.
-Nothing changes state on GET. The page itself is served from the package's ``static/`` folder.
+Nothing changes state on GET. The page itself is served from the package's ``static/`` folder,
+in the language of the request (:mod:`digitlab.serve.language`).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import HTMLResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 
-from digitlab import __version__
+from digitlab import __version__, i18n
 from digitlab.config import LAB_FIELDS, PRESETS
-from digitlab.serve import dreams, explain, inputs, mine, probes, quiz
+from digitlab.serve import dreams, explain, inputs, language, mine, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
+from digitlab.serve.language import _
 from digitlab.serve.models import ModelRegistry
 from digitlab.serve.safety import MAX_BODY_BYTES, BodyLimit, HostCheck, SecurityHeaders
 from digitlab.serve.training import TrainingManager
@@ -39,12 +41,16 @@ mimetypes.add_type("text/javascript", ".mjs")
 
 
 def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
-               port: int | None = 8000, body_limit: int = MAX_BODY_BYTES) -> FastAPI:
+               port: int | None = 8000, body_limit: int = MAX_BODY_BYTES,
+               lang: str | None = None) -> FastAPI:
     """The application serving the runs under ``runs_dir`` to clients of ``host:port``.
 
     ``host`` and ``port`` are where the server is bound: the Host-header check accepts them,
-    ``localhost`` and ``127.0.0.1``. No interactive API docs (they would load from a CDN).
+    ``localhost`` and ``127.0.0.1``. ``lang`` ("sl", "en"): the language of a page whose reader
+    has not chosen one with its switch (None: the language the browser asks for, else English).
+    No interactive API docs (they would load from a CDN).
     """
+    lang = None if lang is None else i18n.check_language(lang, "lang")
     registry = ModelRegistry(runs_dir)
     jobs = TrainingManager(runs_dir)
 
@@ -57,13 +63,15 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
 
     app = FastAPI(title="digitlab", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
-    app.state.registry, app.state.jobs = registry, jobs
+    app.state.registry, app.state.jobs, app.state.language = registry, jobs, lang
     install_error_handlers(app)
     app.add_middleware(ServerTiming)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=body_limit)
+    app.add_middleware(language.RequestLanguage, default=lang)
     app.add_middleware(HostCheck, host=host, port=port)  # added last: runs first
 
+    _add_page_routes(app)
     _add_model_routes(app, registry)
     _add_predict_routes(app, registry)
     _add_training_routes(app, jobs)
@@ -101,8 +109,27 @@ async def read_json(request: Request) -> dict[str, Any]:
     body = await request.body()
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if body.strip() and media != "application/json":
-        raise ApiError(415, f"expected Content-Type application/json, got {media or 'none'!r}")
+        raise ApiError(415, _("expected Content-Type application/json, got {media!r}").format(
+            media=media or "none"))
     return inputs.parse_json_object(body)
+
+
+def _add_page_routes(app: FastAPI) -> None:
+    """The page, in the request's language, and the catalog its scripts translate with."""
+
+    @app.get("/")
+    @app.get("/index.html")
+    async def page() -> HTMLResponse:
+        return HTMLResponse(language.page(i18n.active_language()),
+                            headers={"Cache-Control": "no-cache",
+                                     "Vary": "Cookie, Accept-Language"})
+
+    @app.get("/api/i18n/{lang}")
+    async def catalog(lang: str) -> dict[str, Any]:
+        if lang not in i18n.LANGUAGES:
+            raise ApiError(404, _("unknown language {lang!r}; expected one of {languages}")
+                           .format(lang=lang[:20], languages=", ".join(i18n.LANGUAGES)))
+        return language.catalog(lang)
 
 
 def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
@@ -206,7 +233,8 @@ async def _training_stream(request: Request, jobs: TrainingManager):
                 progress_seq = event.seq
             else:
                 seq = event.seq
-            yield f"id: {event.seq}\nevent: {event.name}\ndata: {json.dumps(event.data)}\n\n"
+            data = json.dumps(event.data, default=str)  # a job's LaterMessage: in this language
+            yield f"id: {event.seq}\nevent: {event.name}\ndata: {data}\n\n"
             if event.name == "done":
                 return
         if await request.is_disconnected():
@@ -224,7 +252,8 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
     @app.get("/api/quiz")
     async def quiz_question(model: str | None = None, index: int = 0) -> dict[str, Any]:
         if index < 0:
-            raise ApiError(422, f"'index' must be >= 0, got {index}")
+            raise ApiError(422, _("{name!r} must be >= {low}, got {value}").format(
+                name="index", low=0, value=index))
         return await run_in_threadpool(lambda: quiz.question(registry.load(model), index))
 
     @app.post("/api/quiz/answer")
@@ -293,7 +322,8 @@ def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyD
 def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
     for name, flag in (("explain", explain_flag), ("layers", layers_flag)):
         if flag not in (0, 1):
-            raise ApiError(422, f"'{name}' must be 0 or 1, got {flag}")
+            raise ApiError(422, _("{name!r} must be 0 or 1, got {value}").format(
+                name=name, value=flag))
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
                           preprocessing=loaded.preprocessing, calibration=loaded.calibration,
                           layers=bool(layers_flag))

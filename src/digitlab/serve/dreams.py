@@ -6,12 +6,14 @@ runs it on a worker thread (:func:`digitlab.dreaming.dream` from black, or
 reported step. The dream loop calls back after every step; when the client goes away the
 generator is closed, the callback raises :class:`DreamStopped` and the thread ends at once.
 :class:`DreamSlots` caps how many dreams run at once (each keeps a core busy): one more is
-refused with 429 until one has ended.
+refused with 429 until one has ended. The dream's thread runs in the request's context, so a
+failure is reported in the request's language.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import json
 import threading
@@ -27,6 +29,7 @@ from digitlab.dreaming import DreamOptions, dream, turn_into
 from digitlab.errors import ConfigError, DreamDiverged
 from digitlab.serve import inputs
 from digitlab.serve.errors import ApiError
+from digitlab.serve.language import _
 from digitlab.serve.models import LoadedModel
 from digitlab.shapes import N_CLASSES
 
@@ -70,7 +73,7 @@ def dream_request(body: dict[str, Any]) -> DreamJob:
     except ConfigError as error:
         raise ApiError(422, str(error)) from None
     except (TypeError, ValueError) as error:
-        raise ApiError(422, f"invalid dream options ({error})") from None
+        raise ApiError(422, _("invalid dream options ({error})").format(error=error)) from None
     return DreamJob(model, digit, start, image, options)
 
 
@@ -85,8 +88,8 @@ class DreamSlots:
 
     def take(self) -> Callable[[], None]:
         if not self._free.acquire(blocking=False):
-            raise ApiError(429, f"all {self.limit} dream slots of this server are busy; try "
-                                "again when a dream has ended")
+            raise ApiError(429, _("all {n} dream slots of this server are busy; try again "
+                                  "when a dream has ended").format(n=self.limit))
         once = threading.Lock()  # taken by the first call, never released
 
         def give_back() -> None:
@@ -142,10 +145,10 @@ async def _stream(model: LoadedModel, job: DreamJob,
         p = network.probabilities(x) if calibration is None else \
             calibration.probabilities(network, x)
         if not np.all(np.isfinite(p)):  # pixels so large that the model's own dtype overflows
-            raise DreamDiverged(
-                f"the dream of digit {digit} diverged: its pixels (up to "
-                f"{float(np.max(np.abs(x))):.3g}) give the model NaN or infinite "
-                "probabilities; try a smaller lr")
+            raise DreamDiverged(_(
+                "the dream of digit {digit} diverged: its pixels (up to {largest:.3g}) give the "
+                "model NaN or infinite probabilities; try a smaller lr").format(
+                    digit=digit, largest=float(np.max(np.abs(x)))))
         return p[0].astype(np.float64)
     loss = model.saved.config.loss if model.saved.config is not None else None
     every = max(1, job.options.steps // FRAMES)
@@ -186,7 +189,8 @@ async def _stream(model: LoadedModel, job: DreamJob,
             on_end()
             send(None)
 
-    worker = threading.Thread(target=run, name="dream", daemon=True)
+    worker = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="dream",
+                              daemon=True)  # in the request's language
     worker.start()
     try:
         while (line := await lines.get()) is not None:

@@ -1,8 +1,8 @@
 """The one error the endpoints raise on purpose, and how every error becomes one JSON line.
 
 Each answer to a bad request is ``{"error": "..."}`` with a 4xx status and a message that names
-the value and what was expected. Anything unexpected becomes a generic 500 whose traceback stays
-in the server's log, never in the answer.
+the value and what was expected, in the request's language. Anything unexpected becomes a
+generic 500 whose traceback stays in the server's log, never in the answer.
 """
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from digitlab import i18n
 from digitlab.errors import ConfigError, DataError, DigitlabError, ModelFileError
+from digitlab.serve.language import _, language_of_headers
 
 log = logging.getLogger("digitlab.serve")
 
@@ -57,11 +59,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        detail = error.detail if isinstance(error.detail, str) else "bad request"
+        detail = error.detail if isinstance(error.detail, str) else _("bad request")
+        where = {"method": request.method, "path": request.url.path}
         if error.status_code == 404 and detail == "Not Found":
-            detail = f"no such endpoint: {request.method} {request.url.path}"
+            detail = _("no such endpoint: {method} {path}").format(**where)
         elif error.status_code == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
+            detail = _("{method} is not allowed on {path}").format(**where)
         return error_response(error.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
@@ -69,11 +72,17 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = []
         for item in error.errors()[:3]:
             where = ".".join(str(part) for part in item.get("loc", ()) if part != "query")
-            problems.append(f"{where}: {item.get('msg', 'invalid value')}, "
-                            f"got {str(item.get('input'))[:40]!r}")
-        return error_response(422, "invalid request: " + "; ".join(problems))
+            problems.append(_("{where}: {problem}, got {value!r}").format(
+                where=where, problem=item.get("msg", _("invalid value")),
+                value=str(item.get("input"))[:40]))
+        return error_response(422, _("invalid request: {problems}").format(
+            problems="; ".join(problems)))
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
         log.exception("unexpected error answering %s %s", request.method, request.url.path)
-        return error_response(500, "internal server error (the details are in the server's log)")
+        # answered outside the middleware that sets the request's language: set it here
+        with i18n.language(language_of_headers(request.headers,
+                                               getattr(request.app.state, "language", None))):
+            return error_response(500, _("internal server error (the details are in the "
+                                         "server's log)"))

@@ -19,6 +19,7 @@ from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 from digitlab.images import load_digit_image_bytes
 from digitlab.serve.errors import ApiError
+from digitlab.serve.language import _
 from digitlab.shapes import N_PIXELS
 
 IMAGE_TYPES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff"}
@@ -30,12 +31,14 @@ def check_image_bytes(body: bytes, content_type: str | None) -> None:
     """The body must be a PNG or JPEG, as declared by its Content-Type and its first bytes."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in IMAGE_TYPES:
-        raise ApiError(415, f"expected Content-Type image/png or image/jpeg, got "
-                            f"{media or 'none'!r}")
+        raise ApiError(415, _("expected Content-Type image/png or image/jpeg, got {media!r}")
+                       .format(media=media or "none"))
     if not body:
-        raise ApiError(400, "the request body is empty; send the bytes of a PNG or JPEG image")
+        raise ApiError(400, _("the request body is empty; send the bytes of a PNG or JPEG "
+                              "image"))
     if not any(body.startswith(magic) for magic in IMAGE_TYPES.values()):
-        raise ApiError(415, f"the body is not a PNG or JPEG image (declared {media})")
+        raise ApiError(415, _("the body is not a PNG or JPEG image (declared {media})").format(
+            media=media))
 
 
 #: uploads decoded at once: a small PNG may decode to a few hundred MB (25 million 16-bit RGBA
@@ -51,10 +54,10 @@ def prepare_uploaded_image(body: bytes) -> np.ndarray:
         with _decoding:
             return load_digit_image_bytes(body, UPLOAD_NAME)
     except DataError as error:
-        message = str(error)
-        if "blank" in message:
-            raise ApiError(422, message.removeprefix(f"{UPLOAD_NAME}: ")) from None
-        raise ApiError(400, message) from None
+        if "blank" in str(error):
+            raise ApiError(422, _("the image is blank (no digit stands out from the "
+                                  "background)")) from None
+        raise ApiError(400, str(error)) from None  # the reader's own words
 
 
 # ---------------------------------------------------------------------- JSON bodies
@@ -66,14 +69,15 @@ def parse_json_object(body: bytes) -> dict[str, Any]:
     try:
         value = json.loads(body, parse_int=bounded_int)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ApiError(400, f"the request body is not valid JSON ({error})") from None
+        raise ApiError(400, _("the request body is not valid JSON ({error})").format(
+            error=error)) from None
     except ValueError as error:  # from bounded_int: a number too long
-        raise ApiError(400, f"the request body holds {error}") from None
+        raise ApiError(400, _("the request body holds {what}").format(what=error)) from None
     except RecursionError:
-        raise ApiError(400, "the request body is JSON nested too deeply") from None
+        raise ApiError(400, _("the request body is JSON nested too deeply")) from None
     if not isinstance(value, dict):
-        raise ApiError(422, f"the request body must be a JSON object, got "
-                            f"{type(value).__name__}")
+        raise ApiError(422, _("the request body must be a JSON object, got {kind}").format(
+            kind=type(value).__name__))
     return value
 
 
@@ -82,43 +86,48 @@ def image_field(body: dict[str, Any], name: str = "image") -> np.ndarray:
     value = body.get(name)
     if not isinstance(value, list) or len(value) != N_PIXELS:
         size = len(value) if isinstance(value, list) else type(value).__name__
-        raise ApiError(422, f"{name!r} must be a list of {N_PIXELS} numbers in [0, 1] (28x28, "
-                            f"row-major), got {size}")
+        raise ApiError(422, _("{name!r} must be a list of {n} numbers in [0, 1] (28x28, "
+                              "row-major), got {size}").format(name=name, n=N_PIXELS, size=size))
     if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        raise ApiError(422, f"{name!r} must hold numbers only")
+        raise ApiError(422, _("{name!r} must hold numbers only").format(name=name))
     image = np.asarray(value, dtype=np.float64)
     if not np.all(np.isfinite(image)) or image.min() < 0.0 or image.max() > 1.0:
-        raise ApiError(422, f"{name!r} values must be finite and in [0, 1]")
+        raise ApiError(422, _("{name!r} values must be finite and in [0, 1]").format(name=name))
     return image.astype(np.float32)
 
 
 def integer(value: Any, name: str, low: int | None = None, high: int | None = None) -> int:
     """An int (not a bool, not a float) within [low, high]."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise ApiError(422, f"{name!r} must be an integer, got {value!r:.60}")
+        raise ApiError(422, _("{name!r} must be an integer, got {value!r:.60}").format(
+            name=name, value=value))
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f">= {low}"
-        raise ApiError(422, f"{name!r} must be {bounds}, got {value}")
+        bounds = _("{name!r} must be between {low} and {high}, got {value}") \
+            if high is not None else _("{name!r} must be >= {low}, got {value}")
+        raise ApiError(422, bounds.format(name=name, low=low, high=high, value=value))
     return value
 
 
 def number(value: Any, name: str) -> float:
     """A finite int or float (not a bool)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ApiError(422, f"{name!r} must be a finite number, got {value!r:.60}")
+        raise ApiError(422, _("{name!r} must be a finite number, got {value!r:.60}").format(
+            name=name, value=value))
     return float(value)
 
 
 def text(value: Any, name: str, choices: tuple[str, ...] | None = None) -> str:
     if not isinstance(value, str):
-        raise ApiError(422, f"{name!r} must be a string, got {value!r:.60}")
+        raise ApiError(422, _("{name!r} must be a string, got {value!r:.60}").format(
+            name=name, value=value))
     if choices is not None and value not in choices:
-        raise ApiError(422, f"{name!r} must be one of {', '.join(choices)}; got {value!r:.60}")
+        raise ApiError(422, _("{name!r} must be one of {choices}; got {value!r:.60}").format(
+            name=name, choices=", ".join(choices), value=value))
     return value
 
 
 def unknown_fields(body: dict[str, Any], known: set[str] | tuple[str, ...]) -> None:
     extra = sorted(set(body) - set(known))
     if extra:
-        raise ApiError(422, f"unknown field(s) {', '.join(map(repr, extra))[:120]}; expected "
-                            f"some of {', '.join(sorted(known))}")
+        raise ApiError(422, _("unknown field(s) {fields}; expected some of {known}").format(
+            fields=", ".join(map(repr, extra))[:120], known=", ".join(sorted(known))))

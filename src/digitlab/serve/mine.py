@@ -19,6 +19,7 @@ import numpy as np
 from digitlab.data.idx import read_idx, write_idx
 from digitlab.preprocessing import preprocess
 from digitlab.serve.errors import ApiError
+from digitlab.serve.language import _
 from digitlab.serve.models import LoadedModel
 
 FOLDER = "my-digits"
@@ -41,7 +42,8 @@ class MyDigits:
             return np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.uint8)
         images, labels = read_idx(images_file), read_idx(labels_file)
         if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.shape != images.shape[:1]:
-            raise ApiError(422, f"{self.folder} does not hold 28×28 digits with one label each")
+            raise ApiError(422, _("{folder} does not hold 28×28 digits with one label each")
+                           .format(folder=self.folder))
         return images.astype(np.uint8), labels.astype(np.uint8)
 
     def summary(self, images=None, labels=None) -> dict[str, Any]:
@@ -56,7 +58,8 @@ class MyDigits:
         with self._lock:
             images, labels = self.read()
             if labels.size >= MAX_DIGITS:
-                raise ApiError(422, f"{self.folder} holds {MAX_DIGITS} digits already")
+                raise ApiError(422, _("{folder} holds {n} digits already").format(
+                    folder=self.folder, n=MAX_DIGITS))
             images = np.concatenate([images, pixels.reshape(1, 28, 28)])
             labels = np.concatenate([labels, np.array([label], np.uint8)])
             self.folder.mkdir(parents=True, exist_ok=True)

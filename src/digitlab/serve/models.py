@@ -29,6 +29,7 @@ from digitlab.fileio import read_json
 from digitlab.modelio import MODEL_FILE, SavedModel, check_digit_shape, load_model, read_metadata
 from digitlab.runfiles import EVALUATION_FILE
 from digitlab.serve.errors import ApiError
+from digitlab.serve.language import _
 
 #: folders not searched for runs (a report's cache keeps its own copies of runs)
 SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv"}
@@ -184,8 +185,8 @@ def _answers_on_test_split(model: LoadedModel) -> dict[str, np.ndarray]:
     try:
         dataset = load_run_dataset(config, require=("test",))
     except DigitlabError as error:
-        raise ApiError(409, f"model {model.entry.id!r}: its test data cannot be loaded "
-                            f"({error})") from None
+        raise ApiError(409, _("model {model!r}: its test data cannot be loaded ({error})")
+                       .format(model=model.entry.id, error=error)) from None
     images, labels = dataset.test.images, dataset.test.labels  # (N, 784), (N,)
     probabilities = model.reader.probabilities(images)  # (N, 10)
     return {"images": images, "labels": labels, "probabilities": probabilities}
@@ -265,22 +266,25 @@ class ModelRegistry:
             self.scan()
             run_id = self.active
             if run_id is None:
-                raise ApiError(404, "no model yet: train one first (POST /api/train)")
+                raise ApiError(404, _("no model yet: train one first (POST /api/train)"))
         if not isinstance(run_id, str) or len(run_id) > 200:
-            raise ApiError(422, "a model id must be a string of at most 200 characters")
+            raise ApiError(422, _("a model id must be a string of at most 200 characters"))
         entry = self._entries.get(run_id)
         if entry is None:
             entry = next((e for e in self.scan() if e.id == run_id), None)
         unreadable = self._unreadable.get(run_id)
         if entry is None and unreadable is not None:
-            raise ApiError(422, f"model {run_id!r} cannot be read: {unreadable.reason}")
+            raise ApiError(422, _("model {model!r} cannot be read: {reason}").format(
+                model=run_id, reason=unreadable.reason))
         if entry is None:
-            raise ApiError(404, f"unknown model id {run_id[:80]!r}; GET /api/models lists them")
+            raise ApiError(404, _("unknown model id {model!r}; GET /api/models lists them")
+                           .format(model=run_id[:80]))
         return entry
 
     def set_active(self, run_id: Any) -> str:
         if not isinstance(run_id, str):
-            raise ApiError(422, f"'id' must be a model id (a string), got {run_id!r:.60}")
+            raise ApiError(422, _("'id' must be a model id (a string), got {value!r:.60}")
+                           .format(value=run_id))
         entry = self.entry(run_id)
         with self._lock:
             self.active = entry.id
@@ -298,7 +302,8 @@ class ModelRegistry:
         try:
             saved = load_model(entry.model_file)
         except DigitlabError as error:
-            raise ApiError(422, f"model {entry.id!r} cannot be loaded: {error}") from None
+            raise ApiError(422, _("model {model!r} cannot be loaded: {error}").format(
+                model=entry.id, error=error)) from None
         saved.optimizer_state, saved.extra_arrays = {}, {}  # only the network is needed here
         loaded = LoadedModel(entry, saved)
         with self._lock:

@@ -3,7 +3,8 @@
 The out-of-distribution score is the top probability (higher = more digit-like, the
 ``max_probability`` score of :mod:`digitlab.analysis.ood`). Its reference is the same score on
 the run's own test digits; the threshold is their 5th percentile, so 95 % of real digits score
-above it and an image below it is flagged as probably not a digit.
+above it and an image below it is flagged as probably not a digit. Kinds and scores are named
+in the request's language (:data:`KIND_TITLES`).
 """
 
 from __future__ import annotations
@@ -13,16 +14,38 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.analysis.nondigits import KINDS, generate, load_fashion_images
+from digitlab.analysis.nondigits import (
+    KINDS,
+    SHIFT_PIXELS,
+    NonDigitKind,
+    generate,
+    load_fashion_images,
+)
 from digitlab.calibration import calibration_fields
 from digitlab.errors import DataError
 from digitlab.serve.errors import ApiError
+from digitlab.serve.language import N_, _
 from digitlab.serve.models import LoadedModel
 
 REFERENCE_POINTS = 200  # real-digit scores sent as reference (quantiles when there are more)
 THRESHOLD_PERCENTILE = 5.0
 MAX_IMAGES = 64
-SCORE_NAME = "top probability"
+SCORE_NAME = N_("top probability")
+#: each kind's title as the page shows it (in English the title of ``KINDS``)
+KIND_TITLES = {
+    "uniform_noise": N_("uniform noise"),
+    "gaussian_noise": N_("Gaussian noise"),
+    "all_black": N_("all black"),
+    "all_white": N_("all white"),
+    "checkerboard": N_("checkerboard"),
+    "lines_and_shapes": N_("lines and shapes"),
+    "letters": N_("letters A–Z"),
+    "inverted_digits": N_("inverted digits"),
+    "rotated_90": N_("digits rotated 90°"),
+    "rotated_180": N_("digits rotated 180°"),
+    "shifted_digits": N_("digits shifted {pixels} px"),
+    "fashion_mnist": N_("Fashion-MNIST"),
+}
 
 
 @functools.lru_cache(maxsize=1)
@@ -33,9 +56,14 @@ def _fashion() -> np.ndarray | None:
         return None
 
 
+def title(kind: NonDigitKind) -> str:
+    """The kind's title in the active language (its own title where the lab has none)."""
+    return _(KIND_TITLES.get(kind.name, kind.title)).format(pixels=SHIFT_PIXELS)
+
+
 def kinds() -> list[dict[str, Any]]:
     """The non-digit kinds of ``digitlab analyze`` that can be made here."""
-    return [{"name": kind.name, "description": kind.title} for kind in KINDS.values()
+    return [{"name": kind.name, "description": title(kind)} for kind in KINDS.values()
             if kind.source != "fashion" or _fashion() is not None]
 
 
@@ -53,18 +81,20 @@ def reference(model: LoadedModel) -> dict[str, Any]:
         np.quantile(scores, np.linspace(0.0, 1.0, REFERENCE_POINTS))
     return {"real_digit_scores": shown.tolist(),
             "threshold": float(np.percentile(scores, THRESHOLD_PERCENTILE)),
-            "score_name": SCORE_NAME, "n": int(len(scores))}
+            "score_name": _(SCORE_NAME), "n": int(len(scores))}
 
 
 def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
     """``n`` images of ``kind`` with the network's answers and the real digits' reference."""
     if kind not in KINDS:
-        raise ApiError(404, f"unknown non-digit kind {kind[:60]!r}; expected one of "
-                            f"{', '.join(KINDS)}")
+        raise ApiError(404, _("unknown non-digit kind {kind!r}; expected one of {kinds}")
+                       .format(kind=kind[:60], kinds=", ".join(KINDS)))
     if not 1 <= n <= MAX_IMAGES:
-        raise ApiError(422, f"'n' must be between 1 and {MAX_IMAGES}, got {n}")
+        raise ApiError(422, _("{name!r} must be between {low} and {high}, got {value}").format(
+            name="n", low=1, high=MAX_IMAGES, value=n))
     if seed < 0:
-        raise ApiError(422, f"'seed' must be >= 0, got {seed}")
+        raise ApiError(422, _("{name!r} must be >= {low}, got {value}").format(
+            name="seed", low=0, value=seed))
     source = None
     if KINDS[kind].source == "digits":
         images = model.test_split()["images"]
@@ -74,8 +104,8 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
     elif KINDS[kind].source == "fashion":
         source = _fashion()
         if source is None:
-            raise ApiError(409, "Fashion-MNIST is not available here: `digitlab data download "
-                                "fashion-mnist` fetches it")
+            raise ApiError(409, _("Fashion-MNIST is not available here: `digitlab data "
+                                  "download fashion-mnist` fetches it"))
     images = generate(kind, n, np.random.default_rng([seed, 0]), source)  # (n, 784)
     probabilities = model.reader.probabilities(images).astype(np.float64)  # (n, 10)
     return {"kind": kind, "model": model.entry.id,

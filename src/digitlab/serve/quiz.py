@@ -14,6 +14,8 @@ import numpy as np
 from digitlab.analysis.mistakes import mistakes_by_confidence
 from digitlab.calibration import calibration_fields
 from digitlab.serve import inputs
+from digitlab.serve.errors import ApiError
+from digitlab.serve.language import _
 from digitlab.serve.models import LoadedModel
 from digitlab.shapes import N_CLASSES
 
@@ -45,9 +47,8 @@ def answer(model: LoadedModel, index: Any, guess: Any) -> dict[str, Any]:
     guess = inputs.integer(guess, "guess", 0, N_CLASSES - 1)
     mistakes = ranked_mistakes(model)
     if len(mistakes) == 0:
-        from digitlab.serve.errors import ApiError
-
-        raise ApiError(404, f"model {model.entry.id!r} makes no mistake on its test split")
+        raise ApiError(404, _("model {model!r} makes no mistake on its test split").format(
+            model=model.entry.id))
     test = model.test_split()
     row = mistakes[index % len(mistakes)]
     probabilities = test["probabilities"][row].astype(np.float64)

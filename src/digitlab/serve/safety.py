@@ -19,6 +19,8 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from digitlab.serve.language import _
+
 MAX_BODY_BYTES = 4 * 1024 * 1024
 
 LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
@@ -148,13 +150,15 @@ class BodyLimit:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        message = f"the request body is larger than {self.limit // (1024 * 1024)} MB"
+        message = _("the request body is larger than {megabytes} MB").format(
+            megabytes=self.limit // (1024 * 1024))
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None:
             try:
                 announced = int(length)
             except ValueError:
-                return await send_error(send, 400, "the Content-Length header is not a number")
+                return await send_error(send, 400, _("the Content-Length header is not a "
+                                                     "number"))
             if announced > self.limit:
                 return await send_error(send, 413, message)
         received = 0

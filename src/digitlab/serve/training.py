@@ -5,6 +5,8 @@ own (``multiprocessing`` with ``spawn``: a fresh interpreter, nothing shared wit
 reads its queue on a thread and keeps the job's events — every epoch, the latest running values
 and the end — so a page that connects late first sees the epochs so far. Cancelling sends
 SIGINT (the run keeps its last completed epoch), then terminates a process that does not stop.
+A job's message is a :class:`~digitlab.serve.language.LaterMessage`: each page that asks reads it
+in its own language.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from digitlab.errors import ConfigError
 from digitlab.modelio import MODEL_FILE
 from digitlab.serve.errors import ApiError
 from digitlab.serve.inputs import text, unknown_fields
+from digitlab.serve.language import N_, LaterMessage, _
 from digitlab.serve.models import finite_or_none
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -59,7 +62,7 @@ class TrainingJob:
     epochs: int
     state: str = "running"
     epoch: int = 0
-    message: str | None = None
+    message: LaterMessage | None = None
     test_accuracy: float | None = None
     events: list[Event] = field(default_factory=list)  # epochs and the end, in order
     progress: Event | None = None  # the latest running values
@@ -74,7 +77,7 @@ class TrainingJob:
     def status(self) -> dict[str, Any]:
         progress = self.progress.data if self.progress is not None else {}
         return {"job": self.id, "model": self.model, "state": self.state, "epoch": self.epoch,
-                "epochs": self.epochs, "message": self.message,
+                "epochs": self.epochs, "message": _said(self.message),
                 "samples": progress.get("samples"), "total": progress.get("total"),
                 "settings": self.settings, "trace": [list(p) for p in self.trace]}
 
@@ -119,8 +122,8 @@ class TrainingManager:
         config = config_from_request(body)
         with self._lock:
             if self.running:
-                raise ApiError(409, f"a training is already running ({self.job.model}); "
-                                    "cancel it or wait for it to finish")
+                raise ApiError(409, _("a training is already running ({model}); cancel it or "
+                                      "wait for it to finish").format(model=self.job.model))
             name = self._run_name(body.get("name"), body.get("preset"))
             run_dir = self.runs_dir / name
             run_dir.mkdir(parents=True, exist_ok=True)
@@ -152,7 +155,7 @@ class TrainingManager:
         with self._lock:
             job = self.job
             if job is None or job.state != "running":
-                raise ApiError(409, "no training is running")
+                raise ApiError(409, _("no training is running"))
             job.cancel_requested = True
             process = job.process
         _interrupt(process)
@@ -197,9 +200,9 @@ class TrainingManager:
                             break
                     done = {"state": "cancelled" if job.cancel_requested else "failed",
                             "test_accuracy": None,
-                            "message": "cancelled" if job.cancel_requested else
-                            f"the training process ended unexpectedly (exit code "
-                            f"{job.process.exitcode})"}
+                            "message": None if job.cancel_requested else LaterMessage(
+                                N_("the training process ended unexpectedly (exit code "
+                                   "{code})"), {"code": job.process.exitcode}).to_wire()}
                 continue
             if kind == "done":
                 done = data
@@ -227,7 +230,7 @@ class TrainingManager:
             state = "cancelled"
         with self._lock:
             job.state = state
-            job.message = done.get("message")
+            job.message = LaterMessage.from_wire(done.get("message"))
             job.test_accuracy = finite_or_none(done.get("test_accuracy"))
             job.events.append(Event(next(self._seq), "done", {
                 "job": job.id, "state": state, "model": job.model,
@@ -240,10 +243,11 @@ class TrainingManager:
         if name is not None and name != "":
             name = text(name, "name")
             if not NAME_PATTERN.fullmatch(name):
-                raise ApiError(422, f"'name' must be 1 to 64 letters, digits, '-' or '_', got "
-                                    f"{name[:80]!r}")
+                raise ApiError(422, _("'name' must be 1 to 64 letters, digits, '-' or '_', got "
+                                      "{name!r}").format(name=name[:80]))
             if (self.runs_dir / name).exists():
-                raise ApiError(422, f"a run named {name!r} already exists; choose another name")
+                raise ApiError(422, _("a run named {name!r} already exists; choose another name")
+                               .format(name=name))
             return name
         stem = preset_name if isinstance(preset_name, str) and preset_name in PRESETS \
             else "custom"
@@ -268,21 +272,29 @@ def config_from_request(body: dict[str, Any]) -> TrainConfig:
                 if re.fullmatch(r"\s*\d+(\s*,\s*\d+)*\s*", hidden) else hidden
         if not isinstance(hidden, list) or not all(
                 isinstance(n, int) and not isinstance(n, bool) for n in hidden):
-            raise ApiError(422, f"'hidden' must be a list of layer widths like [256, 128], got "
-                                f"{hidden!r:.60}")
+            raise ApiError(422, _("'hidden' must be a list of layer widths like [256, 128], "
+                                  "got {value!r:.60}").format(value=hidden))
         if len(hidden) > MAX_LAYERS or any(n > MAX_WIDTH for n in hidden):
-            raise ApiError(422, f"'hidden' allows at most {MAX_LAYERS} layers of at most "
-                                f"{MAX_WIDTH} units, got {hidden!r:.60}")
+            raise ApiError(422, _("'hidden' allows at most {layers} layers of at most {width} "
+                                  "units, got {value!r:.60}").format(
+                                      layers=MAX_LAYERS, width=MAX_WIDTH, value=hidden))
         fields["hidden"] = hidden
     epochs = fields.get("epochs")
     if isinstance(epochs, int) and not isinstance(epochs, bool) and epochs > MAX_EPOCHS:
-        raise ApiError(422, f"'epochs' must be at most {MAX_EPOCHS}, got {epochs}")
+        raise ApiError(422, _("{name!r} must be at most {most}, got {value}").format(
+            name="epochs", most=MAX_EPOCHS, value=epochs))
     try:
         return preset(preset_name or "assignment").replace(**fields)
     except ConfigError as error:
         raise ApiError(422, str(error)) from None
     except (TypeError, ValueError) as error:
-        raise ApiError(422, f"invalid training settings ({error})") from None
+        raise ApiError(422, _("invalid training settings ({error})").format(
+            error=error)) from None
+
+
+def _said(message: LaterMessage | None) -> str | None:
+    """A job's message in the active language (the language of the request that asks)."""
+    return None if message is None else str(message)
 
 
 def _interrupt(process) -> None:

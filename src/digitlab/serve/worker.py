@@ -3,7 +3,9 @@
 Started by :class:`digitlab.serve.training.TrainingManager` with the ``spawn`` method, so it
 shares no state with the server. It reports back through a queue as ``(kind, data)`` tuples:
 ``("progress", {...})`` at most a few times per second, ``("epoch", record)`` after each
-checkpoint and one final ``("done", {"state", "test_accuracy", "message"})``. SIGINT stops it
+checkpoint and one final ``("done", {"state", "test_accuracy", "message"})``, its message a
+:class:`~digitlab.serve.language.LaterMessage` as a plain dict (each page that follows the
+training reads it in its own language), or None. SIGINT stops it
 after the last completed epoch (kept on disk, so ``digitlab train --resume`` continues it).
 The run folder ends up with the same files as ``digitlab train`` writes.
 """
@@ -18,6 +20,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from digitlab.serve.language import N_, LaterMessage
+
 PROGRESS_INTERVAL = 0.25  # seconds between progress reports at most
 NICENESS = 5  # the training yields the CPU to the server, which keeps answering
 ORPHAN_CHECK = 1.0  # seconds between checks that the server is still there
@@ -31,15 +35,16 @@ def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
     try:
         state, test_accuracy, message = _train(config_fields, Path(run_dir), queue)
     except KeyboardInterrupt:
-        state, test_accuracy, message = "cancelled", None, "cancelled"
+        state, test_accuracy, message = "cancelled", None, None
     except Exception as error:  # reported to the page as a failed job, one line
         from digitlab.errors import DigitlabError
 
         state, test_accuracy = "failed", None
-        message = str(error) if isinstance(error, DigitlabError) else \
+        words = str(error) if isinstance(error, DigitlabError) else \
             f"{type(error).__name__}: {error}"
+        message = LaterMessage(" ".join(words.split()), translate=False)
     queue.put(("done", {"state": state, "test_accuracy": test_accuracy,
-                        "message": " ".join(str(message).split())}))
+                        "message": None if message is None else message.to_wire()}))
 
 
 def _stop_when_orphaned(parent: int) -> None:
@@ -49,7 +54,13 @@ def _stop_when_orphaned(parent: int) -> None:
     os.kill(os.getpid(), signal.SIGINT)
 
 
-def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, Any, str]:
+#: what a finished training says, by how it ended (its test accuracy is sent beside it)
+ENDINGS = {"completed": N_("completed: epochs {epochs}"),
+           "early_stopping": N_("stopped early: epochs {epochs}")}
+
+
+def _train(config_fields: dict[str, Any], run_dir: Path,
+           queue) -> tuple[str, Any, LaterMessage]:
     from digitlab.config import TrainConfig
     from digitlab.data import load_run_dataset
     from digitlab.training import train
@@ -80,16 +91,15 @@ def _train(config_fields: dict[str, Any], run_dir: Path, queue) -> tuple[str, An
                    on_epoch_end=on_epoch_end, on_progress=on_progress)
     if result.status == "interrupted":
         return "cancelled", None, _kept(result)
-    final = result.history.final
-    accuracy = final.get("test_accuracy")
-    return "finished", accuracy, (f"{result.status}: {len(result.history.epochs)} epochs, "
-                                  f"test accuracy {accuracy:.2%}" if accuracy is not None else
-                                  f"{result.status}: {len(result.history.epochs)} epochs")
+    ending = ENDINGS.get(result.status, f"{result.status}: epochs {{epochs}}")
+    return "finished", result.history.final.get("test_accuracy"), LaterMessage(
+        ending, {"epochs": len(result.history.epochs)}, translate=result.status in ENDINGS)
 
 
-def _kept(result) -> str:
+def _kept(result) -> LaterMessage:
     done = len(result.history.epochs)
     if done == 0:
-        return "cancelled in epoch 1: no epoch was completed, nothing was saved"
-    return (f"cancelled in epoch {done + 1}: the last completed epoch ({done}) is kept; "
-            f"digitlab train --resume continues it")
+        return LaterMessage(N_("cancelled in epoch 1: no epoch was completed, nothing was saved"))
+    return LaterMessage(N_("cancelled in epoch {epoch}: the last completed epoch ({done}) is "
+                           "kept; digitlab train --resume continues it"),
+                        {"epoch": done + 1, "done": done})

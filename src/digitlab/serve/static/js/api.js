@@ -1,5 +1,8 @@
 // Talking to the lab's server: JSON requests, images, server-sent events and NDJSON streams.
-// Every failure becomes an ApiError whose message is one line a person can read.
+// Every failure becomes an ApiError whose message is one line a person can read (the server
+// writes its messages in the page's language: the language cookie travels with each request).
+
+import { _ } from "./i18n.js";
 
 export class ApiError extends Error {
   constructor(message, status = 0) {
@@ -18,7 +21,8 @@ async function readError(response) {
   } catch {
     text = response.statusText;
   }
-  return new ApiError(oneLine(text || `the server answered ${response.status}`), response.status);
+  return new ApiError(oneLine(text || _("the server answered {status}", { status: response.status })),
+    response.status);
 }
 
 export function oneLine(text) {
@@ -31,7 +35,7 @@ async function send(url, options = {}) {
     response = await fetch(url, options);
   } catch (error) {
     if (error.name === "AbortError") throw error;
-    throw new ApiError("the lab's server does not answer; is `digitlab serve` still running?");
+    throw new ApiError(_("the lab's server does not answer; is `digitlab serve` still running?"));
   }
   if (!response.ok) throw await readError(response);
   return response;

@@ -1,6 +1,11 @@
-// Small charts drawn as SVG: probability bars, line charts over epochs, a histogram.
+// Small charts drawn as SVG: probability bars, line charts over epochs, a histogram. Numbers
+// are written the page language's way; whoever draws a chart draws it again when the language
+// changes (onLanguage), with the words of the new one.
+
+import { _, number, percent, say } from "./i18n.js";
 
 const NS = "http://www.w3.org/2000/svg";
+const LEGEND_CHARACTER = 7.6; // the width of a character of a legend (13.5 px), on average
 
 export function svgElement(name, attributes = {}, text = null) {
   const element = document.createElementNS(NS, name);
@@ -9,23 +14,22 @@ export function svgElement(name, attributes = {}, text = null) {
   return element;
 }
 
-export const percent = (p, digits = 0) => `${(100 * p).toFixed(digits)}\u00a0%`;
-
-/** A probability as people read it: "97 %", "4.2 %", "< 0.1 %". */
+/** A probability as people read it: "97 %", "4.2 %", "< 0.1 %" (in Slovenian "4,2 %"). */
 export function chance(p) {
-  if (p >= 0.999 && p < 1) return ">\u00a099.9\u00a0%"; // never a rounded "100 %" short of certain
+  if (p >= 0.999 && p < 1) return `>\u00a0${percent(0.999, 1)}`; // never a rounded "100 %" short of certain
   if (p >= 0.1) return percent(p, p > 0.99 && p < 1 ? 1 : 0); // 99.6 %, not a rounded 100 %
-  return p >= 0.001 ? percent(p, 1) : "<\u00a00.1\u00a0%";
+  return p >= 0.001 ? percent(p, 1) : `<\u00a0${percent(0.001, 1)}`;
 }
 
 /**
- * Ten horizontal bars, one per digit, inside `container` (built once, then updated).
- * `update(probabilities, answer)` sets widths and labels; `update(null)` empties them.
+ * Ten horizontal bars, one per digit, inside `container` (built once, then updated); `label`
+ * (a function that writes it) names them. `update(probabilities, answer)` sets widths and
+ * labels; `update(null)` empties them.
  */
 export function probabilityBars(container, label) {
   container.classList.add("bars");
   container.setAttribute("role", "list");
-  container.setAttribute("aria-label", label);
+  say(container, label, { attribute: "aria-label" });
   const rows = [];
   for (let d = 0; d < 10; d++) {
     const row = document.createElement("div");
@@ -42,9 +46,9 @@ export function probabilityBars(container, label) {
     rows.forEach((row, d) => {
       const p = probabilities ? probabilities[d] : 0;
       row.querySelector(".bar-fill").style.width = `${Math.max(0, Math.min(1, p)) * 100}%`;
-      row.querySelector(".bar-value").textContent = probabilities ? chance(p) : "";
+      say(row.querySelector(".bar-value"), () => (probabilities ? chance(p) : ""));
       row.classList.toggle("is-answer", probabilities !== null && d === answer);
-      row.setAttribute("aria-label", probabilities ? `${d}: ${percent(p, 1)}` : `${d}`);
+      say(row, () => (probabilities ? `${d}: ${percent(p, 1)}` : `${d}`), { attribute: "aria-label" });
     });
   };
 }
@@ -90,7 +94,7 @@ export function lineChart(svg, series, options = {}) {
   }
   const px = (x) => margin.left + ((x - xMin) / (xMax - xMin)) * (width - margin.left - margin.right);
   const py = (y) => height - margin.bottom - ((y - yMin) / (yMax - yMin)) * (height - margin.top - margin.bottom);
-  const format = options.yFormat || ((v) => String(+v.toFixed(3)));
+  const format = options.yFormat || ((v) => number(v));
 
   const grid = svgElement("g", { class: "chart-grid" });
   for (const t of niceTicks(yMin, yMax, 4)) {
@@ -99,7 +103,7 @@ export function lineChart(svg, series, options = {}) {
   }
   const xTicks = niceTicks(xMin, xMax, 6).filter((t) => !options.integerX || Number.isInteger(t));
   for (const t of xTicks) {
-    grid.append(svgElement("text", { x: px(t), y: height - margin.bottom + 16, "text-anchor": "middle" }, String(t)));
+    grid.append(svgElement("text", { x: px(t), y: height - margin.bottom + 16, "text-anchor": "middle" }, number(t)));
   }
   grid.append(svgElement("line", {
     class: "chart-axis", x1: margin.left, x2: width - margin.right,
@@ -125,11 +129,12 @@ export function lineChart(svg, series, options = {}) {
     svg.append(group);
   }
   const legend = series.filter((s) => s.points.some((p) => p[1] !== null));
-  legend.forEach((s, i) => {
-    const x = margin.left + 10 + i * 118;
+  let x = margin.left + 10;
+  for (const s of legend) { // each entry as wide as its name (names differ between languages)
     svg.append(svgElement("line", { x1: x, x2: x + 18, y1: 13, y2: 13, stroke: s.color, "stroke-width": 3, "stroke-dasharray": s.dashed ? "5 4" : "none" }));
     svg.append(svgElement("text", { class: "chart-legend", x: x + 23, y: 17 }, s.name));
-  });
+    x += 23 + LEGEND_CHARACTER * s.name.length + 22;
+  }
   if (options.yLabel) svg.setAttribute("aria-label", options.yLabel);
   return { px, py };
 }
@@ -159,12 +164,13 @@ export function histogram(svg, values, { markers = [], threshold = null, bins = 
   });
   svg.append(svgElement("line", { class: "chart-axis", x1: margin.left, x2: width - margin.right, y1: base, y2: base }));
   for (const t of [0, 0.25, 0.5, 0.75, 1]) {
-    svg.append(svgElement("text", { class: "chart-tick", x: px(t), y: base + 16, "text-anchor": "middle" }, t.toFixed(2)));
+    svg.append(svgElement("text", { class: "chart-tick", x: px(t), y: base + 16, "text-anchor": "middle" }, number(t, 2)));
   }
   if (xLabel) svg.append(svgElement("text", { class: "chart-label", x: width / 2, y: height - 6, "text-anchor": "middle" }, xLabel));
   if (threshold !== null) {
     svg.append(svgElement("line", { class: "hist-threshold", x1: px(threshold), x2: px(threshold), y1: margin.top - 8, y2: base }));
-    svg.append(svgElement("text", { class: "chart-tick", x: px(threshold) - 4, y: margin.top - 14, "text-anchor": "end" }, `threshold ${threshold.toFixed(2)}`));
+    svg.append(svgElement("text", { class: "chart-tick", x: px(threshold) - 4, y: margin.top - 14, "text-anchor": "end" },
+      _("threshold {value}", { value: number(threshold, 2) })));
   }
   markers.forEach((m) => {
     const x = px(Math.min(1, Math.max(0, m.value)));

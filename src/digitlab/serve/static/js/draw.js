@@ -3,6 +3,7 @@
 
 import { ApiError, predictImage } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
+import { _, number, say, significant } from "./i18n.js";
 import { drawNetwork } from "./network.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
@@ -15,8 +16,8 @@ const ACCEPTED = ["image/png", "image/jpeg"];
 
 export function setupDraw() {
   const pad = new DrawingPad($("draw-canvas"));
-  const bars = probabilityBars($("bars"), "Probability of each digit");
-  const compareBars = probabilityBars($("compare-bars"), "Probability of each digit, second network");
+  const bars = probabilityBars($("bars"), () => _("Probability of each digit"));
+  const compareBars = probabilityBars($("compare-bars"), () => _("Probability of each digit, second network"));
   let asking = false; // a question is on its way to the server
   let again = false; // the drawing changed meanwhile: ask again when the answer arrives
   let timer = null;
@@ -25,18 +26,18 @@ export function setupDraw() {
   let answers = 0; // answers shown so far (while drawing too)
 
   function reset() {
-    $("prediction").textContent = "";
+    say($("prediction"), "");
     $("prediction").classList.remove("not-digit");
     $("compare-prediction").classList.remove("not-digit");
     $("prediction-placeholder").hidden = false;
-    $("prediction-sure").textContent = "";
-    $("compare-prediction").textContent = "";
-    $("compare-sure").textContent = "";
+    say($("prediction-sure"), "");
+    say($("compare-prediction"), "");
+    say($("compare-sure"), "");
     showCalibration("prediction-calibration", null);
     showCalibration("compare-calibration", null);
-    $("saliency-digit").textContent = "the answer";
-    $("runner-up").textContent = "";
-    $("answer-status").textContent = "";
+    saliencyCaption(null);
+    say($("runner-up"), "");
+    say($("answer-status"), "");
     $("turn-into").hidden = true;
     bars(null);
     compareBars(null);
@@ -56,22 +57,23 @@ export function setupDraw() {
     bars(answer.probabilities, answer.digit);
     const order = answer.probabilities.map((p, d) => [p, d]).sort((a, b) => b[0] - a[0]);
     $("turn-into").hidden = false;
-    $("runner-up").textContent = `Next most likely: ${order[1][1]} (${chance(order[1][0])}), ` +
-      `then ${order[2][1]} (${chance(order[2][0])}).`;
+    say($("runner-up"), () => _("Next most likely: {second} ({p2}), then {third} ({p3}).", {
+      second: order[1][1], p2: chance(order[1][0]), third: order[2][1], p3: chance(order[2][0]) }));
     paintGray($("prepared"), answer.prepared);
     $("prepared").dataset.updated = String(Date.now());
     if (answer.saliency) {
       paintDiverging($("saliency"), answer.saliency, answer.prepared);
       $("saliency").dataset.updated = String(Date.now());
-      $("saliency-digit").textContent = `a ${answer.digit}`;
+      saliencyCaption(answer.digit);
     }
     showUnits(answer.hidden || [], answer.digit);
     showNetwork("network-canvas", "network-caption", answer);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
-      const sure = chance(answer.probabilities[answer.digit]);
-      $("answer-status").textContent = answer.is_digit === false
-        ? `The network says this is not a digit (its best guess, ${answer.digit}, is ${sure} sure).`
-        : `The network reads ${answer.digit}, ${sure} sure.`;
+      const sure = () => chance(answer.probabilities[answer.digit]);
+      say($("answer-status"), () => (answer.is_digit === false
+        ? _("The network says this is not a digit (its best guess, {digit}, is {sure} sure).",
+          { digit: answer.digit, sure: sure() })
+        : _("The network reads {digit}, {sure} sure.", { digit: answer.digit, sure: sure() })));
     }
     lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
   }
@@ -79,27 +81,42 @@ export function setupDraw() {
   // The answer: the digit, or, below a calibrated network's threshold, "not a digit" with its
   // best guess still named.
   function showDigit(digitId, sureId, answer) {
-    const sure = chance(answer.probabilities[answer.digit]);
+    const sure = () => chance(answer.probabilities[answer.digit]);
     const notDigit = answer.is_digit === false;
-    $(digitId).textContent = notDigit ? "not a digit" : String(answer.digit);
+    say($(digitId), () => (notDigit ? _("not a digit") : String(answer.digit)));
     $(digitId).classList.toggle("not-digit", notDigit);
     $(digitId).dataset.digit = String(answer.digit);
-    $(sureId).textContent = notDigit ? `best guess ${answer.digit}, ${sure} sure` : `${sure} sure`;
+    say($(sureId), () => (notDigit
+      ? _("best guess {guess}, {sure} sure", { guess: answer.digit, sure: sure() })
+      : _("{sure} sure", { sure: sure() })));
+  }
+
+  // Under the saliency map: what red pushes toward (the answer's digit, once there is one).
+  function saliencyCaption(digit) {
+    say($("saliency-caption"), () => {
+      const answer = digit === null ? _("the answer") : _("a {digit}", { digit });
+      return _('<span class="key red">Red</span> pixels push toward <b>{answer}</b>, ' +
+        '<span class="key blue">blue</span> ones away; your ink is shaded grey.', { answer });
+    }, { html: true });
   }
 
   // Whether the probabilities shown are calibrated (a temperature fitted on held-out digits).
   function showCalibration(id, answer) {
     const note = $(id);
     note.classList.toggle("calibrated", Boolean(answer?.calibrated));
-    if (!answer) note.textContent = "";
-    else if (answer.calibrated) {
-      note.textContent = `calibrated (T = ${Number(answer.temperature).toPrecision(3)})`;
-      note.title = "Temperature scaling fitted on digits the network never trained on: " +
-        "among answers shown p sure, about p are right." +
-        (answer.threshold != null ? ` Below ${chance(answer.threshold)} the answer is “not a digit”.` : "");
+    if (!answer) {
+      say(note, "");
+      say(note, "", { attribute: "title" });
+    } else if (answer.calibrated) {
+      const temperature = Number(answer.temperature);
+      say(note, () => _("calibrated (T = {temperature})", { temperature: significant(temperature) }));
+      say(note, () => _("Temperature scaling fitted on digits the network never trained on: " +
+        "among answers shown p sure, about p are right.") + (answer.threshold != null
+        ? " " + _("Below {threshold} the answer is “not a digit”.", { threshold: chance(answer.threshold) })
+        : ""), { attribute: "title" });
     } else {
-      note.textContent = "not calibrated";
-      note.title = "This network's confidence is not a probability it has earned.";
+      say(note, () => _("not calibrated"));
+      say(note, () => _("This network's confidence is not a probability it has earned."), { attribute: "title" });
     }
   }
 
@@ -107,20 +124,22 @@ export function setupDraw() {
     const cards = units.map((unit) => {
       const card = document.createElement("figure");
       card.className = "unit";
-      const picture = pictureCanvas(`Incoming weights of hidden unit ${unit.unit}`, "picture");
+      const picture = pictureCanvas(() => _("Incoming weights of hidden unit {unit}", { unit: unit.unit }), "picture");
       paintDiverging(picture, unit.weights);
       const caption = document.createElement("figcaption");
-      const vote = unit.contribution >= 0 ? `+${unit.contribution.toFixed(2)}` : unit.contribution.toFixed(2);
-      caption.innerHTML = `<b>unit ${unit.unit}</b><span>act ${unit.activation.toFixed(2)}</span><span>vote ${vote}</span>`;
-      card.title = `Unit ${unit.unit} of layer ${unit.layer}: output ${unit.activation.toFixed(3)}, ` +
-        `moves the answer ${digit} by ${vote}`;
+      const vote = () => (unit.contribution >= 0 ? "+" : "") + number(unit.contribution, 2);
+      say(caption, () => _("<b>unit {unit}</b><span>act {output}</span><span>vote {vote}</span>", {
+        unit: unit.unit, output: number(unit.activation, 2), vote: vote() }), { html: true });
+      say(card, () => _("Unit {unit} of layer {layer}: output {output}, moves the answer {answer} by {vote}", {
+        unit: unit.unit, layer: unit.layer, output: number(unit.activation, 3), answer: digit, vote: vote() }),
+      { attribute: "title" });
       card.append(picture, caption);
       return card;
     });
     if (!cards.length) {
       const note = document.createElement("p");
       note.className = "muted";
-      note.textContent = "This network has no hidden layer: its inputs vote directly.";
+      say(note, () => _("This network has no hidden layer: its inputs vote directly."));
       cards.push(note);
     }
     $("units").replaceChildren(...cards);
@@ -131,15 +150,15 @@ export function setupDraw() {
   function showNetwork(canvasId, captionId, answer) {
     const model = answer ? lab.model(answer.model) : null;
     drawNetwork($(canvasId), answer, model?.sizes, model?.activations);
-    if (model) $(captionId).textContent = `${model.name || model.id}: ${model.sizes.join("-")}`;
+    if (model) say($(captionId), `${model.name || model.id}: ${model.sizes.join("-")}`);
   }
 
   function showCompare(answer) {
     $("compare-network").hidden = !answer;
     if (!answer) {
-      $("compare-prediction").textContent = "";
+      say($("compare-prediction"), "");
       $("compare-prediction").classList.remove("not-digit");
-      $("compare-sure").textContent = "";
+      say($("compare-sure"), "");
       showCalibration("compare-calibration", null);
       compareBars(null);
       return;
@@ -152,7 +171,7 @@ export function setupDraw() {
 
   async function ask() {
     if (!lab.active) {
-      showError("draw-error", "no trained network yet — train one first (the button above)");
+      showError("draw-error", () => _("no trained network yet — train one first (the button above)"));
       return;
     }
     if (asking) {
@@ -183,7 +202,8 @@ export function setupDraw() {
     } catch (error) {
       if (asked === version) {
         const blank = error instanceof ApiError && error.status === 422;
-        showError("draw-error", blank ? `${error.message} — draw a little more.` : error.message);
+        showError("draw-error", blank
+          ? () => _("{problem} — draw a little more.", { problem: error.message }) : error.message);
         $("draw-error").dataset.version = String(asked);
       }
     } finally {
@@ -227,14 +247,14 @@ export function setupDraw() {
   async function upload(file) {
     if (!file) return;
     if (!ACCEPTED.includes(file.type)) {
-      showError("draw-error", `${file.name}: not a PNG or JPEG image`);
+      showError("draw-error", () => _("{file}: not a PNG or JPEG image", { file: file.name }));
       return;
     }
     try {
       pad.clear();
       await pad.addPicture(file);
     } catch {
-      showError("draw-error", `${file.name}: this picture cannot be read`);
+      showError("draw-error", () => _("{file}: this picture cannot be read", { file: file.name }));
     }
   }
   $("upload").addEventListener("change", (event) => {
@@ -267,19 +287,21 @@ export function setupDraw() {
     const select = $("compare-model");
     const chosen = select.value;
     const others = lab.models.filter((m) => m.id !== lab.active);
-    select.replaceChildren(new Option("— no second network —", ""),
-      ...others.map((m) => {
-        const option = new Option(modelLabel(m, true), m.id); // short: the column is narrow
-        option.title = modelLabel(m);
-        return option;
-      }));
+    const none = new Option("", "");
+    say(none, () => _("— no second network —"));
+    select.replaceChildren(none, ...others.map((m) => {
+      const option = new Option("", m.id);
+      say(option, () => modelLabel(m, true)); // short: the column is narrow
+      say(option, () => modelLabel(m), { attribute: "title" });
+      return option;
+    }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
     else if (!compareTouched && others.length) select.value = contrastFor(lab.model(lab.active), others);
     select.disabled = others.length === 0;
     $("compare-note").hidden = others.length > 0 && Boolean(select.value);
-    $("compare-note").textContent = others.length
-      ? "Pick a second network to see both answer the same drawing."
-      : "Train a second network to compare two answers to the same drawing.";
+    say($("compare-note"), () => (others.length
+      ? _("Pick a second network to see both answer the same drawing.")
+      : _("Train a second network to compare two answers to the same drawing.")));
   }
 
   // The second network shown by default is the contrast: one that can answer "not a digit"
@@ -295,7 +317,7 @@ export function setupDraw() {
   function activeChanged() {
     const model = lab.model(lab.active);
     activeVersion = model?.modified ?? null;
-    $("draw-model-name").textContent = model ? `(${model.name || model.id})` : "";
+    say($("draw-model-name"), model ? `(${model.name || model.id})` : "");
     fillCompare();
     if (!pad.isEmpty) changed(false);
   }

@@ -3,8 +3,9 @@
 
 import { streamNDJSON } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
+import { _, ngettext, number, say } from "./i18n.js";
 import { clearPicture, fingerprint, paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, NO_NETWORK, showError } from "./state.js";
+import { $, lab, NO_NETWORK, pageError, showError } from "./state.js";
 
 const FILM_FRAMES = 8; // snapshots kept along the way
 const FAINT = 0.5; // a dream whose brightest pixel is below this is shown brightened (and said so)
@@ -18,11 +19,11 @@ function paintVisible(canvas, image) {
 }
 
 export function setupDream() {
-  const bars = probabilityBars($("dream-bars"), "The network's probabilities for the dream");
+  const bars = probabilityBars($("dream-bars"), () => _("The network's probabilities for the dream"));
   let digit = 3;
   let controller = null;
 
-  const radios = Array.from({ length: 10 }, (_, d) => {
+  const radios = Array.from({ length: 10 }, (unused, d) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "digit";
@@ -61,20 +62,25 @@ export function setupDream() {
   }
 
   function updateTitle() {
-    $("dream-start").textContent = fromDrawing() ? `Turn my drawing into a ${digit}` : `Dream a ${digit}`;
+    const shown = digit;
+    say($("dream-start"), fromDrawing()
+      ? () => _("Turn my drawing into a {digit}", { digit: shown }) : () => _("Dream a {digit}", { digit: shown }));
   }
 
   function options() {
-    if (!lab.active) throw new Error(NO_NETWORK);
+    if (!lab.active) throw pageError(NO_NETWORK);
     const body = { digit, start: startFrom(), model: lab.active };
     for (const input of $("dream-form").querySelectorAll("details input")) {
       if (input.value === "") continue;
       const value = Number(input.value);
-      if (!isFinite(value) || value < 0) throw new Error(`${input.name}: expected a number ≥ 0, got “${input.value}”`);
+      if (!isFinite(value) || value < 0) {
+        const [name, typed] = [input.name, input.value];
+        throw pageError(() => _("{name}: expected a number ≥ 0, got “{typed}”", { name, typed }));
+      }
       body[input.name] = value;
     }
     if (body.start === "image") {
-      if (!lab.drawing) throw new Error("draw a digit in the Draw tab first, then turn it into another");
+      if (!lab.drawing) throw pageError(() => _("draw a digit in the Draw tab first, then turn it into another"));
       body.image = Array.from(lab.drawing.prepared);
     }
     return body;
@@ -83,13 +89,13 @@ export function setupDream() {
   /** The filmstrip: the start, the latest frame and evenly spaced ones between them. */
   function showFilm(frames) {
     const shown = frames.length <= FILM_FRAMES ? frames : Array.from({ length: FILM_FRAMES },
-      (_, i) => frames[Math.round((i * (frames.length - 1)) / (FILM_FRAMES - 1))]);
+      (unused, i) => frames[Math.round((i * (frames.length - 1)) / (FILM_FRAMES - 1))]);
     $("dream-film").replaceChildren(...shown.map(({ image, step }) => {
       const frame = document.createElement("figure");
-      const picture = pictureCanvas(step === 0 ? "The start" : `The dream at step ${step}`, "picture");
+      const picture = pictureCanvas(() => (step === 0 ? _("The start") : _("The dream at step {step}", { step })), "picture");
       paintGray(picture, image);
       const caption = document.createElement("figcaption");
-      caption.textContent = step === 0 ? "start" : `step ${step}`;
+      say(caption, () => (step === 0 ? _("start") : _("step {step}", { step })));
       frame.append(picture, caption);
       return frame;
     }));
@@ -101,7 +107,7 @@ export function setupDream() {
     try {
       body = options();
     } catch (error) {
-      showError("dream-error", error.message);
+      showError("dream-error", error.say || error.message);
       return;
     }
     showError("dream-error", null);
@@ -111,8 +117,13 @@ export function setupDream() {
     $("dream-start").disabled = true;
     $("dream-stop").disabled = false;
     $("dream-film").replaceChildren();
-    $("dream-contrast").textContent = "";
-    $("dream-title").textContent = body.start === "image" ? `Your drawing, turning into a ${digit}` : `Dreaming a ${digit}`;
+    say($("dream-contrast"), "");
+    const wanted = digit;
+    let stopped = false;
+    const title = (make) => say($("dream-title"), () => make() + (stopped ? _(" (stopped)") : ""));
+    let titled = () => (body.start === "image"
+      ? _("Your drawing, turning into a {digit}", { digit: wanted }) : _("Dreaming a {digit}", { digit: wanted }));
+    title(titled);
     if (body.start === "image") paintGray($("dream-image"), body.image);
     else clearPicture($("dream-image"));
     const dreamImage = $("dream-image");
@@ -122,35 +133,43 @@ export function setupDream() {
     dreamImage.dataset.start = body.start;
     const seen = new Set();
     const frames = body.start === "noise" ? [] : [{ image: body.image || new Array(784).fill(0), step: 0 }];
-    const finished = body.start === "image"
-      ? `Your ${lab.drawing.digit}, turned into a ${digit}` : `The network's ${digit}, dreamed from ${body.start}`;
+    const drawn = body.start === "image" ? lab.drawing.digit : null;
+    const finished = () => (drawn !== null
+      ? _("Your {drawn}, turned into a {digit}", { drawn, digit: wanted })
+      : body.start === "noise"
+        ? _("The network's {digit}, dreamed from noise", { digit: wanted })
+        : _("The network's {digit}, dreamed from black", { digit: wanted }));
     try {
       await streamNDJSON("/api/dream", body, (line) => {
         if (mine !== controller) return;
         if (line.error) {
           showError("dream-error", line.error);
-          $("dream-title").textContent = `The dream of a ${digit} failed`;
+          titled = () => _("The dream of a {digit} failed", { digit: wanted });
+          title(titled);
           return;
         }
         const gain = paintVisible(dreamImage, line.image);
-        $("dream-contrast").textContent = gain > 1
-          ? `Shown ${gain.toFixed(1)}× brighter than it is: the dream itself is faint (its brightest pixel ${(1 / gain).toFixed(2)}).`
-          : "";
+        say($("dream-contrast"), () => (gain > 1
+          ? _("Shown {gain}× brighter than it is: the dream itself is faint (its brightest pixel {brightest}).",
+            { gain: number(gain, 1), brightest: number(1 / gain, 2) })
+          : ""));
         dreamImage.dataset.gain = gain.toFixed(3);
         seen.add(fingerprint(dreamImage)); // what is shown, not merely what arrived
         dreamImage.dataset.frames = String(Number(dreamImage.dataset.frames) + 1);
         dreamImage.dataset.distinct = String(seen.size);
-        $("dream-probability").textContent = chance(line.probability);
+        say($("dream-probability"), () => chance(line.probability));
         if (line.done) {
-          $("dream-step").textContent = `${line.steps} (done)`;
-          $("dream-title").textContent = `${finished}: ${chance(line.probability)} sure after ${line.steps} steps`;
+          say($("dream-step"), () => _("{steps} (done)", { steps: line.steps }));
+          titled = () => ngettext("{what}: {sure} sure after {n} step", "{what}: {sure} sure after {n} steps",
+            line.steps, { what: finished(), sure: chance(line.probability) });
+          title(titled);
           dreamImage.dataset.done = "1";
           if (line.probabilities) bars(line.probabilities, digit);
           if (frames.at(-1)?.step !== line.steps) frames.push({ image: line.image, step: line.steps });
           showFilm(frames);
           return;
         }
-        $("dream-step").textContent = String(line.step);
+        say($("dream-step"), String(line.step));
         if (line.probabilities) bars(line.probabilities, line.probabilities.indexOf(Math.max(...line.probabilities)));
         frames.push({ image: line.image, step: line.step });
         showFilm(frames);
@@ -158,8 +177,11 @@ export function setupDream() {
     } catch (error) {
       if (error.name !== "AbortError") {
         showError("dream-error", error.message);
-        if (!dreamImage.dataset.done) $("dream-title").textContent = "The dream";
-      } else if (mine === controller) $("dream-title").textContent += " (stopped)";
+        if (!dreamImage.dataset.done) say($("dream-title"), () => _("The dream"));
+      } else if (mine === controller) {
+        stopped = true;
+        title(titled);
+      }
     } finally {
       if (mine === controller) {
         $("dream-start").disabled = false;
@@ -175,4 +197,5 @@ export function setupDream() {
   clearPicture($("dream-image"));
   bars(null);
   pick(digit);
+  say($("dream-title"), () => _("The dream"));
 }

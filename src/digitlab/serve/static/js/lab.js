@@ -1,6 +1,8 @@
-// The lab's entry point: tabs, the network chooser, the first-start empty state, and the
-// panels (each in its own module) wired to the shared state.
+// The lab's entry point: tabs, the network chooser, the language switch, the first-start empty
+// state, and the panels (each in its own module) wired to the shared state. i18n.js, imported
+// first, has put the page in its language before any of this runs.
 
+import * as i18n from "./i18n.js";
 import { setupDraw } from "./draw.js";
 import { setupDream } from "./dream.js";
 import { setupMine } from "./mine.js";
@@ -45,9 +47,11 @@ function setupTabs(onShow) {
 function setupChooser() {
   const select = $("active-model");
   function fill() {
-    select.replaceChildren(...(lab.models.length
-      ? lab.models.map((m) => new Option(modelLabel(m), m.id))
-      : [new Option("no network yet", "")]));
+    select.replaceChildren(...(lab.models.length ? lab.models : [null]).map((m) => {
+      const option = new Option("", m ? m.id : "");
+      i18n.say(option, () => (m ? modelLabel(m) : i18n._("no network yet")));
+      return option;
+    }));
     select.value = lab.active || "";
     select.disabled = lab.models.length === 0;
     $("empty-state").hidden = lab.models.length > 0;
@@ -67,9 +71,10 @@ function setupChooser() {
 }
 
 async function boot() {
+  i18n.setupLanguageSwitch();
   setupChooser();
   const pad = setupDraw();
-  window.digitlab = { lab, pad }; // for the browser's console (and the browser tests)
+  window.digitlab = { lab, pad, i18n }; // for the browser's console (and the browser tests)
   setupMine();
   setupModels();
   const resumeTraining = setupTrain();

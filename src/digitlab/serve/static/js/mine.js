@@ -2,17 +2,17 @@
 // see how well the network reads your handwriting next to the MNIST test digits.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { percent } from "./charts.js";
+import { _, ngettext, number, percent, say } from "./i18n.js";
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 export function setupMine() {
-  const buttons = Array.from({ length: 10 }, (_, d) => {
+  const buttons = Array.from({ length: 10 }, (unused, d) => {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "digit";
     button.textContent = String(d);
     button.dataset.testid = `mine-label-${d}`;
-    button.setAttribute("aria-label", `Keep this drawing as a ${d}`);
+    say(button, () => _("Keep this drawing as a {digit}", { digit: d }), { attribute: "aria-label" });
     button.addEventListener("click", () => keep(d));
     return button;
   });
@@ -20,17 +20,19 @@ export function setupMine() {
   let changes = 0; // digits kept on this page: a summary asked for before one is stale
 
   function showCounts(summary) {
-    const counts = summary.per_digit.map((n, d) => [d, n]).filter(([, n]) => n > 0)
-      .map(([d, n]) => `${n} × ${d}`).join(", ");
-    $("mine-count").textContent = summary.count
-      ? `${summary.count} of your digits kept (${counts}).`
-      : "None of your digits kept yet.";
+    say($("mine-count"), () => {
+      const counts = summary.per_digit.map((n, d) => [d, n]).filter(([, n]) => n > 0)
+        .map(([d, n]) => `${number(n)} × ${d}`).join(", ");
+      return summary.count
+        ? ngettext("{n} of your digits kept ({counts}).", "{n} of your digits kept ({counts}).", summary.count, { counts })
+        : _("None of your digits kept yet.");
+    });
     $("mine-count").dataset.count = String(summary.count);
   }
 
   async function keep(label) {
     if (!lab.drawing) {
-      showError("mine-error", "draw a digit first, then say which digit it is");
+      showError("mine-error", () => _("draw a digit first, then say which digit it is"));
       return;
     }
     try {
@@ -38,8 +40,10 @@ export function setupMine() {
       const summary = await postJSON("/api/my-digits", { image: Array.from(lab.drawing.prepared), label });
       showError("mine-error", null);
       showCounts(summary);
-      $("mine-status").textContent = `Kept as a ${label}` +
-        (label === lab.drawing.digit ? " — the network read it right." : ` — the network read ${lab.drawing.digit}.`);
+      const read = lab.drawing.digit;
+      say($("mine-status"), () => (label === read
+        ? _("Kept as a {label} — the network read it right.", { label })
+        : _("Kept as a {label} — the network read {read}.", { label, read })));
     } catch (error) {
       showError("mine-error", error.message);
     }
@@ -54,11 +58,16 @@ export function setupMine() {
       const result = await getJSON("/api/my-digits/accuracy" + query({ model: lab.active }));
       showError("mine-error", null);
       const name = lab.model(result.model)?.name || result.model;
-      $("mine-result").textContent = result.count
-        ? `${name} reads ${result.right} of your ${result.count} digit${result.count === 1 ? "" : "s"} right ` +
-          `(${percent(result.accuracy, 1)})` +
-          (result.test_accuracy != null ? `; ${percent(result.test_accuracy, 1)} of the MNIST test digits.` : ".")
-        : "Keep a few of your digits first: draw one, then press the digit it is.";
+      say($("mine-result"), () => {
+        if (!result.count) return _("Keep a few of your digits first: draw one, then press the digit it is.");
+        const facts = { name, right: number(result.right), share: percent(result.accuracy, 1) };
+        return result.test_accuracy != null
+          ? ngettext("{name} reads {right} of your {n} digit right ({share}); {test} of the MNIST test digits.",
+            "{name} reads {right} of your {n} digits right ({share}); {test} of the MNIST test digits.",
+            result.count, { ...facts, test: percent(result.test_accuracy, 1) })
+          : ngettext("{name} reads {right} of your {n} digit right ({share}).",
+            "{name} reads {right} of your {n} digits right ({share}).", result.count, facts);
+      });
       $("mine-result").dataset.accuracy = result.accuracy === null ? "" : String(result.accuracy);
     } catch (error) {
       showError("mine-error", error.message);

@@ -3,14 +3,16 @@
 
 import { getJSON } from "./api.js";
 import { lineChart } from "./charts.js";
+import { _, number, onLanguage, percent, pgettext, say, significant } from "./i18n.js";
 import { $, lab, nameLoss, showError } from "./state.js";
 
 export const COLORS = { train: "#1f5fbf", validation: "#8a5cc2", test: "#d9730d" };
 
-const fmtAccuracy = (a) => (a === null || a === undefined ? "–" : `${(100 * a).toFixed(1)} %`);
+const fmtAccuracy = (a) => (a === null || a === undefined ? "–" : percent(a, 1));
 
 export function setupModels() {
   let shown = null; // the id whose curves are drawn
+  let detail = null; // its GET /api/models/{id} answer
 
   function render() {
     const rows = lab.models.map((model) => {
@@ -19,12 +21,14 @@ export function setupModels() {
       row.tabIndex = 0;
       row.classList.toggle("is-active", model.id === lab.active);
       row.classList.toggle("is-shown", model.id === shown);
-      row.setAttribute("aria-label", `Show the curves of ${model.name || model.id}`);
+      row.setAttribute("aria-label", _("Show the curves of {model}", { model: model.name || model.id }));
+      const lr = model.lr === null || model.lr === undefined ? "?" : number(model.lr);
       const cells = [
         model.name || model.id,
         model.sizes.join("-"),
         (model.activations || [])[0] || "",
-        `${model.optimizer || ""} η ${model.lr ?? "?"}${model.batch_size > 1 ? `, batch ${model.batch_size}` : ""}`,
+        `${model.optimizer || ""} η ${lr}` +
+          (model.batch_size > 1 ? _(", batch {size}", { size: model.batch_size }) : ""),
         model.epochs ?? "",
         fmtAccuracy(model.test_accuracy),
       ];
@@ -34,15 +38,20 @@ export function setupModels() {
         row.append(cell);
       }
       row.cells[0].classList.add("name");
-      if (model.training) row.cells[0].insertAdjacentHTML("beforeend", ' <span class="tag">training</span>');
+      if (model.training) {
+        const tag = document.createElement("span");
+        tag.className = "tag";
+        tag.textContent = _("training");
+        row.cells[0].append(" ", tag);
+      }
       row.cells[5].classList.add("num");
       const use = document.createElement("td");
       const button = document.createElement("button");
-      button.textContent = model.id === lab.active ? "active" : "Use";
+      button.textContent = model.id === lab.active ? _("active") : _("Use");
       button.disabled = model.id === lab.active;
       button.className = model.id === lab.active ? "ghost" : "";
       button.dataset.testid = "use-model";
-      button.setAttribute("aria-label", `Use ${model.name || model.id}`);
+      button.setAttribute("aria-label", _("Use {model}", { model: model.name || model.id }));
       button.addEventListener("click", async (event) => {
         event.stopPropagation();
         try {
@@ -65,7 +74,11 @@ export function setupModels() {
     });
     if (!rows.length) {
       const row = document.createElement("tr");
-      row.innerHTML = '<td colspan="7" class="muted">No trained network yet — train one in the Train tab.</td>';
+      const cell = document.createElement("td");
+      cell.colSpan = 7;
+      cell.className = "muted";
+      cell.textContent = _("No trained network yet — train one in the Train tab.");
+      row.append(cell);
       rows.push(row);
     }
     $("models-body").replaceChildren(...rows);
@@ -75,30 +88,40 @@ export function setupModels() {
     if (!id) return;
     shown = id;
     render();
-    let detail;
+    let answer;
     try {
-      detail = await getJSON(`/api/models/${id.split("/").map(encodeURIComponent).join("/")}`);
+      answer = await getJSON(`/api/models/${id.split("/").map(encodeURIComponent).join("/")}`);
     } catch (error) {
       showError("models-error", error.message);
       return;
     }
     if (shown !== id) return;
-    $("detail-title").textContent = `Learning curves of ${detail.name || detail.id}`;
+    detail = answer;
+    showFacts();
+    nameLoss($("model-detail"), detail.loss);
+    drawCurves(detail.history || {}, $("detail-loss"), $("detail-accuracy"));
+    $("model-detail").dataset.shown = id;
+  }
+
+  /** The shown run's settings, in the page's language. */
+  function showFacts() {
+    say($("detail-title"), _("Learning curves of {model}", { model: detail.name || detail.id }));
     const config = detail.config || {};
     const facts = [
-      ["layers", detail.sizes.join("-")],
+      [_("layers"), detail.sizes.join("-")],
       ["f", (detail.activations || []).join(", ")],
-      ["loss", detail.loss],
-      ["optimizer", `${detail.optimizer}, η = ${detail.lr}`],
-      ["batch", detail.batch_size],
-      ["parameters", Number(detail.parameters).toLocaleString("en")],
-      ["seed", config.seed],
-      ["data", config.dataset],
-      ["test accuracy", fmtAccuracy(detail.test_accuracy)],
-      ["probabilities", detail.calibrated
-        ? `calibrated, T = ${Number(detail.temperature).toPrecision(3)}` +
-          (detail.threshold != null ? `; “not a digit” below ${fmtAccuracy(detail.threshold)}` : "")
-        : "not calibrated"],
+      [pgettext("setting", "loss"), detail.loss],
+      [_("optimizer"), `${detail.optimizer}, η = ${number(detail.lr)}`],
+      [_("batch"), detail.batch_size],
+      [_("parameters"), number(Number(detail.parameters))],
+      [_("seed"), config.seed],
+      [_("data"), config.dataset],
+      [_("test accuracy"), fmtAccuracy(detail.test_accuracy)],
+      [_("probabilities"), detail.calibrated
+        ? _("calibrated, T = {temperature}", { temperature: significant(Number(detail.temperature)) }) +
+          (detail.threshold != null
+            ? _("; “not a digit” below {threshold}", { threshold: fmtAccuracy(detail.threshold) }) : "")
+        : _("not calibrated")],
     ].filter(([, v]) => v !== undefined && v !== null && v !== "");
     $("detail-config").replaceChildren(...facts.flatMap(([k, v]) => {
       const dt = document.createElement("dt");
@@ -107,9 +130,6 @@ export function setupModels() {
       dd.textContent = String(v);
       return [dt, dd];
     }));
-    nameLoss($("model-detail"), detail.loss);
-    drawCurves(detail.history || {}, $("detail-loss"), $("detail-accuracy"));
-    $("model-detail").dataset.shown = id;
   }
 
   lab.addEventListener("models", () => {
@@ -121,6 +141,13 @@ export function setupModels() {
     render();
     showDetail(lab.active);
   });
+  onLanguage(() => {
+    render();
+    if (detail && detail.id === shown) {
+      showFacts();
+      drawCurves(detail.history || {}, $("detail-loss"), $("detail-accuracy"));
+    }
+  });
 }
 
 /** E and accuracy per epoch for train, validation and test, from a run's history. */
@@ -129,15 +156,17 @@ export function drawCurves(history, lossSvg, accuracySvg) {
   const series = (key, name, color) => ({
     name, color, points: epochs.map((e, i) => [e, (history[key] || [])[i] ?? null]),
   });
-  const options = { xLabel: "epoch", integerX: true, xMin: 0.8, xMax: Math.max(1.2, epochs.length + 0.2) };
+  const options = { xLabel: pgettext("axis", "epoch"), integerX: true, xMin: 0.8, xMax: Math.max(1.2, epochs.length + 0.2) };
+  const names = { train: pgettext("legend", "train"), validation: pgettext("legend", "validation"),
+    test: pgettext("legend", "test") };
   lineChart(lossSvg, [
-    series("train_loss", "train", COLORS.train),
-    series("validation_loss", "validation", COLORS.validation),
-    series("test_loss", "test", COLORS.test),
+    series("train_loss", names.train, COLORS.train),
+    series("validation_loss", names.validation, COLORS.validation),
+    series("test_loss", names.test, COLORS.test),
   ], { ...options, yMin: 0 });
   lineChart(accuracySvg, [
-    series("train_accuracy", "train", COLORS.train),
-    series("validation_accuracy", "validation", COLORS.validation),
-    series("test_accuracy", "test", COLORS.test),
-  ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
+    series("train_accuracy", names.train, COLORS.train),
+    series("validation_accuracy", names.validation, COLORS.validation),
+    series("test_accuracy", names.test, COLORS.test),
+  ], { ...options, yLimits: [0, 1], yFormat: (v) => percent(v) });
 }

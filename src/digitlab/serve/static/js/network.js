@@ -2,6 +2,8 @@
 // hidden layer as a grid of its units (warm: positive output, cool: negative, brighter: larger),
 // the ten outputs, and the strongest connections from the last hidden layer into the answer.
 
+import { _, ngettext, onLanguage } from "./i18n.js";
+
 const WARM = [214, 96, 77];
 const COOL = [67, 147, 195];
 const LINK_PLUS = "rgba(178, 24, 43, 0.55)";
@@ -53,7 +55,8 @@ export function drawNetwork(canvas, answer, sizes = [], activations = []) {
     context.fillStyle = `rgb(${g},${g},${g})`;
     context.fillRect(inputLeft + (i % 28) * pixel, top + Math.floor(i / 28) * pixel, pixel + 0.5, pixel + 0.5);
   });
-  label(context, centre(0), top + side, [`${sizes[0] || 784} inputs`, "your drawing"]);
+  label(context, centre(0), top + side,
+    [ngettext("{n} input", "{n} inputs", sizes[0] || 784), _("your drawing")]);
 
   // the hidden layers: one cell per unit
   const cells = hidden.map((values, l) => {
@@ -72,8 +75,10 @@ export function drawNetwork(canvas, answer, sizes = [], activations = []) {
         Math.max(1, size - (size > 4 ? 1 : 0)), Math.max(1, size - (size > 4 ? 1 : 0)));
     });
     const on = values.filter((v) => Math.abs(v) > 0.5 * scale).length;
-    label(context, centre(l + 1), top + side,
-      [`layer ${l + 1}: ${n} ${activations[l] || ""} units`, `${on} strongly on`]);
+    label(context, centre(l + 1), top + side, [
+      ngettext("layer {layer}: {n} {f} unit", "layer {layer}: {n} {f} units", n,
+        { layer: l + 1, f: activations[l] || "" }),
+      ngettext("{n} strongly on", "{n} strongly on", on)]);
     return { left, size, across };
   });
 
@@ -94,7 +99,8 @@ export function drawNetwork(canvas, answer, sizes = [], activations = []) {
   });
   context.textAlign = "center";
   context.font = "12px system-ui, sans-serif";
-  label(context, centre(columns - 1), top + side, ["10 outputs", `answer ${answer.digit}`]);
+  label(context, centre(columns - 1), top + side,
+    [ngettext("{n} output", "{n} outputs", probabilities.length), _("answer {answer}", { answer: answer.digit })]);
 
   // the strongest connections into the answer, from the last hidden layer
   const links = answer.links || [];
@@ -116,6 +122,13 @@ export function drawNetwork(canvas, answer, sizes = [], activations = []) {
   canvas.dataset.layers = String(hidden.length);
   canvas.dataset.links = String(links.length);
 }
+
+// painted words: painted again in the new language
+onLanguage(() => {
+  for (const canvas of document.querySelectorAll("canvas.network")) {
+    if (canvas.lastDrawn) drawNetwork(canvas, ...canvas.lastDrawn);
+  }
+});
 
 function label(context, x, y, lines) {
   context.fillStyle = "#5b6878";

@@ -2,7 +2,8 @@
 // probability (the out-of-distribution score) is shown against that of real test digits.
 
 import { getJSON, postJSON, query } from "./api.js";
-import { chance, histogram, percent } from "./charts.js";
+import { chance, histogram } from "./charts.js";
+import { _, currentLanguage, ngettext, number, onLanguage, percent, say } from "./i18n.js";
 import { paintGray, pictureCanvas } from "./pictures.js";
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
@@ -12,11 +13,19 @@ export function setupNonDigits() {
   let kinds = [];
   let loaded = false;
   let lastProbe = null; // re-run on a model change
+  let lastShown = null; // the arguments of the last show(): shown again in a new language
+  let lastPercentile = null; // where the probed drawing lies among the real digits (%)
+  let pressed = null; // the kind whose button is pressed
+  let lastNote = null; // what the line above the probes says
 
-  // `own`: the model's own "not a digit" threshold (a calibrated honest network), or null; with
-  // one, each probe is flagged by the network's own answer (`is_digit`).
-  function show(reference, probes, title, own = null) {
-    const drawing = title === "your drawing"; // a person's digit: "passes", never "fooled"
+  // `kind`: the kind probed ({name, description}), or null for the person's drawing (a person's
+  // digit: "passes", never "fooled"); `own`: the model's own "not a digit" threshold (a
+  // calibrated honest network), or null; with one, each probe is flagged by the network's own
+  // answer (`is_digit`).
+  function show(reference, probes, kind, own = null) {
+    lastShown = [reference, probes, kind, own];
+    const drawing = kind === null;
+    const title = drawing ? _("your drawing") : kind.description || kind.name;
     const isFlagged = (probe) => (own !== null && probe.is_digit !== undefined
       ? probe.is_digit === false
       : reference.threshold !== undefined && probe.score < reference.threshold);
@@ -25,42 +34,62 @@ export function setupNonDigits() {
       card.className = "probe";
       const color = PROBE_COLORS[i % PROBE_COLORS.length];
       card.style.setProperty("--probe", color);
-      const picture = pictureCanvas(`${title} ${i + 1}: the network says ${probe.digit}`, "picture");
+      const picture = pictureCanvas(_("{kind} {i}: the network says {answer}", { kind: title, i: i + 1, answer: probe.digit }),
+        "picture");
       paintGray(picture, probe.image);
       const caption = document.createElement("figcaption");
       const flagged = isFlagged(probe);
-      const flag = flagged ? (drawing ? "flagged: not a digit" : "not a digit ✓")
-        : drawing ? "passes as a digit" : "fooled";
+      const flag = flagged ? (drawing ? _("flagged: not a digit") : _("not a digit ✓"))
+        : drawing ? _("passes as a digit") : _("fooled");
       const style = flagged ? "flag-odd" : drawing ? "flag-passes" : "flag-fooled";
-      caption.innerHTML = `<span class="probe-answer">says <b>${probe.digit}</b></span>
-        <span class="probe-score">${chance(probe.score)} sure</span>
-        <span class="probe-flag ${style}" data-testid="probe-flag">${flag}</span>`;
+      const says = document.createElement("span");
+      says.className = "probe-answer";
+      says.innerHTML = _("says <b>{answer}</b>", { answer: probe.digit });
+      const score = document.createElement("span");
+      score.className = "probe-score";
+      score.textContent = _("{sure} sure", { sure: chance(probe.score) });
+      const mark = document.createElement("span");
+      mark.className = `probe-flag ${style}`;
+      mark.dataset.testid = "probe-flag";
+      mark.textContent = flag;
+      caption.append(says, score, mark);
       card.append(picture, caption);
       return card;
     });
     $("nondigit-probes").replaceChildren(...cards);
-    $("nondigit-probes").dataset.kind = title;
+    $("nondigit-probes").dataset.kind = drawing ? "drawing" : kind.name;
     const real = reference.real_digit_scores || [];
     histogram($("nondigit-histogram"), real, {
       threshold: reference.threshold ?? null,
       markers: probes.map((p, i) => ({ value: p.score, color: PROBE_COLORS[i % PROBE_COLORS.length] })),
-      xLabel: `${reference.score_name || "top probability"}: real test digits (grey) and ${title} (marks)`,
+      xLabel: _("{score}: real test digits (grey) and {kind} (marks)",
+        { score: _("top probability"), kind: title }),
     });
     const threshold = reference.threshold;
     const fooled = probes.filter((p) => threshold === undefined || p.score >= threshold).length;
     const below = real.length && threshold !== undefined
       ? real.filter((v) => v < threshold).length / real.length : null;
-    const cut = threshold === undefined ? "" : `the threshold ${threshold.toFixed(2)}`;
-    const realShare = below === null ? "" : ` (${percent(below, 1)} of real digits fall below it)`;
-    const verdict = (probe) => (isFlagged(probe) ? "is flagged as not a digit" : "passes as a digit");
-    $("nondigit-summary").textContent = probes.length === 1 && own !== null
-      ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
-        `by its own threshold (${percent(own, 1)}) it ${verdict(probes[0])}.`
-      : probes.length === 1
-        ? `The network is ${chance(probes[0].score)} sure your drawing is a ${probes[0].digit}: ` +
-          `${probes[0].score >= threshold ? "above" : "below"} ${cut}${realShare}, so it ${verdict(probes[0])}.`
-      : `${fooled} of ${probes.length} fool the network: it is as sure of them as of a real digit, ` +
-        `above ${cut}${realShare}.`;
+    const realShare = below === null ? "" : _(" ({share} of real digits fall below it)", { share: percent(below, 1) });
+    const cut = threshold === undefined ? "" : number(threshold, 2);
+    const shown = probes[0];
+    const facts = { sure: shown ? chance(shown.score) : "", digit: shown?.digit, threshold: cut, realShare };
+    let summary;
+    if (drawing && own !== null) {
+      facts.threshold = percent(own, 1);
+      summary = isFlagged(shown)
+        ? _("The network is {sure} sure your drawing is a {digit}: by its own threshold ({threshold}) it is flagged as not a digit.", facts)
+        : _("The network is {sure} sure your drawing is a {digit}: by its own threshold ({threshold}) it passes as a digit.", facts);
+    } else if (drawing) {
+      summary = isFlagged(shown)
+        ? _("The network is {sure} sure your drawing is a {digit}: below the threshold {threshold}{realShare}, so it is flagged as not a digit.", facts)
+        : _("The network is {sure} sure your drawing is a {digit}: above the threshold {threshold}{realShare}, so it passes as a digit.", facts);
+    } else {
+      summary = ngettext("{n} of {total} fools the network: it is as sure of it as of a real digit, above the threshold {threshold}{realShare}.",
+        "{n} of {total} fool the network: it is as sure of them as of a real digit, above the threshold {threshold}{realShare}.",
+        fooled, { total: probes.length, threshold: cut, realShare });
+    }
+    $("nondigit-summary").textContent = summary + (drawing && lastPercentile !== null
+      ? " " + _("Your drawing is surer than {share} of the real digits.", { share: percent(lastPercentile / 100) }) : "");
   }
 
   async function probeKind(kind) {
@@ -70,13 +99,16 @@ export function setupNonDigits() {
     }
     lastProbe = () => probeKind(kind);
     markKind(kind.name);
-    $("nondigit-note").textContent = `Asking the network about ${kind.description || kind.name} …`;
+    const name = () => described(kind).description || kind.name;
+    note(() => _("Asking the network: {kind} …", { kind: name() }));
     try {
       const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: lab.active, n: 8, seed: 0 }));
       const probes = answer.images.map((image, i) => ({ image, ...answer.answers[i] }));
-      show(answer.reference, probes, kind.description || kind.name, answer.threshold ?? null);
-      $("nondigit-note").textContent = `${probes.length} images of ${kind.description || kind.name}, as the network reads them` +
-        `${calibrationNote(answer)}:`;
+      lastPercentile = null;
+      show(answer.reference, probes, kind, answer.threshold ?? null);
+      note(() => ngettext("{kind}: {n} image as the network reads it{note}:",
+        "{kind}: {n} images as the network reads them{note}:", probes.length,
+        { kind: name(), note: calibrationNote(answer) }));
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
@@ -89,7 +121,7 @@ export function setupNonDigits() {
       return;
     }
     if (!lab.drawing) {
-      showError("nondigit-error", "draw something in the Draw tab first — a digit, or anything else");
+      showError("nondigit-error", () => _("draw something in the Draw tab first — a digit, or anything else"));
       return;
     }
     lastProbe = probeDrawing;
@@ -97,10 +129,10 @@ export function setupNonDigits() {
     try {
       const image = Array.from(lab.drawing.prepared);
       const answer = await postJSON("/api/ood" + query({ model: lab.active }), { image });
+      lastPercentile = answer.percentile;
       show(answer.reference, [{ image, digit: answer.digit, score: answer.score, is_digit: answer.is_digit }],
-        "your drawing", answer.threshold ?? null);
-      $("nondigit-note").textContent = `Your drawing, as the network reads it${calibrationNote(answer)}:`;
-      $("nondigit-summary").textContent += ` Your drawing is surer than ${percent(answer.percentile / 100)} of the real digits.`;
+        null, answer.threshold ?? null);
+      note(() => _("Your drawing, as the network reads it{note}:", { note: calibrationNote(answer) }));
       showError("nondigit-error", null);
     } catch (error) {
       showError("nondigit-error", error.message);
@@ -108,13 +140,20 @@ export function setupNonDigits() {
   }
 
   function calibrationNote(answer) {
-    if (!answer.calibrated) return " (probabilities not calibrated)";
+    if (!answer.calibrated) return _(" (probabilities not calibrated)");
     return answer.threshold != null
-      ? ` (calibrated probabilities; the network's own “not a digit” threshold is ${percent(answer.threshold, 1)})`
-      : " (calibrated probabilities)";
+      ? _(" (calibrated probabilities; the network's own “not a digit” threshold is {threshold})",
+        { threshold: percent(answer.threshold, 1) })
+      : _(" (calibrated probabilities)");
+  }
+
+  // the kind as the server names it in the page's language now (its list is asked again)
+  function described(kind) {
+    return kinds.find((k) => k.name === kind.name) || kind;
   }
 
   function markKind(name) {
+    pressed = name;
     for (const button of $("nondigit-kinds").children) {
       button.setAttribute("aria-pressed", String(button.dataset.kind === name));
     }
@@ -129,6 +168,18 @@ export function setupNonDigits() {
       showError("nondigit-error", error.message);
       return;
     }
+    showKinds();
+    if (kinds.length) probeKind(kinds[0]);
+  }
+
+  // the line above the probes (made again with the kinds' names of a new language)
+  function note(make) {
+    lastNote = make;
+    say($("nondigit-note"), make);
+  }
+
+  function showKinds() {
+    $("nondigit-kinds").dataset.language = currentLanguage(); // the language of their names
     $("nondigit-kinds").replaceChildren(...kinds.map((kind) => {
       const button = document.createElement("button");
       button.textContent = kind.description || kind.name.replaceAll("_", " ");
@@ -138,12 +189,27 @@ export function setupNonDigits() {
       button.addEventListener("click", () => probeKind(kind));
       return button;
     }));
-    if (kinds.length) probeKind(kinds[0]);
+    markKind(pressed);
   }
 
   $("nondigit-drawing").addEventListener("click", probeDrawing);
   lab.addEventListener("active", () => {
     if (!$("panel-nondigit").hidden && lastProbe) lastProbe();
+  });
+  // a new language: the kinds' names from the server in it, the probes and the chart again
+  onLanguage(async () => {
+    if (!loaded || !kinds.length) return;
+    try {
+      kinds = (await getJSON("/api/nondigits")).kinds || kinds;
+    } catch {
+      return; // the names stay as they were
+    }
+    showKinds();
+    if (lastNote) note(lastNote);
+    if (lastShown) {
+      const [reference, probes, kind, own] = lastShown;
+      show(reference, probes, kind && described(kind), own);
+    }
   });
   return {
     shown() {

@@ -1,6 +1,8 @@
 // 28×28 pictures: the network's input (white ink on black, as MNIST) and signed maps
 // (saliency, incoming weights) in a red/blue diverging scale: red +, white 0, blue −.
 
+import { say } from "./i18n.js";
+
 export const SIDE = 28;
 
 const RED = [178, 24, 43];
@@ -11,14 +13,15 @@ function context2d(canvas) {
   return canvas.getContext("2d", { willReadFrequently: true });
 }
 
-/** A <canvas> of 28×28 pixels, shown larger by CSS (image-rendering: pixelated). */
+/** A <canvas> of 28×28 pixels, shown larger by CSS (image-rendering: pixelated); `label`
+ * (text, or a function that writes it in the page's language) says what it shows. */
 export function pictureCanvas(label, className = "picture") {
   const canvas = document.createElement("canvas");
   canvas.width = SIDE;
   canvas.height = SIDE;
   canvas.className = className;
   canvas.setAttribute("role", "img");
-  canvas.setAttribute("aria-label", label);
+  say(canvas, label, { attribute: "aria-label" });
   return canvas;
 }
 

@@ -3,24 +3,25 @@
 
 import { getJSON, postJSON, query } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
+import { _, say } from "./i18n.js";
 import { paintGray } from "./pictures.js";
 import { $, lab, NO_NETWORK, showError } from "./state.js";
 
 export function setupQuiz() {
   const score = { rounds: 0, person: 0, other: 0, same: 0 }; // the network is always wrong here
-  const bars = probabilityBars($("quiz-bars"), "The network's probabilities for this digit");
+  const bars = probabilityBars($("quiz-bars"), () => _("The network's probabilities for this digit"));
   let current = null; // {model, index, count}
   let answered = false;
   let index = 0;
   let loaded = false;
 
-  const buttons = Array.from({ length: 10 }, (_, d) => {
+  const buttons = Array.from({ length: 10 }, (unused, d) => {
     const button = document.createElement("button");
     button.className = "digit";
     button.textContent = String(d);
     button.dataset.digit = d;
     button.dataset.testid = `quiz-guess-${d}`;
-    button.setAttribute("aria-label", `I read ${d}`);
+    say(button, () => _("I read {digit}", { digit: d }), { attribute: "aria-label" });
     button.addEventListener("click", () => answer(d));
     return button;
   });
@@ -38,7 +39,7 @@ export function setupQuiz() {
       buttons.forEach((b) => {
         b.disabled = true;
       });
-      $("quiz-count").textContent = "";
+      say($("quiz-count"), "");
       showError("quiz-error", NO_NETWORK);
       return;
     }
@@ -51,19 +52,19 @@ export function setupQuiz() {
     $("quiz-reveal").hidden = true;
     $("quiz-why").hidden = true;
     $("quiz-next").disabled = true;
-    $("quiz-count").textContent = "finding the network's mistakes …";
+    say($("quiz-count"), () => _("finding the network's mistakes …"));
     try {
       const item = await getJSON("/api/quiz" + query({ model: lab.active, index }));
       current = { model: item.model || lab.active, index: item.index, count: item.count };
       showError("quiz-error", null);
       if (!item.count) {
-        $("quiz-count").textContent = "";
-        showError("quiz-error", "This network reads every test digit right — nothing to quiz on.");
+        say($("quiz-count"), "");
+        showError("quiz-error", () => _("This network reads every test digit right — nothing to quiz on."));
         return;
       }
       paintGray($("quiz-image"), item.image);
       $("quiz-image").dataset.index = String(item.index);
-      $("quiz-count").textContent = `mistake ${(item.index % item.count) + 1} of ${item.count}`;
+      say($("quiz-count"), () => _("mistake {k} of {count}", { k: (item.index % item.count) + 1, count: item.count }));
       buttons.forEach((b) => {
         b.disabled = false;
       });
@@ -92,26 +93,30 @@ export function setupQuiz() {
       buttons[result.true_label].classList.add("is-true");
       buttons[result.network_answer].classList.add("is-network");
       if (!result.person_right) buttons[guess].classList.add("is-wrong");
-      const verdict = result.person_right
-        ? `You read it right: it is a ${result.true_label}. The network said ${result.network_answer}.`
+      const digits = { truth: result.true_label, network: result.network_answer, guess };
+      const verdict = () => (result.person_right
+        ? _("You read it right: it is a {truth}. The network said {network}.", digits)
         : result.same_mistake
-          ? `Same mistake! It is a ${result.true_label}; you and the network both read ${guess}.`
-          : `It is a ${result.true_label}. You read ${guess}, the network ${result.network_answer}.`;
+          ? _("Same mistake! It is a {truth}; you and the network both read {guess}.", digits)
+          : _("It is a {truth}. You read {guess}, the network {network}.", digits));
       const reveal = $("quiz-reveal");
       reveal.replaceChildren();
       const line = document.createElement("p");
       line.className = result.person_right ? "verdict good" : result.same_mistake ? "verdict same" : "verdict bad";
-      line.textContent = verdict;
+      say(line, verdict);
       const detail = document.createElement("p");
       detail.className = "muted";
       const p = result.network_probabilities;
-      detail.textContent = `The network was ${chance(p[result.network_answer])} sure ` +
-        `${result.calibrated ? "(calibrated) " : ""}of ` +
-        `${result.network_answer}; it gave the true ${result.true_label} only ${chance(p[result.true_label])}.`;
+      say(detail, () => {
+        const shares = { ...digits, sure: chance(p[result.network_answer]), chance: chance(p[result.true_label]) };
+        return result.calibrated
+          ? _("The network was {sure} sure (calibrated) of {network}; it gave the true {truth} only {chance}.", shares)
+          : _("The network was {sure} sure of {network}; it gave the true {truth} only {chance}.", shares);
+      });
       const legend = document.createElement("p");
       legend.className = "legend-line muted";
-      legend.innerHTML = '<span class="swatch true"></span>the true digit<span class="swatch network"></span>' +
-        'the network\'s answer<span class="swatch wrong"></span>your answer, when wrong';
+      say(legend, () => _('<span class="swatch true"></span>the true digit<span class="swatch network"></span>' +
+        'the network\'s answer<span class="swatch wrong"></span>your answer, when wrong'), { html: true });
       reveal.append(line, detail, legend);
       reveal.hidden = false;
       reveal.dataset.trueLabel = result.true_label;

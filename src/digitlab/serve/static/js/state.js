@@ -3,37 +3,59 @@
 // "training" events instead of calling each other.
 
 import { getJSON, postJSON } from "./api.js";
+import { _, N_, percent, say } from "./i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 
 /** What every panel says while the runs folder holds no network yet. */
-export const NO_NETWORK = "There is no trained network yet: train one first " +
-  "(the Train tab, or “Train the assignment network” at the top).";
+export const NO_NETWORK = () => _("There is no trained network yet: train one first " +
+  "(the Train tab, or “Train the assignment network” at the top).");
 
-/** Show `message` as the one-line error of an element (hide it with null). */
+/** Show `message` as the one-line error of an element (hide it with null): a string (the
+ * server's words, already in the page's language) or a function that writes it. */
 export function showError(element, message) {
   if (typeof element === "string") element = $(element);
   if (!element) return;
-  element.textContent = message ? String(message).split("\n")[0] : "";
+  say(element, () => {
+    const text = typeof message === "function" ? message() : message;
+    return text ? String(text).split("\n")[0] : "";
+  });
   element.hidden = !message;
+}
+
+/** An Error the page raises itself, its message made by `make` in the page's language, now and
+ * after a change of language (`showError(id, error.say || error.message)`). */
+export function pageError(make) {
+  const error = new Error(make());
+  error.say = make;
+  return error;
 }
 
 /** A network as a chooser names it; `short`: its name and test accuracy alone. */
 export function modelLabel(model, short = false) {
   const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
-    ? "" : ` · ${(100 * model.test_accuracy).toFixed(1)} %`;
-  const training = model.training ? " · training" : "";
+    ? "" : ` · ${percent(model.test_accuracy, 1)}`;
+  const training = model.training ? ` · ${_("training")}` : "";
   if (short) return `${model.name || model.id}${accuracy}${training}`;
   return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
 }
 
-/** Name the loss in `scope`'s `.loss-name` spans: the assignment's error E for a squared-error
- * network, "loss" (cross-entropy) for a softmax one; a span marked `data-long` says "error E"
- * or "cross-entropy loss". */
+/** The texts that name the loss, by the `data-loss-text` of the element that shows them: for a
+ * squared-error network the assignment's error E, for a softmax one the cross-entropy loss. */
+const LOSS_TEXTS = {
+  mean: [N_("Mean error E per epoch"), N_("Mean cross-entropy loss per epoch")],
+  running: [N_("running E"), N_("running loss")],
+  curve: [N_("E: running (thin) and per epoch (dots)"), N_("Loss: running (thin) and per epoch (dots)")],
+  train: [N_("train E"), N_("train loss")],
+  test: [N_("test E"), N_("test loss")],
+};
+
+/** Name the loss in `scope`'s `[data-loss-text]` elements ("ce": cross-entropy, else E). */
 export function nameLoss(scope, loss) {
-  for (const span of scope.querySelectorAll(".loss-name")) {
-    const long = Boolean(span.dataset.long);
-    span.textContent = loss === "ce" ? (long ? "cross-entropy loss" : "loss") : long ? "error E" : "E";
+  for (const element of scope.querySelectorAll("[data-loss-text]")) {
+    const [squared, crossEntropy] = LOSS_TEXTS[element.dataset.lossText];
+    const message = loss === "ce" ? crossEntropy : squared;
+    say(element, () => _(message));
   }
   scope.dataset.loss = loss || "";
 }

@@ -3,9 +3,10 @@
 // the assignment's network when no run exists yet.
 
 import { ApiError, getJSON, postJSON, trainingEvents } from "./api.js";
-import { lineChart, percent } from "./charts.js";
+import { lineChart } from "./charts.js";
+import { _, ngettext, number, onLanguage, percent, pgettext, say } from "./i18n.js";
 import { COLORS } from "./models.js";
-import { $, lab, nameLoss, showError } from "./state.js";
+import { $, lab, nameLoss, pageError, showError } from "./state.js";
 
 // The presets of `digitlab train --preset`, as the form shows them.
 const PRESETS = {
@@ -16,7 +17,7 @@ const FIRST_RUN = { preset: "assignment", epochs: 5 }; // the server names it (a
 // A training that has sent no progress this long after its start is compiling its kernels
 // (the first training on a new install): the page says so rather than "starting" for 40 s.
 const COMPILING_AFTER_MS = 2000;
-export const COMPILING = "preparing the compiled kernels (first time only, ~40 s)";
+const COMPILING = () => _("preparing the compiled kernels (first time only, ~40 s)");
 
 export function setupTrain() {
   let closeEvents = null;
@@ -30,10 +31,12 @@ export function setupTrain() {
     clearTimeout(compilingTimer);
     compilingTimer = setTimeout(() => {
       compilingTimer = null;
-      $("train-state").textContent = `Starting ${model || "the training"}: ${COMPILING} …`;
+      say($("train-state"), () => (model
+        ? _("Starting {model}: {what} …", { model, what: COMPILING() })
+        : _("Starting the training: {what} …", { what: COMPILING() })));
       $("train-state").dataset.compiling = "1";
-      showTrainingPill("training · preparing kernels");
-      if (!$("empty-state").hidden) emptyProgress(0, `${COMPILING} …`);
+      showTrainingPill(() => _("training · preparing kernels"));
+      if (!$("empty-state").hidden) emptyProgress(0, () => `${COMPILING()} …`);
     }, COMPILING_AFTER_MS);
   }
 
@@ -45,10 +48,12 @@ export function setupTrain() {
 
   function fillPreset(name) {
     const p = PRESETS[name];
-    const outputs = (p.loss || (name === "report" ? "ce" : "mse")) === "ce"
-      ? "softmax outputs, cross-entropy loss"
-      : "tanh outputs, E = ½‖y − t‖² with ±1 targets";
-    $("train-preset-help").textContent = `${outputs}${honesty(p)}; the fields below change the rest`;
+    const crossEntropy = (p.loss || (name === "report" ? "ce" : "mse")) === "ce";
+    say($("train-preset-help"), () => {
+      const outputs = crossEntropy ? _("softmax outputs, cross-entropy loss")
+        : _("tanh outputs, E = ½‖y − t‖² with ±1 targets");
+      return _("{outputs}{honesty}; the fields below change the rest", { outputs, honesty: honesty(p) });
+    });
     $("train-hidden").value = p.hidden.join(",");
     $("train-activation").value = p.activation;
     $("train-optimizer").value = p.optimizer;
@@ -60,10 +65,10 @@ export function setupTrain() {
   // What a preset adds to make its network know what it doesn't know.
   function honesty(p) {
     const parts = [];
-    if (p.attack && p.attack !== "none") parts.push(`adversarial training (${p.attack})`);
-    if (p.outlier_exposure > 0) parts.push("outlier exposure");
-    if (p.calibration_fraction > 0) parts.push("calibrated probabilities");
-    const says = p.outlier_exposure > 0 && p.calibration_fraction > 0 ? ": it can answer “not a digit”" : "";
+    if (p.attack && p.attack !== "none") parts.push(_("adversarial training ({attack})", { attack: p.attack }));
+    if (p.outlier_exposure > 0) parts.push(_("outlier exposure"));
+    if (p.calibration_fraction > 0) parts.push(_("calibrated probabilities"));
+    const says = p.outlier_exposure > 0 && p.calibration_fraction > 0 ? _(": it can answer “not a digit”") : "";
     return parts.length ? `, ${parts.join(", ")}${says}` : "";
   }
 
@@ -73,11 +78,15 @@ export function setupTrain() {
     const known = new Set([...select.options].map((o) => o.value));
     for (const [name, p] of Object.entries(PRESETS)) {
       if (known.has(name)) continue;
-      const extras = [p.attack && p.attack !== "none" ? "adversarial" : "",
-        p.outlier_exposure > 0 ? "outliers" : "", p.calibration_fraction > 0 ? "calibrated" : ""]
-        .filter(Boolean);
-      select.append(new Option(`${name}: ${p.activation}, ${p.optimizer === "adam" ? "Adam" : p.optimizer}` +
-        (extras.length ? ` + ${extras.join(", ")}` : ""), name));
+      const option = new Option("", name);
+      say(option, () => {
+        const extras = [p.attack && p.attack !== "none" ? _("adversarial") : "",
+          p.outlier_exposure > 0 ? _("outliers") : "", p.calibration_fraction > 0 ? _("calibrated") : ""]
+          .filter(Boolean);
+        return `${name}: ${p.activation}, ${p.optimizer === "adam" ? "Adam" : p.optimizer}` +
+          (extras.length ? ` + ${extras.join(", ")}` : "");
+      });
+      select.append(option);
     }
   }
 
@@ -85,27 +94,30 @@ export function setupTrain() {
     const text = $("train-hidden").value.trim();
     const hidden = text === "" || text === "none" ? [] : text.split(/[\s,]+/).filter(Boolean).map(Number);
     if (hidden.some((n) => !Number.isInteger(n) || n < 1)) {
-      throw new Error(`hidden layers: expected widths like 256,128, got “${text}”`);
+      throw pageError(() => _("hidden layers: expected widths like 256,128, got “{text}”", { text }));
     }
-    const number = (id, what, integer) => {
-      const value = Number($(id).value);
-      if ($(id).value === "" || !isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
-        throw new Error(`${what}: expected a ${integer ? "whole " : ""}number above 0, got “${$(id).value}”`);
+    const positive = (id, what, integer) => {
+      const typed = $(id).value;
+      const value = Number(typed);
+      if (typed === "" || !isFinite(value) || value <= 0 || (integer && !Number.isInteger(value))) {
+        throw pageError(() => (integer
+          ? _("{what}: expected a whole number above 0, got “{typed}”", { what: what(), typed })
+          : _("{what}: expected a number above 0, got “{typed}”", { what: what(), typed })));
       }
       return value;
     };
     const name = $("train-name").value.trim();
     if (name && !/^[A-Za-z0-9_-]+$/.test(name)) {
-      throw new Error(`name: letters, digits, - and _ only, got “${name}”`);
+      throw pageError(() => _("name: letters, digits, - and _ only, got “{name}”", { name }));
     }
     return {
       preset: $("train-preset").value,
       hidden,
       activation: $("train-activation").value,
       optimizer: $("train-optimizer").value,
-      lr: number("train-lr", "learning rate", false),
-      epochs: number("train-epochs", "epochs", true),
-      batch_size: number("train-batch", "batch size", true),
+      lr: positive("train-lr", () => _("learning rate"), false),
+      epochs: positive("train-epochs", () => _("epochs"), true),
+      batch_size: positive("train-batch", () => _("batch size"), true),
       ...(name ? { name } : {}),
     };
   }
@@ -121,13 +133,13 @@ export function setupTrain() {
     epochs = new Map();
     running = [];
     total = planned || 0;
-    $("train-model").textContent = model ? `(${model})` : "";
+    say($("train-model"), model ? `(${model})` : "");
     $("train-epochs-body").replaceChildren();
-    for (const id of ["train-running-loss", "train-running-accuracy", "train-test-accuracy"]) $(id).textContent = "–";
+    for (const id of ["train-running-loss", "train-running-accuracy", "train-test-accuracy"]) say($(id), "–");
     setBar("train-epochs-bar", 0);
     setBar("train-samples-bar", 0);
-    $("train-epoch-text").textContent = total ? `0 of ${total}` : "–";
-    $("train-samples-text").textContent = "–";
+    say($("train-epoch-text"), () => (total ? _("{done} of {total}", { done: 0, total }) : "–"));
+    say($("train-samples-text"), "–");
     drawCharts();
   }
 
@@ -140,35 +152,43 @@ export function setupTrain() {
   function drawCharts() {
     const perEpoch = [...epochs.values()].sort((a, b) => a.epoch - b.epoch);
     const xMax = Math.max(1, total, ...perEpoch.map((e) => e.epoch));
-    const options = { xLabel: "epoch", xMin: 0, xMax, integerX: true };
+    const options = { xLabel: pgettext("axis", "epoch"), xMin: 0, xMax, integerX: true };
+    const names = { running: pgettext("legend", "running"), train: pgettext("legend", "train"),
+      test: pgettext("legend", "test") };
     lineChart($("train-loss-chart"), [
-      { name: "running", color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[1]]) },
-      { name: "train", color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_loss]) },
-      { name: "test", color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_loss ?? null]) },
+      { name: names.running, color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[1]]) },
+      { name: names.train, color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_loss]) },
+      { name: names.test, color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_loss ?? null]) },
     ], { ...options, yMin: 0 });
     lineChart($("train-accuracy-chart"), [
-      { name: "running", color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[2]]) },
-      { name: "train", color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_accuracy]) },
-      { name: "test", color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_accuracy ?? null]) },
-    ], { ...options, yLimits: [0, 1], yFormat: (v) => `${Math.round(v * 100)}%` });
+      { name: names.running, color: "#9aa7b8", width: 1.5, dots: false, points: running.map((r) => [r[0], r[2]]) },
+      { name: names.train, color: COLORS.train, points: perEpoch.map((e) => [e.epoch, e.train_accuracy]) },
+      { name: names.test, color: COLORS.test, points: perEpoch.map((e) => [e.epoch, e.test_accuracy ?? null]) },
+    ], { ...options, yLimits: [0, 1], yFormat: (v) => percent(v) });
   }
 
   const fmt = (v, f) => (v === null || v === undefined ? "–" : f(v));
+  const loss = (v) => number(v, 4);
+  const share = (v) => percent(v, 1);
 
   function onProgress(data) {
     progressArrived();
     const fraction = data.total ? data.samples / data.total : 0;
     running.push([data.epoch - 1 + fraction, data.running_loss, data.running_accuracy]);
-    $("train-running-loss").textContent = fmt(data.running_loss, (v) => v.toFixed(4));
-    $("train-running-accuracy").textContent = fmt(data.running_accuracy, (v) => percent(v, 1));
-    $("train-samples-text").textContent = `${data.samples.toLocaleString("en")} of ${data.total.toLocaleString("en")} digits`;
+    say($("train-running-loss"), () => fmt(data.running_loss, loss));
+    say($("train-running-accuracy"), () => fmt(data.running_accuracy, share));
+    say($("train-samples-text"), () => ngettext("{done} of {n} digit", "{done} of {n} digits", data.total,
+      { done: number(data.samples) }));
     setBar("train-samples-bar", fraction);
     const done = (data.epoch - 1 + fraction) / Math.max(1, total);
     setBar("train-epochs-bar", done);
-    $("train-epoch-text").textContent = `${data.epoch} of ${total || "?"}`;
-    $("train-state").textContent = `Training: epoch ${data.epoch} of ${total || "?"}, ${percent(fraction)} through it.`;
-    showTrainingPill(`training · epoch ${data.epoch}/${total || "?"}`);
-    emptyProgress(done, `epoch ${data.epoch} of ${total}: ${percent(fraction)}`);
+    const planned = total || "?";
+    say($("train-epoch-text"), () => _("{done} of {total}", { done: data.epoch, total: planned }));
+    say($("train-state"), () => _("Training: epoch {epoch} of {total}, {share} through it.",
+      { epoch: data.epoch, total: planned, share: percent(fraction) }));
+    showTrainingPill(() => _("training · epoch {epoch}/{total}", { epoch: data.epoch, total: planned }));
+    emptyProgress(done, () => _("epoch {epoch} of {total}: {share}",
+      { epoch: data.epoch, total: planned, share: percent(fraction) }));
     drawCharts();
   }
 
@@ -176,49 +196,57 @@ export function setupTrain() {
     progressArrived();
     if (epochs.has(data.epoch)) return;
     epochs.set(data.epoch, data);
+    $("train-epochs-body").append(epochRow(data));
+    say($("train-test-accuracy"), () => fmt(data.test_accuracy, share));
+    setBar("train-epochs-bar", data.epoch / Math.max(1, total));
+    setBar("train-samples-bar", 1);
+    const planned = total || "?";
+    say($("train-epoch-text"), () => _("{done} of {total}", { done: data.epoch, total: planned }));
+    drawCharts();
+    refreshModels();
+  }
+
+  function epochRow(data) {
     const row = document.createElement("tr");
     row.dataset.epoch = data.epoch;
     for (const text of [
       data.epoch,
-      fmt(data.train_loss, (v) => v.toFixed(4)),
-      fmt(data.train_accuracy, (v) => percent(v, 1)),
-      fmt(data.test_loss, (v) => v.toFixed(4)),
-      fmt(data.test_accuracy, (v) => percent(v, 1)),
-      fmt(data.seconds, (v) => v.toFixed(1)),
+      fmt(data.train_loss, loss),
+      fmt(data.train_accuracy, share),
+      fmt(data.test_loss, loss),
+      fmt(data.test_accuracy, share),
+      fmt(data.seconds, (v) => number(v, 1)),
     ]) {
       const cell = document.createElement("td");
       cell.textContent = String(text);
       row.append(cell);
     }
-    $("train-epochs-body").append(row);
-    $("train-test-accuracy").textContent = fmt(data.test_accuracy, (v) => percent(v, 1));
-    setBar("train-epochs-bar", data.epoch / Math.max(1, total));
-    setBar("train-samples-bar", 1);
-    $("train-epoch-text").textContent = `${data.epoch} of ${total || "?"}`;
-    drawCharts();
-    refreshModels();
+    return row;
   }
 
   function onDone(data) {
     const words = {
-      finished: "Finished", cancelled: "Cancelled", failed: "Failed",
+      finished: () => _("Finished"), cancelled: () => _("Cancelled"), failed: () => _("Failed"),
     };
-    const accuracy = data.test_accuracy === null || data.test_accuracy === undefined
-      ? "" : ` — test accuracy ${percent(data.test_accuracy, 1)}`;
-    const tail = data.message && data.state !== "finished" ? ` (${data.message})` : "";
-    $("train-state").textContent = `${words[data.state] || data.state}: ${data.model || ""}${accuracy}${tail}`;
+    say($("train-state"), () => {
+      const accuracy = data.test_accuracy === null || data.test_accuracy === undefined
+        ? "" : _(" — test accuracy {accuracy}", { accuracy: share(data.test_accuracy) });
+      // the server's message (in the language asked for then) names what was kept and how to go
+      // on: the hint only without one
+      const tail = data.message && data.state !== "finished" ? ` (${data.message})`
+        : data.state === "cancelled" && !data.message
+          ? _(" — the last checkpoint is kept; “digitlab train --resume” continues it.") : "";
+      return `${words[data.state]?.() || data.state}: ${data.model || ""}${accuracy}${tail}`;
+    });
     $("train-state").dataset.state = data.state;
     $("train-use").hidden = !(data.state === "finished" && data.model);
     $("train-use").dataset.model = data.model || "";
-    if (data.state === "failed") showError("train-error", data.message || "the training failed");
-    // the server's message names what was kept and how to go on: the hint only without one
-    if (data.state === "cancelled" && [undefined, null, "", "cancelled"].includes(data.message)) {
-      $("train-state").textContent += " — the last checkpoint is kept; “digitlab train --resume” continues it.";
-    }
+    const failure = () => data.message || _("the training failed");
+    if (data.state === "failed") showError("train-error", failure);
     idle();
     refreshModels();
     hideTrainingPill();
-    showError("empty-error", data.state === "failed" ? data.message || "the training failed" : null);
+    showError("empty-error", data.state === "failed" ? failure : null);
   }
 
   function listen() {
@@ -228,7 +256,7 @@ export function setupTrain() {
       epoch: onEpoch,
       done: onDone,
       lost: () => {
-        showError("train-error", "lost the connection to the training's progress; reload the page to reconnect");
+        showError("train-error", () => _("lost the connection to the training's progress; reload the page to reconnect"));
         idle();
       },
     });
@@ -254,7 +282,7 @@ export function setupTrain() {
   function showTrainingPill(text) {
     const pill = $("training-pill");
     pill.hidden = false;
-    pill.textContent = text;
+    say(pill, text);
   }
 
   function hideTrainingPill() {
@@ -263,7 +291,7 @@ export function setupTrain() {
 
   function emptyProgress(fraction, text) {
     $("empty-progress").style.width = `${Math.round(100 * fraction)}%`;
-    $("empty-status").textContent = text;
+    say($("empty-status"), text);
   }
 
   async function refreshModels() {
@@ -280,15 +308,16 @@ export function setupTrain() {
     try {
       const job = await postJSON("/api/train", body);
       resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs, lossOf(body));
-      $("train-state").textContent = `Starting ${job.model} …`;
-      showTrainingPill("training · starting");
+      say($("train-state"), () => _("Starting {model} …", { model: job.model }));
+      showTrainingPill(() => _("training · starting"));
       busy();
       listen();
       waitForFirstProgress(job.model);
     } catch (error) {
       const busyNow = error instanceof ApiError && error.status === 409;
       showError(errorId, busyNow
-        ? `Busy: ${error.message} — one training at a time; it is shown here: wait for it or cancel it.`
+        ? () => _("Busy: {problem} — one training at a time; it is shown here: wait for it or cancel it.",
+          { problem: error.message })
         : error.message);
       if (busyNow) follow().catch(() => {});
     }
@@ -315,8 +344,9 @@ export function setupTrain() {
     running = (job.trace || []).filter((point) => point[1] !== null); // the curve so far
     drawCharts();
     if (job.settings) showSettings(job.settings);
-    $("train-state").textContent = `Training ${job.model}: epoch ${job.epoch} of ${job.epochs}.`;
-    showTrainingPill(`training · epoch ${job.epoch}/${job.epochs}`);
+    say($("train-state"), () => _("Training {model}: epoch {epoch} of {total}.",
+      { model: job.model, epoch: job.epoch, total: job.epochs }));
+    showTrainingPill(() => _("training · epoch {epoch}/{total}", { epoch: job.epoch, total: job.epochs }));
     busy();
     listen();
     if (!job.samples && !job.epoch) waitForFirstProgress(job.model);
@@ -329,7 +359,7 @@ export function setupTrain() {
     try {
       body = readForm();
     } catch (error) {
-      showError("train-error", error.message);
+      showError("train-error", error.say || error.message);
       return;
     }
     start(body, "train-error");
@@ -342,7 +372,7 @@ export function setupTrain() {
     }
   });
   $("empty-train").addEventListener("click", () => {
-    emptyProgress(0, "starting …");
+    emptyProgress(0, () => _("starting …"));
     start(FIRST_RUN, "empty-error");
   });
   $("train-use").addEventListener("click", async () => {
@@ -358,6 +388,13 @@ export function setupTrain() {
 
   fillPreset("assignment");
   resetLive(null, 0);
+  say($("train-state"), () => _("No training running. Choose the settings and press Start: the " +
+    "loss and the accuracy appear here as the network learns."));
+  onLanguage(() => { // what is painted or listed: again, in the new language
+    drawCharts();
+    const rows = [...epochs.values()].sort((a, b) => a.epoch - b.epoch).map(epochRow);
+    $("train-epochs-body").replaceChildren(...rows);
+  });
   getJSON("/api/presets").then((answer) => {
     Object.assign(PRESETS, answer.presets || {}); // the server's own presets, when it has them
     addPresetOptions();
