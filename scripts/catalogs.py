@@ -125,11 +125,9 @@ def _same_messages(old: Catalog | None, new: Catalog) -> bool:
     if old is None:
         return False
 
-    def entries(catalog: Catalog) -> list:
-        return sorted((m.id if isinstance(m.id, str) else tuple(m.id), m.context or "",
-                       m.string if isinstance(m.string, str) else tuple(m.string),
-                       tuple(sorted(m.flags)), tuple(m.auto_comments), tuple(m.previous_id))
-                      for m in catalog if m.id)
+    def entries(catalog: Catalog) -> list[str]:
+        return sorted(repr((m.id, m.context, m.string, sorted(m.flags), m.auto_comments,
+                            m.previous_id)) for m in catalog if m.id)
     return entries(old) == entries(new)
 
 

@@ -33,6 +33,7 @@ from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
+from digitlab.i18n import N_
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
@@ -47,7 +48,7 @@ from digitlab.runlock import claim_folder
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
-CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
+CURVES_FIGURE = FigureSpec(CURVES_FILE, N_("E and accuracy per epoch and during training"))
 
 # Independent random streams derived from the one seed. The augmentation and dropout streams of
 # epoch e are derived from (seed, e) like the sample order, so the checkpoint's epoch count fixes

@@ -108,3 +108,14 @@ def explicit_dataset(dataset: str | None) -> str | None:
     source = click.get_current_context().get_parameter_source("dataset")
     return None if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) \
         else dataset
+
+
+def language_option(func: F) -> F:
+    """``--lang en|sl``: the language of what the command writes for people (default: the
+    ``DIGITLAB_LANG`` variable, then the locale, then English; :mod:`digitlab.i18n`)."""
+    from digitlab.i18n import LANGUAGES
+
+    return click.option(
+        "--lang", "lang", type=click.Choice(LANGUAGES, case_sensitive=False), default=None,
+        help="Language of the text: " + " or ".join(LANGUAGES) + " (default: DIGITLAB_LANG, "
+             "then the locale, then English).")(func)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from digitlab.cli.common import dataset_options, output_options
+from digitlab.cli.common import dataset_options, language_option, output_options
 
 
 @click.command("report")
@@ -20,8 +20,9 @@ from digitlab.cli.common import dataset_options, output_options
               help="Run only this stage (and those it builds on); repeatable.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="report",
               show_default=True, help="Folder receiving index.html, report.md, summary.json.")
+@language_option
 @output_options()
-def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, progress, quiet):
+def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, lang, progress, quiet):
     """Run the complete study and write an HTML report that answers the assignment.
 
     Stages, in order: data overview, the assignment network, hyperparameter studies, the final
@@ -34,7 +35,7 @@ def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, progress,
     from digitlab.api import report as build_report
 
     summary = build_report(out_dir, quick=quick, full=full, dataset=dataset, data_dir=data_dir,
-                           fresh=fresh, seed=seed, stage=only,
+                           fresh=fresh, seed=seed, stage=only, lang=lang,
                            progress=progress and not quiet)
     total = sum(t["seconds"] for t in summary["timings"].values())
     click.echo(f"Report written to {Path(out_dir) / 'index.html'} ({total:.0f} s).")
