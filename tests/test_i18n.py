@@ -202,7 +202,7 @@ def glossary_violations(catalog) -> list[str]:
         if not message.id:
             continue
         english = " ".join(message.id) if message.pluralizable else message.id
-        english = re.sub(r"\{[^{}]*\}|`[^`]*`", " ", english)  # placeholders, commands
+        english = re.sub(r"\{[^{}]*\}|`[^`]*`|--[\w-]+", " ", english)  # placeholders, commands
         for pattern, term, stems in terms:
             if not pattern.search(english):
                 continue

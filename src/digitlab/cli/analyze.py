@@ -8,10 +8,11 @@ import click
 from click.core import ParameterSource
 
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
+from digitlab.cli.help import TranslatedCommand
 from digitlab.errors import ConfigError
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", metavar="RUN_DIR|MODEL",
                 type=click.Path(exists=True, path_type=Path))
 @dataset_options

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import DATA_DIR_HELP, cache_dir_option
+from digitlab.cli.help import TranslatedGroup
 from digitlab.data import DATASET_NAMES, Dataset, load_dataset
 from digitlab.data.catalog import SPECS
 
@@ -26,7 +27,7 @@ seed_option = click.option(
 )
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def data() -> None:
     """Inspect, draw and download datasets (NAME defaults to mnist-sample)."""
 

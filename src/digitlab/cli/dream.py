@@ -19,6 +19,7 @@ from digitlab.cli.common import (
     explicit_dataset,
     output_options,
 )
+from digitlab.cli.help import TranslatedCommand
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
 from digitlab.loading import load_digit_model
@@ -64,7 +65,7 @@ class _Turn(click.ParamType):
         raise ConfigError(f"--turn must be two different digits A:B such as 3:8, got {value!r}")
 
 
-@click.command(name="dream")
+@click.command(name="dream", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.option("--digit", "digits", type=_DigitChoice(), default="all", show_default=True,
               help="The digit to dream, or all ten at once.")

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import click
 
+from digitlab.cli.help import TranslatedCommand
 from digitlab.ensemble import save_ensemble
 
 
-@click.command(name="ensemble")
+@click.command(name="ensemble", cls=TranslatedCommand)
 @click.argument("models", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="New folder for the ensemble (must not exist or be empty).")

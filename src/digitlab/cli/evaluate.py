@@ -10,6 +10,7 @@ import click
 from digitlab.api import evaluate_test_split
 from digitlab.calibration import N_BINS, calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.cli.help import TranslatedCommand
 from digitlab.evaluation import Evaluation
 
 
@@ -44,7 +45,7 @@ def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2%}"
 
 
-@click.command(name="evaluate")
+@click.command(name="evaluate", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @dataset_options
 @click.option("--json", "as_json", is_flag=True, default=False, show_default=True,

@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from digitlab import api
+from digitlab.cli.help import TranslatedCommand
 from digitlab.onnx_export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
 
 
-@click.command(name="export")
+@click.command(name="export", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="onnx",
               show_default=True, help="Exchange format to write.")

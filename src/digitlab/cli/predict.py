@@ -8,12 +8,13 @@ import click
 import numpy as np
 
 from digitlab.calibration import calibration_fields, calibration_of, calibration_summary
+from digitlab.cli.help import TranslatedCommand
 from digitlab.images import load_digit_images
 from digitlab.loading import load_digit_model
 from digitlab.shapes import N_CLASSES
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, default=False, show_default=True,

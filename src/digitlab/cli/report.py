@@ -5,21 +5,25 @@ from __future__ import annotations
 import click
 
 from digitlab.cli.common import dataset_options, language_option, output_options
+from digitlab.cli.help import TranslatedCommand, _
+from digitlab.i18n import N_, language, number
 
 
-@click.command("report")
+@click.command("report", cls=TranslatedCommand)
 @dataset_options
 @click.option("--quick", is_flag=True,
-              help="Tiny settings: a smoke test or a first look, under a minute.")
+              help=N_("Tiny settings: a smoke test or a first look, under a minute."))
 @click.option("--full", is_flag=True,
-              help="The lab report's scale: full study grids, longer retrainings.")
-@click.option("--fresh", is_flag=True, help="Recompute every stage instead of reusing results.")
+              help=N_("The lab report's scale: full study grids, longer retrainings."))
+@click.option("--fresh", is_flag=True,
+              help=N_("Recompute every stage instead of reusing results."))
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the data split, the initial weights and the sample order.")
+              help=N_("Seed of the data split, the initial weights and the sample order."))
 @click.option("--stage", "only", multiple=True,
-              help="Run only this stage (and those it builds on); repeatable.")
+              help=N_("Run only this stage (and those it builds on); repeatable."))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default="report",
-              show_default=True, help="Folder receiving index.html, report.md, summary.json.")
+              show_default=True,
+              help=N_("Folder receiving index.html, report.md, summary.json."))
 @language_option
 @output_options()
 def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, lang, progress, quiet):
@@ -38,4 +42,6 @@ def report(dataset, data_dir, quick, full, fresh, seed, only, out_dir, lang, pro
                            fresh=fresh, seed=seed, stage=only, lang=lang,
                            progress=progress and not quiet)
     total = sum(t["seconds"] for t in summary["timings"].values())
-    click.echo(f"Report written to {Path(out_dir) / 'index.html'} ({total:.0f} s).")
+    with language(summary["language"]):
+        click.echo(_("Report written to {path} ({seconds} s).").format(
+            path=Path(out_dir) / "index.html", seconds=number(total, 0)))

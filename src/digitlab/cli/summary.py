@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from digitlab.cli.help import TranslatedCommand
 from digitlab.modelio import load_model
 from digitlab.nn.network import MLP
 
@@ -25,7 +26,7 @@ def summary_table(network: MLP) -> str:
                       f"Total params: {total:,} (all trainable, {network.dtype.name})"])
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 def summary(model: str) -> None:
     """Show MODEL's layers and parameter count, its architecture and its training config.

@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import dataset_options, output_options
+from digitlab.cli.help import TranslatedCommand
 from digitlab.studies.definitions import BUILTIN_STUDIES
 from digitlab.studies.executors import EXECUTORS
 
 
-@click.command("sweep")
+@click.command("sweep", cls=TranslatedCommand)
 @click.argument("studies", nargs=-1, type=click.Choice(BUILTIN_STUDIES), metavar="[STUDY]...")
 @click.option("--grid", "grid_file", default=None, metavar="FILE.toml",
               type=click.Path(dir_okay=False, path_type=Path),

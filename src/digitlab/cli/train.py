@@ -21,6 +21,7 @@ from digitlab.api import train
 from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
+from digitlab.cli.help import TranslatedCommand
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
@@ -118,7 +119,7 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
-class GroupedHelpCommand(click.Command):
+class GroupedHelpCommand(TranslatedCommand):
     """A command whose --help shows the config's flags in sections, one per group."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
