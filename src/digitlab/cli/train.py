@@ -26,6 +26,7 @@ from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, RunExistsError
+from digitlab.i18n import N_
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.engines import for_config
 from digitlab.options import GROUPS, flag_name, option_of, options_by_group, shown_value
@@ -141,22 +142,22 @@ class GroupedHelpCommand(TranslatedCommand):
               help=f"Starting configuration: {', '.join(PRESETS)}.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               show_default="none",
-              help="TOML file of config fields (top level or a [train] table); overrides the "
-                   "preset.")
+              help=N_("TOML file of config fields (top level or a [train] table); overrides the "
+                   "preset."))
 @dataset_options
 @config_overrides
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="RUN_DIR", show_default="required unless --resume RUN_DIR",
-              help="Run folder: model.npz, config.json, history, curves.png, evaluation.json.")
+              help=N_("Run folder: model.npz, config.json, history, curves.png, evaluation.json."))
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
-              help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs (and --engine) may change.")
+              help=N_("Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
+                   "only --epochs (and --engine) may change."))
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
-              help="Start afresh even if RUN_DIR already holds a run.")
+              help=N_("Start afresh even if RUN_DIR already holds a run."))
 @click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
-              help="Print the engine, kernels and threads the run would train on, and why, in "
-                   "one line; train nothing.")
+              help=N_("Print the engine, kernels and threads the run would train on, and why, in "
+                   "one line; train nothing."))
 @output_options("No summary, progress bar or per-epoch lines; only the final result.")
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
