@@ -56,6 +56,10 @@ COMMENT_TAGS = ("Translators:",)
 PO_WIDTH = 100
 #: domains whose click commands' docstrings (their --help) are messages too: domain -> folder
 COMMAND_DOCSTRINGS = {"cli": "digitlab/cli"}
+#: texts declared as data rather than in calls: the training options' help and their groups'
+#: titles, which `digitlab train --help` shows (see :func:`declared_texts`)
+DECLARED_TEXTS = {"cli": (("digitlab/config.py", "option:help"),
+                          ("digitlab/options.py", "GROUPS"))}
 HEADER_COMMENT = ("# The {domain} messages of digitlab in the language '{lang}'.\n"
                   "# Updated and compiled by scripts/catalogs.py: translate the new entries here\n"
                   "# (docs/glossary-sl.md lists the terms to use), then run it again.")
@@ -74,7 +78,31 @@ def extract(domain: str) -> Catalog:
     if domain in COMMAND_DOCSTRINGS:
         for filename, lineno, message in command_docstrings(COMMAND_DOCSTRINGS[domain]):
             template.add(message, None, [(filename, lineno)])
+    for filename, lineno, message in declared_texts(DECLARED_TEXTS.get(domain, ())):
+        template.add(message, None, [(filename, lineno)])
     return template
+
+
+def declared_texts(places: tuple[tuple[str, str], ...]) -> list[tuple[str, int, str]]:
+    """(file, line, text) of the texts declared in ``places``: (file under ``src/``, what) with
+    what = ``"option:help"`` (the literal ``help=`` of each ``option(...)`` call, the training
+    options' declarations) or ``"GROUPS"`` (the literal values of that module-level dict)."""
+    found = []
+    for relative, what in places:
+        path = SOURCES / relative
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if what == "option:help" and isinstance(node, ast.Call) \
+                    and getattr(node.func, "id", None) == "option":
+                values = [k.value for k in node.keywords if k.arg == "help"]
+            elif isinstance(node, ast.Assign) and any(
+                    getattr(t, "id", None) == what for t in node.targets) \
+                    and isinstance(node.value, ast.Dict):
+                values = node.value.values
+            else:
+                continue
+            found += [(relative, v.lineno, v.value) for v in values
+                      if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value]
+    return found
 
 
 def command_docstrings(folder: str) -> list[tuple[str, int, str]]:

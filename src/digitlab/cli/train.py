@@ -21,7 +21,7 @@ from digitlab.api import train
 from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
-from digitlab.cli.help import TranslatedCommand
+from digitlab.cli.help import TranslatedCommand, translated
 from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
@@ -129,7 +129,8 @@ class GroupedHelpCommand(TranslatedCommand):
             record = param.get_help_record(ctx)
             if record is not None:
                 group = FLAG_GROUPS.get(param.name or "")
-                sections.setdefault(GROUPS[group] if group else "Options", []).append(record)
+                title = translated(GROUPS[group]) if group else translated(N_("Options"))
+                sections.setdefault(title, []).append(record)
         for title, records in sections.items():
             with formatter.section(title):
                 formatter.write_dl(records)
