@@ -187,7 +187,7 @@ def run_benchmark(recipes: tuple[str, ...] = RECIPES, seeds: tuple[int, ...] = (
             data = load_run_dataset(config)
             sets = make_nondigit_sets(data.test.images, data.test.labels, n_nondigits,
                                       seed=seed)
-            unseen = {kind: sets[kind].images for kind in UNSEEN_KINDS if kind in sets}
+            unseen = {kind: sets[kind].not_digits() for kind in UNSEEN_KINDS if kind in sets}
             start = time.perf_counter()
             result = train(config, data, progress=False)
             row = measure(result, data, unseen, fashion, dream_options)

@@ -19,6 +19,7 @@ from digitlab.cli import cli
 from digitlab.cli.common import dataset_options, load_dataset_from_options
 from digitlab.data import write_idx
 from digitlab.data.catalog import SPECS, RemoteFile
+from digitlab.runlock import LOCK_FILE
 from test_download import FILES, Server  # the local HTTP server of the download tests
 
 
@@ -103,7 +104,7 @@ def test_download_command(tmp_path, monkeypatch):
     finally:
         server.close()
     assert result.exit_code == 0, result.output
-    assert sorted(os.listdir(tmp_path / "mnist")) == sorted(FILES)
+    assert sorted(set(os.listdir(tmp_path / "mnist")) - {LOCK_FILE}) == sorted(FILES)
     info = json.loads(run("info", "mnist", "--cache-dir", str(tmp_path), "--json").output)
     assert info["splits"]["train"]["images_shape"] == [30, 784]
 

@@ -5,6 +5,7 @@ steps; the thread count does not change them; without Numba training falls back 
 Every test here uses float64, so that the kernels compile once per signature (and are then read
 from the disk cache)."""
 
+import logging
 import sys
 import time
 
@@ -388,19 +389,24 @@ def test_compiled_minibatch_steps_give_the_same_weights_on_one_or_two_threads(mo
 
 @needs_numba
 @pytest.mark.parametrize("what", ["per-sample", "minibatch"])
-def test_a_slow_first_compilation_is_announced_once_before_training(what, monkeypatch, capsys):
+def test_a_slow_first_compilation_is_announced_once_before_training(what, monkeypatch, caplog):
     def compile_kernels():
         if what == "per-sample":
             kernels.compile_per_sample(np.float64, True)
         else:
             kernels.compile_minibatch(np.float64)
 
+    def notices():
+        time.sleep(0.2)  # the notice comes from its own thread
+        found = [r.getMessage() for r in caplog.records if r.name == kernels.log.name]
+        caplog.clear()
+        return found
+
     monkeypatch.setattr(kernels, "COMPILE_NOTICE_AFTER", 0.0)  # every compilation is "slow"
     monkeypatch.setattr(kernels, "_compiled_for", set())
+    caplog.set_level(logging.INFO, logger=kernels.log.name)
     compile_kernels()
-    time.sleep(0.2)  # the notice comes from its own thread
-    first = capsys.readouterr().err.strip().splitlines()
+    first = notices()
     assert len(first) == 1 and f"compiling the {what} training kernels" in first[0]
     compile_kernels()  # ready: nothing to say
-    time.sleep(0.2)
-    assert capsys.readouterr().err == ""
+    assert notices() == []

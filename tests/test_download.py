@@ -22,6 +22,7 @@ from digitlab.data.catalog import SPECS, RemoteFile
 from digitlab.data.download import NoDowngradeRedirectHandler, fetch_file, sha256_file
 from digitlab.data.idx import encode_idx, gzip_deterministic
 from digitlab.errors import DownloadError
+from digitlab.runlock import LOCK_FILE
 
 
 def fake_files(n=30, seed=0) -> dict[str, bytes]:
@@ -113,7 +114,9 @@ DATA = FILES[NAME]
 
 
 def listing(folder):
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+    """The files in ``folder``, without the (empty) file its lock is taken on."""
+    return sorted(p.name for p in folder.iterdir() if p.name != LOCK_FILE) \
+        if folder.exists() else []
 
 
 def test_first_mirror_404_then_next_mirror(server, tmp_path):

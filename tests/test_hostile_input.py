@@ -42,7 +42,7 @@ from digitlab.errors import FolderInUse
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.nn import MLP
 from digitlab.reporting.document import Section, Table, render_markdown
-from digitlab.runlock import LOCK_FILE, folder_lock
+from digitlab.runlock import HOLDER_FILE, LOCK_FILE, folder_lock
 from digitlab.training import train
 
 DIGITLAB = str(Path(sys.executable).with_name("digitlab"))
@@ -130,7 +130,7 @@ def test_1_two_trainings_into_one_new_folder_one_is_refused_the_other_intact(tmp
     assert "in use by another digitlab process" in line or "already holds a run" in line
     assert json.loads((out / "config.json").read_text())["seed"] == winner + 1
     assert load_model(out).config.seed == winner + 1  # the model is the winner's, whole
-    assert not [p for p in out.iterdir() if p.name.endswith(".tmp") or p.name == LOCK_FILE]
+    assert not [p for p in out.iterdir() if p.name.endswith(".tmp") or p.name == HOLDER_FILE]
 
 
 def _hold_lock(folder: Path) -> subprocess.Popen:
@@ -164,10 +164,11 @@ def test_1_the_lock_of_a_killed_process_does_not_block(tmp_path):
     holder = _hold_lock(out)
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
-    assert (out / LOCK_FILE).read_text().split()[0] == str(holder.pid)  # left behind
+    assert (out / HOLDER_FILE).read_text().split()[0] == str(holder.pid)  # left behind
     with folder_lock(out):
-        assert (out / LOCK_FILE).read_text().split()[0] == str(os.getpid())
-    assert not (out / LOCK_FILE).exists()
+        assert (out / HOLDER_FILE).read_text().split()[0] == str(os.getpid())
+        assert (out / LOCK_FILE).exists()
+    assert not (out / HOLDER_FILE).exists()
 
 
 # --- 2. outputs that cannot be written: refused before any work -------------------------------
@@ -596,7 +597,7 @@ def test_9_stale_part_files_in_the_cache_are_removed_by_the_next_download(tmp_pa
     stale.write_bytes(b"half a download")
     files = [RemoteFile("x.gz", hashlib.sha256(data).hexdigest(), len(data))]
     assert download_dataset("mnist", tmp_path, mirrors=(), files=files) == folder
-    assert sorted(p.name for p in folder.iterdir()) == ["x.gz"]
+    assert sorted(p.name for p in folder.iterdir() if p.name != LOCK_FILE) == ["x.gz"]
 
 
 def _descendants(pid: int) -> set[int]:

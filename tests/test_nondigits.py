@@ -106,3 +106,16 @@ def test_make_sets_keeps_the_source_labels():
         np.testing.assert_array_equal(sets[name].images, again[name].images)
     with_fashion = make_nondigit_sets(digits, labels, 5, seed=4, fashion=source_digits(8))
     assert with_fashion["fashion_mnist"].images.shape == (5, 784)
+
+
+def test_digits_upside_down_that_stay_digits_are_not_judged_as_non_digits():
+    labels = np.arange(10)
+    digits = np.repeat((labels / 10.0)[:, None], 784, axis=1).astype(np.float32)
+    sets = make_nondigit_sets(digits, labels, 40, seed=1)
+    turned = sets["rotated_180"]
+    kept = turned.not_digits()
+    assert 0 < len(kept) < len(turned.images)
+    # each image holds its source label / 10 in every pixel: none of 0, 1, 6, 8, 9 is kept
+    assert set(np.round(kept[:, 0] * 10).astype(int)) <= {2, 3, 4, 5, 7}
+    assert sets["rotated_90"].not_digits() is sets["rotated_90"].images
+    assert sets["letters"].not_digits() is sets["letters"].images

@@ -20,6 +20,33 @@ from digitlab.errors import ConfigError, DataError, DigitlabError, ExportError, 
 
 __version__ = "0.1.0"
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type checkers read it
+if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
+    from digitlab.api import (
+        Dreams,
+        analyze,
+        dream,
+        evaluate,
+        export,
+        load_dataset,
+        load_model,
+        presets,
+        report,
+        sweep,
+        train,
+    )
+    from digitlab.config import TrainConfig
+    from digitlab.data import Dataset
+    from digitlab.evaluation import Evaluation
+    from digitlab.history import History
+    from digitlab.modelio import SavedModel
+    from digitlab.nn import activations, losses, optimizers
+    from digitlab.nn.activations import get_activation
+    from digitlab.nn.losses import get_loss
+    from digitlab.nn.network import MLP
+    from digitlab.nn.optimizers import SGD, Adam
+    from digitlab.training import TrainResult
+
 #: public name -> "module" (the attribute of the same name) or "module:attribute".
 _LAZY = {
     # the lab, one function per command
@@ -41,6 +68,13 @@ _LAZY = {
     "Evaluation": "digitlab.evaluation",
     "SavedModel": "digitlab.modelio",
     "Dataset": "digitlab.data",
+    # the runs of a folder, and logging them
+    "list_runs": "digitlab.runs",
+    "compare_runs": "digitlab.runs",
+    "Callbacks": "digitlab.training",
+    "TensorBoardLogger": "digitlab.tracking",
+    "MlflowLogger": "digitlab.tracking",
+    "parse_list": "digitlab.config",
     # the engine, for a loop of one's own
     "MLP": "digitlab.nn.network",
     "SGD": "digitlab.nn.optimizers",
@@ -53,11 +87,12 @@ _LAZY = {
 }
 
 __all__ = [
-    "Adam", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams", "Evaluation",
-    "ExportError", "History", "MLP", "ModelFileError", "SGD", "SavedModel", "TrainConfig",
-    "TrainResult", "__version__", "activations", "analyze", "dream", "evaluate", "export",
-    "get_activation", "get_loss", "load_dataset", "load_model", "losses", "optimizers",
-    "presets", "report", "sweep", "train",
+    "Adam", "Callbacks", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams",
+    "Evaluation", "ExportError", "History", "MLP", "MlflowLogger", "ModelFileError", "SGD",
+    "SavedModel", "TensorBoardLogger", "TrainConfig", "TrainResult", "__version__", "activations",
+    "analyze", "compare_runs", "dream", "evaluate", "export", "get_activation", "get_loss",
+    "list_runs", "load_dataset", "load_model", "losses", "optimizers", "parse_list", "presets",
+    "report", "sweep", "train",
 ]
 
 

@@ -5,7 +5,9 @@ Each function is what the command of the same name does (``digitlab train`` is
 that command's flags (``--hidden 256,128`` is ``hidden=[256, 128]``, ``--out DIR`` is
 ``out=DIR``, ``--data DIR`` is ``data_dir=DIR``). Results are objects that show themselves in a
 notebook: a run's history plots its curves, an evaluation shows its confusion matrix, dreams
-show their images.
+show their images. Where a signature says ``ModelLike``, any of these names the model: a model
+file, run folder or ensemble folder, a :class:`~digitlab.modelio.SavedModel`, a
+:class:`~digitlab.training.TrainResult` or a network (:class:`~digitlab.models.Model`).
 
 Everything heavy is imported when a function is first called, so ``import digitlab`` stays
 fast: ``dl.presets`` takes 0.09 s, while importing :mod:`digitlab.training` (NumPy, SciPy,
@@ -18,14 +20,31 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from digitlab.config import PRESETS, TrainConfig, config_from_toml
 from digitlab.config import preset as _preset
 from digitlab.errors import ConfigError, DataError
 from digitlab.shapes import N_CLASSES
 
-ModelLike = Any  # a model file or run folder, a SavedModel, a TrainResult or an MLP
+if TYPE_CHECKING:  # the types of the signatures below; their modules load on first call
+    from typing import TypeAlias
+
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from digitlab.data import Dataset
+    from digitlab.dreaming import DreamOptions, DreamResult, TurnResult
+    from digitlab.evaluation import Evaluation
+    from digitlab.modelio import SavedModel
+    from digitlab.models import Model
+    from digitlab.studies.runner import StudiesResult
+    from digitlab.training import Callbacks, TrainResult
+
+    #: what names a model: a model file or run folder (or ensemble folder), a loaded
+    #: :class:`~digitlab.modelio.SavedModel`, a :class:`~digitlab.training.TrainResult` or a
+    #: network (an :class:`~digitlab.nn.network.MLP` or any other :class:`~digitlab.models.Model`)
+    ModelLike: TypeAlias = "str | os.PathLike[str] | SavedModel | TrainResult | Model"
 
 
 class Presets:
@@ -67,7 +86,7 @@ def load_dataset(
     test_fraction: float = 0.1,
     validation_fraction: float = 0.0,
     cache_dir: str | os.PathLike | None = None,
-):
+) -> Dataset:
     """A dataset split into ``train``, ``validation`` and ``test``, images scaled to [0, 1].
 
     ``dataset`` is ``"mnist-sample"`` (shipped, the default), ``"mnist"`` or ``"fashion-mnist"``
@@ -85,16 +104,19 @@ def train(
     *,
     preset: str | None = None,
     out: str | os.PathLike | None = None,
-    dataset: Any = None,
+    dataset: str | Dataset | None = None,
     data_dir: str | os.PathLike | None = None,
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
-    on_start: Callable[[TrainConfig, Any], None] | None = None,
-    load_data: Callable[..., Any] | None = None,
+    on_start: Callable[[TrainConfig, Dataset], None] | None = None,
+    load_data: Callable[..., Dataset] | None = None,
+    log_to: str | Sequence[str] | None = None,
+    mlflow_uri: str | os.PathLike | None = None,
+    callbacks: Callbacks | Sequence[Callbacks] | None = None,
     **fields: Any,
-):
+) -> TrainResult:
     """Train a network; return the run with its ``network``, ``history`` and ``evaluation``.
 
     The configuration is ``config`` (a :class:`TrainConfig` or a TOML file, like ``--config``)
@@ -108,22 +130,32 @@ def train(
     writes it (a second writer is refused, naming the first); ``on_start(config, dataset)`` is
     called once both are known, before the first epoch. ``load_data(config, data_dir,
     name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
+
+    ``log_to`` (``"tensorboard"``, ``"mlflow"``, a list or a comma-separated string) also logs
+    the run to TensorBoard event files (``out/tensorboard``) or MLflow (``out/mlruns``, or the
+    tracking URI ``mlflow_uri``): :mod:`digitlab.tracking`, ``pip install
+    'digitlab[tracking]'``. ``callbacks`` (a :class:`~digitlab.training.Callbacks`, such as
+    ``dl.TensorBoardLogger(folder)``, or a list of them) are called as training goes.
     """
     from digitlab.data import Dataset, load_run_dataset
+    from digitlab.tracking import loggers_for
     from digitlab.training import Callbacks
     from digitlab.training import train as run_training
 
     loaded = dataset if isinstance(dataset, Dataset) else None
-    name = None if loaded is not None else dataset
+    name = None if isinstance(dataset, Dataset) else dataset
     config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
+    loggers = loggers_for(log_to, out, mlflow_uri=mlflow_uri)  # refused here, before any work
+    given = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
     load = load_data or load_run_dataset
 
-    def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Any:
+    def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
         return load(config, data_dir, name=name)
 
     return run_training(config, loaded, data_dir=data_dir, run_dir=out, resume=resume,
                         overwrite=overwrite, progress=progress, load_data=read,
-                        callbacks=Callbacks(on_start=on_start, on_epoch_end=on_epoch_end))
+                        callbacks=[*given, *loggers,
+                                   Callbacks(on_start=on_start, on_epoch_end=on_epoch_end)])
 
 
 def run_config(
@@ -171,7 +203,7 @@ def run_config(
     return config.replace(**fields) if fields else config
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike) -> SavedModel:
     """A model file, run folder or ensemble folder: ``.network``, ``.config``, ``.metadata``
     (never pickle)."""
     from digitlab.loading import load_any
@@ -181,12 +213,12 @@ def load_model(path: str | os.PathLike):
 
 def evaluate(
     model: ModelLike,
-    images=None,
-    labels=None,
+    images: np.ndarray | None = None,
+    labels: np.ndarray | None = None,
     *,
     dataset: str | None = None,
     data_dir: str | os.PathLike | None = None,
-):
+) -> Evaluation:
     """How well ``model`` reads ``images`` (N, 784) with ``labels`` (N,): an Evaluation.
 
     Without images, the test split the model was trained with (its saved dataset, seed and
@@ -211,7 +243,7 @@ class TestEvaluation(NamedTuple):
 
     path: str | None
     dataset: str
-    evaluation: Any
+    evaluation: Evaluation
 
 
 def evaluate_test_split(model: ModelLike, *, dataset: str | None = None,
@@ -222,7 +254,8 @@ def evaluate_test_split(model: ModelLike, *, dataset: str | None = None,
 
     network, config, path = _readable_model(model)
     data = dataset_for_model(config, dataset, data_dir, require=("test",))
-    result = run_evaluation(network, data.test.images, data.test.labels,
+    test = data.split("test")
+    result = run_evaluation(network, test.images, test.labels,
                             _loss_of(network, config))
     return TestEvaluation(path, data.name, result)
 
@@ -238,10 +271,12 @@ def analyze(
     seed: int = 0,
     nondigits: int = 500,
     progress: bool = True,
-):
+    figures: bool = True,
+) -> dict[str, Any]:
     """Which digits ``model`` confuses and reads worst, its mistakes, how retraining changes
     them and what it answers to images that are not digits; figures and ``analysis.json`` go
-    to ``out``. ``retrain=0`` skips the retrainings. ``model`` may be an ensemble folder.
+    to ``out`` (``figures=False``: the numbers and findings alone). ``retrain=0`` skips the
+    retrainings. ``model`` may be an ensemble folder.
     ``out`` is locked while it is written (a second writer is refused, naming the first)."""
     from digitlab.analysis.pipeline import analyze as run_analysis
     from digitlab.loading import load_digit_model, resolve_model
@@ -255,7 +290,7 @@ def analyze(
         data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
         return run_analysis(model, data, out, retrain=retrain, config=config,
                             progress=progress, seed=seed, retrain_epochs=retrain_epochs,
-                            nondigit_count=nondigits)
+                            nondigit_count=nondigits, figures=figures)
 
 
 def dream(
@@ -263,7 +298,7 @@ def dream(
     digit: int | str | Sequence[int] = "all",
     *,
     out: str | os.PathLike | None = None,
-    start: Any = "black",
+    start: str | os.PathLike | np.ndarray = "black",
     steps: int | None = None,
     lr: float | None = None,
     plain: bool = False,
@@ -278,7 +313,7 @@ def dream(
     data_dir: str | os.PathLike | None = None,
     seed: int = 0,
     progress: bool = False,
-):
+) -> Dreams:
     """What ``model`` sees as each digit: equation (3) from a black image (or ``start``).
 
     ``digit`` is one digit, several, or ``"all"``; ``turn=(3, 8)`` also changes a real 3 until
@@ -309,9 +344,11 @@ def dream(
     if isinstance(start, (str, os.PathLike)) and str(start) not in ("black", "noise", "mean"):
         extra["start_image"] = str(start)
         start = _start_image(start)
+    elif not isinstance(start, np.ndarray):
+        start = str(start)  # one of the named starts
     data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
     digits, loss = _digits(digit), config.loss if config is not None else None
-    train_split, test = data.train, data.test
+    train_split, test = data.split("train"), data.split("test")
     means = class_means(train_split.images, train_split.labels, network.sizes[-1])[digits]
     if out is not None:  # the figures, dreams.npy and dream.json, as digitlab dream writes them
         record = dream_study(
@@ -350,13 +387,15 @@ class Dreams:
     ``dream.json`` holds, and ``out``, when written to a folder.
     """
 
-    def __init__(self, digits, images, probabilities, means, *, results=None, turn=None,
-                 record=None, out=None):
+    def __init__(self, digits: Sequence[int], images: np.ndarray, probabilities: np.ndarray,
+                 means: np.ndarray, *, results: list[DreamResult] | None = None,
+                 turn: TurnResult | None = None, record: dict[str, Any] | None = None,
+                 out: Path | None = None) -> None:
         self.digits, self.images, self.probabilities = list(digits), images, probabilities
         self.means, self.results, self.turn = means, results, turn
         self.record, self.out = record, out
 
-    def plot(self):
+    def plot(self) -> Figure:
         """The dreams above the class means, as a matplotlib Figure."""
         from digitlab.plots.dream import dream_grid_figure
 
@@ -387,7 +426,7 @@ def sweep(
     dataset: str | None = None,
     data_dir: str | os.PathLike | None = None,
     progress: bool = True,
-):
+) -> StudiesResult:
     """Hyperparameter studies (``"epochs"``, ``"lr"``, ``"layers"``, ``"neurons"`` or a TOML
     ``grid``), ``seeds`` trials per point, in local processes or on Ray; tables and figures go
     to ``out``, finished trials are kept there so a rerun skips them."""
@@ -410,7 +449,7 @@ def report(
     stage: Sequence[str] = (),
     progress: bool = True,
     lang: str | None = None,
-):
+) -> dict[str, Any]:
     """The whole study as one HTML report (``out/index.html``, ``report.md``,
     ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale.
     Stages already computed with the same settings are reused unless ``fresh``; ``stage``
@@ -441,7 +480,8 @@ DEFAULT_SUPPORT = 0.1
 
 def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
                   no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
-                  l2: float | None = None, seed: int = 0, ascent: bool = False):
+                  l2: float | None = None, seed: int = 0, ascent: bool = False
+                  ) -> DreamOptions:
     """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain`` and
     ``ascent``)."""
     from digitlab.dreaming import DreamOptions
@@ -466,7 +506,9 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
     return base.replace(**changes)
 
 
-def dataset_for_model(config, dataset=None, data_dir=None, require=("test",)):
+def dataset_for_model(config: TrainConfig | None, dataset: str | None = None,
+                      data_dir: str | os.PathLike | None = None,
+                      require: Sequence[str] = ("test",)) -> Dataset:
     """The dataset a model was trained on, split as in training.
 
     The saved config's seed, test and validation fractions reproduce the same held-out test
@@ -483,7 +525,7 @@ def dataset_for_model(config, dataset=None, data_dir=None, require=("test",)):
     return load_run_dataset(config, data_dir, name=name, require=require)
 
 
-def _start_image(path):
+def _start_image(path: str | os.PathLike) -> np.ndarray:
     if not Path(path).is_file():
         raise ConfigError(f"--start must be black, noise, mean or an image file; {path!r} is "
                           "none of these")

@@ -44,7 +44,7 @@ u = log T; :func:`fit_temperature` minimises it over u with SciPy's bounded Bren
 (T in [0.01, 100]), which is deterministic.
 
 The expected calibration error groups the N samples by their confidence c_i = max_k p_ik into
-B equal-width bins (b/B, (b+1)/B] (c = 0 in the first):
+B equal-width bins (b/B, (b+1)/B] (c = 0 in the first)::
 
     ECE = Σ_b (n_b / N) |acc_b − conf_b|
 
@@ -76,6 +76,7 @@ from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
 from digitlab.i18n import N_
+from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 
 #: bounds of the temperature search, T in [T_MIN, T_MAX]
@@ -235,7 +236,7 @@ class Reliability:
 
     @property
     def ece(self) -> float:
-        """ECE = Σ_b (n_b / N) |acc_b − conf_b| (NaN without samples)."""
+        """``ECE = Σ_b (n_b / N) |acc_b − conf_b|`` (NaN without samples)."""
         if self.n == 0:
             return float("nan")
         filled = self.count > 0
@@ -283,7 +284,8 @@ def reliability(probabilities: np.ndarray, labels: np.ndarray, n_bins: int = N_B
 
 def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray,
                                n_bins: int = N_BINS) -> float:
-    """ECE = Σ_b (n_b / N) |acc_b − conf_b| over equal-width confidence bins (NaN if N = 0)."""
+    """``ECE = Σ_b (n_b / N) |acc_b − conf_b|`` over equal-width confidence bins (NaN if
+    N = 0)."""
     return reliability(probabilities, labels, n_bins).ece
 
 
@@ -468,7 +470,7 @@ class Calibrated:
 
     calibrated = True
 
-    def __init__(self, model: Any, calibration: Calibration):
+    def __init__(self, model: Model, calibration: Calibration) -> None:
         self.model, self.calibration = model, calibration
 
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
@@ -486,7 +488,7 @@ class Calibrated:
         return getattr(self.model, name)
 
 
-def with_calibration(model: Any, calibration: Calibration | None) -> Any:
+def with_calibration(model: Model, calibration: Calibration | None) -> Model:
     """``model`` itself without a calibration, else a :class:`Calibrated` wrapper."""
     return model if calibration is None else Calibrated(model, calibration)
 

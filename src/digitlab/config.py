@@ -281,7 +281,7 @@ class TrainConfig:
     # ------------------------------------------------------------------ derived
     @property
     def sizes(self) -> list[int]:
-        """Layer widths from input to output: [784, *hidden, 10]."""
+        """Layer widths from input to output: ``[784, *hidden, 10]``."""
         return [N_PIXELS, *self.hidden, N_CLASSES]
 
     @property
@@ -366,19 +366,50 @@ GROUP_FIELDS = {group: tuple(f.name for f in fields)
                 for group, fields in options_by_group(dataclasses.fields(TrainConfig)).items()}
 
 
+def parse_list(value: Any, kind: type = float, name: str = "value") -> list[Any]:
+    """A list from a list, or from text as a notebook parameter or a flag gives it.
+
+    ``"[256, 128]"`` (JSON, as papermill passes a list given as a string), ``"256,128"``
+    (the flags' form), ``256`` and ``[256, 128]`` all give ``[256, 128]``; ``""``, ``"none"``
+    and ``"[]"`` give ``[]``. Items given as text are converted to ``kind`` (``int`` or
+    ``float``); a list is returned as a list, its items unchanged (the config checks them).
+    Anything else is a one-line :class:`ConfigError` naming ``name``.
+    """
+    example = "[256, 128] or 256,128" if kind is int else "[0.001, 0.01] or 0.001,0.01"
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return [value]
+    if not isinstance(value, str):
+        raise ConfigError(f"{name} must be a list like {example}, got {value!r}")
+    text = value.strip()
+    if text.lower() in ("", "none"):
+        return []
+    try:
+        items = json.loads(text) if text.startswith("[") else text.split(",")
+        if not isinstance(items, list):
+            raise ValueError
+        return [_convert_item(item, kind) for item in items]
+    except (ValueError, TypeError, RecursionError):
+        raise ConfigError(f"{name} must be a list like {example}, got {value!r}") from None
+
+
+def _convert_item(item: Any, kind: type) -> Any:
+    if isinstance(item, bool):
+        raise TypeError
+    if isinstance(item, str):
+        return kind(item.strip())
+    if kind is int and (not isinstance(item, int)):
+        raise TypeError  # 1.5 is no layer width
+    return kind(item)
+
+
 def parse_rates(value: Any) -> list[float]:
-    """Dropout rates: ``0.2`` or ``"0.2"`` -> [0.2]; ``"0.2,0.3"`` -> [0.2, 0.3]; each in [0, 1)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = [] if text.lower() in ("", "none") else [float(p) for p in text.split(",")]
-        except ValueError:
-            raise ConfigError(f"dropout must be a rate like 0.2 or rates like 0.2,0.3, "
-                              f"got {text!r}") from None
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        value = [float(value)] if value else []
-    if not isinstance(value, (list, tuple)):
-        raise ConfigError(f"dropout must be a rate or a list of rates, got {value!r}")
+    """Dropout rates: ``0.2`` or ``"0.2"`` -> [0.2]; ``"0.2,0.3"`` or ``"[0.2, 0.3]"`` ->
+    [0.2, 0.3]; each in [0, 1)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and not value:
+        return []
+    value = parse_list(value, float, "dropout")
     rates = []
     for rate in value:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
@@ -387,24 +418,12 @@ def parse_rates(value: Any) -> list[float]:
     return rates
 
 def parse_hidden(text: str | int | list) -> list[int]:
-    """``"256,128"`` -> [256, 128]; ``""`` or ``"none"`` -> [] (no hidden layer)."""
-    if isinstance(text, list):
-        return text
-    if isinstance(text, int):
-        return [text]
-    text = text.strip()
-    if text.lower() in ("", "none"):
-        return []
-    if text == "0":
+    """``"256,128"`` or ``"[256, 128]"`` -> [256, 128]; ``""`` or ``"none"`` -> [] (no hidden
+    layer); see :func:`parse_list`."""
+    if isinstance(text, str) and text.strip() == "0":
         raise ConfigError("hidden must be positive layer widths like 256,128; give 'none' for a "
                           "network without a hidden layer, got '0'")
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        raise ConfigError(
-            f"hidden must be comma-separated layer widths like 256,128, got {text!r}"
-        ) from None
-    return sizes
+    return parse_list(text, int, "hidden")
 
 
 # what is not TOML syntax: strings (multi-line first) and comments

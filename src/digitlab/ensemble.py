@@ -27,6 +27,7 @@ from digitlab.fileio import read_json, write_json
 from digitlab.modelio import SavedModel, check_digit_shape, load_model, save_model
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
+from digitlab.nn.losses import Loss
 from digitlab.nn.network import ForwardPass
 
 ENSEMBLE_FILE = "ensemble.json"
@@ -65,13 +66,15 @@ class Ensemble:
     def probabilities(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size)
 
-    def forward(self, x: np.ndarray, masks=None) -> ForwardPass:
+    def forward(self, x: np.ndarray,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
         """A trace whose output is the mean probability p (B, n) and whose logits are log p
         (softmax(log p) = p, so logit-based scores such as the energy stay meaningful)."""
         p = self.predict(x)
         return ForwardPass([np.asarray(x), p], [np.log(np.maximum(p, 1e-30))])
 
-    def output_layer(self, x: np.ndarray, batch_size: int = 2048):
+    def output_layer(self, x: np.ndarray, batch_size: int = 2048
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """(log p, p): the mean probability and its logarithm as the logits (see forward)."""
         p = self.predict(x, batch_size)
         return np.log(np.maximum(p, 1e-30)), p
@@ -82,7 +85,7 @@ class Ensemble:
     def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size).argmax(axis=1)
 
-    def targets(self, labels: np.ndarray, loss) -> np.ndarray:
+    def targets(self, labels: np.ndarray, loss: Loss) -> np.ndarray:
         return loss.targets(labels, self.sizes[-1], 0.0, self.dtype)
 
 

@@ -8,7 +8,7 @@ digits (the largest output), the class probabilities, the mean loss E and, throu
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,8 +22,11 @@ from digitlab.calibration import (
 )
 from digitlab.errors import DataError
 from digitlab.formatting import finite_or_none
+from digitlab.models import Model
 from digitlab.nn.losses import Loss, get_loss
-from digitlab.nn.network import MLP
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
+    from matplotlib.figure import Figure
 
 
 @dataclass
@@ -87,7 +90,7 @@ class Evaluation:
         }
 
 
-    def plot(self, title: str = "Confusion matrix of the test split"):
+    def plot(self, title: str = "Confusion matrix of the test split") -> Figure:
         """The confusion matrix as a heat map (matplotlib Figure), rows = true digit."""
         from digitlab.plots.analysis import confusion_matrix_figure
 
@@ -109,7 +112,7 @@ class Evaluation:
 
 
 def evaluate(
-    network: MLP,
+    network: Model,
     images: np.ndarray,
     labels: np.ndarray,
     loss: str | Loss,

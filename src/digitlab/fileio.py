@@ -16,16 +16,16 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 from typing import IO, Any
-
-import numpy as np
 
 from digitlab.checks import bounded_int
 from digitlab.errors import DataError
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
-_OPENING, _CLOSING = np.frombuffer(b"[{", np.uint8), np.frombuffer(b"]}", np.uint8)
+_BRACKET = re.compile(r"[\[\]{}]")
+_DEPTH_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 MAX_JSON_BYTES = 1 << 20  # the JSON files of a run (evaluation.json, config.json) are a few kB
 MAX_JSON_DEPTH = 32  # they nest a few levels deep
 
@@ -123,9 +123,10 @@ def json_depth(text: str) -> int:
     recursed into.
     """
     outside = _JSON_STRING.sub("", text)
-    steps = np.frombuffer(outside.encode("utf-8"), dtype=np.uint8)
-    change = (np.isin(steps, _OPENING).astype(np.int64) - np.isin(steps, _CLOSING))  # (n,)
-    return int(np.cumsum(change).max(initial=0))
+    # the running sum of +1 per opening and -1 per closing bracket, in C loops (no NumPy, so
+    # that reading a run's JSON does not load it)
+    steps = map(_DEPTH_STEP.__getitem__, _BRACKET.findall(outside))
+    return max(accumulate(steps), default=0)
 
 
 def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:

@@ -12,9 +12,13 @@ import io
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digitlab.fileio import write_json, write_text
+from digitlab.runfiles import HISTORY_CSV, HISTORY_FILE, TRACE_CSV
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
+    from matplotlib.figure import Figure
 
 EPOCH_COLUMNS = (
     "epoch", "lr", "seconds", "train_loss", "train_accuracy", "validation_loss",
@@ -48,7 +52,7 @@ class History:
     def from_dict(cls, data: dict[str, Any]) -> History:
         return cls(list(data.get("epochs", [])), list(data.get("trace", [])))
 
-    def plot(self, title: str | None = None):
+    def plot(self, title: str | None = None) -> Figure:
         """E and accuracy per epoch and the running trace, as a matplotlib Figure (2×2)."""
         from digitlab.plots.training import training_curves_figure
 
@@ -63,9 +67,9 @@ class History:
     def write(self, folder: str | os.PathLike) -> None:
         """Write ``history.json``, ``history.csv`` (per epoch) and ``trace.csv`` into ``folder``."""
         folder = Path(folder)
-        write_json(folder / "history.json", self.to_dict())
-        write_text(folder / "history.csv", _csv(self.epochs, EPOCH_COLUMNS))
-        write_text(folder / "trace.csv", _csv(self.trace, TRACE_COLUMNS))
+        write_json(folder / HISTORY_FILE, self.to_dict())
+        write_text(folder / HISTORY_CSV, _csv(self.epochs, EPOCH_COLUMNS))
+        write_text(folder / TRACE_CSV, _csv(self.trace, TRACE_COLUMNS))
 
 
 class RunningWindow:

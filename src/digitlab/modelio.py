@@ -43,6 +43,7 @@ from digitlab.fileio import atomic_write, json_depth, parse_json  # noqa: F401  
 from digitlab.models import Model
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import STEPS, config_steps, with_preprocessing
+from digitlab.runfiles import MODEL_FILE
 from digitlab.shapes import IMAGE_SIDE, N_CLASSES, N_PIXELS
 
 FORMAT_NAME = "digitlab-model"
@@ -51,7 +52,6 @@ MAX_METADATA_DEPTH = 32  # it nests 4 levels deep
 MAX_MEMBERS = 10_000
 _MEMBER = re.compile(r"^(params/[Wb][0-9]+|(optimizer|extra)/[A-Za-z_][A-Za-z0-9_]*)\.npy$")
 FORMAT_VERSION = 1
-MODEL_FILE = "model.npz"
 
 #: how an image must be prepared before it is fed to the network (shown in reports).
 PREPROCESSING = {
@@ -89,7 +89,7 @@ class SavedModel:
         return None if data is None else Calibration.from_dict(data)
 
     @property
-    def model(self):
+    def model(self) -> Model:
         """The network as it must be fed: raw images in, its preprocessing applied first, its
         probabilities calibrated when the model has a calibration (use this to read digits;
         :attr:`network` is the bare MLP, fed prepared inputs)."""

@@ -9,12 +9,13 @@ as rows (N, n_classes).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
 if TYPE_CHECKING:
     from digitlab.nn.activations import Activation
+    from digitlab.nn.losses import Loss
     from digitlab.nn.network import ForwardPass
 
 
@@ -28,8 +29,12 @@ class Model(Protocol):
 
     sizes: list[int]
     activation_names: list[str]
-    output_activation: Activation
     dtype: np.dtype
+
+    @property
+    def output_activation(self) -> Activation:
+        """The output layer's f, which tells how its outputs read as probabilities."""
+        ...
 
     def predict(self, x: np.ndarray, batch_size: int = ...) -> np.ndarray:
         """The outputs y^L (N, n_classes)."""
@@ -43,7 +48,8 @@ class Model(Protocol):
         """The most probable class of each image, (N,)."""
         ...
 
-    def forward(self, x: np.ndarray, masks: Any = ...) -> ForwardPass:
+    def forward(self, x: np.ndarray,
+                masks: list[np.ndarray | None] | None = ...) -> ForwardPass:
         """The trace of one pass: ``ys[-1]`` (B, n_classes), ``zs[-1]`` the logits."""
         ...
 
@@ -55,6 +61,6 @@ class Model(Protocol):
         """Probabilities (N, n_classes) from the outputs y (and logits z) of the output layer."""
         ...
 
-    def targets(self, labels: np.ndarray, loss: Any) -> np.ndarray:
+    def targets(self, labels: np.ndarray, loss: Loss) -> np.ndarray:
         """The target vectors t (N, n_classes) of ``labels`` (N,) for ``loss``."""
         ...

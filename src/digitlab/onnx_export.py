@@ -26,7 +26,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,8 +35,14 @@ from digitlab.errors import ExportError
 from digitlab.fileio import write_bytes
 from digitlab.loading import load_any, resolve_model
 from digitlab.modelio import PREPROCESSING, SavedModel
+from digitlab.models import Model
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import config_steps
+
+if TYPE_CHECKING:  # onnx is imported when a network is exported
+    from onnx import ModelProto
+
+    from digitlab.config import TrainConfig
 
 FORMATS = ("onnx",)
 OPSET = 17
@@ -96,7 +102,7 @@ def export(
     return write_bytes(out, proto.SerializeToString())
 
 
-def to_onnx(network: MLP, *, config: Any = None) -> Any:
+def to_onnx(network: Model, *, config: TrainConfig | None = None) -> ModelProto:
     """The ONNX ``ModelProto`` of ``network`` (see the module docstring), checked by onnx."""
     try:
         import onnx
@@ -160,7 +166,7 @@ def to_onnx(network: MLP, *, config: Any = None) -> Any:
     return model
 
 
-def export_metadata(network: MLP, config: Any = None) -> dict[str, str]:
+def export_metadata(network: MLP, config: TrainConfig | None = None) -> dict[str, str]:
     """The ``metadata_props`` of an exported model (ONNX metadata values are strings)."""
     architecture = {"sizes": network.sizes, "activations": network.activation_names,
                     "bias": network.has_bias, "dtype": network.dtype.name}

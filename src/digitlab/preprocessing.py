@@ -10,11 +10,17 @@ it was trained.
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from digitlab.data.deskew import deskew
 from digitlab.errors import ConfigError
+
+if TYPE_CHECKING:
+    from digitlab.data.datasets import Dataset
+    from digitlab.models import Model
+    from digitlab.nn.network import ForwardPass
 
 #: the steps digitlab knows, in the order they are applied: name -> images (N, 784) -> (N, 784)
 STEPS = {"deskew": deskew}
@@ -30,7 +36,7 @@ def preprocess(images: np.ndarray, steps: list[str] | tuple[str, ...]) -> np.nda
     return images
 
 
-def preprocess_dataset(dataset, steps: list[str]):
+def preprocess_dataset(dataset: Dataset, steps: list[str]) -> Dataset:
     """A copy of ``dataset`` whose splits' images went through ``steps`` (itself if none)."""
     if not steps:
         return dataset
@@ -42,7 +48,7 @@ def preprocess_dataset(dataset, steps: list[str]):
     return dataclasses.replace(dataset, **changed)
 
 
-def config_steps(config) -> list[str]:
+def config_steps(config: object) -> list[str]:
     """The preprocessing steps a training config asks for."""
     return ["deskew"] if getattr(config, "deskew", False) else []
 
@@ -54,14 +60,15 @@ class Preprocessed:
     attribute (sizes, weights, targets, ...) is the wrapped network's.
     """
 
-    def __init__(self, network, steps: list[str]):
+    def __init__(self, network: Model, steps: list[str]) -> None:
         self.network = network
         self.steps = list(steps)
 
     def predict(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.network.predict(preprocess(x, self.steps), batch_size)
 
-    def output_layer(self, x: np.ndarray, batch_size: int = 2048):
+    def output_layer(self, x: np.ndarray, batch_size: int = 2048
+                     ) -> tuple[np.ndarray, np.ndarray]:
         """(z, y) of the output layer for raw images (see :meth:`MLP.output_layer`)."""
         return self.network.output_layer(preprocess(x, self.steps), batch_size)
 
@@ -72,14 +79,15 @@ class Preprocessed:
     def classify(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         return self.predict(x, batch_size).argmax(axis=1)
 
-    def forward(self, x: np.ndarray, masks=None):
+    def forward(self, x: np.ndarray,
+                masks: list[np.ndarray | None] | None = None) -> ForwardPass:
         """The network's forward pass on the prepared inputs (ys[0] is the prepared input)."""
         return self.network.forward(preprocess(x, self.steps), masks)
 
-    def __getattr__(self, name: str):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self.network, name)
 
 
-def with_preprocessing(network, steps: list[str]):
+def with_preprocessing(network: Model, steps: list[str]) -> Model:
     """``network`` itself when there are no steps, else a :class:`Preprocessed` wrapper."""
     return Preprocessed(network, steps) if steps else network

@@ -11,11 +11,13 @@ run resumed from the checkpoint of epoch e continues exactly as if it had never 
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import logging
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
 from digitlab.i18n import N_
 from digitlab.modelio import MODEL_FILE, load_model, save_model
+from digitlab.models import Model
 from digitlab.nn.constraints import apply_max_norm
 from digitlab.nn.dropout import draw_masks
 from digitlab.nn.engines import EngineChoice, for_config
@@ -44,10 +47,12 @@ from digitlab.nn.optimizers import Optimizer, make_optimizer
 from digitlab.nn.schedules import learning_rate
 from digitlab.preprocessing import config_steps, preprocess_dataset, with_preprocessing
 from digitlab.robustness import RobustBatches
+from digitlab.runfiles import CONFIG_FILE, CURVES_FILE, EVALUATION_FILE
 from digitlab.runlock import claim_folder
 
+log = logging.getLogger(__name__)
+
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
-CURVES_FILE, EVALUATION_FILE = "curves.png", "evaluation.json"
 CURVES_FIGURE = FigureSpec(CURVES_FILE, N_("E and accuracy per epoch and during training"))
 
 # Independent random streams derived from the one seed. The augmentation and dropout streams of
@@ -74,7 +79,7 @@ class TrainResult:
     calibration: Calibration | None = None
 
     @property
-    def model(self):
+    def model(self) -> Model:
         """The network as it must be fed: raw images in, its preprocessing (deskew) applied
         first, its probabilities calibrated when it was (as ``dl.load_model(run).model``)."""
         return with_calibration(with_preprocessing(self.network, config_steps(self.config)),
@@ -153,12 +158,36 @@ class Callbacks:
     epoch (the config's ``dataset`` is then the loaded data's name); ``on_epoch_end(record)``
     with each epoch's record (see :class:`History`); ``on_progress(point)`` with each
     running-metrics record as it is added to ``history.trace`` (every ``trace_every``
-    samples), for live displays.
+    samples), for live displays; ``on_end(result)`` once training has ended, with the
+    :class:`TrainResult` (its ``status`` says how it ended) or None when it failed with an
+    error (which is then raised). Loggers (:mod:`digitlab.tracking`) are Callbacks too.
     """
 
     on_start: Callable[[TrainConfig, Any], None] | None = None
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None
     on_progress: Callable[[dict[str, Any]], None] | None = None
+    on_end: Callable[[TrainResult | None], None] | None = None
+
+
+def merge_callbacks(*callbacks: Callbacks | None) -> Callbacks:
+    """One :class:`Callbacks` calling the hooks of each of ``callbacks`` in order (a hook
+    none of them has stays None, so that training skips it)."""
+    present = [c for c in callbacks if c is not None]
+
+    def chained(name: str):
+        hooks = [getattr(c, name) for c in present if getattr(c, name) is not None]
+        if not hooks:
+            return None
+        if len(hooks) == 1:
+            return hooks[0]
+
+        def call(*args: Any) -> None:
+            for hook in hooks:
+                hook(*args)
+
+        return call
+
+    return Callbacks(*(chained(f.name) for f in dataclasses.fields(Callbacks)))
 
 
 def train(
@@ -170,7 +199,7 @@ def train(
     resume: bool = False,
     overwrite: bool = False,
     progress: bool = True,
-    callbacks: Callbacks | None = None,
+    callbacks: Callbacks | Sequence[Callbacks] | None = None,
     on_epoch_end: Callable[[dict[str, Any]], None] | None = None,
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
@@ -198,9 +227,11 @@ def train(
         Replace the run saved in ``run_dir``.
     progress : bool
         Show a progress bar with the running E and accuracy.
-    callbacks : Callbacks, optional
-        What to call at the start, after each epoch and with each running record;
-        ``on_epoch_end`` and ``on_progress`` may also be given alone.
+    callbacks : Callbacks or a sequence of them, optional
+        What to call at the start, after each epoch, with each running record and at the
+        end (loggers such as :class:`digitlab.tracking.TensorBoardLogger` are Callbacks);
+        ``on_epoch_end`` and ``on_progress`` may also be given alone (called after those of
+        ``callbacks``).
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
 
@@ -217,9 +248,9 @@ def train(
         folder, whether the last completed epoch is kept there (the last checkpoint is left
         untouched).
     """
-    callbacks = callbacks or Callbacks()
-    callbacks = Callbacks(callbacks.on_start, on_epoch_end or callbacks.on_epoch_end,
-                          on_progress or callbacks.on_progress)
+    several = callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]
+    callbacks = merge_callbacks(*several, Callbacks(on_epoch_end=on_epoch_end,
+                                                    on_progress=on_progress))
     if run_dir is None:
         if resume:
             raise ConfigError("resume needs a run folder")
@@ -250,7 +281,28 @@ def _refuse_existing_run(run_dir: Path, overwrite: bool) -> None:
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
            progress: bool, callbacks: Callbacks, curves_title: str | None,
            load_data) -> TrainResult:
-    """The body of :func:`train`, with the run folder (if any) claimed."""
+    """The body of :func:`train`, with the run folder (if any) claimed; ``on_end`` called
+    however it ends (while the folder is still held)."""
+    try:
+        result = _train_claimed(config, dataset, data_dir, run_dir, resume, progress, callbacks,
+                                curves_title, load_data)
+    except BaseException:
+        if callbacks.on_end is not None:
+            try:
+                callbacks.on_end(None)
+            except Exception as error:  # the training's own error is the one to raise
+                log.warning("on_end of a failed training raised %s: %s",
+                            type(error).__name__, error)
+        raise
+    if callbacks.on_end is not None:
+        callbacks.on_end(result)
+    return result
+
+
+def _train_claimed(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None,
+                   resume: bool, progress: bool, callbacks: Callbacks, curves_title: str | None,
+                   load_data) -> TrainResult:
+    """Load the data, train, and write or compute the results."""
     if dataset is None:
         dataset = (load_data or load_run_dataset)(config, data_dir)
     name = getattr(dataset, "name", None)
@@ -608,7 +660,7 @@ class _Trainer:
             optimizer_name=self.optimizer.name, optimizer_state=self.optimizer.state_dict(),
             extra=extra, extra_arrays=extra_arrays,
         )
-        write_json(self.run_dir / "config.json", self.config.to_dict())
+        write_json(self.run_dir / CONFIG_FILE, self.config.to_dict())
         self.history.write(self.run_dir)
 
 
@@ -672,7 +724,7 @@ def _progress_bar(total: int, description: str, enabled: bool):
 
 def load_run_config(run_dir: str | os.PathLike) -> TrainConfig:
     """The config saved in a run folder's ``config.json``."""
-    path = Path(run_dir) / "config.json"
+    path = Path(run_dir) / CONFIG_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:  # also not UTF-8, too deep

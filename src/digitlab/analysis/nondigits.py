@@ -215,6 +215,9 @@ class NonDigitKind:
     generate: Callable[..., np.ndarray]
     random: bool = True  # False: the same images for every seed
     source: str | None = None  # None, "digits" (test digits) or "fashion" (Fashion-MNIST)
+    #: digits that the transformation leaves a digit: upside down, a 0, 1 or 8 is itself and a
+    #: 6 and a 9 swap; such images are no evidence of what a network says to non-digits
+    still_digits: tuple[int, ...] = ()
 
 
 #: each kind's title, in English (the source of every language's; ``{pixels}``: SHIFT_PIXELS)
@@ -249,7 +252,8 @@ KINDS: dict[str, NonDigitKind] = {kind.name: kind for kind in (
     _kind("letters", letters),
     _kind("inverted_digits", inverted_digits, random=False, source="digits"),
     _kind("rotated_90", rotated_90, random=False, source="digits"),
-    _kind("rotated_180", rotated_180, random=False, source="digits"),
+    _kind("rotated_180", rotated_180, random=False, source="digits",
+          still_digits=(0, 1, 6, 8, 9)),
     _kind("shifted_digits", shifted_digits, source="digits"),
     _kind("fashion_mnist", fashion_items, random=False, source="fashion"),
 )}
@@ -275,6 +279,13 @@ class NonDigitSet:
     kind: NonDigitKind
     images: np.ndarray  # (n, 784) float32 in [0, 1]
     source_labels: np.ndarray | None = None  # (n,) digits the images were made from
+
+    def not_digits(self) -> np.ndarray:
+        """The images (m ≤ n, 784) that are no digit: those made from digits the kind leaves
+        a digit (:attr:`NonDigitKind.still_digits`: a 6 upside down is a 9) left out."""
+        if self.source_labels is None or not self.kind.still_digits:
+            return self.images
+        return self.images[~np.isin(self.source_labels, self.kind.still_digits)]
 
 
 def load_fashion_images() -> np.ndarray:

@@ -9,6 +9,7 @@ as one line, without a traceback.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 
 import click
@@ -31,6 +32,7 @@ COMMANDS = {
     "dream": "digitlab.cli.dream:dream_command",
     "serve": "digitlab.cli.serve:serve",
     "ensemble": "digitlab.cli.ensemble:ensemble_command",
+    "runs": "digitlab.cli.runs:runs",
 }
 
 
@@ -54,6 +56,22 @@ def cli() -> None:
     """digitlab: train, study and look inside neural networks that read handwritten digits."""
 
 
+class _NoticeHandler(logging.Handler):
+    """The library's notices (:mod:`logging`, logger ``digitlab``, INFO and above) as
+    ``digitlab: MESSAGE`` lines on the stderr of the moment."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        click.echo(f"digitlab: {record.getMessage()}", err=True)
+
+
+def show_notices() -> None:
+    """Let the library's notices through to stderr (once per process)."""
+    logger = logging.getLogger("digitlab")
+    if not any(isinstance(h, _NoticeHandler) for h in logger.handlers):
+        logger.addHandler(_NoticeHandler())
+        logger.setLevel(logging.INFO)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script: runs the CLI, in the language of the environment
     (``DIGITLAB_LANG``, then the locale), and turns digitlab errors into one line."""
@@ -67,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _run(argv: list[str] | None) -> None:
+    show_notices()
     try:
         cli.main(args=argv, prog_name="digitlab", standalone_mode=False)
     except click.exceptions.Abort:

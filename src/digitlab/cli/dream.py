@@ -136,15 +136,16 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     with claim_folder(out_dir, "dream folder"):  # before any work: writable, ours alone
         data = dataset_for_model(saved.config, explicit_dataset(dataset), data_dir,
                                  require=("train", "test"))
+        train, test = data.split("train"), data.split("test")
         loss = saved.config.loss if saved.config is not None else None
         # a step size far too large overflows on its way to inf/NaN: reported once, as
         # DreamDiverged, before anything is written
         with np.errstate(over="ignore", invalid="ignore"):
             record = dream_study(
                 saved.network, out_dir, digits=digits, start=start_value, options=options,
-                loss=loss, train_images=data.train.images, train_labels=data.train.labels,
-                support_fraction=support_fraction, turn=turn, test_images=data.test.images,
-                test_labels=data.test.labels, progress=progress and not quiet,
+                loss=loss, train_images=train.images, train_labels=train.labels,
+                support_fraction=support_fraction, turn=turn, test_images=test.images,
+                test_labels=test.labels, progress=progress and not quiet,
                 extra={"model": str(saved.path), "dataset": data.name,
                        **({"start_image": str(start)} if start_value is not start else {})},
             )

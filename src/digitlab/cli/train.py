@@ -159,6 +159,15 @@ class GroupedHelpCommand(TranslatedCommand):
 @click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
               help=N_("Print the engine, kernels and threads the run would train on, and why, in "
                    "one line; train nothing."))
+@click.option("--log-to", "log_to", multiple=True, metavar="tensorboard|mlflow",
+              show_default="none",
+              help=N_("Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or "
+                      "MLflow (RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both "
+                      "comma-separated. Needs: pip install 'digitlab[tracking]'."))
+@click.option("--mlflow-uri", "mlflow_uri", default=None, metavar="URI",
+              show_default="RUN_DIR/mlruns",
+              help=N_("MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
+                      "sqlite:///...)."))
 @output_options("No summary, progress bar or per-epoch lines; only the final result.")
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
@@ -177,7 +186,7 @@ def train_command(out: Path | None, resume: str | None, explain_engine: bool,
 def _explain_engine(
     preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
     out: Path | None, resume: str | None, overwrite: bool, quiet: bool, progress: bool,
-    **overrides: Any,
+    log_to: tuple[str, ...], mlflow_uri: str | None, **overrides: Any,
 ) -> None:
     """``digitlab train --explain-engine``: the engine choice for the config the same flags
     would train (:func:`digitlab.nn.engines.for_config`), in one line."""
@@ -194,7 +203,7 @@ def _explain_engine(
 def _train_into(
     preset_name: str | None, config_file: str | None, dataset: str | None, data_dir: Path | None,
     out: Path | None, resume: str | None, overwrite: bool, quiet: bool, progress: bool,
-    **overrides: Any,
+    log_to: tuple[str, ...], mlflow_uri: str | None, **overrides: Any,
 ) -> None:
     """The body of ``digitlab train``: one call of :func:`digitlab.api.train`, printed."""
     run_dir, resuming = _run_dir(out, resume)
@@ -219,7 +228,7 @@ def _train_into(
                        data_dir=data_dir, resume=resuming, overwrite=overwrite,
                        progress=progress and not quiet, on_epoch_end=on_epoch_end,
                        on_start=on_start,
-                       load_data=load_run_dataset,
+                       load_data=load_run_dataset, log_to=log_to, mlflow_uri=mlflow_uri,
                        **{field: value for field, value in overrides.items() if value is not None})
     except RunExistsError as error:
         raise ConfigError(error.advice("--resume", "--overwrite", "another --out")) from None

@@ -17,7 +17,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -37,6 +37,9 @@ from digitlab.data.idx import read_idx
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError
 from digitlab.shapes import IMAGE_SHAPE, N_CLASSES, N_PIXELS  # noqa: F401  (re-exported)
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
+    from matplotlib.figure import Figure
 
 SPLIT_NAMES = ("train", "test")
 
@@ -110,17 +113,26 @@ class Dataset:
     test_fraction: float = 0.1
     validation_fraction: float = 0.0
 
-    def show(self, per_digit: int = 8, split: str = "train"):
+    def show(self, per_digit: int = 8, split: str = "train") -> Figure:
         """A figure of the first ``per_digit`` images of each class in ``split`` (``"train"``,
         ``"validation"`` or ``"test"``), one row per class; Jupyter shows it."""
         # matplotlib is imported here, not with the data (0.3 s that loading data never needs)
         from digitlab.plots.data import digit_grid_figure
 
-        chosen = getattr(self, split, None) if split in ("train", "validation", "test") else None
-        if chosen is None or not len(chosen.labels):
+        chosen = self.split(split)
+        if not len(chosen.labels):
             raise DataError(f"dataset {self.name!r} has no {split!r} images to show; expected "
                             "one of train, validation, test with images in it")
         return digit_grid_figure(chosen.images, chosen.labels, self.class_names, per_digit)
+
+    def split(self, name: str) -> Split:
+        """The split called ``name`` (``"train"``, ``"validation"`` or ``"test"``); a
+        :class:`DataError` when the dataset has no such split (one not required when loaded)."""
+        chosen = getattr(self, name, None) if name in ("train", "validation", "test") else None
+        if chosen is None:
+            raise DataError(f"dataset {self.name!r} has no {name!r} split; expected one of "
+                            "train, validation, test that was loaded")
+        return chosen
 
     def splits(self) -> list[Split]:
         """The splits present, in the order train, validation, test."""

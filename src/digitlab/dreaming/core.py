@@ -55,6 +55,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from digitlab.dreaming.options import START_KINDS, DreamOptions
 from digitlab.dreaming.priors import (
@@ -138,7 +139,7 @@ def equation_3_step(x: np.ndarray, grad: np.ndarray, lr: float, normalize: bool)
 
 # ---------------------------------------------------------------------------------- dreaming
 def start_images(
-    start: str | np.ndarray, n: int, rng: np.random.Generator, dtype=np.float32
+    start: str | np.ndarray, n: int, rng: np.random.Generator, dtype: DTypeLike = np.float32
 ) -> np.ndarray:
     """Starting images (n, 784): "black", "noise" (uniform in [0, 1)), or given image(s).
 

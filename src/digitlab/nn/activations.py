@@ -44,13 +44,13 @@ class Tanh(Activation):
     name = "tanh"
     low = -1.0
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         return np.tanh(z)
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return 1.0 - y * y  # tanh′ = 1 − tanh², reusing the forward pass
 
-    def above_low(self, z, y):
+    def above_low(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         """1 + tanh(z) = 2σ(2z), from z: where y lies within rounding of −1 the difference
         y + 1 would keep no correct digit (float32: y = −0.99999 is only 1e-5 from −1)."""
         e = np.exp(-2.0 * np.abs(z))  # in (0, 1]: never overflows
@@ -60,21 +60,21 @@ class Tanh(Activation):
 class Sigmoid(Activation):
     name = "sigmoid"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         # 1 / (1 + e^-z) written via tanh: the same function, without overflow for large |z|.
         return 0.5 * (1.0 + np.tanh(0.5 * z))
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y * (1.0 - y)  # σ′ = σ (1 − σ)
 
 
 class ReLU(Activation):
     name = "relu"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         return np.maximum(z, 0.0)
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return (z > 0).astype(z.dtype)  # 1 where z > 0, else 0 (0 at the kink)
 
 
@@ -83,10 +83,10 @@ class Swish(Activation):
 
     name = "swish"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         return z * (0.5 * (1.0 + np.tanh(0.5 * z)))
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         s = 0.5 * (1.0 + np.tanh(0.5 * z))
         return y + s * (1.0 - y)
 
@@ -95,13 +95,13 @@ class Linear(Activation):
     name = "linear"
     low = -1.0
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         return z
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return np.ones_like(z)
 
-    def backward(self, grad_y, z, y):
+    def backward(self, grad_y: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return grad_y
 
 
@@ -115,15 +115,15 @@ class Softmax(Activation):
 
     name = "softmax"
 
-    def forward(self, z):
+    def forward(self, z: np.ndarray) -> np.ndarray:
         shifted = z - z.max(axis=-1, keepdims=True)  # exact same result, no overflow
         e = np.exp(shifted)
         return e / e.sum(axis=-1, keepdims=True)
 
-    def derivative(self, z, y):
+    def derivative(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         raise ConfigError("softmax has no elementwise derivative; use backward()")
 
-    def backward(self, grad_y, z, y):
+    def backward(self, grad_y: np.ndarray, z: np.ndarray, y: np.ndarray) -> np.ndarray:
         return y * (grad_y - np.sum(grad_y * y, axis=-1, keepdims=True))
 
 

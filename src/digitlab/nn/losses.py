@@ -9,6 +9,7 @@ batch), so that curves compare across batch sizes.
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from digitlab.errors import ConfigError
 
@@ -24,7 +25,8 @@ class Loss:
     def output_gradient(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def targets(self, labels: np.ndarray, n_classes: int, low: float, dtype) -> np.ndarray:
+    def targets(self, labels: np.ndarray, n_classes: int, low: float,
+                dtype: DTypeLike) -> np.ndarray:
         """Target vectors t of shape (B, n_classes) for integer ``labels`` of shape (B,)."""
         raise NotImplementedError
 
@@ -34,14 +36,15 @@ class SquaredError(Loss):
 
     name = "mse"
 
-    def per_sample(self, y, t):
+    def per_sample(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         diff = y - t
         return 0.5 * np.einsum("bk,bk->b", diff, diff)
 
-    def output_gradient(self, y, t):
+    def output_gradient(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         return y - t
 
-    def targets(self, labels, n_classes, low, dtype):
+    def targets(self, labels: np.ndarray, n_classes: int, low: float,
+                dtype: DTypeLike) -> np.ndarray:
         # +1 for the right digit, `low` for the others: -1 for tanh outputs as in the assignment,
         # 0 for outputs that cannot go below zero (sigmoid, softmax, relu).
         t = np.full((len(labels), n_classes), low, dtype=dtype)
@@ -62,13 +65,14 @@ class CrossEntropy(Loss):
     #: finite E rather than inf.
     tiny = 1e-12
 
-    def per_sample(self, y, t):
+    def per_sample(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         return -np.einsum("bk,bk->b", t, np.log(np.maximum(y, self.tiny)))
 
-    def output_gradient(self, y, t):
+    def output_gradient(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
         return -t / np.maximum(y, self.tiny)
 
-    def targets(self, labels, n_classes, low, dtype):
+    def targets(self, labels: np.ndarray, n_classes: int, low: float,
+                dtype: DTypeLike) -> np.ndarray:
         t = np.zeros((len(labels), n_classes), dtype=dtype)
         t[np.arange(len(labels)), labels] = 1.0
         return t

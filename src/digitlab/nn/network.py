@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from digitlab.errors import ConfigError
 from digitlab.nn.activations import Activation, get_activation
@@ -61,7 +62,8 @@ class ForwardPass:
         return grad_y
 
 
-def drop_out(fp_ys: list[np.ndarray], undropped: list, masks, l: int) -> None:
+def drop_out(fp_ys: list[np.ndarray], undropped: list[np.ndarray | None],
+             masks: list[np.ndarray | None] | None, l: int) -> None:
     """Inverted dropout on the output just appended to ``fp_ys`` (layer l): y^{l+1} = f(z^l) ⊙
     m^l, keeping f(z^l) in ``undropped``; nothing but a None entry without a mask."""
     if masks is not None and masks[l] is not None:
@@ -97,9 +99,9 @@ class MLP:
         *,
         bias: bool = False,
         init: str = "gaussian",
-        dtype=np.float32,
+        dtype: DTypeLike = np.float32,
         rng: np.random.Generator | None = None,
-    ):
+    ) -> None:
         sizes = [int(n) for n in sizes]
         if len(sizes) < 2 or min(sizes) < 1:
             raise ConfigError(f"layer sizes must be at least two positive integers, got {sizes}")
@@ -183,7 +185,7 @@ class MLP:
         """An independent network with the same architecture and weights."""
         return self.astype(self.dtype)
 
-    def astype(self, dtype) -> MLP:
+    def astype(self, dtype: DTypeLike) -> MLP:
         """A copy of this network in another floating-point type (e.g. float64 for checks)."""
         clone = MLP(
             self.sizes, self.activation_names, bias=self.has_bias, init=self.init,

@@ -38,7 +38,7 @@ class Optimizer:
 
     name = ""
 
-    def __init__(self, lr: float, weight_decay: float = 0.0):
+    def __init__(self, lr: float, weight_decay: float = 0.0) -> None:
         if not lr > 0:
             raise ConfigError(f"learning rate must be > 0, got {lr}")
         if not weight_decay >= 0:
@@ -91,7 +91,8 @@ class SGD(Optimizer):
 
     name = "sgd"
 
-    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+    def __init__(self, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
         if not 0.0 <= momentum < 1.0:
             raise ConfigError(f"momentum must be in [0, 1), got {momentum}")
@@ -117,26 +118,27 @@ class SGD(Optimizer):
         """η of the current step (set by :meth:`begin_step`), a Python float."""
         return self._step_lr
 
-    def begin_step(self, params, lr=None):
+    def begin_step(self, params: np.ndarray, lr: float | None = None) -> None:
         self._step_lr = self._lr if lr is None else float(lr)  # a float: see Adam.begin_step
         if self._momentum and self.velocity is None:
             self.velocity = np.zeros_like(params)
 
-    def update(self, params, grad, lo):
+    def update(self, params: np.ndarray, grad: np.ndarray, lo: int) -> None:
         p = params[lo : lo + grad.size]
         g = self._decayed(p, grad)
         if self._momentum == 0.0:
             p -= self._step_lr * g
             return
+        assert self.velocity is not None  # begin_step made it
         v = self.velocity[lo : lo + grad.size]
         v *= self._momentum
         v += g  # v ← μ v + g
         p -= self._step_lr * (g + self._momentum * v if self._nesterov else v)
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, np.ndarray]:
         return {} if self.velocity is None else {"velocity": self.velocity.copy()}
 
-    def load_state_dict(self, state, like):
+    def load_state_dict(self, state: dict[str, np.ndarray], like: np.ndarray) -> None:
         if "velocity" in state:
             self.velocity = np.array(state["velocity"], dtype=like.dtype)
 
@@ -160,7 +162,8 @@ class Adam(Optimizer):
 
     name = "adam"
 
-    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(lr, weight_decay)
         for name, beta in (("beta1", beta1), ("beta2", beta2)):
             if not 0.0 <= beta < 1.0:
@@ -208,7 +211,7 @@ class Adam(Optimizer):
         """The second moment v of the textbook formula."""
         return None if self.v_scaled is None else self.v_scaled * (1.0 - self.beta2)
 
-    def begin_step(self, params, lr=None):
+    def begin_step(self, params: np.ndarray, lr: float | None = None) -> None:
         lr = self.lr if lr is None else lr
         if self.m_scaled is None:
             self.m_scaled, self.v_scaled = np.zeros_like(params), np.zeros_like(params)
@@ -219,8 +222,9 @@ class Adam(Optimizer):
         self._step_size = float(lr) * (1.0 - self.beta1) / ((1.0 - self.beta1**self.t) * k)
         self._step_eps = self._eps / k
 
-    def update(self, params, grad, lo):
+    def update(self, params: np.ndarray, grad: np.ndarray, lo: int) -> None:
         b1, b2, step, eps = self._beta1, self._beta2, self._step_size, self._step_eps
+        assert self.m_scaled is not None and self.v_scaled is not None  # begin_step made them
         tmp = np.empty(min(CHUNK, grad.size), dtype=params.dtype)
         for start in range(0, grad.size, CHUNK):
             end = min(start + CHUNK, grad.size)
@@ -238,13 +242,13 @@ class Adam(Optimizer):
             t *= step
             p -= t  # θ ← θ − η′ M / (√V + ε′)
 
-    def state_dict(self):
-        if self.m_scaled is None:
+    def state_dict(self) -> dict[str, np.ndarray]:
+        if self.m_scaled is None or self.v_scaled is None:
             return {"t": np.array(self.t)}
         return {"m_scaled": self.m_scaled.copy(), "v_scaled": self.v_scaled.copy(),
                 "t": np.array(self.t)}
 
-    def load_state_dict(self, state, like):
+    def load_state_dict(self, state: dict[str, np.ndarray], like: np.ndarray) -> None:
         self.t = int(state.get("t", 0))
         if "m_scaled" in state:
             self.m_scaled = np.array(state["m_scaled"], dtype=like.dtype)

@@ -16,6 +16,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import PowerNorm
+from matplotlib.figure import Figure
 
 from digitlab.i18n import domain, number, percent
 from digitlab.plots import detached, save_figure, show_digit
@@ -46,7 +47,7 @@ def plot_confusion_matrix(confusion: np.ndarray, path: str | os.PathLike,
 
 
 def confusion_matrix_figure(confusion: np.ndarray,
-                            title: str | None = None):
+                            title: str | None = None) -> Figure:
     """Heat map of C (10, 10), rows = true digit; colour = share of the row, each non-empty cell
     annotated with its count and that share. A power-law colour scale keeps the rare
     off-diagonal confusions visible next to the large diagonal. ``title``: "Confusion matrix of

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.figure import Figure
 
 from digitlab.i18n import N_, domain, number
 from digitlab.plots import detached, save_figure, show_digit
@@ -48,7 +49,7 @@ def dream_grid_figure(
     target_probabilities: Sequence[float],
     class_means: np.ndarray | None = None,
     title: str | None = None,
-):
+) -> Figure:
     """The dreamed images (N, 784), one column per digit, above the class means (N, 784).
 
     Each dream's title gives the network's probability of its digit and the brightest pixel

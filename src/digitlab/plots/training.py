@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from digitlab.i18n import N_, domain
@@ -30,7 +31,7 @@ def plot_training_curves(
 def training_curves_figure(
     epochs: Sequence[Mapping[str, Any]], trace: Sequence[Mapping[str, Any]],
     title: str | None = None,
-):
+) -> Figure:
     """A 2×2 figure of a run's per-epoch records and its running trace.
 
     ``epochs``: one mapping per epoch with ``epoch`` and ``{train,validation,test}_{loss,

@@ -27,12 +27,12 @@ from digitlab.config import PRESETS, TrainConfig
 from digitlab.errors import DigitlabError, ModelFileError
 from digitlab.fileio import read_json
 from digitlab.modelio import MODEL_FILE, SavedModel, check_digit_shape, load_model, read_metadata
+from digitlab.runfiles import EVALUATION_FILE
 from digitlab.serve.errors import ApiError
 
 #: folders not searched for runs (a report's cache keeps its own copies of runs)
 SKIPPED_FOLDERS = {".git", "__pycache__", "node_modules", ".venv"}
 MAX_DEPTH = 4  # run folders are found at most this deep under the runs folder
-EVALUATION_FILE = "evaluation.json"
 MAX_LOADED = 8  # networks kept in memory (the least recently loaded is dropped first)
 Stamp = tuple[int, int]  # (mtime_ns, size) of a file: a new version changes it
 

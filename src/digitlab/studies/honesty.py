@@ -145,7 +145,9 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
 
 def nondigit_images(dataset, n: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """``n`` images of every non-digit kind (from the test digits; Fashion-MNIST's test images
-    when on disk), and the kinds left out with the reason."""
+    when on disk; of digits upside down only those that are then no digit, see
+    :meth:`~digitlab.analysis.nondigits.NonDigitSet.not_digits`), and the kinds left out with
+    the reason."""
     from digitlab.analysis.nondigits import load_fashion_images, make_nondigit_sets
     from digitlab.errors import DataError
 
@@ -155,7 +157,7 @@ def nondigit_images(dataset, n: int, seed: int) -> tuple[dict[str, np.ndarray], 
     except DataError as error:
         fashion, skipped["fashion_mnist"] = None, str(error)
     sets = make_nondigit_sets(dataset.test.images, dataset.test.labels, n, seed, fashion)
-    return {name: item.images for name, item in sets.items()}, skipped
+    return {name: item.not_digits() for name, item in sets.items()}, skipped
 
 
 def run_honesty(

@@ -24,10 +24,12 @@ cannot be imported, :func:`load` returns None and says so once; callers then run
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from pathlib import Path
 from types import ModuleType
+
+log = logging.getLogger(__name__)
 
 #: spins of a thread of Numba's parallel loops (GNU OpenMP) before it sleeps
 SPIN_COUNT = 100_000
@@ -38,7 +40,8 @@ _tried = False
 
 
 def load() -> ModuleType | None:
-    """The module of compiled kernels, or None (with one line on stderr) when Numba is missing.
+    """The module of compiled kernels, or None when Numba is missing (a warning through
+    :mod:`logging`, logger ``digitlab.nn.compiled``) or switched off (an info line).
 
     Sets ``NUMBA_CACHE_DIR`` to a user cache folder first when the package folder is not
     writable (an installed package), so that the compiled code is cached in either case.
@@ -49,8 +52,7 @@ def load() -> ModuleType | None:
     _tried = True
     if os.environ.get("DIGITLAB_COMPILED", "").strip() == "0":
         unavailable_reason = "compiled kernels switched off (DIGITLAB_COMPILED=0)"
-        print(f"digitlab: {unavailable_reason}; training runs the NumPy fused engine",
-              file=sys.stderr)
+        log.info("%s; training runs the NumPy fused engine", unavailable_reason)
         return None
     _choose_cache_dir()
     # Threads that wait at the end of a parallel region spin for a few milliseconds (GNU
@@ -66,8 +68,7 @@ def load() -> ModuleType | None:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or a Numba too old/new for this NumPy
         unavailable_reason = f"Numba cannot be imported ({type(error).__name__}: {error})"
-        print(f"digitlab: {unavailable_reason}; training runs the NumPy fused engine instead",
-              file=sys.stderr)
+        log.warning("%s; training runs the NumPy fused engine instead", unavailable_reason)
         return None
     from digitlab.nn.compiled import kernels
 

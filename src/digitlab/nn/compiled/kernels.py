@@ -6,7 +6,7 @@ steps with SGD or Adam a layer per compiled call; :class:`CompiledUpdate` is an 
 update is compiled; :class:`CompiledPointwise` the activations; :class:`NumbaKernels` is what
 the fused engine registers as its ``"numba"`` kernels."""
 
-import sys
+import logging
 import threading
 import time
 import weakref
@@ -37,6 +37,7 @@ from digitlab.nn.optimizers import SGD, Adam
 
 #: seconds the first compilation may take before training says what it is waiting for
 COMPILE_NOTICE_AFTER = 1.0
+log = logging.getLogger(__name__)
 _compiled_for: set[tuple] = set()  # (kernels, dtype, ...) compiled or loaded in this process
 
 
@@ -74,15 +75,16 @@ def compile_minibatch(dtype) -> None:
 
 def _compile_once(key: tuple, what: str, run_tiny) -> None:
     """Run ``run_tiny`` (which compiles, or loads from the disk cache) once per ``key``, with
-    one line on stderr when it takes longer than :data:`COMPILE_NOTICE_AFTER` seconds."""
+    one info line (:mod:`logging`) when it takes longer than :data:`COMPILE_NOTICE_AFTER`
+    seconds."""
     if key in _compiled_for:
         return
     finished = threading.Event()
 
     def notice() -> None:
         if not finished.wait(COMPILE_NOTICE_AFTER):
-            print(f"digitlab: compiling the {what} kernels for this machine "
-                  "(once: they are then cached on disk) ...", file=sys.stderr, flush=True)
+            log.info("compiling the %s kernels for this machine (once: they are then cached "
+                     "on disk) ...", what)
 
     threading.Thread(target=notice, name="digitlab-compile-notice", daemon=True).start()
     try:
