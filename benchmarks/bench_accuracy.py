@@ -25,7 +25,7 @@ from pathlib import Path
 
 from digitlab.config import preset
 from digitlab.data import load_run_dataset
-from digitlab.ensemble import is_ensemble, save_ensemble
+from digitlab.ensembles import is_ensemble, save_ensemble
 from digitlab.errors import DataError, ModelFileError
 from digitlab.evaluation import evaluate
 from digitlab.loading import load_any

@@ -54,12 +54,15 @@ def test_import_is_lazy():
 
 def test_modules_do_not_replace_the_functions_of_the_same_name():
     import digitlab.dreaming.core  # noqa: F401
+    import digitlab.ensembles  # noqa: F401
     import digitlab.evaluation  # noqa: F401
+    import digitlab.model_summary  # noqa: F401
     import digitlab.onnx_export  # noqa: F401
     import digitlab.studies.runner  # noqa: F401
     import digitlab.training  # noqa: F401
 
-    for name in ("train", "evaluate", "export", "dream", "sweep"):
+    for name in ("train", "evaluate", "export", "dream", "sweep", "predict", "summary",
+                 "ensemble", "download", "save_model"):
         assert isinstance(getattr(dl, name), types.FunctionType), name
     assert isinstance(dl.activations, types.ModuleType)
 
@@ -139,7 +142,8 @@ def test_dream_in_memory_and_to_a_folder(run, tmp_path):
 
 @pytest.mark.parametrize("function, command", [
     ("dream", "dream"), ("analyze", "analyze"), ("sweep", "sweep"), ("export", "export"),
-    ("evaluate", "evaluate"), ("report", "report"),
+    ("evaluate", "evaluate"), ("report", "report"), ("predict", "predict"),
+    ("summary", "summary"), ("ensemble", "ensemble"),
 ])
 def test_keyword_arguments_are_named_like_the_flags(function, command):
     """Every option of ``digitlab COMMAND`` is a keyword of ``dl.COMMAND`` of the same name
@@ -170,6 +174,8 @@ def test_every_path_that_applies_a_deskewed_model_deskews_first(tmp_path):
     assert dl.evaluate(run, images, labels).accuracy == expected
     assert dl.evaluate(tmp_path / "run", images, labels).accuracy == expected
     assert np.mean(run.model.classify(images) == labels) == expected
+    for model in (run, tmp_path / "run"):
+        assert np.mean(dl.predict(model, images).classes == labels) == expected
     bare = np.mean(run.network.classify(images) == labels)
     assert bare < expected - 0.05  # the bare network on raw digits reads far worse
 
@@ -183,3 +189,51 @@ def test_a_dataset_shows_examples_of_each_digit():
     plt.close(figure)
     with pytest.raises(dl.DataError, match="no 'validation' images"):
         data.show(split="validation")  # 0 rows without a validation_fraction
+
+
+def test_predict_reads_arrays_and_image_files(run, tmp_path):
+    from PIL import Image
+
+    test = dl.load_dataset().test
+    answer = dl.predict(run, test.images[:20])
+    np.testing.assert_array_equal(answer.classes, run.network.classify(test.images[:20]))
+    assert answer.probabilities.shape == (20, 10) and answer.path == str(run.run_dir)
+    path = tmp_path / "digit.png"
+    Image.fromarray((test.images[0].reshape(28, 28) * 255).astype(np.uint8)).save(path)
+    from_file = dl.predict(run.run_dir, path)  # prepared as MNIST was, like digitlab predict
+    assert from_file.probabilities.shape == (1, 10) and from_file.is_digit.all()
+    assert dl.predict(run.run_dir, [path, path]).classes.shape == (2,)
+
+
+def test_summary_is_what_the_command_prints(run, capsys):
+    from cli_runner import run_cli
+
+    code, out, _ = run_cli(["summary", run.run_dir], capsys)
+    assert code == 0 and out.strip() == str(dl.summary(run.run_dir))
+    described = dl.summary(run)
+    assert described.sizes == [784, 16, 10] and described.n_params == 784 * 16 + 16 * 10
+    assert "Total params: 12,704" in repr(described) and described.config["hidden"] == [16]
+
+
+def test_save_model_and_ensemble(run, tmp_path):
+    path = dl.save_model(run, tmp_path / "copy.npz")
+    saved = dl.load_model(path)
+    np.testing.assert_array_equal(saved.network.params, run.network.params)
+    assert saved.config == run.config and saved.metadata["epoch"] == 1
+    assert dl.save_model(saved, tmp_path / "again.npz").is_file()
+    with pytest.raises(dl.DigitlabError, match="already exists"):
+        dl.save_model(run, path)
+    with pytest.raises(dl.DigitlabError, match="unknown file format"):
+        dl.save_model(run, tmp_path / "model.txt")
+
+    other = dl.train(preset="assignment", seed=1, split_seed=0, progress=False, **TINY)
+    with pytest.raises(ConfigError, match="saved models"):
+        dl.ensemble(run, other, out=tmp_path / "unsaved")
+    joined = dl.ensemble(run, dl.save_model(other, tmp_path / "other.npz"),
+                         out=tmp_path / "ensemble")
+    test = dl.load_dataset().test
+    expected = (run.network.probabilities(test.images) +
+                other.network.probabilities(test.images)) / 2
+    np.testing.assert_allclose(dl.predict(joined, test.images).probabilities, expected,
+                               atol=1e-6)
+    assert dl.evaluate(tmp_path / "ensemble").n == len(test.labels)

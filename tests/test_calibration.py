@@ -215,7 +215,7 @@ def test_calibrating_a_tanh_network_of_the_assignment_kind(centroids):
 
 
 def test_calibrating_an_ensemble_and_a_preprocessed_model(centroids):
-    from digitlab.ensemble import Ensemble
+    from digitlab.ensembles import Ensemble
     from digitlab.preprocessing import with_preprocessing
 
     net, images, labels = centroids

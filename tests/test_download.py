@@ -21,7 +21,7 @@ from digitlab.data import download_dataset, load_dataset
 from digitlab.data.catalog import SPECS, RemoteFile
 from digitlab.data.download import NoDowngradeRedirectHandler, fetch_file, sha256_file
 from digitlab.data.idx import encode_idx, gzip_deterministic
-from digitlab.errors import DownloadError
+from digitlab.errors import DataError, DownloadError
 from digitlab.runlock import LOCK_FILE
 
 
@@ -248,6 +248,16 @@ def test_download_then_load_by_name(fake_mnist, tmp_path):
     assert listing(folder) == sorted(FILES)
     ds = load_dataset("mnist", cache_dir=tmp_path)
     assert ds.test_is_official and len(ds.train) == 30 and len(ds.test) == 10
+
+
+def test_dl_download_is_the_command_s_download(fake_mnist, tmp_path):
+    import digitlab as dl
+
+    folder = dl.download("mnist", cache_dir=tmp_path, timeout=5, progress=False)
+    assert folder == tmp_path / "mnist" and listing(folder) == sorted(FILES)
+    assert len(dl.load_dataset("mnist", cache_dir=tmp_path).test.labels) == 10
+    with pytest.raises(DataError, match="ships with digitlab"):
+        dl.download("mnist-sample", cache_dir=tmp_path, progress=False)
 
 
 def test_download_respects_the_cache_env_var(fake_mnist, tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from digitlab.config import TrainConfig
-from digitlab.ensemble import Ensemble, save_ensemble
+from digitlab.ensembles import Ensemble, save_ensemble
 from digitlab.errors import ModelFileError
 from digitlab.evaluation import evaluate
 from digitlab.loading import load_any

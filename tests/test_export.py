@@ -179,7 +179,7 @@ def test_refuses_preprocessed_inputs_and_ensembles(runs, tmp_path):
     network = build_network(deskewed)
     with pytest.raises(ExportError, match=r"preprocessed \(deskew\)"):
         export(types.SimpleNamespace(network=network, config=deskewed), tmp_path / "d.onnx")
-    from digitlab.ensemble import save_ensemble
+    from digitlab.ensembles import save_ensemble
 
     folder = save_ensemble([runs["assignment"], runs["assignment"]], tmp_path / "ensemble")
     with pytest.raises(ExportError, match="cannot export an ensemble"):

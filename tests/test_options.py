@@ -84,8 +84,14 @@ def test_the_lab_offers_the_fields_declared_for_it():
 
 # ------------------------------------------------------------------ flags
 def test_every_field_has_a_flag_and_every_field_flag_a_field():
+    """Every field but those set from the data (the network's input and output widths)."""
     params = {param.name: param for param in train_command.params}
+    from_data = {f.name for f in FIELDS if option_of(f).from_data}
+    assert from_data == {"n_inputs", "n_classes"}
     for field in FIELDS:
+        if field.name in from_data:
+            assert field.name not in params
+            continue
         assert field.name in params, f"{field.name} has no flag"
         assert flag_name(field.name) in params[field.name].opts, field.name
     assert set(FLAG_GROUPS) <= {f.name for f in FIELDS}
@@ -131,7 +137,8 @@ def test_declared_checks_refuse_values_in_one_line_naming_field_and_value(field)
         assert repr(value) in message, message
 
 
-@pytest.mark.parametrize("field", [f for f in CHECKED if option_of(f).kind != "bool"],
+@pytest.mark.parametrize("field", [f for f in CHECKED if option_of(f).kind != "bool"
+                                   and option_of(f).flag],
                          ids=lambda f: f.name)
 def test_bad_flag_values_fail_in_one_line(field, capsys, tmp_path):
     out = tmp_path / "run"

@@ -21,7 +21,7 @@ EXAMPLE = ROOT / "examples" / "readme_api.py"
 #: names, and the modules a user reaches from their results)
 PUBLIC_MODULES = (
     "digitlab", "digitlab.api", "digitlab.calibration", "digitlab.config", "digitlab.data",
-    "digitlab.dreaming", "digitlab.ensemble", "digitlab.errors", "digitlab.evaluation",
+    "digitlab.dreaming", "digitlab.ensembles", "digitlab.errors", "digitlab.evaluation",
     "digitlab.history", "digitlab.loading", "digitlab.modelio", "digitlab.models",
     "digitlab.nn.activations", "digitlab.nn.losses", "digitlab.nn.network",
     "digitlab.nn.optimizers", "digitlab.onnx_export", "digitlab.preprocessing",

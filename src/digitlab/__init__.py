@@ -8,6 +8,10 @@ a notebook::
     run.history.plot(); run.evaluation            # curves; the confusion matrix
     dl.dream(run, digit="all")                    # equation (3): what it sees as each digit
     dl.export(run, "model.onnx")                  # the network outside digitlab
+    dl.train(X, y, preset="report")               # your own arrays (N, d), labels 0..K-1
+
+Also ``dl.predict``, ``dl.summary``, ``dl.save_model``, ``dl.ensemble``, ``dl.download``, and
+a scikit-learn estimator, :class:`digitlab.sklearn.MLPClassifier`.
 
 Each function is the command of the same name (``digitlab train`` ...), with keyword arguments
 named like its flags. For a loop of your own: :class:`MLP` and the engine's pieces,
@@ -24,18 +28,24 @@ TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing: type che
 if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
     from digitlab.api import (
         Dreams,
+        Predictions,
         analyze,
+        download,
         dream,
+        ensemble,
         evaluate,
         export,
         load_dataset,
         load_model,
+        predict,
         presets,
         report,
+        save_model,
+        summary,
         sweep,
         train,
     )
-    from digitlab.config import TrainConfig
+    from digitlab.config import TrainConfig, parse_list
     from digitlab.data import Dataset
     from digitlab.evaluation import Evaluation
     from digitlab.history import History
@@ -45,7 +55,9 @@ if TYPE_CHECKING:  # the names of _LAZY as type checkers and editors see them
     from digitlab.nn.losses import get_loss
     from digitlab.nn.network import MLP
     from digitlab.nn.optimizers import SGD, Adam
-    from digitlab.training import TrainResult
+    from digitlab.runs import compare_runs, list_runs
+    from digitlab.tracking import MlflowLogger, TensorBoardLogger
+    from digitlab.training import Callbacks, TrainResult
 
 #: public name -> "module" (the attribute of the same name) or "module:attribute".
 _LAZY = {
@@ -59,8 +71,14 @@ _LAZY = {
     "sweep": "digitlab.api",
     "report": "digitlab.api",
     "export": "digitlab.api",
+    "predict": "digitlab.api",
+    "summary": "digitlab.api",
+    "ensemble": "digitlab.api",
+    "download": "digitlab.api",
+    "save_model": "digitlab.api",
     "presets": "digitlab.api",
     "Dreams": "digitlab.api",
+    "Predictions": "digitlab.api",
     # what runs are made of
     "TrainConfig": "digitlab.config",
     "TrainResult": "digitlab.training",
@@ -88,11 +106,12 @@ _LAZY = {
 
 __all__ = [
     "Adam", "Callbacks", "ConfigError", "DataError", "Dataset", "DigitlabError", "Dreams",
-    "Evaluation", "ExportError", "History", "MLP", "MlflowLogger", "ModelFileError", "SGD",
-    "SavedModel", "TensorBoardLogger", "TrainConfig", "TrainResult", "__version__", "activations",
-    "analyze", "compare_runs", "dream", "evaluate", "export", "get_activation", "get_loss",
-    "list_runs", "load_dataset", "load_model", "losses", "optimizers", "parse_list", "presets",
-    "report", "sweep", "train",
+    "Evaluation", "ExportError", "History", "MLP", "MlflowLogger", "ModelFileError",
+    "Predictions", "SGD", "SavedModel", "TensorBoardLogger", "TrainConfig", "TrainResult",
+    "__version__", "activations", "analyze", "compare_runs", "download", "dream", "ensemble",
+    "evaluate", "export", "get_activation", "get_loss", "list_runs", "load_dataset",
+    "load_model", "losses", "optimizers", "parse_list", "predict", "presets", "report",
+    "save_model", "summary", "sweep", "train",
 ]
 
 

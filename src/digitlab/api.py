@@ -100,7 +100,8 @@ def load_dataset(
 
 
 def train(
-    config: TrainConfig | str | os.PathLike | None = None,
+    config: TrainConfig | str | os.PathLike | Any = None,
+    labels: Any = None,
     *,
     preset: str | None = None,
     out: str | os.PathLike | None = None,
@@ -131,22 +132,44 @@ def train(
     called once both are known, before the first epoch. ``load_data(config, data_dir,
     name=dataset)`` reads the data (default :func:`digitlab.data.load_run_dataset`).
 
+    Your own arrays: ``dl.train(X, y, ...)`` or ``dl.train(dataset=(X, y), ...)``, ``X``
+    (N, d) finite numbers and ``y`` (N,) class numbers 0..K−1 with K ≥ 2: the network reads d
+    inputs into K outputs, and a stratified ``test_fraction`` (``validation_fraction``) is
+    held out by the seed as for the embedded sample. Bad arrays (NaN, not 2-D, labels that
+    are not whole numbers, a single class) are refused in one line; options made for 28×28
+    images (deskew, augmentation, attacks, outlier exposure) are refused for other widths.
+
     ``log_to`` (``"tensorboard"``, ``"mlflow"``, a list or a comma-separated string) also logs
     the run to TensorBoard event files (``out/tensorboard``) or MLflow (``out/mlruns``, or the
     tracking URI ``mlflow_uri``): :mod:`digitlab.tracking`, ``pip install
     'digitlab[tracking]'``. ``callbacks`` (a :class:`~digitlab.training.Callbacks`, such as
     ``dl.TensorBoardLogger(folder)``, or a list of them) are called as training goes.
     """
-    from digitlab.data import Dataset, load_run_dataset
+    from digitlab.data import Dataset, dataset_from_arrays, load_run_dataset
     from digitlab.tracking import loggers_for
     from digitlab.training import Callbacks
     from digitlab.training import train as run_training
 
+    if labels is not None:  # dl.train(X, y)
+        if dataset is not None:
+            raise ConfigError("give your arrays once: dl.train(X, y) or dataset=(X, y)")
+        config, dataset = None, (config, labels)
+    elif config is not None and not isinstance(config, (TrainConfig, str, os.PathLike)):
+        raise ConfigError(f"config must be a TrainConfig or a TOML file, got "
+                          f"{type(config).__name__}; for arrays give dl.train(X, y)")
+    arrays = dataset if isinstance(dataset, tuple) else None
+    if arrays is not None and len(arrays) != 2:
+        raise DataError(f"dataset=(X, y) takes two arrays, images and labels; got "
+                        f"{len(arrays)} items")
     loaded = dataset if isinstance(dataset, Dataset) else None
-    name = None if isinstance(dataset, Dataset) else dataset
+    name = None if loaded is not None or arrays is not None else dataset
     config = run_config(config, preset=preset, out=out, resume=resume, dataset=name, **fields)
     loggers = loggers_for(log_to, out, mlflow_uri=mlflow_uri)  # refused here, before any work
     given = list(callbacks) if isinstance(callbacks, (list, tuple)) else [callbacks]
+    if arrays is not None:
+        loaded = dataset_from_arrays(*arrays, seed=config.data_seed,
+                                     test_fraction=config.test_fraction,
+                                     validation_fraction=config.validation_fraction)
     load = load_data or load_run_dataset
 
     def read(config: TrainConfig, data_dir: str | os.PathLike | None) -> Dataset:
@@ -221,6 +244,8 @@ def evaluate(
 ) -> Evaluation:
     """How well ``model`` reads ``images`` (N, 784) with ``labels`` (N,): an Evaluation.
 
+    Models trained on arrays of other widths take theirs: ``images`` (N, d), ``labels`` 0..K−1.
+
     Without images, the test split the model was trained with (its saved dataset, seed and
     fractions), or that of ``dataset`` / ``data_dir``. The result has ``accuracy``,
     ``mean_loss``, ``per_digit_accuracy``, ``confusion_matrix``, ``predictions``,
@@ -233,7 +258,7 @@ def evaluate(
         raise DataError("evaluate needs the labels of the images it is given")
     from digitlab.evaluation import evaluate as run_evaluation
 
-    network, config, _ = _readable_model(model)
+    network, config, _ = _readable_model(model, digits=False)
     return run_evaluation(network, images, labels, _loss_of(network, config))
 
 
@@ -280,12 +305,14 @@ def analyze(
     ``out`` is locked while it is written (a second writer is refused, naming the first)."""
     from digitlab.analysis.pipeline import analyze as run_analysis
     from digitlab.loading import load_digit_model, resolve_model
+    from digitlab.modelio import check_digit_shape
     from digitlab.runlock import claim_folder
 
     if isinstance(model, (str, os.PathLike)):
         # once, keeping its path for analysis.json; a bad file is refused before anything
         model = load_digit_model(model)
-    _, config, _ = resolve_model(model)
+    network, config, path = resolve_model(model)
+    check_digit_shape(path, network.sizes)  # its figures and non-digits are 28×28 digits
     with claim_folder(out, "analysis folder"):  # before any work: writable, ours alone
         data = dataset_for_model(config, dataset, data_dir, require=("train", "test"))
         return run_analysis(model, data, out, retrain=retrain, config=config,
@@ -334,8 +361,10 @@ def dream(
     )
     from digitlab.dreaming.study import DREAMS_ARRAY
     from digitlab.loading import resolve_model
+    from digitlab.modelio import check_digit_shape
 
     network, config, path = resolve_model(model)
+    check_digit_shape(path, network.sizes)  # dreams are 28×28 digits
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
                             no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent)
     if support is None:
@@ -474,6 +503,184 @@ def export(
     return write(model, out, format=format, overwrite=overwrite)
 
 
+class Predictions(NamedTuple):
+    """What :func:`predict` returns, and ``digitlab predict`` prints.
+
+    ``classes`` (N,) int64, the class read (the digit, for a digit model); ``probabilities``
+    (N, K), calibrated when the model was; ``is_digit`` (N,) bool, whether the top probability
+    reaches the model's "not a digit" threshold (all True for a model without one);
+    ``calibration``, the model's :class:`~digitlab.calibration.Calibration` or None;
+    ``path``, the model's file or folder, when it has one.
+    """
+
+    classes: Any
+    probabilities: Any
+    is_digit: Any
+    calibration: Any
+    path: str | None
+
+
+def predict(model: ModelLike, images: Any, *, batch_size: int = 2048) -> Predictions:
+    """What ``model`` reads in ``images``: the class of each, its probabilities and whether it
+    is a digit at all (see :class:`Predictions`).
+
+    ``images`` is an array of the model's inputs, (N, d) or one row (d,) (for digits
+    (N, 784), pixel / 255 in [0, 1], white on black), or image files (a path or a list of
+    PNG/JPEG paths, any size or colour, prepared as MNIST was, as ``digitlab predict``
+    does; a digit model only). ``model`` is a model file, run folder, ensemble folder, loaded
+    model, training result or network; its preprocessing (deskew) is applied first and its
+    probabilities are calibrated when it was.
+    """
+    import numpy as np
+
+    from digitlab.calibration import calibration_of
+    from digitlab.data.arrays import check_features
+
+    files = isinstance(images, (str, os.PathLike)) or (
+        isinstance(images, (list, tuple)) and len(images) > 0
+        and all(isinstance(image, (str, os.PathLike)) for image in images))
+    reader, _, path = _readable_model(model, digits=files)
+    if files:
+        from digitlab.images import load_digit_images
+        from digitlab.modelio import check_digit_shape
+
+        check_digit_shape(path, reader.sizes)  # image files hold 28×28 digits
+        paths = [images] if isinstance(images, (str, os.PathLike)) else list(images)
+        inputs = load_digit_images(paths)  # (N, 784)
+    else:
+        try:
+            one_row = np.ndim(images) == 1
+        except ValueError:  # ragged rows: check_features says so
+            one_row = False
+        inputs = check_features(np.asarray(images)[np.newaxis] if one_row else images)
+        if inputs.shape[1] != reader.sizes[0]:
+            raise DataError(f"images have {inputs.shape[1]} values per row; the model reads "
+                            f"{reader.sizes[0]}")
+    calibration = calibration_of(reader)
+    probabilities = reader.probabilities(inputs, batch_size)  # (N, K)
+    threshold = None if calibration is None else calibration.threshold
+    is_digit = (np.ones(len(inputs), dtype=bool) if threshold is None
+                else probabilities.max(axis=1) >= threshold)  # Calibrated.is_digit's rule
+    return Predictions(probabilities.argmax(axis=1).astype(np.int64), probabilities, is_digit,
+                       calibration, path)
+
+
+def summary(model: ModelLike):
+    """A single network's layers and parameter count, its architecture and its training
+    config: what ``digitlab summary`` prints (``str(dl.summary(run))``; a notebook shows the
+    same text). ``model`` is a model file, run folder, loaded model, training result or
+    network."""
+    from digitlab.loading import resolve_model
+    from digitlab.model_summary import describe
+    from digitlab.modelio import load_model
+    from digitlab.nn.network import MLP
+    from digitlab.training import TrainResult
+
+    if isinstance(model, (str, os.PathLike)):
+        model = load_model(model)  # a single network's file (an ensemble has no one table)
+    network, config, path = resolve_model(model)
+    if not isinstance(network, MLP):
+        raise ConfigError(f"summary describes a single network, not {type(network).__name__}; "
+                          "give one of its members")
+    metadata = getattr(model, "metadata", None)
+    if isinstance(model, TrainResult):
+        metadata = {"epoch": len(model.history.epochs), "optimizer": model.optimizer.name}
+    return describe(network, config, metadata, path)
+
+
+def ensemble(*models: ModelLike, out: str | os.PathLike):
+    """Join ``models`` (model files or run folders, or training results and loaded models
+    that have one) into an ensemble folder ``out`` that averages their class probabilities,
+    as ``digitlab ensemble`` does; return it loaded (evaluate, predict and analyze take it like
+    a single model). The members must share their test split: train them with the same
+    ``split_seed``."""
+    from digitlab.ensembles import save_ensemble
+    from digitlab.loading import load_any
+
+    sources = []
+    for model in models:
+        if isinstance(model, (list, tuple)):
+            raise ConfigError("give the members one by one: dl.ensemble(run1, run2, out=...)")
+        source = model if isinstance(model, (str, os.PathLike)) else (
+            getattr(model, "path", None) or getattr(model, "run_dir", None))
+        if source is None:
+            raise ConfigError(f"an ensemble is made of saved models; {type(model).__name__} has "
+                              "no file (train it with out=, or dl.save_model it first)")
+        sources.append(source)
+    if len(sources) < 2:
+        raise ConfigError(f"an ensemble needs at least two members, got {len(sources)}")
+    return load_any(save_ensemble(sources, out))
+
+
+def download(name: str, *, cache_dir: str | os.PathLike | None = None, timeout: float = 30.0,
+             progress: bool = True) -> Path:
+    """Fetch a dataset's four published files (``"mnist"``, ``"fashion-mnist"``) into the
+    download cache, each verified by SHA-256, as ``digitlab data download`` does; return their
+    folder. Afterwards ``dl.load_dataset(name)`` and ``dl.train(dataset=name)`` read them."""
+    from digitlab.data import download_dataset
+
+    bars = _DownloadBars() if progress else None
+    try:
+        return download_dataset(name, cache_dir, timeout=timeout, progress=bars)
+    finally:
+        if bars is not None:
+            bars.close()
+
+
+class _DownloadBars:
+    """tqdm progress bars, one per file, fed by ``download_dataset``'s progress callback."""
+
+    def __init__(self) -> None:
+        self.bars: dict = {}
+
+    def __call__(self, file_name: str, done: int, total: int | None) -> None:
+        from tqdm import tqdm
+
+        bar = self.bars.get(file_name)
+        if bar is None:
+            bar = self.bars[file_name] = tqdm(total=total, desc=file_name, unit="B",
+                                              unit_scale=True, unit_divisor=1024, leave=True)
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def save_model(model: ModelLike, path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """Write ``model`` (a training result, a loaded model or a network) to the model file
+    ``path`` (``.npz``: arrays and JSON metadata, never pickle), atomically; return the path.
+
+    A training result keeps its config (so its preprocessing), calibration, history and
+    optimizer state, like a run folder's ``model.npz``; ``dl.load_model(path)`` reads it back.
+    An existing file is kept unless ``overwrite``.
+    """
+    from digitlab.errors import OutputError
+    from digitlab.modelio import SavedModel
+    from digitlab.modelio import save_model as write
+    from digitlab.nn.network import MLP
+    from digitlab.outputs import check_output_file
+    from digitlab.training import TrainResult, model_file_extras
+
+    path = check_output_file(path, (".npz",), what="model file")
+    if path.exists() and not overwrite:
+        raise OutputError(f"{path} already exists; choose another path or pass overwrite=True")
+    if isinstance(model, TrainResult):
+        extra = model_file_extras(model.history, model.calibration)
+        return write(path, model.network, config=model.config,
+                     optimizer_name=model.optimizer.name,
+                     optimizer_state=model.optimizer.state_dict(), extra=extra)
+    if isinstance(model, SavedModel) and isinstance(model.network, MLP):
+        kept = {k: model.metadata[k] for k in ("epoch", "history", "calibration")
+                if k in model.metadata}
+        return write(path, model.network, config=model.config, extra=kept)
+    if isinstance(model, MLP):
+        return write(path, model)
+    raise ConfigError(f"save_model writes a single network (a training result, a loaded model "
+                      f"or an MLP), not {type(model).__name__}; an ensemble is a folder: "
+                      "dl.ensemble(..., out=DIR)")
+
+
 # ------------------------------------------------------------------------------ helpers
 DEFAULT_SUPPORT = 0.1
 
@@ -515,10 +722,13 @@ def dataset_for_model(config: TrainConfig | None, dataset: str | None = None,
     split; ``dataset`` / ``data_dir`` replace the config's dataset when given. A model without a
     config gets the defaults of :class:`TrainConfig`.
     """
-    from digitlab.data import DATASET_NAMES, load_run_dataset
+    from digitlab.data import ARRAYS_NAME, DATASET_NAMES, load_run_dataset
 
     config = config if config is not None else TrainConfig()
     name = dataset if dataset is not None else (None if data_dir is not None else config.dataset)
+    if name == ARRAYS_NAME:
+        raise DataError("the model was trained on arrays given in Python, which digitlab does "
+                        "not keep; give them: dl.evaluate(model, X, y)")
     if name is not None and name not in DATASET_NAMES:
         raise DataError(f"the model was trained on data from a folder named {name!r}; "
                         "give that folder with --data DIR (or choose --dataset)")
@@ -546,15 +756,16 @@ def _digits(digit) -> list[int]:
     return [int(d) for d in digit]
 
 
-def _readable_model(model):
-    """(model as it must be fed, config, path): a path is loaded as a digit model (an
-    ensemble folder too), a loaded model's preprocessing is applied before its network."""
-    from digitlab.loading import load_digit_model, resolve_model
+def _readable_model(model, digits: bool = True):
+    """(model as it must be fed, config, path): a path is loaded as a digit model (with
+    ``digits``; any model otherwise, an ensemble folder too), a loaded model's preprocessing
+    is applied before its network and its calibration to its probabilities."""
+    from digitlab.loading import load_any, load_digit_model, resolve_model
     from digitlab.modelio import SavedModel
     from digitlab.training import TrainResult
 
     if isinstance(model, (str, os.PathLike)):
-        model = load_digit_model(model)
+        model = load_digit_model(model) if digits else load_any(model)
     if isinstance(model, (SavedModel, TrainResult)):  # fed as trained: preprocessing first
         path = model.path if isinstance(model, SavedModel) else model.run_dir
         return model.model, model.config, str(path) if path else None
@@ -564,7 +775,7 @@ def _readable_model(model):
 def _loss_of(network, config) -> str:
     """The loss E is measured with: the config's; an ensemble's outputs are averaged
     probabilities, so its E is their cross-entropy."""
-    from digitlab.ensemble import Ensemble
+    from digitlab.ensembles import Ensemble
 
     ensemble = isinstance(getattr(network, "network", network), Ensemble)
     return config.loss if config is not None and not ensemble else _default_loss(network)

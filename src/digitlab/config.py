@@ -42,7 +42,7 @@ from digitlab.choices import (
 from digitlab.errors import ConfigError
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.options import default_of, option, option_of, options_by_group
-from digitlab.shapes import N_CLASSES, N_PIXELS
+from digitlab.shapes import IMAGE_SIDE, N_CLASSES, N_PIXELS
 
 #: The widest layer digitlab builds, and the most parameters a network may have: 100 million
 #: float32 values are 400 MB, and each training needs several copies (gradient, optimizer).
@@ -211,6 +211,16 @@ class TrainConfig:
         help="Share of the training digits held out, never trained on, to fit the temperature "
              "that calibrates the probabilities after training (0: off).")
 
+    # --- the data's shape: read from the data when training starts (784 and 10 for digits)
+    n_inputs: int = option(
+        N_PIXELS, group="data", low=1, since_first_release=False, from_data=True,
+        help="Inputs of the network: the data's features per sample (28×28 = 784 pixels for "
+             "digits).")
+    n_classes: int = option(
+        N_CLASSES, group="data", low=2, since_first_release=False, from_data=True,
+        help="Outputs of the network: the data's classes, labels 0..n_classes − 1 (10 for "
+             "digits).")
+
     def __post_init__(self) -> None:
         self.validate()
 
@@ -277,12 +287,18 @@ class TrainConfig:
         if self.warmup_epochs and self.schedule not in ("warmup", "onecycle"):
             raise ConfigError(f"warmup_epochs applies to schedules warmup and onecycle, not "
                               f"{self.schedule!r}")
+        if self.n_inputs != N_PIXELS:
+            changed = [name for name in IMAGE_FIELDS if getattr(self, name) != DEFAULTS[name]]
+            if changed:
+                raise ConfigError(f"{changed[0]} works on {IMAGE_SIDE}×{IMAGE_SIDE} images "
+                                  f"({N_PIXELS} inputs); the data has {self.n_inputs} features")
 
     # ------------------------------------------------------------------ derived
     @property
     def sizes(self) -> list[int]:
-        """Layer widths from input to output: ``[784, *hidden, 10]``."""
-        return [N_PIXELS, *self.hidden, N_CLASSES]
+        """Layer widths from input to output: [n_inputs, *hidden, n_classes] ([784, *hidden,
+        10] for digits)."""
+        return [self.n_inputs, *self.hidden, self.n_classes]
 
     @property
     def activations(self) -> list[str]:
@@ -354,6 +370,12 @@ DEFAULT_ATTACK_EPSILON = {"pgd-l2": 1.5, "pgd-linf": 0.1, "fgsm": 0.1}
 #: the fields that only act with an attack
 ATTACK_FIELDS = ("attack_epsilon", "attack_steps", "attack_step_size", "attack_random_start",
                  "attack_mix")
+#: the fields that only make sense for 28×28 images: refused for data of other widths (the
+#: digits' shape, their strokes, the pixel box [0, 1] and the generated non-digit images)
+IMAGE_FIELDS = ("deskew", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
+                "elastic_alpha", "attack", "outlier_exposure")
+#: the fields read from the data when training starts
+DATA_SHAPE_FIELDS = ("n_inputs", "n_classes")
 FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
 DEFAULTS = {f.name: default_of(f) for f in dataclasses.fields(TrainConfig)}
 #: fields added after the first release, with their defaults (see TrainConfig.to_key_dict)

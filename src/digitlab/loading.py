@@ -1,6 +1,6 @@
 """One way in for a path that names a model: a model file, a run folder or an ensemble folder.
 
-:mod:`digitlab.modelio` reads single model files and :mod:`digitlab.ensemble` reads ensemble
+:mod:`digitlab.modelio` reads single model files and :mod:`digitlab.ensembles` reads ensemble
 folders (its members through :mod:`digitlab.modelio`); :func:`load_any` picks between them, so
 the commands and the API take either without knowing which.
 """
@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from digitlab.config import TrainConfig
-from digitlab.ensemble import is_ensemble, load_ensemble
+from digitlab.ensembles import is_ensemble, load_ensemble
 from digitlab.errors import ModelFileError
 from digitlab.modelio import SavedModel, check_digit_shape, load_model
 from digitlab.models import Model
@@ -20,7 +20,7 @@ from digitlab.nn.network import MLP
 
 def load_any(path: str | os.PathLike) -> SavedModel:
     """The model at ``path``: an ensemble folder (its network an
-    :class:`~digitlab.ensemble.Ensemble`), else a model file or a run folder's ``model.npz``.
+    :class:`~digitlab.ensembles.Ensemble`), else a model file or a run folder's ``model.npz``.
 
     Every failure is a one-line :class:`ModelFileError` naming the file.
     """

@@ -14,7 +14,7 @@ every array's presence, shape, dtype and finiteness — before a network is buil
 with ``allow_pickle=False`` so a file can never run code.
 
 This module reads single model files (or the ``model.npz`` of a run folder) and nothing else; an
-ensemble folder is read by :mod:`digitlab.ensemble`, and :func:`digitlab.loading.load_any`
+ensemble folder is read by :mod:`digitlab.ensembles`, and :func:`digitlab.loading.load_any`
 picks the reader a path needs.
 """
 
@@ -61,12 +61,22 @@ PREPROCESSING = {
 }
 
 
+def preprocessing_description(n_inputs: int) -> dict[str, str]:
+    """How inputs must be prepared for a network of ``n_inputs`` inputs: :data:`PREPROCESSING`
+    for 28×28 digits; for other widths (a network trained on arrays), the features as the
+    training arrays held them."""
+    if n_inputs == N_PIXELS:
+        return dict(PREPROCESSING)
+    return {"input": f"{n_inputs} features per sample, in the order of the training arrays",
+            "scale": "as the training arrays were scaled"}
+
+
 @dataclass
 class SavedModel:
     """A loaded model: the network, its training config and the rest of its metadata.
 
     ``network`` is the bare :class:`MLP` of a model file (fed prepared inputs), or an
-    :class:`~digitlab.ensemble.Ensemble` for an ensemble folder; both meet :class:`Model`.
+    :class:`~digitlab.ensembles.Ensemble` for an ensemble folder; both meet :class:`Model`.
     """
 
     network: Model
@@ -142,7 +152,8 @@ def save_model(
             "dtype": network.dtype.name,
             "init": network.init,
         },
-        "preprocessing": {**PREPROCESSING, "steps": config_steps(config)},
+        "preprocessing": {**preprocessing_description(network.sizes[0]),
+                          "steps": config_steps(config)},
         "config": config.to_dict() if config is not None else None,
         "optimizer": optimizer_name,
         "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.name}
@@ -212,10 +223,13 @@ def read_metadata(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def check_digit_shape(path: str | os.PathLike | None, sizes: list[int]) -> None:
-    """Refuse layer widths ``sizes`` that do not read 28×28 digits into 10 classes."""
+    """Refuse layer widths ``sizes`` that do not read 28×28 digits into 10 classes (what
+    dreams, the analysis, image files and the lab need; a model of other widths reads arrays
+    of its own, through ``dl.predict`` and ``dl.evaluate``)."""
     if sizes[0] != N_PIXELS or sizes[-1] != N_CLASSES:
         raise ModelFileError(
-            f"{path}: the network reads {sizes[0]} inputs into {sizes[-1]} outputs; "
+            f"{f'{path}: ' if path else ''}the network reads {sizes[0]} inputs into "
+            f"{sizes[-1]} outputs; "
             f"digitlab's digits need {N_PIXELS} inputs ({IMAGE_SIDE}×{IMAGE_SIDE} pixels) and "
             f"{N_CLASSES} outputs"
         )

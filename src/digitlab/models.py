@@ -2,7 +2,7 @@
 
 A single network (:class:`~digitlab.nn.network.MLP`), a network behind its preprocessing
 (:class:`~digitlab.preprocessing.Preprocessed`) and an ensemble
-(:class:`~digitlab.ensemble.Ensemble`) all meet it, so evaluation, the analysis, dreaming, the
+(:class:`~digitlab.ensembles.Ensemble`) all meet it, so evaluation, the analysis, dreaming, the
 web lab and the exporter take any of them. Images come in as rows (N, n_inputs); answers go out
 as rows (N, n_classes).
 """

@@ -3,13 +3,14 @@
 The graph computes exactly what :meth:`digitlab.nn.MLP.predict` and
 :meth:`~digitlab.nn.MLP.probabilities` compute, with standard operators only (opset 17)::
 
-    images (N, 784) float32 in [0, 1]
+    images (N, 784) float32 in [0, 1]          (N, d) for a network trained on d features
       └─ for each layer l:  z^l = Gemm(y^l, W^l, b^l; transB=1)    y^l (N, n_l) -> z^l (N, n_{l+1})
                             y^{l+1} = f_l(z^l)   Tanh | Sigmoid | Relu | Identity | Softmax,
                                                  swish as Mul(z, Sigmoid(z))
-      ├─ outputs        (N, 10)  y^L, the network's raw outputs: for the assignment's tanh
-      │                          network close to +1 for the digit read and -1 for the others
-      └─ probabilities  (N, 10)  the ten class probabilities: a softmax output as it is; any other
+      ├─ outputs        (N, 10)  y^L, the network's raw outputs (N, K for K classes): for the
+      │                          assignment's tanh network close to +1 for the digit read and
+      │                          -1 for the others
+      └─ probabilities  (N, 10)  the class probabilities: a softmax output as it is; any other
                                  output measured from its "off" value (-1 for tanh) and
                                  normalised, p_k = max(y_k - low, 0) / Σ_j max(y_j - low, 0),
                                  y_k + 1 of tanh taken from z as 2σ(2z) (Exp), as digitlab does
@@ -34,10 +35,11 @@ from digitlab import __version__
 from digitlab.errors import ExportError
 from digitlab.fileio import write_bytes
 from digitlab.loading import load_any, resolve_model
-from digitlab.modelio import PREPROCESSING, SavedModel
+from digitlab.modelio import SavedModel, preprocessing_description
 from digitlab.models import Model
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import config_steps
+from digitlab.shapes import N_CLASSES, N_PIXELS
 
 if TYPE_CHECKING:  # onnx is imported when a network is exported
     from onnx import ModelProto
@@ -54,16 +56,31 @@ OUTPUT_NAMES = ("probabilities", "outputs")
 #: Activations that are one ONNX operator each (swish and softmax are built in _activation_nodes).
 _ELEMENTWISE = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": "Identity"}
 
-INPUT_DESCRIPTION = (
-    f"{INPUT_NAME}: float32 (N, 784), one row per image: "
-    + PREPROCESSING["input"] + "; " + PREPROCESSING["scale"]
-)
-OUTPUT_DESCRIPTION = (
-    "probabilities: float32 (N, 10), the ten class probabilities (softmax output as is; other "
-    "outputs p_k = max(y_k - low, 0) / sum_j max(y_j - low, 0), low = -1 for tanh, 0 otherwise); "
-    "outputs: float32 (N, 10), the raw outputs y^L (for tanh networks trained on +1/-1 targets, "
-    "near +1 for the digit read); the digit read is the argmax of either"
-)
+
+
+def input_description(n_inputs: int = N_PIXELS) -> str:
+    """What the ``images`` input of a network of ``n_inputs`` inputs holds."""
+    prepared = preprocessing_description(n_inputs)
+    return (f"{INPUT_NAME}: float32 (N, {n_inputs}), one row per "
+            f"{'image' if n_inputs == N_PIXELS else 'sample'}: {prepared['input']}; "
+            f"{prepared['scale']}")
+
+
+def output_description(n_classes: int = N_CLASSES) -> str:
+    """What the two outputs of a network of ``n_classes`` outputs hold."""
+    read = "digit" if n_classes == N_CLASSES else "class"
+    return (
+        f"probabilities: float32 (N, {n_classes}), the {n_classes} class probabilities (softmax "
+        "output as is; other outputs p_k = max(y_k - low, 0) / sum_j max(y_j - low, 0), low = "
+        f"-1 for tanh, 0 otherwise); outputs: float32 (N, {n_classes}), the raw outputs y^L "
+        f"(for tanh networks trained on +1/-1 targets, near +1 for the {read} read); the "
+        f"{read} read is the argmax of either"
+    )
+
+
+#: the descriptions of a digit network's input and outputs (784 pixels, 10 digits)
+INPUT_DESCRIPTION = input_description()
+OUTPUT_DESCRIPTION = output_description()
 
 
 def export(
@@ -159,7 +176,7 @@ def to_onnx(network: Model, *, config: TrainConfig | None = None) -> ModelProto:
     model = helper.make_model(
         graph, producer_name="digitlab", producer_version=__version__,
         opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
-        doc_string=INPUT_DESCRIPTION + ". " + OUTPUT_DESCRIPTION,
+        doc_string=input_description(n_in) + ". " + output_description(n_out),
     )
     helper.set_model_props(model, export_metadata(network, config))
     onnx.checker.check_model(model, full_check=True)
@@ -170,14 +187,16 @@ def export_metadata(network: MLP, config: TrainConfig | None = None) -> dict[str
     """The ``metadata_props`` of an exported model (ONNX metadata values are strings)."""
     architecture = {"sizes": network.sizes, "activations": network.activation_names,
                     "bias": network.has_bias, "dtype": network.dtype.name}
-    preprocessing = {**PREPROCESSING, "tensor": f"{INPUT_NAME}: float32 (N, {network.sizes[0]})"}
+    n_in, n_out = network.sizes[0], network.sizes[-1]
+    preprocessing = {**preprocessing_description(n_in),
+                     "tensor": f"{INPUT_NAME}: float32 (N, {n_in})"}
     return {
         "digitlab_version": __version__,
         "architecture": json.dumps(architecture),
         "config": json.dumps(config.to_dict() if config is not None else None),
         "preprocessing": json.dumps(preprocessing),
-        "input": INPUT_DESCRIPTION,
-        "outputs": OUTPUT_DESCRIPTION,
+        "input": input_description(n_in),
+        "outputs": output_description(n_out),
     }
 
 

@@ -55,6 +55,7 @@ class Option:
     since_first_release: bool = True  # False: left out of the cache key while at its default
     lab: bool = False  # offered by the web lab's training form
     flag: bool = True  # False: the command declares the flag itself (shared with others)
+    from_data: bool = False  # set from the data when training starts: no flag of its own
 
     def check(self, name: str, value: Any) -> None:
         """Raise :class:`ConfigError` naming the field and ``value`` unless it is allowed.
@@ -87,10 +88,12 @@ class Option:
 def option(default: Any, *, help: str, group: str, choices: tuple[str, ...] | None = None,
            low: float | None = None, high: float | None = None, low_inclusive: bool = True,
            high_inclusive: bool = False, allowed: str = "", since_first_release: bool = True,
-           lab: bool = False, flag: bool = True) -> Any:
+           lab: bool = False, flag: bool = True, from_data: bool = False) -> Any:
     """A dataclass field with ``default`` and its :class:`Option` (see the module docstring).
 
     A list default becomes a ``default_factory`` (each config gets a list of its own).
+    ``from_data``: the value is read from the data when training starts (the network's input
+    and output widths), so the field has no flag.
     """
     if group not in GROUPS:
         raise ValueError(f"group must be one of {', '.join(GROUPS)}, got {group!r}")
@@ -99,7 +102,8 @@ def option(default: Any, *, help: str, group: str, choices: tuple[str, ...] | No
         raise ValueError("an integer option needs a lower bound low= and takes no high=")
     spec = Option(help=help, group=group, kind=_kind_of(default), choices=choices, low=low,
                   high=high, low_inclusive=low_inclusive, high_inclusive=high_inclusive,
-                  allowed=allowed, since_first_release=since_first_release, lab=lab, flag=flag)
+                  allowed=allowed, since_first_release=since_first_release, lab=lab,
+                  flag=flag and not from_data, from_data=from_data)
     metadata = {_METADATA_KEY: spec}
     if isinstance(default, list):
         return dataclasses.field(default_factory=lambda: list(default), metadata=metadata)
@@ -162,11 +166,11 @@ def options_markdown(config_class: type) -> str:
 
 def _markdown_row(field: dataclasses.Field) -> str:
     spec = option_of(field)
-    flag = flag_name(field.name)
+    flag = "(set from the data)" if spec.from_data else flag_name(field.name)
     if spec.kind == "bool":
         flag = f"{flag} / --no-{flag[2:]}"
-    cells = [f"`{field.name}`", f"`{flag}`", f"`{shown_value(default_of(field))}`",
-             spec.allowed_values(), spec.help]
+    cells = [f"`{field.name}`", flag if spec.from_data else f"`{flag}`",
+             f"`{shown_value(default_of(field))}`", spec.allowed_values(), spec.help]
     return "| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |"
 
 

@@ -24,7 +24,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import read_json
@@ -32,6 +32,9 @@ from digitlab.formatting import format_value
 from digitlab.history import History
 from digitlab.records import Record
 from digitlab.runfiles import CONFIG_FILE, EVALUATION_FILE, HISTORY_FILE, RUN_MARKERS
+
+if TYPE_CHECKING:  # matplotlib loads when a comparison is drawn, not for the table
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -198,7 +201,7 @@ def run_label(run: RunSummary, fields: Sequence[str]) -> str:
 
 
 def compare_runs(runs: Iterable[str | os.PathLike | RunSummary], *,
-                 title: str | None = None):
+                 title: str | None = None) -> Figure:
     """E and accuracy per epoch of several runs overlaid, as a matplotlib Figure.
 
     ``runs`` are run folders (or folders of runs, all the runs below are taken) or

@@ -30,7 +30,7 @@ from digitlab.calibration import Calibration, calibrate, calibration_split, with
 from digitlab.config import TrainConfig
 from digitlab.data import load_run_dataset
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
-from digitlab.errors import ConfigError, RunExistsError, TrainingDiverged
+from digitlab.errors import ConfigError, DataError, RunExistsError, TrainingDiverged
 from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
@@ -204,6 +204,7 @@ def train(
     on_progress: Callable[[dict[str, Any]], None] | None = None,
     curves_title: str | None = None,
     load_data: Callable[..., Any] | None = None,
+    start: TrainResult | None = None,
 ) -> TrainResult:
     """Train the network ``config`` describes on ``dataset`` and return it with its history:
     the one way into training (the API, the command line, the studies, the report and the
@@ -234,6 +235,11 @@ def train(
         ``callbacks``).
     curves_title : str, optional
         Title of ``curves.png`` (default: the network, loss, optimizer and dataset).
+    start : TrainResult, optional
+        Continue this run in memory, as ``resume`` continues a run folder: its network,
+        optimizer and history go on (in place) from its last epoch up to ``config.epochs``,
+        on ``dataset`` (which may hold other samples of the same width and classes); the
+        config may differ from its own in ``epochs`` and ``engine`` only.
 
     The result's ``evaluation`` is the final network on the test split, whenever there is one.
     A run folder holds, once training ends (not after an interrupt), also ``curves.png`` (E and
@@ -255,7 +261,9 @@ def train(
         if resume:
             raise ConfigError("resume needs a run folder")
         return _train(config, dataset, data_dir, None, resume, progress, callbacks,
-                      curves_title, load_data)
+                      curves_title, load_data, start)
+    if start is not None:
+        raise ConfigError("a run continued in memory (start) writes no run folder")
     # one process at a time per run folder, checked writable before any work
     with claim_folder(run_dir, "run folder") as folder:
         if not resume:
@@ -280,12 +288,12 @@ def _refuse_existing_run(run_dir: Path, overwrite: bool) -> None:
 
 def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, resume: bool,
            progress: bool, callbacks: Callbacks, curves_title: str | None,
-           load_data) -> TrainResult:
+           load_data, start: TrainResult | None = None) -> TrainResult:
     """The body of :func:`train`, with the run folder (if any) claimed; ``on_end`` called
     however it ends (while the folder is still held)."""
     try:
         result = _train_claimed(config, dataset, data_dir, run_dir, resume, progress, callbacks,
-                                curves_title, load_data)
+                                curves_title, load_data, start)
     except BaseException:
         if callbacks.on_end is not None:
             try:
@@ -301,13 +309,14 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
 
 def _train_claimed(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None,
                    resume: bool, progress: bool, callbacks: Callbacks, curves_title: str | None,
-                   load_data) -> TrainResult:
+                   load_data, start: TrainResult | None) -> TrainResult:
     """Load the data, train, and write or compute the results."""
     if dataset is None:
         dataset = (load_data or load_run_dataset)(config, data_dir)
     name = getattr(dataset, "name", None)
     if name and name != config.dataset and not resume:
         config = config.replace(dataset=name)  # e.g. the name of a --data folder
+    config = config_for_data(config, dataset)  # the network's input and output widths
     if callbacks.on_start is not None:
         callbacks.on_start(config, dataset)
     # preprocessing (deskew) once, for training and for every evaluation of this run
@@ -317,6 +326,9 @@ def _train_claimed(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | 
     best = None
     if resume:
         network, optimizer, history, best = _restore(run_dir, config)
+    elif start is not None:
+        _check_same_config(start.config, config, "continue the run in memory")
+        network, optimizer, history = start.network, start.optimizer, start.history
 
     trainer = _Trainer(config, dataset, network, optimizer, loss, history, run_dir, progress,
                        best)
@@ -332,6 +344,35 @@ def _train_claimed(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | 
     else:
         result.evaluation = evaluate_test_split(result, dataset)
     return result
+
+
+def config_for_data(config: TrainConfig, dataset: Any) -> TrainConfig:
+    """``config`` with the widths of ``dataset``: ``n_inputs`` its features per sample and
+    ``n_classes`` its number of class names (a dataset without names keeps the config's).
+
+    Every split must have that width and labels 0..n_classes − 1; a config option that needs
+    28×28 images (deskew, augmentation, attacks, outlier exposure) is refused for data of
+    another width. Each failure is one line.
+    """
+    splits = {name: getattr(dataset, name, None) for name in ("train", "validation", "test")}
+    if splits["train"] is None:
+        raise DataError("the dataset has no training split")
+    n_inputs = int(np.shape(splits["train"].images)[-1])
+    class_names = getattr(dataset, "class_names", None)
+    n_classes = len(class_names) if class_names is not None else config.n_classes
+    for name, split in splits.items():
+        if split is None or not len(split.labels):
+            continue
+        if np.ndim(split.images) != 2 or np.shape(split.images)[1] != n_inputs:
+            raise DataError(f"the {name} split's images have shape {np.shape(split.images)}; "
+                            f"expected (N, {n_inputs}) like the training split")
+        labels = np.asarray(split.labels)
+        if labels.min() < 0 or labels.max() >= n_classes:
+            raise DataError(f"the {name} split's labels must lie in 0..{n_classes - 1} "
+                            f"({n_classes} classes), found {labels.min()}..{labels.max()}")
+    if (n_inputs, n_classes) == (config.n_inputs, config.n_classes):
+        return config
+    return config.replace(n_inputs=n_inputs, n_classes=n_classes)
 
 
 def evaluate_test_split(result: TrainResult, dataset: Any) -> Evaluation | None:
@@ -647,11 +688,8 @@ class _Trainer:
             self._stale_results = False
             for stale in (CURVES_FILE, EVALUATION_FILE):
                 (self.run_dir / stale).unlink(missing_ok=True)
-        extra: dict[str, Any] = {"epoch": len(self.history.epochs),
-                                 "history": self.history.to_dict()}
+        extra = model_file_extras(self.history, self.calibration)
         extra_arrays = {}
-        if self.calibration is not None:
-            extra["calibration"] = self.calibration.to_dict()
         if self.best is not None:  # so that a resumed run can still go back to the best epoch
             extra["early_stopping"] = {"best_loss": self.best[0], "best_epoch": self.best[2]}
             extra_arrays["best_params"] = self.best[1]
@@ -662,6 +700,15 @@ class _Trainer:
         )
         write_json(self.run_dir / CONFIG_FILE, self.config.to_dict())
         self.history.write(self.run_dir)
+
+
+def model_file_extras(history: History, calibration: Calibration | None) -> dict[str, Any]:
+    """What a run's model file holds beside its network and config: the epochs done, the
+    history and the calibration (when fitted)."""
+    extra: dict[str, Any] = {"epoch": len(history.epochs), "history": history.to_dict()}
+    if calibration is not None:
+        extra["calibration"] = calibration.to_dict()
+    return extra
 
 
 class _Batches:
@@ -700,13 +747,7 @@ def _restore(run_dir: Path, config: TrainConfig):
     saved = load_model(run_dir)
     if saved.config is None:
         raise ConfigError(f"{saved.path}: holds no training config to resume from")
-    old, new = saved.config.to_dict(), config.to_dict()
-    for free in ("epochs", "engine"):  # more epochs; the same maths computed another way
-        old.pop(free), new.pop(free)
-    changed = sorted(k for k in new if old[k] != new[k])
-    if changed:
-        details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
-        raise ConfigError(f"cannot resume {run_dir} with a different config ({details})")
+    _check_same_config(saved.config, config, f"resume {run_dir}")
     optimizer = build_optimizer(config)
     optimizer.load_state_dict(saved.optimizer_state, saved.network.params)
     history = History.from_dict(saved.metadata.get("history", {}))
@@ -715,6 +756,18 @@ def _restore(run_dir: Path, config: TrainConfig):
     if stopping and "best_params" in saved.extra_arrays:
         best = (stopping["best_loss"], saved.extra_arrays["best_params"], stopping["best_epoch"])
     return saved.network, optimizer, history, best
+
+
+def _check_same_config(old_config: TrainConfig, config: TrainConfig, what: str) -> None:
+    """Refuse to continue a run of ``old_config`` with ``config`` unless they differ in
+    ``epochs`` and ``engine`` alone (more epochs; the same maths computed another way)."""
+    old, new = old_config.to_dict(), config.to_dict()
+    for free in ("epochs", "engine"):
+        old.pop(free), new.pop(free)
+    changed = sorted(k for k in new if old[k] != new[k])
+    if changed:
+        details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
+        raise ConfigError(f"cannot {what} with a different config ({details})")
 
 
 def _progress_bar(total: int, description: str, enabled: bool):

@@ -105,26 +105,6 @@ def show(name, data_dir, cache_dir, seed, split_name, per_digit, out) -> None:
     click.echo(f"wrote {path} ({per_digit} examples per class from {ds.name} {split_name})")
 
 
-class _Bars:
-    """tqdm progress bars, one per file, fed by ``download_dataset``'s progress callback."""
-
-    def __init__(self) -> None:
-        self.bars: dict = {}
-
-    def __call__(self, file_name: str, done: int, total: int | None) -> None:
-        from tqdm import tqdm
-
-        bar = self.bars.get(file_name)
-        if bar is None:
-            bar = self.bars[file_name] = tqdm(total=total, desc=file_name, unit="B",
-                                              unit_scale=True, unit_divisor=1024, leave=True)
-        bar.update(done - bar.n)
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
-
-
 @data.command()
 @click.argument("name", type=click.Choice(DOWNLOADABLE))
 @cache_dir_option
@@ -132,12 +112,8 @@ class _Bars:
               help=N_("Seconds to wait on each connection or read before trying the next mirror."))
 def download(name, cache_dir, timeout) -> None:
     """Fetch a dataset's four files into the cache, each verified by SHA-256."""
-    from digitlab.data import download_dataset
+    from digitlab.api import download as fetch
 
-    bars = _Bars()
-    try:
-        folder = download_dataset(name, cache_dir, timeout=timeout, progress=bars)
-    finally:
-        bars.close()
+    folder = fetch(name, cache_dir=cache_dir, timeout=timeout, progress=True)
     click.echo(f"{name}: verified files in {folder}")
 

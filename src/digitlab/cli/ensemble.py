@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
+from digitlab import api
 from digitlab.cli.help import TranslatedCommand
-from digitlab.ensemble import save_ensemble
 from digitlab.i18n import N_
 
 
@@ -22,5 +22,5 @@ def ensemble_command(models: tuple[str, ...], out_dir: Path) -> None:
     The members must share their test split (dataset, split seed, fractions): train them with
     the same --split-seed and different --seed.
     """
-    out = save_ensemble(list(models), out_dir)
-    click.echo(f"wrote an ensemble of {len(models)} networks to {out}")
+    joined = api.ensemble(*models, out=out_dir)
+    click.echo(f"wrote an ensemble of {len(models)} networks to {joined.path}")

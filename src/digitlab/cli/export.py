@@ -9,7 +9,8 @@ import click
 from digitlab import api
 from digitlab.cli.help import TranslatedCommand
 from digitlab.i18n import N_
-from digitlab.onnx_export import FORMATS, INPUT_DESCRIPTION, OPSET, OUTPUT_DESCRIPTION
+from digitlab.modelio import read_metadata
+from digitlab.onnx_export import FORMATS, OPSET, input_description, output_description
 
 
 @click.command(name="export", cls=TranslatedCommand)
@@ -25,9 +26,11 @@ def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None
 
     Input 'images': float32 (N, 784), pixels / 255 in [0, 1], prepared as MNIST (white digit on
     black, 28x28, row-major). Outputs 'probabilities' and 'outputs' (N, 10); see
-    digitlab.onnx_export. Runs in onnxruntime or any ONNX runtime with opset 17.
+    digitlab.onnx_export. A network trained on arrays takes (N, d) and answers (N, K). Runs in
+    onnxruntime or any ONNX runtime with opset 17.
     """
     path = api.export(model, out, format=format_, overwrite=overwrite)
+    sizes = read_metadata(model)["architecture"]["sizes"]
     click.echo(f"Wrote {path} ({path.stat().st_size:,} bytes, ONNX opset {OPSET})")
-    click.echo(f"input:  {INPUT_DESCRIPTION}")
-    click.echo(f"output: {OUTPUT_DESCRIPTION}")
+    click.echo(f"input:  {input_description(sizes[0])}")
+    click.echo(f"output: {output_description(sizes[-1])}")

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 
 import click
-import numpy as np
 
-from digitlab.calibration import calibration_fields, calibration_of, calibration_summary
+from digitlab import api
+from digitlab.calibration import calibration_fields, calibration_summary
 from digitlab.cli.help import TranslatedCommand
 from digitlab.i18n import N_
-from digitlab.images import load_digit_images
-from digitlab.loading import load_digit_model
 from digitlab.shapes import N_CLASSES
 
 
@@ -29,32 +27,26 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
     first line says so), and a network trained with outlier exposure too answers "not a
     digit" when its top probability falls below its threshold.
     """
-    saved = load_digit_model(model)
-    inputs = load_digit_images(list(images))  # (N, 784)
-    reader = saved.model  # preprocessing first, probabilities calibrated when the run was
-    calibration = calibration_of(reader)
-    probabilities = reader.probabilities(inputs)  # (N, 10)
-    digits = probabilities.argmax(axis=1)
+    answer = api.predict(model, list(images))  # the model first: a bad one is refused early
+    calibration, probabilities = answer.calibration, answer.probabilities  # (N, 10)
     threshold = None if calibration is None else calibration.threshold
-    is_digit = (np.ones(len(digits), dtype=bool) if threshold is None
-                else probabilities.max(axis=1) >= threshold)  # Calibrated.is_digit's rule
     if as_json:
         records = [
             {"image": path, "digit": int(digit), "is_digit": bool(digit_like),
              "probabilities": [float(p) for p in row]}
-            for path, digit, digit_like, row in zip(images, digits, is_digit, probabilities,
-                                                    strict=True)
+            for path, digit, digit_like, row in zip(images, answer.classes, answer.is_digit,
+                                                    probabilities, strict=True)
         ]
-        click.echo(json.dumps({"model": str(saved.path), **calibration_fields(calibration),
+        click.echo(json.dumps({"model": answer.path, **calibration_fields(calibration),
                                "predictions": records}))
         return
     click.echo(calibration_summary(calibration))
     width = max(len(path) for path in images)
-    answer = "  answer" if threshold is not None else ""
+    head = "  answer" if threshold is not None else ""
     click.echo(f"{'image':<{width}}  digit  " + " ".join(f"{k:>5}" for k in range(N_CLASSES))
-               + answer)
-    for path, digit, digit_like, row in zip(images, digits, is_digit, probabilities,
-                                            strict=True):
+               + head)
+    for path, digit, digit_like, row in zip(images, answer.classes, answer.is_digit,
+                                            probabilities, strict=True):
         line = f"{path:<{width}}  {digit:>5}  " + " ".join(f"{p:5.3f}" for p in row)
         if threshold is not None:
             line += ("  " + str(digit) if digit_like

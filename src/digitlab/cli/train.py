@@ -22,11 +22,11 @@ from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.help import TranslatedCommand, translated
-from digitlab.cli.summary import summary_table
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, RunExistsError
 from digitlab.i18n import N_
+from digitlab.model_summary import summary_table
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.engines import for_config
 from digitlab.options import GROUPS, flag_name, option_of, options_by_group, shown_value

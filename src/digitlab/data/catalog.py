@@ -137,6 +137,9 @@ SPECS: dict[str, DatasetSpec] = {
 #: The names ``load_dataset`` accepts; the first is the default.
 DATASET_NAMES: tuple[str, ...] = tuple(SPECS)
 DEFAULT_DATASET = "mnist-sample"
+#: the name of a dataset made from arrays given in Python (:mod:`digitlab.data.arrays`): not
+#: kept anywhere, so never loaded by name
+ARRAYS_NAME = "arrays"
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:

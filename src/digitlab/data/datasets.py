@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from digitlab.data.catalog import (
+    ARRAYS_NAME,
     DEFAULT_DATASET,
     DIGIT_NAMES,
     EMBEDDED_DIR,
@@ -34,7 +35,7 @@ from digitlab.data.catalog import (
 )
 from digitlab.data.download import sha256_file
 from digitlab.data.idx import read_idx
-from digitlab.data.splits import stratified_holdout
+from digitlab.data.splits import split_rows
 from digitlab.errors import ConfigError, DataError
 from digitlab.shapes import IMAGE_SHAPE, N_CLASSES, N_PIXELS  # noqa: F401  (re-exported)
 
@@ -53,9 +54,10 @@ class Split:
     name : str
         ``"train"``, ``"test"`` or ``"validation"``.
     images : numpy.ndarray of shape (N, 784), float32
-        Row-major 28x28 images, pixel / 255, so values lie in [0, 1].
+        Row-major 28x28 images, pixel / 255, so values lie in [0, 1] (a dataset made from
+        arrays: (N, d) features, see :mod:`digitlab.data.arrays`).
     labels : numpy.ndarray of shape (N,), int64
-        Class of each image, 0..9.
+        Class of each image, 0..9 (0..K-1).
     indices : numpy.ndarray of shape (N,), int64
         Row of each image in the IDX file it came from.
     """
@@ -68,9 +70,9 @@ class Split:
     def __len__(self) -> int:
         return int(self.labels.shape[0])
 
-    def counts(self) -> np.ndarray:
-        """Number of examples of each class: int64 array of shape (10,)."""
-        return np.bincount(self.labels, minlength=N_CLASSES).astype(np.int64)
+    def counts(self, n_classes: int = N_CLASSES) -> np.ndarray:
+        """Number of examples of each class: int64 array of shape (n_classes,)."""
+        return np.bincount(self.labels, minlength=n_classes)[:n_classes].astype(np.int64)
 
     def __repr__(self) -> str:
         return f"Split({self.name!r}, {len(self)} images of {self.images.shape[1]} pixels)"
@@ -99,6 +101,9 @@ class Dataset:
         The IDX file read for each role (``"train_images"``, ...).
     seed, test_fraction, validation_fraction
         The arguments that shaped the splits.
+    image_shape : tuple of int, or None
+        (28, 28) when each row is an image; None for features that are not (arrays of other
+        widths), which nothing draws or distorts as images.
     """
 
     name: str
@@ -112,6 +117,18 @@ class Dataset:
     seed: int = 0
     test_fraction: float = 0.1
     validation_fraction: float = 0.0
+    image_shape: tuple[int, ...] | None = IMAGE_SHAPE
+
+    @property
+    def n_features(self) -> int:
+        """Values per sample: the network's inputs (784 for digits)."""
+        split = next(s for s in (self.train, self.test, self.validation) if s is not None)
+        return int(split.images.shape[1])
+
+    @property
+    def n_classes(self) -> int:
+        """Classes, one per name: the network's outputs (10 for digits)."""
+        return len(self.class_names)
 
     def show(self, per_digit: int = 8, split: str = "train") -> Figure:
         """A figure of the first ``per_digit`` images of each class in ``split`` (``"train"``,
@@ -119,6 +136,9 @@ class Dataset:
         # matplotlib is imported here, not with the data (0.3 s that loading data never needs)
         from digitlab.plots.data import digit_grid_figure
 
+        if self.image_shape is None:
+            raise DataError(f"dataset {self.name!r} holds {self.n_features} features per "
+                            "sample, not 28×28 images; show draws images")
         chosen = self.split(split)
         if not len(chosen.labels):
             raise DataError(f"dataset {self.name!r} has no {split!r} images to show; expected "
@@ -144,7 +164,7 @@ class Dataset:
             "name": self.name,
             "source": self.source,
             "class_names": list(self.class_names),
-            "image_shape": list(IMAGE_SHAPE),
+            "image_shape": None if self.image_shape is None else list(self.image_shape),
             "test_is_official": self.test_is_official,
             "seed": self.seed,
             "test_fraction": None if self.test_is_official else self.test_fraction,
@@ -153,7 +173,7 @@ class Dataset:
                 split.name: {
                     "images_shape": list(split.images.shape),
                     "labels_shape": list(split.labels.shape),
-                    "counts": split.counts().tolist(),
+                    "counts": split.counts(self.n_classes).tolist(),
                 }
                 for split in self.splits()
             },
@@ -184,6 +204,9 @@ def _locate(name: str | None, data_dir, cache_dir
             ) -> tuple[str, DatasetSpec | None, Path, dict[str, Path] | None]:
     """Return the dataset's name, its spec (None for an anonymous folder), its folder and, for
     the download cache, the verified files to use (None: look in the folder)."""
+    if name == ARRAYS_NAME and data_dir is None:
+        raise DataError("the dataset 'arrays' was given in Python and is not kept; give the "
+                        "arrays again (dl.train(X, y, ...), dl.evaluate(model, X, y))")
     if name is not None and name not in SPECS:
         raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(SPECS)}")
     spec = SPECS.get(name) if name is not None else None
@@ -344,8 +367,6 @@ def load_dataset(
             f"the splits required are {', '.join(sorted(needed))}"
         )
 
-    seeds = np.random.SeedSequence(int(seed)).spawn(2)  # independent test and validation streams
-    test_rng, validation_rng = (np.random.default_rng(s) for s in seeds)
     files: dict[str, Path] = {}  # the files actually read, by role
 
     def read(split: str) -> tuple[np.ndarray, np.ndarray]:
@@ -354,30 +375,19 @@ def load_dataset(
         return _read_pair(available[images_role], available[labels_role])
 
     train = test = None
-    train_pair = None
-    if "train_images" in available and ("train" in needed or validation_fraction > 0):
-        train_pair = read("train")
-    if holds_out_test:
-        images, labels = train_pair
-        kept, held = stratified_holdout(labels, test_fraction, test_rng)
-        test = _make_split("test", images, labels, held)
-        train_rows = kept
-    else:
-        train_rows = None
-        if "test" in required and "test_images" in available:
-            test = _make_split("test", *read("test"))
     validation = _empty_split("validation")
-    if train_pair is not None:
-        images, labels = train_pair
-        if train_rows is None:
-            train_rows = np.arange(labels.shape[0], dtype=np.int64)
+    if "train_images" in available and ("train" in needed or validation_fraction > 0):
+        images, labels = read("train")
+        train_rows, validation_rows, test_rows = split_rows(
+            labels, seed, test_fraction if holds_out_test else 0.0, validation_fraction)
+        if holds_out_test:
+            test = _make_split("test", images, labels, test_rows)
         if validation_fraction > 0:
-            kept, held = stratified_holdout(labels[train_rows], validation_fraction,
-                                            validation_rng)
-            validation = _make_split("validation", images, labels, train_rows[held])
-            train_rows = train_rows[kept]
+            validation = _make_split("validation", images, labels, validation_rows)
         train = _make_split("train", images, labels,
                             None if train_rows.size == labels.shape[0] else train_rows)
+    if not holds_out_test and "test" in required and "test_images" in available:
+        test = _make_split("test", *read("test"))
 
     if verified is not None:
         source = f"{spec.source}; the published .gz files, verified by SHA-256, in {folder}"

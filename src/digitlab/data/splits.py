@@ -41,3 +41,31 @@ def stratified_holdout(
     is_held[held] = True
     kept = np.flatnonzero(~is_held)
     return kept.astype(np.int64), held.astype(np.int64)
+
+
+def split_rows(
+    labels: np.ndarray, seed: int, test_fraction: float, validation_fraction: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The rows of a labelled set kept for training, held out for validation and for testing.
+
+    A stratified ``test_fraction`` of each class is held out first, then a stratified
+    ``validation_fraction`` of what is left. The two draws use independent streams spawned
+    from ``seed``, so changing the validation fraction never changes the test rows, and the
+    same seed always gives the same rows.
+
+    Returns
+    -------
+    train, validation, test : numpy.ndarray of int64
+        Sorted, disjoint rows of ``labels`` that together are all of ``0..N-1``.
+    """
+    labels = np.asarray(labels)
+    test_stream, validation_stream = np.random.SeedSequence(int(seed)).spawn(2)
+    rows = np.arange(labels.shape[0], dtype=np.int64)
+    kept, test = stratified_holdout(labels, test_fraction, np.random.default_rng(test_stream))
+    rows = rows[kept]
+    validation = np.empty(0, dtype=np.int64)
+    if validation_fraction > 0:
+        kept, held = stratified_holdout(labels[rows], validation_fraction,
+                                        np.random.default_rng(validation_stream))
+        rows, validation = rows[kept], rows[held]
+    return rows, validation, test

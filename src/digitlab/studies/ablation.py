@@ -79,7 +79,7 @@ def run_ablation(
 ) -> dict[str, Any]:
     """Train every variant with ``seeds`` seeds on ``dataset``; write the figures to
     ``out_dir``; return the JSON-ready results (see the module docstring)."""
-    from digitlab.ensemble import Ensemble
+    from digitlab.ensembles import Ensemble
     from digitlab.plots.ablation import plot_ablation_curves, plot_augmented_digits
     from digitlab.training import augmentation_for_config, train
 

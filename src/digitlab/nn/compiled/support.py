@@ -21,6 +21,7 @@ COMPILED_FIELDS = frozenset({
     "early_stopping", "trace_every", "max_train_samples", "engine", "deskew",
     "elastic_sigma",  # acts only with elastic_alpha > 0, which is not listed
     "calibration_fraction",  # fewer digits to train on; the temperature is fitted afterwards
+    "n_inputs", "n_classes",  # the kernels read the layer widths from the network
 })
 #: fields the compiled minibatch steps implement too, though the compiled per-sample loop does
 #: not: dropout (masks taken by the compiled forward pass and equation (1)), and what acts

@@ -24,7 +24,7 @@ import numpy as np
 
 from digitlab.errors import DataError, ModelFileError
 from digitlab.fileio import read_json, write_json
-from digitlab.modelio import SavedModel, check_digit_shape, load_model, save_model
+from digitlab.modelio import SavedModel, load_model, save_model
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 from digitlab.nn.losses import Loss
@@ -100,8 +100,7 @@ def save_ensemble(sources: list[str | os.PathLike], out_dir: str | os.PathLike) 
     if out_dir.exists() and any(out_dir.iterdir()):
         raise ModelFileError(f"{out_dir}: exists and is not empty; choose a new folder")
     saved = [load_model(source) for source in sources]
-    for model in saved:  # every later command reads digits: refuse what it would refuse
-        check_digit_shape(model.path, model.network.sizes)
+    check_same_widths(saved)
     check_same_split(saved)
     (out_dir / "members").mkdir(parents=True, exist_ok=True)
     names = []
@@ -141,6 +140,20 @@ def load_ensemble(path: str | os.PathLike) -> SavedModel:
     check_same_split(saved)
     network = Ensemble([model.model for model in saved])
     return SavedModel(network, saved[0].config, metadata, path=path)
+
+
+def check_same_widths(saved: list[SavedModel]) -> None:
+    """Refuse members that read another number of inputs, or into another number of classes,
+    than the first (digits: 784 into 10; networks trained on arrays: their own widths)."""
+    first = saved[0]
+    widths = (first.network.sizes[0], first.network.sizes[-1])
+    for model in saved[1:]:
+        sizes = model.network.sizes
+        if (sizes[0], sizes[-1]) != widths:
+            raise ModelFileError(f"{model.path}: the network reads {sizes[0]} inputs into "
+                                 f"{sizes[-1]} outputs; the first member ({first.path}) reads "
+                                 f"{widths[0]} inputs into {widths[1]}: an ensemble's members "
+                                 "must agree")
 
 
 def check_same_split(saved: list[SavedModel]) -> None:
