@@ -202,6 +202,8 @@ def glossary_violations(catalog) -> list[str]:
         if not message.id:
             continue
         english = " ".join(message.id) if message.pluralizable else message.id
+        # placeholders, commands, flags and file names are no words
+        english = re.sub(r"\{[^{}]*\}|`[^`]*`|--[\w-]+|[\w/<>-]+\.[a-z]{2,4}\b", " ", english)
         for pattern, term, stems in terms:
             if not pattern.search(english):
                 continue

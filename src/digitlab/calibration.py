@@ -75,6 +75,7 @@ import numpy as np
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
+from digitlab.i18n import N_
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 
@@ -86,8 +87,8 @@ N_BINS = 15
 FLOOR = 1e-12
 RELIABILITY_FIGURE = FigureSpec(
     "reliability.png",
-    "Reliability diagram: accuracy per confidence bin before and after temperature scaling "
-    "(the diagonal is perfect calibration; shaded, the gap to it)")
+    N_("Reliability diagram: accuracy per confidence bin before and after temperature scaling "
+       "(the diagonal is perfect calibration; shaded, the gap to it)"))
 
 
 # ---------------------------------------------------------------------- logits

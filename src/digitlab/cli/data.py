@@ -8,8 +8,10 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import DATA_DIR_HELP, cache_dir_option
+from digitlab.cli.help import TranslatedGroup
 from digitlab.data import DATASET_NAMES, Dataset, load_dataset
 from digitlab.data.catalog import SPECS
+from digitlab.i18n import N_
 
 DOWNLOADABLE = tuple(name for name in DATASET_NAMES if SPECS[name].files)
 
@@ -22,11 +24,11 @@ data_option = click.option(
 )
 seed_option = click.option(
     "--seed", default=0, show_default=True, type=click.IntRange(min=0),
-    help="Seed of the held-out test split (datasets without their own test set).",
+    help=N_("Seed of the held-out test split (datasets without their own test set)."),
 )
 
 
-@click.group()
+@click.group(cls=TranslatedGroup)
 def data() -> None:
     """Inspect, draw and download datasets (NAME defaults to mnist-sample)."""
 
@@ -64,7 +66,7 @@ def format_info(ds: Dataset) -> str:
 @data_option
 @cache_dir_option
 @seed_option
-@click.option("--json", "as_json", is_flag=True, help="Print the description as JSON.")
+@click.option("--json", "as_json", is_flag=True, help=N_("Print the description as JSON."))
 def info(name, data_dir, cache_dir, seed, as_json) -> None:
     """Show a dataset's source, shapes, examples per class in each split and file checksums.
 
@@ -83,11 +85,11 @@ def info(name, data_dir, cache_dir, seed, as_json) -> None:
 @cache_dir_option
 @seed_option
 @click.option("--split", "split_name", type=click.Choice(["train", "test"]), default="train",
-              show_default=True, help="Split to draw from.")
+              show_default=True, help=N_("Split to draw from."))
 @click.option("--per-digit", default=10, show_default=True, type=click.IntRange(1, 50),
-              help="Examples shown per class (columns).")
+              help=N_("Examples shown per class (columns)."))
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Image file to write (format from the suffix, e.g. digits.png).")
+              help=N_("Image file to write (format from the suffix, e.g. digits.png)."))
 def show(name, data_dir, cache_dir, seed, split_name, per_digit, out) -> None:
     """Draw the first examples of each class of a split, one row per class, to an image.
 
@@ -107,7 +109,7 @@ def show(name, data_dir, cache_dir, seed, split_name, per_digit, out) -> None:
 @click.argument("name", type=click.Choice(DOWNLOADABLE))
 @cache_dir_option
 @click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(min=1),
-              help="Seconds to wait on each connection or read before trying the next mirror.")
+              help=N_("Seconds to wait on each connection or read before trying the next mirror."))
 def download(name, cache_dir, timeout) -> None:
     """Fetch a dataset's four files into the cache, each verified by SHA-256."""
     from digitlab.api import download as fetch

@@ -10,7 +10,9 @@ import click
 from digitlab.api import evaluate_test_split
 from digitlab.calibration import N_BINS, calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset
+from digitlab.cli.help import TranslatedCommand
 from digitlab.evaluation import Evaluation
+from digitlab.i18n import N_
 
 
 def format_evaluation(result: Evaluation, details: bool = True) -> str:
@@ -44,11 +46,11 @@ def _percent(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2%}"
 
 
-@click.command(name="evaluate")
+@click.command(name="evaluate", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @dataset_options
 @click.option("--json", "as_json", is_flag=True, default=False, show_default=True,
-              help="Print one JSON object instead of tables.")
+              help=N_("Print one JSON object instead of tables."))
 def evaluate_command(model: str, dataset: str | None, data_dir, as_json: bool) -> None:
     """Evaluate MODEL (a model file or a run folder) on the test split.
 

@@ -8,14 +8,16 @@ import click
 
 from digitlab import api
 from digitlab.calibration import calibration_fields, calibration_summary
+from digitlab.cli.help import TranslatedCommand
+from digitlab.i18n import N_
 from digitlab.shapes import N_CLASSES
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, default=False, show_default=True,
-              help="Print one JSON object instead of a table.")
+              help=N_("Print one JSON object instead of a table."))
 def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
     """Read the digit in each IMAGE (PNG/JPEG, any size or colour) with MODEL.
 

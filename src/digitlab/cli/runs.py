@@ -12,11 +12,13 @@ from pathlib import Path
 
 import click
 
+from digitlab.cli.help import TranslatedGroup
 from digitlab.formatting import format_value
+from digitlab.i18n import N_
 from digitlab.runs import COLUMNS, RunSummary, differing_fields, list_runs
 
 
-class _ListByDefault(click.Group):
+class _ListByDefault(TranslatedGroup):
     """A group whose arguments go to ``list`` unless they start with a subcommand's name, so
     that ``digitlab runs runs/ --sort -accuracy`` lists (a folder named like a subcommand is
     given as ``./compare``)."""
@@ -39,8 +41,8 @@ def runs() -> None:
               help=f"Order by a column ({', '.join(COLUMNS)}) or a config field (lr, hidden, "
                    "...); a leading '-' reverses it: --sort=-accuracy puts the best first.")
 @click.option("--json", "as_json", is_flag=True, default=False,
-              help="Print JSON (the differing fields and every run with its whole config) "
-                   "instead of the table.")
+              help=N_("Print JSON (the differing fields and every run with its whole config) "
+                      "instead of the table."))
 def list_command(folders: tuple[Path, ...], sort: str, as_json: bool) -> None:
     """List the runs found at or below each DIR (default: runs): the config fields that
     differ between them, test accuracy, training time and epochs.
@@ -77,8 +79,8 @@ def format_table(found: list[RunSummary], fields: list[str]) -> str:
 @click.argument("run_folders", nargs=-1, required=True, type=click.Path(path_type=Path),
                 metavar="RUN...")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FIG.png", help="The figure to write (.png, .pdf, .svg...).")
-@click.option("--title", default=None, help="Title above the figure.  [default: none]")
+              metavar="FIG.png", help=N_("The figure to write (.png, .pdf, .svg...)."))
+@click.option("--title", default=None, help=N_("Title above the figure.  [default: none]"))
 def compare_command(run_folders: tuple[Path, ...], out: Path, title: str | None) -> None:
     """Overlay E and accuracy per epoch (train solid, validation dashed, test dotted) of the
     RUN folders (a folder of runs stands for all the runs below it) in one figure, each run

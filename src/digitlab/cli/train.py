@@ -21,9 +21,11 @@ from digitlab.api import train
 from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
+from digitlab.cli.help import TranslatedCommand, translated
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, RunExistsError
+from digitlab.i18n import N_
 from digitlab.model_summary import summary_table
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.engines import for_config
@@ -118,7 +120,7 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
-class GroupedHelpCommand(click.Command):
+class GroupedHelpCommand(TranslatedCommand):
     """A command whose --help shows the config's flags in sections, one per group."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -127,7 +129,8 @@ class GroupedHelpCommand(click.Command):
             record = param.get_help_record(ctx)
             if record is not None:
                 group = FLAG_GROUPS.get(param.name or "")
-                sections.setdefault(GROUPS[group] if group else "Options", []).append(record)
+                title = translated(GROUPS[group]) if group else translated(N_("Options"))
+                sections.setdefault(title, []).append(record)
         for title, records in sections.items():
             with formatter.section(title):
                 formatter.write_dl(records)
@@ -140,31 +143,31 @@ class GroupedHelpCommand(click.Command):
               help=f"Starting configuration: {', '.join(PRESETS)}.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               show_default="none",
-              help="TOML file of config fields (top level or a [train] table); overrides the "
-                   "preset.")
+              help=N_("TOML file of config fields (top level or a [train] table); overrides the "
+                   "preset."))
 @dataset_options
 @config_overrides
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="RUN_DIR", show_default="required unless --resume RUN_DIR",
-              help="Run folder: model.npz, config.json, history, curves.png, evaluation.json.")
+              help=N_("Run folder: model.npz, config.json, history, curves.png, evaluation.json."))
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
-              help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs (and --engine) may change.")
+              help=N_("Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
+                   "only --epochs (and --engine) may change."))
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
-              help="Start afresh even if RUN_DIR already holds a run.")
+              help=N_("Start afresh even if RUN_DIR already holds a run."))
 @click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
-              help="Print the engine, kernels and threads the run would train on, and why, in "
-                   "one line; train nothing.")
+              help=N_("Print the engine, kernels and threads the run would train on, and why, in "
+                   "one line; train nothing."))
 @click.option("--log-to", "log_to", multiple=True, metavar="tensorboard|mlflow",
               show_default="none",
-              help="Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or MLflow "
-                   "(RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both comma-separated. "
-                   "Needs: pip install 'digitlab[tracking]'.")
+              help=N_("Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or "
+                      "MLflow (RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both "
+                      "comma-separated. Needs: pip install 'digitlab[tracking]'."))
 @click.option("--mlflow-uri", "mlflow_uri", default=None, metavar="URI",
               show_default="RUN_DIR/mlruns",
-              help="MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
-                   "sqlite:///...).")
+              help=N_("MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
+                      "sqlite:///...)."))
 @output_options("No summary, progress bar or per-epoch lines; only the final result.")
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
