@@ -49,3 +49,26 @@ def test_every_command_translates_its_help(name):
     assert isinstance(command, TranslatedHelp), name
     for sub in getattr(command, "commands", {}).values():
         assert isinstance(sub, TranslatedHelp), (name, sub.name)
+
+
+def test_clicks_own_words_are_slovenian_while_a_command_runs_and_then_put_back(capsys,
+                                                                             monkeypatch):
+    import gettext
+
+    import click.core
+    import click.exceptions
+
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["train", "--help"], capsys)
+    assert code == 0 and out.startswith("Uporaba: digitlab train") and "\nMožnosti:\n" in out
+    assert "[privzeto: mnist-sample]" in " ".join(out.split())
+    assert "Usage:" not in out and "Options:" not in out and "default:" not in out
+    code, _, err = run_cli(["train", "--nosuch"], capsys)
+    assert code == 2 and "Uporaba: digitlab train" in err
+    assert "Za pomoč poskusite 'digitlab train --help'." in err
+    assert "Napaka: Možnost '--nosuch' ne obstaja." in err
+    # click's own gettext is back after the run: a program using click reads click's English
+    assert click.core._ is gettext.gettext and click.exceptions.ngettext is gettext.ngettext
+    monkeypatch.setenv("DIGITLAB_LANG", "en")
+    code, _, err = run_cli(["train", "--nosuch"], capsys)
+    assert code == 2 and "Error: No such option" in err and "Try 'digitlab train --help'" in err

@@ -25,8 +25,6 @@ from digitlab.i18n import N_, domain
 
 _cli = domain("cli")
 _, ngettext = _cli.gettext, _cli.ngettext
-#: click's own help for its --help and --version options, translated like the commands'
-CLICK_HELP = (N_("Show this message and exit."), N_("Show the version and exit."))
 
 
 def translated(text: str | None) -> str | None:
