@@ -21,7 +21,7 @@ from contextlib import contextmanager
 
 import click
 
-from digitlab.i18n import N_, domain
+from digitlab.i18n import domain
 
 _cli = domain("cli")
 _, ngettext = _cli.gettext, _cli.ngettext
