@@ -107,3 +107,16 @@ def test_train_evaluate_and_predict_speak_slovenian_and_json_stays_english(tmp_p
     assert code == 0, err
     assert lines[1].split()[:2] == ["slika", "števka"]
     assert all("," in p and "." not in p for p in lines[2].split()[2:])  # 0,103 0,097 ...
+
+
+def test_data_info_speaks_slovenian(capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["data", "info"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[1] == ("testna množica: odloženih 10 % vsakega razreda "
+                                      "(stratificirano, seme 0)")
+    assert next(line for line in lines if line.startswith("razred")).split() == [
+        "razred", "učna", "validacijska", "testna"]
+    assert next(line for line in lines if line.startswith("skupaj")).split() == [
+        "skupaj", "9.001", "0", "999"]
+    assert "datoteke (SHA-256):" in lines and " bajtov  " in out
