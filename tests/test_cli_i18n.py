@@ -98,6 +98,9 @@ def test_train_evaluate_and_predict_speak_slovenian_and_json_stays_english(tmp_p
     assert lines[4].startswith("ni kalibrirano: zaupanje te mreže")
     code, out, _ = run_cli(["evaluate", run, "--json"], capsys)
     assert code == 0 and json.loads(out)["split"] == "test"
+    code, out, _ = run_cli(["runs", tmp_path], capsys)
+    assert code == 0 and out.split()[:4] == ["zagon", "točnost", "čas", "epohe"]
+    assert " %" in out.splitlines()[1] and "," in out.splitlines()[1]
     image = tmp_path / "one.png"
     picture = Image.new("L", (28, 28))
     picture.paste(255, (12, 5, 16, 23))  # a white stroke: a one
