@@ -58,8 +58,10 @@ PO_WIDTH = 100
 COMMAND_DOCSTRINGS = {"cli": "digitlab/cli"}
 #: texts declared as data rather than in calls: the training options' help and their groups'
 #: titles, which `digitlab train --help` shows (see :func:`declared_texts`)
+#: and click's own messages that have a count (singular, plural pairs)
 DECLARED_TEXTS = {"cli": (("digitlab/config.py", "option:help"),
-                          ("digitlab/options.py", "GROUPS"))}
+                          ("digitlab/options.py", "GROUPS"),
+                          ("digitlab/cli/click_messages.py", "PLURAL_MESSAGES"))}
 HEADER_COMMENT = ("# The {domain} messages of digitlab in the language '{lang}'.\n"
                   "# Updated and compiled by scripts/catalogs.py: translate the new entries here\n"
                   "# (docs/glossary-sl.md lists the terms to use), then run it again.")
@@ -83,10 +85,11 @@ def extract(domain: str) -> Catalog:
     return template
 
 
-def declared_texts(places: tuple[tuple[str, str], ...]) -> list[tuple[str, int, str]]:
+def declared_texts(places: tuple[tuple[str, str], ...]) -> list[tuple[str, int, str | tuple]]:
     """(file, line, text) of the texts declared in ``places``: (file under ``src/``, what) with
     what = ``"option:help"`` (the literal ``help=`` of each ``option(...)`` call, the training
-    options' declarations) or ``"GROUPS"`` (the literal values of that module-level dict)."""
+    options' declarations), ``"GROUPS"`` (the literal values of that module-level dict) or
+    ``"PLURAL_MESSAGES"`` (a module-level tuple of (singular, plural) pairs: text is the pair)."""
     found = []
     for relative, what in places:
         path = SOURCES / relative
@@ -98,6 +101,12 @@ def declared_texts(places: tuple[tuple[str, str], ...]) -> list[tuple[str, int, 
                     getattr(t, "id", None) == what for t in node.targets) \
                     and isinstance(node.value, ast.Dict):
                 values = node.value.values
+            elif isinstance(node, ast.Assign) and any(
+                    getattr(t, "id", None) == what for t in node.targets) \
+                    and isinstance(node.value, ast.Tuple):
+                found += [(relative, pair.lineno, tuple(e.value for e in pair.elts))
+                          for pair in node.value.elts if isinstance(pair, ast.Tuple)]
+                continue
             else:
                 continue
             found += [(relative, v.lineno, v.value) for v in values

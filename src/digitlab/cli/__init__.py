@@ -14,6 +14,7 @@ import sys
 
 import click
 
+from digitlab.cli.click_messages import click_speaks
 from digitlab.cli.help import TranslatedGroup, translated
 from digitlab.errors import ConfigError, DigitlabError
 from digitlab.i18n import N_, language, resolve_language
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> None:
     except ConfigError as error:  # a DIGITLAB_LANG digitlab does not speak: said in English
         click.echo(f"error: {error}", err=True)
         sys.exit(2)
-    with language(lang):
+    with language(lang), click_speaks(lang):  # click's own words ("Usage:") in it too
         _run(argv)
 
 

@@ -21,12 +21,10 @@ from contextlib import contextmanager
 
 import click
 
-from digitlab.i18n import N_, domain
+from digitlab.i18n import domain
 
 _cli = domain("cli")
 _, ngettext = _cli.gettext, _cli.ngettext
-#: click's own help for its --help and --version options, translated like the commands'
-CLICK_HELP = (N_("Show this message and exit."), N_("Show the version and exit."))
 
 
 def translated(text: str | None) -> str | None:

@@ -8,8 +8,8 @@ import click
 
 from digitlab import api
 from digitlab.calibration import calibration_fields, calibration_summary
-from digitlab.cli.help import TranslatedCommand
-from digitlab.i18n import N_
+from digitlab.cli.help import TranslatedCommand, _
+from digitlab.i18n import N_, number, percent
 from digitlab.shapes import N_CLASSES
 
 
@@ -41,14 +41,17 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
                                "predictions": records}))
         return
     click.echo(calibration_summary(calibration))
-    width = max(len(path) for path in images)
-    head = "  answer" if threshold is not None else ""
-    click.echo(f"{'image':<{width}}  digit  " + " ".join(f"{k:>5}" for k in range(N_CLASSES))
-               + head)
+    image_head, digit_head = _("image"), _("digit")
+    width = max(len(image_head), *(len(path) for path in images))
+    digit_width = max(5, len(digit_head))
+    head = "  " + _("answer") if threshold is not None else ""
+    click.echo(f"{image_head:<{width}}  {digit_head:>{digit_width}}  "
+               + " ".join(f"{k:>5}" for k in range(N_CLASSES)) + head)
     for path, digit, digit_like, row in zip(images, answer.classes, answer.is_digit,
                                             probabilities, strict=True):
-        line = f"{path:<{width}}  {digit:>5}  " + " ".join(f"{p:5.3f}" for p in row)
+        line = (f"{path:<{width}}  {digit:>{digit_width}}  "
+                + " ".join(f"{number(p, 3):>5}" for p in row))
         if threshold is not None:
-            line += ("  " + str(digit) if digit_like
-                     else f"  not a digit (top {digit} at {row[digit]:.1%})")
+            line += "  " + (str(digit) if digit_like else _("not a digit (top {top} at {p})")
+                            .format(top=digit, p=percent(row[digit])))
         click.echo(line)
