@@ -118,8 +118,10 @@ def model(tmp_path) -> Path:
 
 def test_1_two_trainings_into_one_new_folder_one_is_refused_the_other_intact(tmp_path):
     out = tmp_path / "run"
+    # the reference engine: the race is for the folder, and two processes compiling the same
+    # kernels into a cold cache took half a minute
     commands = [[DIGITLAB, "train", *TINY, "--max-train-samples", "3000", "--seed", str(seed),
-                 "--out", str(out)] for seed in (1, 2)]
+                 "--engine", "reference", "--out", str(out)] for seed in (1, 2)]
     processes = [subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
                  for c in commands]
     results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
