@@ -161,27 +161,29 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
 def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None,
-                      explain: int = 0, layers: int = 0) -> dict[str, Any]:
+                      explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await request.body()
         inputs.check_image_bytes(body, request.headers.get("content-type"))
 
-        def work() -> dict[str, Any]:
+        def work() -> JSONResponse:
             loaded = registry.load(model)
             image = inputs.prepare_uploaded_image(body)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
+            return JSONResponse({"model": loaded.entry.id,
+                                 **_answer(loaded, image, explain, layers)})
 
         return await run_in_threadpool(work)
 
     @app.post("/api/predict-prepared")
     async def predict_prepared(request: Request, model: str | None = None,
-                               explain: int = 0, layers: int = 0) -> dict[str, Any]:
+                               explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await read_json(request)
         inputs.unknown_fields(body, ("image",))
         image = inputs.image_field(body)
 
-        def work() -> dict[str, Any]:
+        def work() -> JSONResponse:
             loaded = registry.load(model)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
+            return JSONResponse({"model": loaded.entry.id,
+                                 **_answer(loaded, image, explain, layers)})
 
         return await run_in_threadpool(work)
 
@@ -326,7 +328,7 @@ def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str,
                 name=name, value=flag))
     return explain.answer(loaded.network, image, explain=bool(explain_flag),
                           preprocessing=loaded.preprocessing, calibration=loaded.calibration,
-                          layers=bool(layers_flag))
+                          layers=bool(layers_flag), probabilities=loaded.probabilities(image))
 
 
 def _training(app: FastAPI) -> bool:
