@@ -12,6 +12,8 @@ import { $, lab, modelLabel, showError } from "./state.js";
 // While the pen moves the answer follows it: a question at most every this many ms, never two
 // on their way at once (the drawing as it is when the last answer arrives is asked next).
 const WHILE_DRAWING_MS = 60;
+// a phone held upright (lab.css): the second network's chooser is in a narrow column
+const PHONE = window.matchMedia("(max-width: 560px)");
 const ACCEPTED = ["image/png", "image/jpeg"];
 
 export function setupDraw() {
@@ -291,13 +293,18 @@ export function setupDraw() {
     say(none, () => _("— no second network —"));
     select.replaceChildren(none, ...others.map((m) => {
       const option = new Option("", m.id);
-      say(option, () => modelLabel(m, true)); // short: the column is narrow
+      say(option, () => modelLabel(m, PHONE.matches ? "name" : "short")); // a narrow column
       say(option, () => modelLabel(m), { attribute: "title" });
       return option;
     }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
     else if (!compareTouched && others.length) select.value = contrastFor(lab.model(lab.active), others);
     select.disabled = others.length === 0;
+    select.hidden = others.length === 0; // nothing to choose: the note says why
+    if (chosen && select.value !== chosen) { // the second network is gone (or replaced)
+      showCompare(null);
+      if (!pad.isEmpty) changed(false);
+    }
     $("compare-note").hidden = others.length > 0 && Boolean(select.value);
     say($("compare-note"), () => (others.length
       ? _("Pick a second network to see both answer the same drawing.")
@@ -330,6 +337,7 @@ export function setupDraw() {
     activeVersion = modified;
   });
   lab.addEventListener("active", activeChanged);
+  PHONE.addEventListener("change", fillCompare);
   $("compare-model").addEventListener("change", () => {
     compareTouched = true;
     $("compare-note").hidden = Boolean($("compare-model").value);

@@ -31,12 +31,14 @@ export function pageError(make) {
   return error;
 }
 
-/** A network as a chooser names it; `short`: its name and test accuracy alone. */
-export function modelLabel(model, short = false) {
+/** A network as a chooser names it: "full" (name, layers, test accuracy), "short" (name and
+ * test accuracy) or "name" alone (a phone's narrow column). */
+export function modelLabel(model, length = "full") {
+  if (length === "name") return model.name || model.id;
   const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
     ? "" : ` · ${percent(model.test_accuracy, 1)}`;
   const training = model.training ? ` · ${_("training")}` : "";
-  if (short) return `${model.name || model.id}${accuracy}${training}`;
+  if (length === "short") return `${model.name || model.id}${accuracy}${training}`;
   return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
 }
 
