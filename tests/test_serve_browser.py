@@ -630,8 +630,20 @@ def screen(page, lab):
     page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
 
 
-def _every_tab_fits(driver, shots: Path, name: str) -> None:
-    """Each tab shown in turn: the page never scrolls sideways; a screenshot of each."""
+def _accessibility_problems(driver) -> list[tuple[str, list]]:
+    """What axe-core (the accessibility engine of browsers' developer tools) finds wrong with
+    the page as shown: (rule, elements) for each violation, e.g. content outside the
+    landmarks, a definition list holding other than dt/dd groups, text of too little contrast,
+    a control without a name."""
+    from axe_core_python.selenium import Axe
+
+    found = Axe().run(driver)
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in found["violations"]]
+
+
+def _every_tab_fits(driver, shots: Path, name: str, audit: bool = False) -> None:
+    """Each tab shown in turn: the page never scrolls sideways; a screenshot of each; with
+    ``audit``, no accessibility problem on any tab (every details open, the quiz answered)."""
     for tab in TABS:
         driver.find_element("id", f"tab-{tab}").click()
         wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
@@ -643,10 +655,17 @@ def _every_tab_fits(driver, shots: Path, name: str) -> None:
         if tab == "nondigit":  # its first probes
             wait_for(driver, "return document.querySelectorAll("
                              "'[data-testid=nondigit-probes] figure').length")
+        if tab == "quiz" and audit:  # its answer revealed
+            by_testid(driver, "quiz-guess-3").click()
+            wait_for(driver, "return !document.querySelector('[data-testid=quiz-reveal]').hidden")
         wide = driver.execute_script(
             "return [document.documentElement.scrollWidth, innerWidth]")
         driver.save_screenshot(str(shots / f"{name}-{tab}.png"))
         assert wide[0] <= wide[1], (name, tab, wide)  # no sideways scrolling of the page
+        if audit:
+            driver.execute_script("document.querySelectorAll('details')"
+                                  ".forEach((d) => { d.open = true; })")
+            assert _accessibility_problems(driver) == [], (name, tab)
     driver.find_element("id", "tab-draw").click()
 
 
@@ -667,7 +686,8 @@ return context.measureText(label).width > room ? [label, room] : null;
 def test_every_tab_fits_a_laptop_a_tablet_and_a_phone(screen, tmp_path):
     """At 1280×800, 768×1024 and 390×844 (touch): every tab without sideways scrolling (a
     screenshot of each in the test's folder), the answer and its bars in view on Draw without
-    scrolling, nothing cut in the network choosers; no console errors (the fixture)."""
+    scrolling, nothing cut in the network choosers; no accessibility problem axe-core finds on
+    any tab (on the laptop); no console errors (the fixture)."""
     for name, width, height, touch in SCREENS:
         page = screen(width, height, touch)
         draw_seven_at_once(page)
@@ -705,7 +725,7 @@ def test_every_tab_fits_a_laptop_a_tablet_and_a_phone(screen, tmp_path):
             page.execute_script("window.digitlab.lab.refreshModels()")
             wait_for(page, "return document.querySelector('[data-testid=compare-model]')"
                            ".options.length > 1")
-        _every_tab_fits(page, tmp_path, name)
+        _every_tab_fits(page, tmp_path, name, audit=name == "laptop")
 
 
 # ----------------------------------------------------------------------------- live answers
