@@ -405,9 +405,51 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
         wait_for(page, "return document.body.dataset.ready === '1'")
         wait_for(page, "return document.querySelector('[data-testid=compare-model]').value")
         assert by_testid(page, "compare-model").get_attribute("value") == "wary"
+
+        # the quiz and the probes question the one that can say "not a digit" too, by default
+        page.find_element("id", "tab-quiz").click()
+        wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index")
+        assert by_testid(page, "quiz-model").get_attribute("value") == "wary"
+        page.find_element("id", "tab-nondigit").click()
+        wait_for(page, "return document.querySelectorAll('[data-testid=probe-flag]').length")
+        assert by_testid(page, "nondigit-model").get_attribute("value") == "wary"
+        flags = page.execute_script("return [...document.querySelectorAll("
+                                    "'[data-testid=probe-flag]')].map((f) => f.textContent)")
+        assert set(flags) == {"not a digit ✓"}  # by its own threshold (0.99): never a digit
+        page.execute_script("const s = document.querySelector('[data-testid=nondigit-model]');"
+                            "s.value = 'tiny'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return [...document.querySelectorAll('[data-testid=probe-flag]')]"
+                       ".some((f) => f.textContent === 'fooled')")  # the plain one, when asked
     finally:
         shutil.rmtree(picky)
         _post(lab.url + "/api/models/active", {"id": "tiny"})
+
+
+def test_an_ensemble_is_chosen_and_read_like_a_network(page, lab, runs):
+    from digitlab.ensembles import save_ensemble
+
+    save_ensemble([runs / "tiny", runs / "tiny-copy"], runs / "pair")
+    try:
+        page.refresh()
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        labels = page.execute_script("return [...document.querySelectorAll("
+                                     "'[data-testid=active-model] option')].map((o) => o.text)")
+        assert any(label.startswith("pair · ensemble of 2 networks") for label in labels)
+        page.execute_script("const s = document.querySelector('[data-testid=active-model]');"
+                            "s.value = 'pair'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return document.querySelector('#draw-model-name').textContent"
+                       " === '(pair)'")
+        digit = draw_seven_at_once(page)
+        assert by_testid(page, "prediction").get_attribute("data-model") == "pair"
+        expected = load_model(runs / "tiny").network.probabilities(np.asarray(
+            page.execute_script("return window.digitlab.lab.drawing.prepared"),
+            np.float32).reshape(1, -1))[0]  # two copies of one network: its own answer
+        assert digit == str(int(expected.argmax()))
+        assert "ensemble averages" in text(page, "units")  # no one network's units to show
+        assert page.find_element("id", "saliency-caption").text.startswith("An ensemble")
+    finally:
+        _post(lab.url + "/api/models/active", {"id": "tiny"})
+        shutil.rmtree(runs / "pair")
 
 
 def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):

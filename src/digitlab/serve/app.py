@@ -276,6 +276,10 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         give_back = request.app.state.dream_slots.take()
         try:
             model = await run_in_threadpool(registry.load, job.model)
+            if model.is_ensemble:
+                raise ApiError(422, _("{model!r} is an ensemble: a dream climbs the gradient of "
+                                      "one network; choose one of its networks").format(
+                                          model=model.entry.id))
         except BaseException:
             give_back()
             raise
@@ -326,9 +330,11 @@ def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str,
         if flag not in (0, 1):
             raise ApiError(422, _("{name!r} must be 0 or 1, got {value}").format(
                 name=name, value=flag))
-    return explain.answer(loaded.network, image, explain=bool(explain_flag),
+    single = not loaded.is_ensemble  # an ensemble has no one network's gradient and units
+    return explain.answer(loaded.network, image, explain=bool(explain_flag) and single,
                           preprocessing=loaded.preprocessing, calibration=loaded.calibration,
-                          layers=bool(layers_flag), probabilities=loaded.probabilities(image))
+                          layers=bool(layers_flag) and single,
+                          probabilities=loaded.probabilities(image))
 
 
 def _training(app: FastAPI) -> bool:

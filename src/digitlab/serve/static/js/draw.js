@@ -7,7 +7,7 @@ import { _, number, say, significant } from "./i18n.js";
 import { drawNetwork } from "./network.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, modelLabel, showError } from "./state.js";
+import { $, architecture, ENSEMBLE_NOTE, knowsNotADigit, lab, modelLabel, showError } from "./state.js";
 
 // While the pen moves the answer follows it: a question at most every this many ms, never two
 // on their way at once (the drawing as it is when the last answer arrives is asked next).
@@ -63,12 +63,16 @@ export function setupDraw() {
       second: order[1][1], p2: chance(order[1][0]), third: order[2][1], p3: chance(order[2][0]) }));
     paintGray($("prepared"), answer.prepared);
     $("prepared").dataset.updated = String(Date.now());
+    const members = lab.model(answer.model)?.members; // an ensemble: no one network to show
     if (answer.saliency) {
       paintDiverging($("saliency"), answer.saliency, answer.prepared);
       $("saliency").dataset.updated = String(Date.now());
       saliencyCaption(answer.digit);
+    } else {
+      clearPicture($("saliency"), "#fff");
+      say($("saliency-caption"), members ? () => ENSEMBLE_NOTE(members) : "");
     }
-    showUnits(answer.hidden || [], answer.digit);
+    showUnits(answer.hidden || [], answer.digit, members);
     showNetwork("network-canvas", "network-caption", answer);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
       const sure = () => chance(answer.probabilities[answer.digit]);
@@ -122,7 +126,7 @@ export function setupDraw() {
     }
   }
 
-  function showUnits(units, digit) {
+  function showUnits(units, digit, members = null) {
     const cards = units.map((unit) => {
       const card = document.createElement("figure");
       card.className = "unit";
@@ -141,7 +145,8 @@ export function setupDraw() {
     if (!cards.length) {
       const note = document.createElement("p");
       note.className = "muted";
-      say(note, () => _("This network has no hidden layer: its inputs vote directly."));
+      say(note, () => (members ? ENSEMBLE_NOTE(members)
+        : _("This network has no hidden layer: its inputs vote directly.")));
       cards.push(note);
     }
     $("units").replaceChildren(...cards);
@@ -152,7 +157,7 @@ export function setupDraw() {
   function showNetwork(canvasId, captionId, answer) {
     const model = answer ? lab.model(answer.model) : null;
     drawNetwork($(canvasId), answer, model?.sizes, model?.activations);
-    if (model) say($(captionId), `${model.name || model.id}: ${model.sizes.join("-")}`);
+    if (model) say($(captionId), () => `${model.name || model.id}: ${architecture(model)}`);
   }
 
   function showCompare(answer) {
@@ -316,8 +321,8 @@ export function setupDraw() {
   // way round; else the first network ready.
   function contrastFor(active, others) {
     const ready = others.filter((m) => !m.training);
-    const knowsNot = (m) => m.threshold !== null && m.threshold !== undefined;
-    const wanted = active && knowsNot(active) ? ready.find((m) => !knowsNot(m)) : ready.find(knowsNot);
+    const wanted = knowsNotADigit(active) ? ready.find((m) => !knowsNotADigit(m))
+      : ready.find(knowsNotADigit);
     return (wanted || ready[0])?.id || "";
   }
 
