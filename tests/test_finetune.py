@@ -108,3 +108,39 @@ def test_too_few_digits_or_an_ensemble_are_refused_in_one_line(runs, tmp_path):
     with pytest.raises(ConfigError, match="held_out"):
         finetune(runs / "tiny", runs / "my-digits", tmp_path / "out", held_out=1.0)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_lab_fine_tunes_in_its_training_process_and_says_what_it_measured(runs, tmp_path):
+    import time
+
+    with TestClient(create_app(runs, port=8000), base_url="http://127.0.0.1:8000") as lab:
+        started = lab.post("/api/finetune", json={"model": "tiny", "epochs": 1})
+        assert started.status_code == 202, started.text
+        job = started.json()
+        assert job["model"].startswith("tiny-mine") and job["epochs"] == 2  # 1 + 1 epochs
+        busy = lab.post("/api/finetune", json={"model": "tiny"})
+        assert busy.status_code == 409  # one training at a time
+        deadline = time.monotonic() + 120
+        while (status := lab.get("/api/train").json())["state"] == "running":
+            assert time.monotonic() < deadline, status
+            time.sleep(0.2)
+        assert status["state"] == "finished", status
+        measured = status["finetune"]
+        assert (measured["trained_on"], measured["held_out"]) == (20, 10)
+        assert measured["after"]["test"] == pytest.approx(status_after_test(runs / job["model"]))
+        assert job["model"] in [m["id"] for m in lab.get("/api/models").json()["models"]]
+
+        for body, words in (({"model": "tiny", "epochs": 0}, "'epochs'"),
+                            ({"model": "tiny", "mine": 1}, "unknown field")):
+            refused = lab.post("/api/finetune", json=body)
+            assert refused.status_code == 422 and words in refused.json()["error"], refused.text
+    train(TrainConfig(**TINY), run_dir=tmp_path / "alone", progress=False)
+    with TestClient(create_app(tmp_path, port=8000), base_url="http://127.0.0.1:8000") as lab:
+        lab.post("/api/my-digits", json={"image": [0.0] * 392 + [1.0] * 392, "label": 1})
+        refused = lab.post("/api/finetune", json={"model": "alone"})
+        assert refused.status_code == 422 and "keep more of your digits" in refused.text
+
+
+def status_after_test(run: Path) -> float:
+    """The test accuracy of the last epoch of a run (what the fine-tuning ended with)."""
+    return load_model(run).metadata["history"]["epochs"][-1]["test_accuracy"]

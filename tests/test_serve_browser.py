@@ -956,6 +956,17 @@ def test_your_own_digits_are_kept_and_evaluated_here_and_from_the_cli(page, lab)
     assert result.exit_code == 0, result.output
     assert f"of {kept} digit" in result.output
 
+    for more in (1, 2):  # three sevens at least: one is kept aside to measure
+        by_testid(page, "mine-label-7").click()
+        wait_for(page, "return Number(document.querySelector('[data-testid=mine-count]')"
+                       ".dataset.count) === arguments[0]", kept + more)
+    by_testid(page, "mine-finetune").click()  # a copy taught on them; the Train tab follows
+    wait_for(page, "return !document.querySelector('[data-testid=panel-train]').hidden")
+    wait_for(page, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                   " === 'finished'", timeout=90)
+    assert "held-out digit" in text(page, "train-state")
+    assert by_testid(page, "train-use").get_attribute("data-model").startswith("tiny-mine")
+
 
 # ----------------------------------------------------------------------------- languages
 #: names that read the same in both languages: presets, datasets, activations, symbols

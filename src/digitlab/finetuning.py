@@ -30,6 +30,7 @@ from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import write_json
 from digitlab.modelio import MODEL_FILE, SavedModel, load_model, resolve_model_path
 from digitlab.models import Model
+from digitlab.nn.network import MLP
 
 FINETUNE_FILE = "finetune.json"
 HELD_OUT = 0.25  # share of each digit's own samples kept aside to measure
@@ -58,6 +59,9 @@ class Finetuning:
     replayed: int  # digits of the run's own training split mixed in
     before: Accuracies
     after: Accuracies
+    #: how the training ended: "completed", or "interrupted" (Ctrl-C: the last completed epoch
+    #: is kept and measured)
+    status: str = "completed"
 
     def to_dict(self) -> dict[str, Any]:
         record = asdict(self)
@@ -68,10 +72,11 @@ class Finetuning:
 
 def finetune(source: str | os.PathLike, digits: str | os.PathLike, out: str | os.PathLike, *,
              epochs: int = 3, held_out: float = HELD_OUT, replay: float = REPLAY, seed: int = 0,
-             progress: bool = False) -> Finetuning:
+             progress: bool = False, callbacks: Any = None) -> Finetuning:
     """Fine-tune the network of run ``source`` on the digits of the IDX folder ``digits``
     (its training files) for ``epochs`` more epochs, into the new run folder ``out``; see the
-    module docstring.
+    module docstring. ``callbacks`` (:class:`digitlab.training.Callbacks`) follow the training
+    as they follow :func:`digitlab.train` (the lab's progress).
 
     Raises :class:`ConfigError` for a bad value, an ensemble, a run that stopped early or an
     ``out`` that exists; :class:`DataError` when the digits cannot be read or are too few
@@ -98,18 +103,20 @@ def finetune(source: str | os.PathLike, digits: str | os.PathLike, out: str | os
 
     from digitlab.training import train
 
-    done = len(saved.metadata.get("history", {}).get("epochs", []))
+    done = check_source(saved)
     out.mkdir(parents=True, exist_ok=True)
     try:
         shutil.copyfile(saved.path, out / MODEL_FILE)  # continued there, never in place
-        train(config.replace(epochs=done + epochs), data, run_dir=out, resume=True,
-              progress=progress)
+        trained = train(config.replace(epochs=done + epochs), data, run_dir=out, resume=True,
+                        progress=progress, callbacks=callbacks)
+        if trained.status == "interrupted" and len(trained.history.epochs) == done:
+            raise KeyboardInterrupt  # Ctrl-C before a first epoch: nothing to keep
     except BaseException:
         shutil.rmtree(out, ignore_errors=True)  # nothing half-made is left behind
         raise
     after = _accuracies(load_model(out).model, aside, run_data.test)
     result = Finetuning(out, saved.path.parent, Path(digits), epochs, len(mine), len(aside),
-                        len(replayed), before, after)
+                        len(replayed), before, after, trained.status)
     write_json(out / FINETUNE_FILE, result.to_dict())
     return result
 
@@ -120,19 +127,36 @@ def _source_run(source: str | os.PathLike) -> SavedModel:
     if (path / "ensemble.json").is_file():
         raise ConfigError(f"{path}: an ensemble; fine-tune one of its networks instead")
     saved = load_model(resolve_model_path(path))
+    check_source(saved)
+    return saved
+
+
+def check_source(saved: SavedModel) -> int:
+    """Refuse a model that cannot be continued (no training config, an ensemble, a run that
+    stopped early); the epochs it has completed."""
+    if not isinstance(saved.network, MLP):
+        raise ConfigError(f"{saved.path}: an ensemble; fine-tune one of its networks instead")
     if saved.config is None:
         raise ConfigError(f"{saved.path}: holds no training config to fine-tune from")
     epochs = saved.metadata.get("history", {}).get("epochs", [])
     if epochs and epochs[-1].get("restored_best_epoch"):
         raise ConfigError(f"{saved.path}: stopped early (early_stopping), so it trains no "
                           "further; fine-tune a run trained without early stopping")
-    return saved
+    return len(epochs)
+
+
+def held_out_rows(labels: np.ndarray, held_out: float = HELD_OUT, seed: int = 0
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The rows of the person's digits (labels (N,)) to train on and those kept aside: a
+    stratified ``held_out`` share of each digit (by ``seed``); either may be empty when there
+    are too few digits."""
+    train_rows, _, test_rows = split_rows(np.asarray(labels), seed, held_out, 0.0)
+    return train_rows, test_rows
 
 
 def _split_own(own: Split, held_out: float, seed: int, folder: Path) -> tuple[Split, Split]:
-    """The person's digits to train on and those kept aside, a stratified ``held_out`` of
-    each digit (by ``seed``)."""
-    train_rows, _, test_rows = split_rows(own.labels, seed, held_out, 0.0)
+    """The person's digits to train on and those kept aside (:func:`held_out_rows`)."""
+    train_rows, test_rows = held_out_rows(own.labels, held_out, seed)
     if len(train_rows) == 0 or len(test_rows) == 0:
         raise DataError(f"{folder}: {len(own)} digits are too few to train on some and keep "
                         f"{held_out:.0%} of each digit aside; label more")

@@ -34,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PRESET_FIELDS = LAB_FIELDS  # the config fields the training form offers (declared lab=True)
 #: what the form says of a preset besides its fields: how honest the network it trains is
 PRESET_HONESTY = ("attack", "outlier_exposure", "calibration_fraction")
+FINETUNE_EPOCHS, MAX_FINETUNE_EPOCHS = 3, 50  # epochs of fine-tuning on one's own digits
 
 # ES modules must come as JavaScript whatever the system's MIME table says
 mimetypes.add_type("text/javascript", ".js")
@@ -76,7 +77,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     _add_predict_routes(app, registry)
     _add_training_routes(app, jobs)
     _add_lab_routes(app, registry)
-    _add_my_digit_routes(app, registry, mine.MyDigits(runs_dir))
+    _add_my_digit_routes(app, registry, mine.MyDigits(runs_dir), jobs)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -305,8 +306,10 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
-def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyDigits) -> None:
-    """The person's own labelled drawings (an IDX dataset in the runs folder)."""
+def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyDigits,
+                         jobs: TrainingManager) -> None:
+    """The person's own labelled drawings (an IDX dataset in the runs folder), and a network
+    fine-tuned on them."""
 
     @app.get("/api/my-digits")
     async def my_digits() -> dict[str, Any]:
@@ -323,6 +326,24 @@ def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyD
     @app.get("/api/my-digits/accuracy")
     async def my_digits_accuracy(model: str | None = None) -> dict[str, Any]:
         return await run_in_threadpool(lambda: digits.accuracy(registry.load(model)))
+
+    @app.post("/api/finetune", status_code=202)
+    async def finetune(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        inputs.unknown_fields(body, ("model", "epochs"))
+        model = body.get("model")
+        if model is not None:
+            inputs.text(model, "model")
+        epochs = inputs.integer(body.get("epochs", FINETUNE_EPOCHS), "epochs", 1,
+                                MAX_FINETUNE_EPOCHS)
+
+        def work() -> dict[str, Any]:
+            loaded = registry.load(model)
+            done = mine.finetunable(loaded, digits)
+            return jobs.start_finetuning(loaded.entry.folder, loaded.entry.id, loaded.config,
+                                         done, digits.folder, epochs)
+
+        return JSONResponse(await run_in_threadpool(work), status_code=202)
 
 
 def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
