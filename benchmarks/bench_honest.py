@@ -48,6 +48,7 @@ trusted under such a load. The presets' own 1024-1024 networks with ``--epochs-s
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import os
 import statistics
@@ -59,7 +60,7 @@ import numpy as np
 from digitlab.analysis.nondigits import KINDS, load_fashion_images, make_nondigit_sets
 from digitlab.analysis.ood import auroc
 from digitlab.calibration import N_BINS, expected_calibration_error
-from digitlab.config import TrainConfig, parse_hidden, preset
+from digitlab.config import ATTACK_FIELDS, TrainConfig, parse_hidden, preset
 from digitlab.data import load_run_dataset
 from digitlab.data.outliers import UNSEEN_KINDS
 from digitlab.dreaming import DreamOptions
@@ -72,6 +73,10 @@ from digitlab.fileio import write_json
 from digitlab.training import train
 
 RECIPES = ("best", "robust", "honest")
+#: options of adversarial training, outlier exposure and calibration: --set leaves them out
+#: of the baseline
+ATTACK_OR_HONESTY_FIELDS = frozenset(ATTACK_FIELDS) | {"attack", "outlier_exposure",
+                                                      "calibration_fraction"}
 BASELINE = "best"
 N_NONDIGITS = 1000  # images of each non-digit kind
 SUPPORT_FRACTION = 0.1  # the support of ``digitlab dream``'s default dreams
@@ -92,10 +97,17 @@ TARGETS: dict[str, tuple[str, float, str]] = {
 # ------------------------------------------------------------------------------- one network
 def recipe_config(recipe: str, seed: int, *, epochs_scale: float = 1.0,
                   epochs: int | None = None, hidden: list[int] | None = None,
-                  max_train_samples: int = 0) -> TrainConfig:
-    """The preset ``recipe`` with the seed and the benchmark's size overrides."""
+                  max_train_samples: int = 0, settings: dict[str, Any] | None = None
+                  ) -> TrainConfig:
+    """The preset ``recipe`` with the seed, the benchmark's size overrides and ``settings``
+    (training options by name, e.g. ``{"attack_epsilon": 1.0}``; those the recipe does not
+    use are left out for it, so ``--set attack_epsilon=1`` changes robust and honest only)."""
     config = preset(recipe)
     changes: dict[str, Any] = {"seed": seed, "max_train_samples": max_train_samples}
+    for name, value in (settings or {}).items():
+        if recipe == BASELINE and name in ATTACK_OR_HONESTY_FIELDS:
+            continue
+        changes[name] = value
     changes["epochs"] = epochs if epochs is not None else max(
         1, round(config.epochs * epochs_scale))
     if hidden is not None:
@@ -103,6 +115,22 @@ def recipe_config(recipe: str, seed: int, *, epochs_scale: float = 1.0,
         if not hidden:
             changes["dropout"] = []
     return config.replace(**changes)
+
+
+def parse_setting(text: str) -> tuple[str, Any]:
+    """``FIELD=VALUE`` of ``--set``: VALUE as the field's type in :class:`TrainConfig`."""
+    name, _, value = text.partition("=")
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if name not in fields or not value:
+        raise argparse.ArgumentTypeError(f"expected FIELD=VALUE with a training option, got "
+                                         f"{text!r}")
+    current = getattr(TrainConfig(), name)
+    if isinstance(current, bool):
+        return name, value.lower() in ("1", "true", "yes")
+    if isinstance(current, list):
+        return name, parse_hidden(value) if name == "hidden" else [float(v) for v in
+                                                                    value.split(",")]
+    return name, type(current)(value)
 
 
 def top(probabilities: np.ndarray) -> np.ndarray:
@@ -144,8 +172,11 @@ def measure(result: Any, data: Any, nondigits: dict[str, np.ndarray],
     sets = dict(nondigits)
     if fashion is not None:
         sets["fashion_mnist_test"] = fashion
+    base = model.model if result.calibration is not None else model
+    row["median_top_uncalibrated"] = {}
     for kind, images in sets.items():
         row["median_top"][kind] = float(np.median(top(model.probabilities(images))))
+        row["median_top_uncalibrated"][kind] = float(np.median(top(base.probabilities(images))))
         row["rejected"][kind] = rejected(images)
     row["fashion_auroc"] = (auroc(digit_top, top(model.probabilities(fashion)))
                             if fashion is not None else None)
@@ -166,7 +197,8 @@ def run_benchmark(recipes: tuple[str, ...] = RECIPES, seeds: tuple[int, ...] = (
                   epochs_scale: float = 1.0, epochs: int | None = None,
                   hidden: list[int] | None = None, max_train_samples: int = 0,
                   n_nondigits: int = N_NONDIGITS, dream_options: DreamOptions | None = None,
-                  fashion: np.ndarray | None | str = "load", log=print) -> dict[str, Any]:
+                  fashion: np.ndarray | None | str = "load", log=print,
+                  settings: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train every recipe on every seed and measure it; the per-run rows and the summary.
 
     ``fashion``: Fashion-MNIST's test images, None to leave them out, or "load" to read them
@@ -183,7 +215,8 @@ def run_benchmark(recipes: tuple[str, ...] = RECIPES, seeds: tuple[int, ...] = (
     for seed in seeds:
         for recipe in recipes:
             config = recipe_config(recipe, seed, epochs_scale=epochs_scale, epochs=epochs,
-                                   hidden=hidden, max_train_samples=max_train_samples)
+                                   hidden=hidden, max_train_samples=max_train_samples,
+                                   settings=settings)
             data = load_run_dataset(config)
             sets = make_nondigit_sets(data.test.images, data.test.labels, n_nondigits,
                                       seed=seed)
@@ -235,6 +268,8 @@ def summarize(runs: list[dict[str, Any]], recipes: tuple[str, ...]) -> dict[str,
                                for k in kinds}
         entry["rejected"] = {k: mean_spread([run["rejected"][k] for run in rows])
                              for k in kinds}
+        entry["median_top_uncalibrated"] = {
+            k: mean_spread([run["median_top_uncalibrated"][k] for run in rows]) for k in kinds}
         unseen = [k for k in kinds if k in UNSEEN_KINDS]
         entry["unseen_median_top"] = max(entry["median_top"][k][0] for k in unseen) \
             if unseen else None
@@ -303,6 +338,8 @@ def format_table(summary: dict[str, Any]) -> str:
         add(f"median top p: {label}",
             [_cell(summary[r]["median_top"][kind]) for r in recipes],
             TARGETS["unseen_median_top"][2] if kind in UNSEEN_KINDS else "")
+        add("    before calibration",
+            [_cell(summary[r]["median_top_uncalibrated"][kind]) for r in recipes])
         if any(summary[r]["rejected"][kind] is not None for r in recipes):
             add("    answered 'not a digit' %",
                 [_cell(summary[r]["rejected"][kind], 100, 1) for r in recipes])
@@ -353,6 +390,10 @@ def main() -> None:
     parser.add_argument("--dream-steps", type=int, default=200)
     parser.add_argument("--dream-step", type=float, default=ASCENT_L2_STEP,
                         help="L2 length of one ascent step (default %(default)s)")
+    parser.add_argument("--set", dest="settings", type=parse_setting, action="append",
+                        default=[], metavar="FIELD=VALUE",
+                        help="a training option for every recipe that uses it, e.g. "
+                             "attack_epsilon=1.0 (repeatable)")
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: hidden 64, 2 epochs, 2000 digits, 1 seed")
     parser.add_argument("--out", default=None, help="also write the results as JSON here")
@@ -369,7 +410,8 @@ def main() -> None:
     result = run_benchmark(recipes, tuple(range(args.seeds)), epochs_scale=args.epochs_scale,
                            epochs=args.epochs, hidden=args.hidden,
                            max_train_samples=args.max_train_samples,
-                           n_nondigits=args.nondigits, dream_options=dream_options)
+                           n_nondigits=args.nondigits, dream_options=dream_options,
+                           settings=dict(args.settings))
     result["load_average"] = {"start": load, "end": os.getloadavg()}
     print()
     print(format_table(result["summary"]))

@@ -25,6 +25,7 @@ any PO editor) and run the script again.
 from __future__ import annotations
 
 import argparse
+import ast
 import io
 import sys
 from pathlib import Path
@@ -53,6 +54,14 @@ TRANSLATED = tuple(lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE)
 #: a comment above a message that starts with this reaches the translator.
 COMMENT_TAGS = ("Translators:",)
 PO_WIDTH = 100
+#: domains whose click commands' docstrings (their --help) are messages too: domain -> folder
+COMMAND_DOCSTRINGS = {"cli": "digitlab/cli"}
+#: texts declared as data rather than in calls: the training options' help and their groups'
+#: titles, which `digitlab train --help` shows (see :func:`declared_texts`)
+#: and click's own messages that have a count (singular, plural pairs)
+DECLARED_TEXTS = {"cli": (("digitlab/config.py", "option:help"),
+                          ("digitlab/options.py", "GROUPS"),
+                          ("digitlab/cli/click_messages.py", "PLURAL_MESSAGES"))}
 HEADER_COMMENT = ("# The {domain} messages of digitlab in the language '{lang}'.\n"
                   "# Updated and compiled by scripts/catalogs.py: translate the new entries here\n"
                   "# (docs/glossary-sl.md lists the terms to use), then run it again.")
@@ -68,7 +77,57 @@ def extract(domain: str) -> Catalog:
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(filename, lineno)], auto_comments=comments,
                      context=context)
+    if domain in COMMAND_DOCSTRINGS:
+        for filename, lineno, message in command_docstrings(COMMAND_DOCSTRINGS[domain]):
+            template.add(message, None, [(filename, lineno)])
+    for filename, lineno, message in declared_texts(DECLARED_TEXTS.get(domain, ())):
+        template.add(message, None, [(filename, lineno)])
     return template
+
+
+def declared_texts(places: tuple[tuple[str, str], ...]) -> list[tuple[str, int, str | tuple]]:
+    """(file, line, text) of the texts declared in ``places``: (file under ``src/``, what) with
+    what = ``"option:help"`` (the literal ``help=`` of each ``option(...)`` call, the training
+    options' declarations), ``"GROUPS"`` (the literal values of that module-level dict) or
+    ``"PLURAL_MESSAGES"`` (a module-level tuple of (singular, plural) pairs: text is the pair)."""
+    found = []
+    for relative, what in places:
+        path = SOURCES / relative
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if what == "option:help" and isinstance(node, ast.Call) \
+                    and getattr(node.func, "id", None) == "option":
+                values = [k.value for k in node.keywords if k.arg == "help"]
+            elif isinstance(node, ast.Assign) and any(
+                    getattr(t, "id", None) == what for t in node.targets) \
+                    and isinstance(node.value, ast.Dict):
+                values = node.value.values
+            elif isinstance(node, ast.Assign) and any(
+                    getattr(t, "id", None) == what for t in node.targets) \
+                    and isinstance(node.value, ast.Tuple):
+                found += [(relative, pair.lineno, tuple(e.value for e in pair.elts))
+                          for pair in node.value.elts if isinstance(pair, ast.Tuple)]
+                continue
+            else:
+                continue
+            found += [(relative, v.lineno, v.value) for v in values
+                      if isinstance(v, ast.Constant) and isinstance(v.value, str) and v.value]
+    return found
+
+
+def command_docstrings(folder: str) -> list[tuple[str, int, str]]:
+    """(file, line, docstring) of every click command or group under ``src/<folder>``: their
+    help, which click shows cleaned as ``inspect.cleandoc`` cleans it (as here)."""
+    found = []
+    for path in sorted((SOURCES / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef):
+                continue
+            decorators = [ast.unparse(d) for d in node.decorator_list]
+            if any(".command" in d or ".group" in d for d in decorators):
+                text = ast.get_docstring(node, clean=True)
+                if text:
+                    found.append((str(path.relative_to(SOURCES)), node.lineno, text))
+    return found
 
 
 def read_catalog(domain: str, lang: str) -> Catalog | None:

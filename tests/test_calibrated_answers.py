@@ -73,7 +73,7 @@ def test_train_names_the_fitted_temperature_and_threshold(honest):
     assert calibration is not None and calibration.threshold is not None
     line = next(line for line in output.splitlines() if line.startswith("Test ECE"))
     assert f"T = {calibration.temperature:.3g}" in line
-    assert f"below {calibration.threshold:.1%}" in line and "not a digit" in line
+    assert f"below {100 * calibration.threshold:.1f} %" in line and "not a digit" in line
 
 
 def test_predict_answers_not_a_digit_below_the_threshold(runs, capsys):
@@ -85,7 +85,7 @@ def test_predict_answers_not_a_digit_below_the_threshold(runs, capsys):
     expected = load_model(runs / "picky").model.probabilities(
         load_digit_images([runs / "one.png"]))[0]
     digit = int(expected.argmax())
-    assert f"not a digit (top {digit} at {expected[digit]:.1%})" in lines[2]
+    assert f"not a digit (top {digit} at {100 * expected[digit]:.1f} %)" in lines[2]
     assert len(lines) == 3
 
 

@@ -42,7 +42,7 @@ def test_info_text():
     assert result.exit_code == 0, result.output
     out = result.output
     assert out.startswith("mnist-sample: 10,000 MNIST training digits")
-    assert "held out, 10% of each class (stratified, seed 0)" in out
+    assert "held out, 10 % of each class (stratified, seed 0)" in out
     assert "train images (9001, 784) float32" in out
     total = next(line for line in out.splitlines() if line.startswith("total")).split()
     assert total == ["total", "9,001", "0", "999"]

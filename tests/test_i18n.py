@@ -202,6 +202,8 @@ def glossary_violations(catalog) -> list[str]:
         if not message.id:
             continue
         english = " ".join(message.id) if message.pluralizable else message.id
+        # placeholders, commands, flags and file names are no words
+        english = re.sub(r"\{[^{}]*\}|`[^`]*`|--[\w-]+|[\w/<>-]+\.[a-z]{2,4}\b", " ", english)
         for pattern, term, stems in terms:
             if not pattern.search(english):
                 continue
@@ -254,3 +256,28 @@ def test_a_catalog_reads_as_json_for_scripts():
     assert sl["language"] == "sl" and sl["plural_forms"] == i18n.PLURAL_FORMS["sl"]
     assert sl["messages"]["n/a"] == "ni podatka"
     assert i18n.catalog_messages("report", "en")["messages"] == {}
+
+
+def test_figures_write_their_axes_numbers_in_the_language(tmp_path):
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    from digitlab.plots import save_figure
+
+    def labels(lang):
+        fig = Figure()
+        ax = fig.add_subplot()
+        ax.plot([0.0, 0.25, 0.5], [0.9, 0.925, 0.95])
+        ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0))
+        with i18n.language(lang):
+            save_figure(fig, tmp_path / f"{lang}.png")  # draws it: the labels are filled in
+        return ([t.get_text() for t in ax.get_xticklabels()],
+                [t.get_text() for t in ax.get_yticklabels()])
+
+    english, slovenian = labels("en"), labels("sl")
+    assert "0.1" in english[0] and "0,1" in slovenian[0]
+    assert "92.0%" in english[1] and "92,0 %" in slovenian[1]
+    # the same ticks and digits, written the language's way
+    assert [x.replace(".", ",") for x in english[0]] == slovenian[0]
+    assert [y.replace(".", ",").replace("%", " %") for y in english[1]] == slovenian[1]
+    assert not any("." in text for text in slovenian[0] + slovenian[1])

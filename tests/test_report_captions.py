@@ -2,6 +2,8 @@
 
 from types import SimpleNamespace as Fake
 
+import pytest
+
 from digitlab.analysis.figures import FIGURES as ANALYSIS_FIGURES
 from digitlab.dreaming.study import FIGURES as DREAM_FIGURES
 from digitlab.reporting import stages
@@ -47,7 +49,8 @@ def test_every_beyond_figure_gets_its_written_caption_and_numbers_make_the_sente
     text = " ".join(section.findings)
     assert "+ all: 94.0 % (+4.00 points against the lab recipe's 90.0 %)" in text
     assert "+ ensemble: 97.0 %" in text
-    assert "10 epochs with 2 seeds" in section.intro and "--full" in section.intro
+    assert "trained for 10 epochs, once per seed (2 seeds)" in section.intro
+    assert "--full" in section.intro
 
 
 def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
@@ -110,3 +113,49 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
         stages.honesty_findings(unchanged))
     overview = " ".join(stages.overview_section({"honesty": honesty_result()}).findings)
     assert "87.0 % of letters" in overview and "1.2 % against 2.1 %" in overview
+
+
+# ------------------------------------------------------------------ the same sections in Slovenian
+def test_the_findings_are_whole_slovenian_sentences_with_the_numbers_written_the_slovenian_way():
+    from digitlab import i18n
+    from digitlab.studies.honesty import FIGURES
+
+    with i18n.language("sl"):
+        section = stages.honesty_section(None, honesty_result())
+        overview = " ".join(stages.overview_section({"honesty": honesty_result()}).findings)
+    text = " ".join(section.findings)
+    assert section.title == "Ali ve, česa ne ve?"
+    assert ("Mreža »poštena« odgovori »to ni števka« na 87,0 % črk, mreža »navadna« na 3,0 %"
+            in text)
+    assert "Točnost na testni množici: navadna 97,0 %, robustna 95,0 %" in text
+    assert "pri mreži »poštena« padla s 4,1 % na 1,2 % (T = 1,20)" in text
+    assert "pri vrsti črke A–Z (AUROC 0,61 → 0,93)" in text
+    assert "87,0 % črk" in overview and "1,2 % proti 2,1 %" in overview
+    assert [f.caption for f in section.figures] == [
+        i18n.domain("report").gettext(spec.caption, "sl") for spec in FIGURES.values()]
+    assert not any(f.caption == spec.caption for f, spec in zip(section.figures,
+                                                                FIGURES.values(), strict=True))
+
+
+@pytest.mark.parametrize("epochs, seeds, phrase", [
+    (1, 1, "učena 1 epoho, enkrat za vsako seme (1 seme)"),
+    (2, 2, "učena 2 epohi, enkrat za vsako seme (2 semeni)"),
+    (3, 4, "učena 3 epohe, enkrat za vsako seme (4 semena)"),
+    (5, 5, "učena 5 epoh, enkrat za vsako seme (5 semen)"),
+    (101, 102, "učena 101 epoho, enkrat za vsako seme (102 semeni)"),
+    (103, 105, "učena 103 epohe, enkrat za vsako seme (105 semen)"),
+])
+def test_counts_take_their_slovenian_plural_form_and_case(epochs, seeds, phrase):
+    from digitlab import i18n
+    from digitlab.studies.ablation import ALL, ENSEMBLE, VARIANTS
+
+    rows = [{"variant": name, "n": 2, "mean": 0.9, "std": 0.002, "accuracies": [0.9, 0.91],
+             "seconds_per_epoch": 1.25, "train_minus_test": 0.05, "config": {}}
+            for name in [*VARIANTS, ALL, ENSEMBLE]]
+    r = {"figures": {}, "rows": rows, "epochs": epochs, "seeds": seeds, "samples": 0,
+         "best_epochs": 40, "mode": "default"}
+    with i18n.language("sl"):
+        section = stages.beyond_section(None, r)
+    assert phrase in section.intro, section.intro
+    assert "To je manj kot 40 epoh prednastavitve »best«" in section.intro
+    assert "Čas na epoho (mediana): recept iz poročila 1,2 s" in " ".join(section.findings)

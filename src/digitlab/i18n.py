@@ -272,6 +272,14 @@ def number(value: float | int | None, digits: int | None = None, lang: str | Non
     return format_decimal(value, format=pattern, locale=_babel_locale(lang))
 
 
+def significant(value: float, digits: int = 4, lang: str | None = None) -> str:
+    """``value`` to ``digits`` significant digits as Python's ``g`` format writes it, with the
+    active language's decimal sign: ``0.001234567 -> "0.001235"`` / ``"0,001235"``."""
+    from babel.numbers import get_decimal_symbol
+
+    return format(value, f".{digits}g").replace(".", get_decimal_symbol(_babel_locale(lang)))
+
+
 def percent(share: float | None, digits: int = 1, lang: str | None = None) -> str:
     """A share as a percentage: ``0.987 -> "98.7 %"`` in English, ``"98,7 %"`` in Slovenian."""
     if share is None:

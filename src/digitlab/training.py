@@ -35,6 +35,7 @@ from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
+from digitlab.i18n import N_
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.models import Model
 from digitlab.nn.constraints import apply_max_norm
@@ -52,7 +53,7 @@ from digitlab.runlock import claim_folder
 log = logging.getLogger(__name__)
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
-CURVES_FIGURE = FigureSpec(CURVES_FILE, "E and accuracy per epoch and during training")
+CURVES_FIGURE = FigureSpec(CURVES_FILE, N_("E and accuracy per epoch and during training"))
 
 # Independent random streams derived from the one seed. The augmentation and dropout streams of
 # epoch e are derived from (seed, e) like the sample order, so the checkpoint's epoch count fixes

@@ -12,37 +12,42 @@ from typing import Any
 import numpy as np
 
 from digitlab.analysis.mistakes import mistakes_by_confidence, pair_examples
+from digitlab.analysis.nondigits import kind_title
 from digitlab.analysis.responses import Responses
 from digitlab.formatting import FigureSpec
+from digitlab.i18n import N_, domain, number
+
+_report = domain("report")
+_, ngettext = _report.gettext, _report.ngettext
 
 FIGURES: dict[str, FigureSpec] = {
     "confusion_matrix": FigureSpec(
-        "confusion_matrix.png",
-        "Confusion matrix on the test split (counts and shares of each true digit)"),
+        "confusion_matrix.png", N_("Confusion matrix on the test split (counts and shares "
+                                   "of each true digit)")),
     "per_digit_metrics": FigureSpec(
-        "per_digit_metrics.png", "Accuracy (recall) and precision per digit"),
+        "per_digit_metrics.png", N_("Accuracy (recall) and precision per digit")),
     "misclassified": FigureSpec(
-        "misclassified.png", "Misclassified test images, the most confidently wrong first"),
+        "misclassified.png", N_("Misclassified test images, the most confidently wrong first")),
     "confused_pairs": FigureSpec(
-        "confused_pairs.png", "The most frequent confusions, example by example"),
+        "confused_pairs.png", N_("The most frequent confusions, example by example")),
     "mistakes_by_digit": FigureSpec(
-        "mistakes_by_digit.png", "Mistakes by true digit and by predicted digit"),
+        "mistakes_by_digit.png", N_("Mistakes by true digit and by predicted digit")),
     "retraining": FigureSpec(
-        "retraining.png", "How results change between retrainings with other seeds"),
+        "retraining.png", N_("How results change between retrainings with other seeds")),
     "data_overview": FigureSpec(
         "data_overview.png",
-        "Examples per digit and class frequencies of training and test data"),
+        N_("Examples per digit and class frequencies of training and test data")),
     "nondigit_examples": FigureSpec(
-        "nondigit_examples.png", "Images that are not digits, with the network's answers"),
+        "nondigit_examples.png", N_("Images that are not digits, with the network's answers")),
     "nondigit_predictions": FigureSpec(
         "nondigit_predictions.png",
-        "Which digit the network answers for each kind of non-digit"),
+        N_("Which digit the network answers for each kind of non-digit")),
     "nondigit_confidence": FigureSpec(
-        "nondigit_confidence.png", "Confidence on non-digits compared with real test digits"),
+        "nondigit_confidence.png", N_("Confidence on non-digits compared with real test digits")),
     "nondigit_scores": FigureSpec(
-        "nondigit_scores.png", "Out-of-distribution scores: real digits against non-digits"),
+        "nondigit_scores.png", N_("Out-of-distribution scores: real digits against non-digits")),
 }
-REAL = "real test digits"
+REAL = N_("real test digits")
 GALLERY_SIZE, PAIR_ROWS, PAIR_COLUMNS, EXAMPLE_COLUMNS = 40, 5, 8, 8
 
 
@@ -63,20 +68,27 @@ def draw_figures(out_dir: Path, analysis: dict[str, Any], dataset: Any, answers:
     ranked = mistakes_by_confidence(labels, predicted, confidence)[:GALLERY_SIZE]
     plots.plot_gallery(
         test.images[ranked],
-        [f"{labels[i]} → {predicted[i]}\np = {confidence[i]:.2f}" for i in ranked],
+        [f"{labels[i]} → {predicted[i]}\np = {number(confidence[i], 2)}" for i in ranked],
         path("misclassified"),
-        f"Misclassified test images, most confidently wrong first "
-        f"({len(ranked)} of {analysis['n_mistakes']}; true → predicted, top probability)")
+        ngettext("Misclassified test images, most confidently wrong first ({shown} of {n}; "
+                 "true → predicted, top probability)",
+                 "Misclassified test images, most confidently wrong first ({shown} of {n}; "
+                 "true → predicted, top probability)", analysis["n_mistakes"]).format(
+            shown=len(ranked), n=analysis["n_mistakes"]))
     rows = []
     for pair in analysis["confused_pairs"][:PAIR_ROWS]:
         index = pair_examples(labels, predicted, confidence, pair["true"], pair["predicted"],
                               PAIR_COLUMNS)
-        rows.append((f"{pair['true']} → {pair['predicted']}\n{pair['count']} images\n"
-                     f"{100 * pair['share']:.1f}% of the {pair['true']}s",
-                     test.images[index], [f"p = {confidence[i]:.2f}" for i in index]))
+        label = ngettext("{true} → {predicted}\n{n} image\n{share}% of the {true}s",
+                         "{true} → {predicted}\n{n} images\n{share}% of the {true}s",
+                         pair["count"]).format(true=pair["true"], predicted=pair["predicted"],
+                                               n=pair["count"],
+                                               share=number(100 * pair["share"], 1))
+        rows.append((label, test.images[index],
+                     [f"p = {number(confidence[i], 2)}" for i in index]))
     plots.plot_pair_gallery(rows, path("confused_pairs"),
-                            "The most frequent confusions (true → predicted), most confident "
-                            "first")
+                            _("The most frequent confusions (true → predicted), most confident "
+                              "first"))
     plots.plot_mistake_histograms(analysis["mistakes_by_true_digit"],
                                   analysis["mistakes_by_predicted_digit"],
                                   analysis["data"]["test_counts"], path("mistakes_by_digit"))
@@ -93,19 +105,19 @@ def _draw_nondigits(plots, path, analysis, test, answers, sets, set_answers) -> 
     if not sets:
         return
     n = EXAMPLE_COLUMNS
-    rows = [(REAL, test.images[:n], answers.predicted[:n], answers.confidence[:n])]
-    rows += [(s.kind.title, s.images[:n], set_answers[name].predicted[:n],
+    real = _(REAL)
+    rows = [(real, test.images[:n], answers.predicted[:n], answers.confidence[:n])]
+    rows += [(kind_title(name), s.images[:n], set_answers[name].predicted[:n],
               set_answers[name].confidence[:n]) for name, s in sets.items()]
     plots.plot_nondigit_examples(rows, path("nondigit_examples"), EXAMPLE_COLUMNS)
-    summaries = {REAL: analysis["real_digits"]}
-    summaries.update({s.kind.title: analysis["nondigits"][name] for name, s in sets.items()})
+    summaries = {real: analysis["real_digits"]}
+    summaries.update({kind_title(name): analysis["nondigits"][name] for name in sets})
     plots.plot_nondigit_predictions(summaries, path("nondigit_predictions"))
     plots.plot_nondigit_confidence(summaries, path("nondigit_confidence"),
                                    analysis["confident_threshold"],
                                    analysis["model"]["output_activation"] != "softmax")
-    scores = {REAL: {"max_probability": answers.confidence, "energy": answers.energy}}
-    scores.update({s.kind.title: {"max_probability": set_answers[name].confidence,
-                                  "energy": set_answers[name].energy}
-                   for name, s in sets.items()})
-    aurocs = {s.kind.title: analysis["nondigits"][name] for name, s in sets.items()}
+    scores = {real: {"max_probability": answers.confidence, "energy": answers.energy}}
+    scores.update({kind_title(name): {"max_probability": set_answers[name].confidence,
+                                      "energy": set_answers[name].energy} for name in sets})
+    aurocs = {kind_title(name): analysis["nondigits"][name] for name in sets}
     plots.plot_nondigit_scores(scores, aurocs, path("nondigit_scores"))

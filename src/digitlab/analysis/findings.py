@@ -10,54 +10,71 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.formatting import pct
+from digitlab.formatting import listed, pct
+from digitlab.i18n import domain, number
+
+_report = domain("report")
+_, ngettext, npgettext = _report.gettext, _report.ngettext, _report.npgettext
 
 
-def plural(count: int, noun: str) -> str:
-    """'1 image', '12 images'."""
-    return f"{count} {noun}" + ("" if count == 1 else "s")
+def epochs_for(n: int) -> str:
+    """"10 epochs" as how long something is trained (in Slovenian the accusative: 1 epoho,
+    2 epohi, 5 epoh)."""
+    return npgettext("for how long", "{n} epoch", "{n} epochs", n).format(n=n)
 
 
 def images(count: int) -> str:
-    return plural(count, "image")
+    """'1 image', '12 images' (in Slovenian: 1 slika, 2 sliki, 3 slike, 5 slik)."""
+    return ngettext("{n} image", "{n} images", count).format(n=number(count))
 
 
 def pair_text(pair: dict[str, Any]) -> str:
     """'4 → 9 (12 images, 2.4 % of the 4s)'."""
-    return (f"{pair['true']} → {pair['predicted']} ({images(pair['count'])}, "
-            f"{pct(pair['share'])} of the {pair['true']}s)")
+    return _("{true} → {predicted} ({images}, {share} of the {true}s)").format(
+        true=pair["true"], predicted=pair["predicted"], images=images(pair["count"]),
+        share=pct(pair["share"]))
 
 
 def probability_name(analysis: dict[str, Any]) -> str:
     """How to name the top probability: softmax outputs are probabilities; other outputs are
     normalised first, and the first sentence that uses the name says how."""
     if analysis["model"]["output_activation"] == "softmax":
-        return "top probability"
-    return "top probability (outputs normalised as p_k = (y_k + 1) / Σ_j (y_j + 1))"
+        return _("top probability")
+    return _("top probability (outputs normalised as p_k = (y_k + 1) / Σ_j (y_j + 1))")
 
 
 def test_findings(a: dict[str, Any]) -> list[str]:
     """Accuracy, worst and best digit, the most frequent confusions, the least reliable answer."""
-    lines = [f"The network answers {pct(a['accuracy'])} of the {a['n_test']} test images "
-             f"correctly ({images(a['n_mistakes'])} wrong)."]
+    lines = [ngettext("The network answers {accuracy} of the {n} test image correctly "
+                      "({wrong} wrong).",
+                      "The network answers {accuracy} of the {n} test images correctly "
+                      "({wrong} wrong).", a["n_test"]).format(
+        accuracy=pct(a["accuracy"]), n=number(a["n_test"]), wrong=images(a["n_mistakes"]))]
     worst, best, pairs = a["worst_digit"], a["best_digit"], a["confused_pairs"]
     if not pairs:
-        lines.append("It makes no mistake on the test split.")
+        lines.append(_("It makes no mistake on the test split."))
         return lines
-    lines.append(f"The worst digit is {worst['digit']} ({pct(worst['accuracy'])} correct); the "
-                 f"most frequent confusion is {pair_text(pairs[0])}.")
+    lines.append(_("The worst digit is {digit} ({accuracy} correct); the most frequent "
+                   "confusion is {pair}.").format(digit=worst["digit"],
+                                                 accuracy=pct(worst["accuracy"]),
+                                                 pair=pair_text(pairs[0])))
     if len(pairs) > 1:
         rest = [pair_text(p) for p in pairs[1:3]]
-        lines.append("Next come " + " and ".join(rest) + ".")
-    lines.append(f"The best digit is {best['digit']} ({pct(best['accuracy'])} correct).")
+        lines.append(_("Next come {pairs}.").format(pairs=listed(rest)))
+    lines.append(_("The best digit is {digit} ({accuracy} correct).").format(
+        digit=best["digit"], accuracy=pct(best["accuracy"])))
     both = a["confused_pairs_either_way"][0]
     first, second = both["digits"]
-    lines.append(f"Counted in both directions, {first} and {second} are confused most "
-                 f"({images(both['count'])}: {both['a_to_b']} × {first} → {second}, "
-                 f"{both['b_to_a']} × {second} → {first}).")
+    lines.append(_("Counted in both directions, {a} and {b} are confused most ({images}: "
+                   "{a_to_b} × {a} → {b}, {b_to_a} × {b} → {a}).").format(
+        a=first, b=second, images=images(both["count"]), a_to_b=both["a_to_b"],
+        b_to_a=both["b_to_a"]))
     low = a["lowest_precision_digit"]
-    lines.append(f"The least reliable answer is {low['digit']}: {pct(low['precision'])} of the "
-                 f"{low['predicted_count']} answers {low['digit']} are right.")
+    lines.append(ngettext("The least reliable answer is {digit}: {share} of the {n} answer "
+                          "{digit} is right.",
+                          "The least reliable answer is {digit}: {share} of the {n} answers "
+                          "{digit} are right.", low["predicted_count"]).format(
+        digit=low["digit"], share=pct(low["precision"]), n=number(low["predicted_count"])))
     return lines
 
 
@@ -68,14 +85,16 @@ def mistake_findings(a: dict[str, Any]) -> list[str]:
         return []
     top = m["most_confident"][0]
     return [
-        f"When it is wrong the network is less sure: mean {probability_name(a)} "
-        f"{m['mean_confidence_wrong']:.2f} on mistakes against {m['mean_confidence_right']:.2f} "
-        f"on correct answers.",
-        f"For {pct(m['second_choice_right'])} of the mistakes the true digit was the network's "
-        f"second choice (a near miss).",
-        f"The most confident mistake is a {top['true']} answered as {top['predicted']} "
-        f"(top probability {top['confidence']:.2f}); the galleries of misclassified images show "
-        f"whether a person would read them the same way.",
+        _("When it is wrong the network is less sure: mean {name} {wrong} on mistakes against "
+          "{right} on correct answers.").format(
+            name=probability_name(a), wrong=number(m["mean_confidence_wrong"], 2),
+            right=number(m["mean_confidence_right"], 2)),
+        _("For {share} of the mistakes the true digit was the network's second choice (a near "
+          "miss).").format(share=pct(m["second_choice_right"])),
+        _("The most confident mistake is a {true} answered as {predicted} (top probability "
+          "{confidence}); the galleries of misclassified images show whether a person would "
+          "read them the same way.").format(true=top["true"], predicted=top["predicted"],
+                                            confidence=number(top["confidence"], 2)),
     ]
 
 
@@ -84,13 +103,21 @@ def data_findings(a: dict[str, Any]) -> list[str]:
     d = a["data"]
     imb = d["largest_imbalance"]
     gap = float(np.max(np.abs(np.subtract(d["train_shares"], d["test_shares"]))))
-    ratio = f", a ratio of {imb['ratio']:.2f}" if imb["ratio"] is not None else ""
-    return [
-        f"In the training split the most frequent digit is {imb['most']} "
-        f"({images(imb['most_count'])}) and the least frequent is {imb['least']} "
-        f"({images(imb['least_count'])}){ratio}; the class shares of the test split differ "
-        f"from the training split's by at most {100 * gap:.2f} percentage points."
-    ]
+    values = dict(most=imb["most"], most_images=images(imb["most_count"]), least=imb["least"],
+                  least_images=images(imb["least_count"]), gap=number(100 * gap, 2))
+    if imb["ratio"] is None:
+        return [_("In the training split the most frequent digit is {most} ({most_images}) and "
+                  "the least frequent is {least} ({least_images}); the class shares of the test "
+                  "split differ from the training split's by at most {gap} percentage "
+                  "points.").format(**values)]
+    return [_("In the training split the most frequent digit is {most} ({most_images}) and the "
+              "least frequent is {least} ({least_images}), a ratio of {ratio}; the class shares "
+              "of the test split differ from the training split's by at most {gap} percentage "
+              "points.").format(ratio=number(imb["ratio"], 2), **values)]
+
+
+def _seeds(seeds: list[int]) -> str:
+    return ", ".join(map(str, seeds))
 
 
 def retraining_findings(a: dict[str, Any]) -> list[str]:
@@ -98,92 +125,151 @@ def retraining_findings(a: dict[str, Any]) -> list[str]:
     r = a.get("retraining")
     if not r:
         reason = a.get("retraining_skipped")
-        return [f"Retraining was skipped: {reason}."] if reason else []
+        return [_("Retraining was skipped: {reason}.").format(reason=reason)] if reason else []
     if not r["seeds"]:
-        return [f"Every retraining diverged (seeds {', '.join(map(str, r['diverged']))})."]
+        return [_("Every retraining diverged (seeds {seeds}).").format(
+            seeds=_seeds(r["diverged"]))]
     k = len(r["seeds"])
     config = a["model"].get("config") or {}
     own = config.get("epochs")
-    epochs = plural(r["epochs"], "epoch") + " each"
+    values = dict(k=k, epochs=epochs_for(r["epochs"]), own=own, mean=pct(r["accuracy_mean"]),
+                  std=pct(r["accuracy_std"], 2), low=pct(r["accuracy_min"]),
+                  high=pct(r["accuracy_max"]), accuracy=pct(a["accuracy"]))
     if own is not None and own != r["epochs"]:
-        epochs += f", the analysed network had {own}"
-    lines = [
-        f"Over {plural(k, 'retraining')} with other seeds ({epochs}) the test accuracy is "
-        f"{pct(r['accuracy_mean'])} ± {pct(r['accuracy_std'], 2)} (min {pct(r['accuracy_min'])},"
-        f" max {pct(r['accuracy_max'])}); the analysed network has {pct(a['accuracy'])}."
-    ]
+        first = ngettext("Over {k} retraining with another seed ({epochs} each, the "
+                         "analysed network had {own}) the test accuracy is {mean} ± {std} (min "
+                         "{low}, max {high}); the analysed network has {accuracy}.",
+                         "Over {k} retrainings with other seeds ({epochs} each, the "
+                         "analysed network had {own}) the test accuracy is {mean} ± {std} (min "
+                         "{low}, max {high}); the analysed network has {accuracy}.", k)
+    else:
+        first = ngettext("Over {k} retraining with another seed ({epochs} each) the test "
+                         "accuracy is {mean} ± {std} (min {low}, max {high}); the analysed "
+                         "network has {accuracy}.",
+                         "Over {k} retrainings with other seeds ({epochs} each) the test "
+                         "accuracy is {mean} ± {std} (min {low}, max {high}); the analysed "
+                         "network has {accuracy}.", k)
+    lines = [first.format(**values)]
     counts = r["worst_digit_counts"]
     mode = int(np.argmax(counts))
-    same = a["worst_digit"]["digit"] == mode
-    lines.append(f"Digit {mode} is the worst digit in {counts[mode]} of {k} retrainings"
-                 + (" and in the analysed network." if same else
-                    f"; in the analysed network it is {a['worst_digit']['digit']}."))
+    if a["worst_digit"]["digit"] == mode:
+        sentence = ngettext("Digit {digit} is the worst digit in {count} of {k} retraining and "
+                            "in the analysed network.",
+                            "Digit {digit} is the worst digit in {count} of {k} retrainings and "
+                            "in the analysed network.", k)
+    else:
+        sentence = ngettext("Digit {digit} is the worst digit in {count} of {k} retraining; in "
+                            "the analysed network it is {own}.",
+                            "Digit {digit} is the worst digit in {count} of {k} retrainings; in "
+                            "the analysed network it is {own}.", k)
+    lines.append(sentence.format(digit=mode, count=counts[mode], k=k,
+                                 own=a["worst_digit"]["digit"]))
     if r["recurring_confusions"]:
         c = r["recurring_confusions"][0]
-        lines.append(f"The confusion {c['true']} → {c['predicted']} is among the top "
-                     f"{r['top']} confusions in {c['runs']} of {k} retrainings "
-                     f"({c['mean_count']:.1f} images on average).")
+        lines.append(ngettext(
+            "The confusion {true} → {predicted} is among the top {top} confusions in {runs} of "
+            "{k} retraining ({mean} images on average).",
+            "The confusion {true} → {predicted} is among the top {top} confusions in {runs} of "
+            "{k} retrainings ({mean} images on average).", k).format(
+            true=c["true"], predicted=c["predicted"], top=r["top"], runs=c["runs"], k=k,
+            mean=number(c["mean_count"], 1)))
     if k > 1:
         spread = np.std(np.asarray(r["mistakes_by_digit"], dtype=float), axis=0, ddof=1)  # (10,)
         d = int(np.argmax(spread))
         mean = float(np.mean(np.asarray(r["mistakes_by_digit"])[:, d]))
-        lines.append(f"The number of mistakes varies most for digit {d} ({mean:.1f} ± "
-                     f"{spread[d]:.1f} images across the retrainings).")
+        lines.append(_("The number of mistakes varies most for digit {digit} ({mean} ± {std} "
+                       "images across the retrainings).").format(
+            digit=d, mean=number(mean, 1), std=number(spread[d], 1)))
     if r["diverged"]:
-        lines.append(f"Training diverged for seed(s) {', '.join(map(str, r['diverged']))}.")
+        lines.append(_("Training diverged for seeds {seeds}.").format(
+            seeds=_seeds(r["diverged"])))
     return lines
 
 
 def nondigit_findings(a: dict[str, Any]) -> list[str]:
     """What the network answers to non-digits, how sure it is, and how well scores tell them
     apart from real digits."""
+    from digitlab.analysis.nondigits import kind_title
+
     kinds, real = a["nondigits"], a["real_digits"]
     if not kinds:
         return []
     margin = a["model"]["output_activation"] != "softmax"
     confident = np.mean([k["share_confident"] for k in kinds.values()])
-    lines = [
-        f"The network answers every image with a digit, also images that are not digits: over "
-        f"{len(kinds)} kinds of non-digit images {pct(confident)} of the answers are confident "
-        f"(top probability ≥ {a['confident_threshold']}), against {pct(real['share_confident'])} "
-        f"for real test digits (mean top probability {real['mean_top_probability']:.2f}"
-        + (f", mean output margin {real['mean_margin']:.2f}" if margin else "") + ")."
-    ]
+    values = dict(n=len(kinds), share=pct(confident), threshold=number(a["confident_threshold"]),
+                  real=pct(real["share_confident"]),
+                  top=number(real["mean_top_probability"], 2),
+                  margin=number(real["mean_margin"], 2))
+    if margin:
+        first = ngettext(
+            "The network answers every image with a digit, also images that are not digits: "
+            "over {n} kind of non-digit images {share} of the answers are confident (top "
+            "probability ≥ {threshold}), against {real} for real test digits (mean top "
+            "probability {top}, mean output margin {margin}).",
+            "The network answers every image with a digit, also images that are not digits: "
+            "over {n} kinds of non-digit images {share} of the answers are confident (top "
+            "probability ≥ {threshold}), against {real} for real test digits (mean top "
+            "probability {top}, mean output margin {margin}).", len(kinds))
+    else:
+        first = ngettext(
+            "The network answers every image with a digit, also images that are not digits: "
+            "over {n} kind of non-digit images {share} of the answers are confident (top "
+            "probability ≥ {threshold}), against {real} for real test digits (mean top "
+            "probability {top}).",
+            "The network answers every image with a digit, also images that are not digits: "
+            "over {n} kinds of non-digit images {share} of the answers are confident (top "
+            "probability ≥ {threshold}), against {real} for real test digits (mean top "
+            "probability {top}).", len(kinds))
+    lines = [first.format(**values)]
     if margin and real["share_confident"] < 0.5:
-        lines.append("The normalised outputs of this network seldom reach that level even on "
-                     "real digits, so the output margin (top − second output) is the clearer "
-                     "measure of how sure it is.")
-    for k in kinds.values():
-        line = (f"{k['title'][0].upper() + k['title'][1:]}: answered mostly as "
-                f"{k['most_predicted_digit']} ({pct(k['most_predicted_share'])}), mean top "
-                f"probability {k['mean_top_probability']:.2f}, {pct(k['share_confident'])} "
-                f"confident")
-        if margin:
-            line += f", mean output margin {k['mean_margin']:.2f}"
-        if k["share_tied"] > 0.5:
-            line += (f" (all outputs equal for {pct(k['share_tied'])}: no real answer, the "
-                     f"first digit wins the tie)")
-        if k.get("same_as_source") is not None:
-            line += f"; {pct(k['same_as_source'])} still answered as the digit they were made from"
-        line += (f"; AUROC against real digits {k['auroc']:.2f} by top probability, "
-                 f"{k['auroc_energy']:.2f} by energy")
-        if min(k["auroc"], k["auroc_energy"]) < 0.5:
-            line += " (below 0.5: that score rates these as more digit-like than real digits)"
-        lines.append(line + ".")
-    by_auroc = sorted(kinds.values(), key=lambda k: k["auroc"])
-    lines.append(f"Hardest to tell from real digits by top probability: {by_auroc[0]['title']} "
-                 f"(AUROC {by_auroc[0]['auroc']:.2f}); easiest: {by_auroc[-1]['title']} "
-                 f"(AUROC {by_auroc[-1]['auroc']:.2f}).")
+        lines.append(_("The normalised outputs of this network seldom reach that level even on "
+                       "real digits, so the output margin (top − second output) is the clearer "
+                       "measure of how sure it is."))
+    for name, k in kinds.items():
+        lines.append(_kind_sentence(kind_title(name), k, margin))
+    by_auroc = sorted(kinds.items(), key=lambda item: item[1]["auroc"])
+    (hard, hardest), (easy, easiest) = by_auroc[0], by_auroc[-1]
+    lines.append(_("Hardest to tell from real digits by top probability: {hard} (AUROC "
+                   "{hard_auroc}); easiest: {easy} (AUROC {easy_auroc}).").format(
+        hard=kind_title(hard), hard_auroc=number(hardest["auroc"], 2), easy=kind_title(easy),
+        easy_auroc=number(easiest["auroc"], 2)))
     better = sum(k["auroc_energy"] > k["auroc"] for k in kinds.values())
-    lines.append(f"The energy score separates better than the top probability for {better} of "
-                 f"{len(kinds)} kinds.")
+    lines.append(ngettext("The energy score separates better than the top probability for "
+                          "{better} of {n} kind.",
+                          "The energy score separates better than the top probability for "
+                          "{better} of {n} kinds.", len(kinds)).format(better=better,
+                                                                       n=len(kinds)))
     if a.get("nondigits_skipped"):
-        lines.append("Left out: " + "; ".join(f"{name} ({why})" for name, why
-                                               in a["nondigits_skipped"].items()) + ".")
+        lines.append(_("Left out: {items}.").format(items="; ".join(
+            f"{kind_title(name)} ({why})" for name, why in a["nondigits_skipped"].items())))
     return lines
 
 
+def _kind_sentence(title: str, k: dict[str, Any], margin: bool) -> str:
+    """One kind of non-digit: the parts of its sentence, each a whole clause of the catalog."""
+    parts = [_("{kind}: answered mostly as {digit} ({share}), mean top probability {top}, "
+               "{confident} confident").format(
+        kind=title[0].upper() + title[1:], digit=k["most_predicted_digit"],
+        share=pct(k["most_predicted_share"]), top=number(k["mean_top_probability"], 2),
+        confident=pct(k["share_confident"]))]
+    if margin:
+        parts.append(_(", mean output margin {margin}").format(margin=number(k["mean_margin"], 2)))
+    if k["share_tied"] > 0.5:
+        parts.append(_(" (all outputs equal for {share}: no real answer, the first digit wins "
+                       "the tie)").format(share=pct(k["share_tied"])))
+    if k.get("same_as_source") is not None:
+        parts.append(_("; {share} still answered as the digit they were made from").format(
+            share=pct(k["same_as_source"])))
+    parts.append(_("; AUROC against real digits {auroc} by top probability, {energy} by "
+                   "energy").format(auroc=number(k["auroc"], 2),
+                                    energy=number(k["auroc_energy"], 2)))
+    if min(k["auroc"], k["auroc_energy"]) < 0.5:
+        parts.append(_(" (below 0.5: that score rates these as more digit-like than real "
+                       "digits)"))
+    return "".join(parts) + "."
+
+
 def findings_sentences(analysis: dict[str, Any]) -> list[str]:
-    """All findings, in the order of the assignment's questions."""
+    """All findings, in the order of the assignment's questions, in the active language."""
     return (test_findings(analysis) + mistake_findings(analysis) + data_findings(analysis)
             + retraining_findings(analysis) + nondigit_findings(analysis))

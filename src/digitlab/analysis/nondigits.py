@@ -19,11 +19,15 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from digitlab.i18n import N_, domain
 from digitlab.shapes import IMAGE_SHAPE, N_PIXELS
+
+_ = domain("report").gettext
 
 SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
 #: MNIST pixel statistics (mean, standard deviation) the Gaussian noise imitates.
@@ -216,23 +220,42 @@ class NonDigitKind:
     still_digits: tuple[int, ...] = ()
 
 
+#: each kind's title, in English (the source of every language's; ``{pixels}``: SHIFT_PIXELS)
+TITLES = {
+    "uniform_noise": N_("uniform noise"), "gaussian_noise": N_("Gaussian noise"),
+    "all_black": N_("all black"), "all_white": N_("all white"),
+    "checkerboard": N_("checkerboard"), "lines_and_shapes": N_("lines and shapes"),
+    "letters": N_("letters A–Z"), "inverted_digits": N_("inverted digits"),
+    "rotated_90": N_("digits rotated 90°"), "rotated_180": N_("digits rotated 180°"),
+    "shifted_digits": N_("digits shifted {pixels} px"), "fashion_mnist": N_("Fashion-MNIST"),
+}
+
+
+def kind_title(kind: str) -> str:
+    """The title of the kind named ``kind`` (a key of :data:`KINDS`) in the active language."""
+    if kind not in TITLES:
+        return kind
+    return _(TITLES[kind]).format(pixels=SHIFT_PIXELS)
+
+
+def _kind(name: str, generate: Callable[..., np.ndarray], **details: Any) -> NonDigitKind:
+    return NonDigitKind(name, TITLES[name].format(pixels=SHIFT_PIXELS), generate, **details)
+
+
 KINDS: dict[str, NonDigitKind] = {kind.name: kind for kind in (
-    NonDigitKind("uniform_noise", "uniform noise", uniform_noise),
-    NonDigitKind("gaussian_noise", "Gaussian noise", gaussian_noise),
-    NonDigitKind("all_black", "all black", all_black, random=False),
-    NonDigitKind("all_white", "all white", all_white, random=False),
-    NonDigitKind("checkerboard", "checkerboard", checkerboard),
-    NonDigitKind("lines_and_shapes", "lines and shapes", lines_and_shapes),
-    NonDigitKind("letters", "letters A–Z", letters),
-    NonDigitKind("inverted_digits", "inverted digits", inverted_digits, random=False,
-                 source="digits"),
-    NonDigitKind("rotated_90", "digits rotated 90°", rotated_90, random=False, source="digits"),
-    NonDigitKind("rotated_180", "digits rotated 180°", rotated_180, random=False,
-                 source="digits", still_digits=(0, 1, 6, 8, 9)),
-    NonDigitKind("shifted_digits", f"digits shifted {SHIFT_PIXELS} px", shifted_digits,
-                 source="digits"),
-    NonDigitKind("fashion_mnist", "Fashion-MNIST", fashion_items, random=False,
-                 source="fashion"),
+    _kind("uniform_noise", uniform_noise),
+    _kind("gaussian_noise", gaussian_noise),
+    _kind("all_black", all_black, random=False),
+    _kind("all_white", all_white, random=False),
+    _kind("checkerboard", checkerboard),
+    _kind("lines_and_shapes", lines_and_shapes),
+    _kind("letters", letters),
+    _kind("inverted_digits", inverted_digits, random=False, source="digits"),
+    _kind("rotated_90", rotated_90, random=False, source="digits"),
+    _kind("rotated_180", rotated_180, random=False, source="digits",
+          still_digits=(0, 1, 6, 8, 9)),
+    _kind("shifted_digits", shifted_digits, source="digits"),
+    _kind("fashion_mnist", fashion_items, random=False, source="fashion"),
 )}
 
 

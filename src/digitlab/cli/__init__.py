@@ -14,7 +14,10 @@ import sys
 
 import click
 
+from digitlab.cli.click_messages import click_speaks
+from digitlab.cli.help import TranslatedGroup, translated
 from digitlab.errors import ConfigError, DigitlabError
+from digitlab.i18n import N_, language, resolve_language
 
 #: subcommand name -> "module:attribute" of its click command.
 COMMANDS = {
@@ -35,7 +38,7 @@ COMMANDS = {
 }
 
 
-class LazyGroup(click.Group):
+class LazyGroup(TranslatedGroup):
     """A click group that imports a subcommand's module only when that subcommand is used."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -72,12 +75,23 @@ def show_notices() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the console script: runs the CLI and turns digitlab errors into one line."""
+    """Entry point of the console script: runs the CLI, in the language of the environment
+    (``DIGITLAB_LANG``, then the locale), and turns digitlab errors into one line."""
+    try:
+        lang = resolve_language()
+    except ConfigError as error:  # a DIGITLAB_LANG digitlab does not speak: said in English
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    with language(lang), click_speaks(lang):  # click's own words ("Usage:") in it too
+        _run(argv)
+
+
+def _run(argv: list[str] | None) -> None:
     show_notices()
     try:
         cli.main(args=argv, prog_name="digitlab", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(translated(N_("Aborted.")), err=True)
         sys.exit(130)
     except click.ClickException as error:
         error.show()
@@ -87,16 +101,17 @@ def main(argv: list[str] | None = None) -> None:
     except DigitlabError as error:
         _fail(error, 1)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(translated(N_("Interrupted.")), err=True)
         sys.exit(130)
     except OSError as error:  # a file the checks before the work could not foresee
         where = f"{error.filename}: " if error.filename else ""
         _fail(f"{where}{error.strerror or error}", 1)
     except MemoryError:
-        _fail("out of memory (try a smaller network, batch or dataset)", 1)
+        _fail(translated(N_("out of memory (try a smaller network, batch or dataset)")), 1)
 
 
 def _fail(message: object, code: int) -> None:
     """Print ``error: MESSAGE`` as one line and exit with ``code``."""
-    click.echo("error: " + " ".join(str(message).split()), err=True)
+    text = " ".join(str(message).split())
+    click.echo(translated(N_("error: {message}")).format(message=text), err=True)
     sys.exit(code)

@@ -8,29 +8,31 @@ import click
 from click.core import ParameterSource
 
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
+from digitlab.cli.help import TranslatedCommand
 from digitlab.errors import ConfigError
+from digitlab.i18n import N_
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", metavar="RUN_DIR|MODEL",
                 type=click.Path(exists=True, path_type=Path))
 @dataset_options
 @click.option("--retrain", "retrain", default=5, show_default=True, type=click.IntRange(min=0),
-              metavar="K", help="Retrain the model's saved configuration with K other seeds to "
-                                "measure how results vary (0 skips).")
+              metavar="K", help=N_("Retrain the model's saved configuration with K other seeds to "
+                                "measure how results vary (0 skips)."))
 @click.option("--no-retrain", is_flag=True, default=False, show_default=True,
-              help="Skip the retrainings (same as --retrain 0).")
+              help=N_("Skip the retrainings (same as --retrain 0)."))
 @click.option("--retrain-epochs", default=None, type=click.IntRange(min=1), metavar="N",
               show_default="the saved config's epochs",
-              help="Epochs of each retraining (fewer makes a slow network quick to retrain).")
+              help=N_("Epochs of each retraining (fewer makes a slow network quick to retrain)."))
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
-              help="Seed of the non-digit images and of the retraining seeds.")
+              help=N_("Seed of the non-digit images and of the retraining seeds."))
 @click.option("--nondigits", "nondigit_count", default=500, show_default=True,
               type=click.IntRange(min=1), metavar="N",
-              help="Images generated of each kind of non-digit image.")
+              help=N_("Images generated of each kind of non-digit image."))
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for analysis.json and the figures.")
+              help=N_("Folder for analysis.json and the figures."))
 @output_options()
 def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
             nondigit_count, out_dir, progress, quiet):

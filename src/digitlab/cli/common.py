@@ -24,10 +24,11 @@ from click.core import ParameterSource
 
 from digitlab.api import dataset_for_model  # noqa: F401 (the commands' model data)
 from digitlab.data import DATASET_NAMES, DEFAULT_DATASET, Dataset, load_dataset
+from digitlab.i18n import N_
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-QUIET_HELP = "Only the result and errors: no progress bars or running messages."
+QUIET_HELP = N_("Only the result and errors: no progress bars or running messages.")
 
 
 def output_options(quiet_help: str = QUIET_HELP) -> Callable[[F], F]:
@@ -38,11 +39,11 @@ def output_options(quiet_help: str = QUIET_HELP) -> Callable[[F], F]:
         command = click.option("--quiet", "-q", is_flag=True, default=False,
                                help=quiet_help)(command)
         return click.option("--progress/--no-progress", default=True, show_default=True,
-                            help="Show progress bars.")(command)
+                            help=N_("Show progress bars."))(command)
 
     return decorate
 
-DATA_DIR_HELP = (
+DATA_DIR_HELP = N_(
     "Folder holding train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte "
     "and t10k-labels-idx1-ubyte (each raw or .gz); overrides where the dataset is looked for."
 )
@@ -73,8 +74,8 @@ def dataset_options(func: F) -> F:
     )(wrapper)
     return click.option(
         "--dataset", type=click.Choice(DATASET_NAMES), default=DEFAULT_DATASET, show_default=True,
-        help="Dataset to use: mnist-sample (shipped), mnist or fashion-mnist (after "
-             "`digitlab data download NAME`, or from --data).",
+        help=N_("Dataset to use: mnist-sample (shipped), mnist or fashion-mnist (after "
+                "`digitlab data download NAME`, or from --data)."),
     )(with_data)
 
 
@@ -83,8 +84,8 @@ def cache_dir_option(func: F) -> F:
     return click.option(
         "--cache-dir", default=None, metavar="DIR",
         type=click.Path(file_okay=False, path_type=Path),
-        help="Cache folder for downloaded datasets.  [default: $DIGITLAB_CACHE, else the user "
-             "cache folder]",
+        help=N_("Cache folder for downloaded datasets.  [default: $DIGITLAB_CACHE, else the "
+                "user cache folder]"),
     )(func)
 
 
@@ -108,3 +109,14 @@ def explicit_dataset(dataset: str | None) -> str | None:
     source = click.get_current_context().get_parameter_source("dataset")
     return None if source in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP) \
         else dataset
+
+
+def language_option(func: F) -> F:
+    """``--lang en|sl``: the language of what the command writes for people (default: the
+    ``DIGITLAB_LANG`` variable, then the locale, then English; :mod:`digitlab.i18n`)."""
+    from digitlab.i18n import LANGUAGES
+
+    return click.option(
+        "--lang", "lang", type=click.Choice(LANGUAGES, case_sensitive=False), default=None,
+        help=N_("Language of the text: en or sl (default: DIGITLAB_LANG, then the locale, "
+                "then English)."))(func)

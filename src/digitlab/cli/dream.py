@@ -19,8 +19,10 @@ from digitlab.cli.common import (
     explicit_dataset,
     output_options,
 )
+from digitlab.cli.help import TranslatedCommand
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
+from digitlab.i18n import N_
 from digitlab.loading import load_digit_model
 from digitlab.runlock import claim_folder
 from digitlab.shapes import N_CLASSES
@@ -64,13 +66,13 @@ class _Turn(click.ParamType):
         raise ConfigError(f"--turn must be two different digits A:B such as 3:8, got {value!r}")
 
 
-@click.command(name="dream")
+@click.command(name="dream", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.option("--digit", "digits", type=_DigitChoice(), default="all", show_default=True,
-              help="The digit to dream, or all ten at once.")
+              help=N_("The digit to dream, or all ten at once."))
 @click.option("--start", default="black", show_default=True, metavar="black|noise|mean|IMAGE",
-              help="Start image: black (equation (3)'s), noise (uniform), mean (the class mean "
-                   "of the target digit in the training data) or a PNG/JPEG file of a digit.")
+              help=N_("Start image: black (equation (3)'s), noise (uniform), mean (the class mean "
+                   "of the target digit in the training data) or a PNG/JPEG file of a digit."))
 @click.option("--steps", type=int, default=None,
               help=f"Step budget of equation (3).  [default: {_DEFAULTS.steps}; "
                    f"{_PLAIN.steps} with --plain, {_ASCENT.steps} with --ascent]")
@@ -79,13 +81,13 @@ class _Turn(click.ParamType):
                    f"[default: {_DEFAULTS.lr}; {_PLAIN.lr} with --plain, "
                    f"{_ASCENT.lr:.4g} (an L2 step of 1) with --ascent]")
 @click.option("--plain", is_flag=True, default=False, show_default=True,
-              help="Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰, no normalising, clipping, priors, "
-                   "support or early stop (flags given explicitly still apply).")
+              help=N_("Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰, no normalising, clipping, priors, "
+                   "support or early stop (flags given explicitly still apply)."))
 @click.option("--ascent", is_flag=True, default=False, show_default=True,
-              help="Normalised ascent on log p: constant-length steps, pixels clipped to "
+              help=N_("Normalised ascent on log p: constant-length steps, pixels clipped to "
                    "[0, 1], no priors, support or early stop. The dreams by which robust "
                    "networks are judged: a robust network's read as digits, a plain one's "
-                   "are speckle.")
+                   "are speckle."))
 @click.option("--no-blur", is_flag=True, default=False, show_default=True,
               help=f"No Gaussian blur (default: σ={_DEFAULTS.blur_sigma} px every "
                    f"{_DEFAULTS.blur_every} steps).")
@@ -101,15 +103,15 @@ class _Turn(click.ParamType):
               help="Only pixels lit in at least this share of the training images may light up "
                    f"(0: every pixel).  [default: {DEFAULT_SUPPORT}; 0 with --plain]")
 @click.option("--turn", type=_Turn(), default=None, metavar="A:B",
-              help="Also change a real test image of A, as little as possible, until the "
-                   "network reads B (an adversarial example): turn.png.")
+              help=N_("Also change a real test image of A, as little as possible, until the "
+                   "network reads B (an adversarial example): turn.png."))
 @dataset_options
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="Seed of the jitter, the noise start and the test image for --turn.")
+              help=N_("Seed of the jitter, the noise start and the test image for --turn."))
 @output_options()
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Folder for the figures and dream.json.")
+              help=N_("Folder for the figures and dream.json."))
 def dream_command(model: str, digits: list[int], start: str, steps: int | None,
                   lr: float | None, plain: bool, ascent: bool, no_blur: bool, no_jitter: bool,
                   tv: float | None, l2: float | None, support_fraction: float | None,

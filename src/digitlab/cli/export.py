@@ -7,18 +7,20 @@ from pathlib import Path
 import click
 
 from digitlab import api
+from digitlab.cli.help import TranslatedCommand
+from digitlab.i18n import N_
 from digitlab.modelio import read_metadata
 from digitlab.onnx_export import FORMATS, OPSET, input_description, output_description
 
 
-@click.command(name="export")
+@click.command(name="export", cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.option("--format", "format_", type=click.Choice(FORMATS), default="onnx",
-              show_default=True, help="Exchange format to write.")
+              show_default=True, help=N_("Exchange format to write."))
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="File to write, e.g. model.onnx (written atomically).")
+              help=N_("File to write, e.g. model.onnx (written atomically)."))
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
-              help="Replace --out if it exists.")
+              help=N_("Replace --out if it exists."))
 def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None:
     """Write MODEL (a model file or a run folder) as a standard ONNX graph.
 

@@ -8,14 +8,16 @@ import click
 
 from digitlab import api
 from digitlab.calibration import calibration_fields, calibration_summary
+from digitlab.cli.help import TranslatedCommand, _
+from digitlab.i18n import N_, number, percent
 from digitlab.shapes import N_CLASSES
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 @click.argument("images", nargs=-1, required=True, type=click.Path())
 @click.option("--json", "as_json", is_flag=True, default=False, show_default=True,
-              help="Print one JSON object instead of a table.")
+              help=N_("Print one JSON object instead of a table."))
 def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
     """Read the digit in each IMAGE (PNG/JPEG, any size or colour) with MODEL.
 
@@ -39,14 +41,17 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
                                "predictions": records}))
         return
     click.echo(calibration_summary(calibration))
-    width = max(len(path) for path in images)
-    head = "  answer" if threshold is not None else ""
-    click.echo(f"{'image':<{width}}  digit  " + " ".join(f"{k:>5}" for k in range(N_CLASSES))
-               + head)
+    image_head, digit_head = _("image"), _("digit")
+    width = max(len(image_head), *(len(path) for path in images))
+    digit_width = max(5, len(digit_head))
+    head = "  " + _("answer") if threshold is not None else ""
+    click.echo(f"{image_head:<{width}}  {digit_head:>{digit_width}}  "
+               + " ".join(f"{k:>5}" for k in range(N_CLASSES)) + head)
     for path, digit, digit_like, row in zip(images, answer.classes, answer.is_digit,
                                             probabilities, strict=True):
-        line = f"{path:<{width}}  {digit:>5}  " + " ".join(f"{p:5.3f}" for p in row)
+        line = (f"{path:<{width}}  {digit:>{digit_width}}  "
+                + " ".join(f"{number(p, 3):>5}" for p in row))
         if threshold is not None:
-            line += ("  " + str(digit) if digit_like
-                     else f"  not a digit (top {digit} at {row[digit]:.1%})")
+            line += "  " + (str(digit) if digit_like else _("not a digit (top {top} at {p})")
+                            .format(top=digit, p=percent(row[digit])))
         click.echo(line)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 import click
 
+from digitlab.cli.help import TranslatedGroup, _
 from digitlab.formatting import format_value
+from digitlab.i18n import N_, number, percent
 from digitlab.runs import COLUMNS, RunSummary, differing_fields, list_runs
 
 
-class _ListByDefault(click.Group):
+class _ListByDefault(TranslatedGroup):
     """A group whose arguments go to ``list`` unless they start with a subcommand's name, so
     that ``digitlab runs runs/ --sort -accuracy`` lists (a folder named like a subcommand is
     given as ``./compare``)."""
@@ -39,8 +41,8 @@ def runs() -> None:
               help=f"Order by a column ({', '.join(COLUMNS)}) or a config field (lr, hidden, "
                    "...); a leading '-' reverses it: --sort=-accuracy puts the best first.")
 @click.option("--json", "as_json", is_flag=True, default=False,
-              help="Print JSON (the differing fields and every run with its whole config) "
-                   "instead of the table.")
+              help=N_("Print JSON (the differing fields and every run with its whole config) "
+                      "instead of the table."))
 def list_command(folders: tuple[Path, ...], sort: str, as_json: bool) -> None:
     """List the runs found at or below each DIR (default: runs): the config fields that
     differ between them, test accuracy, training time and epochs.
@@ -55,14 +57,15 @@ def list_command(folders: tuple[Path, ...], sort: str, as_json: bool) -> None:
                               indent=2))
         return
     if not found:
-        click.echo(f"No runs under {', '.join(map(str, folders or ('runs',)))}.")
+        click.echo(_("No runs under {folders}.").format(
+            folders=", ".join(map(str, folders or ("runs",)))))
         return
     click.echo(format_table(found, fields))
 
 
 def format_table(found: list[RunSummary], fields: list[str]) -> str:
     """The runs as an aligned text table: run, the differing fields, accuracy, time, epochs."""
-    header = ["run", *fields, "accuracy", "time", "epochs"]
+    header = [_("run"), *fields, _("accuracy"), _("time"), _("epochs")]
     rows = [[run.path, *(_cell(run.config.get(name)) for name in fields),
              _accuracy(run), _duration(run.seconds), _epochs(run)] for run in found]
     numeric = {len(header) - 3, len(header) - 2}  # right-aligned: accuracy and time
@@ -77,8 +80,8 @@ def format_table(found: list[RunSummary], fields: list[str]) -> str:
 @click.argument("run_folders", nargs=-1, required=True, type=click.Path(path_type=Path),
                 metavar="RUN...")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="FIG.png", help="The figure to write (.png, .pdf, .svg...).")
-@click.option("--title", default=None, help="Title above the figure.  [default: none]")
+              metavar="FIG.png", help=N_("The figure to write (.png, .pdf, .svg...)."))
+@click.option("--title", default=None, help=N_("Title above the figure.  [default: none]"))
 def compare_command(run_folders: tuple[Path, ...], out: Path, title: str | None) -> None:
     """Overlay E and accuracy per epoch (train solid, validation dashed, test dotted) of the
     RUN folders (a folder of runs stands for all the runs below it) in one figure, each run
@@ -89,22 +92,23 @@ def compare_command(run_folders: tuple[Path, ...], out: Path, title: str | None)
 
     check_output_file(out, figure_suffixes(), what="figure")
     save_figure(compare_runs(run_folders, title=title), out, dpi=110)
-    click.echo(f"The runs' curves: {out}")
+    click.echo(_("The runs' curves: {out}").format(out=out))
 
 
 def _cell(value) -> str:
-    return "n/a" if value is None else format_value(value)
+    return _("n/a") if value is None else format_value(value)
 
 
 def _accuracy(run: RunSummary) -> str:
     if run.accuracy is None:
-        return "n/a"
-    return f"{100 * run.accuracy:.2f} %" + ("" if run.accuracy_split == "test" else " (val)")
+        return _("n/a")
+    shown = percent(run.accuracy, 2)
+    return shown if run.accuracy_split == "test" else _("{accuracy} (val)").format(accuracy=shown)
 
 
 def _duration(seconds: float) -> str:
     if seconds < 60:
-        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+        return f"{number(seconds, 2 if seconds < 10 else 1)} s"
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s" if minutes < 60 else \
         f"{minutes // 60} h {minutes % 60:02d} min"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import click
 
+from digitlab.cli.help import TranslatedCommand
 from digitlab.errors import ConfigError
 
 
-@click.command(name="serve")
+@click.command(name="serve", cls=TranslatedCommand)
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs"), show_default=True,
               help="Folder whose run folders (each with a model.npz) the lab offers; runs "

@@ -5,9 +5,10 @@ from __future__ import annotations
 import click
 
 from digitlab.api import summary as describe_model
+from digitlab.cli.help import TranslatedCommand
 
 
-@click.command()
+@click.command(cls=TranslatedCommand)
 @click.argument("model", type=click.Path(exists=True))
 def summary(model: str) -> None:
     """Show MODEL's layers and parameter count, its architecture and its training config.

@@ -7,33 +7,36 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import dataset_options, output_options
+from digitlab.cli.help import TranslatedCommand
+from digitlab.i18n import N_
 from digitlab.studies.definitions import BUILTIN_STUDIES
 from digitlab.studies.executors import EXECUTORS
 
 
-@click.command("sweep")
+@click.command("sweep", cls=TranslatedCommand)
 @click.argument("studies", nargs=-1, type=click.Choice(BUILTIN_STUDIES), metavar="[STUDY]...")
 @click.option("--grid", "grid_file", default=None, metavar="FILE.toml",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="A TOML grid: [grid] maps config fields to lists of values (cartesian "
-                   "product), optional [base] fixes fields. Run as one more study.")
+              help=N_("A TOML grid: [grid] maps config fields to lists of values (cartesian "
+                   "product), optional [base] fixes fields. Run as one more study."))
 @click.option("--executor", type=click.Choice(EXECUTORS), default="local", show_default=True,
-              help="local: a process per core here; ray: Ray tasks (local runtime, or the "
-                   "cluster at --address).")
+              help=N_("local: a process per core here; ray: Ray tasks (local runtime, or the "
+                   "cluster at --address)."))
 @click.option("--address", default=None, metavar="ADDR", show_default=True,
-              help="Address of a Ray cluster started with `ray start --head` (ray only).")
+              help=N_("Address of a Ray cluster started with `ray start --head` (ray only)."))
 @click.option("--seeds", type=click.IntRange(min=1), default=3, show_default=True,
-              help="Trials per point, with seeds 0..K-1; points show mean ± std over them.")
+              help=N_("Trials per point, with seeds 0..K-1; points show mean ± std over them."))
 @click.option("--full", is_flag=True, default=False, show_default=True,
-              help="The lab report's scale (all training images, 10 epochs, 20 for the epochs "
-                   "study, finer grids) instead of the quick grid.")
+              help=N_("The lab report's scale (all training images, 10 epochs, 20 for the epochs "
+                   "study, finer grids) instead of the quick grid."))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
               show_default="the CPUs available",
-              help="Trials run at once (one BLAS thread each).")
+              help=N_("Trials run at once (one BLAS thread each)."))
 @dataset_options
 @click.option("--out", "out_dir", required=True, metavar="DIR",
               type=click.Path(file_okay=False, path_type=Path),
-              help="Output folder; running again with it resumes (finished trials are skipped).")
+              help=N_("Output folder; running again with it resumes (finished trials are "
+                      "skipped)."))
 @output_options()
 def sweep(studies, grid_file, executor, address, seeds, full, workers, dataset, data_dir,
           out_dir, progress, quiet) -> None:

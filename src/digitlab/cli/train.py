@@ -21,9 +21,11 @@ from digitlab.api import train
 from digitlab.calibration import calibration_summary
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
+from digitlab.cli.help import TranslatedCommand, _, ngettext, translated
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
 from digitlab.errors import ConfigError, RunExistsError
+from digitlab.i18n import N_, number, percent, significant
 from digitlab.model_summary import summary_table
 from digitlab.modelio import MODEL_FILE
 from digitlab.nn.engines import for_config
@@ -118,7 +120,7 @@ def config_overrides(func: Callable) -> Callable:
     return func
 
 
-class GroupedHelpCommand(click.Command):
+class GroupedHelpCommand(TranslatedCommand):
     """A command whose --help shows the config's flags in sections, one per group."""
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
@@ -127,7 +129,8 @@ class GroupedHelpCommand(click.Command):
             record = param.get_help_record(ctx)
             if record is not None:
                 group = FLAG_GROUPS.get(param.name or "")
-                sections.setdefault(GROUPS[group] if group else "Options", []).append(record)
+                title = translated(GROUPS[group]) if group else translated(N_("Options"))
+                sections.setdefault(title, []).append(record)
         for title, records in sections.items():
             with formatter.section(title):
                 formatter.write_dl(records)
@@ -140,31 +143,31 @@ class GroupedHelpCommand(click.Command):
               help=f"Starting configuration: {', '.join(PRESETS)}.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               show_default="none",
-              help="TOML file of config fields (top level or a [train] table); overrides the "
-                   "preset.")
+              help=N_("TOML file of config fields (top level or a [train] table); overrides the "
+                   "preset."))
 @dataset_options
 @config_overrides
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
               metavar="RUN_DIR", show_default="required unless --resume RUN_DIR",
-              help="Run folder: model.npz, config.json, history, curves.png, evaluation.json.")
+              help=N_("Run folder: model.npz, config.json, history, curves.png, evaluation.json."))
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
               metavar="[RUN_DIR]", show_default="off",
-              help="Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
-                   "only --epochs (and --engine) may change.")
+              help=N_("Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
+                   "only --epochs (and --engine) may change."))
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
-              help="Start afresh even if RUN_DIR already holds a run.")
+              help=N_("Start afresh even if RUN_DIR already holds a run."))
 @click.option("--explain-engine", "explain_engine", is_flag=True, default=False,
-              help="Print the engine, kernels and threads the run would train on, and why, in "
-                   "one line; train nothing.")
+              help=N_("Print the engine, kernels and threads the run would train on, and why, in "
+                   "one line; train nothing."))
 @click.option("--log-to", "log_to", multiple=True, metavar="tensorboard|mlflow",
               show_default="none",
-              help="Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or MLflow "
-                   "(RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both comma-separated. "
-                   "Needs: pip install 'digitlab[tracking]'.")
+              help=N_("Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or "
+                      "MLflow (RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both "
+                      "comma-separated. Needs: pip install 'digitlab[tracking]'."))
 @click.option("--mlflow-uri", "mlflow_uri", default=None, metavar="URI",
               show_default="RUN_DIR/mlruns",
-              help="MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
-                   "sqlite:///...).")
+              help=N_("MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
+                      "sqlite:///...)."))
 @output_options("No summary, progress bar or per-epoch lines; only the final result.")
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
@@ -233,8 +236,10 @@ def _train_into(
         _report_interrupt(result, run_dir, data_dir)
         sys.exit(130)
     if resuming and not epochs_run:
-        click.echo(f"The run already has {len(result.history.epochs)} epochs; give a larger "
-                   "--epochs to train it further.")
+        done = len(result.history.epochs)
+        click.echo(ngettext("The run already has {n} epoch; give a larger --epochs to train it "
+                            "further.", "The run already has {n} epochs; give a larger --epochs "
+                            "to train it further.", done).format(n=done))
     _finish(result, run_dir, quiet)
 
 
@@ -255,25 +260,31 @@ def _describe_run(config: TrainConfig, data, run_dir: Path, resuming: bool) -> s
     n_train = len(data.train.labels)
     if config.max_train_samples:
         n_train = min(n_train, config.max_train_samples)
-    return (
-        f"{'Resuming' if resuming else 'Training'} {sizes} "
-        f"({config.activation}/{config.output_activation}, {config.loss}, {optimizer}, "
-        f"lr {config.lr:g}, batch {config.batch_size}, {config.epochs} epochs, seed {config.seed})"
-        f" on {data.name}: {n_train} training / {len(data.test.labels)} test digits -> {run_dir}"
-    )
+    settings = (f"{config.activation}/{config.output_activation}, {config.loss}, {optimizer}, "
+                + _("lr {lr}, batch {batch}, {epochs} epochs, seed {seed}").format(
+                    lr=significant(config.lr, 6), batch=config.batch_size, epochs=config.epochs,
+                    seed=config.seed))
+    text = (_("Resuming {sizes} ({settings}) on {dataset}: {train} training / {test} test "
+              "digits -> {run_dir}") if resuming else
+            _("Training {sizes} ({settings}) on {dataset}: {train} training / {test} test "
+              "digits -> {run_dir}"))
+    return text.format(sizes=sizes, settings=settings, dataset=data.name, train=number(n_train),
+                       test=number(len(data.test.labels)), run_dir=run_dir)
 
 
 def _print_epoch(config: TrainConfig) -> Callable[[dict[str, Any]], None]:
     width = len(str(config.epochs))
 
     def show(record: dict[str, Any]) -> None:
-        parts = [f"epoch {record['epoch']:>{width}}/{config.epochs}",
-                 f"train E {record['train_loss']:.4f} acc {record['train_accuracy']:.2%}"]
-        for split in ("validation", "test"):
+        parts = [_("epoch {epoch}/{epochs}").format(epoch=f"{record['epoch']:>{width}}",
+                                                     epochs=config.epochs)]
+        for split, label in (("train", _("train E {loss} acc {accuracy}")),
+                             ("validation", _("validation E {loss} acc {accuracy}")),
+                             ("test", _("test E {loss} acc {accuracy}"))):
             if record.get(f"{split}_loss") is not None:
-                parts.append(f"{split} E {record[f'{split}_loss']:.4f} "
-                             f"acc {record[f'{split}_accuracy']:.2%}")
-        parts.append(f"{record['seconds']:.1f} s")
+                parts.append(label.format(loss=number(record[f"{split}_loss"], 4),
+                                          accuracy=percent(record[f"{split}_accuracy"], 2)))
+        parts.append(f"{number(record['seconds'], 1)} s")
         click.echo("  ".join(parts))
 
     return show
@@ -282,12 +293,15 @@ def _print_epoch(config: TrainConfig) -> Callable[[dict[str, Any]], None]:
 def _report_interrupt(result: TrainResult, run_dir: Path, data_dir: Path | None) -> None:
     done = len(result.history.epochs)
     if done == 0:
-        click.echo("Interrupted in epoch 1: no epoch was completed, nothing was saved.", err=True)
+        click.echo(_("Interrupted in epoch 1: no epoch was completed, nothing was saved."),
+                   err=True)
         return
     data = f" --data {data_dir}" if data_dir is not None else ""
     click.echo(
-        f"Interrupted in epoch {done + 1}: the last completed epoch ({done}) is kept in "
-        f"{run_dir / MODEL_FILE}. Continue with: digitlab train --resume {run_dir}{data}",
+        _("Interrupted in epoch {epoch}: the last completed epoch ({done}) is kept in {file}. "
+          "Continue with: {command}").format(
+            epoch=done + 1, done=done, file=run_dir / MODEL_FILE,
+            command=f"digitlab train --resume {run_dir}{data}"),
         err=True,
     )
 
@@ -297,16 +311,21 @@ def _finish(result: TrainResult, run_dir: Path, quiet: bool) -> None:
     history = result.history
     if result.status == "early_stopping":
         best = history.final.get("restored_best_epoch")
-        click.echo(f"Stopped early after epoch {history.final.get('epoch')}; kept the weights of "
-                   f"epoch {best}.")
+        click.echo(_("Stopped early after epoch {epoch}; kept the weights of epoch {best}.")
+                   .format(epoch=history.final.get("epoch"), best=best))
     evaluation = result.evaluation
     if evaluation is None:
-        click.echo(f"No test split: {EVALUATION_FILE} not written. Model saved in {run_dir}.")
+        click.echo(_("No test split: {file} not written. Model saved in {run_dir}.").format(
+            file=EVALUATION_FILE, run_dir=run_dir))
         return
     if not quiet:
         click.echo(format_evaluation(evaluation, details=False))
-    click.echo(f"Test accuracy {evaluation.accuracy:.2%} on {evaluation.n} digits after "
-               f"{len(history.epochs)} epoch{'s' if len(history.epochs) != 1 else ''}; "
-               f"saved in {run_dir}")
+    epochs = len(history.epochs)
+    click.echo(ngettext("Test accuracy {accuracy} on {n} digits after {epochs} epoch; saved in "
+                        "{run_dir}", "Test accuracy {accuracy} on {n} digits after {epochs} "
+                        "epochs; saved in {run_dir}", epochs).format(
+        accuracy=percent(evaluation.accuracy, 2), n=number(evaluation.n), epochs=epochs,
+        run_dir=run_dir))
     if result.calibration is not None:
-        click.echo(f"Test ECE {evaluation.ece:.2%}; " + calibration_summary(result.calibration))
+        click.echo(_("Test ECE {ece}; ").format(ece=percent(evaluation.ece, 2))
+                   + calibration_summary(result.calibration))

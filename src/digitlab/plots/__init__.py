@@ -26,7 +26,8 @@ if not os.environ.get("MPLBACKEND"):
 
 
 def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Path:
-    """Save a matplotlib figure atomically, then close it.
+    """Save a matplotlib figure atomically, then close it; its axes' numbers are written in the
+    active language (:func:`digitlab.plots.ticks.localize_ticks`).
 
     The figure is written to a temporary file with the same suffix in the same folder and renamed
     onto ``path`` only when complete, so a reader never sees a half-written image. The format
@@ -46,8 +47,11 @@ def save_figure(fig: Any, path: str | os.PathLike, **savefig_kwargs: Any) -> Pat
     pathlib.Path
         The path written.
     """
+    from digitlab.plots.ticks import localize_ticks
+
     path = Path(path)
     try:
+        localize_ticks(fig)  # numbers on the axes in the active language: "0,5" in Slovenian
         savefig_kwargs.setdefault("format", (path.suffix or ".png")[1:].lower())
         with atomic_write(path, "wb") as handle:
             fig.savefig(handle, **savefig_kwargs)

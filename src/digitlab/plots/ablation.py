@@ -14,8 +14,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator, PercentFormatter  # noqa: E402
 
+from digitlab.i18n import domain  # noqa: E402
 from digitlab.plots import save_figure  # noqa: E402
 from digitlab.shapes import IMAGE_SHAPE  # noqa: E402
+
+_ = domain("report").gettext
 
 
 def plot_ablation_curves(runs: dict[str, list[dict[str, Any]]], path: str | os.PathLike) -> Path:
@@ -29,19 +32,19 @@ def plot_ablation_curves(runs: dict[str, list[dict[str, Any]]], path: str | os.P
         test = np.mean([run["test_accuracies"] for run in runs[name]], axis=0)
         epochs = np.arange(1, len(test) + 1)
         marker = "o" if len(epochs) <= 12 else None  # a short run is a few points: show them
-        ax.plot(epochs, train, "--", color=colour, marker=marker, label="train (running)")
-        ax.plot(epochs, test, "-", color=colour, marker=marker, label="test")
+        ax.plot(epochs, train, "--", color=colour, marker=marker, label=_("train (running)"))
+        ax.plot(epochs, test, "-", color=colour, marker=marker, label=_("test"))
         low = min(low, float(np.min(test[len(test) // 3 :])), float(np.min(
             train[len(train) // 3 :])))
         ax.set_title(name)
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(_("epoch"))
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7, loc="lower right")
-    axes[0].set_ylabel("digits read correctly")
+    axes[0].set_ylabel(_("digits read correctly"))
     axes[0].set_ylim(max(0.0, low - 0.02), 1.0)
     axes[0].yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-    fig.suptitle("Train and test accuracy per epoch (mean over seeds)")
+    fig.suptitle(_("Train and test accuracy per epoch (mean over seeds)"))
     fig.tight_layout()
     return save_figure(fig, path)
 
@@ -63,6 +66,7 @@ def plot_augmented_digits(images: np.ndarray, labels: np.ndarray, options, path,
             ax.set_xticks([])
             ax.set_yticks([])
             if row == 0:
-                ax.set_title("original" if col == 0 else f"version {col}", fontsize=7)
+                ax.set_title(_("original") if col == 0
+                             else _("version {n}").format(n=col), fontsize=7)
     fig.tight_layout()
     return save_figure(fig, path)

@@ -18,8 +18,12 @@ import numpy as np
 from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
+from digitlab.i18n import domain, number, percent
 from digitlab.plots import detached, save_figure, show_digit
 from digitlab.shapes import N_CLASSES
+
+_report = domain("report")
+_, ngettext, npgettext = _report.gettext, _report.ngettext, _report.npgettext
 
 DPI = 110
 # Matplotlib 3.10 replaced boxplot's ``vert=False`` by ``orientation="horizontal"``.
@@ -37,16 +41,18 @@ def _annotate_bars(ax, bars, labels: Sequence[str], fontsize: float = 8) -> None
 
 # ---------------------------------------------------------------------- confusions
 def plot_confusion_matrix(confusion: np.ndarray, path: str | os.PathLike,
-                          title: str = "Confusion matrix of the test split") -> Path:
+                          title: str | None = None) -> Path:
     """Save :func:`confusion_matrix_figure` to ``path``; return the path."""
     return save_figure(confusion_matrix_figure(confusion, title), path, dpi=DPI)
 
 
 def confusion_matrix_figure(confusion: np.ndarray,
-                            title: str = "Confusion matrix of the test split") -> Figure:
+                            title: str | None = None) -> Figure:
     """Heat map of C (10, 10), rows = true digit; colour = share of the row, each non-empty cell
     annotated with its count and that share. A power-law colour scale keeps the rare
-    off-diagonal confusions visible next to the large diagonal."""
+    off-diagonal confusions visible next to the large diagonal. ``title``: "Confusion matrix of
+    the test split" in the active language by default."""
+    title = title or _("Confusion matrix of the test split")
     confusion = np.asarray(confusion)
     totals = confusion.sum(axis=1, keepdims=True)
     shares = np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
@@ -58,15 +64,16 @@ def confusion_matrix_figure(confusion: np.ndarray,
             if confusion[i, j] == 0:
                 continue
             dark = shares[i, j] > 0.3
-            ax.text(j, i, f"{confusion[i, j]}\n{100 * shares[i, j]:.1f}%", ha="center",
+            ax.text(j, i, f"{confusion[i, j]}\n{number(100 * shares[i, j], 1)}%", ha="center",
                     va="center", fontsize=8, color="white" if dark else "black",
                     fontweight="bold" if i == j else "normal")
     ax.set_xticks(range(n))
     ax.set_yticks(range(n))
-    ax.set_xlabel("predicted digit")
-    ax.set_ylabel("true digit")
-    ax.set_title(title + "\n(count and share of the true digit's images)")
-    fig.colorbar(image, ax=ax, label="share of the true digit's images", shrink=0.85)
+    ax.set_xlabel(_("predicted digit"))
+    ax.set_ylabel(_("true digit"))
+    ax.set_title(_("{title}\n(count and share of the true digit's images)").format(
+        title=title))
+    fig.colorbar(image, ax=ax, label=_("share of the true digit's images"), shrink=0.85)
     fig.tight_layout()
     return detached(fig)
 
@@ -81,20 +88,21 @@ def plot_per_digit_metrics(per_digit: Sequence[dict[str, Any]],
                      for row in per_digit])
     fig, ax = plt.subplots(figsize=(10, 4.5))
     width = 0.4
-    bars_a = ax.bar(digits - width / 2, acc, width, label="accuracy = recall (of the true digit)")
-    bars_p = ax.bar(digits + width / 2, prec, width, label="precision (of the answer)")
+    bars_a = ax.bar(digits - width / 2, acc, width,
+                    label=_("accuracy = recall (of the true digit)"))
+    bars_p = ax.bar(digits + width / 2, prec, width, label=_("precision (of the answer)"))
     _annotate_bars(ax, bars_a, [f"{100 * v:.0f}" for v in acc], 7)
     _annotate_bars(ax, bars_p, [f"{100 * v:.0f}" for v in prec], 7)
     worst = int(np.nanargmin(acc))
-    ax.annotate("worst", (worst - width / 2, acc[worst]), xytext=(0, 14),
+    ax.annotate(_("worst"), (worst - width / 2, acc[worst]), xytext=(0, 14),
                 textcoords="offset points", ha="center", color="tab:red", fontsize=9,
                 fontweight="bold")
     low = np.nanmin(np.r_[acc, prec])
     ax.set_ylim(max(0.0, low - 0.1), 1.06)
     ax.set_xticks(digits)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("share (labels in %)")
-    ax.set_title("Per digit: accuracy and precision on the test split")
+    ax.set_xlabel(_("digit"))
+    ax.set_ylabel(_("share (labels in %)"))
+    ax.set_title(_("Per digit: accuracy and precision on the test split"))
     ax.legend(loc="lower left", fontsize=8)
     fig.tight_layout()
     return save_figure(fig, path, dpi=DPI)
@@ -107,15 +115,15 @@ def plot_mistake_histograms(by_true: Sequence[int], by_predicted: Sequence[int],
     digits = np.arange(len(by_true))
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
     bars = left.bar(digits, by_true, color="tab:red")
-    _annotate_bars(left, bars, [f"{c}\n{100 * c / t:.1f}%" if t else str(c)
+    _annotate_bars(left, bars, [f"{c}\n{number(100 * c / t, 1)}%" if t else str(c)
                                 for c, t in zip(by_true, test_counts, strict=True)], 7)
-    left.set_title("Mistakes by true digit (count, share of that digit)")
-    left.set_xlabel("true digit")
-    left.set_ylabel("misclassified test images")
+    left.set_title(_("Mistakes by true digit (count, share of that digit)"))
+    left.set_xlabel(_("true digit"))
+    left.set_ylabel(_("misclassified test images"))
     bars = right.bar(digits, by_predicted, color="tab:purple")
     _annotate_bars(right, bars, [str(c) for c in by_predicted], 8)
-    right.set_title("Mistakes by predicted digit (wrong answers naming it)")
-    right.set_xlabel("predicted digit")
+    right.set_title(_("Mistakes by predicted digit (wrong answers naming it)"))
+    right.set_xlabel(_("predicted digit"))
     top = max(max(by_true, default=0), max(by_predicted, default=0), 1)
     for ax in (left, right):
         ax.set_xticks(digits)
@@ -179,17 +187,22 @@ def plot_retraining(retraining: dict[str, Any], reference_accuracy: float,
     x = np.arange(len(seeds))
     mean, std = retraining["accuracy_mean"], retraining["accuracy_std"]
     ax.axhspan(100 * (mean - std), 100 * (mean + std), color=REAL_COLOR, alpha=0.15,
-               label=f"mean ± std: {100 * mean:.2f} ± {100 * std:.2f} %")
+               label=_("mean ± std: {mean} ± {std} %").format(mean=number(100 * mean, 2),
+                                                              std=number(100 * std, 2)))
     ax.axhline(100 * mean, color=REAL_COLOR)
-    ax.plot(x, 100 * acc, "o", color=REAL_COLOR, label="retrained")
+    ax.plot(x, 100 * acc, "o", color=REAL_COLOR, label=_("retrained"))
     ax.axhline(100 * reference_accuracy, color="black", ls="--",
-               label=f"analysed network: {100 * reference_accuracy:.2f} %")
+               label=_("analysed network: {accuracy}").format(
+                   accuracy=percent(reference_accuracy, 2)))
     ax.set_xticks(x, [str(s) for s in seeds])
-    ax.set_xlabel("seed")
-    ax.set_ylabel("test accuracy (%)")
+    ax.set_xlabel(_("seed"))
+    ax.set_ylabel(_("test accuracy (%)"))
     epochs = retraining["epochs"]
-    ax.set_title(f"Accuracy of {len(seeds)} retrainings ({epochs} epoch"
-                 f"{'' if epochs == 1 else 's'} each)")
+    ax.set_title(ngettext("Accuracy of {n} retraining ({epochs} each)",
+                          "Accuracy of {n} retrainings ({epochs} each)",
+                          len(seeds)).format(n=len(seeds), epochs=npgettext(
+                              "for how long", "{n} epoch", "{n} epochs", epochs).format(
+                              n=epochs)))
     ax.legend(fontsize=8, loc="lower right")
     spread = max(acc.max() - acc.min(), abs(reference_accuracy - mean), 0.005)
     ax.set_ylim(100 * (min(acc.min(), reference_accuracy) - spread),
@@ -198,14 +211,16 @@ def plot_retraining(retraining: dict[str, Any], reference_accuracy: float,
     mistakes = np.asarray(retraining["mistakes_by_digit"])  # (K, 10)
     digits = [str(d) for d in range(N_CLASSES)]
     _annotated_heatmap(axes[1], mistakes, [str(s) for s in seeds], digits,
-                       "Mistakes per true digit in each retraining", "true digit", "seed")
+                       _("Mistakes per true digit in each retraining"), _("true digit"),
+                       _("seed"))
 
     recurring = retraining["recurring_confusions"][:8]
     counts = np.array([r["counts"] for r in recurring]).reshape(len(recurring), len(seeds))
     labels = [f"{r['true']} → {r['predicted']}" for r in recurring]
     _annotated_heatmap(axes[2], counts, labels, [str(s) for s in seeds],
-                       f"Top-{retraining['top']} confusions per retraining (outlined)",
-                       "seed", "true → predicted")
+                       _("Top-{top} confusions per retraining (outlined)").format(
+                           top=retraining["top"]),
+                       _("seed"), _("true → predicted"))
     for row, pair in enumerate(recurring):
         for col, run in enumerate(retraining["top_confusions"]):
             if any(p["true"] == pair["true"] and p["predicted"] == pair["predicted"]
@@ -258,26 +273,34 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
     train, test = np.asarray(train_counts), np.asarray(test_counts)
     digits, width = np.arange(N_CLASSES), 0.4
     bars = ax.bar(digits - width / 2, 100 * train / max(train.sum(), 1), width,
-                  label=f"training ({train.sum()} images)")
+                  label=ngettext("training ({n} image)", "training ({n} images)",
+                                 int(train.sum())).format(n=number(int(train.sum()))))
     _annotate_bars(ax, bars, [str(c) for c in train], 7)
     bars = ax.bar(digits + width / 2, 100 * test / max(test.sum(), 1), width,
-                  label=f"test ({test.sum()} images)")
+                  label=ngettext("test ({n} image)", "test ({n} images)",
+                                 int(test.sum())).format(n=number(int(test.sum()))))
     _annotate_bars(ax, bars, [str(c) for c in test], 7)
     ax.set_xticks(digits)
-    ax.set_xlabel("digit")
-    ax.set_ylabel("share of the split (%); count on each bar")
+    ax.set_xlabel(_("digit"))
+    ax.set_ylabel(_("share of the split (%); count on each bar"))
     ax.set_ylim(0, 100 * max(train.max() / max(train.sum(), 1),
                              test.max() / max(test.sum(), 1)) * 1.3)
     most, least = int(train.argmax()), int(train.argmin())
-    ratio = f", ratio {train[most] / train[least]:.2f}" if train[least] else ""
-    ax.set_title(f"Class frequencies, training vs test\nlargest imbalance (training): "
-                 f"{most} has {train[most]} images, {least} has {train[least]}{ratio}",
+    if train[least]:
+        imbalance = _("Class frequencies, training vs test\nlargest imbalance (training): "
+                      "{most} has {most_count} images, {least} has {least_count}, ratio {ratio}")
+    else:
+        imbalance = _("Class frequencies, training vs test\nlargest imbalance (training): "
+                      "{most} has {most_count} images, {least} has {least_count}")
+    ax.set_title(imbalance.format(most=most, most_count=train[most], least=least,
+                                  least_count=train[least],
+                                  ratio=number(train[most] / max(train[least], 1), 2)),
                  fontsize=11)
     ax.legend(fontsize=8, loc="upper center", ncol=2)
     fig.subplots_adjust(left=0.03, right=0.99, top=0.9, bottom=0.08)
     left, right = corners[0].get_position().x0, corners[per_digit - 1].get_position().x1
     fig.text((left + right) / 2, corners[0].get_position().y1 + 0.015,
-             "Training examples of each digit", ha="center", va="bottom", fontsize=11)
+             _("Training examples of each digit"), ha="center", va="bottom", fontsize=11)
     return save_figure(fig, path, dpi=DPI)
 
 
@@ -297,11 +320,12 @@ def plot_nondigit_examples(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.
         for c in range(columns):
             if c < len(images):
                 show_digit(axes[r, c + 1], images[c],
-                           f"→ {predicted[c]} ({confidence[c]:.2f})", fontsize=7.5, cmap="gray")
+                           f"→ {predicted[c]} ({number(confidence[c], 2)})", fontsize=7.5,
+                           cmap="gray")
             else:
                 axes[r, c + 1].axis("off")
-    fig.suptitle("What the network answers (→ digit, top probability)\n"
-                 "pixels as stored: 0 black, 1 white", fontsize=11)
+    fig.suptitle(_("What the network answers (→ digit, top probability)\n"
+                   "pixels as stored: 0 black, 1 white"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.8, w_pad=0.2)
     return save_figure(fig, path, dpi=DPI)
 
@@ -317,15 +341,15 @@ def plot_nondigit_predictions(summaries: dict[str, dict[str, Any]],
         shares = np.asarray(summaries[name]["predicted_shares"])
         color = REAL_COLOR if name == names[0] else KIND_COLOR
         ax.bar(np.arange(N_CLASSES), 100 * shares, color=color)
-        ax.set_title(f"{name} (n = {summaries[name]['n']})", fontsize=9)
+        ax.set_title(f"{name} (n = {number(summaries[name]['n'])})", fontsize=9)
         ax.set_xticks(range(N_CLASSES))
         ax.tick_params(labelsize=8)
         ax.set_ylim(0, 105)
     for ax in axes.flat[len(names):]:
         ax.axis("off")
-    fig.supxlabel("predicted digit", fontsize=10)
-    fig.supylabel("% of the answers", fontsize=10)
-    fig.suptitle("Which digit the network answers, per kind of image", fontsize=11)
+    fig.supxlabel(_("predicted digit"), fontsize=10)
+    fig.supylabel(_("% of the answers"), fontsize=10)
+    fig.suptitle(_("Which digit the network answers, per kind of image"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     return save_figure(fig, path, dpi=DPI)
 
@@ -335,11 +359,18 @@ def plot_nondigit_confidence(summaries: dict[str, dict[str, Any]], path: str | o
     """Horizontal bars per kind (real test digits first, in blue): mean top probability, share
     of confident answers and, for non-softmax outputs, the mean output margin."""
     names = list(summaries)
-    panels = [("mean_top_probability", "mean top probability", "{:.2f}", 1.0),
-              ("share_confident", f"share with top probability ≥ {threshold}", "{:.0%}", 1.0)]
+    def decimal(value: float) -> str:
+        return number(value, 2)
+
+    def share(value: float) -> str:
+        return percent(value, 0)
+
+    panels = [("mean_top_probability", _("mean top probability"), decimal, 1.0),
+              ("share_confident", _("share with top probability ≥ {threshold}").format(
+                  threshold=number(threshold)), share, 1.0)]
     if show_margin:
         top = max(s["mean_margin"] for s in summaries.values())
-        panels.append(("mean_margin", "mean output margin (top − second)", "{:.2f}", top))
+        panels.append(("mean_margin", _("mean output margin (top − second)"), decimal, top))
     fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels) + 1.5,
                                                       0.42 * len(names) + 1.4), sharey=True)
     y = np.arange(len(names))
@@ -349,14 +380,14 @@ def plot_nondigit_confidence(summaries: dict[str, dict[str, Any]], path: str | o
         ax.barh(y, values, color=colors)
         ax.axvline(values[0], color=REAL_COLOR, ls="--", lw=1)  # the real digits' level
         for yi, v in zip(y, values, strict=True):
-            ax.text(v, yi, " " + fmt.format(v), va="center", fontsize=8)
+            ax.text(v, yi, " " + fmt(v), va="center", fontsize=8)
         ax.set_xlim(0, max(high, 1e-9) * 1.2)
         ax.set_title(label, fontsize=10)
     first = np.atleast_1d(axes)[0]
     first.set_yticks(y, names)
     first.invert_yaxis()  # shared: real digits on top in every panel
-    fig.suptitle("How sure the network is: real digits (blue) vs images that are not digits",
-                 fontsize=11)
+    fig.suptitle(_("How sure the network is: real digits (blue) vs images that are not "
+                   "digits"), fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return save_figure(fig, path, dpi=DPI)
 
@@ -370,8 +401,8 @@ def plot_nondigit_scores(scores: dict[str, dict[str, np.ndarray]],
     ``auroc`` and ``auroc_energy`` (none for the real digits)."""
     names = list(scores)
     fig, axes = plt.subplots(1, 2, figsize=(14, 0.45 * len(names) + 1.6), sharey=True)
-    panels = [("max_probability", "auroc", "top probability (higher = more digit-like)"),
-              ("energy", "auroc_energy", "energy −logsumexp z (lower = more digit-like)")]
+    panels = [("max_probability", "auroc", _("top probability (higher = more digit-like)")),
+              ("energy", "auroc_energy", _("energy −logsumexp z (lower = more digit-like)"))]
     for ax, (key, auroc_key, label) in zip(axes, panels, strict=True):
         data = [np.asarray(scores[n][key], dtype=float) for n in names]
         boxes = ax.boxplot(data, **HORIZONTAL, whis=(5, 95), showfliers=False,
@@ -381,13 +412,13 @@ def plot_nondigit_scores(scores: dict[str, dict[str, np.ndarray]],
             patch.set_alpha(0.6)
         for i, name in enumerate(names):
             if name in aurocs:
-                ax.text(1.01, i + 1, f"AUROC {aurocs[name][auroc_key]:.2f}", fontsize=8,
+                ax.text(1.01, i + 1, f"AUROC {number(aurocs[name][auroc_key], 2)}", fontsize=8,
                         va="center", transform=ax.get_yaxis_transform())
         ax.set_xlabel(label)
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(np.arange(1, len(names) + 1), names)
     axes[0].invert_yaxis()
-    fig.suptitle("Scores that tell real digits (blue) from images that are not digits",
+    fig.suptitle(_("Scores that tell real digits (blue) from images that are not digits"),
                  fontsize=11)
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     fig.subplots_adjust(wspace=0.25)

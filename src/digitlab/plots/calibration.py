@@ -12,10 +12,13 @@ import numpy as np
 from matplotlib.patches import Patch
 from matplotlib.ticker import PercentFormatter
 
+from digitlab.i18n import N_, domain, number, percent
 from digitlab.plots import detached, save_figure
 
+_ = domain("report").gettext
+
 DPI = 110
-TITLE = "Reliability of the network's confidence"
+TITLE = N_("Reliability of the network's confidence")
 BAR_COLOR, GAP_COLOR = "tab:blue", "tab:red"
 
 
@@ -37,18 +40,18 @@ def reliability_figure(reliability_before: Any, reliability_after: Any | None = 
     bar and the bin's mean confidence; the legend gives the ECE. ``temperature`` names the T of
     the second panel.
     """
-    panels = [(reliability_before, "before calibration (T = 1)")]
+    panels = [(reliability_before, _("before calibration (T = 1)"))]
     if reliability_after is not None:
-        after = "after temperature scaling"
+        after = _("after temperature scaling")
         if temperature is not None:
-            after += f" (T = {temperature:.3g})"
+            after = _("after temperature scaling (T = {t})").format(t=number(temperature, 2))
         panels.append((reliability_after, after))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 5.2), squeeze=False)
     for ax, (rel, subtitle) in zip(axes[0], panels, strict=True):
         _draw_panel(ax, rel, subtitle)
-    axes[0][0].set_ylabel("accuracy (share read correctly)")
+    axes[0][0].set_ylabel(_("accuracy (share read correctly)"))
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_(title))
     fig.tight_layout()
     return detached(fig)
 
@@ -67,16 +70,17 @@ def _draw_panel(ax: Any, rel: Any, subtitle: str) -> None:
            color=GAP_COLOR, alpha=0.3, edgecolor=GAP_COLOR, hatch="//", linewidth=0.6)
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1)
     ece = rel.ece
-    ece_text = "n/a" if not np.isfinite(ece) else f"{100 * ece:.2f} %"
+    ece_text = percent(ece if np.isfinite(ece) else None, 2)
     handles = [
-        Patch(facecolor=BAR_COLOR, edgecolor="black", label=f"accuracy (ECE {ece_text})"),
+        Patch(facecolor=BAR_COLOR, edgecolor="black",
+              label=_("accuracy (ECE {ece})").format(ece=ece_text)),
         Patch(facecolor=GAP_COLOR, alpha=0.3, edgecolor=GAP_COLOR, hatch="//",
-              label="gap to the mean confidence"),
-        plt.Line2D([], [], ls="--", color="grey", label="perfect calibration"),
+              label=_("gap to the mean confidence")),
+        plt.Line2D([], [], ls="--", color="grey", label=_("perfect calibration")),
     ]
     ax.legend(handles=handles, loc="upper left", fontsize=8)
-    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (largest probability)",
-           title=f"{subtitle}, {rel.n:,} digits")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=_("confidence (largest probability)"),
+           title=_("{panel}, {n} digits").format(panel=subtitle, n=number(rel.n)))
     ax.title.set_fontsize(10)
     for axis in (ax.xaxis, ax.yaxis):
         axis.set_major_formatter(PercentFormatter(xmax=1.0))

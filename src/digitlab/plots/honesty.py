@@ -11,7 +11,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
+from digitlab.data.outliers import relation_name
+from digitlab.i18n import domain
 from digitlab.plots import detached, save_figure, show_digit
+
+_ = domain("report").gettext
 
 DPI = 110
 #: the background band of each relation of a kind to the outliers trained on
@@ -42,14 +46,16 @@ def confidence_by_kind_figure(medians: dict[str, dict[str, float]], relations: d
     for i, (network, colour) in enumerate(zip(networks, plt.cm.tab10.colors, strict=False)):
         y = np.arange(len(inputs)) - 0.4 + (i + 0.5) * height
         values = [medians[network][title] for title in inputs]
-        ax.barh(y, values, height=height, color=colour, label=f"{network} network", zorder=2)
+        ax.barh(y, values, height=height, color=colour,
+                label=_("{network} network").format(network=network), zorder=2)
     ax.set_yticks(np.arange(len(inputs)))
-    ax.set_yticklabels([title if title not in relations else f"{title} ({relations[title]})"
+    ax.set_yticklabels([title if title not in relations
+                        else f"{title} ({relation_name(relations[title])})"
                         for title in inputs], fontsize=8)
     ax.set_ylim(len(inputs) - 0.5, -0.5)  # the first input on top
-    ax.axvline(0.1, color="grey", ls=":", lw=1, zorder=1, label="1/10: no idea")
-    ax.set(xlim=(0, 1), xlabel="median top probability (how sure the answer is)",
-           title="How sure each network is, on digits and on what is not a digit")
+    ax.axvline(0.1, color="grey", ls=":", lw=1, zorder=1, label=_("1/10: no idea"))
+    ax.set(xlim=(0, 1), xlabel=_("median top probability (how sure the answer is)"),
+           title=_("How sure each network is, on digits and on what is not a digit"))
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0))
     handles, labels = ax.get_legend_handles_labels()
     fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=len(labels), frameon=False)
@@ -60,15 +66,17 @@ def confidence_by_kind_figure(medians: dict[str, dict[str, float]], relations: d
 
 def plot_dream_rows(digits: Sequence[int], rows: dict[str, np.ndarray],
                     path: str | os.PathLike,
-                    title: str = "Dreams from a black image (equation (3))") -> Path:
+                    title: str | None = None) -> Path:
     """Save :func:`dream_rows_figure` to ``path``; return the path."""
     return save_figure(dream_rows_figure(digits, rows, title), path, dpi=DPI)
 
 
 def dream_rows_figure(digits: Sequence[int], rows: dict[str, np.ndarray],
-                      title: str = "Dreams from a black image (equation (3))"):
+                      title: str | None = None):
     """One row of dreams (D, 784) per network (``rows``: label -> dreams), one column per digit;
-    each image drawn from 0 to its own brightest pixel."""
+    each image drawn from 0 to its own brightest pixel. ``title`` defaults to "Dreams from a
+    black image (equation (3))" in the active language."""
+    title = title or _("Dreams from a black image (equation (3))")
     n = len(digits)
     fig, axes = plt.subplots(len(rows), n, figsize=(max(1.2 * n + 1.2, 7.0),
                                                     1.45 * len(rows) + 0.9), squeeze=False)
@@ -79,7 +87,7 @@ def dream_rows_figure(digits: Sequence[int], rows: dict[str, np.ndarray],
                        fontsize=8)
         axes[i, 0].set_ylabel(label.replace(" ", "\n", 1), fontsize=9)
     fig.suptitle(title, fontsize=11)
-    fig.text(0.5, 0.015, "each image drawn from 0 (white) to its own brightest pixel (black)",
+    fig.text(0.5, 0.015, _("each image drawn from 0 (white) to its own brightest pixel (black)"),
              ha="center", fontsize=8, color="0.3")
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
     return detached(fig)

@@ -21,8 +21,11 @@ def figure_png(fig: Any, dpi: int = 90) -> bytes:
     """The PNG bytes of a matplotlib figure (which is then closed)."""
     import matplotlib.pyplot as plt
 
+    from digitlab.plots.ticks import localize_ticks
+
     buffer = io.BytesIO()
     try:
+        localize_ticks(fig)
         fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     finally:
         plt.close(fig)

@@ -23,8 +23,14 @@ from matplotlib.ticker import (
     PercentFormatter,
 )
 
-from digitlab.formatting import format_value
+from digitlab.formatting import format_value, stored_text
+from digitlab.i18n import N_, domain, number
 from digitlab.plots import save_figure
+
+_report = domain("report")
+_, ngettext = _report.gettext, _report.ngettext
+#: the config fields that name a study's series, as the legend's title shows them
+SERIES_KEYS = {"activation": N_("activation"), "optimizer": N_("optimizer")}
 
 DPI = 110
 #: colour per hidden activation, line style and marker per optimizer (the built-in studies).
@@ -60,29 +66,32 @@ def plot_study(study: dict[str, Any], path: str | os.PathLike, seeds: int | None
             ax.errorbar(xs, ys, yerr=errors, color=color, linestyle=linestyle, marker=marker,
                         markersize=4.5, linewidth=1.6, capsize=2.5, elinewidth=1, label=name)
 
-    for ax, title in ((ax_train, "training accuracy (running mean over the last epoch)"),
-                      (ax_test, "test accuracy (held-out test split)")):
+    for ax, title in ((ax_train, _("training accuracy (running mean over the last epoch)")),
+                      (ax_test, _("test accuracy (held-out test split)"))):
         ax.set_title(title)
-        ax.set_xlabel(study["xlabel"])
+        ax.set_xlabel(stored_text(study["xlabel"]))
         ax.grid(True, alpha=0.3, which="major")
         ax.yaxis.set_major_formatter(PercentFormatter(xmax=100, decimals=0))
         ax.tick_params(labelleft=True)
         _x_axis(ax, study, [json.loads(v) for v in values], categorical)
-    ax_train.set_ylabel("digits read correctly (mean ± std over seeds)")
+    ax_train.set_ylabel(_("digits read correctly (mean ± std over seeds)"))
 
     handles, labels = ax_test.get_legend_handles_labels()
     if not handles:
         handles, labels = ax_train.get_legend_handles_labels()
-    legend_title = " / ".join(study["series_keys"]) or None
+    legend_title = " / ".join(_(SERIES_KEYS.get(k, k)) for k in study["series_keys"]) or None
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4) or 1,
                title=legend_title, frameon=False, fontsize=9, title_fontsize=9)
-    fig.suptitle(study["title"], fontsize=13, y=0.99)
+    fig.suptitle(stored_text(study["title"]), fontsize=13, y=0.99)
     fig.text(0.5, 0.925, _subtitle(study, seeds), ha="center", fontsize=9, color="0.3")
     rows = math.ceil(len(labels) / 4) if labels else 0
     bottom = 0.13 + 0.045 * rows
     if study["failed"]:
-        fig.text(0.01, 0.01, f"{study['failed']} of {study['trials']} trials failed (e.g. "
-                 "diverged) and are left out of the means", fontsize=8, color="tab:red")
+        failed = ngettext("{failed} of {n} trial failed (e.g. diverged) and is left out of "
+                          "the means", "{failed} of {n} trials failed (e.g. diverged) and are "
+                          "left out of the means", study["trials"])
+        fig.text(0.01, 0.01, failed.format(failed=study["failed"], n=study["trials"]),
+                 fontsize=8, color="tab:red")
     fig.subplots_adjust(left=0.07, right=0.985, top=0.84, bottom=bottom, wspace=0.12)
     return save_figure(fig, path, dpi=DPI)
 
@@ -92,18 +101,21 @@ def _subtitle(study: dict[str, Any], seeds: int | None) -> str:
     fixed = study.get("fixed", {})
     parts = []
     if seeds:
-        parts.append(f"mean ± std over {seeds} seed{'s' if seeds > 1 else ''}")
+        parts.append(_("mean ± std over seeds ({seeds})").format(seeds=seeds))
     if "batch_size" in fixed:
-        parts.append(f"batch size {fixed['batch_size']}")
+        parts.append(_("batch size {size}").format(size=fixed["batch_size"]))
     if fixed.get("output_activation") == "softmax" and fixed.get("loss") == "ce":
-        parts.append("softmax + cross-entropy")
+        parts.append(_("softmax + cross-entropy"))
     if "hidden" in fixed and study["parameter"] not in ("layers", "neurons"):
-        widths = "-".join(str(n) for n in fixed["hidden"]) or "no"
-        parts.append(f"hidden {widths}")
+        widths = "-".join(str(n) for n in fixed["hidden"])
+        parts.append(_("hidden layers {widths}").format(widths=widths) if widths
+                     else _("no hidden layer"))
     if "epochs" in fixed and not study["per_epoch"]:
-        parts.append(f"{fixed['epochs']} epoch{'s' if fixed['epochs'] != 1 else ''}")
+        parts.append(ngettext("{n} epoch", "{n} epochs", fixed["epochs"]).format(
+            n=fixed["epochs"]))
     if fixed.get("max_train_samples"):
-        parts.append(f"first {fixed['max_train_samples']:,} training images")
+        parts.append(_("the first {n} training images").format(
+            n=number(fixed["max_train_samples"])))
     if "dataset" in fixed:
         parts.append(str(fixed["dataset"]))
     return ", ".join(parts)

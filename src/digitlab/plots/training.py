@@ -11,11 +11,13 @@ import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, PercentFormatter
 
+from digitlab.i18n import N_, domain
 from digitlab.plots import detached, save_figure
 
+_ = domain("report").gettext
 #: per-epoch series: (history column prefix, legend label, colour)
-SPLITS = (("train", "train", "tab:blue"), ("validation", "validation", "tab:orange"),
-          ("test", "test", "tab:green"))
+SPLITS = (("train", N_("train"), "tab:blue"), ("validation", N_("validation"), "tab:orange"),
+          ("test", N_("test"), "tab:green"))
 
 
 def plot_training_curves(
@@ -52,19 +54,20 @@ def training_curves_figure(
             pairs = [(e, v) for e, v in zip(numbers, values, strict=True) if v is not None]
             if pairs:
                 xs, ys = zip(*pairs, strict=True)
-                ax.plot(xs, ys, marker=marker, color=colour, label=label)
-    ax_loss.set(title="E per epoch", xlabel="epoch", ylabel="mean E per sample")
-    ax_acc.set(title="accuracy per epoch", xlabel="epoch", ylabel="digits read correctly")
+                ax.plot(xs, ys, marker=marker, color=colour, label=_(label))
+    ax_loss.set(title=_("E per epoch"), xlabel=_("epoch"), ylabel=_("mean E per sample"))
+    ax_acc.set(title=_("accuracy per epoch"), xlabel=_("epoch"),
+               ylabel=_("digits read correctly"))
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
 
     samples = [point["samples"] for point in trace]
     ax_trace_loss.plot(samples, [p["loss"] for p in trace], color="tab:blue", lw=1)
     ax_trace_acc.plot(samples, [p["accuracy"] for p in trace], color="tab:blue", lw=1)
-    ax_trace_loss.set(title="running E while training", xlabel="training samples seen",
-                      ylabel="mean E per sample")
-    ax_trace_acc.set(title="running accuracy while training", xlabel="training samples seen",
-                     ylabel="digits read correctly")
+    ax_trace_loss.set(title=_("running E while training"), xlabel=_("training samples seen"),
+                      ylabel=_("mean E per sample"))
+    ax_trace_acc.set(title=_("running accuracy while training"),
+                     xlabel=_("training samples seen"), ylabel=_("digits read correctly"))
     _mark_epoch_ends(trace, (ax_trace_loss, ax_trace_acc))
 
     for ax in (ax_acc, ax_trace_acc):

@@ -14,6 +14,10 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from digitlab.i18n import domain, significant
+
+_ = domain("report").gettext
+
 
 @dataclass
 class Figure:
@@ -45,17 +49,25 @@ class Section:
 
 def _cell(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
+        return significant(value, 4)
     return str(value)
 
 
-def render_html(title: str, subtitle: str, sections: list[Section], css: str) -> str:
-    """A complete HTML page: navigation, then each section in order."""
+def _status(section: Section) -> str:
+    """Why a stage shows no results, in a sentence of the active language."""
+    if section.status == "skipped":
+        return _("This stage was skipped: {why}").format(why=section.note)
+    return _("This stage failed: {why}").format(why=section.note)
+
+
+def render_html(title: str, subtitle: str, sections: list[Section], css: str,
+                lang: str = "en") -> str:
+    """A complete HTML page in language ``lang``: navigation, then each section in order."""
     esc = html.escape
     nav = "".join(f'<li><a href="#{esc(s.anchor)}">{esc(s.title)}</a></li>' for s in sections)
     parts = [
         "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
+        f'<html lang="{esc(lang)}"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{esc(title)}</title><style>{css}</style></head><body>",
         f"<header><h1>{esc(title)}</h1><p>{esc(subtitle)}</p></header>",
@@ -66,8 +78,7 @@ def render_html(title: str, subtitle: str, sections: list[Section], css: str) ->
         if section.intro:
             parts.append(f'<p class="intro">{esc(section.intro)}</p>')
         if section.status != "done":
-            parts.append(f'<p class="note">This stage was {esc(section.status)}: '
-                         f"{esc(section.note)}</p>")
+            parts.append(f'<p class="note">{esc(_status(section))}</p>')
         if section.findings:
             items = "".join(f"<li>{esc(f)}</li>" for f in section.findings)
             parts.append(f'<ul class="findings">{items}</ul>')
@@ -86,7 +97,8 @@ def render_html(title: str, subtitle: str, sections: list[Section], css: str) ->
                 f'loading="lazy"><figcaption>{esc(figure.caption)}</figcaption></figure>'
             )
         for name, config in section.configs.items():
-            parts.append(f"<details><summary>Configuration: {esc(name)}</summary>"
+            summary = _("Configuration: {name}").format(name=name)
+            parts.append(f"<details><summary>{esc(summary)}</summary>"
                          f"<pre>{esc(json.dumps(config, indent=2))}</pre></details>")
         parts.append("</section>")
     parts.append("</main></body></html>")
@@ -106,7 +118,7 @@ def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
         if section.intro:
             lines += [md(section.intro), ""]
         if section.status != "done":
-            lines += [f"*This stage was {md(section.status)}: {md(section.note)}*", ""]
+            lines += [f"*{md(_status(section))}*", ""]
         lines += [f"- {md(finding)}" for finding in section.findings]
         if section.findings:
             lines.append("")
@@ -123,7 +135,8 @@ def render_markdown(title: str, subtitle: str, sections: list[Section]) -> str:
         for name, config in section.configs.items():
             text = json.dumps(config, indent=2)
             fence = "`" * max(3, 1 + max((len(run) for run in re.findall("`+", text)), default=0))
-            lines += [f"<details><summary>Configuration: {html.escape(str(name))}</summary>", "",
+            summary = _("Configuration: {name}").format(name=name)
+            lines += [f"<details><summary>{html.escape(summary)}</summary>", "",
                       f"{fence}json", text, fence, "</details>", ""]
     return "\n".join(lines)
 

@@ -7,7 +7,9 @@ The results of the analysis, the studies and the dream are typed records
 :class:`~digitlab.dreaming.results.DreamStudyResult`); those of the data and training stages are
 JSON-ready dicts. A stage's ``result_type`` rebuilds its record from the cached JSON.
 
-Every sentence that states a finding is formatted from the measured numbers in ``results``.
+Every sentence that states a finding is formatted from the measured numbers in ``results``,
+as a whole sentence of the ``report`` catalog (:mod:`digitlab.i18n`) in the active language:
+counts choose their plural form (``ngettext``), numbers are written the language's way.
 """
 
 from __future__ import annotations
@@ -19,16 +21,25 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.analysis.findings import epochs_for
 from digitlab.analysis.results import AnalysisResult
 from digitlab.config import preset
+from digitlab.data.outliers import relation_name
 from digitlab.dreaming.results import DreamStudyResult
-from digitlab.formatting import pct
+from digitlab.formatting import listed, pct, stored_text
+from digitlab.i18n import N_, domain, number
 from digitlab.records import Record
 from digitlab.reporting.document import Figure, Section, Table
 from digitlab.reporting.settings import ReportSettings
 from digitlab.shapes import N_CLASSES, N_PIXELS
+from digitlab.studies.ablation import variant_name
+from digitlab.studies.honesty import network_name
 from digitlab.studies.results import StudiesSummary, StudyPoint
 from digitlab.training import CURVES_FIGURE
+
+_report = domain("report")
+_, ngettext, pgettext, npgettext = (_report.gettext, _report.ngettext, _report.pgettext,
+                                    _report.npgettext)
 
 
 @dataclass
@@ -94,19 +105,27 @@ def data_section(ctx: Context, r: dict[str, Any]) -> Section:
     shares = counts / counts.sum()
     most, least = int(np.argmax(counts)), int(np.argmin(counts))
     names = r["class_names"]
-    held_out = ("the dataset's official test split" if r["test_is_official"] else
-                f"a stratified {pct(r['test_fraction'])} held out with the seed")
+    if r["test_is_official"]:
+        sizes = _("{train} training images and {test} test images (the dataset's official test "
+                  "split); pixels scaled to [0, 1].")
+    else:
+        sizes = _("{train} training images and {test} test images (a stratified {share} held "
+                  "out with the seed); pixels scaled to [0, 1].")
     findings = [
-        f"{r['n_train']} training images and {r['n_test']} test images ({held_out}); "
-        "pixels scaled to [0, 1].",
-        f"The most frequent digit is {names[most]} ({counts[most]} images, {pct(shares[most])}), "
-        f"the least frequent {names[least]} ({counts[least]}, {pct(shares[least])}): a ratio of "
-        f"{counts[most] / counts[least]:.2f}.",
+        sizes.format(train=number(r["n_train"]), test=number(r["n_test"]),
+                     share=pct(r["test_fraction"])),
+        _("The most frequent digit is {most} ({most_count} images, {most_share}), the least "
+          "frequent {least} ({least_count}, {least_share}): a ratio of {ratio}.").format(
+            most=names[most], most_count=number(counts[most]), most_share=pct(shares[most]),
+            least=names[least], least_count=number(counts[least]),
+            least_share=pct(shares[least]), ratio=number(counts[most] / counts[least], 2)),
     ]
-    table = Table(["digit", *names], [["train", *r["train_counts"]], ["test", *r["test_counts"]]],
-                  "Images per digit")
-    return Section("data", "The data", f"Source: {r['source']}", findings,
-                   [Figure(r["figures"]["examples"], "Ten training examples of each digit")],
+    table = Table([_("digit"), *names], [[_("train"), *r["train_counts"]],
+                                         [_("test"), *r["test_counts"]]],
+                  _("Images per digit"))
+    source = _("Source: {source}").format(source=stored_text(r["source"]))
+    return Section("data", _("The data"), source, findings,
+                   [Figure(r["figures"]["examples"], _("Ten training examples of each digit"))],
                    [table])
 
 
@@ -135,7 +154,7 @@ def train_stage(name: str):
 
         config = _train_config(ctx, name)
         result = train(config, ctx.dataset, run_dir=stage_dir / "run", progress=ctx.progress,
-                       curves_title=f"{name} network")
+                       curves_title=_(NETWORK_TITLES[name]))
         curves = stage_dir / "run" / CURVES_FILE
         network = result.network
         return {
@@ -150,6 +169,29 @@ def train_stage(name: str):
     return settings, run
 
 
+#: the trained networks' names as their figures and the configurations' headings show them
+NETWORK_TITLES = {"assignment": N_("assignment network"), "report": N_("final network")}
+
+
+def epochs_count(n: int) -> str:
+    """"10 epochs" as a count (the nominative in Slovenian: 1 epoha, 2 epohi, 5 epoh)."""
+    return ngettext("{n} epoch", "{n} epochs", n).format(n=n)
+
+
+def seeds_count(n: int) -> str:
+    return ngettext("{n} seed", "{n} seeds", n).format(n=n)
+
+
+def steps_count(n: int) -> str:
+    return ngettext("{n} step", "{n} steps", n).format(n=n)
+
+
+def points(change: float, digits: int = 1) -> str:
+    """A change of a share in percentage points, signed: 0.012 -> "+1.2" ("+1,2")."""
+    sign = "+" if change >= 0 else "−"
+    return sign + number(abs(100 * change), digits)
+
+
 def _training_findings(r: dict[str, Any]) -> list[str]:
     epochs = r["history"]["epochs"]
     final = r["final"]
@@ -157,51 +199,63 @@ def _training_findings(r: dict[str, Any]) -> list[str]:
     best = int(np.argmax(test))
     seconds = float(np.median([e["seconds"] for e in epochs]))
     findings = [
-        f"After {len(epochs)} epoch{'s' if len(epochs) > 1 else ''}: test accuracy "
-        f"{pct(final['test_accuracy'])}, mean test E {final['test_loss']:.4f}; training "
-        f"accuracy {pct(final['train_accuracy'])} "
-        "(running mean over the last epoch).",
-        f"The best test accuracy was {pct(test[best])} after epoch {best + 1}; "
-        f"one epoch took {seconds:.1f} s (median).",
+        ngettext("After {n} epoch: test accuracy {test}, mean test E {loss}; training accuracy "
+                 "{train} (running mean over the last epoch).",
+                 "After {n} epochs: test accuracy {test}, mean test E {loss}; training accuracy "
+                 "{train} (running mean over the last epoch).", len(epochs)).format(
+            n=len(epochs), test=pct(final["test_accuracy"]), loss=number(final["test_loss"], 4),
+            train=pct(final["train_accuracy"])),
+        _("The best test accuracy was {best} after epoch {epoch}; one epoch took {seconds} s "
+          "(median).").format(best=pct(test[best]), epoch=best + 1,
+                              seconds=number(seconds, 1)),
     ]
     trace = r["history"]["trace"]
     if len(trace) >= 2:
-        findings.append(
-            f"During training the share of correct digits rose from {pct(trace[0]['accuracy'])} "
-            f"over the first {trace[0]['samples']} samples to {pct(trace[-1]['accuracy'])} over "
-            f"the last ones, and E fell from {trace[0]['loss']:.3f} to {trace[-1]['loss']:.3f}."
-        )
+        findings.append(ngettext(
+            "During training the share of correct digits rose from {first} over the first "
+            "{n} training example to {last} over the last ones, and E fell from {first_loss} "
+            "to {last_loss}.",
+            "During training the share of correct digits rose from {first} over the first "
+            "{n} training examples to {last} over the last ones, and E fell from {first_loss} "
+            "to {last_loss}.", trace[0]["samples"]).format(
+            first=pct(trace[0]["accuracy"]), n=number(trace[0]["samples"]),
+            last=pct(trace[-1]["accuracy"]), first_loss=number(trace[0]["loss"], 3),
+            last_loss=number(trace[-1]["loss"], 3)))
     if len(epochs) >= 2:
-        gain = test[-1] - test[0]
-        findings.append(f"From epoch 1 to epoch {len(epochs)} the test accuracy changed by "
-                        f"{100 * gain:+.1f} percentage points.")
+        findings.append(_("From epoch 1 to epoch {last} the test accuracy changed by {change} "
+                          "percentage points.").format(last=len(epochs),
+                                                       change=points(test[-1] - test[0])))
     return findings
 
 
 def _summary_table(r: dict[str, Any]) -> Table:
     rows = [list(row) for row in r["summary"]]
-    rows.append(["total", "", r["n_parameters"]])
-    return Table(["layer", "output shape", "parameters"], rows, "Model summary")
+    rows.append([_("total"), "", r["n_parameters"]])
+    return Table([_("layer"), _("output shape"), _("parameters")], rows, _("Model summary"))
 
 
 def assignment_section(ctx: Context, r: dict[str, Any]) -> Section:
-    intro = ("The assignment's network: 784-784-10, f = tanh in every layer, targets +1/−1, "
-             "E = ½‖y − t‖², trained sample by sample with equations (1)–(2), η = "
-             f"{r['config']['lr']}, initial weights Gaussian of variance 2/fan-in, no bias.")
-    return Section("assignment", "The assignment network", intro, _training_findings(r),
-                   [Figure(r["figures"]["curves"], CURVES_FIGURE.caption)],
-                   [_summary_table(r)], {"assignment network": r["config"]})
+    intro = _("The assignment's network: 784-784-10, f = tanh in every layer, targets +1/−1, "
+              "E = ½‖y − t‖², trained example by example with equations (1)–(2), η = {lr}, "
+              "initial weights Gaussian of variance 2/fan-in, no bias.").format(
+        lr=number(r["config"]["lr"]))
+    return Section("assignment", _("The assignment network"), intro, _training_findings(r),
+                   [Figure(r["figures"]["curves"], _(CURVES_FIGURE.caption))],
+                   [_summary_table(r)], {_("assignment network"): r["config"]})
 
 
 def final_section(ctx: Context, r: dict[str, Any]) -> Section:
     c = r["config"]
     sizes = "-".join(str(n) for n in [N_PIXELS, *c["hidden"], N_CLASSES])
-    intro = (f"The lab report's final network: {sizes}, {c['activation']} hidden layers, "
-             f"{c['output_activation']} output with cross-entropy, {c['optimizer']} "
-             f"η = {c['lr']}, batch size {c['batch_size']}, {c['epochs']} epochs.")
-    return Section("final", "The final network", intro, _training_findings(r),
-                   [Figure(r["figures"]["curves"], CURVES_FIGURE.caption)],
-                   [_summary_table(r)], {"final network": c})
+    intro = _("The lab report's final network: {sizes}, {activation} hidden layers, {output} "
+              "output with cross-entropy, {optimizer} η = {lr}, batch size {batch}, "
+              "{epochs}.").format(
+        sizes=sizes, activation=c["activation"], output=c["output_activation"],
+        optimizer=c["optimizer"], lr=number(c["lr"]), batch=c["batch_size"],
+        epochs=epochs_count(c["epochs"]))
+    return Section("final", _("The final network"), intro, _training_findings(r),
+                   [Figure(r["figures"]["curves"], _(CURVES_FIGURE.caption))],
+                   [_summary_table(r)], {_("final network"): c})
 
 
 # ---------------------------------------------------------------------------------------- beyond
@@ -223,15 +277,10 @@ def run_beyond(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     return results
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
 def beyond_section(ctx: Context, r: dict[str, Any]) -> Section:
     rows = {row["variant"]: row for row in r["rows"]}
     lab, best = rows["lab recipe"], rows["+ all"]
-    full_length = r["mode"] == "full"
-    intro = (
+    intro = [_(
         "How far a plain multilayer perceptron goes on the same digits, one ingredient at a "
         "time, from the lab's recipe (the final network above) to the 'best' preset: a one-cycle "
         "learning-rate schedule (linear warm-up, cosine decay, per batch), dropout on the hidden "
@@ -239,44 +288,55 @@ def beyond_section(ctx: Context, r: dict[str, Any]) -> Section:
         "(rotation, scaling, shear, translation; made in a background thread while the step "
         "runs). '+ all' is the 'best' preset (ReLU, batch 64, all three); '+ ensemble' averages "
         "the probabilities of its networks from all seeds. Every network is tested on the same "
-        f"held-out digits. Here each variant was trained for {_plural(r['epochs'], 'epoch')} "
-        f"with {_plural(r['seeds'], 'seed')}"
-        + (f" on {r['samples']} training digits" if r["samples"] else "")
-        + ("." if full_length else
-           f" — shorter than the 'best' preset's {r['best_epochs']} epochs, so that the whole "
-           "report stays within about ten minutes; 'digitlab report --full' runs it at full "
-           "length, where augmentation has the epochs it needs to pay off.")
-    )
+        "held-out digits.")]
+    if r["samples"]:
+        intro.append(_("Here each variant was trained for {epochs} on {samples} training "
+                       "digits, once per seed ({seeds}).").format(
+            epochs=epochs_for(r["epochs"]), samples=number(r["samples"]),
+            seeds=seeds_count(r["seeds"])))
+    else:
+        intro.append(_("Here each variant was trained for {epochs}, once per seed "
+                       "({seeds}).").format(epochs=epochs_for(r["epochs"]),
+                                            seeds=seeds_count(r["seeds"])))
+    if r["mode"] != "full":
+        intro.append(_("That is shorter than the 'best' preset's {epochs}, so that the whole "
+                       "report stays within about ten minutes; 'digitlab report --full' runs "
+                       "it at full length, where augmentation has the epochs it needs to pay "
+                       "off.").format(epochs=epochs_count(r["best_epochs"])))
     findings = []
     for name, row in rows.items():
         if name == "lab recipe":
             continue
-        change = row["mean"] - lab["mean"]
-        findings.append(f"{name}: {pct(row['mean'])} ({100 * change:+.2f} points against the "
-                        f"lab recipe's {pct(lab['mean'])}).")
+        findings.append(_("{variant}: {accuracy} ({change} points against the lab recipe's "
+                          "{lab}).").format(variant=variant_name(name), accuracy=pct(row["mean"]),
+                                            change=points(row["mean"] - lab["mean"], 2),
+                                            lab=pct(lab["mean"])))
     gap = {name: row["train_minus_test"] for name, row in rows.items()
            if row.get("train_minus_test") is not None}
     if gap:
-        narrower = gap["+ all"] < gap["lab recipe"]
-        findings.append(
-            "Overfitting, as the last epoch's running training accuracy minus the test "
-            f"accuracy: {100 * gap['lab recipe']:+.1f} points for the lab recipe, "
-            f"{100 * gap['+ all']:+.1f} for '+ all'"
-            + (" — dropout and distorted digits narrow the gap." if narrower else "."))
-    findings.append(f"Time per epoch (median): lab recipe {lab['seconds_per_epoch']:.1f} s, "
-                    f"'+ all' {best['seconds_per_epoch']:.1f} s.")
+        if gap["+ all"] < gap["lab recipe"]:
+            sentence = _("Overfitting, as the last epoch's running training accuracy minus the "
+                         "test accuracy: {lab} points for the lab recipe, {all} for '+ all' — "
+                         "dropout and distorted digits narrow the gap.")
+        else:
+            sentence = _("Overfitting, as the last epoch's running training accuracy minus the "
+                         "test accuracy: {lab} points for the lab recipe, {all} for '+ all'.")
+        findings.append(sentence.format(lab=points(gap["lab recipe"]), all=points(gap["+ all"])))
+    findings.append(_("Time per epoch (median): lab recipe {lab} s, '+ all' {all} s.").format(
+        lab=number(lab["seconds_per_epoch"], 1), all=number(best["seconds_per_epoch"], 1)))
     table = Table(
-        ["variant", "test accuracy (mean ± std)", "seeds", "per seed", "s/epoch"],
-        [[row["variant"], f"{pct(row['mean'])} ± {100 * row['std']:.2f}", row["n"],
-          ", ".join(f"{100 * a:.1f}" for a in row["accuracies"]),
-          "—" if row["variant"] == "+ ensemble" else f"{row['seconds_per_epoch']:.1f}"]
+        [_("variant"), _("test accuracy (mean ± std)"), _("seeds"), _("per seed"), _("s/epoch")],
+        [[variant_name(row["variant"]),
+          f"{pct(row['mean'])} ± {number(100 * row['std'], 2)}", row["n"],
+          "; ".join(number(100 * a, 1) for a in row["accuracies"]),
+          "—" if row["variant"] == "+ ensemble" else number(row["seconds_per_epoch"], 1)]
          for row in r["rows"]],
-        "From the lab recipe to the best preset")
+        _("From the lab recipe to the best preset"))
     from digitlab.studies.ablation import FIGURES
 
-    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
-    return Section("beyond", "Beyond the assignment", intro, findings, figures, [table],
-                   {"best preset": best["config"]})
+    figures = [Figure(path, _(FIGURES[key].caption)) for key, path in r["figures"].items()]
+    return Section("beyond", _("Beyond the assignment"), " ".join(intro), findings, figures,
+                   [table], {_("best preset"): best["config"]})
 
 
 # ---------------------------------------------------------------------------------------- studies
@@ -318,42 +378,62 @@ def run_studies(ctx: Context, stage_dir: Path) -> StudiesSummary:
 
 def _pm(point: StudyPoint) -> str:
     std = point.test_accuracy_std
-    spread = f" ± {100 * std:.1f}" if std is not None else ""
-    return f"{100 * point.test_accuracy_mean:.1f}{spread} %"
+    spread = f" ± {number(100 * std, 1)}" if std is not None else ""
+    return f"{number(100 * point.test_accuracy_mean, 1)}{spread} %"
+
+
+def _value(value: Any) -> str:
+    """A study's parameter value: numbers the language's way, layer lists as "64,64"."""
+    from digitlab.formatting import format_value
+
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return number(value, None if isinstance(value, float) else 0)
+    return format_value(value)
 
 
 def studies_section(ctx: Context, r: StudiesSummary) -> Section:
     findings, tables, figures = [], [], []
     for name, study in r.studies.items():
+        title = stored_text(study.title)
         ranked = study.best_points()
         if not ranked:
-            findings.append(f"{study.title}: every trial failed.")
+            findings.append(_("{study}: every trial failed.").format(study=title))
             continue
         (top_series, top), (low_series, low) = ranked[0], ranked[-1]
-        findings.append(
-            f"{study.title}: the best result was {top_series} at {study.parameter} = "
-            f"{top.value} with test accuracy {_pm(top)}; the weakest series at its best was "
-            f"{low_series} ({low.value}, {_pm(low)})."
-        )
+        findings.append(_(
+            "{study}: the best result was {series} at {parameter} = {value} with test accuracy "
+            "{accuracy}; the weakest series at its best was {low_series} ({low_value}, "
+            "{low_accuracy}).").format(
+            study=title, series=top_series, parameter=study.parameter, value=_value(top.value),
+            accuracy=_pm(top), low_series=low_series, low_value=_value(low.value),
+            low_accuracy=_pm(low)))
         if study.failed:
-            findings.append(f"{study.failed} of {study.trials} trials of the {name} study "
-                            "failed (diverged or invalid); they are counted, not averaged.")
-        tables.append(Table(["series", f"best {study.parameter}", "test accuracy",
-                             "train accuracy", "seeds"],
-                            [[series, p.value, _pm(p), pct(p.train_accuracy_mean), p.n]
+            findings.append(ngettext(
+                "{failed} of {n} trial of the {study} study failed (diverged or invalid); "
+                "failed trials are counted, not averaged.",
+                "{failed} of {n} trials of the {study} study failed (diverged or invalid); "
+                "failed trials are counted, not averaged.", study.trials).format(
+                failed=study.failed, n=study.trials, study=name))
+        tables.append(Table([_("series"), _("best {parameter}").format(parameter=study.parameter),
+                             _("test accuracy"), _("train accuracy"), _("seeds")],
+                            [[series, _value(p.value), _pm(p), pct(p.train_accuracy_mean), p.n]
                              for series, p in ranked],
-                            f"{study.title}: best point of each series (mean ± std over "
-                            "seeds)"))
+                            _("{study}: best point of each series (mean ± std over "
+                              "seeds)").format(study=title)))
         if name in r.figures:
-            figures.append(Figure(r.figures[name], study.title))
-    findings.append(f"{r.trials} trials in all ({r.failed} failed), "
-                    f"{r.seconds:.0f} s of wall time in this run.")
-    intro = ("Accuracy against the number of epochs, the learning rate, the number of hidden "
-             "layers and of neurons, for each hidden activation and optimizer at batch size 32. "
-             "Single runs are noisy, so every point is the mean over several seeds with its "
-             "standard deviation.")
+            figures.append(Figure(r.figures[name], title))
+    findings.append(ngettext("{n} trial in all ({failed} failed), {seconds} s of wall time in "
+                             "this run.",
+                             "{n} trials in all ({failed} failed), {seconds} s of wall time in "
+                             "this run.", r.trials).format(
+        n=r.trials, failed=r.failed, seconds=number(r.seconds, 0)))
+    intro = _("Accuracy against the number of epochs, the learning rate, the number of hidden "
+              "layers and of neurons, for each hidden activation and optimizer at batch size 32. "
+              "Single runs are noisy, so every point is the mean over several seeds with its "
+              "standard deviation.")
     configs = {name: study.fixed for name, study in r.studies.items()}
-    return Section("studies", "Hyperparameter studies", intro, findings, figures, tables, configs)
+    return Section("studies", _("Hyperparameter studies"), intro, findings, figures, tables,
+                   configs)
 
 
 # ---------------------------------------------------------------------------------------- analysis
@@ -378,23 +458,26 @@ def run_analysis(ctx: Context, stage_dir: Path) -> AnalysisResult:
 
 def analysis_section(ctx: Context, r: AnalysisResult) -> Section:
     from digitlab.analysis.figures import FIGURES
+    from digitlab.analysis.nondigits import kind_title
 
-    figures = [Figure(path, FIGURES[key].caption) for key, path in r.figures.items()]
-    table = Table(["digit", "accuracy (recall)", "precision", "test images"],
+    figures = [Figure(path, _(FIGURES[key].caption)) for key, path in r.figures.items()]
+    table = Table([_("digit"), _("accuracy (recall)"), _("precision"), _("test images")],
                   [[d.digit, pct(d.recall), pct(d.precision), d.count] for d in r.per_digit],
-                  "Per digit on the test split")
+                  _("Per digit on the test split"))
     tables = [table]
     if r.nondigits:
         tables.append(Table(
-            ["input", "most frequent answer", "mean top probability", "confident", "AUROC"],
-            [[k.title, f"{k.most_predicted_digit} ({pct(k.most_predicted_share)})",
-              pct(k.mean_top_probability), pct(k.share_confident), f"{k.auroc:.3f}"]
-             for k in r.nondigits.values()],
-            "Images that are not digits (AUROC: telling real test digits from them by the top "
-            "probability)"))
-    intro = ("Which digits the final network confuses, which it determines worst, how stable "
-             "that is between retrainings, and what it answers to images that are not digits.")
-    return Section("analysis", "Analysis of the final network", intro, list(r.findings),
+            [_("input"), _("most frequent answer"), _("mean top probability"), _("confident"),
+             "AUROC"],
+            [[kind_title(name), f"{k.most_predicted_digit} ({pct(k.most_predicted_share)})",
+              pct(k.mean_top_probability), pct(k.share_confident), _auroc(k.auroc, 3)]
+             for name, k in r.nondigits.items()],
+            _("Images that are not digits (AUROC: telling real test digits from them by the top "
+              "probability)")))
+    intro = _("Which digits the final network confuses, which it determines worst, how stable "
+              "that is between retrainings, and what it answers to images that are not digits.")
+    # written by the analysis in the report's language (the language is in the stage's key)
+    return Section("analysis", _("Analysis of the final network"), intro, list(r.findings),
                    figures, tables)
 
 
@@ -432,38 +515,60 @@ def dream_section(ctx: Context, r: DreamStudyResult) -> Section:
     slowest = dreams[int(np.argmax(steps))]
     converged = sum(d.converged for d in dreams)
     findings = [
-        f"Starting from a {r.start} image, {converged} of {len(dreams)} dreamed digits "
-        f"reached the stopping tolerance; every dream is read as its digit with probability at "
-        f"least {min(probabilities):.3f} (lowest: digit {weakest.digit}).",
-        f"The dreams took between {min(steps)} and {max(steps)} steps (most: digit "
-        f"{slowest.digit}).",
-        f"{sum(d.predicted_digit == d.digit for d in dreams)} of {len(dreams)} dreams are "
-        "classified as the digit they were dreamed for.",
+        ngettext("Starting from {start}, {converged} of {n} dreamed digit reached the stopping "
+                 "tolerance; every dream is read as its digit with probability at least {lowest} "
+                 "(lowest: digit {weakest}).",
+                 "Starting from {start}, {converged} of {n} dreamed digits reached the stopping "
+                 "tolerance; every dream is read as its digit with probability at least {lowest} "
+                 "(lowest: digit {weakest}).", len(dreams)).format(
+            start=start_image(r.start), converged=converged, n=len(dreams),
+            lowest=number(min(probabilities), 3), weakest=weakest.digit),
+        _("The dreams took between {fewest} and {most} steps (most: digit {slowest}).").format(
+            fewest=min(steps), most=max(steps), slowest=slowest.digit),
+        ngettext("{right} of {n} dream is classified as the digit it was dreamed for.",
+                 "{right} of {n} dreams are classified as the digit they were dreamed for.",
+                 len(dreams)).format(right=sum(d.predicted_digit == d.digit for d in dreams),
+                                     n=len(dreams)),
     ]
     turn = r.turn
     if turn:
-        findings.append(
-            f"Turn {turn.from_digit} into {turn.to_digit}: a correctly read test image of "
-            f"{turn.from_digit} changed by L2 = {turn.l2_distance:.2f} and L∞ = "
-            f"{turn.linf_distance:.2f} (pixels in [0, 1]) over {turn.steps} steps is read as "
-            f"{turn.predicted_digit} with probability {turn.final_probability:.3f} "
-            f"(the {turn.from_digit} kept {turn.final_probability_of_from_digit:.3f}). "
-            "This is an adversarial example: a change a person would hardly notice flips the "
-            "network's answer."
-        )
-    table = Table(["digit", "steps", "probability of the digit", "read as", "converged"],
-                  [[d.digit, d.steps, f"{d.final_target_probability:.4f}", d.predicted_digit,
-                    "yes" if d.converged else "no"] for d in dreams],
-                  "Each dream's final state")
+        findings.append(_(
+            "Turn {a} into {b}: a correctly read test image of {a} changed by L2 = {l2} and "
+            "L∞ = {linf} (pixels in [0, 1]) over {steps} is read as {read} with probability "
+            "{p} (the {a} kept {p_a}). This is an adversarial example: a change a person would "
+            "hardly notice flips the network's answer.").format(
+            a=turn.from_digit, b=turn.to_digit, l2=number(turn.l2_distance, 2),
+            linf=number(turn.linf_distance, 2), steps=steps_over(turn.steps),
+            read=turn.predicted_digit, p=number(turn.final_probability, 3),
+            p_a=number(turn.final_probability_of_from_digit, 3)))
+    table = Table([_("digit"), _("steps"), _("probability of the digit"), _("read as"),
+                   _("converged")],
+                  [[d.digit, d.steps, number(d.final_target_probability, 4), d.predicted_digit,
+                    _("yes") if d.converged else _("no")] for d in dreams],
+                  _("Each dream's final state"))
     from digitlab.dreaming.study import FIGURES
 
-    figures = [Figure(path, FIGURES[key].caption) for key, path in (r.figures or {}).items()]
-    intro = ("Equation (3) changes the input instead of the weights: starting from a black "
-             "image, y⁰ ← y⁰ + η δ⁰ W⁰ until the network reads the chosen digit. Pixels stay in "
-             "[0, 1]; a decay toward black, total variation, blur and jitter keep the images "
-             "smooth (each can be switched off with `digitlab dream --plain`).")
-    return Section("dream", "Deep dream", intro, findings, figures, [table],
-                   {"dream options": r.options})
+    figures = [Figure(path, _(FIGURES[key].caption)) for key, path in (r.figures or {}).items()]
+    intro = _("Equation (3) changes the input instead of the weights: starting from a black "
+              "image, y⁰ ← y⁰ + η δ⁰ W⁰ until the network reads the chosen digit. Pixels stay "
+              "in [0, 1]; a decay toward black, total variation, blur and jitter keep the "
+              "images smooth (each can be switched off with `digitlab dream --plain`).")
+    return Section("dream", _("Deep dream"), intro, findings, figures, [table],
+                   {_("dream options"): r.options})
+
+
+#: where a dream starts (``DreamOptions.start``), as the findings name it
+START_IMAGES = {"black": N_("a black image"), "noise": N_("an image of noise"),
+                "mean": N_("the mean training image")}
+
+
+def start_image(start: str) -> str:
+    return _(START_IMAGES[start]) if start in START_IMAGES else start
+
+
+def steps_over(n: int) -> str:
+    """"12 steps" as how long a change took ("over ..."; in Slovenian "v 12 korakih")."""
+    return npgettext("over how many", "{n} step", "{n} steps", n).format(n=n)
 
 
 # ---------------------------------------------------------------------------------------- honesty
@@ -487,13 +592,12 @@ def run_honesty(ctx: Context, stage_dir: Path) -> dict[str, Any]:
     return results
 
 
+
+
 def _titles(r: dict[str, Any], relation: str) -> list[str]:
-    return [k["title"] for k in r["kinds"].values() if k["relation"] == relation]
+    from digitlab.analysis.nondigits import kind_title
 
-
-def _listed(words: list[str]) -> str:
-    """["a", "b", "c"] -> "a, b and c"."""
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+    return [kind_title(k) for k, v in r["kinds"].items() if v["relation"] == relation]
 
 
 def _mean_auroc(network: dict[str, Any], kinds: list[str]) -> float | None:
@@ -502,157 +606,219 @@ def _mean_auroc(network: dict[str, Any], kinds: list[str]) -> float | None:
     return float(np.mean(values)) if values else None
 
 
-def _auroc(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.2f}"
+def _auroc(value: float | None, digits: int = 2) -> str:
+    return number(value, digits)
+
+
+def _scores(values: dict[str, str]) -> str:
+    """{"plain": "0.81", ...} -> "plain 0.81, robust 0.84, ..." with the networks' names."""
+    return ", ".join(f"{network_name(name)} {value}" for name, value in values.items())
+
+
+def _calibration_sentence(nets: dict[str, Any], names: list[str], calibrated: list[str]) -> str:
+    def scaled(name: str) -> str:
+        net = nets[name]
+        if abs(net["temperature"] - 1.0) < 0.005:  # T = 1.00: the fit changed nothing
+            return _("left the {network} network's at {ece} (T = 1.00: none needed)").format(
+                network=network_name(name), ece=pct(net["ece"]))
+        return _("took the {network} network's from {before} to {after} (T = {t})").format(
+            network=network_name(name), before=pct(net["ece_uncalibrated"]),
+            after=pct(net["ece"]), t=number(net["temperature"], 2))
+
+    fitted = listed([scaled(name) for name in calibrated])
+    others = [name for name in names if name not in calibrated]
+    if not others:
+        return _("Expected calibration error on the test digits (15 bins): temperature scaling "
+                 "{fitted}.").format(fitted=fitted)
+    rest = listed([_("{ece} for the {network} network").format(
+        ece=pct(nets[name]["ece"]), network=network_name(name)) for name in others])
+    return _("Expected calibration error on the test digits (15 bins): temperature scaling "
+             "{fitted}; without it the ECE is {rest}.").format(fitted=fitted, rest=rest)
+
+
+#: the relations of the non-digit kinds as the separation sentences name them
+RELATION_PHRASES = {"trained": N_("Telling test digits from the kinds outlier exposure trained "
+                                  "on ({kinds}) by the top probability, mean AUROC: {scores}."),
+                    "related": N_("Telling test digits from kinds related to those ({kinds}) by "
+                                  "the top probability, mean AUROC: {scores}."),
+                    "unseen": N_("Telling test digits from the kinds it never saw ({kinds}) by "
+                                 "the top probability, mean AUROC: {scores}.")}
 
 
 def honesty_findings(r: dict[str, Any]) -> list[str]:
     """The section's sentences, every number from ``r`` (:func:`run_honesty`'s results)."""
+    from digitlab.analysis.nondigits import kind_title
     from digitlab.calibration import DIGITS_ACCEPTED
 
     nets, kinds = r["networks"], r["kinds"]
     names = list(nets)
     held = {name: net["config"].get("calibration_fraction", 0.0) for name, net in nets.items()}
     calibrated = [name for name in names if nets[name]["temperature"] is not None]
-    findings = [
-        "Test accuracy: " + ", ".join(f"{name} {pct(nets[name]['test_accuracy'])}"
-                                      for name in names) + "."
-        + (f" The {' and '.join(calibrated)} networks trained on "
-           f"{pct(1 - max(held.values()), 0)} of the training digits: the rest fitted their "
-           "temperature." if calibrated else "")
-    ]
+    accuracy = _("Test accuracy: {scores}.").format(
+        scores=_scores({name: pct(nets[name]["test_accuracy"]) for name in names}))
     if calibrated:
-        def scaled(name: str) -> str:
-            net = nets[name]
-            if abs(net["temperature"] - 1.0) < 0.005:  # T = 1.00: the fit changed nothing
-                return f"left the {name} network's at {pct(net['ece'])} (T = 1.00: none needed)"
-            return (f"took the {name} network's from {pct(net['ece_uncalibrated'])} to "
-                    f"{pct(net['ece'])} (T = {net['temperature']:.2f})")
-
-        fitted = _listed([scaled(name) for name in calibrated])
-        others = [name for name in names if name not in calibrated]
-        findings.append(
-            "Expected calibration error on the test digits (15 bins): temperature scaling "
-            + fitted + ("; without it the ECE is " + _listed([
-                f"{pct(nets[name]['ece'])} for the {name} network" for name in others])
-                if others else "") + ".")
-    rejected = pct(1 - DIGITS_ACCEPTED, 0)
+        accuracy += " " + ngettext(
+            "The {networks} network trained on {share} of the training digits: the rest "
+            "fitted its temperature.",
+            "The {networks} networks trained on {share} of the training digits: the rest "
+            "fitted their temperature.", len(calibrated)).format(
+            networks=listed([network_name(n) for n in calibrated]),
+            share=pct(1 - max(held.values()), 0))
+    findings = [accuracy]
+    if calibrated:
+        findings.append(_calibration_sentence(nets, names, calibrated))
     if "letters" in kinds and {"plain", "honest"} <= set(nets):
         plain, honest = nets["plain"]["kinds"]["letters"], nets["honest"]["kinds"]["letters"]
-        findings.append(
-            f"The honest network answers 'not a digit' to {pct(honest['rejected'])} of letters, "
-            f"the plain one to {pct(plain['rejected'])} (each at the top probability below "
-            f"which it rejects {rejected} of the test digits); the median top probability on "
-            f"letters is {honest['median_top']:.2f} for the honest network and "
-            f"{plain['median_top']:.2f} for the plain one.")
-    words = {"trained": "the kinds outlier exposure trained on",
-             "related": "kinds related to those",
-             "unseen": "the kinds it never saw"}
-    for relation, phrase in words.items():
+        findings.append(_(
+            "The honest network answers 'not a digit' to {honest} of letters, the plain one to "
+            "{plain} (each at the top probability below which it rejects {rejected} of the test "
+            "digits); the median top probability on letters is {honest_top} for the honest "
+            "network and {plain_top} for the plain one.").format(
+            honest=pct(honest["rejected"]), plain=pct(plain["rejected"]),
+            rejected=pct(1 - DIGITS_ACCEPTED, 0), honest_top=number(honest["median_top"], 2),
+            plain_top=number(plain["median_top"], 2)))
+    for relation, sentence in RELATION_PHRASES.items():
         which = [k for k, v in kinds.items() if v["relation"] == relation]
         if which:
-            findings.append(
-                f"Telling test digits from {phrase} ({_listed(_titles(r, relation))}) by the "
-                "top probability, mean AUROC: " + ", ".join(
-                    f"{name} {_auroc(_mean_auroc(nets[name], which))}" for name in names) + ".")
+            findings.append(_(sentence).format(
+                kinds=listed(_titles(r, relation)),
+                scores=_scores({name: _auroc(_mean_auroc(nets[name], which))
+                                for name in names})))
     unseen = [k for k, v in kinds.items() if v["relation"] == "unseen"]
     if unseen and {"plain", "honest"} <= set(nets):
         gains = {k: (nets["honest"]["kinds"][k]["auroc"] or 0.0)
                  - (nets["plain"]["kinds"][k]["auroc"] or 0.0) for k in unseen}
         most, least = max(gains, key=gains.get), min(gains, key=gains.get)
 
-        def change(k: str) -> str:
-            return (f"{kinds[k]['title']} (AUROC {_auroc(nets['plain']['kinds'][k]['auroc'])} "
-                    f"→ {_auroc(nets['honest']['kinds'][k]['auroc'])})")
+        def change(k: str) -> dict[str, str]:
+            return {"plain": _auroc(nets["plain"]["kinds"][k]["auroc"]),
+                    "honest": _auroc(nets["honest"]["kinds"][k]["auroc"])}
 
         if abs(gains[least]) < 0.005:  # equal to two decimals
-            last = f"is no better on {change(least)}"
+            sentence = _("Among the kinds never trained on, the honest network gains most "
+                         "against the plain one on {most} (AUROC {most_plain} → {most_honest}) "
+                         "and is no better on {least} (AUROC {least_plain} → {least_honest}).")
+        elif gains[least] > 0:
+            sentence = _("Among the kinds never trained on, the honest network gains most "
+                         "against the plain one on {most} (AUROC {most_plain} → {most_honest}) "
+                         "and least on {least} (AUROC {least_plain} → {least_honest}).")
         else:
-            last = f"{'least' if gains[least] > 0 else 'loses most'} on {change(least)}"
-        findings.append(f"Among the kinds never trained on, the honest network gains most "
-                        f"against the plain one on {change(most)} and {last}.")
+            sentence = _("Among the kinds never trained on, the honest network gains most "
+                         "against the plain one on {most} (AUROC {most_plain} → {most_honest}) "
+                         "and loses most on {least} (AUROC {least_plain} → {least_honest}).")
+        findings.append(sentence.format(
+            most=kind_title(most), most_plain=change(most)["plain"],
+            most_honest=change(most)["honest"], least=kind_title(least),
+            least_plain=change(least)["plain"], least_honest=change(least)["honest"]))
     dreamers = [name for name in names if nets[name].get("dreams")]
     if dreamers:
-        findings.append("Dreams from a black image — " + "; ".join(
-            f"{name} network: {nets[name]['dreams']['summary']}" for name in dreamers) + ".")
+        findings.append(_("Dreams from a black image — {judgements}.").format(
+            judgements="; ".join(_("{network} network: {summary}").format(
+                network=network_name(name), summary=nets[name]["dreams"]["summary"])
+                for name in dreamers)))
     if {"plain", "robust"} <= set(dreamers):
         plain, robust = nets["plain"]["dreams"], nets["robust"]["dreams"]
-        closer = robust["median_cosine"] > plain["median_cosine"]
-        findings.append(
-            "The robust network's dreams are "
-            + ("closer to real digits than the plain network's"
-               if closer else "no closer to real digits than the plain network's")
-            + f" (median cosine {robust['median_cosine']:.2f} against "
-            f"{plain['median_cosine']:.2f}; {robust['n_readable']} against "
-            f"{plain['n_readable']} readable).")
+        if robust["median_cosine"] > plain["median_cosine"]:
+            sentence = _("The robust network's dreams are closer to real digits than the plain "
+                         "network's (median cosine {robust} against {plain}; {robust_readable} "
+                         "against {plain_readable} readable).")
+        else:
+            sentence = _("The robust network's dreams are no closer to real digits than the "
+                         "plain network's (median cosine {robust} against {plain}; "
+                         "{robust_readable} against {plain_readable} readable).")
+        findings.append(sentence.format(
+            robust=number(robust["median_cosine"], 2), plain=number(plain["median_cosine"], 2),
+            robust_readable=robust["n_readable"], plain_readable=plain["n_readable"]))
     if r.get("skipped"):
-        findings.append("Left out: " + "; ".join(f"{k} ({why})"
-                                                 for k, why in r["skipped"].items()) + ".")
+        findings.append(_left_out(r["skipped"]))
     return findings
 
 
+def _left_out(skipped: dict[str, str]) -> str:
+    """"Left out: letters (no font); ..." — the reasons stay as the code gave them."""
+    from digitlab.analysis.nondigits import kind_title
+
+    return _("Left out: {items}.").format(items="; ".join(
+        f"{kind_title(kind)} ({why})" for kind, why in skipped.items()))
+
+
 #: the outlier kinds of digitlab.data.outliers in words
-OUTLIER_WORDS = {"scribbles": "pen scribbles", "noise": "uniform and smoothed noise",
-                 "blobs": "Gaussian blobs", "pieces": "halves and quarters of digits",
-                 "overlays": "two digits written over each other",
-                 "fashion": "Fashion-MNIST's training images"}
+OUTLIER_WORDS = {"scribbles": N_("pen scribbles"), "noise": N_("uniform and smoothed noise"),
+                 "blobs": N_("Gaussian blobs"), "pieces": N_("halves and quarters of digits"),
+                 "overlays": N_("two digits written over each other"),
+                 "fashion": N_("Fashion-MNIST's training images")}
+#: how each relation is introduced in the honesty section's introduction
+RELATION_INTROS = {"trained": N_("these were trained on: {kinds}"),
+                   "related": N_("these resemble what was: {kinds}"),
+                   "unseen": N_("these were never trained on: {kinds}")}
 
 
 def honesty_section(ctx: Context, r: dict[str, Any]) -> Section:
+    from digitlab.analysis.nondigits import kind_title
     from digitlab.data.outliers import TRAINING_KINDS
     from digitlab.studies.honesty import FIGURES, RELATIONS
 
     nets, kinds = r["networks"], r["kinds"]
     sizes = "-".join(str(n) for n in [N_PIXELS, *r["hidden"], N_CLASSES])
-    trained_on = [OUTLIER_WORDS.get(k, k) for k in r.get("outlier_kinds") or TRAINING_KINDS]
-    described = {"trained": "these were trained on", "related": "these resemble what was",
-                 "unseen": "these were never trained on"}
-    relations = "; ".join(f"{described[rel]}: {_listed(_titles(r, rel))}"
+    trained_on = [_(OUTLIER_WORDS[k]) if k in OUTLIER_WORDS else k
+                  for k in r.get("outlier_kinds") or TRAINING_KINDS]
+    relations = "; ".join(_(RELATION_INTROS[rel]).format(kinds=listed(_titles(r, rel)))
                           for rel in RELATIONS if _titles(r, rel))
-    intro = (
+    intro = [_(
         "Every network so far answers every input with a digit. Four networks, trained on the "
         "same digits and tested on the same held-out ones: plain (the 'best' preset's recipe), "
         "robust (half of every batch replaced by an L2 projected-gradient attack of radius "
-        f"1.5, {_plural(r['attack_steps'], 'step')}), calibrated (plain with a tenth of the "
-        "training digits held out to fit a temperature T) and honest (robust, plus outlier "
-        "exposure — half a batch more of images that are not digits, taught to answer with "
-        "the uniform distribution — and the same calibration). Outlier exposure trained on "
-        f"{_listed(trained_on)}. Of the report's non-digit kinds, {relations}. Letters are "
-        "never trained on; the Fashion-MNIST images shown are its test images, never trained "
-        "on either, but of the same kind as its training images. "
-        f"Here each network is {sizes}, trained for {_plural(r['epochs'], 'epoch')}"
-        + (f" on {r['samples']} training digits" if r["samples"] else "")
-        + f"; {r['nondigit_count']} images of each non-digit kind."
-    )
+        "1.5, {steps}), calibrated (plain with a tenth of the training digits held out to fit a "
+        "temperature T) and honest (robust, plus outlier exposure — half a batch more of images "
+        "that are not digits, taught to answer with the uniform distribution — and the same "
+        "calibration). Outlier exposure trained on {outliers}. Of the report's non-digit "
+        "kinds, {relations}. Letters are never trained on; the Fashion-MNIST images shown are "
+        "its test images, never trained on either, but of the same kind as its training "
+        "images.").format(steps=steps_count(r["attack_steps"]), outliers=listed(trained_on),
+                          relations=relations)]
+    if r["samples"]:
+        intro.append(_("Here each network is {sizes}, trained for {epochs} on {samples} training "
+                       "digits; {count} images of each non-digit kind.").format(
+            sizes=sizes, epochs=epochs_for(r["epochs"]), samples=number(r["samples"]),
+            count=number(r["nondigit_count"])))
+    else:
+        intro.append(_("Here each network is {sizes}, trained for {epochs}; {count} images of "
+                       "each non-digit kind.").format(sizes=sizes, epochs=epochs_for(r["epochs"]),
+                                                      count=number(r["nondigit_count"])))
     names = list(nets)
+    shown_names = [network_name(n) for n in names]
     by_relation = {rel: [k for k, v in kinds.items() if v["relation"] == rel]
                    for rel in RELATIONS}
     overview = Table(
-        ["network", "test accuracy", "ECE (T = 1)", "ECE (as reported)", "T",
-         *[f"mean AUROC, {rel}" for rel in RELATIONS], "training (s)"],
-        [[name, pct(n["test_accuracy"]), pct(n["ece_uncalibrated"]), pct(n["ece"]),
-          "—" if n["temperature"] is None else f"{n['temperature']:.2f}",
+        [_("network"), _("test accuracy"), _("ECE (T = 1)"), _("ECE (as reported)"), "T",
+         *[_("mean AUROC, {relation}").format(relation=relation_name(rel))
+           for rel in RELATIONS], _("training (s)")],
+        [[network_name(name), pct(n["test_accuracy"]), pct(n["ece_uncalibrated"]), pct(n["ece"]),
+          "—" if n["temperature"] is None else number(n["temperature"], 2),
           *[_auroc(_mean_auroc(n, by_relation[rel])) for rel in RELATIONS],
-          f"{n['seconds']:.0f}"] for name, n in nets.items()],
-        "The four networks on the test digits and, by the top probability, against the "
-        "non-digit kinds")
+          number(n["seconds"], 0)] for name, n in nets.items()],
+        _("The four networks on the test digits and, by the top probability, against the "
+          "non-digit kinds"))
     ordered = [k for rel in RELATIONS for k in by_relation[rel]]
     confidence = Table(
-        ["input", "relation", *names],
-        [["real test digits", "—", *[f"{nets[n]['median_top_digits']:.3f}" for n in names]]]
-        + [[kinds[k]["title"], kinds[k]["relation"],
-            *[f"{nets[n]['kinds'][k]['median_top']:.3f}" for n in names]] for k in ordered],
-        "Median top probability on each input")
+        [_("input"), _("relation"), *shown_names],
+        [[_("real test digits"), "—",
+          *[number(nets[n]["median_top_digits"], 3) for n in names]]]
+        + [[kind_title(k), relation_name(kinds[k]["relation"]),
+            *[number(nets[n]["kinds"][k]["median_top"], 3) for n in names]] for k in ordered],
+        _("Median top probability on each input"))
     separation = Table(
-        ["non-digit kind", "relation", *names],
-        [[kinds[k]["title"], kinds[k]["relation"],
+        [_("non-digit kind"), _("relation"), *shown_names],
+        [[kind_title(k), relation_name(kinds[k]["relation"]),
           *[f"{_auroc(nets[n]['kinds'][k]['auroc'])} ({pct(nets[n]['kinds'][k]['rejected'], 0)})"
             for n in names]] for k in ordered],
-        "AUROC of test digits against each kind by the top probability; in brackets the share "
-        "answered 'not a digit' at the threshold that accepts 95 % of the test digits")
-    figures = [Figure(path, FIGURES[key].caption) for key, path in r["figures"].items()]
-    configs = {f"{name} network": nets[name]["config"] for name in names}
-    return Section("honesty", "Does it know what it doesn't know?", intro,
+        _("AUROC of test digits against each kind by the top probability; in brackets the share "
+          "answered 'not a digit' at the threshold that accepts {accepted} of the test "
+          "digits").format(accepted=pct(0.95, 0)))
+    figures = [Figure(path, _(FIGURES[key].caption)) for key, path in r["figures"].items()]
+    configs = {_("{network} network").format(network=network_name(name)): nets[name]["config"]
+               for name in names}
+    return Section("honesty", _("Does it know what it doesn't know?"), " ".join(intro),
                    honesty_findings(r), figures, [overview, confidence, separation], configs)
 
 
@@ -662,62 +828,90 @@ def overview_section(results: dict[str, Any]) -> Section:
     found = []
     if "assignment" in results:
         r = results["assignment"]
-        found.append(f"The assignment's 784-784-10 tanh network, trained sample by sample with "
-                     f"equations (1)–(2) for {len(r['history']['epochs'])} epoch(s), reads "
-                     f"{pct(r['final']['test_accuracy'])} of the held-out digits correctly.")
+        found.append(_("The assignment's 784-784-10 tanh network, trained example by example "
+                       "with equations (1)–(2) for {epochs}, reads {accuracy} of the held-out "
+                       "digits correctly.").format(
+            epochs=epochs_for(len(r["history"]["epochs"])),
+            accuracy=pct(r["final"]["test_accuracy"])))
     if "final" in results:
         r = results["final"]
         sizes = "-".join(str(n) for n in [N_PIXELS, *r["config"]["hidden"], N_CLASSES])
-        found.append(f"The final {sizes} {r['config']['activation']} network with "
-                     f"{r['config']['optimizer']} reaches {pct(r['final']['test_accuracy'])}.")
+        found.append(_("The final {sizes} {activation} network with {optimizer} reaches "
+                       "{accuracy}.").format(
+            sizes=sizes, activation=r["config"]["activation"], optimizer=r["config"]["optimizer"],
+            accuracy=pct(r["final"]["test_accuracy"])))
     if "beyond" in results:
         rows = {row["variant"]: row for row in results["beyond"]["rows"]}
-        found.append(f"Beyond the assignment ({_plural(results['beyond']['epochs'], 'epoch')}, "
-                     f"{_plural(results['beyond']['seeds'], 'seed')}): the lab recipe reaches "
-                     f"{pct(rows['lab recipe']['mean'])}, the 'best' preset's recipe "
-                     f"{pct(rows['+ all']['mean'])}, an ensemble of those networks "
-                     f"{pct(rows['+ ensemble']['mean'])}.")
+        found.append(_("Beyond the assignment ({epochs}, {seeds}): the lab recipe reaches "
+                       "{lab}, the 'best' preset's recipe {best}, an ensemble of those networks "
+                       "{ensemble}.").format(
+            epochs=epochs_count(results["beyond"]["epochs"]),
+            seeds=seeds_count(results["beyond"]["seeds"]), lab=pct(rows["lab recipe"]["mean"]),
+            best=pct(rows["+ all"]["mean"]), ensemble=pct(rows["+ ensemble"]["mean"])))
     if "analysis" in results:
-        r = results["analysis"]
-        worst = r.worst_digit
-        found.append(f"Its worst digit is {worst.digit} ({pct(worst.accuracy)} correct).")
-        if r.confused_pairs:
-            pair = r.confused_pairs[0]
-            found.append(f"Its most frequent confusion is {pair.true} read as "
-                         f"{pair.predicted} ({pair.count} test images).")
-        retraining = r.retraining
-        if retraining:
-            found.append(f"Retrained with {len(retraining.accuracies)} other seeds it reaches "
-                         f"{pct(retraining.accuracy_mean)} ± "
-                         f"{100 * (retraining.accuracy_std or 0):.2f} percentage points.")
-        if r.nondigits:
-            confident = np.mean([k.share_confident for k in r.nondigits.values()])
-            found.append(f"It answers every input with a digit: on {len(r.nondigits)} kinds of "
-                         f"non-digit images it is confident {pct(confident)} of the time, against "
-                         f"{pct(r.real_digits.share_confident)} for real digits.")
+        found += _analysis_overview(results["analysis"])
     if "studies" in results:
         for study in results["studies"].studies.values():
             ranked = study.best_points()
             if ranked:
                 series, point = ranked[0]
-                found.append(f"{study.title}: best {series} at {study.parameter} = "
-                             f"{point.value} ({_pm(point)}).")
+                found.append(_("{study}: best {series} at {parameter} = {value} "
+                               "({accuracy}).").format(
+                    study=stored_text(study.title), series=series, parameter=study.parameter,
+                    value=_value(point.value), accuracy=_pm(point)))
     if "dream" in results:
         r = results["dream"]
         right = sum(d.predicted_digit == d.digit for d in r.dreams)
-        found.append(f"Deep dream from a {r.start} image: {right} of {len(r.dreams)} "
-                     "dreamed digits are read as the digit they were dreamed for (lowest "
-                     f"probability of its digit {r.min_final_target_probability:.3f}).")
+        found.append(ngettext(
+            "Deep dream from {start}: {right} of {n} dreamed digit is read as the digit it was "
+            "dreamed for (lowest probability of its digit {lowest}).",
+            "Deep dream from {start}: {right} of {n} dreamed digits are read as the digit they "
+            "were dreamed for (lowest probability of its digit {lowest}).", len(r.dreams)).format(
+            start=start_image(r.start), right=right, n=len(r.dreams),
+            lowest=number(r.min_final_target_probability, 3)))
     if "honesty" in results:
         nets = results["honesty"]["networks"]
         if "letters" in results["honesty"]["kinds"] and {"plain", "honest"} <= set(nets):
             plain, honest = nets["plain"], nets["honest"]
-            found.append(
+            found.append(_(
                 "Does it know what it doesn't know: the honest network (adversarial training, "
-                "outlier exposure, calibration) answers 'not a digit' to "
-                f"{pct(honest['kinds']['letters']['rejected'])} of letters, never trained on, "
-                f"the plain one to {pct(plain['kinds']['letters']['rejected'])}; ECE on the test "
-                f"digits {pct(honest['ece'])} against {pct(plain['ece'])}.")
-    return Section("overview", "Answers at a glance",
-                   "What this run measured, in brief; the sections below give the details.",
+                "outlier exposure, calibration) answers 'not a digit' to {honest} of letters, "
+                "never trained on, the plain one to {plain}; ECE on the test digits {honest_ece} "
+                "against {plain_ece}.").format(
+                honest=pct(honest["kinds"]["letters"]["rejected"]),
+                plain=pct(plain["kinds"]["letters"]["rejected"]), honest_ece=pct(honest["ece"]),
+                plain_ece=pct(plain["ece"])))
+    return Section("overview", _("Answers at a glance"),
+                   _("What this run measured, in brief; the sections below give the details."),
                    found)
+
+
+def _analysis_overview(r: AnalysisResult) -> list[str]:
+    found = []
+    worst = r.worst_digit
+    found.append(_("Its worst digit is {digit} ({accuracy} correct).").format(
+        digit=worst.digit, accuracy=pct(worst.accuracy)))
+    if r.confused_pairs:
+        pair = r.confused_pairs[0]
+        found.append(ngettext(
+            "Its most frequent confusion is {true} read as {predicted} ({n} test image).",
+            "Its most frequent confusion is {true} read as {predicted} ({n} test images).",
+            pair.count).format(true=pair.true, predicted=pair.predicted, n=pair.count))
+    retraining = r.retraining
+    if retraining:
+        found.append(ngettext(
+            "Retrained with {n} other seed it reaches {accuracy} ± {std} percentage points.",
+            "Retrained with {n} other seeds it reaches {accuracy} ± {std} percentage points.",
+            len(retraining.accuracies)).format(
+            n=len(retraining.accuracies), accuracy=pct(retraining.accuracy_mean),
+            std=number(100 * (retraining.accuracy_std or 0), 2)))
+    if r.nondigits:
+        confident = np.mean([k.share_confident for k in r.nondigits.values()])
+        found.append(ngettext(
+            "It answers every input with a digit: on {n} kind of non-digit images it is "
+            "confident {share} of the time, against {real} for real digits.",
+            "It answers every input with a digit: on {n} kinds of non-digit images it is "
+            "confident {share} of the time, against {real} for real digits.",
+            len(r.nondigits)).format(n=len(r.nondigits), share=pct(confident),
+                                     real=pct(r.real_digits.share_confident)))
+    return found

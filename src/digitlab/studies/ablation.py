@@ -24,6 +24,9 @@ import numpy as np
 
 from digitlab.config import GROUP_FIELDS, TrainConfig, preset
 from digitlab.formatting import FigureSpec
+from digitlab.i18n import N_, domain
+
+_ = domain("report").gettext
 
 _BEST = preset("best")
 _AUGMENTATION = GROUP_FIELDS["augmentation"]  # the random distortions of the training digits
@@ -35,14 +38,23 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 ALL = "+ all"
 ENSEMBLE = "+ ensemble"
+#: the variants as a person reads them
+VARIANT_NAMES = {"lab recipe": N_("lab recipe"), "+ schedule": N_("+ schedule"),
+                 "+ dropout": N_("+ dropout"), "+ augmentation": N_("+ augmentation"),
+                 ALL: N_("+ all"), ENSEMBLE: N_("+ ensemble")}
+
+
+def variant_name(variant: str) -> str:
+    """A variant's name in the active language."""
+    return _(VARIANT_NAMES[variant]) if variant in VARIANT_NAMES else variant
 
 FIGURES: dict[str, FigureSpec] = {
-    "curves": FigureSpec("ablation_curves.png", "Train (dashed: running mean over each epoch) "
-                         "and test accuracy per epoch of each variant, mean over the seeds: "
-                         "dropout and augmentation close the gap between them"),
-    "augmented": FigureSpec("augmented_digits.png", "Training digits (left) and random versions "
-                            "of them as training sees them: affine distortions plus, here, "
-                            "elastic distortion (α = 2 px, σ = 4 px)"),
+    "curves": FigureSpec("ablation_curves.png", N_(
+        "Train (dashed: running mean over each epoch) and test accuracy per epoch of each "
+        "variant, mean over the seeds: dropout and augmentation close the gap between them")),
+    "augmented": FigureSpec("augmented_digits.png", N_(
+        "Training digits (left) and random versions of them as training sees them: affine "
+        "distortions plus, here, elastic distortion (α = 2 px, σ = 4 px)")),
 }
 
 
@@ -97,7 +109,8 @@ def run_ablation(
                  "accuracies": [ensemble_accuracy], "train_minus_test": None,
                  "seconds_per_epoch": rows[-1]["seconds_per_epoch"] * len(networks),
                  "config": rows[-1]["config"]})
-    curves = plot_ablation_curves(runs, out_dir / FIGURES["curves"].file)
+    curves = plot_ablation_curves({variant_name(name): run for name, run in runs.items()},
+                                  out_dir / FIGURES["curves"].file)
     options = augmentation_for_config(configs[ALL].replace(elastic_alpha=2.0))
     grid = plot_augmented_digits(dataset.train.images, dataset.train.labels, options,
                                  out_dir / FIGURES["augmented"].file)

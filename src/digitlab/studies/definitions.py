@@ -38,7 +38,8 @@ from typing import Any
 
 from digitlab.config import FIELD_NAMES, TrainConfig, load_toml, parse_hidden
 from digitlab.errors import ConfigError
-from digitlab.formatting import format_value
+from digitlab.formatting import GRID_TITLE, LAYERS_LABEL, format_value
+from digitlab.i18n import N_
 from digitlab.studies.trials import DataSource, Trial
 
 ACTIVATIONS = ("tanh", "sigmoid", "relu", "swish")
@@ -111,20 +112,20 @@ def builtin_study(
 ) -> StudyPlan:
     """One of :data:`BUILTIN_STUDIES`, expanded over activations × optimizers × seeds."""
     if name == "epochs":
-        plan = StudyPlan(name, "epochs", "Accuracy versus the number of epochs", "epochs",
-                         per_epoch=True)
+        plan = StudyPlan(name, "epochs", N_("Accuracy versus the number of epochs"),
+                         N_("epochs"), per_epoch=True)
         points = [(scale.max_epochs, {"epochs": scale.max_epochs})]
     elif name == "lr":
-        plan = StudyPlan(name, "lr", "Accuracy versus the learning rate",
-                         "learning rate η", log_x=True)
+        plan = StudyPlan(name, "lr", N_("Accuracy versus the learning rate"),
+                         N_("learning rate η"), log_x=True)
         points = [(lr, {"lr": lr}) for lr in scale.lrs]
     elif name == "layers":
-        plan = StudyPlan(name, "layers", "Accuracy versus the number of hidden layers",
-                         f"hidden layers (of {scale.width} neurons)")
+        plan = StudyPlan(name, "layers", N_("Accuracy versus the number of hidden layers"),
+                         LAYERS_LABEL.format(width=scale.width))
         points = [(n, {"hidden": [scale.width] * n}) for n in scale.layers]
     elif name == "neurons":
-        plan = StudyPlan(name, "neurons", "Accuracy versus the number of neurons",
-                         "neurons in the hidden layer", log_x=True)
+        plan = StudyPlan(name, "neurons", N_("Accuracy versus the number of neurons"),
+                         N_("neurons in the hidden layer"), log_x=True)
         points = [(n, {"hidden": [n]}) for n in scale.neurons]
     else:
         raise ConfigError(
@@ -214,7 +215,7 @@ def load_grid(
     numeric = all(_is_number(v) for v in values[parameter])
     positive = numeric and min(values[parameter]) > 0
     plan = StudyPlan(
-        name, parameter, f"Accuracy versus {parameter} ({Path(path).name})", parameter,
+        name, parameter, GRID_TITLE.format(parameter=parameter, file=Path(path).name), parameter,
         log_x=positive and max(values[parameter]) / min(values[parameter]) >= 100,
         series_keys=series_keys,
     )

@@ -29,8 +29,15 @@ from typing import Any
 import numpy as np
 
 from digitlab.formatting import FigureSpec, to_json
+from digitlab.i18n import N_, domain
+
+_report = domain("report")
+_ = _report.gettext
 
 NETWORKS = ("plain", "robust", "calibrated", "honest")
+#: their names as a person reads them (in Slovenian the adjective agrees with "mreža")
+NETWORK_NAMES = {"plain": N_("plain"), "robust": N_("robust"), "calibrated": N_("calibrated"),
+                 "honest": N_("honest")}
 #: each network's preset and what changes in it
 RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
     "plain": ("best", {}),
@@ -46,21 +53,26 @@ RELATIONS = ("trained", "related", "unseen")
 FIGURES: dict[str, FigureSpec] = {
     "reliability_calibrated": FigureSpec(
         "reliability_calibrated.png",
-        "Reliability of the calibrated network on the test digits, before and after "
-        "temperature scaling (the diagonal is perfect calibration; shaded, the gap to it)"),
+        N_("Reliability of the calibrated network on the test digits, before and after "
+           "temperature scaling (the diagonal is perfect calibration; shaded, the gap to it)")),
     "reliability_honest": FigureSpec(
         "reliability_honest.png",
-        "Reliability of the honest network on the test digits, before and after temperature "
-        "scaling (the diagonal is perfect calibration; shaded, the gap to it)"),
+        N_("Reliability of the honest network on the test digits, before and after temperature "
+           "scaling (the diagonal is perfect calibration; shaded, the gap to it)")),
     "confidence": FigureSpec(
         "confidence_by_kind.png",
-        "Median top probability of each network on real test digits and on each kind of "
-        "non-digit image, grouped by whether outlier exposure trained on the kind"),
+        N_("Median top probability of each network on real test digits and on each kind of "
+           "non-digit image, grouped by whether outlier exposure trained on the kind")),
     "dreams": FigureSpec(
         "dreams_plain_robust.png",
-        "Dreams from a black image (equation (3)) of the plain network (top) and of its "
-        "adversarially trained version (bottom)"),
+        N_("Dreams from a black image (equation (3)) of the plain network (top) and of its "
+           "adversarially trained version (bottom)")),
 }
+
+
+def network_name(name: str) -> str:
+    """One of :data:`NETWORKS` in the active language ("plain" -> "navadna")."""
+    return _(NETWORK_NAMES[name]) if name in NETWORK_NAMES else name
 
 
 def network_configs(dataset, *, hidden: list[int], epochs: int, samples: int = 0,
@@ -156,7 +168,7 @@ def run_honesty(
     """Train the four networks on ``dataset``, measure them, dream with two of them, and write
     the figures (:data:`FIGURES`) into ``out_dir``. ``rel`` turns a figure's path into the
     string stored in the results. Returns the JSON-ready results."""
-    from digitlab.analysis.nondigits import KINDS
+    from digitlab.analysis.nondigits import KINDS, kind_title
     from digitlab.data.outliers import KIND_RELATION, TRAINING_KINDS
     from digitlab.dreaming import DreamOptions, dream_all
     from digitlab.dreaming.judges import judge_dreams
@@ -181,7 +193,8 @@ def run_honesty(
     outlier_kinds: list[str] = []
     for name, config in configs.items():
         start = time.perf_counter()
-        result = train(config, dataset, progress=progress, curves_title=f"{name} network")
+        titled = _("{network} network").format(network=network_name(name))
+        result = train(config, dataset, progress=progress, curves_title=titled)
         seconds = time.perf_counter() - start
         measured, before, after = measure_network(result.model, test.images, test.labels,
                                                   nondigits)
@@ -193,7 +206,8 @@ def run_honesty(
             key = f"reliability_{name}"
             figures[key] = rel(plot_reliability(
                 before, after, out_dir / FIGURES[key].file,
-                title=f"Reliability of the {name} network on the test digits",
+                title=_("Reliability of the {network} network on the test digits").format(
+                    network=network_name(name)),
                 temperature=measured["temperature"]))
         if name in DREAMERS:
             digits = list(range(10))
@@ -209,13 +223,14 @@ def run_honesty(
     kinds = {name: {"title": KINDS[name].title, "relation": KIND_RELATION[name]}
              for name in nondigits}
     figures["confidence"] = rel(plot_confidence_by_kind(
-        {name: {"real digits": m["median_top_digits"],
-                **{kinds[k]["title"]: m["kinds"][k]["median_top"] for k in kinds}}
+        {network_name(name): {_("real digits"): m["median_top_digits"],
+                              **{kind_title(k): m["kinds"][k]["median_top"] for k in kinds}}
          for name, m in networks.items()},
-        {kinds[k]["title"]: kinds[k]["relation"] for k in kinds},
+        {kind_title(k): kinds[k]["relation"] for k in kinds},
         out_dir / FIGURES["confidence"].file))
     figures["dreams"] = rel(plot_dream_rows(
-        list(range(10)), {f"{name} network": dreams[name] for name in DREAMERS},
+        list(range(10)), {_("{network} network").format(network=network_name(name)): dreams[name]
+                          for name in DREAMERS},
         out_dir / FIGURES["dreams"].file))
     figures = {key: figures[key] for key in FIGURES if key in figures}  # in the table's order
     return to_json({

@@ -1,0 +1,125 @@
+"""The command line in Slovenian: --help and messages follow DIGITLAB_LANG, then the locale,
+translated when they are shown (the modules are imported once, in whatever language)."""
+
+import importlib
+
+import pytest
+
+from cli_runner import run_cli
+from digitlab.cli import COMMANDS
+from digitlab.cli.help import TranslatedHelp
+
+
+def test_help_is_english_by_default_and_slovenian_with_digitlab_lang(capsys, monkeypatch):
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0 and "Show this message and exit." in out
+    assert "Run the complete study and write an HTML report" in out
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["--help"], capsys)  # the same command objects, now in Slovenian
+    assert code == 0 and "Pokaži to sporočilo in končaj." in out
+    assert "Izvedi celotno študijo in zapiši poročilo HTML" in out
+    assert "Show this message" not in out and "Run the complete study" not in out
+
+
+def test_a_slovenian_locale_gives_slovenian_option_help(capsys, monkeypatch):
+    monkeypatch.setenv("LC_ALL", "sl_SI.UTF-8")
+    code, out, _ = run_cli(["report", "--help"], capsys)
+    out = " ".join(out.split())  # as one line: click wraps the help at the terminal's width
+    assert code == 0
+    assert "Drobne nastavitve: hiter preizkus ali prvi pogled" in out  # --quick
+    assert "Jezik besedila: en ali sl" in out  # --lang
+    assert "Zbirka podatkov: mnist-sample (priložena)" in out  # the shared --dataset
+    assert "Tiny settings" not in out
+
+
+def test_errors_are_one_line_in_the_language_and_a_bad_language_is_refused(capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, _, err = run_cli(["train", "--lr", "abc"], capsys)
+    assert code == 2 and err.strip() == "napaka: --lr must be a number, got 'abc'"
+    monkeypatch.setenv("DIGITLAB_LANG", "de")
+    code, out, err = run_cli(["--help"], capsys)
+    assert code == 2 and not out
+    assert err.strip() == "error: DIGITLAB_LANG must be one of en, sl, got 'de'"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_translates_its_help(name):
+    module, attribute = COMMANDS[name].split(":")
+    command = getattr(importlib.import_module(module), attribute)
+    assert isinstance(command, TranslatedHelp), name
+    for sub in getattr(command, "commands", {}).values():
+        assert isinstance(sub, TranslatedHelp), (name, sub.name)
+
+
+def test_clicks_own_words_are_slovenian_while_a_command_runs_and_then_put_back(capsys,
+                                                                             monkeypatch):
+    import gettext
+
+    import click.core
+    import click.exceptions
+
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["train", "--help"], capsys)
+    assert code == 0 and out.startswith("Uporaba: digitlab train") and "\nMožnosti:\n" in out
+    assert "[privzeto: mnist-sample]" in " ".join(out.split())
+    assert "Usage:" not in out and "Options:" not in out and "default:" not in out
+    code, _, err = run_cli(["train", "--nosuch"], capsys)
+    assert code == 2 and "Uporaba: digitlab train" in err
+    assert "Za pomoč poskusite 'digitlab train --help'." in err
+    assert "Napaka: Možnost '--nosuch' ne obstaja." in err
+    # click's own gettext is back after the run: a program using click reads click's English
+    assert click.core._ is gettext.gettext and click.exceptions.ngettext is gettext.ngettext
+    monkeypatch.setenv("DIGITLAB_LANG", "en")
+    code, _, err = run_cli(["train", "--nosuch"], capsys)
+    assert code == 2 and "Error: No such option" in err and "Try 'digitlab train --help'" in err
+
+
+def test_train_evaluate_and_predict_speak_slovenian_and_json_stays_english(tmp_path, capsys,
+                                                                         monkeypatch):
+    import json
+
+    from PIL import Image
+
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    run = tmp_path / "run"
+    code, out, err = run_cli(["train", "--hidden", "16", "--epochs", "1", "--engine", "reference",
+                              "--max-train-samples", "100", "--no-progress", "--out", run], capsys)
+    assert code == 0, err
+    assert out.startswith("Učenje mreže 784-16-10 (") and "učnih števk 100 / testnih 999" in out
+    assert "\nepoha 1/1  učna E " in out and " točn. " in out
+    assert "matrika zmot (vrstice: prava števka" in out and "\nTočnost " in out
+    assert not any(word in out for word in ("Training", "accuracy", "epoch 1", "Test "))
+    code, out, _ = run_cli(["evaluate", run], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[0].endswith("na testni množici mnist-sample (999 števk)")
+    assert lines[1].startswith("točnost      ") and lines[1].endswith(" od 999 števk)")
+    assert lines[2].startswith("povprečna E  ") and "," in lines[2]  # the decimal comma
+    assert "(nekalibrirane verjetnosti, 15 intervalov)" in lines[3]
+    assert lines[4].startswith("ni kalibrirano: zaupanje te mreže")
+    code, out, _ = run_cli(["evaluate", run, "--json"], capsys)
+    assert code == 0 and json.loads(out)["split"] == "test"
+    code, out, _ = run_cli(["runs", tmp_path], capsys)
+    assert code == 0 and out.split()[:4] == ["zagon", "točnost", "čas", "epohe"]
+    assert " %" in out.splitlines()[1] and "," in out.splitlines()[1]
+    image = tmp_path / "one.png"
+    picture = Image.new("L", (28, 28))
+    picture.paste(255, (12, 5, 16, 23))  # a white stroke: a one
+    picture.save(image)
+    code, out, err = run_cli(["predict", run, image], capsys)
+    lines = out.splitlines()
+    assert code == 0, err
+    assert lines[1].split()[:2] == ["slika", "števka"]
+    assert all("," in p and "." not in p for p in lines[2].split()[2:])  # 0,103 0,097 ...
+
+
+def test_data_info_speaks_slovenian(capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["data", "info"], capsys)
+    lines = out.splitlines()
+    assert code == 0 and lines[1] == ("testna množica: odloženih 10 % vsakega razreda "
+                                      "(stratificirano, seme 0)")
+    assert next(line for line in lines if line.startswith("razred")).split() == [
+        "razred", "učna", "validacijska", "testna"]
+    assert next(line for line in lines if line.startswith("skupaj")).split() == [
+        "skupaj", "9.001", "0", "999"]
+    assert "datoteke (SHA-256):" in lines and " bajtov  " in out
