@@ -8,27 +8,29 @@ from pathlib import Path
 import click
 
 from digitlab.cli.common import output_options
+from digitlab.cli.help import TranslatedCommand, _, ngettext
 from digitlab.finetuning import HELD_OUT, REPLAY, finetune
+from digitlab.i18n import N_, percent
 
 
-@click.command(name="finetune")
+@click.command(name="finetune", cls=TranslatedCommand)
 @click.argument("run", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--data", "digits", required=True,
               type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="IDX folder of your own digits (train-images/-labels), e.g. runs/my-digits "
-                   "as the lab keeps them.")
+              help=N_("IDX folder of your own digits (train-images/-labels), e.g. "
+                      "runs/my-digits as the lab keeps them."))
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="New run folder for the fine-tuned network (RUN is only read).")
+              help=N_("New run folder for the fine-tuned network (RUN is only read)."))
 @click.option("--epochs", type=click.IntRange(1, 1000), default=3, show_default=True,
-              help="Epochs of fine-tuning.")
+              help=N_("Epochs of fine-tuning."))
 @click.option("--held-out", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=HELD_OUT, show_default=True,
-              help="Share of each digit of yours kept aside to measure, never trained on.")
+              help=N_("Share of each digit of yours kept aside to measure, never trained on."))
 @click.option("--replay", type=click.FloatRange(0), default=REPLAY, show_default=True,
-              help="Digits of the run's own training split mixed in per digit of yours, so "
-                   "that it does not forget them.")
+              help=N_("Digits of the run's own training split mixed in per digit of yours, so "
+                      "that it does not forget them."))
 @click.option("--seed", type=click.IntRange(0), default=0, show_default=True,
-              help="Seed of the held-out share and of the replayed digits.")
+              help=N_("Seed of the held-out share and of the replayed digits."))
 @output_options()
 def finetune_command(run: Path, digits: Path, out: Path, epochs: int, held_out: float,
                      replay: float, seed: int, progress: bool, quiet: bool) -> None:
@@ -43,16 +45,22 @@ def finetune_command(run: Path, digits: Path, out: Path, epochs: int, held_out: 
                       seed=seed, progress=progress and not quiet)
     if quiet:
         return
-    click.echo(f"fine-tuned {result.source} for {result.epochs} epochs into {result.run_dir} "
-               f"on {result.trained_on} of your digits and {result.replayed} of its own")
-    click.echo(f"{'':24}{'before':>9}{'after':>9}")
-    click.echo(_row(f"your {result.held_out} held-out digits", result.before.own,
-                    result.after.own))
-    click.echo(_row("its test digits", result.before.test, result.after.test))
+    click.echo(ngettext("fine-tuned {source} for {epochs} epoch into {out} on {mine} of your "
+                        "digits and {own} of its own",
+                        "fine-tuned {source} for {epochs} epochs into {out} on {mine} of your "
+                        "digits and {own} of its own", result.epochs).format(
+        source=result.source, epochs=result.epochs, out=result.run_dir, mine=result.trained_on,
+        own=result.replayed))
+    rows = [(ngettext("your {n} held-out digit", "your {n} held-out digits",
+                      result.held_out).format(n=result.held_out),
+             result.before.own, result.after.own),
+            (_("its test digits"), result.before.test, result.after.test)]
+    width = max(len(name) for name, _before, _after in rows) + 2
+    before, after = _("before"), _("after")
+    click.echo(f"{'':{width}}{before:>9}{after:>9}")
+    for name, before, after in rows:
+        click.echo(f"{name:<{width}}{_shown(before):>9}{_shown(after):>9}")
 
 
-def _row(name: str, before: float | None, after: float | None) -> str:
-    def shown(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1%}"
-
-    return f"{name:<24}{shown(before):>9}{shown(after):>9}"
+def _shown(value: float | None) -> str:
+    return "-" if value is None else percent(value, 1)
