@@ -3,25 +3,35 @@
 Starts ``digitlab serve`` in a process of its own on 127.0.0.1 (a free port) over a runs folder
 holding the report network (784-1024-1024-10, swish, softmax): a trained run given with
 ``--runs DIR --model ID``, else a randomly initialised one saved as a run (the timing does not
-depend on the weights). The request body is a test digit drawn as a 280×280 PNG, dark on white,
-as a browser canvas sends it. Three measurements:
+depend on the weights). The request body is a test digit drawn as the page sends it: a
+140×140 RGBA PNG (``--side``), dark ink on an opaque white sheet; every request names the
+network (``?model=``), as the page does (``--explain`` also asks for the saliency and the
+layers, as the Draw tab does).
+Three measurements:
 
 1. one client, sequential requests: the server's own time per request (its ``Server-Timing``
    header: from the request's arrival to the answer) and the client's round trip, medians;
 2. ``--clients`` concurrent clients sending ``--requests`` requests in all: p50, p95, p99
-   latency, throughput and errors;
+   latency, throughput, errors and the server's CPU time per request;
 3. the same while a training (the assignment preset) runs in the server's training process
-   (into a run folder ``bench-training-TIME`` that is removed afterwards).
+   (into a run folder ``bench-training-TIME`` that is removed afterwards; ``--no-training``
+   leaves it out).
 
-    python benchmarks/bench_serve.py [--clients 8] [--requests 1000] [--runs DIR --model ID]
+Each concurrent measurement is repeated ``--repeat`` times; the last line of each gives the
+medians over the repetitions. The load average of the machine (1 minute) is printed beside
+each, since other work on the machine shares its cores.
 
-The clients are threads of this process (httpx, one keep-alive connection each), so on a small
-machine they compete with the server for the cores; the figures are an upper bound.
+    python benchmarks/bench_serve.py [--clients 8] [--requests 1000] [--repeat 3]
+        [--side 140] [--explain] [--no-training] [--runs DIR --model ID]
+
+The clients are threads of this process (http.client, one keep-alive connection each), so on a
+small machine they compete with the server for the cores; the figures are an upper bound.
 """
 
 from __future__ import annotations
 
 import argparse
+import http.client
 import io
 import os
 import shutil
@@ -46,16 +56,35 @@ from digitlab.training import build_network
 SEQUENTIAL = 200
 
 
-def http_client(url: str, timeout: float) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=timeout)
+class ImageClient:
+    """One keep-alive connection posting the image, as a page does: the standard library's
+    http.client, which costs this process about 0.2 ms of CPU per request (httpx took 1.2 ms,
+    half as much as the server itself, on the same cores)."""
+
+    def __init__(self, port: int, path: str, body: bytes, timeout: float):
+        self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        self.path, self.body = path, body
+
+    def post(self) -> http.client.HTTPResponse:
+        """The answer, read whole; raises OSError or http.client.HTTPException on failure."""
+        self.connection.request("POST", self.path, body=self.body,
+                                headers={"Content-Type": "image/png"})
+        response = self.connection.getresponse()
+        response.read()
+        return response
+
+    def close(self) -> None:
+        self.connection.close()
 
 
-def digit_png() -> bytes:
-    """The first test digit of the embedded sample, 10× larger, dark ink on white."""
+def digit_png(side: int = 140) -> bytes:
+    """The first test digit of the embedded sample scaled to ``side`` × ``side``, dark ink on
+    an opaque white sheet, an RGBA PNG as the page sends it (140 px: js/pad.js)."""
     test = load_run_dataset(preset("report"), require=("test",)).test
-    image = Image.fromarray((255 - test.images[0].reshape(28, 28) * 255).astype(np.uint8))
+    ink = (255 - test.images[0].reshape(28, 28) * 255).astype(np.uint8)
+    image = Image.fromarray(ink).resize((side, side), Image.Resampling.BILINEAR).convert("RGBA")
     buffer = io.BytesIO()
-    image.resize((280, 280), Image.Resampling.BILINEAR).save(buffer, "PNG")
+    image.save(buffer, "PNG")
     return buffer.getvalue()
 
 
@@ -86,107 +115,168 @@ def start_server(runs: Path, port: int) -> subprocess.Popen:
     raise SystemExit("the server did not start: " + server.stderr.read().decode()[-500:])
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux's /proc; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
-def sequential(url: str, body: bytes) -> tuple[float, float]:
+def sequential(port: int, path: str, body: bytes) -> tuple[float, float]:
     """Median server time and median round trip (ms) of one client's requests."""
     server_ms, round_trip_ms = [], []
-    with http_client(url, 30) as client:
+    client = ImageClient(port, path, body, 30)
+    try:
         for _ in range(SEQUENTIAL):
             start = time.perf_counter()
-            response = client.post("/api/predict", content=body,
-                                   headers={"Content-Type": "image/png"})
+            response = client.post()
             round_trip_ms.append((time.perf_counter() - start) * 1000)
-            response.raise_for_status()
-            timing = response.headers["server-timing"]
+            if response.status != 200:
+                raise SystemExit(f"POST {path}: HTTP {response.status}")
+            timing = response.getheader("server-timing")
             server_ms.append(float(timing.split("dur=")[1]))
+    finally:
+        client.close()
     return statistics.median(server_ms), statistics.median(round_trip_ms)
 
 
-def concurrent(url: str, body: bytes, clients: int, requests: int) -> dict[str, float]:
-    """``clients`` threads sending ``requests`` in all: latency percentiles, throughput."""
+def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
+               server_pid: int) -> dict[str, float]:
+    """``clients`` threads sending ``requests`` in all: latency percentiles, throughput, the
+    server's CPU time per request and the load average after."""
     latencies: list[float] = []
     errors = [0]
     lock = threading.Lock()
     share = [requests // clients + (i < requests % clients) for i in range(clients)]
 
     def client_thread(count: int) -> None:
-        with http_client(url, 60) as client:
-            for _ in range(count):
-                start = time.perf_counter()
-                try:
-                    response = client.post("/api/predict", content=body,
-                                           headers={"Content-Type": "image/png"})
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = (time.perf_counter() - start) * 1000
-                with lock:
-                    latencies.append(elapsed)
-                    errors[0] += not ok
+        client = ImageClient(port, path, body, 60)
+        for _ in range(count):
+            start = time.perf_counter()
+            try:
+                ok = client.post().status == 200
+            except (OSError, http.client.HTTPException):
+                client.close()  # a new connection for the next request
+                ok = False
+            elapsed = (time.perf_counter() - start) * 1000
+            with lock:
+                latencies.append(elapsed)
+                errors[0] += not ok
+        client.close()
 
     threads = [threading.Thread(target=client_thread, args=(n,)) for n in share]
+    cpu_before = cpu_seconds(server_pid)
     start = time.perf_counter()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - start
+    cpu_after = cpu_seconds(server_pid)
+    cpu_ms = (float("nan") if cpu_before is None or cpu_after is None
+              else (cpu_after - cpu_before) * 1000 / len(latencies))
     return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
             "p99": percentile(latencies, 99), "throughput": len(latencies) / seconds,
-            "errors": errors[0], "n": len(latencies)}
+            "errors": errors[0], "n": len(latencies), "cpu_ms": cpu_ms,
+            "load": load_average()}
 
 
 def show(title: str, result: dict[str, float]) -> None:
     print(f"{title}: {result['n']} requests, p50 {result['p50']:.1f} ms, p95 "
           f"{result['p95']:.1f} ms, p99 {result['p99']:.1f} ms, {result['throughput']:.0f} "
-          f"requests/s, {result['errors']} errors")
+          f"requests/s, {result['errors']} errors, server CPU {result['cpu_ms']:.2f} ms/request, "
+          f"load average {result['load']:.2f}", flush=True)
+
+
+def repeated(title: str, repeat: int, measure) -> dict[str, float]:
+    """``measure()`` ``repeat`` times, each shown, then the medians of each figure."""
+    results = [measure() for _ in range(repeat)]
+    for i, result in enumerate(results):
+        show(f"{title} [{i + 1}/{repeat}]", result)
+    median = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    median["errors"] = sum(r["errors"] for r in results)
+    median["n"] = sum(r["n"] for r in results)
+    if repeat > 1:
+        show(f"{title}, medians of {repeat} (errors: all)", median)
+    return median
+
+
+def during_training(url: str, created: list[str], measure) -> tuple[dict[str, float], dict]:
+    """``measure()`` while a training of the assignment preset runs in the server, into a new
+    run folder (its name appended to ``created`` once the server made it)."""
+    name = f"bench-training-{int(time.time())}"
+    started = httpx.post(f"{url}/api/train", json={
+        "name": name, "preset": "assignment", "epochs": 50}, timeout=30)
+    started.raise_for_status()
+    created.append(name)
+    try:
+        while httpx.get(f"{url}/api/train").json().get("samples") is None:
+            time.sleep(0.1)  # the training process is past its start-up
+        result = measure()
+        return result, httpx.get(f"{url}/api/train").json()
+    finally:
+        httpx.post(f"{url}/api/train/cancel", timeout=30)
+        while httpx.get(f"{url}/api/train").json()["state"] == "running":
+            time.sleep(0.1)
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repetitions of each concurrent measurement (medians shown)")
+    parser.add_argument("--side", type=int, default=140,
+                        help="width of the PNG sent, pixels (the page sends 140)")
+    parser.add_argument("--explain", action="store_true",
+                        help="ask for the saliency and the layers too (as the Draw tab)")
+    parser.add_argument("--training", action=argparse.BooleanOptionalAction, default=True,
+                        help="also measure while a training runs in the server")
     parser.add_argument("--runs", type=Path, default=None, help="runs folder with a trained run")
     parser.add_argument("--model", default=None, help="the run's id under --runs")
     args = parser.parse_args()
-    body = digit_png()
+    body = digit_png(args.side)
     with tempfile.TemporaryDirectory() as scratch:
         runs = args.runs if args.runs is not None else Path(scratch)
         model = args.model if args.runs is not None else random_report_run(runs)
         print(f"network: {model} under {'--runs' if args.runs else 'a temporary folder'} "
               f"({'as given' if args.runs else 'randomly initialised 784-1024-1024-10'}); "
-              f"{os.cpu_count()} CPU cores")
+              f"{os.cpu_count()} CPU cores; load average {load_average():.2f}", flush=True)
         port = free_port()
         server = start_server(runs, port)
         url = f"http://127.0.0.1:{port}"
+        created: list[str] = []  # the run folders of the benchmark's own trainings
+        path = f"/api/predict?model={model}" + ("&explain=1&layers=1" if args.explain else "")
         try:
-            httpx.post(f"{url}/api/models/active", json={"id": model}).raise_for_status()
-            sequential(url, body)  # warm-up: loads and caches the model
-            server_ms, round_trip_ms = sequential(url, body)
+            sequential(port, path, body)  # warm-up: loads and caches the model
+            server_ms, round_trip_ms = sequential(port, path, body)
             print(f"one client, {SEQUENTIAL} sequential requests: median server time "
-                  f"{server_ms:.2f} ms, median round trip {round_trip_ms:.2f} ms")
-            show(f"{args.clients} concurrent clients", concurrent(url, body, args.clients,
-                                                                  args.requests))
-            name = f"bench-training-{int(time.time())}"
-            started = httpx.post(f"{url}/api/train", json={
-                "name": name, "preset": "assignment", "epochs": 50}, timeout=30)
-            started.raise_for_status()
-            while httpx.get(f"{url}/api/train").json().get("samples") is None:
-                time.sleep(0.1)  # the training process is past its start-up
-            result = concurrent(url, body, args.clients, args.requests)
-            state = httpx.get(f"{url}/api/train").json()
-            show(f"{args.clients} concurrent clients during a training (epoch "
-                 f"{state['epoch'] + 1}, {state['state']})", result)
-            httpx.post(f"{url}/api/train/cancel", timeout=30)
-            while httpx.get(f"{url}/api/train").json()["state"] == "running":
-                time.sleep(0.1)
+                  f"{server_ms:.2f} ms, median round trip {round_trip_ms:.2f} ms", flush=True)
+
+            def measure() -> dict[str, float]:
+                return concurrent(port, path, body, args.clients, args.requests, server.pid)
+
+            repeated(f"{args.clients} concurrent clients", args.repeat, measure)
+            if args.training:
+                title = f"{args.clients} concurrent clients during a training"
+                result, state = during_training(
+                    url, created, lambda: repeated(title, args.repeat, measure))
+                print(f"(the training was in epoch {state['epoch'] + 1}, {state['state']})")
         finally:
             server.terminate()
             server.wait(timeout=30)
-        shutil.rmtree(runs / name, ignore_errors=True)  # the benchmark's own training run
+            for name in created:
+                shutil.rmtree(runs / name, ignore_errors=True)
     return 0
 
 

@@ -84,6 +84,24 @@ def test_jpeg_and_transparent_png(tmp_path):
     assert load_digit_images([tmp_path / "one.jpg", tmp_path / "zero.png"]).shape == (2, 784)
 
 
+def test_an_opaque_canvas_reads_as_its_colours_alone_and_a_translucent_one_almost(tmp_path):
+    """A browser's canvas is RGBA with every pixel opaque: read straight from its luminance,
+    exactly as the same picture without an alpha channel, and all but equal to the reading of
+    the same picture with one pixel not quite opaque (the general formula with α)."""
+    sheet = Image.new("RGBA", (140, 140), (255, 255, 255, 255))
+    ImageDraw.Draw(sheet).line([(40, 30), (100, 35), (70, 115)], fill=(17, 17, 17, 255),
+                               width=11)
+    sheet.save(tmp_path / "canvas.png")
+    sheet.convert("RGB").save(tmp_path / "colours.png")
+    sheet.putpixel((0, 0), (255, 255, 255, 254))
+    sheet.save(tmp_path / "almost.png")
+    canvas, colours, almost = load_digit_images(
+        [tmp_path / "canvas.png", tmp_path / "colours.png", tmp_path / "almost.png"])
+    check_mnist_like(canvas)
+    assert np.array_equal(canvas, colours)
+    np.testing.assert_allclose(canvas, almost, atol=1e-6)
+
+
 def test_an_mnist_digit_drawn_large_comes_back_as_itself(tmp_path):
     from digitlab.data import load_dataset
 

@@ -15,7 +15,7 @@ FLOORS = {
     "config": 1, "nn": 1, "models": 1, "history": 1, "modelio": 1, "preprocessing": 1,
     "ensembles": 1, "calibration": 1, "model_summary": 1,
     "training": 2, "evaluation": 2, "dreaming": 2, "onnx_export": 2, "loading": 2,
-    "robustness": 2, "runs": 2, "tracking": 2, "analysis": 3, "studies": 3,
+    "robustness": 2, "runs": 2, "tracking": 2, "analysis": 3, "studies": 3, "finetuning": 3,
     "reporting": 4, "api": 5, "serve": 5, "sklearn": 5, "cli": 6, "__main__": 6,
 }
 

@@ -798,3 +798,29 @@ def test_my_digits_are_kept_as_an_idx_dataset_that_evaluate_reads(tmp_path, caps
     capsys.readouterr()
     main(["evaluate", str(tmp_path / "tiny"), "--data", str(folder)])  # an ordinary --data folder
     assert f"({int(expected.sum())} of 6 digits)" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------- ensembles
+def test_an_ensemble_is_offered_like_a_run_and_reads_drawings(runs, tmp_path):
+    from digitlab.ensembles import save_ensemble
+    from digitlab.loading import load_any
+
+    save_ensemble([runs / "tiny", runs / "lab" / "soft"], tmp_path / "pair")
+    with TestClient(create_app(tmp_path, port=PORT), base_url=BASE) as fresh:
+        listing = fresh.get("/api/models").json()
+        assert listing["unreadable"] == []
+        pair = next(m for m in listing["models"] if m["id"] == "pair")
+        assert pair["members"] == 2 and pair["sizes"] == [784, 12, 10]
+        assert pair["parameters"] == 2 * (784 * 12 + 12 * 10)
+        answer = fresh.post("/api/predict?model=pair&explain=1&layers=1",
+                            content=png_of_digit("zero"), headers={"Content-Type": "image/png"})
+        assert answer.status_code == 200, answer.text
+        answer = answer.json()
+        expected = load_any(tmp_path / "pair").model.probabilities(
+            np.asarray(answer["prepared"], np.float32).reshape(1, -1))[0]
+        assert answer["digit"] == int(expected.argmax())
+        np.testing.assert_allclose(answer["probabilities"], expected, rtol=1e-6)
+        assert not {"saliency", "hidden", "layers", "links"} & set(answer)  # no one network
+        assert fresh.get("/api/quiz?model=pair").status_code == 200
+        assert_error(fresh.post("/api/dream", json={"model": "pair", "digit": 3}), 422,
+                     "ensemble")

@@ -405,9 +405,51 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
         wait_for(page, "return document.body.dataset.ready === '1'")
         wait_for(page, "return document.querySelector('[data-testid=compare-model]').value")
         assert by_testid(page, "compare-model").get_attribute("value") == "wary"
+
+        # the quiz and the probes question the one that can say "not a digit" too, by default
+        page.find_element("id", "tab-quiz").click()
+        wait_for(page, "return document.querySelector('[data-testid=quiz-image]').dataset.index")
+        assert by_testid(page, "quiz-model").get_attribute("value") == "wary"
+        page.find_element("id", "tab-nondigit").click()
+        wait_for(page, "return document.querySelectorAll('[data-testid=probe-flag]').length")
+        assert by_testid(page, "nondigit-model").get_attribute("value") == "wary"
+        flags = page.execute_script("return [...document.querySelectorAll("
+                                    "'[data-testid=probe-flag]')].map((f) => f.textContent)")
+        assert set(flags) == {"not a digit ✓"}  # by its own threshold (0.99): never a digit
+        page.execute_script("const s = document.querySelector('[data-testid=nondigit-model]');"
+                            "s.value = 'tiny'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return [...document.querySelectorAll('[data-testid=probe-flag]')]"
+                       ".some((f) => f.textContent === 'fooled')")  # the plain one, when asked
     finally:
         shutil.rmtree(picky)
         _post(lab.url + "/api/models/active", {"id": "tiny"})
+
+
+def test_an_ensemble_is_chosen_and_read_like_a_network(page, lab, runs):
+    from digitlab.ensembles import save_ensemble
+
+    save_ensemble([runs / "tiny", runs / "tiny-copy"], runs / "pair")
+    try:
+        page.refresh()
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        labels = page.execute_script("return [...document.querySelectorAll("
+                                     "'[data-testid=active-model] option')].map((o) => o.text)")
+        assert any(label.startswith("pair · ensemble of 2 networks") for label in labels)
+        page.execute_script("const s = document.querySelector('[data-testid=active-model]');"
+                            "s.value = 'pair'; s.dispatchEvent(new Event('change'));")
+        wait_for(page, "return document.querySelector('#draw-model-name').textContent"
+                       " === '(pair)'")
+        digit = draw_seven_at_once(page)
+        assert by_testid(page, "prediction").get_attribute("data-model") == "pair"
+        expected = load_model(runs / "tiny").network.probabilities(np.asarray(
+            page.execute_script("return window.digitlab.lab.drawing.prepared"),
+            np.float32).reshape(1, -1))[0]  # two copies of one network: its own answer
+        assert digit == str(int(expected.argmax()))
+        assert "ensemble averages" in text(page, "units")  # no one network's units to show
+        assert page.find_element("id", "saliency-caption").text.startswith("An ensemble")
+    finally:
+        _post(lab.url + "/api/models/active", {"id": "tiny"})
+        shutil.rmtree(runs / "pair")
 
 
 def test_replayed_test_digits_agree_with_digitlab_predict(page, runs, tmp_path):
@@ -608,6 +650,14 @@ def _emulate(driver, width: int, height: int, touch: bool) -> None:
                            {"enabled": touch, "maxTouchPoints": 5 if touch else 1})
 
 
+#: the screens every tab is shown on: (name, width, height, touch)
+SCREENS = (("laptop", 1280, 800, False), ("tablet", 768, 1024, False),
+           ("phone", 390, 844, True))
+
+#: elements of the Draw tab that must be in view without scrolling, once a digit is drawn
+ABOVE_THE_FOLD = ("prediction", "bars")
+
+
 @pytest.fixture
 def screen(page, lab):
     """The page at an emulated screen size: `screen(width, height, touch)` reloads it so."""
@@ -622,45 +672,102 @@ def screen(page, lab):
     page.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
 
 
-def _every_tab_fits(driver, shots: Path, name: str) -> None:
+def _accessibility_problems(driver) -> list[tuple[str, list]]:
+    """What axe-core (the accessibility engine of browsers' developer tools) finds wrong with
+    the page as shown: (rule, elements) for each violation, e.g. content outside the
+    landmarks, a definition list holding other than dt/dd groups, text of too little contrast,
+    a control without a name."""
+    from axe_core_python.selenium import Axe
+
+    found = Axe().run(driver)
+    return [(v["id"], [n["target"] for n in v["nodes"]]) for v in found["violations"]]
+
+
+def _every_tab_fits(driver, shots: Path, name: str, audit: bool = False) -> None:
+    """Each tab shown in turn: the page never scrolls sideways; a screenshot of each; with
+    ``audit``, no accessibility problem on any tab (every details open, the quiz answered)."""
     for tab in TABS:
         driver.find_element("id", f"tab-{tab}").click()
         wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
-        time.sleep(0.2)  # the panel's first answers
+        if tab == "models":  # the curves of the network shown
+            wait_for(driver, "return document.querySelector('#model-detail').dataset.shown")
+        if tab == "quiz":  # the panel's first question
+            wait_for(driver, "return document.querySelector('[data-testid=quiz-image]')"
+                             ".dataset.index || !document.querySelector('#quiz-error').hidden")
+        if tab == "nondigit":  # its first probes
+            wait_for(driver, "return document.querySelectorAll("
+                             "'[data-testid=nondigit-probes] figure').length")
+        if tab == "quiz" and audit:  # its answer revealed
+            by_testid(driver, "quiz-guess-3").click()
+            wait_for(driver, "return !document.querySelector('[data-testid=quiz-reveal]').hidden")
         wide = driver.execute_script(
             "return [document.documentElement.scrollWidth, innerWidth]")
         driver.save_screenshot(str(shots / f"{name}-{tab}.png"))
-        assert wide[0] <= wide[1], (tab, wide)  # no sideways scrolling of the page
+        assert wide[0] <= wide[1], (name, tab, wide)  # no sideways scrolling of the page
+        if audit:
+            driver.execute_script("document.querySelectorAll('details')"
+                                  ".forEach((d) => { d.open = true; })")
+            assert _accessibility_problems(driver) == [], (name, tab)
+    driver.find_element("id", "tab-draw").click()
 
 
-def test_a_phone_shows_every_tab_and_the_answer_beside_the_sheet(screen, tmp_path):
-    page = screen(390, 844, touch=True)
-    tabs = page.execute_script(  # every tab on the screen (they wrap), none cut off
-        "return [...document.querySelectorAll('[role=tab]')].map((t) => {"
-        "const r = t.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth; })")
-    assert all(tabs), tabs
-    assert not by_testid(page, "keyboard-hint").is_displayed()  # no keys on a touch screen
-    draw_seven(page)
-    below = page.execute_script(  # the answer and all ten bars above the fold
-        "return ['prediction', 'bars'].map((id) => document.querySelector("
-        "`[data-testid=${id}]`).getBoundingClientRect().bottom - innerHeight)")
-    assert max(below) <= 0, below
-    _every_tab_fits(page, tmp_path, "phone")
+#: the selected option of a <select>, measured in the select's own font, against the room
+#: the select gives it (its width less padding and the arrow): what is cut off, if anything
+SELECT_CUTS = """
+const select = arguments[0];
+const style = getComputedStyle(select);
+const context = document.createElement('canvas').getContext('2d');
+context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+const label = select.options[select.selectedIndex]?.textContent || '';
+const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)
+  - 20;  // the arrow
+return context.measureText(label).width > room ? [label, room] : null;
+"""
 
 
-def test_a_768_px_screen_keeps_the_answer_card_readable(screen, tmp_path):
-    page = screen(768, 1024)
-    draw_seven(page)
-    widths = page.execute_script(
-        "const q = (s) => document.querySelector(s);"
-        "return [q('.compare-col').getBoundingClientRect().width,"
-        "        q('[data-testid=bars]').getBoundingClientRect().width,"
-        "        q('#draw-model-name').getBoundingClientRect().right,"
-        "        q('.answer-card').getBoundingClientRect().right]")
-    compare, bars, name_right, card_right = widths
-    assert compare >= 250 and bars >= 250, widths  # no slivers side by side
-    assert name_right <= card_right, widths  # the network's name is not cut
-    _every_tab_fits(page, tmp_path, "768")
+def test_every_tab_fits_a_laptop_a_tablet_and_a_phone(screen, tmp_path):
+    """At 1280×800, 768×1024 and 390×844 (touch): every tab without sideways scrolling (a
+    screenshot of each in the test's folder), the answer and its bars in view on Draw without
+    scrolling, nothing cut in the network choosers; no accessibility problem axe-core finds on
+    any tab (on the laptop); no console errors (the fixture)."""
+    for name, width, height, touch in SCREENS:
+        page = screen(width, height, touch)
+        draw_seven_at_once(page)
+        below = page.execute_script(  # the answer and all ten bars above the fold
+            "return arguments[0].map((id) => document.querySelector("
+            "`[data-testid=${id}]`).getBoundingClientRect().bottom - innerHeight)",
+            ABOVE_THE_FOLD)
+        assert max(below) <= 0, (name, below)
+        for chooser in ("active-model", "compare-model"):
+            assert page.execute_script(SELECT_CUTS, by_testid(page, chooser)) is None, \
+                (name, chooser)
+        if name == "phone":
+            tabs = page.execute_script(  # every tab on the screen (they wrap), none cut off
+                "return [...document.querySelectorAll('[role=tab]')].map((t) => {"
+                "const r = t.getBoundingClientRect(); return r.left >= 0 && r.right <= innerWidth;"
+                "})")
+            assert all(tabs), tabs
+            assert not by_testid(page, "keyboard-hint").is_displayed()  # no keys to press
+        if name == "tablet":  # the answer card: no slivers side by side, the name not cut
+            compare, bars, name_right, card_right = page.execute_script(
+                "const q = (s) => document.querySelector(s);"
+                "return [q('.compare-col').getBoundingClientRect().width,"
+                "        q('[data-testid=bars]').getBoundingClientRect().width,"
+                "        q('#draw-model-name').getBoundingClientRect().right,"
+                "        q('.answer-card').getBoundingClientRect().right]")
+            assert compare >= 250 and bars >= 250, (compare, bars)
+            assert name_right <= card_right, (name_right, card_right)
+        if name == "laptop":  # with a single network no second chooser, but a note in full
+            page.execute_script("const lab = window.digitlab.lab;"
+                                "lab.models = lab.models.filter((m) => m.id === lab.active);"
+                                "lab.emit('models');")
+            assert not by_testid(page, "compare-model").is_displayed()
+            assert page.find_element("id", "compare-note").text.startswith("Train a second")
+            page.save_screenshot(str(tmp_path / "laptop-draw-one-network.png"))
+            page.execute_script("window.digitlab.lab.refreshModels()")
+            wait_for(page, "return document.querySelector('[data-testid=compare-model]')"
+                           ".options.length > 1")
+        _every_tab_fits(page, tmp_path, name, audit=name == "laptop")
 
 
 # ----------------------------------------------------------------------------- live answers
@@ -848,6 +955,17 @@ def test_your_own_digits_are_kept_and_evaluated_here_and_from_the_cli(page, lab)
                                       "--data", str(lab.runs / "my-digits")])
     assert result.exit_code == 0, result.output
     assert f"of {kept} digit" in result.output
+
+    for more in (1, 2):  # three sevens at least: one is kept aside to measure
+        by_testid(page, "mine-label-7").click()
+        wait_for(page, "return Number(document.querySelector('[data-testid=mine-count]')"
+                       ".dataset.count) === arguments[0]", kept + more)
+    by_testid(page, "mine-finetune").click()  # a copy taught on them; the Train tab follows
+    wait_for(page, "return !document.querySelector('[data-testid=panel-train]').hidden")
+    wait_for(page, "return document.querySelector('[data-testid=train-state]').dataset.state"
+                   " === 'finished'", timeout=90)
+    assert "held-out digit" in text(page, "train-state")
+    assert by_testid(page, "train-use").get_attribute("data-model").startswith("tiny-mine")
 
 
 # ----------------------------------------------------------------------------- languages

@@ -116,10 +116,10 @@ def save_ensemble(sources: list[str | os.PathLike], out_dir: str | os.PathLike) 
     return out_dir
 
 
-def load_ensemble(path: str | os.PathLike) -> SavedModel:
-    """An ensemble folder as a :class:`digitlab.modelio.SavedModel` whose network is an
-    :class:`Ensemble` (members with their preprocessing) and whose config is the first
-    member's (it fixes the shared test split)."""
+def read_ensemble(path: str | os.PathLike) -> tuple[dict[str, Any], list[Path]]:
+    """An ensemble folder's checked description (``ensemble.json``) and its members' model
+    files, without reading them (for listings); every failure is a one-line
+    :class:`ModelFileError` naming the file."""
     path = Path(path)
     file = path / ENSEMBLE_FILE
     try:
@@ -131,15 +131,24 @@ def load_ensemble(path: str | os.PathLike) -> SavedModel:
             or not isinstance(members, list) or not members):
         raise ModelFileError(f"{file}: not a digitlab ensemble (needs format {FORMAT_NAME!r} "
                              "and a list of members)")
-    saved = []
+    files = []
     for name in members:
         member = (path / str(name)).resolve()
         if path.resolve() not in member.parents:
             raise ModelFileError(f"{file}: member {name!r} lies outside the ensemble folder")
-        saved.append(load_model(member))
+        files.append(member)
+    return metadata, files
+
+
+def load_ensemble(path: str | os.PathLike) -> SavedModel:
+    """An ensemble folder as a :class:`digitlab.modelio.SavedModel` whose network is an
+    :class:`Ensemble` (members with their preprocessing) and whose config is the first
+    member's (it fixes the shared test split)."""
+    metadata, files = read_ensemble(path)
+    saved = [load_model(member) for member in files]
     check_same_split(saved)
     network = Ensemble([model.model for model in saved])
-    return SavedModel(network, saved[0].config, metadata, path=path)
+    return SavedModel(network, saved[0].config, metadata, path=Path(path))
 
 
 def check_same_widths(saved: list[SavedModel]) -> None:

@@ -118,7 +118,7 @@ def _decode(handle, where: str) -> np.ndarray:
                 )
             if image.format == "JPEG":
                 image.draft("L", (MAX_SIDE, MAX_SIDE))  # decode at a reduced scale if large
-            image = ImageOps.exif_transpose(image)  # photos: apply the camera's rotation
+            ImageOps.exif_transpose(image, in_place=True)  # photos: apply the camera's rotation
             if max(image.size) > MAX_SIDE:
                 image.thumbnail((MAX_SIDE, MAX_SIDE))
             return _to_gray(image)
@@ -144,8 +144,11 @@ def _to_gray(image: Image.Image) -> np.ndarray:
         return (values - low) / (high - low) if high > low else np.zeros_like(values)
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if not has_alpha:
-        return np.asarray(image.convert("L"), dtype=np.float64) / 255.0
-    rgba = np.asarray(image.convert("LA"), dtype=np.float64) / 255.0  # (H, W, 2)
+        return np.asarray(image.convert("L")) / 255.0
+    levels = np.asarray(image.convert("LA"))  # (H, W, 2) uint8: luminance, alpha
+    if levels[..., 1].min() == 255:  # opaque, as a browser's canvas: α = 1 below gives this
+        return levels[..., 0] / 255.0
+    rgba = levels / 255.0  # (H, W, 2)
     luminance, alpha = rgba[..., 0], rgba[..., 1]
     if alpha.sum() == 0:
         return np.zeros_like(luminance)
@@ -160,17 +163,21 @@ def prepare_digit(gray: np.ndarray) -> np.ndarray:
     if gray.ndim != 2 or min(gray.shape) < 1:
         raise DataError(f"expected a 2-D grayscale image, got shape {gray.shape}")
     border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
+    ink = np.array(gray)  # (H, W), our own copy, changed in place below
     if np.median(border) > 0.5:
-        gray = 1.0 - gray  # light background: invert to white ink on black
+        np.subtract(1.0, ink, out=ink)  # light background: invert to white ink on black
         border = 1.0 - border
     background = float(np.median(border))
-    peak = float(gray.max())
+    peak = float(ink.max())
     if peak - background < MIN_CONTRAST:
         raise DataError("the image is blank (no digit stands out from the background)")
-    ink = np.clip((gray - background) / (peak - background), 0.0, 1.0)  # (H, W), background 0
+    ink -= background  # (gray − background) / (peak − background), clipped: background 0
+    ink /= peak - background
+    np.clip(ink, 0.0, 1.0, out=ink)
 
-    rows = np.flatnonzero((ink > INK_THRESHOLD).any(axis=1))
-    cols = np.flatnonzero((ink > INK_THRESHOLD).any(axis=0))
+    inked = ink > INK_THRESHOLD
+    rows = np.flatnonzero(inked.any(axis=1))
+    cols = np.flatnonzero(inked.any(axis=0))
     box = ink[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]  # (h, w) bounding box
 
     scaled = _scale_longer_side(box, BOX)  # (h', w'), max(h', w') = 20

@@ -33,6 +33,7 @@ COMMANDS = {
     "dream": "digitlab.cli.dream:dream_command",
     "serve": "digitlab.cli.serve:serve",
     "ensemble": "digitlab.cli.ensemble:ensemble_command",
+    "finetune": "digitlab.cli.finetune:finetune_command",
     "runs": "digitlab.cli.runs:runs",
 }
 

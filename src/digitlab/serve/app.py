@@ -34,6 +34,7 @@ STATIC_DIR = Path(__file__).parent / "static"
 PRESET_FIELDS = LAB_FIELDS  # the config fields the training form offers (declared lab=True)
 #: what the form says of a preset besides its fields: how honest the network it trains is
 PRESET_HONESTY = ("attack", "outlier_exposure", "calibration_fraction")
+FINETUNE_EPOCHS, MAX_FINETUNE_EPOCHS = 3, 50  # epochs of fine-tuning on one's own digits
 
 # ES modules must come as JavaScript whatever the system's MIME table says
 mimetypes.add_type("text/javascript", ".js")
@@ -76,7 +77,7 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
     _add_predict_routes(app, registry)
     _add_training_routes(app, jobs)
     _add_lab_routes(app, registry)
-    _add_my_digit_routes(app, registry, mine.MyDigits(runs_dir))
+    _add_my_digit_routes(app, registry, mine.MyDigits(runs_dir), jobs)
     if STATIC_DIR.is_dir():
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
     return app
@@ -161,27 +162,29 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
 def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None,
-                      explain: int = 0, layers: int = 0) -> dict[str, Any]:
+                      explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await request.body()
         inputs.check_image_bytes(body, request.headers.get("content-type"))
 
-        def work() -> dict[str, Any]:
+        def work() -> JSONResponse:
             loaded = registry.load(model)
             image = inputs.prepare_uploaded_image(body)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
+            return JSONResponse({"model": loaded.entry.id,
+                                 **_answer(loaded, image, explain, layers)})
 
         return await run_in_threadpool(work)
 
     @app.post("/api/predict-prepared")
     async def predict_prepared(request: Request, model: str | None = None,
-                               explain: int = 0, layers: int = 0) -> dict[str, Any]:
+                               explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await read_json(request)
         inputs.unknown_fields(body, ("image",))
         image = inputs.image_field(body)
 
-        def work() -> dict[str, Any]:
+        def work() -> JSONResponse:
             loaded = registry.load(model)
-            return {"model": loaded.entry.id, **_answer(loaded, image, explain, layers)}
+            return JSONResponse({"model": loaded.entry.id,
+                                 **_answer(loaded, image, explain, layers)})
 
         return await run_in_threadpool(work)
 
@@ -274,6 +277,10 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         give_back = request.app.state.dream_slots.take()
         try:
             model = await run_in_threadpool(registry.load, job.model)
+            if model.is_ensemble:
+                raise ApiError(422, _("{model!r} is an ensemble: a dream climbs the gradient of "
+                                      "one network; choose one of its networks").format(
+                                          model=model.entry.id))
         except BaseException:
             give_back()
             raise
@@ -299,8 +306,10 @@ def _add_lab_routes(app: FastAPI, registry: ModelRegistry) -> None:
         return await run_in_threadpool(lambda: probes.ood(registry.load(model), image))
 
 
-def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyDigits) -> None:
-    """The person's own labelled drawings (an IDX dataset in the runs folder)."""
+def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyDigits,
+                         jobs: TrainingManager) -> None:
+    """The person's own labelled drawings (an IDX dataset in the runs folder), and a network
+    fine-tuned on them."""
 
     @app.get("/api/my-digits")
     async def my_digits() -> dict[str, Any]:
@@ -318,15 +327,35 @@ def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyD
     async def my_digits_accuracy(model: str | None = None) -> dict[str, Any]:
         return await run_in_threadpool(lambda: digits.accuracy(registry.load(model)))
 
+    @app.post("/api/finetune", status_code=202)
+    async def finetune(request: Request) -> JSONResponse:
+        body = await read_json(request)
+        inputs.unknown_fields(body, ("model", "epochs"))
+        model = body.get("model")
+        if model is not None:
+            inputs.text(model, "model")
+        epochs = inputs.integer(body.get("epochs", FINETUNE_EPOCHS), "epochs", 1,
+                                MAX_FINETUNE_EPOCHS)
+
+        def work() -> dict[str, Any]:
+            loaded = registry.load(model)
+            done = mine.finetunable(loaded, digits)
+            return jobs.start_finetuning(loaded.entry.folder, loaded.entry.id, loaded.config,
+                                         done, digits.folder, epochs)
+
+        return JSONResponse(await run_in_threadpool(work), status_code=202)
+
 
 def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
     for name, flag in (("explain", explain_flag), ("layers", layers_flag)):
         if flag not in (0, 1):
             raise ApiError(422, _("{name!r} must be 0 or 1, got {value}").format(
                 name=name, value=flag))
-    return explain.answer(loaded.network, image, explain=bool(explain_flag),
+    single = not loaded.is_ensemble  # an ensemble has no one network's gradient and units
+    return explain.answer(loaded.network, image, explain=bool(explain_flag) and single,
                           preprocessing=loaded.preprocessing, calibration=loaded.calibration,
-                          layers=bool(layers_flag))
+                          layers=bool(layers_flag) and single,
+                          probabilities=loaded.probabilities(image))
 
 
 def _training(app: FastAPI) -> bool:

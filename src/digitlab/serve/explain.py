@@ -118,9 +118,21 @@ def layer_outputs(network: MLP, image: np.ndarray, answer: int,
     return {"layers": layers, "links": links}
 
 
+def read(network: MLP, images: np.ndarray, preprocessing: list[str] | tuple[str, ...] = (),
+         calibration: Calibration | None = None) -> np.ndarray:
+    """Probabilities (B, 10) of prepared images (B, 784): the model's preprocessing steps,
+    then the network's probabilities, calibrated with ``calibration`` when given — what
+    ``load_model(run).model.probabilities`` and ``digitlab predict`` give."""
+    seen = preprocess(np.asarray(images).reshape(len(images), -1), list(preprocessing))
+    if calibration is None:
+        return network.probabilities(seen)  # (B, 10)
+    return calibration.probabilities(network, seen)
+
+
 def answer(network: MLP, image: np.ndarray, explain: bool = False,
            preprocessing: list[str] | tuple[str, ...] = (),
-           calibration: Calibration | None = None, layers: bool = False) -> dict[str, Any]:
+           calibration: Calibration | None = None, layers: bool = False,
+           probabilities: np.ndarray | None = None) -> dict[str, Any]:
     """The network's answer to one prepared image (784,): digit, probabilities, whether they
     are calibrated and whether the image is a digit at all, and, with ``explain``, the
     saliency map and the strongest hidden units.
@@ -130,21 +142,22 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     probabilities are softmax(s / T) (the digit read is the same), and below its threshold the
     image is "not a digit" (``is_digit`` false); the saliency stays that of the network's own
     log p_k. With ``layers``, every hidden layer's outputs and the strongest connections into
-    the answer (:func:`layer_outputs`)."""
-    seen = preprocess(np.asarray(image).reshape(1, -1), list(preprocessing))[0]  # (784,)
-    if calibration is None:
-        probabilities = network.probabilities(seen.reshape(1, -1))[0]  # (10,)
-    else:
-        probabilities = calibration.probabilities(network, seen.reshape(1, -1))[0]
+    the answer (:func:`layer_outputs`). ``probabilities`` (10,): those of :func:`read` for
+    this image when already computed (with other images, by the lab's batcher)."""
+    image = np.asarray(image).reshape(-1)  # (784,)
+    if probabilities is None:
+        probabilities = read(network, image.reshape(1, -1), preprocessing, calibration)[0]
     digit = int(np.argmax(probabilities))
     threshold = None if calibration is None else calibration.threshold
     result: dict[str, Any] = {
         "digit": digit,
-        "probabilities": [float(p) for p in probabilities],
+        "probabilities": np.asarray(probabilities, np.float64).tolist(),
         "is_digit": threshold is None or bool(probabilities[digit] >= threshold),
         **calibration_fields(calibration),
-        "prepared": [float(v) for v in np.asarray(image).reshape(-1)],
+        "prepared": image.astype(np.float64).tolist(),
     }
+    if explain or layers:
+        seen = preprocess(image.reshape(1, -1), list(preprocessing))[0]  # (784,)
     if explain:
         result["saliency"] = saliency(network, seen, digit).tolist()
         result["hidden"] = hidden_units(network, seen, digit)

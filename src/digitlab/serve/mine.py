@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 
 from digitlab.data.idx import read_idx, write_idx
+from digitlab.errors import DigitlabError
+from digitlab.finetuning import HELD_OUT, check_source, held_out_rows
 from digitlab.preprocessing import preprocess
 from digitlab.serve.errors import ApiError
 from digitlab.serve.language import _
@@ -69,6 +71,10 @@ class MyDigits:
                 write_idx(self.folder / name, labels, compress=False)
             return self.summary(images, labels)
 
+    def labels(self) -> np.ndarray:
+        """The labels (N,) of the kept digits."""
+        return self.read()[1]
+
     def accuracy(self, loaded: LoadedModel) -> dict[str, Any]:
         """How many of the kept digits ``loaded`` reads right, per digit too, beside its
         accuracy on the MNIST test digits of its run."""
@@ -85,3 +91,23 @@ class MyDigits:
                       per_digit=[float(right[labels == d].mean()) if (labels == d).any() else None
                                  for d in range(10)])
         return result
+
+
+def finetunable(loaded: LoadedModel, digits: MyDigits) -> int:
+    """Check that ``loaded`` can be fine-tuned on the kept digits (one network that can go on
+    training; enough digits to train on some and keep some of each aside); the epochs it has
+    completed. 422 with the reason otherwise."""
+    if loaded.is_ensemble:
+        raise ApiError(422, _("{model!r} is an ensemble: fine-tune one of its networks").format(
+            model=loaded.entry.id))
+    try:
+        done = check_source(loaded.saved)
+    except DigitlabError as error:  # the library's own words for why
+        raise ApiError(422, _("{model!r} cannot be fine-tuned: {reason}").format(
+            model=loaded.entry.id, reason=str(error).replace(f"{loaded.saved.path}: ", ""))
+        ) from None
+    train_rows, held_rows = held_out_rows(digits.labels(), HELD_OUT)
+    if not len(train_rows) or not len(held_rows):
+        raise ApiError(422, _("keep more of your digits first: a quarter of each digit is kept "
+                              "aside to measure, so at least three of one digit are needed"))
+    return done

@@ -1,7 +1,8 @@
 """The runs a server offers: found under ``--runs``, named by id, loaded once and cached.
 
 A model's id is its run folder's path relative to the runs folder (``assignment``,
-``lab/report-2``); clients only ever send ids, never paths. Listing reads each model file's
+``lab/report-2``); clients only ever send ids, never paths. An ensemble folder (``digitlab
+ensemble``) is offered like a run: its members answer together. Listing reads each model file's
 ``metadata.json`` through :func:`digitlab.modelio.read_metadata` and the run's
 ``evaluation.json`` through :func:`digitlab.fileio.read_json`, with their size and depth limits
 (the arrays stay on disk); a run that cannot be read is listed as unreadable with its one-line
@@ -24,11 +25,16 @@ import numpy as np
 
 from digitlab.calibration import Calibration, calibration_fields
 from digitlab.config import PRESETS, TrainConfig
+from digitlab.ensembles import ENSEMBLE_FILE, read_ensemble
 from digitlab.errors import DigitlabError, ModelFileError
 from digitlab.fileio import read_json
+from digitlab.loading import load_any
 from digitlab.modelio import MODEL_FILE, SavedModel, check_digit_shape, load_model, read_metadata
+from digitlab.nn.network import MLP
 from digitlab.runfiles import EVALUATION_FILE
+from digitlab.serve.batching import Batcher
 from digitlab.serve.errors import ApiError
+from digitlab.serve.explain import read
 from digitlab.serve.language import _
 
 #: folders not searched for runs (a report's cache keeps its own copies of runs)
@@ -40,18 +46,21 @@ Stamp = tuple[int, int]  # (mtime_ns, size) of a file: a new version changes it
 
 @dataclass
 class ModelEntry:
-    """One run as the server lists it (from its metadata; the arrays are not read)."""
+    """One run as the server lists it (from its metadata; the arrays are not read): a network
+    (``model.npz``) or an ensemble folder (``ensemble.json``; ``members`` holds each member's
+    metadata, ``metadata`` describes it by its first member's architecture and config)."""
 
     id: str
     folder: Path
     metadata: dict[str, Any]
-    stamp: Stamp  # of model.npz: a new checkpoint changes it
+    stamp: Stamp  # of model.npz (ensemble.json): a new checkpoint changes it
     test_accuracy: float | None = None
     evaluation_stamp: Stamp | None = None  # of evaluation.json, None without one
+    members: list[dict[str, Any]] = field(default_factory=list)  # an ensemble's, else none
 
     @property
     def model_file(self) -> Path:
-        return self.folder / MODEL_FILE
+        return self.folder / (ENSEMBLE_FILE if self.members else MODEL_FILE)
 
     @property
     def config(self) -> dict[str, Any]:
@@ -66,9 +75,8 @@ class ModelEntry:
         architecture = self.metadata.get("architecture", {})
         config = self.config
         sizes = [int(n) for n in architecture.get("sizes", [])]
-        bias = bool(architecture.get("bias", False))
-        parameters = sum(n_in * n_out + (n_out if bias else 0)
-                         for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
+        parameters = sum(_parameters(m.get("architecture", {}))
+                         for m in self.members or [self.metadata])
         return {
             "id": self.id,
             "name": self.folder.name,
@@ -85,6 +93,7 @@ class ModelEntry:
             "modified": datetime.fromtimestamp(self.stamp[0] / 1e9, timezone.utc)
             .isoformat(timespec="seconds"),
             "training": training,
+            "members": len(self.members) or None,
             **calibration_fields(self.calibration),
         }
 
@@ -119,6 +128,14 @@ class UnreadableRun:
         return {"id": self.id, "name": self.folder.name, "error": self.reason}
 
 
+def _parameters(architecture: dict[str, Any]) -> int:
+    """Weights (and biases) of a network of the architecture a model file's metadata gives."""
+    sizes = [int(n) for n in architecture.get("sizes", [])]
+    bias = bool(architecture.get("bias", False))
+    return sum(n_in * n_out + (n_out if bias else 0)
+               for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=False))
+
+
 def finite_or_none(value: Any) -> Any:
     """JSON has no NaN: a missing or non-finite number becomes None."""
     if isinstance(value, float) and not np.isfinite(value):
@@ -144,11 +161,28 @@ class LoadedModel:
     saved: SavedModel
     test: dict[str, np.ndarray] | None = None  # images, labels, probabilities (cached)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    batcher: Batcher = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.batcher = Batcher(lambda images: read(self.network, images, self.preprocessing,
+                                                   self.calibration))
+
+    def probabilities(self, image: np.ndarray) -> np.ndarray:
+        """The probabilities (10,) of one prepared image (784,), as :func:`explain.read
+        <digitlab.serve.explain.read>` gives them, computed in one pass with the images other
+        requests ask this network about at the same time (:mod:`digitlab.serve.batching`)."""
+        return self.batcher(np.asarray(image).reshape(-1))
 
     @property
     def network(self):
         """The bare MLP, fed inputs after the model's preprocessing (see :attr:`reader`)."""
         return self.saved.network
+
+    @property
+    def is_ensemble(self) -> bool:
+        """Several networks answering together: no single network's gradients and units to
+        show, nothing for a dream to climb."""
+        return not isinstance(self.saved.network, MLP)
 
     @property
     def reader(self):
@@ -246,6 +280,8 @@ class ModelRegistry:
             folder, depth = frontier.pop()
             if (folder / MODEL_FILE).is_file():
                 files.append(folder / MODEL_FILE)
+            elif (folder / ENSEMBLE_FILE).is_file():
+                files.append(folder / ENSEMBLE_FILE)
             if depth >= MAX_DEPTH:
                 continue
             try:
@@ -300,7 +336,7 @@ class ModelRegistry:
             if cached is not None and cached.entry.stamp == entry.stamp:
                 return cached
         try:
-            saved = load_model(entry.model_file)
+            saved = load_any(entry.folder) if entry.members else load_model(entry.model_file)
         except DigitlabError as error:
             raise ApiError(422, _("model {model!r} cannot be loaded: {error}").format(
                 model=entry.id, error=error)) from None
@@ -324,15 +360,28 @@ def _stamp(path: Path) -> Stamp | None:
 
 
 def _read_entry(run_id: str, folder: Path, stamps: tuple[Stamp, Stamp | None]) -> ModelEntry:
-    """The run in ``folder`` as the server lists it; a :class:`DigitlabError` (one line) when
-    its model file or its evaluation cannot be read, or it does not read 28×28 digits."""
-    model_file = folder / MODEL_FILE
+    """The run (or ensemble) in ``folder`` as the server lists it; a :class:`DigitlabError`
+    (one line) when a model file, the ensemble's description or the evaluation cannot be read,
+    or it does not read 28×28 digits."""
+    members = []
+    if (folder / MODEL_FILE).is_file():
+        metadata = _read_digit_reader(folder / MODEL_FILE)
+    else:
+        _, files = read_ensemble(folder)
+        members = [_read_digit_reader(file) for file in files]
+        metadata = {k: members[0][k] for k in ("architecture", "config") if k in members[0]}
+    entry = ModelEntry(run_id, folder, metadata, stamps[0], evaluation_stamp=stamps[1],
+                       members=members)
+    entry.test_accuracy = _test_accuracy(entry)
+    return entry
+
+
+def _read_digit_reader(model_file: Path) -> dict[str, Any]:
+    """The checked metadata of a model file that reads 28×28 digits into 10 classes."""
     metadata = read_metadata(model_file)  # checked: size, depth, format, architecture
     check_digit_shape(model_file, metadata["architecture"]["sizes"])
     _check_history(model_file, metadata.get("history"))
-    entry = ModelEntry(run_id, folder, metadata, stamps[0], evaluation_stamp=stamps[1])
-    entry.test_accuracy = _test_accuracy(entry)
-    return entry
+    return metadata
 
 
 def _check_history(model_file: Path, history: Any) -> None:

@@ -71,6 +71,8 @@ class TrainingJob:
     trace_step: int = 1  # one progress event in this many is kept
     trace_seen: int = 0
     settings: dict[str, Any] = field(default_factory=dict)  # preset, name and SETTING_FIELDS
+    #: a fine-tuning's measurements once it ended (trained_on, held_out, replayed, before, after)
+    finetune: dict[str, Any] | None = None
     cancel_requested: bool = False
     process: Any = None
 
@@ -79,7 +81,8 @@ class TrainingJob:
         return {"job": self.id, "model": self.model, "state": self.state, "epoch": self.epoch,
                 "epochs": self.epochs, "message": _said(self.message),
                 "samples": progress.get("samples"), "total": progress.get("total"),
-                "settings": self.settings, "trace": [list(p) for p in self.trace]}
+                "settings": self.settings, "trace": [list(p) for p in self.trace],
+                "finetune": self.finetune}
 
     def add_trace(self, data: dict[str, Any]) -> None:
         """Keep this progress event's running values (every ``trace_step``-th one)."""
@@ -120,35 +123,57 @@ class TrainingManager:
     def start(self, body: dict[str, Any]) -> dict[str, Any]:
         """Check the request, then start the training; ``{"job", "model"}``."""
         config = config_from_request(body)
+        from digitlab.serve.worker import run_training
+
+        return self._launch(
+            lambda: self._run_name(body.get("name"), body.get("preset")), config,
+            {"preset": body.get("preset")},
+            lambda run_dir: (run_training, (config.to_dict(), str(run_dir))))
+
+    def start_finetuning(self, source: Path, source_id: str, config: TrainConfig,
+                         done: int, digits: Path, epochs: int) -> dict[str, Any]:
+        """Start fine-tuning the run in ``source`` (id ``source_id``, its ``config``, ``done``
+        epochs) on the digits of ``digits`` for ``epochs`` epochs, into a new run named
+        ``NAME-mine`` (``-2``, ...); ``{"job", "model", "epochs"}``."""
+        from digitlab.serve.worker import run_finetuning
+
+        stem = f"{source.name[:59]}-mine"
+        total = config.replace(epochs=done + epochs)
+        return self._launch(
+            lambda: self._free_name(stem), total, {"preset": None, "finetuned_from": source_id},
+            lambda run_dir: (run_finetuning, (str(source), str(digits), str(run_dir), epochs)))
+
+    def _launch(self, name_of, config: TrainConfig, settings: dict[str, Any],
+                target_of) -> dict[str, Any]:
+        """Start ``target_of(run_dir)`` = (function, arguments before the queue) in the
+        training process, as the one job, into the new run folder ``name_of()``."""
         with self._lock:
             if self.running:
                 raise ApiError(409, _("a training is already running ({model}); cancel it or "
                                       "wait for it to finish").format(model=self.job.model))
-            name = self._run_name(body.get("name"), body.get("preset"))
+            name = name_of()
             run_dir = self.runs_dir / name
             run_dir.mkdir(parents=True, exist_ok=True)
             job = TrainingJob(f"job-{int(time.time() * 1000):x}", name, run_dir, config.epochs)
-            job.settings = {"preset": body.get("preset"), "name": name,
+            job.settings = {**settings, "name": name,
                             **{k: getattr(config, k) for k in SETTING_FIELDS}}
             events = self._context.Queue()
-            from digitlab.serve.worker import run_training
-
-            process = self._context.Process(
-                target=run_training, args=(config.to_dict(), str(run_dir), events),
-                name=f"digitlab-train-{name}", daemon=True)
+            target, args = target_of(run_dir)
+            process = self._context.Process(target=target, args=(*args, events),
+                                            name=f"digitlab-train-{name}", daemon=True)
             process.start()
             job.process = process
             self.job = job
         threading.Thread(target=self._watch, args=(job, events), daemon=True,
                          name=f"watch-{job.id}").start()
-        return {"job": job.id, "model": job.model}
+        return {"job": job.id, "model": job.model, "epochs": job.epochs}
 
     def status(self) -> dict[str, Any]:
         job = self.job
         if job is None:
             return {"job": None, "model": None, "state": "idle", "epoch": 0, "epochs": 0,
                     "message": None, "samples": None, "total": None, "settings": None,
-                    "trace": []}
+                    "trace": [], "finetune": None}
         return job.status()
 
     def cancel(self) -> dict[str, Any]:
@@ -232,9 +257,11 @@ class TrainingManager:
             job.state = state
             job.message = LaterMessage.from_wire(done.get("message"))
             job.test_accuracy = finite_or_none(done.get("test_accuracy"))
+            job.finetune = done.get("finetune")
             job.events.append(Event(next(self._seq), "done", {
                 "job": job.id, "state": state, "model": job.model,
-                "test_accuracy": job.test_accuracy, "message": job.message}))
+                "test_accuracy": job.test_accuracy, "message": job.message,
+                "finetune": job.finetune}))
         _remove_if_empty(job.run_dir)
 
     # ------------------------------------------------------------------ names
@@ -251,6 +278,10 @@ class TrainingManager:
             return name
         stem = preset_name if isinstance(preset_name, str) and preset_name in PRESETS \
             else "custom"
+        return self._free_name(stem)
+
+    def _free_name(self, stem: str) -> str:
+        """The first of ``STEM``, ``STEM-2``, ... that names no folder of the runs folder."""
         for number in itertools.count(1):
             candidate = stem if number == 1 else f"{stem}-{number}"
             if not (self.runs_dir / candidate).exists():

@@ -1,4 +1,5 @@
-"""The training process: :func:`digitlab.training.train` into an ordinary run folder.
+"""The training process: :func:`digitlab.training.train` into an ordinary run folder, or
+:func:`digitlab.finetuning.finetune` from one run into a new one.
 
 Started by :class:`digitlab.serve.training.TrainingManager` with the ``spawn`` method, so it
 shares no state with the server. It reports back through a queue as ``(kind, data)`` tuples:
@@ -29,11 +30,26 @@ ORPHAN_CHECK = 1.0  # seconds between checks that the server is still there
 
 def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
     """Train the config ``config_fields`` describes into ``run_dir``, reporting to ``queue``."""
+    _run(lambda: _train(config_fields, Path(run_dir), queue), queue)
+
+
+def run_finetuning(source: str, digits: str, run_dir: str, epochs: int, queue) -> None:
+    """Fine-tune the network of run ``source`` on the digits of ``digits`` for ``epochs``
+    epochs into the new run folder ``run_dir`` (:func:`digitlab.finetuning.finetune`),
+    reporting to ``queue``; the end also carries ``"finetune"``: what was measured before and
+    after."""
+    _run(lambda: _finetune(source, digits, Path(run_dir), epochs, queue), queue)
+
+
+def _run(work, queue) -> None:
+    """``work()`` -> (state, test_accuracy, message, extra) at a lower priority, stopped with
+    the server; its end (or its failure, one line) sent to ``queue`` as ``("done", {...})``."""
     with contextlib.suppress(OSError, AttributeError):
         os.nice(NICENESS)
     threading.Thread(target=_stop_when_orphaned, args=(os.getppid(),), daemon=True).start()
+    extra: dict[str, Any] = {}
     try:
-        state, test_accuracy, message = _train(config_fields, Path(run_dir), queue)
+        state, test_accuracy, message, extra = work()
     except KeyboardInterrupt:
         state, test_accuracy, message = "cancelled", None, None
     except Exception as error:  # reported to the page as a failed job, one line
@@ -44,7 +60,7 @@ def run_training(config_fields: dict[str, Any], run_dir: str, queue) -> None:
             f"{type(error).__name__}: {error}"
         message = LaterMessage(" ".join(words.split()), translate=False)
     queue.put(("done", {"state": state, "test_accuracy": test_accuracy,
-                        "message": None if message is None else message.to_wire()}))
+                        "message": None if message is None else message.to_wire(), **extra}))
 
 
 def _stop_when_orphaned(parent: int) -> None:
@@ -59,23 +75,24 @@ ENDINGS = {"completed": N_("completed: epochs {epochs}"),
            "early_stopping": N_("stopped early: epochs {epochs}")}
 
 
-def _train(config_fields: dict[str, Any], run_dir: Path,
-           queue) -> tuple[str, Any, LaterMessage]:
-    from digitlab.config import TrainConfig
-    from digitlab.data import load_run_dataset
-    from digitlab.training import train
+def _reports(queue):
+    """:class:`~digitlab.training.Callbacks` that send a training's start, its running values
+    (a few per second at most) and its epochs to ``queue``."""
+    from digitlab.training import Callbacks
 
-    config = TrainConfig.from_dict(config_fields)
-    dataset = load_run_dataset(config)
-    n = len(dataset.train.labels)
-    if config.max_train_samples:
-        n = min(n, config.max_train_samples)
-    queue.put(("started", {"epochs": config.epochs, "total": n}))
+    epoch_size = [1]  # samples of an epoch, known once the data is
     last_report = [0.0]
 
+    def on_start(config, dataset) -> None:
+        n = len(dataset.train.labels)
+        if config.max_train_samples:
+            n = min(n, config.max_train_samples)
+        epoch_size[0] = n
+        queue.put(("started", {"epochs": config.epochs, "total": n}))
+
     def on_progress(record: dict[str, Any]) -> None:
-        now = time.monotonic()
-        samples = int(record["samples"])  # seen since the run began
+        now, n = time.monotonic(), epoch_size[0]
+        samples = int(record["samples"])  # epochs before this one times n, plus this one's
         epoch_index = (samples - 1) // n
         if now - last_report[0] < PROGRESS_INTERVAL and samples % n:
             return
@@ -87,13 +104,31 @@ def _train(config_fields: dict[str, Any], run_dir: Path,
     def on_epoch_end(record: dict[str, Any]) -> None:
         queue.put(("epoch", dict(record)))
 
-    result = train(config, dataset, run_dir=run_dir, progress=False,
-                   on_epoch_end=on_epoch_end, on_progress=on_progress)
+    return Callbacks(on_start=on_start, on_epoch_end=on_epoch_end, on_progress=on_progress)
+
+
+def _train(config_fields: dict[str, Any], run_dir: Path, queue):
+    from digitlab.config import TrainConfig
+    from digitlab.training import train
+
+    config = TrainConfig.from_dict(config_fields)
+    result = train(config, run_dir=run_dir, progress=False, callbacks=_reports(queue))
     if result.status == "interrupted":
-        return "cancelled", None, _kept(result)
+        return "cancelled", None, _kept(result), {}
     ending = ENDINGS.get(result.status, f"{result.status}: epochs {{epochs}}")
     return "finished", result.history.final.get("test_accuracy"), LaterMessage(
-        ending, {"epochs": len(result.history.epochs)}, translate=result.status in ENDINGS)
+        ending, {"epochs": len(result.history.epochs)}, translate=result.status in ENDINGS), {}
+
+
+def _finetune(source: str, digits: str, run_dir: Path, epochs: int, queue):
+    from digitlab.finetuning import finetune
+
+    result = finetune(source, digits, run_dir, epochs=epochs, callbacks=_reports(queue))
+    measured = {key: result.to_dict()[key]
+                for key in ("trained_on", "held_out", "replayed", "before", "after")}
+    if result.status == "interrupted":  # the last completed epoch is kept, and was measured
+        return "cancelled", result.after.test, None, {"finetune": measured}
+    return "finished", result.after.test, None, {"finetune": measured}
 
 
 def _kept(result) -> LaterMessage:

@@ -7,11 +7,13 @@ import { _, number, say, significant } from "./i18n.js";
 import { drawNetwork } from "./network.js";
 import { DrawingPad } from "./pad.js";
 import { clearPicture, paintDiverging, paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, modelLabel, showError } from "./state.js";
+import { $, architecture, ENSEMBLE_NOTE, knowsNotADigit, lab, modelLabel, showError } from "./state.js";
 
 // While the pen moves the answer follows it: a question at most every this many ms, never two
 // on their way at once (the drawing as it is when the last answer arrives is asked next).
 const WHILE_DRAWING_MS = 60;
+// a phone held upright (lab.css): the second network's chooser is in a narrow column
+const PHONE = window.matchMedia("(max-width: 560px)");
 const ACCEPTED = ["image/png", "image/jpeg"];
 
 export function setupDraw() {
@@ -61,12 +63,16 @@ export function setupDraw() {
       second: order[1][1], p2: chance(order[1][0]), third: order[2][1], p3: chance(order[2][0]) }));
     paintGray($("prepared"), answer.prepared);
     $("prepared").dataset.updated = String(Date.now());
+    const members = lab.model(answer.model)?.members; // an ensemble: no one network to show
     if (answer.saliency) {
       paintDiverging($("saliency"), answer.saliency, answer.prepared);
       $("saliency").dataset.updated = String(Date.now());
       saliencyCaption(answer.digit);
+    } else {
+      clearPicture($("saliency"), "#fff");
+      say($("saliency-caption"), members ? () => ENSEMBLE_NOTE(members) : "");
     }
-    showUnits(answer.hidden || [], answer.digit);
+    showUnits(answer.hidden || [], answer.digit, members);
     showNetwork("network-canvas", "network-caption", answer);
     if (!pad.isDrawing) { // a screen reader hears the answer once the pen is lifted
       const sure = () => chance(answer.probabilities[answer.digit]);
@@ -120,7 +126,7 @@ export function setupDraw() {
     }
   }
 
-  function showUnits(units, digit) {
+  function showUnits(units, digit, members = null) {
     const cards = units.map((unit) => {
       const card = document.createElement("figure");
       card.className = "unit";
@@ -139,7 +145,8 @@ export function setupDraw() {
     if (!cards.length) {
       const note = document.createElement("p");
       note.className = "muted";
-      say(note, () => _("This network has no hidden layer: its inputs vote directly."));
+      say(note, () => (members ? ENSEMBLE_NOTE(members)
+        : _("This network has no hidden layer: its inputs vote directly.")));
       cards.push(note);
     }
     $("units").replaceChildren(...cards);
@@ -150,7 +157,7 @@ export function setupDraw() {
   function showNetwork(canvasId, captionId, answer) {
     const model = answer ? lab.model(answer.model) : null;
     drawNetwork($(canvasId), answer, model?.sizes, model?.activations);
-    if (model) say($(captionId), `${model.name || model.id}: ${model.sizes.join("-")}`);
+    if (model) say($(captionId), () => `${model.name || model.id}: ${architecture(model)}`);
   }
 
   function showCompare(answer) {
@@ -291,13 +298,18 @@ export function setupDraw() {
     say(none, () => _("— no second network —"));
     select.replaceChildren(none, ...others.map((m) => {
       const option = new Option("", m.id);
-      say(option, () => modelLabel(m, true)); // short: the column is narrow
+      say(option, () => modelLabel(m, PHONE.matches ? "name" : "short")); // a narrow column
       say(option, () => modelLabel(m), { attribute: "title" });
       return option;
     }));
     if (others.some((m) => m.id === chosen)) select.value = chosen;
     else if (!compareTouched && others.length) select.value = contrastFor(lab.model(lab.active), others);
     select.disabled = others.length === 0;
+    select.hidden = others.length === 0; // nothing to choose: the note says why
+    if (chosen && select.value !== chosen) { // the second network is gone (or replaced)
+      showCompare(null);
+      if (!pad.isEmpty) changed(false);
+    }
     $("compare-note").hidden = others.length > 0 && Boolean(select.value);
     say($("compare-note"), () => (others.length
       ? _("Pick a second network to see both answer the same drawing.")
@@ -309,8 +321,8 @@ export function setupDraw() {
   // way round; else the first network ready.
   function contrastFor(active, others) {
     const ready = others.filter((m) => !m.training);
-    const knowsNot = (m) => m.threshold !== null && m.threshold !== undefined;
-    const wanted = active && knowsNot(active) ? ready.find((m) => !knowsNot(m)) : ready.find(knowsNot);
+    const wanted = knowsNotADigit(active) ? ready.find((m) => !knowsNotADigit(m))
+      : ready.find(knowsNotADigit);
     return (wanted || ready[0])?.id || "";
   }
 
@@ -330,6 +342,7 @@ export function setupDraw() {
     activeVersion = modified;
   });
   lab.addEventListener("active", activeChanged);
+  PHONE.addEventListener("change", fillCompare);
   $("compare-model").addEventListener("change", () => {
     compareTouched = true;
     $("compare-note").hidden = Boolean($("compare-model").value);

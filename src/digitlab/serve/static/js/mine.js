@@ -74,6 +74,17 @@ export function setupMine() {
     }
   });
 
+  // a copy of the network taught on these digits: the Train tab follows it
+  $("mine-finetune").addEventListener("click", () => {
+    if (!lab.active) {
+      showError("mine-error", NO_NETWORK);
+      return;
+    }
+    showError("mine-error", null);
+    lab.emit("start-job", { url: "/api/finetune", body: { model: lab.active }, errorId: "mine-error",
+      then: () => document.getElementById("tab-train").click() });
+  });
+
   $("mine").addEventListener("toggle", () => {
     if (!$("mine").open) return;
     const asked = changes;

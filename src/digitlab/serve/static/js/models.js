@@ -4,7 +4,7 @@
 import { getJSON } from "./api.js";
 import { lineChart } from "./charts.js";
 import { _, number, onLanguage, percent, pgettext, say, significant } from "./i18n.js";
-import { $, lab, nameLoss, showError } from "./state.js";
+import { $, architecture, lab, nameLoss, showError } from "./state.js";
 
 export const COLORS = { train: "#1f5fbf", validation: "#8a5cc2", test: "#d9730d" };
 
@@ -25,7 +25,7 @@ export function setupModels() {
       const lr = model.lr === null || model.lr === undefined ? "?" : number(model.lr);
       const cells = [
         model.name || model.id,
-        model.sizes.join("-"),
+        architecture(model),
         (model.activations || [])[0] || "",
         `${model.optimizer || ""} η ${lr}` +
           (model.batch_size > 1 ? _(", batch {size}", { size: model.batch_size }) : ""),
@@ -108,7 +108,7 @@ export function setupModels() {
     say($("detail-title"), _("Learning curves of {model}", { model: detail.name || detail.id }));
     const config = detail.config || {};
     const facts = [
-      [_("layers"), detail.sizes.join("-")],
+      [_("layers"), architecture(detail)],
       ["f", (detail.activations || []).join(", ")],
       [pgettext("setting", "loss"), detail.loss],
       [_("optimizer"), `${detail.optimizer}, η = ${number(detail.lr)}`],

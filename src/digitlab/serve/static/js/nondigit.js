@@ -5,7 +5,7 @@ import { getJSON, postJSON, query } from "./api.js";
 import { chance, histogram } from "./charts.js";
 import { _, currentLanguage, ngettext, number, onLanguage, percent, say } from "./i18n.js";
 import { paintGray, pictureCanvas } from "./pictures.js";
-import { $, lab, NO_NETWORK, showError } from "./state.js";
+import { $, lab, NO_NETWORK, panelNetwork, showError } from "./state.js";
 
 const PROBE_COLORS = ["#d9730d", "#c2185b", "#6a1b9a", "#00897b", "#5d4037", "#1565c0", "#ef6c00", "#2e7d32"];
 
@@ -93,7 +93,7 @@ export function setupNonDigits() {
   }
 
   async function probeKind(kind) {
-    if (!lab.active) {
+    if (!network.id) {
       showError("nondigit-error", NO_NETWORK);
       return;
     }
@@ -102,7 +102,7 @@ export function setupNonDigits() {
     const name = () => described(kind).description || kind.name;
     note(() => _("Asking the network: {kind} …", { kind: name() }));
     try {
-      const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: lab.active, n: 8, seed: 0 }));
+      const answer = await getJSON(`/api/nondigits/${encodeURIComponent(kind.name)}` + query({ model: network.id, n: 8, seed: 0 }));
       const probes = answer.images.map((image, i) => ({ image, ...answer.answers[i] }));
       lastPercentile = null;
       show(answer.reference, probes, kind, answer.threshold ?? null);
@@ -116,7 +116,7 @@ export function setupNonDigits() {
   }
 
   async function probeDrawing() {
-    if (!lab.active) {
+    if (!network.id) {
       showError("nondigit-error", NO_NETWORK);
       return;
     }
@@ -128,7 +128,7 @@ export function setupNonDigits() {
     markKind(null);
     try {
       const image = Array.from(lab.drawing.prepared);
-      const answer = await postJSON("/api/ood" + query({ model: lab.active }), { image });
+      const answer = await postJSON("/api/ood" + query({ model: network.id }), { image });
       lastPercentile = answer.percentile;
       show(answer.reference, [{ image, digit: answer.digit, score: answer.score, is_digit: answer.is_digit }],
         null, answer.threshold ?? null);
@@ -193,7 +193,7 @@ export function setupNonDigits() {
   }
 
   $("nondigit-drawing").addEventListener("click", probeDrawing);
-  lab.addEventListener("active", () => {
+  const network = panelNetwork($("nondigit-model"), () => { // the honest network, by default
     if (!$("panel-nondigit").hidden && lastProbe) lastProbe();
   });
   // a new language: the kinds' names from the server in it, the probes and the chart again

@@ -5,7 +5,7 @@ import { getJSON, postJSON, query } from "./api.js";
 import { chance, probabilityBars } from "./charts.js";
 import { _, say } from "./i18n.js";
 import { paintGray } from "./pictures.js";
-import { $, lab, NO_NETWORK, showError } from "./state.js";
+import { $, NO_NETWORK, panelNetwork, showError } from "./state.js";
 
 export function setupQuiz() {
   const score = { rounds: 0, person: 0, other: 0, same: 0 }; // the network is always wrong here
@@ -35,7 +35,7 @@ export function setupQuiz() {
   }
 
   async function load() {
-    if (!lab.active) {
+    if (!network.id) {
       buttons.forEach((b) => {
         b.disabled = true;
       });
@@ -54,8 +54,10 @@ export function setupQuiz() {
     $("quiz-next").disabled = true;
     say($("quiz-count"), () => _("finding the network's mistakes …"));
     try {
-      const item = await getJSON("/api/quiz" + query({ model: lab.active, index }));
-      current = { model: item.model || lab.active, index: item.index, count: item.count };
+      const asked = network.id;
+      const item = await getJSON("/api/quiz" + query({ model: asked, index }));
+      if (asked !== network.id) return; // another network was chosen meanwhile
+      current = { model: item.model || asked, index: item.index, count: item.count };
       showError("quiz-error", null);
       if (!item.count) {
         say($("quiz-count"), "");
@@ -74,7 +76,7 @@ export function setupQuiz() {
   }
 
   async function answer(guess) {
-    if (!lab.active) {
+    if (!network.id) {
       showError("quiz-error", NO_NETWORK);
       return;
     }
@@ -143,7 +145,7 @@ export function setupQuiz() {
     if (/^[0-9]$/.test(event.key) && !answered) answer(Number(event.key));
     else if ((event.key === "Enter" || event.key === "n") && answered && event.target === document.body) $("quiz-next").click();
   });
-  lab.addEventListener("active", () => {
+  const network = panelNetwork($("quiz-model"), () => { // the honest network, by default
     index = 0;
     current = null;
     if (!$("panel-quiz").hidden) load();

@@ -3,7 +3,7 @@
 // "training" events instead of calling each other.
 
 import { getJSON, postJSON } from "./api.js";
-import { _, N_, percent, say } from "./i18n.js";
+import { _, N_, ngettext, percent, say } from "./i18n.js";
 
 export const $ = (id) => document.getElementById(id);
 
@@ -31,14 +31,75 @@ export function pageError(make) {
   return error;
 }
 
-/** A network as a chooser names it; `short`: its name and test accuracy alone. */
-export function modelLabel(model, short = false) {
+/** A network as a chooser names it: "full" (name, layers, test accuracy), "short" (name and
+ * test accuracy) or "name" alone (a phone's narrow column). */
+export function modelLabel(model, length = "full") {
+  if (length === "name") return model.name || model.id;
   const accuracy = model.test_accuracy === null || model.test_accuracy === undefined
     ? "" : ` · ${percent(model.test_accuracy, 1)}`;
   const training = model.training ? ` · ${_("training")}` : "";
-  if (short) return `${model.name || model.id}${accuracy}${training}`;
-  return `${model.name || model.id} · ${model.sizes.join("-")}${accuracy}${training}`;
+  if (length === "short") return `${model.name || model.id}${accuracy}${training}`;
+  return `${model.name || model.id} · ${architecture(model)}${accuracy}${training}`;
 }
+
+/** A network's layers ("784-48-10"), or what an ensemble is made of. */
+export function architecture(model) {
+  return model.members
+    ? ngettext("ensemble of {n} network", "ensemble of {n} networks", model.members)
+    : model.sizes.join("-");
+}
+
+/** Whether a network can answer "not a digit" (a threshold from outlier exposure and
+ * calibration: the honest preset). */
+export const knowsNotADigit = (model) => model?.threshold !== null && model?.threshold !== undefined;
+
+/** The network a tab questions, chosen in its own `select`: by default the active network,
+ * unless that one cannot say "not a digit" and another can — then the most accurate of those
+ * (the honest network), as the Draw tab puts it beside the plain one. A choice made in the tab
+ * holds until another network is made the active one. `onChange()` when it changes. */
+export function panelNetwork(select, onChange) {
+  let touched = false;
+  let current = null;
+  function preferred() {
+    const active = lab.model(lab.active);
+    if (!active || knowsNotADigit(active)) return lab.active;
+    const honest = lab.models.filter((m) => !m.training && knowsNotADigit(m))
+      .sort((a, b) => (b.test_accuracy ?? -1) - (a.test_accuracy ?? -1))[0];
+    return honest ? honest.id : lab.active;
+  }
+  function fill() {
+    select.replaceChildren(...lab.models.map((m) => {
+      const option = new Option("", m.id);
+      say(option, () => modelLabel(m, "short"));
+      say(option, () => modelLabel(m), { attribute: "title" });
+      return option;
+    }));
+    select.value = (touched && lab.model(current) ? current : preferred()) || "";
+    select.disabled = lab.models.length === 0;
+    changed();
+  }
+  function changed() {
+    const id = select.value || null;
+    if (id === current) return;
+    current = id;
+    onChange();
+  }
+  lab.addEventListener("models", fill);
+  lab.addEventListener("active", () => {
+    touched = false;
+    fill();
+  });
+  select.addEventListener("change", () => {
+    touched = true;
+    changed();
+  });
+  return { get id() { return current; } };
+}
+
+/** Why an ensemble's answer comes without a saliency map, hidden units and lit layers. */
+export const ENSEMBLE_NOTE = (n) => ngettext(
+  "An ensemble averages the probabilities of its {n} network: there is no one network's pixels, units or layers to show.",
+  "An ensemble averages the probabilities of its {n} networks: there is no one network's pixels, units or layers to show.", n);
 
 /** The texts that name the loss, by the `data-loss-text` of the element that shows them: for a
  * squared-error network the assignment's error E, for a softmax one the cross-entropy loss. */

@@ -229,14 +229,15 @@ export function setupTrain() {
       finished: () => _("Finished"), cancelled: () => _("Cancelled"), failed: () => _("Failed"),
     };
     say($("train-state"), () => {
-      const accuracy = data.test_accuracy === null || data.test_accuracy === undefined
+      const accuracy = data.test_accuracy === null || data.test_accuracy === undefined || data.finetune
         ? "" : _(" — test accuracy {accuracy}", { accuracy: share(data.test_accuracy) });
       // the server's message (in the language asked for then) names what was kept and how to go
       // on: the hint only without one
       const tail = data.message && data.state !== "finished" ? ` (${data.message})`
         : data.state === "cancelled" && !data.message
           ? _(" — the last checkpoint is kept; “digitlab train --resume” continues it.") : "";
-      return `${words[data.state]?.() || data.state}: ${data.model || ""}${accuracy}${tail}`;
+      return `${words[data.state]?.() || data.state}: ${data.model || ""}${accuracy}${tail}` +
+        (data.finetune ? `. ${finetuned(data.finetune)}` : "");
     });
     $("train-state").dataset.state = data.state;
     $("train-use").hidden = !(data.state === "finished" && data.model);
@@ -247,6 +248,16 @@ export function setupTrain() {
     refreshModels();
     hideTrainingPill();
     showError("empty-error", data.state === "failed" ? failure : null);
+  }
+
+  // what a fine-tuning measured: the held-out digits of the person, and the test digits
+  function finetuned(measured) {
+    const facts = { n: measured.held_out, ownBefore: share(measured.before.own),
+      ownAfter: share(measured.after.own), testBefore: share(measured.before.test),
+      testAfter: share(measured.after.test) };
+    return ngettext("Your {n} held-out digit: {ownBefore} → {ownAfter} read right; the test digits: {testBefore} → {testAfter}.",
+      "Your {n} held-out digits: {ownBefore} → {ownAfter} read right; the test digits: {testBefore} → {testAfter}.",
+      measured.held_out, facts);
   }
 
   function listen() {
@@ -303,11 +314,13 @@ export function setupTrain() {
     return refreshing;
   }
 
-  async function start(body, errorId) {
+  async function start(body, errorId, url = "/api/train", then = null) {
     showError(errorId, null);
     try {
-      const job = await postJSON("/api/train", body);
-      resetLive(job.model, body.epochs || PRESETS[body.preset]?.epochs, lossOf(body));
+      const job = await postJSON(url, body);
+      const loss = url === "/api/train" ? lossOf(body) : lab.model(body.model)?.loss ?? null;
+      resetLive(job.model, job.epochs || body.epochs || PRESETS[body.preset]?.epochs, loss);
+      then?.();
       say($("train-state"), () => _("Starting {model} …", { model: job.model }));
       showTrainingPill(() => _("training · starting"));
       busy();
@@ -371,6 +384,8 @@ export function setupTrain() {
       showError("train-error", error.message);
     }
   });
+  lab.addEventListener("start-job", ({ detail }) => start(detail.body, detail.errorId, detail.url,
+    detail.then)); // a fine-tuning, started from the Draw tab
   $("empty-train").addEventListener("click", () => {
     emptyProgress(0, () => _("starting …"));
     start(FIRST_RUN, "empty-error");
