@@ -776,6 +776,9 @@ def honesty_section(ctx: Context, r: dict[str, Any]) -> Section:
         "its test images, never trained on either, but of the same kind as its training "
         "images.").format(steps=steps_count(r["attack_steps"]), outliers=listed(trained_on),
                           relations=relations)]
+    if "rotated_180" in kinds:
+        intro.append(_("Of the digits rotated 180°, only the 2, 3, 4, 5 and 7 are judged: upside "
+                       "down a 0, 1 or 8 is itself, and a 6 and a 9 swap."))
     if r["samples"]:
         intro.append(_("Here each network is {sizes}, trained for {epochs} on {samples} training "
                        "digits; {count} images of each non-digit kind.").format(
