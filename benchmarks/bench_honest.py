@@ -127,9 +127,8 @@ def parse_setting(text: str) -> tuple[str, Any]:
     current = getattr(TrainConfig(), name)
     if isinstance(current, bool):
         return name, value.lower() in ("1", "true", "yes")
-    if isinstance(current, list):
-        return name, parse_hidden(value) if name == "hidden" else [float(v) for v in
-                                                                    value.split(",")]
+    if isinstance(current, list):  # TrainConfig reads lists as text (config.parse_list)
+        return name, value
     return name, type(current)(value)
 
 
