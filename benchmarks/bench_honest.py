@@ -14,6 +14,9 @@ one network is trained and measured:
   "not a digit" where the recipe fits a threshold;
 - AUROC of the held-out digits against Fashion-MNIST's test images, the top probability as the
   score;
+- letter by letter (A–Z in the regular font): how many the network reads as a digit at least
+  90 % sure, and how many it is less than 50 % sure of (each letter's top probability is saved
+  in the JSON), the view that tells a letter shaped like a digit (O, I, S, Z …) from the rest;
 - the two dream judges (:func:`digitlab.dreaming.judges.judge_dreams`, against the held-out
   digits) on the dreams of 0–9 from a black image: normalised ascent on log p for 200 steps,
   pixels clipped to [0, 1], no priors (:meth:`DreamOptions.ascent`, the procedure the targets
@@ -70,6 +73,7 @@ from digitlab.dreaming.options import ASCENT_L2_STEP
 from digitlab.dreaming.priors import data_support
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
+from digitlab.studies.honesty import SURE, letter_images
 from digitlab.training import train
 
 RECIPES = ("best", "robust", "honest")
@@ -179,6 +183,10 @@ def measure(result: Any, data: Any, nondigits: dict[str, np.ndarray],
         row["rejected"][kind] = rejected(images)
     row["fashion_auroc"] = (auroc(digit_top, top(model.probabilities(fashion)))
                             if fashion is not None else None)
+    letter_top = top(model.probabilities(letter_images()))
+    row["letter_top"] = letter_top.tolist()
+    row["letters_sure"] = int(np.sum(letter_top >= SURE))
+    row["letters_unsure"] = int(np.sum(letter_top < 0.5))
     judgement, images = judge(result.network, data, dream_options)
     row["dream_readable"] = judgement.n_readable
     row["dream_median_cosine"] = judgement.median_cosine
@@ -256,7 +264,8 @@ def summarize(runs: list[dict[str, Any]], recipes: tuple[str, ...]) -> dict[str,
         entry: dict[str, Any] = {"seeds": [run["seed"] for run in rows]}
         for name in ("accuracy", "seconds", "seconds_floor", "ece", "fashion_auroc",
                      "dream_readable", "dream_median_cosine", "default_dream_readable",
-                     "default_dream_median_cosine", "digits_rejected"):
+                     "default_dream_median_cosine", "digits_rejected", "letters_sure",
+                     "letters_unsure"):
             entry[name] = mean_spread([run[name] for run in rows])
         entry["time_ratio"] = mean_spread([run["seconds_floor"] / base_seconds[run["seed"]]
                                            for run in rows if run["seed"] in base_seconds])
@@ -342,6 +351,8 @@ def format_table(summary: dict[str, Any]) -> str:
         if any(summary[r]["rejected"][kind] is not None for r in recipes):
             add("    answered 'not a digit' %",
                 [_cell(summary[r]["rejected"][kind], 100, 1) for r in recipes])
+    metric("letters A–Z read as a digit ≥ 90 % sure (of 26)", "letters_sure", digits=1)
+    metric("letters A–Z read as a digit < 50 % sure (of 26)", "letters_unsure", digits=1)
     metric("worst unseen kind's median top p", "unseen_median_top",
            target="unseen_median_top")
     metric("AUROC digits vs Fashion-MNIST test", "fashion_auroc", digits=3,

@@ -70,7 +70,18 @@ def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
                            f"median cosine to the nearest real digit {cosine:.2f}",
                 "n_readable": readable, "median_cosine": cosine}
 
-    return {
+    def letters(rejected: str, sure: dict[str, tuple[int, float]]) -> dict:
+        """A–Z: "not a digit" for the letters in ``rejected``, digit and top from ``sure`` (a
+        letter -> (digit, top)), 4 at 0.5 for the rest."""
+        alphabet = [chr(ord("A") + i) for i in range(26)]
+        return {"digit": [sure.get(c, (4, 0.5))[0] for c in alphabet],
+                "top": [sure.get(c, (4, 0.5))[1] for c in alphabet],
+                "not_digit": [c in rejected for c in alphabet]}
+
+    answers = {"plain": letters("", {c: (9, 1.0) for c in "ABCDEFGHIJ"}),
+               "honest": letters("KWX", {"O": (0, 0.999), "I": (1, 0.97), "D": (0, 0.98),
+                                         "S": (5, 0.91)})}
+    result = {
         "networks": {
             "plain": network(0.97, 0.021, 0.021, None, 0.03, 0.61, dreams(2, 0.55)),
             "robust": network(0.95, 0.03, 0.03, None, 0.10, 0.7, dreams(9, 0.72)),
@@ -83,13 +94,16 @@ def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
         "outlier_kinds": ["scribbles", "noise"], "skipped": {}, "hidden": [32], "epochs": 1,
         "samples": 1000, "attack_steps": 2, "nondigit_count": 100, "mode": "quick",
     }
+    for name, given in answers.items():
+        result["networks"][name]["letters"] = given
+    return result
 
 
 def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sentences():
     from digitlab.studies.honesty import FIGURES
 
     section = stages.honesty_section(None, honesty_result())
-    assert len(section.figures) == len(FIGURES) == 4
+    assert len(section.figures) == len(FIGURES) == 5
     for figure, (key, spec) in zip(section.figures, FIGURES.items(), strict=True):
         assert figure.caption == spec.caption and written(figure.caption, key)
     text = " ".join(section.findings)
@@ -99,6 +113,10 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
     assert "2.1 % for the plain network" in text
     assert "Test accuracy: plain 97.0 %, robust 95.0 %, calibrated 96.8 %, honest 95.0 %" in text
     assert "on letters A–Z (AUROC 0.61 → 0.93)" in text
+    assert ("Of the 26 capital letters, the plain network reads 10 letters as a digit at least "
+            "90 % sure, the honest network 4 letters.") in text
+    assert "The honest network answers 'not a digit' to 3 letters: K, W, X." in text
+    assert "most surely for digits: O as 0 (99.9 %), D as 0 (98.0 %), I as 1 (97.0 %)." in text
     assert "closer to real digits than the plain network's (median cosine 0.72 against 0.55" \
         in text
     assert "never trained on: letters A–Z" in section.intro
@@ -130,6 +148,8 @@ def test_the_findings_are_whole_slovenian_sentences_with_the_numbers_written_the
     assert "Točnost na testni množici: navadna 97,0 %, robustna 95,0 %" in text
     assert "pri mreži »poštena« padla s 4,1 % na 1,2 % (T = 1,20)" in text
     assert "pri vrsti črke A–Z (AUROC 0,61 → 0,93)" in text
+    assert "prebere kot števko 10 črk, mreža »poštena« 4 črke." in text
+    assert "»to ni števka« na 3 črke: K, W, X." in text and "O kot 0 (99,9 %)" in text
     assert "87,0 % črk" in overview and "1,2 % proti 2,1 %" in overview
     assert [f.caption for f in section.figures] == [
         i18n.domain("report").gettext(spec.caption, "sl") for spec in FIGURES.values()]
@@ -159,3 +179,22 @@ def test_counts_take_their_slovenian_plural_form_and_case(epochs, seeds, phrase)
     assert phrase in section.intro, section.intro
     assert "To je manj kot 40 epoh prednastavitve »best«" in section.intro
     assert "Čas na epoho (mediana): recept iz poročila 1,2 s" in " ".join(section.findings)
+
+
+def test_the_letters_figure_writes_each_networks_answer_under_each_letter():
+    """Every letter gets a line per network: the digit and its probability, or "not a digit"
+    where that network rejects it — numbers the figure must take from the answers given."""
+    from digitlab.plots.honesty import letter_answers_figure
+    from digitlab.studies.honesty import letter_images
+
+    answers = {"plain": {"digit": [9] * 26, "top": [1.0] * 26, "not_digit": [False] * 26},
+               "honest": {"digit": [4] * 26, "top": [0.62] * 26,
+                          "not_digit": [i % 2 == 0 for i in range(26)]}}
+    fig = letter_answers_figure(letter_images(), answers)
+    axes = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in axes] == [chr(ord("A") + i) for i in range(26)]
+    for i, ax in enumerate(axes):
+        lines = [t.get_text() for t in ax.texts]
+        assert lines == ["9 · 100 %", "not a digit" if i % 2 == 0 else "4 · 62 %"]
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["plain network",
+                                                                  "honest network"]

@@ -1,5 +1,6 @@
 """Figures of "does it know what it doesn't know?": how sure each network is on real digits and
-on each kind of non-digit image, and dreams of several networks side by side."""
+on each kind of non-digit image, what it answers to each letter, and dreams of several networks
+side by side."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 from matplotlib.ticker import PercentFormatter
 
 from digitlab.data.outliers import relation_name
-from digitlab.i18n import domain
+from digitlab.i18n import domain, percent
 from digitlab.plots import detached, save_figure, show_digit
 
 _ = domain("report").gettext
@@ -90,4 +91,51 @@ def dream_rows_figure(digits: Sequence[int], rows: dict[str, np.ndarray],
     fig.text(0.5, 0.015, _("each image drawn from 0 (white) to its own brightest pixel (black)"),
              ha="center", fontsize=8, color="0.3")
     fig.tight_layout(rect=(0, 0.05, 1, 0.95))
+    return detached(fig)
+
+
+#: letters per row of :func:`letter_answers_figure`
+LETTERS_PER_ROW = 13
+
+
+def plot_letter_answers(letters: np.ndarray, answers: dict[str, dict[str, list]],
+                        path: str | os.PathLike) -> Path:
+    """Save :func:`letter_answers_figure` to ``path``; return the path."""
+    return save_figure(letter_answers_figure(letters, answers), path, dpi=DPI)
+
+
+def letter_answers_figure(letters: np.ndarray, answers: dict[str, dict[str, list]]):
+    """Each letter (``letters`` (26, 784), A–Z) with each network's answer under it, one line
+    per network in its colour: "9 · 100 %" (the digit read and its probability) or "not a
+    digit". ``answers``: network name -> ``{"digit", "top", "not_digit"}``, lists of 26 (what
+    :func:`digitlab.studies.honesty.measure_network` stores under ``"letters"``)."""
+    letters = np.asarray(letters)
+    n, networks = len(letters), list(answers)
+    rows = -(-n // LETTERS_PER_ROW)
+    colours = [plt.cm.tab10.colors[i] for i in (0, 3, 2, 1)][:len(networks)]
+    line = 0.19  # axes fractions per answer line under an image
+    side, title, below, top, bottom = 0.6, 0.22, 0.13 * len(networks), 0.45, 0.35  # inches
+    height = top + rows * (side + title + below + 0.08) + bottom
+    fig, axes = plt.subplots(rows, LETTERS_PER_ROW, squeeze=False,
+                             figsize=(0.78 * LETTERS_PER_ROW, height))
+    fig.subplots_adjust(left=0.01, right=0.99, top=1 - (top + title) / height,
+                        bottom=(bottom + below) / height,
+                        hspace=(title + below + 0.08) / side, wspace=0.15)
+    for ax in axes.flat[n:]:
+        ax.set_axis_off()
+    for i, image in enumerate(letters):
+        ax = axes.flat[i]
+        show_digit(ax, image, title=chr(ord("A") + i), fontsize=9)
+        for j, (network, colour) in enumerate(zip(networks, colours, strict=True)):
+            given = answers[network]
+            text = (_("not a digit") if given["not_digit"][i] else
+                    f"{given['digit'][i]} · {percent(given['top'][i], 0)}")
+            ax.text(0.5, -0.1 - line * j, text, transform=ax.transAxes, ha="center", va="top",
+                    fontsize=7, color=colour, fontweight="bold" if given["not_digit"][i]
+                    else "normal")
+    handles = [plt.Line2D([], [], color=c, lw=4) for c in colours]
+    fig.legend(handles, [_("{network} network").format(network=name) for name in networks],
+               loc="lower center", ncol=len(networks), fontsize=8, frameon=False)
+    fig.suptitle(_("What each network answers to a letter"), fontsize=11,
+                 y=1 - 0.12 / height, va="top")
     return detached(fig)

@@ -677,6 +677,8 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
             honest=pct(honest["rejected"]), plain=pct(plain["rejected"]),
             rejected=pct(1 - DIGITS_ACCEPTED, 0), honest_top=number(honest["median_top"], 2),
             plain_top=number(plain["median_top"], 2)))
+    if all(nets.get(name, {}).get("letters") for name in ("plain", "honest")):
+        findings += _letter_sentences(nets["plain"]["letters"], nets["honest"]["letters"])
     for relation, sentence in RELATION_PHRASES.items():
         which = [k for k, v in kinds.items() if v["relation"] == relation]
         if which:
@@ -732,6 +734,46 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
     if r.get("skipped"):
         findings.append(_left_out(r["skipped"]))
     return findings
+
+
+#: how many letters the findings name where the honest network is surest of a digit
+SUREST_SHOWN = 3
+
+
+def _letter_sentences(plain: dict[str, list], honest: dict[str, list]) -> list[str]:
+    """Letter by letter (the answers :func:`digitlab.studies.honesty.measure_network` stores
+    for A–Z): how many each network takes for a digit at least :data:`SURE` sure, which the
+    honest one calls "not a digit", and those it is surest of."""
+    from digitlab.studies.honesty import SURE
+
+    def letters_count(n: int) -> str:
+        return ngettext("{n} letter", "{n} letters", n).format(n=n)
+
+    def sure(answers: dict[str, list]) -> int:
+        return sum(top >= SURE and not rejected
+                   for top, rejected in zip(answers["top"], answers["not_digit"], strict=True))
+
+    n = len(honest["top"])
+    sentences = [_("Of the {n} capital letters, the plain network reads {plain} as a digit at "
+                   "least {sure} sure, the honest network {honest}.").format(
+        n=n, plain=letters_count(sure(plain)), honest=letters_count(sure(honest)),
+        sure=pct(SURE, 0))]
+    rejected = [chr(ord("A") + i) for i, no in enumerate(honest["not_digit"]) if no]
+    if rejected:
+        sentences.append(ngettext(
+            "The honest network answers 'not a digit' to {n} letter: {letters}.",
+            "The honest network answers 'not a digit' to {n} letters: {letters}.",
+            len(rejected)).format(n=len(rejected), letters=", ".join(rejected)))
+    else:
+        sentences.append(_("The honest network answers 'not a digit' to no letter."))
+    taken = sorted((i for i, no in enumerate(honest["not_digit"]) if not no),
+                   key=lambda i: -honest["top"][i])[:SUREST_SHOWN]
+    if taken:
+        sentences.append(_("The letters it takes most surely for digits: {cases}.").format(
+            cases=", ".join(_("{letter} as {digit} ({share})").format(
+                letter=chr(ord("A") + i), digit=honest["digit"][i],
+                share=pct(honest["top"][i])) for i in taken)))
+    return sentences
 
 
 def _left_out(skipped: dict[str, str]) -> str:

@@ -14,7 +14,10 @@ AUROC of telling real test digits from that kind by the top probability, plus th
 rejects at the threshold that still accepts 95 % of the test digits (the same rule for every
 network). :data:`digitlab.data.outliers.KIND_RELATION` says which kinds the outlier exposure
 trains on ("trained"), which resemble those ("related") and which it never sees ("unseen").
-The plain and the robust network also dream every digit from a black image (equation (3)); the
+Every network also answers each capital letter A–Z (one font, the regular one): the digit it
+reads, how sure it is, and whether that is below its "not a digit" threshold, so that the report
+can show letter by letter what the plain and the honest network say. The plain and the robust
+network also dream every digit from a black image (equation (3)); the
 judges of :mod:`digitlab.dreaming.judges` say whether the dreams look like real digits.
 
 :func:`run_honesty` returns plain JSON (no NaN: :func:`digitlab.formatting.to_json`).
@@ -47,6 +50,10 @@ RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
 }
 #: the networks that dream side by side
 DREAMERS = ("plain", "robust")
+#: the networks whose answers to each letter A–Z the report draws side by side
+LETTER_NETWORKS = ("plain", "honest")
+#: a letter read as a digit at least this sure counts as "taken for a digit" in the findings
+SURE = 0.9
 #: the relations of :data:`~digitlab.data.outliers.KIND_RELATION`, in the order they are shown
 RELATIONS = ("trained", "related", "unseen")
 
@@ -63,6 +70,11 @@ FIGURES: dict[str, FigureSpec] = {
         "confidence_by_kind.png",
         N_("Median top probability of each network on real test digits and on each kind of "
            "non-digit image, grouped by whether outlier exposure trained on the kind")),
+    "letters": FigureSpec(
+        "letters_plain_honest.png",
+        N_("What the plain and the honest network answer to each capital letter A–Z (never "
+           "trained on): the digit read and how sure, or 'not a digit' below the network's "
+           "threshold")),
     "dreams": FigureSpec(
         "dreams_plain_robust.png",
         N_("Dreams from a black image (equation (3)) of the plain network (top) and of its "
@@ -96,8 +108,13 @@ def network_configs(dataset, *, hidden: list[int], epochs: int, samples: int = 0
 
 
 def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
-                    nondigits: dict[str, np.ndarray]) -> tuple[dict[str, Any], Any, Any]:
+                    nondigits: dict[str, np.ndarray], letters: np.ndarray | None = None
+                    ) -> tuple[dict[str, Any], Any, Any]:
     """What one trained model (``TrainResult.model``) does on test digits and non-digits.
+
+    ``letters`` (26, 784): A–Z, one image each; their answers go under ``"letters"`` as lists
+    of 26: ``digit`` (the digit read), ``top`` (its probability, calibrated where the model
+    is) and ``not_digit`` (``top`` below the threshold).
 
     Returns the JSON-ready measurements and the reliability on the test digits before and
     after its calibration (after: None when it has none).
@@ -140,7 +157,20 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
                         "after": None if after is None else after.to_dict()},
         "kinds": kinds,
     }
+    if letters is not None:
+        raw_l, calibrated_l = probabilities(letters)
+        shown = calibrated_l if calibrated_l is not None else raw_l
+        top = shown.max(axis=1)
+        measured["letters"] = {"digit": shown.argmax(axis=1).tolist(), "top": top.tolist(),
+                               "not_digit": (top < threshold).tolist()}
     return measured, before, after
+
+
+def letter_images() -> np.ndarray:
+    """The capital letters A–Z in the regular font, centred as MNIST digits: (26, 784)."""
+    from digitlab.analysis.nondigits import letter_templates
+
+    return np.asarray(letter_templates()[:26])
 
 
 def nondigit_images(dataset, n: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, str]]:
@@ -173,7 +203,11 @@ def run_honesty(
     from digitlab.dreaming import DreamOptions, dream_all
     from digitlab.dreaming.judges import judge_dreams
     from digitlab.plots.calibration import plot_reliability
-    from digitlab.plots.honesty import plot_confidence_by_kind, plot_dream_rows
+    from digitlab.plots.honesty import (
+        plot_confidence_by_kind,
+        plot_dream_rows,
+        plot_letter_answers,
+    )
     from digitlab.training import train
 
     out_dir = Path(out_dir)
@@ -182,6 +216,7 @@ def run_honesty(
     configs = network_configs(dataset, hidden=hidden, epochs=epochs, samples=samples,
                               attack_steps=attack_steps)
     nondigits, skipped = nondigit_images(dataset, nondigit_count, seed)
+    letters = letter_images() if "letters" in nondigits else None
     if dream_steps:
         options = DreamOptions(steps=dream_steps, min_steps=min(dream_steps, 250),
                                persist_after=None if dream_steps <= 300 else 300)
@@ -197,7 +232,7 @@ def run_honesty(
         result = train(config, dataset, progress=progress, curves_title=titled)
         seconds = time.perf_counter() - start
         measured, before, after = measure_network(result.model, test.images, test.labels,
-                                                  nondigits)
+                                                  nondigits, letters)
         measured.update(config=config.to_dict(), status=result.status, seconds=seconds,
                         epochs_run=len(result.history.epochs))
         if config.outlier_exposure and not outlier_kinds:
@@ -228,6 +263,10 @@ def run_honesty(
          for name, m in networks.items()},
         {kind_title(k): kinds[k]["relation"] for k in kinds},
         out_dir / FIGURES["confidence"].file))
+    if letters is not None:
+        figures["letters"] = rel(plot_letter_answers(
+            letters, {network_name(name): networks[name]["letters"] for name in LETTER_NETWORKS
+                      if name in networks}, out_dir / FIGURES["letters"].file))
     figures["dreams"] = rel(plot_dream_rows(
         list(range(10)), {_("{network} network").format(network=network_name(name)): dreams[name]
                           for name in DREAMERS},
