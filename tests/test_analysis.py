@@ -244,3 +244,25 @@ def test_findings_read_right_for_a_softmax_network(sample, tmp_path):
     assert analysis["retraining"] is None and "retraining" not in analysis["figures"]
     for kind in analysis["nondigits"].values():
         assert f"AUROC against real digits {kind['auroc']:.2f}" in text
+
+
+# ------------------------------------------------------------------ the Mahalanobis score
+def test_mahalanobis_score_is_the_distance_to_the_nearest_class_in_the_shared_covariance():
+    from digitlab.analysis.ood import fit_class_gaussians
+
+    rng = np.random.default_rng(3)
+    labels = np.repeat(np.arange(3), 40)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 0.0, 1.0], [0.0, 5.0, -2.0]])
+    features = centres[labels] + rng.normal(size=(120, 3)) * [1.0, 0.3, 2.0]
+    gaussians = fit_class_gaussians(features, labels, ridge=0.0)
+    # the definition, written out with loops
+    means = np.stack([features[labels == k].mean(axis=0) for k in range(3)])
+    covariance = sum(np.outer(f - means[c], f - means[c]) for f, c in zip(features, labels,
+                                                                          strict=True)) / 120
+    precision = np.linalg.inv(covariance)
+    queries = rng.normal(size=(7, 3)) * 3
+    expected = [-min((q - m) @ precision @ (q - m) for m in means) for q in queries]
+    np.testing.assert_allclose(gaussians.score(queries), expected, rtol=1e-10)
+    np.testing.assert_allclose(gaussians.score(means), 0.0, atol=1e-9)  # at a class mean
+    # far from every class scores lower than near one
+    assert gaussians.score(np.array([[40.0, 40.0, 40.0]]))[0] < gaussians.score(means[:1])[0]
