@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 
 from digitlab.analysis.nondigits import KINDS, load_fashion_images, make_nondigit_sets
-from digitlab.analysis.ood import auroc, fit_class_gaussians
+from digitlab.analysis.ood import auroc
 from digitlab.calibration import calibration_split, network_logits
 from digitlab.config import parse_hidden, preset
 from digitlab.data import load_run_dataset
@@ -66,6 +66,7 @@ from digitlab.data.outliers import (
 )
 from digitlab.errors import DataError
 from digitlab.fileio import write_json
+from digitlab.mahalanobis import fit_class_gaussians
 from digitlab.training import train
 
 N_NONDIGITS = 1000

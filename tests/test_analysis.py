@@ -248,7 +248,7 @@ def test_findings_read_right_for_a_softmax_network(sample, tmp_path):
 
 # ------------------------------------------------------------------ the Mahalanobis score
 def test_mahalanobis_score_is_the_distance_to_the_nearest_class_in_the_shared_covariance():
-    from digitlab.analysis.ood import fit_class_gaussians
+    from digitlab.mahalanobis import fit_class_gaussians
 
     rng = np.random.default_rng(3)
     labels = np.repeat(np.arange(3), 40)

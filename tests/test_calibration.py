@@ -388,3 +388,67 @@ def test_a_model_file_with_a_bad_calibration_is_refused_naming_the_file(tmp_path
                       extra={"calibration": {"temperature": -1.0}})
     with pytest.raises(ModelFileError, match=r"model\.npz: calibration temperature"):
         load_model(path)
+
+
+# ---------------------------------------------------------------------- the hidden-layer test
+def test_digit_thresholds_let_the_chosen_share_through_both_tests_each_passing_alike():
+    from digitlab.calibration import digit_thresholds
+
+    rng = np.random.default_rng(4)
+    top = rng.uniform(0.3, 1.0, 1000)
+    hidden = -rng.gamma(2.0, size=1000) - 3.0 * (1.0 - top)  # partly agreeing scores
+    tau_top, tau_hidden = digit_thresholds(top, hidden, accepted=0.95)
+    passed = (top >= tau_top) & (hidden >= tau_hidden)
+    assert 0.95 <= passed.mean() <= 0.951
+    assert np.mean(top >= tau_top) == pytest.approx(np.mean(hidden >= tau_hidden), abs=0.001)
+    # two tests pass fewer than one: each alone is stricter than the single threshold's
+    assert tau_top < np.quantile(top, 0.05) and tau_hidden < np.quantile(hidden, 0.05)
+    # the loosest pair: raising either threshold to the next score loses the 95 %
+    stricter_top = np.min(top[top > tau_top])
+    assert np.mean((top >= stricter_top) & (hidden >= tau_hidden)) < 0.95 or \
+        np.mean(top >= stricter_top) < np.mean(hidden >= tau_hidden)
+    with pytest.raises(DataError, match="scores"):
+        digit_thresholds(top, hidden[:10])
+
+
+def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_path):
+    from digitlab.calibration import calibrate, hidden_activations
+    from digitlab.mahalanobis import fit_class_gaussians
+    from digitlab.modelio import load_model, save_model
+    from digitlab.nn.network import MLP
+
+    rng = np.random.default_rng(5)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    train_x, train_y = rng.random((400, 6)), rng.integers(0, 3, 400)
+    images, labels = rng.random((300, 6)), rng.integers(0, 3, 300)
+    calibration = calibrate(network, images, labels, with_threshold=True,
+                            training_digits=(train_x, train_y))
+    hidden = calibration.hidden
+    assert hidden is not None and hidden.layer == 1
+    gaussians = fit_class_gaussians(network.forward(train_x).ys[1], train_y)
+    np.testing.assert_allclose(hidden.gaussians.precision, gaussians.precision)
+    path = save_model(tmp_path / "model.npz", network,
+                      extra={"calibration": calibration.to_dict()},
+                      extra_arrays=calibration.arrays())
+    saved = load_model(path)
+    loaded = saved.calibration.hidden
+    assert (saved.calibration.threshold, loaded.threshold) == (calibration.threshold,
+                                                               hidden.threshold)
+    np.testing.assert_allclose(loaded.gaussians.means, hidden.gaussians.means, rtol=1e-6)
+    np.testing.assert_allclose(loaded.gaussians.precision, hidden.gaussians.precision,
+                               rtol=1e-5, atol=1e-6)
+    # "a digit" = both tests pass; inputs far outside [0, 1] fail the hidden one however sure
+    queries = np.concatenate([rng.random((200, 6)), 6.0 * rng.standard_normal((200, 6))])
+    top = saved.model.probabilities(queries).max(axis=1)
+    scores = loaded.gaussians.score(hidden_activations(network, queries))
+    expected = (top >= calibration.threshold) & (scores >= loaded.threshold)
+    np.testing.assert_array_equal(saved.model.is_digit(queries), expected)
+    sure_but_strange = (top >= calibration.threshold) & (scores < loaded.threshold)
+    assert sure_but_strange[200:].sum() > 0 and not saved.model.is_digit(queries)[
+        200:][sure_but_strange[200:]].any()
+    # the arrays belong with the fields: a file without them is refused, naming it
+    bare = save_model(tmp_path / "bare.npz", network,
+                      extra={"calibration": calibration.to_dict()})
+    with pytest.raises(ModelFileError, match=r"bare\.npz: calibration has a hidden-layer test "
+                                             r"but no arrays"):
+        load_model(bare)

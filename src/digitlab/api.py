@@ -559,9 +559,8 @@ def predict(model: ModelLike, images: Any, *, batch_size: int = 2048) -> Predict
                             f"{reader.sizes[0]}")
     calibration = calibration_of(reader)
     probabilities = reader.probabilities(inputs, batch_size)  # (N, K)
-    threshold = None if calibration is None else calibration.threshold
-    is_digit = (np.ones(len(inputs), dtype=bool) if threshold is None
-                else probabilities.max(axis=1) >= threshold)  # Calibrated.is_digit's rule
+    is_digit = (np.ones(len(inputs), dtype=bool) if calibration is None  # Calibrated.is_digit
+                else calibration.accepts(reader, inputs, probabilities, batch_size))
     return Predictions(probabilities.argmax(axis=1).astype(np.int64), probabilities, is_digit,
                        calibration, path)
 
@@ -670,11 +669,15 @@ def save_model(model: ModelLike, path: str | os.PathLike, *, overwrite: bool = F
         extra = model_file_extras(model.history, model.calibration)
         return write(path, model.network, config=model.config,
                      optimizer_name=model.optimizer.name,
-                     optimizer_state=model.optimizer.state_dict(), extra=extra)
+                     optimizer_state=model.optimizer.state_dict(), extra=extra,
+                     extra_arrays=None if model.calibration is None
+                     else model.calibration.arrays())
     if isinstance(model, SavedModel) and isinstance(model.network, MLP):
         kept = {k: model.metadata[k] for k in ("epoch", "history", "calibration")
                 if k in model.metadata}
-        return write(path, model.network, config=model.config, extra=kept)
+        calibration = model.calibration
+        return write(path, model.network, config=model.config, extra=kept,
+                     extra_arrays=None if calibration is None else calibration.arrays())
     if isinstance(model, MLP):
         return write(path, model)
     raise ConfigError(f"save_model writes a single network (a training result, a loaded model "

@@ -51,6 +51,27 @@ B equal-width bins (b/B, (b+1)/B] (c = 0 in the first)::
 with n_b the samples of bin b, acc_b the share of them read correctly and conf_b their mean
 confidence. A perfectly calibrated network has ECE 0.
 
+"Not a digit"
+-------------
+A calibrated network with a threshold (:func:`calibrate` ``with_threshold``) answers "not a
+digit" to an input that fails either of two tests, each passed by the same share of the
+calibration digits:
+
+1. its top calibrated probability max_k p_k is below τ_p — the network's answer is unsure;
+2. its first hidden layer's Mahalanobis score M (:mod:`digitlab.mahalanobis`: class Gaussians
+   with a shared covariance, fitted on the training digits' activations y^1) is below τ_M — the
+   input does not *look* like any digit inside the network, however sure the answer.
+
+The answer alone barely tells a letter from a digit (AUROC about 0.68 at 784-256-256-10) and the
+hidden layer is blind to a black image, while the two together tell both
+(``benchmarks/bench_ood_scores.py``). :func:`digit_thresholds` picks τ_p and τ_M: with r_p and r_M
+the ranks of a calibration digit's two scores among the calibration digits', as shares of N, a
+digit passes both exactly when min(r_p, r_M) ≥ q, so q is the (1 − accepted) quantile of that
+minimum and τ_p, τ_M the least scores of rank ≥ q. The class means (K, n_1) and the precision
+Σ⁻¹ (n_1, n_1) are stored as the model file's arrays ``extra/digit_means`` and
+``extra/digit_precision``; a network whose n_1² exceeds its parameter count (the model file's
+bound on an extra array) keeps the first test only.
+
 Where it is used
 ----------------
 :func:`calibrate` runs a network over a calibration split, fits T and returns a frozen
@@ -76,6 +97,7 @@ from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
 from digitlab.i18n import N_, domain, number, percent, significant
+from digitlab.mahalanobis import ClassGaussians, fit_class_gaussians
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
 
@@ -83,6 +105,9 @@ from digitlab.nn.activations import get_activation
 T_MIN, T_MAX = 0.01, 100.0
 #: equal-width confidence bins of the ECE and the reliability diagram (Guo et al. use 15)
 N_BINS = 15
+#: the share of held-out digits the "not a digit" threshold lets through (the usual operating
+#: point of out-of-distribution detection: 95 % of the real thing accepted)
+DIGITS_ACCEPTED = 0.95
 #: smallest share, relative to the largest, kept for an output at or below its "off" value
 FLOOR = 1e-12
 _report = domain("report")
@@ -309,6 +334,75 @@ def _check_fields(temperature: Any, fitted_on: Any, ece_before: Any, ece_after: 
         raise error(f"calibration n_bins must be an integer >= 1, got {n_bins!r}")
 
 
+#: the hidden layer whose activations the second "not a digit" test reads (y^1)
+CHECK_LAYER = 1
+#: the model file's arrays of that test
+CHECK_ARRAYS = ("digit_means", "digit_precision")
+
+
+@dataclass(frozen=True)
+class HiddenCheck:
+    """The second "is it a digit?" test: the Mahalanobis score of a hidden layer's activations
+    (module docstring) must reach ``threshold``."""
+
+    gaussians: ClassGaussians
+    threshold: float
+    layer: int = CHECK_LAYER
+
+    def scores(self, network: Any, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """M (N,) of images (N, n_0), fed to ``network`` as its ``forward`` takes them."""
+        return self.gaussians.score(hidden_activations(network, images, self.layer,
+                                                       batch_size))
+
+    def passes(self, network: Any, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
+        """(N,) bool: M ≥ τ_M."""
+        return self.scores(network, images, batch_size) >= self.threshold
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The model file's arrays (names :data:`CHECK_ARRAYS`), float32."""
+        return {"digit_means": self.gaussians.means.astype(np.float32),
+                "digit_precision": self.gaussians.precision.astype(np.float32)}
+
+
+def hidden_activations(network: Any, images: np.ndarray, layer: int = CHECK_LAYER,
+                       batch_size: int = 2048) -> np.ndarray:
+    """y^layer (N, n_layer), float64, of images (N, n_0) through ``network.forward`` in
+    batches (a model wrapper applies its preprocessing first)."""
+    images = np.asarray(images)
+    parts = [np.asarray(network.forward(images[i:i + batch_size]).ys[layer], dtype=np.float64)
+             for i in range(0, len(images), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, network.sizes[layer]))
+
+
+def can_check_hidden(network: Any) -> bool:
+    """Whether the hidden-layer test fits ``network``: an MLP-like network with a hidden layer
+    whose precision matrix (n_1²) a model file may hold (at most one value per parameter)."""
+    sizes = getattr(network, "sizes", None)
+    params = getattr(network, "params", None)
+    return (callable(getattr(network, "forward", None)) and sizes is not None
+            and len(sizes) > 2 and params is not None
+            and sizes[CHECK_LAYER] ** 2 <= np.asarray(params).size)
+
+
+def digit_thresholds(top: np.ndarray, hidden: np.ndarray, accepted: float = DIGITS_ACCEPTED
+                     ) -> tuple[float, float]:
+    """(τ_p, τ_M) such that a share ``accepted`` of the calibration digits, with top
+    probabilities ``top`` (N,) and hidden-layer scores ``hidden`` (N,), passes both tests, each
+    test passed by the same share (module docstring)."""
+    top, hidden = np.asarray(top, np.float64), np.asarray(hidden, np.float64)
+    if top.ndim != 1 or top.size == 0 or hidden.shape != top.shape:
+        raise DataError(f"scores must be two non-empty (N,) arrays, got {top.shape} and "
+                        f"{hidden.shape}")
+    n = len(top)
+
+    def ranks(values: np.ndarray) -> np.ndarray:  # share of digits scoring lower: ties equal
+        return np.searchsorted(np.sort(values), values, side="left") / n
+
+    r_top, r_hidden = ranks(top), ranks(hidden)
+    q = float(np.sort(np.minimum(r_top, r_hidden))[int(np.floor((1.0 - accepted) * n))])
+    return float(top[r_top >= q].min()), float(hidden[r_hidden >= q].min())
+
+
 @dataclass(frozen=True)
 class Calibration:
     """A fitted temperature and what it did, stored as plain JSON beside a network.
@@ -334,11 +428,31 @@ class Calibration:
     #: the calibrated top probability below which the answer is "not a digit" (None: always a
     #: digit), chosen so that :data:`DIGITS_ACCEPTED` of the calibration digits pass
     threshold: float | None = None
+    #: the second "not a digit" test, on a hidden layer (None: the top probability only)
+    hidden: HiddenCheck | None = None
 
     def __post_init__(self) -> None:
         _check_fields(self.temperature, self.fitted_on, self.ece_before, self.ece_after,
                       self.n_bins, ConfigError)
         _check_threshold(self.threshold, ConfigError)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The arrays a model file holds beside :meth:`to_dict` (``extra/NAME``): the hidden-
+        layer test's, or none."""
+        return {} if self.hidden is None else self.hidden.arrays()
+
+    def accepts(self, network: Any, images: np.ndarray, probabilities: np.ndarray,
+                batch_size: int = 2048) -> np.ndarray:
+        """(N,) bool: images (N, n_0) whose calibrated ``probabilities`` (N, K) pass the
+        threshold and, with a hidden-layer test, whose activations in ``network`` (fed as its
+        ``forward`` takes them) pass it too; all True without a threshold."""
+        probabilities = np.asarray(probabilities)
+        if self.threshold is None:
+            return np.ones(len(probabilities), dtype=bool)
+        accepted = probabilities.max(axis=1) >= self.threshold
+        if self.hidden is not None:
+            accepted &= self.hidden.passes(network, images, batch_size)
+        return accepted
 
     def apply(self, logits: np.ndarray) -> np.ndarray:
         """Calibrated probabilities softmax(s / T) (N, K) of calibration logits s (N, K); float32
@@ -362,11 +476,16 @@ class Calibration:
             "ece_after": None if self.ece_after is None else finite_or_none(self.ece_after),
             "n_bins": int(self.n_bins),
             "threshold": None if self.threshold is None else float(self.threshold),
+            **({} if self.hidden is None else {"hidden_threshold": float(self.hidden.threshold),
+                                               "hidden_layer": int(self.hidden.layer)}),
         }
 
     @classmethod
-    def from_dict(cls, data: Any) -> Calibration:
+    def from_dict(cls, data: Any, arrays: Mapping[str, np.ndarray] | None = None
+                  ) -> Calibration:
         """The calibration :meth:`to_dict` wrote, checked; keys it does not know are ignored.
+        With the model file's ``arrays`` (``extra/`` names, as ``SavedModel.extra_arrays``)
+        the hidden-layer test is rebuilt too; without them only its fields are checked.
 
         Raises
         ------
@@ -388,10 +507,37 @@ class Calibration:
         _check_fields(*fields.values(), error=ModelFileError)
         threshold = data.get("threshold")
         _check_threshold(threshold, ModelFileError)
+        hidden = _hidden_check(data, arrays)
         return cls(temperature=float(fields["temperature"]), fitted_on=int(fields["fitted_on"]),
                    ece_before=_optional_float(fields["ece_before"]),
                    ece_after=_optional_float(fields["ece_after"]), n_bins=int(fields["n_bins"]),
-                   threshold=_optional_float(threshold))
+                   threshold=_optional_float(threshold), hidden=hidden)
+
+
+def _hidden_check(data: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | None
+                  ) -> HiddenCheck | None:
+    """The hidden-layer test :meth:`Calibration.to_dict` and :meth:`Calibration.arrays` wrote,
+    checked (None where the calibration has none, or ``arrays`` is None)."""
+    if data.get("hidden_threshold") is None:
+        return None
+    value, layer = data["hidden_threshold"], data.get("hidden_layer", CHECK_LAYER)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ModelFileError(f"calibration hidden_threshold must be a finite number, got "
+                             f"{value!r}")
+    if isinstance(layer, bool) or not isinstance(layer, int) or layer < 1:
+        raise ModelFileError(f"calibration hidden_layer must be an integer >= 1, got {layer!r}")
+    if arrays is None:
+        return None
+    missing = [name for name in CHECK_ARRAYS if name not in arrays]
+    if missing:
+        raise ModelFileError(f"calibration has a hidden-layer test but no arrays {missing}")
+    means = np.asarray(arrays["digit_means"], np.float64)
+    precision = np.asarray(arrays["digit_precision"], np.float64)
+    if means.ndim != 2 or precision.shape != (means.shape[1], means.shape[1]):
+        raise ModelFileError(f"calibration arrays digit_means {means.shape} and digit_precision "
+                             f"{precision.shape} do not fit together (expected (K, d) and "
+                             "(d, d))")
+    return HiddenCheck(ClassGaussians(means, precision), float(value), int(layer))
 
 
 def _check_threshold(value: Any, error: type[Exception]) -> None:
@@ -407,7 +553,8 @@ def _optional_float(value: Any) -> float | None:
 
 
 def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: int = N_BINS,
-              batch_size: int = 2048, with_threshold: bool = False) -> Calibration:
+              batch_size: int = 2048, with_threshold: bool = False,
+              training_digits: tuple[np.ndarray, np.ndarray] | None = None) -> Calibration:
     """Fit the temperature of ``network`` on a calibration split.
 
     Parameters
@@ -423,6 +570,10 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
 
     with_threshold : bool
         Also choose the "not a digit" threshold (:func:`digit_threshold`) on these digits.
+    training_digits : (images (M, n_0), labels (M,)), optional
+        With ``with_threshold``, the digits the network trained on: the hidden-layer test's
+        class Gaussians are fitted on their activations and both thresholds chosen together
+        (:func:`digit_thresholds`), where the network allows it (:func:`can_check_hidden`).
 
     Returns
     -------
@@ -440,17 +591,21 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
     temperature = fit_temperature(s, labels)
     before = expected_calibration_error(softmax(s), labels, n_bins)
     after = expected_calibration_error(softmax(s, temperature), labels, n_bins)
-    threshold = (digit_threshold(softmax(s, temperature).max(axis=1)) if with_threshold
-                 else None)
+    top = softmax(s, temperature).max(axis=1)
+    threshold, hidden = (digit_threshold(top) if with_threshold else None), None
+    if with_threshold and training_digits is not None and can_check_hidden(network):
+        gaussians = fit_class_gaussians(
+            hidden_activations(network, training_digits[0], CHECK_LAYER, batch_size),
+            np.asarray(training_digits[1]), n_classes=s.shape[1])
+        scores = gaussians.score(hidden_activations(network, images, CHECK_LAYER, batch_size))
+        threshold, hidden_threshold = digit_thresholds(top, scores)
+        hidden = HiddenCheck(gaussians, hidden_threshold)
     return Calibration(temperature=temperature, fitted_on=int(len(labels)),
                        ece_before=finite_or_none(before), ece_after=finite_or_none(after),
-                       n_bins=int(n_bins), threshold=threshold)
+                       n_bins=int(n_bins), threshold=threshold, hidden=hidden)
 
 
 # ---------------------------------------------------------------------- "not a digit"
-#: the share of held-out digits the "not a digit" threshold lets through (the usual operating
-#: point of out-of-distribution detection: 95 % of the real thing accepted)
-DIGITS_ACCEPTED = 0.95
 
 
 def digit_threshold(top_probabilities: np.ndarray, accepted: float = DIGITS_ACCEPTED) -> float:
@@ -479,11 +634,13 @@ class Calibrated:
         return self.calibration.probabilities(self.model, x, batch_size)
 
     def is_digit(self, x: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """(N,) bool: the top calibrated probability reaches the threshold (all True without
-        one)."""
+        """(N,) bool: raw images x (N, n_0) that pass the "not a digit" tests (the top
+        calibrated probability reaches the threshold, and the hidden layer's score its own
+        where the calibration has that test); all True without a threshold."""
         if self.calibration.threshold is None:
             return np.ones(len(x), dtype=bool)
-        return self.probabilities(x, batch_size).max(axis=1) >= self.calibration.threshold
+        return self.calibration.accepts(self.model, x, self.probabilities(x, batch_size),
+                                        batch_size)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)

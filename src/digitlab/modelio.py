@@ -8,6 +8,8 @@ Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` r
     optimizer/m_scaled.npy ...  optimizer state (Adam's moments and t; SGD's velocity), flat like
                            MLP.params
     extra/best_params.npy  (with early stopping) the best weights so far, flat like MLP.params
+    extra/digit_means.npy, extra/digit_precision.npy
+                           (with a calibration's hidden-layer test) its class means and precision
 
 Files are written atomically. Loading checks everything — zip integrity, metadata, format version,
 every array's presence, shape, dtype and finiteness — before a network is built, and reads arrays
@@ -21,6 +23,7 @@ picks the reader a path needs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import math
@@ -92,11 +95,12 @@ class SavedModel:
         steps = self.metadata.get("preprocessing", {})
         return list(steps.get("steps", [])) if isinstance(steps, dict) else []
 
-    @property
+    @functools.cached_property
     def calibration(self) -> Calibration | None:
-        """The temperature (and "not a digit" threshold) fitted after training, if any."""
+        """The temperature (and "not a digit" tests) fitted after training, if any; read once
+        from the metadata and the arrays of its hidden-layer test."""
         data = self.metadata.get("calibration")
-        return None if data is None else Calibration.from_dict(data)
+        return None if data is None else Calibration.from_dict(data, self.extra_arrays)
 
     @property
     def model(self) -> Model:
@@ -204,7 +208,24 @@ def load_model(path: str | os.PathLike) -> SavedModel:
         return {name[len(prefix):-len(".npy")]: value
                 for name, value in arrays.items() if name.startswith(prefix)}
 
-    return SavedModel(network, config, metadata, group("optimizer/"), path, group("extra/"))
+    saved = SavedModel(network, config, metadata, group("optimizer/"), path, group("extra/"))
+    try:  # the calibration with its arrays: a hidden-layer test must fit the first layer
+        calibration = saved.calibration
+    except ModelFileError as error:
+        raise ModelFileError(f"{path}: {error}") from None
+    if calibration is not None and calibration.hidden is not None:
+        _check_hidden_test(path, calibration.hidden, network.sizes)
+    return saved
+
+
+def _check_hidden_test(path: Path, hidden: Any, sizes: list[int]) -> None:
+    """A calibration's hidden-layer test must read a hidden layer of the network, unit for
+    unit."""
+    layer, width = hidden.layer, hidden.gaussians.means.shape[1]
+    if not 1 <= layer < len(sizes) - 1 or sizes[layer] != width:
+        raise ModelFileError(f"{path}: the calibration's hidden-layer test reads {width} units "
+                             f"of layer {layer}; the network's hidden layers have "
+                             f"{sizes[1:-1]} units")
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, Any]:

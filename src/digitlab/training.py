@@ -497,7 +497,8 @@ class _Trainer:
             return
         images, labels = self.calibration_digits
         self.calibration = calibrate(self.network, images, labels,
-                                     with_threshold=bool(self.config.outlier_exposure))
+                                     with_threshold=bool(self.config.outlier_exposure),
+                                     training_digits=(self.images, self.labels))
         if self.run_dir is not None:
             self._checkpoint()
 
@@ -689,7 +690,7 @@ class _Trainer:
             for stale in (CURVES_FILE, EVALUATION_FILE):
                 (self.run_dir / stale).unlink(missing_ok=True)
         extra = model_file_extras(self.history, self.calibration)
-        extra_arrays = {}
+        extra_arrays = {} if self.calibration is None else self.calibration.arrays()
         if self.best is not None:  # so that a resumed run can still go back to the best epoch
             extra["early_stopping"] = {"best_loss": self.best[0], "best_epoch": self.best[2]}
             extra_arrays["best_params"] = self.best[1]

@@ -139,8 +139,9 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
 
     A model trained with ``preprocessing`` steps (e.g. deskew) reads the image after them; the
     saliency is then taken with respect to that preprocessed input. With a ``calibration`` the
-    probabilities are softmax(s / T) (the digit read is the same), and below its threshold the
-    image is "not a digit" (``is_digit`` false); the saliency stays that of the network's own
+    probabilities are softmax(s / T) (the digit read is the same), and where its "not a digit"
+    tests fail (the threshold, the hidden-layer test) the image is "not a digit" (``is_digit``
+    false); the saliency stays that of the network's own
     log p_k. With ``layers``, every hidden layer's outputs and the strongest connections into
     the answer (:func:`layer_outputs`). ``probabilities`` (10,): those of :func:`read` for
     this image when already computed (with other images, by the lab's batcher)."""
@@ -148,16 +149,15 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     if probabilities is None:
         probabilities = read(network, image.reshape(1, -1), preprocessing, calibration)[0]
     digit = int(np.argmax(probabilities))
-    threshold = None if calibration is None else calibration.threshold
+    seen = preprocess(image.reshape(1, -1), list(preprocessing))[0]  # (784,)
     result: dict[str, Any] = {
         "digit": digit,
         "probabilities": np.asarray(probabilities, np.float64).tolist(),
-        "is_digit": threshold is None or bool(probabilities[digit] >= threshold),
+        "is_digit": calibration is None or bool(calibration.accepts(
+            network, seen.reshape(1, -1), np.asarray(probabilities).reshape(1, -1))[0]),
         **calibration_fields(calibration),
         "prepared": image.astype(np.float64).tolist(),
     }
-    if explain or layers:
-        seen = preprocess(image.reshape(1, -1), list(preprocessing))[0]  # (784,)
     if explain:
         result["saliency"] = saliency(network, seen, digit).tolist()
         result["hidden"] = hidden_units(network, seen, digit)

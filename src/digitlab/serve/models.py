@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.calibration import Calibration, calibration_fields
+from digitlab.calibration import CHECK_ARRAYS, Calibration, calibration_fields
 from digitlab.config import PRESETS, TrainConfig
 from digitlab.ensembles import ENSEMBLE_FILE, read_ensemble
 from digitlab.errors import DigitlabError, ModelFileError
@@ -340,7 +340,9 @@ class ModelRegistry:
         except DigitlabError as error:
             raise ApiError(422, _("model {model!r} cannot be loaded: {error}").format(
                 model=entry.id, error=error)) from None
-        saved.optimizer_state, saved.extra_arrays = {}, {}  # only the network is needed here
+        kept = {name: saved.extra_arrays[name] for name in CHECK_ARRAYS
+                if name in saved.extra_arrays}  # the calibration's hidden-layer test
+        saved.optimizer_state, saved.extra_arrays = {}, kept  # the network is all else needed
         loaded = LoadedModel(entry, saved)
         with self._lock:
             self._loaded.pop(entry.id, None)

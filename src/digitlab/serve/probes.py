@@ -108,19 +108,23 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
                                   "download fashion-mnist` fetches it"))
     images = generate(kind, n, np.random.default_rng([seed, 0]), source)  # (n, 784)
     probabilities = model.reader.probabilities(images).astype(np.float64)  # (n, 10)
+    digit_like = _is_digit(model, images, probabilities)
     return {"kind": kind, "model": model.entry.id,
             "images": np.round(images.astype(np.float64), 4).tolist(),
             "answers": [{"digit": int(p.argmax()), "probabilities": p.tolist(),
-                         "score": float(p.max()), "is_digit": _is_digit(model, p)}
-                        for p in probabilities],
+                         "score": float(p.max()), "is_digit": bool(ok)}
+                        for p, ok in zip(probabilities, digit_like, strict=True)],
             "reference": reference(model), **calibration_fields(model.calibration)}
 
 
-def _is_digit(model: LoadedModel, probabilities: np.ndarray) -> bool:
-    """Whether the model's own threshold reads these (calibrated) probabilities as a digit:
-    always, for a model without one."""
-    threshold = None if model.calibration is None else model.calibration.threshold
-    return threshold is None or bool(probabilities.max() >= threshold)
+def _is_digit(model: LoadedModel, images: np.ndarray, probabilities: np.ndarray
+              ) -> np.ndarray:
+    """(n,) bool: whether the model's own "not a digit" tests (its calibration's threshold and
+    hidden-layer test) pass raw images (n, 784) with these calibrated probabilities (n, 10):
+    always, for a model without them."""
+    if model.calibration is None:
+        return np.ones(len(images), dtype=bool)
+    return model.calibration.accepts(model.reader, images, probabilities)
 
 
 def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
@@ -132,5 +136,6 @@ def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
     percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
     return {"model": model.entry.id, "score": score, "digit": int(probabilities.argmax()),
             "probabilities": probabilities.tolist(), "reference": reference(model),
-            "percentile": percentile, "is_digit": _is_digit(model, probabilities),
+            "percentile": percentile,
+            "is_digit": bool(_is_digit(model, image.reshape(1, -1), probabilities[None])[0]),
             **calibration_fields(model.calibration)}
