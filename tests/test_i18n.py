@@ -281,3 +281,58 @@ def test_figures_write_their_axes_numbers_in_the_language(tmp_path):
     assert [x.replace(".", ",") for x in english[0]] == slovenian[0]
     assert [y.replace(".", ",").replace("%", " %") for y in english[1]] == slovenian[1]
     assert not any("." in text for text in slovenian[0] + slovenian[1])
+
+
+# ------------------------------------------------------------------ errors said in the language
+def test_an_error_message_is_english_and_said_again_in_slovenian(monkeypatch):
+    import pickle
+
+    from digitlab.config import TrainConfig
+
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")  # the API stays English whatever the environment
+    with pytest.raises(ConfigError) as caught:
+        TrainConfig(lr=-1.0)
+    assert str(caught.value) == "lr must be > 0.0, got -1.0"
+    assert caught.value.translated() == "lr mora biti > 0.0, dobljeno -1.0"
+    assert caught.value.translated("en") == "lr must be > 0.0, got -1.0"
+    again = pickle.loads(pickle.dumps(caught.value))  # errors cross process boundaries
+    assert str(again) == str(caught.value) and again.translated() == caught.value.translated()
+    assert ConfigError("plain text").translated() == "plain text"  # not a Message: as written
+
+
+def test_a_counted_error_message_takes_the_four_slovenian_forms():
+    from digitlab.errors import Message
+
+    def said(n):
+        return Message.counted("{n} byte of garbage after the gzip stream",
+                               "{n} bytes of garbage after the gzip stream", n, n=n)
+
+    assert [str(said(n)) for n in (1, 2)] == ["1 byte of garbage after the gzip stream",
+                                              "2 bytes of garbage after the gzip stream"]
+    assert [said(n).translated("sl").split()[1] for n in (1, 2, 3, 4, 5, 101, 102, 103, 105)] \
+        == ["bajt", "bajta", "bajti", "bajti", "bajtov", "bajt", "bajta", "bajti", "bajtov"]
+    inner = Message("{path}: {problem}", path="x.gz", problem=said(3))  # translated with it
+    assert inner.translated("sl") == "x.gz: 3 bajti smeti za tokom gzip"
+
+
+def test_the_training_bar_speaks_the_language():
+    from digitlab.training import _progress_postfix
+
+    with i18n.language("sl"):
+        assert _progress_postfix(0.123456, 0.5321) == "E=0,1235 točn.=53,21 %"
+    with i18n.language("en"):
+        assert _progress_postfix(0.123456, 0.5321) == "E=0.1235 acc=53.21 %"
+
+
+def test_clicks_path_messages_name_the_kind_of_path_in_the_language():
+    import click
+
+    from digitlab.cli.click_messages import click_speaks
+
+    kind = click.Path(exists=True, file_okay=False)  # declared outside: named in English
+    with click_speaks("sl"), pytest.raises(click.BadParameter) as caught:
+        kind.convert("nosuch", None, None)
+    assert caught.value.message == "Mapa 'nosuch' ne obstaja."
+    with pytest.raises(click.BadParameter) as caught:  # and click's English after the block
+        kind.convert("nosuch", None, None)
+    assert caught.value.message == "Directory 'nosuch' does not exist."

@@ -39,7 +39,7 @@ from digitlab.choices import (
     OPTIMIZER_NAMES,
     SCHEDULE_NAMES,
 )
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, Message, message_of
 from digitlab.formatting import format_value  # noqa: F401  (labels of config values)
 from digitlab.options import default_of, option, option_of, options_by_group
 from digitlab.shapes import IMAGE_SIDE, N_CLASSES, N_PIXELS
@@ -243,30 +243,32 @@ class TrainConfig:
     def _validate_layers(self) -> None:
         """Positive layer widths, none too wide, not too many parameters in all."""
         if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in self.hidden):
-            raise ConfigError(f"hidden must be a list of positive integers, got {self.hidden!r}")
+            raise ConfigError(Message("hidden must be a list of positive integers, got {value!r}",
+                                      value=self.hidden))
         too_wide = [n for n in self.hidden if n > MAX_LAYER_WIDTH]
         if too_wide:
-            raise ConfigError(f"hidden layer width {too_wide[0]} is more than digitlab allows "
-                              f"({MAX_LAYER_WIDTH:,})")
+            raise ConfigError(Message("hidden layer width {width} is more than digitlab allows "
+                                      "({most:,})", width=too_wide[0], most=MAX_LAYER_WIDTH))
         sizes = self.sizes
         n_params = sum(n_out * (n_in + 1) for n_in, n_out in zip(sizes, sizes[1:], strict=False))
         if n_params > MAX_PARAMETERS:
-            raise ConfigError(f"hidden {format_value(self.hidden)} gives a network of about "
-                              f"{n_params:,} parameters, more than digitlab allows "
-                              f"({MAX_PARAMETERS:,})")
+            raise ConfigError(Message("hidden {hidden} gives a network of about {n:,} "
+                                      "parameters, more than digitlab allows ({most:,})",
+                                      hidden=format_value(self.hidden), n=n_params,
+                                      most=MAX_PARAMETERS))
 
     def _validate_combinations(self) -> None:
         """The rules that tie fields together (each field alone is valid by now)."""
         if self.loss == "ce" and self.output_activation != "softmax":
-            raise ConfigError(
-                f"loss 'ce' needs output_activation 'softmax', got {self.output_activation!r}"
-            )
+            raise ConfigError(Message("loss 'ce' needs output_activation 'softmax', got "
+                                      "{value!r}", value=self.output_activation))
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
-            raise ConfigError("nesterov needs optimizer 'sgd' with a momentum > 0")
+            raise ConfigError(Message("nesterov needs optimizer 'sgd' with a momentum > 0"))
         if self.momentum and self.optimizer != "sgd":
-            raise ConfigError(f"momentum applies to optimizer 'sgd' only, not {self.optimizer!r}")
+            raise ConfigError(Message("momentum applies to optimizer 'sgd' only, not {value!r}",
+                                      value=self.optimizer))
         if self.early_stopping and self.validation_fraction == 0:
-            raise ConfigError("early_stopping needs a validation_fraction > 0")
+            raise ConfigError(Message("early_stopping needs a validation_fraction > 0"))
         if self.label_smoothing and self.loss != "ce":
             raise ConfigError(f"label_smoothing needs loss 'ce', got {self.loss!r}")
         if len(self.dropout) not in (0, 1, len(self.hidden)):
@@ -351,7 +353,7 @@ class TrainConfig:
         """A copy with some fields changed (validated)."""
         unknown = set(changes) - set(FIELD_NAMES)
         if unknown:
-            raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+            raise _unknown_fields(unknown)
         return dataclasses.replace(self, **changes)
 
     @classmethod
@@ -360,7 +362,7 @@ class TrainConfig:
         base = base if base is not None else cls()
         unknown = set(data) - set(FIELD_NAMES)
         if unknown:
-            raise ConfigError(f"unknown config field(s): {', '.join(sorted(unknown))}")
+            raise _unknown_fields(unknown)
         return base.replace(**{k: _coerce(k, v) for k, v in data.items()})
 
 
@@ -397,13 +399,13 @@ def parse_list(value: Any, kind: type = float, name: str = "value") -> list[Any]
     ``float``); a list is returned as a list, its items unchanged (the config checks them).
     Anything else is a one-line :class:`ConfigError` naming ``name``.
     """
-    example = "[256, 128] or 256,128" if kind is int else "[0.001, 0.01] or 0.001,0.01"
+    example = ("[256, 128]", "256,128") if kind is int else ("[0.001, 0.01]", "0.001,0.01")
     if isinstance(value, (list, tuple)):
         return list(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return [value]
     if not isinstance(value, str):
-        raise ConfigError(f"{name} must be a list like {example}, got {value!r}")
+        raise _not_a_list(name, example, value)
     text = value.strip()
     if text.lower() in ("", "none"):
         return []
@@ -413,7 +415,20 @@ def parse_list(value: Any, kind: type = float, name: str = "value") -> list[Any]
             raise ValueError
         return [_convert_item(item, kind) for item in items]
     except (ValueError, TypeError, RecursionError):
-        raise ConfigError(f"{name} must be a list like {example}, got {value!r}") from None
+        raise _not_a_list(name, example, value) from None
+
+
+def _not_a_list(name: str, example: tuple[str, str], value: Any) -> ConfigError:
+    """``example``: a list as JSON writes it and as a flag takes it."""
+    return ConfigError(Message("{name} must be a list like {json} or {flag}, got {value!r}",
+                               name=name, json=example[0], flag=example[1], value=value))
+
+
+def _unknown_fields(unknown: set[str]) -> ConfigError:
+    names = ", ".join(sorted(unknown))
+    return ConfigError(Message.counted("unknown config field: {names}",
+                                       "unknown config fields: {names}", len(unknown),
+                                       names=names))
 
 
 def _convert_item(item: Any, kind: type) -> Any:
@@ -435,7 +450,8 @@ def parse_rates(value: Any) -> list[float]:
     rates = []
     for rate in value:
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
-            raise ConfigError(f"dropout rates must lie in [0, 1), got {rate!r}")
+            raise ConfigError(Message("dropout rates must lie in [0, 1), got {value!r}",
+                                      value=rate))
         rates.append(float(rate))
     return rates
 
@@ -443,8 +459,8 @@ def parse_hidden(text: str | int | list) -> list[int]:
     """``"256,128"`` or ``"[256, 128]"`` -> [256, 128]; ``""`` or ``"none"`` -> [] (no hidden
     layer); see :func:`parse_list`."""
     if isinstance(text, str) and text.strip() == "0":
-        raise ConfigError("hidden must be positive layer widths like 256,128; give 'none' for a "
-                          "network without a hidden layer, got '0'")
+        raise ConfigError(Message("hidden must be positive layer widths like 256,128; give "
+                                  "'none' for a network without a hidden layer, got '0'"))
     return parse_list(text, int, "hidden")
 
 
@@ -474,15 +490,16 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
         _check_toml_limits(path, text)
         return tomllib.loads(text)
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(Message("{path}: no such config file", path=path)) from None
     except IsADirectoryError:
-        raise ConfigError(f"{path}: is a folder, expected a TOML file") from None
+        raise ConfigError(Message("{path}: is a folder, expected a TOML file", path=path)) from None
     except UnicodeDecodeError as error:
         raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte "
                           f"0x{error.object[error.start]:02x} at position {error.start})") \
             from None
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+        raise ConfigError(Message("{path}: not valid TOML ({error})", path=path, error=error)) \
+            from None
     except RecursionError:  # nesting the measure missed (it never should)
         raise ConfigError(f"{path}: nested too deeply to be read") from None
     except OSError as error:
@@ -518,7 +535,8 @@ def config_from_toml(path: str | os.PathLike, base: TrainConfig | None = None) -
     try:
         return TrainConfig.from_dict(data, base)
     except ConfigError as error:
-        raise ConfigError(f"{path}: {error}") from None
+        raise ConfigError(Message("{path}: {problem}", path=path, problem=message_of(error))) \
+            from None
 
 
 def _coerce(name: str, value: Any) -> Any:
@@ -560,5 +578,6 @@ PRESETS["honest"] = PRESETS["robust"].replace(outlier_exposure=0.5, calibration_
 def preset(name: str) -> TrainConfig:
     """A copy of the preset called ``name``."""
     if name not in PRESETS:
-        raise ConfigError(f"unknown preset {name!r}; expected one of {', '.join(PRESETS)}")
+        raise ConfigError(Message("unknown preset {name!r}; expected one of {names}", name=name,
+                                  names=", ".join(PRESETS)))
     return dataclasses.replace(PRESETS[name], hidden=list(PRESETS[name].hidden))

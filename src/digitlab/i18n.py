@@ -18,7 +18,9 @@ language is :func:`resolve_language` of the environment.
 
 **Domains.** Each part of digitlab that people read has its own catalog, a gettext *domain*:
 ``report`` (the HTML report, its findings and figures), ``cli`` (the command line's messages and
-help) and ``lab`` (the web lab). A catalog lives in
+help), ``lab`` (the web lab) and ``errors`` (the messages of the errors a person meets on the
+command line, :class:`digitlab.errors.Message`: English in the API, translated when the command
+line shows them). A catalog lives in
 ``locale/<language>/LC_MESSAGES/<domain>.po`` beside this module, compiled to ``.mo`` (built by
 ``scripts/catalogs.py``, shipped in the wheel). A module asks for its domain once::
 
@@ -59,7 +61,7 @@ from digitlab.errors import ConfigError
 LANGUAGES = ("en", "sl")
 SOURCE_LANGUAGE = "en"
 #: the catalogs, one per part of digitlab that people read.
-DOMAINS = ("report", "cli", "lab")
+DOMAINS = ("report", "cli", "lab", "errors")
 #: where the catalogs live: ``LOCALE_DIR / <language> / "LC_MESSAGES" / <domain>.mo``.
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 #: the environment variables read, in order, before the locale.

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from digitlab.errors import DataError
+from digitlab.errors import DataError, Message
 from digitlab.shapes import IMAGE_SHAPE
 
 FIELD = IMAGE_SHAPE[0]  # the image is FIELD × FIELD pixels
@@ -89,12 +89,13 @@ def read_grayscale(path: str | os.PathLike) -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path}: no such image file")
+        raise DataError(Message("{path}: no such image file", path=path))
     try:
         with open(path, "rb") as handle:
             return _decode(handle, str(path))
     except OSError as error:
-        raise DataError(f"{path}: cannot read image ({_one_line(error)})") from None
+        raise DataError(Message("{path}: cannot read image ({error})", path=path,
+                                error=_one_line(error))) from None
 
 
 def read_grayscale_bytes(data: bytes, name: str = "image") -> np.ndarray:

@@ -41,7 +41,7 @@ import numpy as np
 from digitlab import __version__
 from digitlab.calibration import Calibration, with_calibration
 from digitlab.config import MAX_LAYER_WIDTH, MAX_PARAMETERS, TrainConfig
-from digitlab.errors import ConfigError, DataError, ModelFileError
+from digitlab.errors import ConfigError, DataError, Message, ModelFileError, message_of
 from digitlab.fileio import atomic_write, json_depth, parse_json  # noqa: F401  (json_depth: public)
 from digitlab.models import Model
 from digitlab.nn.network import MLP
@@ -125,7 +125,8 @@ def resolve_model_path(path: str | os.PathLike) -> Path:
     if path.is_dir():
         path = path / MODEL_FILE
     if not path.is_file():
-        raise ModelFileError(f"{path}: no such model file (give a model file or a run folder)")
+        raise ModelFileError(Message("{path}: no such model file (give a model file or a run "
+                                     "folder)", path=path))
     return path
 
 
@@ -263,10 +264,11 @@ def _open_model(path: Path) -> Iterator[zipfile.ZipFile]:
         with zipfile.ZipFile(path) as archive:
             yield archive
     except zipfile.BadZipFile as error:
-        raise ModelFileError(f"{path}: not a digitlab model file (not a valid zip: {error})") \
-            from None
+        raise ModelFileError(Message("{path}: not a digitlab model file (not a valid zip: "
+                                     "{error})", path=path, error=error)) from None
     except (OSError, EOFError, zlib.error, NotImplementedError) as error:
-        raise ModelFileError(f"{path}: cannot read model file ({error})") from None
+        raise ModelFileError(Message("{path}: cannot read model file ({error})", path=path,
+                                     error=error)) from None
 
 
 def _members(path: Path, archive: zipfile.ZipFile) -> dict[str, zipfile.ZipInfo]:
@@ -287,7 +289,8 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
                    members: dict[str, zipfile.ZipInfo]) -> dict[str, Any]:
     info = members.get("metadata.json")
     if info is None:
-        raise ModelFileError(f"{path}: not a digitlab model file (no metadata.json inside)")
+        raise ModelFileError(Message("{path}: not a digitlab model file (no metadata.json "
+                                     "inside)", path=path))
     with archive.open(info) as handle:
         raw = handle.read(MAX_METADATA_BYTES + 1)
     if info.file_size > MAX_METADATA_BYTES or len(raw) > MAX_METADATA_BYTES:
@@ -296,9 +299,11 @@ def _read_metadata(path: Path, archive: zipfile.ZipFile,
     try:
         metadata = parse_json(raw, "metadata.json", max_depth=MAX_METADATA_DEPTH)
     except DataError as error:
-        raise ModelFileError(f"{path}: {error}") from None
+        raise ModelFileError(Message("{path}: {problem}", path=path,
+                                     problem=message_of(error))) from None
     if not isinstance(metadata, dict) or metadata.get("format") != FORMAT_NAME:
-        raise ModelFileError(f"{path}: not a digitlab model file (format is not {FORMAT_NAME!r})")
+        raise ModelFileError(Message("{path}: not a digitlab model file (format is not "
+                                     "{format!r})", path=path, format=FORMAT_NAME))
     version = metadata.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise ModelFileError(f"{path}: invalid format_version {version!r:.80}")

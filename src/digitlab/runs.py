@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from digitlab.errors import ConfigError, DataError
+from digitlab.errors import ConfigError, DataError, Message
 from digitlab.fileio import read_json
 from digitlab.formatting import format_value
 from digitlab.history import History
@@ -93,8 +93,10 @@ def find_run_folders(folders: Iterable[str | os.PathLike] = ("runs",), *,
     found: dict[Path, None] = {}
     for root in map(Path, folders):
         if not root.is_dir():
-            what = "not a folder" if root.exists() else "no such folder"
-            raise DataError(f"{root}: {what}; expected a folder holding run folders")
+            raise DataError(Message("{folder}: not a folder; expected a folder holding run "
+                                    "folders", folder=root) if root.exists() else
+                            Message("{folder}: no such folder; expected a folder holding run "
+                                    "folders", folder=root))
         frontier = [(root, 0)]
         while frontier:
             folder, depth = frontier.pop()
@@ -216,11 +218,12 @@ def compare_runs(runs: Iterable[str | os.PathLike | RunSummary], *,
             continue
         folders = find_run_folders([run])
         if not folders:
-            raise DataError(f"{run}: no run folder there (a folder holding {CONFIG_FILE} and "
-                            f"{HISTORY_FILE})")
+            raise DataError(Message("{run}: no run folder there (a folder holding {config} and "
+                                    "{history})", run=run, config=CONFIG_FILE,
+                                    history=HISTORY_FILE))
         chosen.extend(read_run(folder) for folder in folders)
     if not chosen:
-        raise DataError("no runs to compare: give run folders")
+        raise DataError(Message("no runs to compare: give run folders"))
     from digitlab.plots.runs import runs_comparison_figure
 
     fields = differing_fields(chosen)

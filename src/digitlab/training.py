@@ -35,7 +35,7 @@ from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
 from digitlab.history import History, RunningWindow
-from digitlab.i18n import N_
+from digitlab.i18n import N_, domain, number, percent
 from digitlab.modelio import MODEL_FILE, load_model, save_model
 from digitlab.models import Model
 from digitlab.nn.constraints import apply_max_norm
@@ -51,6 +51,8 @@ from digitlab.runfiles import CONFIG_FILE, CURVES_FILE, EVALUATION_FILE
 from digitlab.runlock import claim_folder
 
 log = logging.getLogger(__name__)
+
+_report = domain("report")  # the progress bar's words
 
 #: what :func:`train` writes into a run folder besides the checkpoint, once training ends
 CURVES_FIGURE = FigureSpec(CURVES_FILE, N_("E and accuracy per epoch and during training"))
@@ -518,7 +520,8 @@ class _Trainer:
         pieces = self._epoch_images(epoch, order)  # None without augmentation
         self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
         self.robust.begin_epoch(epoch)
-        with _progress_bar(n, f"epoch {epoch + 1}/{config.epochs}", self.progress) as bar:
+        with _progress_bar(n, _report.pgettext("progress", "epoch {epoch}/{epochs}").format(
+                epoch=epoch + 1, epochs=config.epochs), self.progress) as bar:
             try:
                 for step, (count, batch_loss, correct, step_lr) in enumerate(
                         self._steps(order, epoch, steps, pieces)):
@@ -533,8 +536,9 @@ class _Trainer:
                         if on_progress is not None:
                             on_progress(point)
                     if step % refresh_every == 0 or step == steps - 1:
-                        bar.set_postfix_str(f"E={epoch_loss / seen:.4f} "
-                                            f"acc={epoch_correct / seen:.2%}", refresh=False)
+                        bar.set_postfix_str(_progress_postfix(epoch_loss / seen,
+                                                              epoch_correct / seen),
+                                            refresh=False)
                         bar.update(seen - bar.n)
             except TrainingDiverged:
                 self._close_pieces()
@@ -769,6 +773,12 @@ def _check_same_config(old_config: TrainConfig, config: TrainConfig, what: str) 
     if changed:
         details = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
         raise ConfigError(f"cannot {what} with a different config ({details})")
+
+
+def _progress_postfix(loss: float, accuracy: float) -> str:
+    """The running E and accuracy the progress bar shows, in the active language."""
+    return _report.pgettext("progress", "E={loss} acc={accuracy}").format(
+        loss=number(loss, 4), accuracy=percent(accuracy, 2))
 
 
 def _progress_bar(total: int, description: str, enabled: bool):

@@ -3,7 +3,8 @@
 Each subcommand lives in its own module and is imported only when it is run, so that
 ``digitlab --help`` stays fast and one command's heavy imports (matplotlib, Ray) never slow down
 another. Errors that a user can cause are :class:`digitlab.errors.DigitlabError`; they are printed
-as one line, without a traceback.
+as one line, without a traceback, in the reader's language when their message is a
+:class:`digitlab.errors.Message`.
 """
 
 from __future__ import annotations
@@ -111,7 +112,9 @@ def _run(argv: list[str] | None) -> None:
 
 
 def _fail(message: object, code: int) -> None:
-    """Print ``error: MESSAGE`` as one line and exit with ``code``."""
+    """Print ``error: MESSAGE`` as one line, in the reader's language, and exit with ``code``."""
+    if isinstance(message, DigitlabError):
+        message = message.translated()
     text = " ".join(str(message).split())
     click.echo(translated(N_("error: {message}")).format(message=text), err=True)
     sys.exit(code)

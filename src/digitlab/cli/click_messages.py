@@ -13,8 +13,12 @@ the ``_`` and ``ngettext`` of click's modules are replaced by functions that loo
 the ``cli`` catalog in the block's language (a :mod:`contextvars` variable, so another thread
 that uses click meanwhile reads click's messages as the stdlib gettext gives them), and the
 originals are put back when the last open block closes. A message of click not listed here stays
-as click writes it: so are those of ``click.Path``, which names the kind of path in English
-when an option is declared ("File 'x' does not exist.").
+as click writes it.
+
+``click.Path`` names the kind of path (file, directory, path) when an option is declared, in
+whatever language click spoke then, and puts it, title-cased, into its messages ("File 'x' does
+not exist."). Its messages (:data:`PATH_MESSAGES`) are therefore translated as templates whose
+``{name}`` is translated too when they are filled in (:data:`PATH_NAMES`).
 """
 
 from __future__ import annotations
@@ -49,12 +53,22 @@ MESSAGES = (
     N_("{value} is not in the range {range}."),
     N_("{value!r} is not a valid boolean. Recognized values: {states}"),
 )
+#: click.Path's messages: ``{name}`` is the kind of path, one of :data:`PATH_NAMES`.
+PATH_MESSAGES = (
+    N_("{name} {filename!r} does not exist."), N_("{name} {filename!r} is a file."),
+    N_("{name} {filename!r} is a directory."), N_("{name} {filename!r} is not readable."),
+    N_("{name} {filename!r} is not writable."), N_("{name} {filename!r} is not executable."),
+)
+#: the kinds of path click.Path names, as its messages write them (title-cased)
+PATH_NAMES = (N_("File"), N_("Directory"), N_("Path"))
 #: click's messages with a count: (singular, plural), chosen by ``ngettext``.
 PLURAL_MESSAGES = (
     ("Got unexpected extra argument ({args})", "Got unexpected extra arguments ({args})"),
     ("Did you mean {possibility}?", "(Did you mean one of: {possibilities}?)"),
     ("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments."),
     ("{value!r} is not {choice}.", "{value!r} is not one of {choices}."),
+    ("{value!r} does not match the format {format}.",
+     "{value!r} does not match the formats {formats}."),
 )
 
 _language: contextvars.ContextVar[str | None] = contextvars.ContextVar("digitlab_click_language",
@@ -64,10 +78,27 @@ _open_blocks = 0
 _replaced: list[tuple[object, str, object]] = []  # (module, name, original)
 
 
+class _PathTemplate(str):
+    """A translated message of click.Path: filling it in translates the kind of path too."""
+
+    lang: str
+
+    def format(self, *args, **kwargs) -> str:
+        if isinstance(kwargs.get("name"), str):
+            kwargs["name"] = _cli.gettext(kwargs["name"], self.lang)
+        return super().format(*args, **kwargs)
+
+
 def click_gettext(message: str) -> str:
     """click's ``_``: the ``cli`` catalog in the block's language, else the stdlib gettext."""
     lang = _language.get()
-    return _cli.gettext(message, lang) if lang else _stdlib.gettext(message)
+    if not lang:
+        return _stdlib.gettext(message)
+    if message in PATH_MESSAGES:
+        template = _PathTemplate(_cli.gettext(message, lang))
+        template.lang = lang
+        return template
+    return _cli.gettext(message, lang)
 
 
 def click_ngettext(singular: str, plural: str, count: int) -> str:

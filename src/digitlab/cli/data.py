@@ -11,6 +11,7 @@ from digitlab.cli.common import DATA_DIR_HELP, cache_dir_option
 from digitlab.cli.help import TranslatedGroup, _, ngettext
 from digitlab.data import DATASET_NAMES, Dataset, load_dataset
 from digitlab.data.catalog import SPECS
+from digitlab.formatting import stored_text
 from digitlab.i18n import N_, number, percent
 
 DOWNLOADABLE = tuple(name for name in DATASET_NAMES if SPECS[name].files)
@@ -39,7 +40,7 @@ SPLIT_NAMES = {"train": N_("train"), "validation": N_("validation"), "test": N_(
 
 def format_info(ds: Dataset) -> str:
     """The human-readable text of ``digitlab data info``, in the active language."""
-    lines = [f"{ds.name}: {ds.source}"]
+    lines = [f"{ds.name}: {stored_text(ds.source)}"]
     if ds.test_is_official:
         lines.append(_("test split: the dataset's own test set"))
     else:

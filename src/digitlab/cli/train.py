@@ -19,6 +19,7 @@ import click
 
 from digitlab.api import train
 from digitlab.calibration import calibration_summary
+from digitlab.checks import not_a_number
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
 from digitlab.cli.help import TranslatedCommand, _, ngettext, translated
@@ -46,10 +47,9 @@ class _StrictNumber(click.ParamType):
         try:
             number = self.kind(value)
         except (TypeError, ValueError):
-            raise ConfigError(f"{flag} must be {'an' if self.name[0] in 'aeiou' else 'a'} "
-                              f"{self.name}, got {value!r}") from None
+            raise not_a_number(flag, value, self.kind) from None
         if not math.isfinite(number):  # "inf", "nan", or "1e400", which overflows to inf
-            raise ConfigError(f"{flag} must be a finite {self.name}, got {value!r}")
+            raise not_a_number(flag, value, self.kind, finite=True)
         return number
 
 
@@ -231,7 +231,7 @@ def _train_into(
                        load_data=load_run_dataset, log_to=log_to, mlflow_uri=mlflow_uri,
                        **{field: value for field, value in overrides.items() if value is not None})
     except RunExistsError as error:
-        raise ConfigError(error.advice("--resume", "--overwrite", "another --out")) from None
+        raise ConfigError(error.advice("--resume", "--overwrite", "--out")) from None
     if result.status == "interrupted":
         _report_interrupt(result, run_dir, data_dir)
         sys.exit(130)

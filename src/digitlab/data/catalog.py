@@ -23,6 +23,7 @@ from pathlib import Path
 import platformdirs
 
 from digitlab.formatting import SAMPLE_SOURCE
+from digitlab.i18n import N_
 from digitlab.shapes import N_CLASSES
 
 #: File stem of each role, as MNIST publishes them. Each may be raw or end in ``.gz``.
@@ -95,8 +96,9 @@ FASHION_FILES = (
                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5", 5_148),
 )
 
-MNIST_CREDIT = "MNIST database (Y. LeCun, C. Cortes, C. J. C. Burges)"
-FASHION_CREDIT = (
+#: the datasets' credits, stored in English (a result file's source), shown translated
+MNIST_CREDIT = N_("MNIST database (Y. LeCun, C. Cortes, C. J. C. Burges)")
+FASHION_CREDIT = N_(
     "Fashion-MNIST (H. Xiao, K. Rasul, R. Vollgraf, Zalando Research; MIT licence)"
 )
 

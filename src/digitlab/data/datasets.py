@@ -36,7 +36,8 @@ from digitlab.data.catalog import (
 from digitlab.data.download import sha256_file
 from digitlab.data.idx import read_idx
 from digitlab.data.splits import split_rows
-from digitlab.errors import ConfigError, DataError
+from digitlab.errors import ConfigError, DataError, Message
+from digitlab.formatting import FOLDER_SOURCE, IDX_SOURCE, VERIFIED_SOURCE
 from digitlab.shapes import IMAGE_SHAPE, N_CLASSES, N_PIXELS  # noqa: F401  (re-exported)
 
 if TYPE_CHECKING:  # matplotlib is imported when a figure is drawn, not with this module
@@ -208,12 +209,14 @@ def _locate(name: str | None, data_dir, cache_dir
         raise DataError("the dataset 'arrays' was given in Python and is not kept; give the "
                         "arrays again (dl.train(X, y, ...), dl.evaluate(model, X, y))")
     if name is not None and name not in SPECS:
-        raise DataError(f"unknown dataset {name!r}; expected one of {', '.join(SPECS)}")
+        raise DataError(Message("unknown dataset {name!r}; expected one of {names}", name=name,
+                                names=", ".join(SPECS)))
     spec = SPECS.get(name) if name is not None else None
     if data_dir is not None:
         folder = Path(data_dir).expanduser()
         if not folder.is_dir():
-            raise DataError(f"{folder}: not a folder (expected a folder of IDX files)")
+            raise DataError(Message("{folder}: not a folder (expected a folder of IDX files)",
+                                    folder=folder))
         return name or folder.resolve().name, spec, folder, None
     spec = spec or SPECS[DEFAULT_DATASET]
     if spec.name == DEFAULT_DATASET:
@@ -229,14 +232,13 @@ def _locate(name: str | None, data_dir, cache_dir
     names = ", ".join(f.name for f in spec.files)
     unverified = [role for role in FILE_STEMS if find_file(cached, role) is not None
                   and not published[role].is_file()]
-    note = (f" (other copies in {cached} are not used: only the published .gz files can be "
-            "verified by SHA-256; give their folder with --data DIR to use them anyway)"
-            if unverified else "")
-    raise DataError(
-        f"{spec.name} is not available locally: run `digitlab data download {spec.name}` "
-        f"(it saves {names} to {cached}), or pass --data DIR with a folder holding those files"
-        f"{note}"
-    )
+    note = (Message(" (other copies in {folder} are not used: only the published .gz files can "
+                    "be verified by SHA-256; give their folder with --data DIR to use them "
+                    "anyway)", folder=cached) if unverified else "")
+    raise DataError(Message(
+        "{name} is not available locally: run `digitlab data download {name}` (it saves {files} "
+        "to {folder}), or pass --data DIR with a folder holding those files{note}",
+        name=spec.name, files=names, folder=cached, note=note))
 
 
 def _verify_cached(spec: DatasetSpec, folder: Path) -> None:
@@ -244,29 +246,27 @@ def _verify_cached(spec: DatasetSpec, folder: Path) -> None:
     for remote in spec.files:
         path = folder / remote.name
         if not path.is_file() or sha256_file(path) != remote.sha256:
-            raise DataError(
-                f"{path}: SHA-256 does not match the published file (damaged or incomplete); "
-                f"run `digitlab data download {spec.name}` to fetch it again"
-            )
+            raise DataError(Message(
+                "{path}: SHA-256 does not match the published file (damaged or incomplete); "
+                "run `digitlab data download {name}` to fetch it again", path=path,
+                name=spec.name))
 
 
 def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.ndarray]:
     """Read and check an images/labels pair: uint8 (N, 28, 28) and int64 (N,) in 0..9."""
     images = read_idx(images_path, writable=False)  # converted to float32 below anyway
     if images.dtype != np.uint8 or images.ndim != 3 or images.shape[1:] != IMAGE_SHAPE:
-        raise DataError(
-            f"{images_path}: expected uint8 images of shape (N, 28, 28), found {images.dtype} "
-            f"of shape {images.shape}"
-        )
+        raise DataError(Message(
+            "{path}: expected uint8 images of shape (N, 28, 28), found {dtype} of shape {shape}",
+            path=images_path, dtype=images.dtype, shape=images.shape))
     if images.shape[0] == 0:
-        raise DataError(f"{images_path}: holds no images (its header gives a dimension of 0); "
-                        "expected at least one")
+        raise DataError(Message("{path}: holds no images (its header gives a dimension of 0); "
+                                "expected at least one", path=images_path))
     labels = read_idx(labels_path)
     if labels.ndim != 1 or labels.dtype.kind not in "ui":
-        raise DataError(
-            f"{labels_path}: expected a 1-D array of integer labels, found {labels.dtype} "
-            f"of shape {labels.shape}"
-        )
+        raise DataError(Message(
+            "{path}: expected a 1-D array of integer labels, found {dtype} of shape {shape}",
+            path=labels_path, dtype=labels.dtype, shape=labels.shape))
     if labels.size and (labels.min() < 0 or labels.max() >= N_CLASSES):
         bad = np.flatnonzero((labels < 0) | (labels >= N_CLASSES))
         raise DataError(
@@ -274,10 +274,10 @@ def _read_pair(images_path: Path, labels_path: Path) -> tuple[np.ndarray, np.nda
             f"({bad.size} labels out of range)"
         )
     if labels.shape[0] != images.shape[0]:
-        raise DataError(
-            f"{images_path} holds {images.shape[0]} images but {labels_path} holds "
-            f"{labels.shape[0]} labels; they must match"
-        )
+        raise DataError(Message(
+            "{images} holds {n_images} images but {labels} holds {n_labels} labels; they must "
+            "match", images=images_path, n_images=images.shape[0], labels=labels_path,
+            n_labels=labels.shape[0]))
     return images, labels.astype(np.int64)
 
 
@@ -362,10 +362,9 @@ def load_dataset(
         elif split in needed:
             missing += [FILE_STEMS[r] for r, path in found.items() if path is None]
     if missing:
-        raise DataError(
-            f"{folder}: missing {', '.join(missing)} (each may be raw or .gz); "
-            f"the splits required are {', '.join(sorted(needed))}"
-        )
+        raise DataError(Message(
+            "{folder}: missing {files} (each may be raw or .gz); the splits required are "
+            "{splits}", folder=folder, files=", ".join(missing), splits=", ".join(sorted(needed))))
 
     files: dict[str, Path] = {}  # the files actually read, by role
 
@@ -390,13 +389,14 @@ def load_dataset(
         test = _make_split("test", *read("test"))
 
     if verified is not None:
-        source = f"{spec.source}; the published .gz files, verified by SHA-256, in {folder}"
+        source = VERIFIED_SOURCE.format(source=spec.source, folder=folder)
     elif spec is not None and data_dir is None:
-        source = spec.source if folder == EMBEDDED_DIR else f"{spec.source}; files in {folder}"
+        source = spec.source if folder == EMBEDDED_DIR else FOLDER_SOURCE.format(
+            source=spec.source, folder=folder)
     elif spec is not None:
-        source = f"{spec.source}; files in {folder}"
+        source = FOLDER_SOURCE.format(source=spec.source, folder=folder)
     else:
-        source = f"IDX files in {folder}"
+        source = IDX_SOURCE.format(folder=folder)
     return Dataset(
         name=ds_name,
         source=source,

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from digitlab.errors import DataError
+from digitlab.errors import DataError, Message, message_of
 from digitlab.fileio import write_bytes
 
 #: IDX type code -> big-endian numpy dtype, as the format defines them.
@@ -77,7 +77,7 @@ class _GzipReader:
         self.finished = False
 
     def _fail(self, problem: str) -> DataError:
-        return DataError(f"{self._where}: {problem}")
+        return DataError(Message("{path}: {problem}", path=self._where, problem=problem))
 
     def read(self, size: int) -> bytes:
         """Return up to ``size`` decompressed bytes (fewer only at the end of the stream)."""
@@ -87,7 +87,7 @@ class _GzipReader:
             try:
                 chunk = self._inflater.decompress(self._pending, wanted)
             except zlib.error as error:
-                raise self._fail(f"corrupt gzip data ({error})") from None
+                raise self._fail(Message("corrupt gzip data ({error})", error=error)) from None
             self._pending = self._inflater.unconsumed_tail
             chunks.append(chunk)
             wanted -= len(chunk)
@@ -97,11 +97,14 @@ class _GzipReader:
                     self._pending = rest
                     self._inflater = zlib.decompressobj(wbits=31)
                 elif rest.strip(b"\x00"):
-                    raise self._fail(f"{len(rest)} bytes of garbage after the gzip stream")
+                    raise self._fail(Message.counted(
+                        "{n} byte of garbage after the gzip stream",
+                        "{n} bytes of garbage after the gzip stream", len(rest), n=len(rest)))
                 else:
                     self.finished = True
             elif not chunk and not self._pending:
-                raise self._fail("gzip stream is truncated (it ends before its end marker)")
+                raise self._fail(Message("gzip stream is truncated (it ends before its end "
+                                         "marker)"))
         return b"".join(chunks)
 
     def at_end(self) -> bool:
@@ -117,10 +120,9 @@ def _parse_header(head: bytes, where: str) -> tuple[np.dtype, int]:
         )
     zero1, zero2, code, ndim = head[:4]
     if zero1 != 0 or zero2 != 0:
-        raise DataError(
-            f"{where}: not an IDX file: the first two bytes must be 00 00, found "
-            f"{zero1:02x} {zero2:02x}"
-        )
+        found = f"{zero1:02x} {zero2:02x}"
+        raise DataError(Message("{path}: not an IDX file: the first two bytes must be 00 00, "
+                                "found {found}", path=where, found=found))
     if code not in TYPE_CODES:
         raise DataError(f"{where}: {_describe_code(code)}")
     if ndim < 1:
@@ -140,12 +142,18 @@ def _parse_dims(raw: bytes, ndim: int, where: str) -> tuple[int, ...]:
 def _size_problem(where: str, dims: tuple[int, ...], dtype: np.dtype, claimed: int,
                   found: int, note: str) -> DataError:
     shape = "x".join(str(d) for d in dims)
-    what = f"the header claims {shape} values of {dtype.newbyteorder('=')} = {claimed:,} bytes"
+    what = Message("the header claims {shape} values of {dtype} = {claimed:,} bytes",
+                   shape=shape, dtype=dtype.newbyteorder("="), claimed=claimed)
     if found < claimed:
-        return DataError(f"{where}: truncated: {what}, found {found:,} bytes of data{note}")
+        return DataError(Message.counted(
+            "{path}: truncated: {what}, found {found:,} byte of data{note}",
+            "{path}: truncated: {what}, found {found:,} bytes of data{note}", found,
+            path=where, what=what, found=found, note=note))
     extra = found - claimed
-    return DataError(f"{where}: {what}, found {extra:,} unexpected trailing "
-                     f"byte{'s' if extra != 1 else ''}{note}")
+    return DataError(Message.counted(
+        "{path}: {what}, found {extra:,} unexpected trailing byte{note}",
+        "{path}: {what}, found {extra:,} unexpected trailing bytes{note}", extra,
+        path=where, what=what, extra=extra, note=note))
 
 
 def read_idx(path: str | os.PathLike, *, writable: bool = True) -> np.ndarray:
@@ -179,20 +187,25 @@ def read_idx(path: str | os.PathLike, *, writable: bool = True) -> np.ndarray:
             magic = handle.read(2)
             handle.seek(0)
             if magic != GZIP_MAGIC:
-                note = " (note: the file is named .gz but is not gzip)" if named_gz else ""
+                note = Message(" (note: the file is named .gz but is not gzip)") \
+                    if named_gz else ""
                 return _read_raw(handle, os.fstat(handle.fileno()).st_size, where, note)
             compressed = handle.read()
     except FileNotFoundError:
-        raise DataError(f"{where}: file not found") from None
+        raise DataError(Message("{path}: file not found", path=where)) from None
     except IsADirectoryError:
-        raise DataError(f"{where}: is a folder, expected an IDX file") from None
+        raise DataError(Message("{path}: is a folder, expected an IDX file", path=where)) \
+            from None
     except OSError as error:
-        raise DataError(f"{where}: cannot read: {error.strerror or error}") from None
-    note = "" if named_gz else " (note: the file is gzip-compressed although its name has no .gz)"
+        raise DataError(Message("{path}: cannot read: {error}", path=where,
+                                error=error.strerror or error)) from None
+    note = "" if named_gz else Message(" (note: the file is gzip-compressed although its name "
+                                       "has no .gz)")
     try:
         array = _read_gzip(compressed, where)
     except DataError as error:
-        raise DataError(f"{error}{note}") from None
+        raise DataError(Message("{problem}{note}", problem=message_of(error), note=note)) \
+            from None
     return _native(array, writable)
 
 
@@ -201,7 +214,8 @@ def _read_raw(handle, file_size: int, where: str, note: str) -> np.ndarray:
         dtype, ndim = _parse_header(handle.read(4), where)
         dims = _parse_dims(handle.read(4 * ndim), ndim, where)
     except DataError as error:
-        raise DataError(f"{error}{note}") from None
+        raise DataError(Message("{problem}{note}", problem=message_of(error), note=note)) \
+            from None
     claimed = math.prod(dims) * dtype.itemsize
     found = file_size - 4 - 4 * ndim
     if found != claimed:  # checked before allocating anything of the claimed size
@@ -232,7 +246,8 @@ def _read_gzip(compressed: bytes, where: str) -> np.ndarray:
         found += 1
     if found > claimed:  # count the trailing bytes (up to a limit) to report them exactly
         found += len(stream.read(_COUNT_TRAILING))
-        note = "" if stream.at_end() else f" (at least; counting stopped after {_COUNT_TRAILING:,})"
+        note = "" if stream.at_end() else Message(" (at least; counting stopped after {most:,})",
+                                                  most=_COUNT_TRAILING)
         raise _size_problem(where, dims, dtype, claimed, found, note)
     if found != claimed:
         raise _size_problem(where, dims, dtype, claimed, found, "")
