@@ -96,6 +96,9 @@ def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
     }
     for name, given in answers.items():
         result["networks"][name]["letters"] = given
+    honest = result["networks"]["honest"]
+    honest["kinds"]["letters"]["rejected_own"] = 0.551
+    honest.update(digits_rejected_own=0.056, hidden_test=True)
     return result
 
 
@@ -116,6 +119,9 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
     assert ("Of the 26 capital letters, the plain network reads 10 letters as a digit at least "
             "90 % sure, the honest network 4 letters.") in text
     assert "The honest network answers 'not a digit' to 3 letters: K, W, X." in text
+    assert ("With its own two tests — its top probability and what its first hidden layer "
+            "makes of the image — the honest network answers 'not a digit' to 55.1 % of letters "
+            "and to 5.6 % of the test digits.") in text
     assert "most surely for digits: O as 0 (99.9 %), D as 0 (98.0 %), I as 1 (97.0 %)." in text
     assert "closer to real digits than the plain network's (median cosine 0.72 against 0.55" \
         in text
@@ -150,6 +156,7 @@ def test_the_findings_are_whole_slovenian_sentences_with_the_numbers_written_the
     assert "pri vrsti črke A–Z (AUROC 0,61 → 0,93)" in text
     assert "prebere kot števko 10 črk, mreža »poštena« 4 črke." in text
     assert "»to ni števka« na 3 črke: K, W, X." in text and "O kot 0 (99,9 %)" in text
+    assert "odgovori »to ni števka« na 55,1 % črk in na 5,6 % testnih števk." in text
     assert "87,0 % črk" in overview and "1,2 % proti 2,1 %" in overview
     assert [f.caption for f in section.figures] == [
         i18n.domain("report").gettext(spec.caption, "sl") for spec in FIGURES.values()]

@@ -677,6 +677,15 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
             honest=pct(honest["rejected"]), plain=pct(plain["rejected"]),
             rejected=pct(1 - DIGITS_ACCEPTED, 0), honest_top=number(honest["median_top"], 2),
             plain_top=number(plain["median_top"], 2)))
+    if "letters" in kinds and "rejected_own" in nets.get("honest", {}).get("kinds", {}).get(
+            "letters", {}) and nets["honest"].get("hidden_test"):
+        honest = nets["honest"]
+        findings.append(_(
+            "With its own two tests — its top probability and what its first hidden layer makes "
+            "of the image — the honest network answers 'not a digit' to {letters} of letters "
+            "and to {digits} of the test digits.").format(
+            letters=pct(honest["kinds"]["letters"]["rejected_own"]),
+            digits=pct(honest["digits_rejected_own"])))
     if all(nets.get(name, {}).get("letters") for name in ("plain", "honest")):
         findings += _letter_sentences(nets["plain"]["letters"], nets["honest"]["letters"])
     for relation, sentence in RELATION_PHRASES.items():

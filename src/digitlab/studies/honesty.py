@@ -12,10 +12,13 @@ error (ECE, 15 bins) of the probabilities it reports, calibrated when it was —
 of non-digit image of :mod:`digitlab.analysis.nondigits`: the median top probability and the
 AUROC of telling real test digits from that kind by the top probability, plus the share it
 rejects at the threshold that still accepts 95 % of the test digits (the same rule for every
-network). :data:`digitlab.data.outliers.KIND_RELATION` says which kinds the outlier exposure
+network), and, for a network with "not a digit" tests of its own (:mod:`digitlab.calibration`:
+its top probability and its first hidden layer), the share those reject.
+:data:`digitlab.data.outliers.KIND_RELATION` says which kinds the outlier exposure
 trains on ("trained"), which resemble those ("related") and which it never sees ("unseen").
 Every network also answers each capital letter A–Z (one font, the regular one): the digit it
-reads, how sure it is, and whether that is below its "not a digit" threshold, so that the report
+reads, how sure it is, and whether it is "not a digit" (by the network's own tests, else by the
+threshold on the top probability), so that the report
 can show letter by letter what the plain and the honest network say. The plain and the robust
 network also dream every digit from a black image (equation (3)); the
 judges of :mod:`digitlab.dreaming.judges` say whether the dreams look like real digits.
@@ -73,8 +76,9 @@ FIGURES: dict[str, FigureSpec] = {
     "letters": FigureSpec(
         "letters_plain_honest.png",
         N_("What the plain and the honest network answer to each capital letter A–Z (never "
-           "trained on): the digit read and how sure, or 'not a digit' below the network's "
-           "threshold")),
+           "trained on): the digit read and how sure, or 'not a digit' — the honest network's "
+           "by its own two tests, the plain one's below the top probability that still accepts "
+           "95 % of the test digits")),
     "dreams": FigureSpec(
         "dreams_plain_robust.png",
         N_("Dreams from a black image (equation (3)) of the plain network (top) and of its "
@@ -114,7 +118,8 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
 
     ``letters`` (26, 784): A–Z, one image each; their answers go under ``"letters"`` as lists
     of 26: ``digit`` (the digit read), ``top`` (its probability, calibrated where the model
-    is) and ``not_digit`` (``top`` below the threshold).
+    is) and ``not_digit`` (rejected by the model's own "not a digit" tests, or, without them,
+    ``top`` below the threshold that accepts 95 % of the test digits).
 
     Returns the JSON-ready measurements and the reliability on the test digits before and
     after its calibration (after: None when it has none).
@@ -141,12 +146,19 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
     after = reliability(calibrated, test_labels) if calibrated is not None else None
     digit_top = reported.max(axis=1)
     threshold = digit_threshold(digit_top, DIGITS_ACCEPTED)
+    own_tests = calibration is not None and calibration.threshold is not None
+
+    def rejected_by_own_tests(images: np.ndarray) -> float:
+        return float(np.mean(~model.is_digit(images)))
+
     kinds = {}
     for name, images in nondigits.items():
         raw_k, calibrated_k = probabilities(images)
         top = (calibrated_k if calibrated_k is not None else raw_k).max(axis=1)
         kinds[name] = {"median_top": float(np.median(top)), "auroc": auroc(digit_top, top),
                        "rejected": float(np.mean(top < threshold))}
+        if own_tests:
+            kinds[name]["rejected_own"] = rejected_by_own_tests(images)
     measured = {
         "test_accuracy": float(np.mean(reported.argmax(axis=1) == test_labels)),
         "ece": (after or before).ece, "ece_uncalibrated": before.ece,
@@ -156,13 +168,16 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
         "reliability": {"before": before.to_dict(),
                         "after": None if after is None else after.to_dict()},
         "kinds": kinds,
+        "digits_rejected_own": rejected_by_own_tests(test_images) if own_tests else None,
+        "hidden_test": bool(own_tests and calibration.hidden is not None),
     }
     if letters is not None:
         raw_l, calibrated_l = probabilities(letters)
         shown = calibrated_l if calibrated_l is not None else raw_l
         top = shown.max(axis=1)
+        rejected = ~model.is_digit(letters) if own_tests else top < threshold
         measured["letters"] = {"digit": shown.argmax(axis=1).tolist(), "top": top.tolist(),
-                               "not_digit": (top < threshold).tolist()}
+                               "not_digit": rejected.tolist()}
     return measured, before, after
 
 
