@@ -658,13 +658,14 @@ def calibration_of(model: Any) -> Calibration | None:
 
 
 def calibration_fields(calibration: Calibration | None) -> dict[str, Any]:
-    """``{"calibrated", "temperature", "threshold"}`` for JSON answers: whether the
-    probabilities shown are calibrated, with which T, and the "not a digit" threshold (None:
-    every answer is a digit)."""
+    """``{"calibrated", "temperature", "threshold", "hidden_test"}`` for JSON answers: whether
+    the probabilities shown are calibrated, with which T, the "not a digit" threshold (None:
+    every answer is a digit) and whether the hidden-layer test decides too."""
     return {"calibrated": calibration is not None,
             "temperature": None if calibration is None else float(calibration.temperature),
             "threshold": None if calibration is None or calibration.threshold is None
-            else float(calibration.threshold)}
+            else float(calibration.threshold),
+            "hidden_test": calibration is not None and calibration.hidden is not None}
 
 
 NOT_CALIBRATED = N_("not calibrated: this network's confidence is not a probability it has "
@@ -686,7 +687,10 @@ def calibration_summary(calibration: Calibration | None) -> str:
             before=percent(calibration.ece_before), after=percent(calibration.ece_after),
             n=number(calibration.fitted_on)))
     line = _("probabilities calibrated ({details})").format(details="; ".join(details))
-    if calibration.threshold is not None:
+    if calibration.threshold is not None and calibration.hidden is not None:
+        line += _('; below {threshold}, or where its first hidden layer sees no digit, the '
+                  'answer is "not a digit"').format(threshold=percent(calibration.threshold))
+    elif calibration.threshold is not None:
         line += _('; below {threshold} the answer is "not a digit"').format(
             threshold=percent(calibration.threshold))
     return line

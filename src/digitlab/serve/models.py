@@ -95,6 +95,9 @@ class ModelEntry:
             "training": training,
             "members": len(self.members) or None,
             **calibration_fields(self.calibration),
+            # the test's arrays are read with the network; the metadata says it is there
+            "hidden_test": isinstance(self.metadata.get("calibration"), dict)
+            and self.metadata["calibration"].get("hidden_threshold") is not None,
         }
 
     @property

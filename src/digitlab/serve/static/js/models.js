@@ -120,7 +120,9 @@ export function setupModels() {
       [_("probabilities"), detail.calibrated
         ? _("calibrated, T = {temperature}", { temperature: significant(Number(detail.temperature)) }) +
           (detail.threshold != null
-            ? _("; “not a digit” below {threshold}", { threshold: fmtAccuracy(detail.threshold) }) : "")
+            ? (detail.hidden_test
+              ? _("; “not a digit” below {threshold} or where its first hidden layer sees no digit", { threshold: fmtAccuracy(detail.threshold) })
+              : _("; “not a digit” below {threshold}", { threshold: fmtAccuracy(detail.threshold) })) : "")
         : _("not calibrated")],
     ].filter(([, v]) => v !== undefined && v !== null && v !== "");
     $("detail-config").replaceChildren(...facts.flatMap(([k, v]) => {

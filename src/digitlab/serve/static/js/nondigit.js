@@ -66,7 +66,7 @@ export function setupNonDigits() {
         { score: _("top probability"), kind: title }),
     });
     const threshold = reference.threshold;
-    const fooled = probes.filter((p) => threshold === undefined || p.score >= threshold).length;
+    const fooled = probes.filter((p) => !isFlagged(p)).length;
     const below = real.length && threshold !== undefined
       ? real.filter((v) => v < threshold).length / real.length : null;
     const realShare = below === null ? "" : _(" ({share} of real digits fall below it)", { share: percent(below, 1) });
@@ -77,8 +77,12 @@ export function setupNonDigits() {
     if (drawing && own !== null) {
       facts.threshold = percent(own, 1);
       summary = isFlagged(shown)
-        ? _("The network is {sure} sure your drawing is a {digit}: by its own threshold ({threshold}) it is flagged as not a digit.", facts)
-        : _("The network is {sure} sure your drawing is a {digit}: by its own threshold ({threshold}) it passes as a digit.", facts);
+        ? _("The network is {sure} sure your drawing is a {digit}: by its own tests (at least {threshold} sure, and a first hidden layer that sees a digit in it) it is flagged as not a digit.", facts)
+        : _("The network is {sure} sure your drawing is a {digit}: by its own tests (at least {threshold} sure, and a first hidden layer that sees a digit in it) it passes as a digit.", facts);
+    } else if (own !== null) {
+      summary = ngettext("{n} of {total} fools the network: its own tests (how sure it is, and what its first hidden layer sees) take it for a digit.",
+        "{n} of {total} fool the network: its own tests (how sure it is, and what its first hidden layer sees) take them for digits.",
+        fooled, { total: probes.length });
     } else if (drawing) {
       summary = isFlagged(shown)
         ? _("The network is {sure} sure your drawing is a {digit}: below the threshold {threshold}{realShare}, so it is flagged as not a digit.", facts)
