@@ -341,3 +341,41 @@ def test_a_run_folder_skipped_by_runs_is_said_in_slovenian(tmp_path, capsys, mon
     code, out, err = run_cli(["runs", tmp_path], capsys)
     assert code == 0 and err == (f"digitlab: izpuščeno: {broken / 'config.json'}: pričakovan "
                                  "je objekt JSON s polji nastavitev\n")
+
+
+def test_the_dream_table_and_the_runs_status_are_slovenian():
+    from digitlab.cli.dream import format_dreams
+    from digitlab.cli.runs import _status
+    from digitlab.i18n import language
+
+    record = {"start": "black", "loss": "mse", "dreams": [
+        {"digit": 8, "steps": 310, "final_target_probability": 0.85476, "predicted_digit": 8,
+         "converged": True}], "turn": {"from_digit": 3, "to_digit": 8, "test_index": 478,
+                                       "final_probability": 0.91762, "steps": 2,
+                                       "l2_distance": 4.1642, "linf_distance": 0.7491}}
+    with language("en"):
+        english = format_dreams(record).splitlines()
+    assert english[0] == "Dreams from a black start (mse loss)"
+    assert english[2].split() == ["8", "310", "0.8548", "8", "yes"]
+    assert english[3] == ("Turn a 3 (test image 478) into an 8: p(8) = 0.9176 after 2 steps, "
+                          "change L2 4.164, L∞ 0.749: an adversarial example")
+    with language("sl"):
+        lines = format_dreams(record).splitlines()
+        assert (_status("stopped"), _status("early_stopping")) == ("ustavljeno",
+                                                                   "zgodnja ustavitev")
+    assert lines[0] == "Sanje z začetno sliko black (napaka mse)"
+    assert lines[1].split() == ["števka", "koraki", "p(digit)", "prebrano", "konvergirano"]
+    assert lines[2].split() == ["8", "310", "0,8548", "8", "da"]
+    assert lines[3] == ("Sprememba števke 3 (testna slika 478) v 8: p(8) = 0,9176 po 2 korakih, "
+                        "sprememba L2 4,164, L∞ 0,749: nasprotniški primer")
+
+
+def test_export_says_what_it_wrote_in_slovenian(saved_model, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    out = tmp_path / "m.onnx"
+    code, said, err = run_cli(["export", saved_model, "--out", out], capsys)
+    lines = said.splitlines()
+    assert code == 0, err
+    assert lines[0].startswith(f"Zapisano {out} (") and lines[0].endswith(" bajtov, ONNX opset 17)")
+    assert lines[1].startswith("vhod:   images: ") and lines[2].startswith("izhod:  ")
