@@ -379,3 +379,6 @@ def test_export_says_what_it_wrote_in_slovenian(saved_model, tmp_path, capsys, m
     assert code == 0, err
     assert lines[0].startswith(f"Zapisano {out} (") and lines[0].endswith(" bajtov, ONNX opset 17)")
     assert lines[1].startswith("vhod:   images: ") and lines[2].startswith("izhod:  ")
+    code, said, err = run_cli(["export", saved_model, "--out", out], capsys)
+    assert code == 1 and not said
+    assert err == f"napaka: {out} že obstaja; izberite drug --out ali podajte --overwrite\n"
