@@ -254,3 +254,131 @@ def test_a_bad_option_value_is_said_in_slovenian(args, expected, tmp_path, capsy
     assert code == 2 and not out and err.strip() == expected
     assert english_left(err, ("must", "be", "got", "one", "of", "unknown", "an", "list",
                               "like", "or", "expected")) == []
+
+
+# ------------------------------------------------------------------ the engine's line, notices
+ENGINE_WORDS = ("engine", "kernels", "thread", "threads", "batch", "size", "plain", "compiled",
+                "loop", "steps", "minibatch", "per-sample", "not", "config")
+
+
+@pytest.mark.parametrize("flags, english", [
+    (["--preset", "assignment"], "fused engine on {k} kernels, {s}, {t} (batch size 1, plain SGD "
+                                 "→ compiled per-sample SGD loop)"),
+    (["--max-norm", "2", "--dropout", "0.1"], "fused engine on numpy kernels, per-sample steps, "
+     "1 thread (dropout, max_norm are not in the compiled per-sample loop → NumPy kernels)"),
+    (["--engine", "reference"], "reference engine, 1 thread (engine = reference (config))"),
+])
+def test_the_engine_line_is_slovenian_and_its_english_unchanged(flags, english, tmp_path, capsys,
+                                                               monkeypatch):
+    from digitlab.api import run_config
+    from digitlab.i18n import language
+    from digitlab.nn.engines import for_config
+
+    overrides = {"engine": "reference"} if "reference" in flags else {
+        "max_norm": 2.0, "dropout": [0.1]} if "--dropout" in flags else {}
+    choice = for_config(run_config(None, preset="assignment", **overrides))
+    steps = "per-sample SGD loop" if choice.per_sample_loop else "per-sample steps"
+    threads = f"{choice.threads} thread{'' if choice.threads == 1 else 's'}"
+    assert str(choice) == english.format(k=choice.kernels, s=steps, t=threads)
+    with language("sl"):  # the API's line stays English in any language
+        assert str(choice) == english.format(k=choice.kernels, s=steps, t=threads)
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["train", *flags, "--out", tmp_path / "run", "--explain-engine"],
+                             capsys)
+    assert code == 0, err
+    assert out.startswith("pogon: pogon ")  # the field as typed, "engine = reference", stays
+    assert english_left(out.replace("engine = reference", ""), ENGINE_WORDS) == []
+    assert choice.translated("sl") in out and choice.translated("en") == str(choice)
+
+
+def test_threads_take_the_four_slovenian_forms():
+    from dataclasses import replace
+
+    from digitlab.config import TrainConfig
+    from digitlab.nn.engines import for_config
+
+    choice = for_config(TrainConfig(engine="reference"))
+    said = {n: replace(choice, threads=n).translated("sl").split(", ")[1].split(" (")[0]
+            for n in (1, 2, 3, 5, 101)}
+    assert said == {1: "1 nit", 2: "2 niti", 3: "3 niti", 5: "5 niti", 101: "101 nit"}
+
+
+@pytest.mark.parametrize("template, args, slovenian", [
+    ("compiling the %s kernels for this machine (once: they are then cached on disk) ...",
+     "per-sample training", "prevajam jedra za učenje po posameznih primerih za ta računalnik "
+     "(le enkrat: nato ostanejo shranjena na disku) ..."),
+    ("%s; training runs the NumPy fused engine",
+     "compiled kernels switched off (DIGITLAB_COMPILED=0)", "prevedena jedra so izklopljena "
+     "(DIGITLAB_COMPILED=0); učenje teče na pogonu fused z jedri NumPy"),
+    ("%s; training runs the NumPy fused engine instead", None, "paketa Numba ni mogoče uvoziti "
+     "(ImportError: no numba); učenje zato teče na pogonu fused z jedri NumPy"),
+])
+def test_the_librarys_notices_are_slovenian(template, args, slovenian, capsys, monkeypatch):
+    import logging
+
+    from digitlab.cli import show_notices
+    from digitlab.errors import Message
+    from digitlab.i18n import language
+
+    value = Message(args) if args else Message("Numba cannot be imported ({kind}: {error})",
+                                               kind="ImportError", error="no numba")
+    show_notices()
+    with language("sl"):
+        logging.getLogger("digitlab.nn.compiled").warning(template, value)
+    with language("en"):
+        logging.getLogger("digitlab.nn.compiled").warning(template, value)
+    said, english = capsys.readouterr().err.splitlines()
+    assert said == f"digitlab: {slovenian}"
+    assert english == f"digitlab: {template % value}"
+
+
+def test_a_run_folder_skipped_by_runs_is_said_in_slovenian(tmp_path, capsys, monkeypatch):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "config.json").write_text("[]")  # not an object of config fields
+    (broken / "history.json").write_text("{}")
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["runs", tmp_path], capsys)
+    assert code == 0 and err == (f"digitlab: izpuščeno: {broken / 'config.json'}: pričakovan "
+                                 "je objekt JSON s polji nastavitev\n")
+
+
+def test_the_dream_table_and_the_runs_status_are_slovenian():
+    from digitlab.cli.dream import format_dreams
+    from digitlab.cli.runs import _status
+    from digitlab.i18n import language
+
+    record = {"start": "black", "loss": "mse", "dreams": [
+        {"digit": 8, "steps": 310, "final_target_probability": 0.85476, "predicted_digit": 8,
+         "converged": True}], "turn": {"from_digit": 3, "to_digit": 8, "test_index": 478,
+                                       "final_probability": 0.91762, "steps": 2,
+                                       "l2_distance": 4.1642, "linf_distance": 0.7491}}
+    with language("en"):
+        english = format_dreams(record).splitlines()
+    assert english[0] == "Dreams from a black start (mse loss)"
+    assert english[2].split() == ["8", "310", "0.8548", "8", "yes"]
+    assert english[3] == ("Turn a 3 (test image 478) into an 8: p(8) = 0.9176 after 2 steps, "
+                          "change L2 4.164, L∞ 0.749: an adversarial example")
+    with language("sl"):
+        lines = format_dreams(record).splitlines()
+        assert (_status("stopped"), _status("early_stopping")) == ("ustavljeno",
+                                                                   "zgodnja ustavitev")
+    assert lines[0] == "Sanje z začetno sliko black (napaka mse)"
+    assert lines[1].split() == ["števka", "koraki", "p(digit)", "prebrano", "konvergirano"]
+    assert lines[2].split() == ["8", "310", "0,8548", "8", "da"]
+    assert lines[3] == ("Sprememba števke 3 (testna slika 478) v 8: p(8) = 0,9176 po 2 korakih, "
+                        "sprememba L2 4,164, L∞ 0,749: nasprotniški primer")
+
+
+def test_export_says_what_it_wrote_in_slovenian(saved_model, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("onnx")
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    out = tmp_path / "m.onnx"
+    code, said, err = run_cli(["export", saved_model, "--out", out], capsys)
+    lines = said.splitlines()
+    assert code == 0, err
+    assert lines[0].startswith(f"Zapisano {out} (") and lines[0].endswith(" bajtov, ONNX opset 17)")
+    assert lines[1].startswith("vhod:   images: ") and lines[2].startswith("izhod:  ")
+    code, said, err = run_cli(["export", saved_model, "--out", out], capsys)
+    assert code == 1 and not said
+    assert err == f"napaka: {out} že obstaja; izberite drug --out ali podajte --overwrite\n"

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digitlab.checks import bounded_int
-from digitlab.errors import DataError
+from digitlab.errors import DataError, Message
 
 _JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACKET = re.compile(r"[\[\]{}]")
@@ -141,11 +141,13 @@ def parse_json(text: str | bytes, name: str, *, max_depth: int = MAX_JSON_DEPTH)
             text = text.decode("utf-8")
         depth = json_depth(text)
         if depth > max_depth:
-            raise DataError(f"{name}: nested {depth:,} levels deep (at most {max_depth} "
-                            "allowed)")
+            raise DataError(Message("{name}: nested {depth} levels deep (at most {most} "
+                                    "allowed)", name=name, depth=format(depth, ","),
+                                    most=max_depth))
         return json.loads(text, parse_int=bounded_int)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        raise DataError(f"{name}: not valid JSON ({error})") from None
+        raise DataError(Message("{name}: not valid JSON ({error})", name=name,
+                                error=str(error))) from None
 
 
 def read_json(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
@@ -157,9 +159,11 @@ def read_json(path: str | os.PathLike, *, max_bytes: int = MAX_JSON_BYTES,
         with open(path, "rb") as handle:
             raw = handle.read(max_bytes + 1)
     except OSError as error:
-        raise DataError(f"{path}: cannot be read ({error.strerror or error})") from None
+        raise DataError(Message("{path}: cannot be read ({error})", path=path,
+                                error=error.strerror or str(error))) from None
     if len(raw) > max_bytes:
-        raise DataError(f"{path}: larger than {max_bytes:,} bytes")
+        raise DataError(Message("{path}: larger than {size} bytes", path=path,
+                                size=format(max_bytes, ",")))
     return parse_json(raw, str(path), max_depth=max_depth)
 
 

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from digitlab import __version__
-from digitlab.errors import ExportError
+from digitlab.errors import ExportError, Message
 from digitlab.fileio import write_bytes
 from digitlab.loading import load_any, resolve_model
 from digitlab.modelio import SavedModel, preprocessing_description
@@ -100,7 +100,8 @@ def export(
         raise ExportError(f"unknown export format {format!r}; expected one of {', '.join(FORMATS)}")
     out = Path(out)
     if out.exists() and not overwrite:
-        raise ExportError(f"{out} already exists; choose another --out or pass --overwrite")
+        raise ExportError(Message("{path} already exists; choose another --out or pass "
+                                  "--overwrite", path=out))
     if isinstance(model, (str, os.PathLike)):
         model = load_any(model)
     network = getattr(model, "network", model)

@@ -30,6 +30,7 @@ from digitlab.errors import ConfigError, DataError, Message
 from digitlab.fileio import read_json
 from digitlab.formatting import format_value
 from digitlab.history import History
+from digitlab.i18n import N_
 from digitlab.records import Record
 from digitlab.runfiles import CONFIG_FILE, EVALUATION_FILE, HISTORY_FILE, RUN_MARKERS
 
@@ -122,7 +123,8 @@ def read_run(folder: str | os.PathLike) -> RunSummary:
     folder = Path(folder)
     config = read_json(folder / CONFIG_FILE)
     if not isinstance(config, dict):
-        raise DataError(f"{folder / CONFIG_FILE}: expected a JSON object of config fields")
+        raise DataError(Message("{path}: expected a JSON object of config fields",
+                                path=folder / CONFIG_FILE))
     epochs = read_history(folder).epochs
     evaluation = _read_evaluation(folder)
     planned = config.get("epochs")
@@ -146,7 +148,8 @@ def read_history(folder: str | os.PathLike) -> History:
     data = read_json(path, max_bytes=MAX_HISTORY_BYTES)
     if not isinstance(data, dict) or not isinstance(data.get("epochs", []), list) \
             or not all(isinstance(e, dict) for e in data.get("epochs", [])):
-        raise DataError(f"{path}: expected a JSON object with a list of epoch records")
+        raise DataError(Message("{path}: expected a JSON object with a list of epoch records",
+                                path=path))
     return History.from_dict(data)
 
 
@@ -165,7 +168,7 @@ def list_runs(folders: Iterable[str | os.PathLike] = ("runs",), *,
         try:
             runs.append(read_run(folder))
         except DataError as error:
-            log.warning("skipped %s", error)
+            log.warning(N_("skipped %s"), error)
     return sort_runs(runs, sort) if sort else runs
 
 

@@ -17,8 +17,8 @@ import click
 
 from digitlab.cli.click_messages import click_speaks
 from digitlab.cli.help import TranslatedGroup, translated
-from digitlab.errors import ConfigError, DigitlabError
-from digitlab.i18n import N_, language, resolve_language
+from digitlab.errors import ERRORS_DOMAIN, ConfigError, DigitlabError, Message
+from digitlab.i18n import N_, domain, language, resolve_language
 
 #: subcommand name -> "module:attribute" of its click command.
 COMMANDS = {
@@ -61,10 +61,28 @@ def cli() -> None:
 
 class _NoticeHandler(logging.Handler):
     """The library's notices (:mod:`logging`, logger ``digitlab``, INFO and above) as
-    ``digitlab: MESSAGE`` lines on the stderr of the moment."""
+    ``digitlab: MESSAGE`` lines on the stderr of the moment, in the reader's language."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        click.echo(f"digitlab: {record.getMessage()}", err=True)
+        click.echo(f"digitlab: {notice_text(record)}", err=True)
+
+
+def notice_text(record: logging.LogRecord, lang: str | None = None) -> str:
+    """A notice in ``lang`` (None: the active language): its ``%``-template (marked ``N_``
+    where it is logged) from the ``errors`` catalog, filled with its values, each a
+    :class:`~digitlab.errors.Message` or a :class:`~digitlab.errors.DigitlabError` said in
+    that language too. A notice the catalog does not hold is shown as logged."""
+    template = domain(ERRORS_DOMAIN).gettext(str(record.msg), lang)
+    if not record.args:  # logging fills in no values then: a "%" stays as written
+        return template
+    values = record.args
+    if isinstance(values, tuple):
+        values = tuple(value.translated(lang) if isinstance(value, (Message, DigitlabError))
+                       else value for value in values)
+    try:
+        return template % values
+    except (TypeError, ValueError, KeyError):  # a translation whose placeholders do not fit
+        return record.getMessage()
 
 
 def show_notices() -> None:

@@ -19,10 +19,10 @@ from digitlab.cli.common import (
     explicit_dataset,
     output_options,
 )
-from digitlab.cli.help import TranslatedCommand
+from digitlab.cli.help import TranslatedCommand, _, ngettext
 from digitlab.dreaming import DreamOptions, dream_study
 from digitlab.errors import ConfigError
-from digitlab.i18n import N_
+from digitlab.i18n import N_, number
 from digitlab.loading import load_digit_model
 from digitlab.runlock import claim_folder
 from digitlab.shapes import N_CLASSES
@@ -150,7 +150,8 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
                        **({"start_image": str(start)} if start_value is not start else {})},
             )
         click.echo(format_dreams(record))
-    click.echo(f"Wrote {out_dir}: {', '.join(record['files'].values())}, dream.json")
+    click.echo(_("Wrote {folder}: {files}").format(
+        folder=out_dir, files=", ".join([*record["files"].values(), "dream.json"])))
 
 
 def _load_start_image(path: str):
@@ -164,17 +165,25 @@ def _load_start_image(path: str):
 
 def format_dreams(record: dict[str, Any]) -> str:
     """A table of the dreams (and the turn) for the terminal."""
-    lines = [f"Dreams from a {record['start']} start ({record['loss']} loss)",
-             f"{'digit':>5} {'steps':>6} {'p(digit)':>9} {'read as':>8} {'converged':>10}"]
+    heads = [_("digit"), _("steps"), "p(digit)", _("read as"), _("converged")]
+    widths = [max(len(h), w) for h, w in zip(heads, (5, 6, 9, 8, 10), strict=True)]
+    lines = [_("Dreams from a {start} start ({loss} loss)").format(start=record["start"],
+                                                                  loss=record["loss"]),
+             " ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
     for d in record["dreams"]:
-        lines.append(f"{d['digit']:>5} {d['steps']:>6} {d['final_target_probability']:>9.4f} "
-                     f"{d['predicted_digit']:>8} {'yes' if d['converged'] else 'no':>10}")
+        cells = [d["digit"], d["steps"], number(d["final_target_probability"], 4),
+                 d["predicted_digit"], _("yes") if d["converged"] else _("no")]
+        lines.append(" ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True)))
     turn = record.get("turn")
     if turn is not None:
         a, b = turn["from_digit"], turn["to_digit"]
-        lines.append(
-            f"Turn {'an' if a == 8 else 'a'} {a} (test image {turn['test_index']}) into "
-            f"{'an' if b == 8 else 'a'} {b}: p({b}) = {turn['final_probability']:.4f} after "
-            f"{turn['steps']} steps, change L2 {turn['l2_distance']:.3f}, "
-            f"L∞ {turn['linf_distance']:.3f}: an adversarial example")
+        # Translators: "an 8" but "a 3": {a_an} and {b_an} are "an" before 8, else "a"
+        lines.append(ngettext(
+            "Turn {a_an} {a} (test image {index}) into {b_an} {b}: p({b}) = {p} after {n} "
+            "step, change L2 {l2}, L∞ {linf}: an adversarial example",
+            "Turn {a_an} {a} (test image {index}) into {b_an} {b}: p({b}) = {p} after {n} "
+            "steps, change L2 {l2}, L∞ {linf}: an adversarial example", turn["steps"]).format(
+            a_an="an" if a == 8 else "a", a=a, b_an="an" if b == 8 else "a", b=b,
+            index=turn["test_index"], p=number(turn["final_probability"], 4), n=turn["steps"],
+            l2=number(turn["l2_distance"], 3), linf=number(turn["linf_distance"], 3)))
     return "\n".join(lines)

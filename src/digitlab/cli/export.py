@@ -7,8 +7,8 @@ from pathlib import Path
 import click
 
 from digitlab import api
-from digitlab.cli.help import TranslatedCommand
-from digitlab.i18n import N_
+from digitlab.cli.help import TranslatedCommand, _, ngettext
+from digitlab.i18n import N_, number
 from digitlab.modelio import read_metadata
 from digitlab.onnx_export import FORMATS, OPSET, input_description, output_description
 
@@ -31,6 +31,9 @@ def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None
     """
     path = api.export(model, out, format=format_, overwrite=overwrite)
     sizes = read_metadata(model)["architecture"]["sizes"]
-    click.echo(f"Wrote {path} ({path.stat().st_size:,} bytes, ONNX opset {OPSET})")
-    click.echo(f"input:  {input_description(sizes[0])}")
-    click.echo(f"output: {output_description(sizes[-1])}")
+    size = path.stat().st_size
+    click.echo(ngettext("Wrote {path} ({size} byte, ONNX opset {opset})",
+                        "Wrote {path} ({size} bytes, ONNX opset {opset})", size).format(
+        path=path, size=number(size), opset=OPSET))
+    click.echo(_("input:  {description}").format(description=input_description(sizes[0])))
+    click.echo(_("output: {description}").format(description=output_description(sizes[-1])))

@@ -114,7 +114,16 @@ def _duration(seconds: float) -> str:
         f"{minutes // 60} h {minutes % 60:02d} min"
 
 
+#: the statuses of a run that the table notes, in English (:attr:`RunSummary.status`)
+STATUSES = {"stopped": N_("stopped"), "early_stopping": N_("early stopping")}
+
+
+def _status(status: str) -> str:
+    """A run's status in the active language (one this table does not know: as written)."""
+    return _(STATUSES[status]) if status in STATUSES else status
+
+
 def _epochs(run: RunSummary) -> str:
     planned = f"/{run.planned_epochs}" if run.planned_epochs is not None else ""
-    note = "" if run.status in ("completed", "finished") else f" ({run.status})"
+    note = "" if run.status in ("completed", "finished") else f" ({_status(run.status)})"
     return f"{run.epochs}{planned}{note}"

@@ -197,7 +197,7 @@ def _explain_engine(
                         out=_run_dir(out, resume)[0] if resuming else out, resume=resuming,
                         dataset=explicit_dataset(dataset),
                         **{field: value for field, value in overrides.items() if value is not None})
-    click.echo(f"engine: {for_config(config)}")
+    click.echo(_("engine: {choice}").format(choice=for_config(config).translated()))
 
 
 def _train_into(
@@ -213,7 +213,7 @@ def _train_into(
 
     def on_start(config: TrainConfig, data) -> None:
         echo(_describe_run(config, data, run_dir, resuming))
-        echo(f"engine: {for_config(config)}")
+        echo(_("engine: {choice}").format(choice=for_config(config).translated()))
         echo(summary_table(build_network(config)))
         shown.append(_print_epoch(config))
 

@@ -13,6 +13,10 @@ tests hold them equal over several training steps.
 Both implement one protocol, :class:`Engine`. Each backend declares what it implements
 (``supports(config, per_sample)``: None, or why not); :func:`for_config` reads those
 declarations and makes the choice in one place, with the reason, as an :class:`EngineChoice`.
+
+The choice's line (``str(choice)``) is English; its reason and parts are
+:class:`~digitlab.errors.Message` templates, so the command line says it in the reader's
+language (:meth:`EngineChoice.translated`, the ``errors`` catalog).
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import numpy as np
 from threadpoolctl import threadpool_info
 
 from digitlab.choices import ENGINE_NAMES as ENGINES
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, Message
 from digitlab.nn import adversarial
 from digitlab.nn.fused import KERNELS, FusedEngine, register_kernels
 from digitlab.nn.losses import Loss
@@ -152,19 +156,31 @@ class EngineChoice:
     per_sample: bool
     #: whether training takes the engine's per-sample loop (:meth:`Engine.sgd_samples`)
     per_sample_loop: bool
-    #: why, in a few words: "batch size 1, plain SGD → compiled per-sample SGD loop"
+    #: why, in a few words: "batch size 1, plain SGD → compiled per-sample SGD loop" (a
+    #: :class:`~digitlab.errors.Message`: English, and translatable where it is shown)
     reason: str
 
-    def __str__(self) -> str:
-        """One line: the engine, its kernels, its steps, its threads, and the reason."""
+    def line(self) -> Message:
+        """One line: the engine, its kernels, its steps, its threads, and the reason, as an
+        English :class:`~digitlab.errors.Message` that the command line translates."""
+        cores = Message.counted("{n} thread", "{n} threads", self.threads, n=self.threads)
         if self.kernels is None:
-            what = f"{self.engine.name} engine"
-        else:
-            steps = ("per-sample SGD loop" if self.per_sample_loop else
-                     "per-sample steps" if self.per_sample else "minibatch steps")
-            what = f"{self.engine.name} engine on {self.kernels} kernels, {steps}"
-        cores = f"{self.threads} thread{'' if self.threads == 1 else 's'}"
-        return f"{what}, {cores} ({self.reason})"
+            return Message("{engine} engine, {cores} ({reason})", engine=self.engine.name,
+                           cores=cores, reason=self.reason)
+        steps = (Message("per-sample SGD loop") if self.per_sample_loop else
+                 Message("per-sample steps") if self.per_sample else Message("minibatch steps"))
+        return Message("{engine} engine on {kernels} kernels, {steps}, {cores} ({reason})",
+                       engine=self.engine.name, kernels=self.kernels, steps=steps, cores=cores,
+                       reason=self.reason)
+
+    def translated(self, lang: str | None = None) -> str:
+        """:meth:`line` in ``lang`` (None: the active language); ``str(choice)`` is English."""
+        return self.line().translated(lang)
+
+    def __str__(self) -> str:
+        """:meth:`line` in English: "fused engine on numba kernels, per-sample SGD loop,
+        2 threads (batch size 1, plain SGD → compiled per-sample SGD loop)"."""
+        return str(self.line())
 
 
 def for_config(config: TrainConfig, optimizer: Optimizer | None = None) -> EngineChoice:
@@ -182,7 +198,8 @@ def for_config(config: TrainConfig, optimizer: Optimizer | None = None) -> Engin
     per_sample = is_per_sample_sgd(config.batch_size, optimizer)
     if config.engine == "reference":
         engine = make_engine("reference", batch_size=config.batch_size, optimizer=optimizer)
-        return EngineChoice(engine, None, 1, per_sample, False, "engine = reference (config)")
+        return EngineChoice(engine, None, 1, per_sample, False,
+                            Message("engine = reference (config)"))
     kernels, reason = _fused_kernels(config, per_sample)
     per_sample_compiled = per_sample and KERNELS[kernels].per_sample_loop
     threads = training_threads(config, per_sample_compiled)
@@ -191,7 +208,7 @@ def for_config(config: TrainConfig, optimizer: Optimizer | None = None) -> Engin
     return EngineChoice(engine, kernels, threads, per_sample, engine.trains_samples, reason)
 
 
-def _fused_kernels(config: TrainConfig, per_sample: bool) -> tuple[str, str]:
+def _fused_kernels(config: TrainConfig, per_sample: bool) -> tuple[str, Message]:
     """The fused engine's kernels for ``config`` and the reason: ``"numba"`` when the compiled
     kernels declare they implement it and Numba can be imported, else ``"numpy"``."""
     from digitlab.nn import compiled
@@ -199,16 +216,16 @@ def _fused_kernels(config: TrainConfig, per_sample: bool) -> tuple[str, str]:
 
     missing = support.supports(config, per_sample)
     if missing is not None:
-        return "numpy", f"{missing} → NumPy kernels"
+        return "numpy", Message("{why} → NumPy kernels", why=missing)
     loaded = compiled.load()  # imports Numba, once; says in one line why not when it cannot
     if loaded is None:
-        why = compiled.unavailable_reason or "the compiled kernels cannot be loaded"
-        return "numpy", f"{why} → NumPy kernels"
+        why = compiled.unavailable_reason or Message("the compiled kernels cannot be loaded")
+        return "numpy", Message("{why} → NumPy kernels", why=why)
     if "numba" not in KERNELS:
         register_kernels("numba", loaded.NumbaKernels())
     if per_sample:
-        return "numba", "batch size 1, plain SGD → compiled per-sample SGD loop"
+        return "numba", Message("batch size 1, plain SGD → compiled per-sample SGD loop")
     extras = sorted(name for name in support.fields_set(config) if name in support.MINIBATCH_FIELDS)
-    given = f"batch size {config.batch_size}, {config.optimizer}"
-    given += "".join(f", {name}" for name in extras)
-    return "numba", f"{given} → compiled minibatch steps"
+    return "numba", Message("batch size {batch_size}, {optimizer}{fields} → compiled minibatch "
+                            "steps", batch_size=config.batch_size, optimizer=config.optimizer,
+                            fields="".join(f", {name}" for name in extras))

@@ -29,11 +29,15 @@ import os
 from pathlib import Path
 from types import ModuleType
 
+from digitlab.errors import Message
+from digitlab.i18n import N_
+
 log = logging.getLogger(__name__)
 
 #: spins of a thread of Numba's parallel loops (GNU OpenMP) before it sleeps
 SPIN_COUNT = 100_000
-#: why the compiled kernels are not available (None while they are, or before the first load)
+#: why the compiled kernels are not available (None while they are, or before the first load):
+#: a :class:`~digitlab.errors.Message`, English and translatable where it is shown
 unavailable_reason: str | None = None
 _kernels: ModuleType | None = None
 _tried = False
@@ -51,8 +55,8 @@ def load() -> ModuleType | None:
         return _kernels
     _tried = True
     if os.environ.get("DIGITLAB_COMPILED", "").strip() == "0":
-        unavailable_reason = "compiled kernels switched off (DIGITLAB_COMPILED=0)"
-        log.info("%s; training runs the NumPy fused engine", unavailable_reason)
+        unavailable_reason = Message("compiled kernels switched off (DIGITLAB_COMPILED=0)")
+        log.info(N_("%s; training runs the NumPy fused engine"), unavailable_reason)
         return None
     _choose_cache_dir()
     # Threads that wait at the end of a parallel region spin for a few milliseconds (GNU
@@ -67,8 +71,9 @@ def load() -> ModuleType | None:
     try:
         import numba  # noqa: F401
     except Exception as error:  # ImportError, or a Numba too old/new for this NumPy
-        unavailable_reason = f"Numba cannot be imported ({type(error).__name__}: {error})"
-        log.warning("%s; training runs the NumPy fused engine instead", unavailable_reason)
+        unavailable_reason = Message("Numba cannot be imported ({kind}: {error})",
+                                     kind=type(error).__name__, error=str(error))
+        log.warning(N_("%s; training runs the NumPy fused engine instead"), unavailable_reason)
         return None
     from digitlab.nn.compiled import kernels
 

@@ -15,6 +15,8 @@ import numpy as np
 from numba import config as numba_config
 from numba import set_num_threads
 
+from digitlab.errors import Message
+from digitlab.i18n import N_
 from digitlab.nn import fused, parallel
 from digitlab.nn.compiled import support
 from digitlab.nn.compiled.minibatch_kernels import backward_layer, delta_below, forward_layer
@@ -54,8 +56,8 @@ def compile_per_sample(dtype, has_bias: bool) -> None:
         zeros = np.zeros((1, 2), dtype=tiny.dtype)
         PerSampleSGD(tiny, "mse").run(zeros, zeros, [0], [0.0], threads=1)
 
-    _compile_once(("per-sample", np.dtype(dtype).str, bool(has_bias)), "per-sample training",
-                  run_tiny)
+    _compile_once(("per-sample", np.dtype(dtype).str, bool(has_bias)),
+                  Message("per-sample training"), run_tiny)
 
 
 def compile_minibatch(dtype) -> None:
@@ -70,10 +72,10 @@ def compile_minibatch(dtype) -> None:
                                           tiny.targets(np.zeros(1, dtype=np.int64), loss),
                                           loss, SGD(0.01), None, 1)
 
-    _compile_once(("minibatch", np.dtype(dtype).str), "minibatch training", run_tiny)
+    _compile_once(("minibatch", np.dtype(dtype).str), Message("minibatch training"), run_tiny)
 
 
-def _compile_once(key: tuple, what: str, run_tiny) -> None:
+def _compile_once(key: tuple, what: Message, run_tiny) -> None:
     """Run ``run_tiny`` (which compiles, or loads from the disk cache) once per ``key``, with
     one info line (:mod:`logging`) when it takes longer than :data:`COMPILE_NOTICE_AFTER`
     seconds."""
@@ -83,8 +85,8 @@ def _compile_once(key: tuple, what: str, run_tiny) -> None:
 
     def notice() -> None:
         if not finished.wait(COMPILE_NOTICE_AFTER):
-            log.info("compiling the %s kernels for this machine (once: they are then cached "
-                     "on disk) ...", what)
+            log.info(N_("compiling the %s kernels for this machine (once: they are then cached "
+                        "on disk) ..."), what)
 
     threading.Thread(target=notice, name="digitlab-compile-notice", daemon=True).start()
     try:

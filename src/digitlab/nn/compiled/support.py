@@ -11,6 +11,7 @@ added after the kernels) trains on the NumPy kernels.
 from __future__ import annotations
 
 from digitlab.config import ATTACK_FIELDS, FIELD_NAMES, TrainConfig
+from digitlab.errors import Message
 
 #: TrainConfig fields whose every value the compiled kernels implement (those of the data,
 #: preprocessing and learning-rate schedule act outside the step)
@@ -47,5 +48,11 @@ def supports(config: TrainConfig, per_sample: bool) -> str | None:
     missing = sorted(name for name in fields_set(config) if name not in covered)
     if not missing:
         return None
-    where = "the compiled per-sample loop" if per_sample else "the compiled kernels"
-    return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not in {where}"
+    if per_sample:
+        # Translators: {where} of "{fields} is not in {where}" (in Slovenian the locative case)
+        where = Message("the compiled per-sample loop")
+    else:
+        # Translators: {where} of "{fields} is not in {where}" (in Slovenian the locative case)
+        where = Message("the compiled kernels")
+    return Message.counted("{fields} is not in {where}", "{fields} are not in {where}",
+                           len(missing), fields=", ".join(missing), where=where)
