@@ -426,7 +426,7 @@ def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_
     hidden = calibration.hidden
     assert hidden is not None and hidden.layer == 1
     gaussians = fit_class_gaussians(network.forward(train_x).ys[1], train_y)
-    np.testing.assert_allclose(hidden.gaussians.precision, gaussians.precision)
+    np.testing.assert_allclose(hidden.gaussians.precision, gaussians.precision, rtol=1e-6)
     path = save_model(tmp_path / "model.npz", network,
                       extra={"calibration": calibration.to_dict()},
                       extra_arrays=calibration.arrays())

@@ -69,8 +69,9 @@ the ranks of a calibration digit's two scores among the calibration digits', as 
 digit passes both exactly when min(r_p, r_M) ≥ q, so q is the (1 − accepted) quantile of that
 minimum and τ_p, τ_M the least scores of rank ≥ q. The class means (K, n_1) and the precision
 Σ⁻¹ (n_1, n_1) are stored as the model file's arrays ``extra/digit_means`` and
-``extra/digit_precision``; a network whose n_1² exceeds its parameter count (the model file's
-bound on an extra array) keeps the first test only.
+``extra/digit_precision`` in float32 (the fitted test is rounded alike, so a loaded model
+decides exactly as the trained one); a network whose n_1² exceeds its parameter count (the
+model file's bound on an extra array) keeps the first test only.
 
 Where it is used
 ----------------
@@ -594,9 +595,12 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
     top = softmax(s, temperature).max(axis=1)
     threshold, hidden = (digit_threshold(top) if with_threshold else None), None
     if with_threshold and training_digits is not None and can_check_hidden(network):
-        gaussians = fit_class_gaussians(
+        fitted = fit_class_gaussians(
             hidden_activations(network, training_digits[0], CHECK_LAYER, batch_size),
             np.asarray(training_digits[1]), n_classes=s.shape[1])
+        # rounded as the model file stores them, so a loaded model decides exactly alike
+        gaussians = ClassGaussians(*(np.asarray(a, np.float32).astype(np.float64)
+                                     for a in (fitted.means, fitted.precision)))
         scores = gaussians.score(hidden_activations(network, images, CHECK_LAYER, batch_size))
         threshold, hidden_threshold = digit_thresholds(top, scores)
         hidden = HiddenCheck(gaussians, hidden_threshold)

@@ -27,7 +27,7 @@ from digitlab.errors import DataError
 RIDGE = 1e-3
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class ClassGaussians:
     """One Gaussian per class over a layer's activations, with a shared covariance.
 
@@ -41,6 +41,13 @@ class ClassGaussians:
 
     means: np.ndarray
     precision: np.ndarray
+
+    def __eq__(self, other: object) -> bool:
+        """Equal means and precision, value for value."""
+        return (isinstance(other, ClassGaussians) and np.array_equal(self.means, other.means)
+                and np.array_equal(self.precision, other.precision))
+
+    __hash__ = None  # type: ignore[assignment]  # mutable arrays inside
 
     def distances(self, features: np.ndarray) -> np.ndarray:
         """(y − μ_k)ᵀ Σ⁻¹ (y − μ_k) for every row y of ``features`` (N, d) and class k: (N, K).
