@@ -7,7 +7,8 @@ For each domain of :data:`digitlab.i18n.DOMAINS` the messages are extracted from
 mapping ``i18n/<domain>.cfg`` names (Babel's mapping format, patterns relative to ``src/``; the
 keywords are Babel's defaults: ``_``, ``gettext``, ``ngettext``, ``pgettext``, ``npgettext``,
 ``N_``; the ``errors`` domain adds ``Message`` and ``Message.counted``, the English messages of
-:class:`digitlab.errors.Message`), merged into
+:class:`digitlab.errors.Message`, and takes only those from the command line's modules, whose
+other messages are the ``cli`` catalog's: :data:`MESSAGES_ONLY`), merged into
 ``src/digitlab/locale/<lang>/LC_MESSAGES/<domain>.po`` for every language but the source
 language English (a changed message keeps its old translation marked *fuzzy*,
 for a person to review; a removed one is dropped), and each ``.po`` is compiled to its ``.mo``
@@ -58,6 +59,11 @@ KEYWORDS = {"errors": {**DEFAULT_KEYWORDS, "Message": None, "counted": (1, 2)}}
 #: a comment above a message that starts with this reaches the translator.
 COMMENT_TAGS = ("Translators:",)
 PO_WIDTH = 100
+#: the calls of :class:`digitlab.errors.Message` (and nothing else) in sources whose other
+#: messages belong to another domain: domain -> patterns under ``src/`` (the command line's
+#: errors and training's notices are Messages of the ``errors`` catalog; the command line's help
+#: and output are the ``cli`` catalog's, training's progress bar the ``report`` catalog's)
+MESSAGES_ONLY = {"errors": ("digitlab/cli/**.py", "digitlab/training.py")}
 #: domains whose click commands' docstrings (their --help) are messages too: domain -> folder
 COMMAND_DOCSTRINGS = {"cli": "digitlab/cli"}
 #: texts declared as data rather than in calls: the training options' help and their groups'
@@ -82,6 +88,13 @@ def extract(domain: str) -> Catalog:
     for filename, lineno, message, comments, context in found:
         template.add(message, None, [(filename, lineno)], auto_comments=comments,
                      context=context)
+    for pattern in MESSAGES_ONLY.get(domain, ()):
+        only = {"Message": KEYWORDS["errors"]["Message"], "counted": KEYWORDS["errors"]["counted"]}
+        for filename, lineno, message, comments, context in extract_from_dir(
+                SOURCES, [(pattern, "python")], keywords=only, comment_tags=COMMENT_TAGS,
+                strip_comment_tags=True):
+            template.add(message, None, [(filename, lineno)], auto_comments=comments,
+                         context=context)
     if domain in COMMAND_DOCSTRINGS:
         for filename, lineno, message in command_docstrings(COMMAND_DOCSTRINGS[domain]):
             template.add(message, None, [(filename, lineno)])

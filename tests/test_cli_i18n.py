@@ -382,3 +382,153 @@ def test_export_says_what_it_wrote_in_slovenian(saved_model, tmp_path, capsys, m
     code, said, err = run_cli(["export", saved_model, "--out", out], capsys)
     assert code == 1 and not said
     assert err == f"napaka: {out} že obstaja; izberite drug --out ali podajte --overwrite\n"
+
+
+# ------------------------------------------------------------------ help with values, errors
+def one_line(text: str) -> str:
+    return " ".join(text.split())  # click wraps help at the terminal's width
+
+
+def test_dreams_option_help_with_values_is_slovenian_and_its_english_unchanged(capsys,
+                                                                               monkeypatch):
+    code, out, _ = run_cli(["dream", "--help"], capsys)
+    english = one_line(out)
+    assert code == 0
+    assert ("Step budget of equation (3). [default: 400; 1000 with --plain, 200 with --ascent]"
+            in english)
+    assert "No Gaussian blur (default: σ=0.5 px every 25 steps)." in english
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(["dream", "--help"], capsys)
+    said = one_line(out)
+    assert code == 0
+    assert "Največje število korakov enačbe (3). [privzeto: 400; 1000 z --plain, 200 z " \
+           "--ascent]" in said
+    assert "[privzeto: 0.05; 0.1 z --plain, 0.03571 (korak L2 dolžine 1) z --ascent]" in said
+    assert "Brez Gaussove zameglitve (privzeto: σ=0.5 px vsakih 25 korakov)." in said
+    assert "(privzeto: ±2 px na vsakem koraku)" in said
+    assert "[privzeto: 0.003; 0 z --plain]" in said and "[privzeto: 0.002; 0 z --plain]" in said
+    assert "[privzeto: 0.1; 0 z --plain]" in said
+    assert english_left(said, ("default", "budget", "step", "size", "random", "shifts",
+                               "weight", "penalty", "decay", "towards", "pixels", "share",
+                               "with", "every", "each")) == []
+
+
+@pytest.mark.parametrize("args, english", [
+    (["train", "--help"], ("Starting configuration", "from the preset", "in every preset",
+                           "(none)", "(off)", "required unless", "No summary")),
+    (["serve", "--help"], ("Folder", "Address", "Port", "Open the page", "Language of")),
+    (["sweep", "--help"], ("the CPUs available",)),
+    (["analyze", "--help"], ("the saved config's epochs",)),
+    (["runs", "list", "--help"], ("Order by", "config field", "reverses")),
+])
+def test_no_option_help_or_default_is_left_in_english(args, english, capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, _ = run_cli(args, capsys)
+    said = one_line(out)
+    assert code == 0 and [words for words in english if words in said] == []
+    if args[0] == "train":
+        assert "Začetne nastavitve: assignment, report, best, robust, honest." in said
+        assert "[privzeto: (iz prednastavitve: 784 (assignment)," in said
+        assert "[privzeto: (brez)]" in said and "[privzeto: (izklopljeno)]" in said
+        assert "(obvezno, razen z --resume RUN_DIR)" in said
+
+
+def test_the_english_defaults_stay_as_they_were(capsys):
+    code, out, _ = run_cli(["train", "--help"], capsys)
+    said = one_line(out)
+    assert code == 0
+    assert "Starting configuration: assignment, report, best, robust, honest." in said
+    assert "[default: (from the preset: 784 (assignment)," in said
+    assert "[default: (none)]" in said and "[default: (required unless --resume RUN_DIR)]" in said
+
+
+@pytest.mark.parametrize("args, expected, english", [
+    (["dream", "{model}", "--digit", "11", "--out", "d"],
+     "napaka: --digit mora biti števka 0–9 ali 'all', dobljeno '11'", ("must", "got")),
+    (["dream", "{model}", "--turn", "3:3", "--out", "d"],
+     "napaka: --turn morata biti dve različni števki A:B, npr. 3:8, dobljeno '3:3'",
+     ("must", "different", "digits", "such", "got")),
+    (["dream", "{model}", "--support", "2", "--out", "d"],
+     "napaka: --support mora biti delež na [0, 1], dobljeno 2.0", ("must", "share", "got")),
+    (["dream", "{model}", "--start", "nosuch.png", "--out", "d"],
+     "napaka: --start mora biti black, noise, mean ali slikovna datoteka; 'nosuch.png' ni nič "
+     "od tega", ("must", "image", "file", "none", "these")),
+    (["analyze", "{model}", "--retrain", "3", "--no-retrain", "--out", "a"],
+     "napaka: --retrain 3 in --no-retrain si nasprotujeta; podajte le eno od njiju",
+     ("and", "contradict", "give", "one")),
+    (["train", "--resume", "a", "--out", "b"],
+     "napaka: --resume a in --out b navajata različni mapi zagona",
+     ("and", "name", "different", "run", "folders")),
+    (["train"], "napaka: podajte mapo zagona z --out RUN_DIR (ali --resume RUN_DIR)",
+     ("give", "the", "run", "folder", "with", "or")),
+    (["train", "--label-smoothing", "0.1", "--out", "r"],
+     "napaka: label_smoothing potrebuje funkcijo napake (loss) 'ce', dobljeno 'mse'",
+     ("needs", "got")),
+    (["train", "--hidden", "none", "--dropout", "0.1", "--out", "r"],
+     "napaka: izpuščanje (dropout) potrebuje vsaj eno skrito plast",
+     ("needs", "least", "one", "hidden", "layer")),
+    (["train", "--hidden", "16,16", "--dropout", "0.1,0.1,0.1", "--out", "r"],
+     "napaka: izpuščanje (dropout) potrebuje en delež ali po enega za vsako skrito plast (2), "
+     "dobljeno [0.1, 0.1, 0.1]", ("needs", "rate", "per", "hidden", "layer", "got")),
+    (["train", "--attack-epsilon", "0.3", "--out", "r"],
+     "napaka: attack_epsilon velja za nasprotniško učenje: nastavite attack na eno od pgd-l2, "
+     "pgd-linf, fgsm", ("applies", "adversarial", "training", "set", "one", "of")),
+    (["train", "--warmup-epochs", "2", "--out", "r"],
+     "napaka: warmup_epochs velja za urnika warmup in onecycle, ne za 'constant'",
+     ("applies", "schedules", "and", "not")),
+    (["train", "--config", "{model}/bad.toml", "--out", "r"],
+     "napaka: {model}/bad.toml: ni besedilo UTF-8, torej ni datoteka TOML (bajt 0xff na mestu "
+     "4)", ("not", "text", "so", "file", "byte", "at", "position")),
+])
+def test_the_command_lines_own_errors_and_config_rules_are_slovenian(args, expected, english,
+                                                                    saved_model, tmp_path,
+                                                                    capsys, monkeypatch):
+    (saved_model / "bad.toml").write_bytes(b"a = \xff")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli([a.format(model=saved_model) for a in args], capsys)
+    assert code == 2 and not out
+    assert err.strip() == expected.format(model=saved_model)
+    assert english_left(err.replace(str(saved_model), ""), english) == []
+
+
+def test_the_dreaming_bar_and_the_export_descriptions_are_slovenian(saved_model, tmp_path,
+                                                                    capsys, monkeypatch):
+    monkeypatch.setenv("DIGITLAB_LANG", "sl")
+    code, out, err = run_cli(["dream", saved_model, "--digit", "3", "--steps", "2",
+                              "--out", tmp_path / "dream"], capsys)
+    assert code == 0 and "sanjanje: " in err and "dreaming" not in err
+    pytest.importorskip("onnx")
+    code, said, err = run_cli(["export", saved_model, "--out", tmp_path / "m.onnx"], capsys)
+    lines = said.splitlines()
+    assert code == 0, err
+    assert lines[1] == ("vhod:   images: float32 (N, 784), ena vrstica na sliko: 28x28 sivinsko, "
+                        "bela števka na črnem, po vrsticah razvito v 784 vrednosti; piksel / 255, "
+                        "na [0, 1]")
+    assert lines[2].startswith("izhod:  probabilities: float32 (N, 10), verjetnosti 10 razredov")
+    assert english_left(" ".join(lines[1:3]), (
+        "row", "per", "image", "grayscale", "white", "digit", "black", "flattened", "values",
+        "pixel", "class", "the", "raw", "networks", "trained", "targets", "near", "read",
+        "either", "otherwise", "for")) == []
+
+
+def test_a_failing_on_end_of_a_failed_training_is_noticed_in_slovenian(capsys):
+    from digitlab.cli import show_notices
+    from digitlab.config import TrainConfig
+    from digitlab.i18n import language
+    from digitlab.training import Callbacks, train
+
+    def no_data(config, data_dir):
+        raise RuntimeError("no data")
+
+    def failing_end(result):
+        raise ValueError("closed")
+
+    show_notices()
+    for lang in ("sl", "en"):
+        with language(lang), pytest.raises(RuntimeError, match="no data"):
+            train(TrainConfig(hidden=[16], epochs=1), progress=False, load_data=no_data,
+                  callbacks=Callbacks(on_end=failing_end))
+    said, english = capsys.readouterr().err.splitlines()
+    assert said == "digitlab: on_end neuspelega učenja je sprožil ValueError: closed"
+    assert english == "digitlab: on_end of a failed training raised ValueError: closed"

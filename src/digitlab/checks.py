@@ -27,9 +27,10 @@ def bounded_int(text: str) -> int:
     return int(text)
 
 
-def too_long_number(digits: int) -> str:
+def too_long_number(digits: int) -> Message:
     """The message for a number of ``digits`` digits, more than :data:`MAX_INTEGER_DIGITS`."""
-    return f"a number of {digits:,} digits (at most {MAX_INTEGER_DIGITS} allowed)"
+    return Message("a number of {digits:,} digits (at most {most} allowed)", digits=digits,
+                   most=MAX_INTEGER_DIGITS)
 
 
 def not_a_number(name: str, value: Any, kind: type = float, finite: bool = False) -> ConfigError:

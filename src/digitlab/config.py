@@ -270,30 +270,33 @@ class TrainConfig:
         if self.early_stopping and self.validation_fraction == 0:
             raise ConfigError(Message("early_stopping needs a validation_fraction > 0"))
         if self.label_smoothing and self.loss != "ce":
-            raise ConfigError(f"label_smoothing needs loss 'ce', got {self.loss!r}")
+            raise ConfigError(needs_ce("label_smoothing", self.loss))
         if len(self.dropout) not in (0, 1, len(self.hidden)):
-            raise ConfigError(f"dropout needs one rate, or one per hidden layer "
-                              f"({len(self.hidden)}), got {self.dropout!r}")
+            raise ConfigError(Message("dropout needs one rate, or one per hidden layer ({n}), "
+                                      "got {value!r}", n=len(self.hidden), value=self.dropout))
         if any(rate and not self.hidden for rate in self.dropout):
-            raise ConfigError("dropout needs at least one hidden layer")
+            raise ConfigError(Message("dropout needs at least one hidden layer"))
         if self.outlier_exposure and self.loss != "ce":
-            raise ConfigError(f"outlier_exposure needs loss 'ce', got {self.loss!r}")
+            raise ConfigError(needs_ce("outlier_exposure", self.loss))
         if self.attack == "none":
             changed = [name for name in ATTACK_FIELDS if getattr(self, name) != DEFAULTS[name]]
             if changed:
-                raise ConfigError(f"{changed[0]} applies to adversarial training: set attack "
-                                  f"to one of {', '.join(ATTACKS[1:])}")
+                raise ConfigError(Message("{name} applies to adversarial training: set attack "
+                                          "to one of {choices}", name=changed[0],
+                                          choices=", ".join(ATTACKS[1:])))
         if self.attack == "fgsm" and self.attack_steps != 1 and \
                 self.attack_steps != DEFAULTS["attack_steps"]:
-            raise ConfigError(f"attack 'fgsm' is one step; got attack_steps {self.attack_steps}")
+            raise ConfigError(Message("attack 'fgsm' is one step; got attack_steps {value}",
+                                      value=self.attack_steps))
         if self.warmup_epochs and self.schedule not in ("warmup", "onecycle"):
-            raise ConfigError(f"warmup_epochs applies to schedules warmup and onecycle, not "
-                              f"{self.schedule!r}")
+            raise ConfigError(Message("warmup_epochs applies to schedules warmup and onecycle, "
+                                      "not {value!r}", value=self.schedule))
         if self.n_inputs != N_PIXELS:
             changed = [name for name in IMAGE_FIELDS if getattr(self, name) != DEFAULTS[name]]
             if changed:
-                raise ConfigError(f"{changed[0]} works on {IMAGE_SIDE}×{IMAGE_SIDE} images "
-                                  f"({N_PIXELS} inputs); the data has {self.n_inputs} features")
+                raise ConfigError(Message("{name} works on {side}×{side} images ({n} inputs); "
+                                          "the data has {features} features", name=changed[0],
+                                          side=IMAGE_SIDE, n=N_PIXELS, features=self.n_inputs))
 
     # ------------------------------------------------------------------ derived
     @property
@@ -424,6 +427,11 @@ def _not_a_list(name: str, example: tuple[str, str], value: Any) -> ConfigError:
                                name=name, json=example[0], flag=example[1], value=value))
 
 
+def needs_ce(name: str, loss: str) -> Message:
+    """The message for a field ``name`` that is set although ``loss`` is not cross-entropy."""
+    return Message("{name} needs loss 'ce', got {value!r}", name=name, value=loss)
+
+
 def _unknown_fields(unknown: set[str]) -> ConfigError:
     names = ", ".join(sorted(unknown))
     return ConfigError(Message.counted("unknown config field: {names}",
@@ -484,8 +492,8 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
         with open(path, "rb") as handle:
             raw = handle.read(MAX_TOML_BYTES + 1)
         if len(raw) > MAX_TOML_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_TOML_BYTES:,} bytes; expected a small "
-                              "TOML file")
+            raise ConfigError(Message("{path}: larger than {most:,} bytes; expected a small "
+                                      "TOML file", path=path, most=MAX_TOML_BYTES))
         text = raw.decode("utf-8")
         _check_toml_limits(path, text)
         return tomllib.loads(text)
@@ -494,16 +502,18 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
     except IsADirectoryError:
         raise ConfigError(Message("{path}: is a folder, expected a TOML file", path=path)) from None
     except UnicodeDecodeError as error:
-        raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte "
-                          f"0x{error.object[error.start]:02x} at position {error.start})") \
+        raise ConfigError(Message("{path}: not UTF-8 text, so not a TOML file (byte "
+                                  "0x{byte:02x} at position {position})", path=path,
+                                  byte=error.object[error.start], position=error.start)) \
             from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(Message("{path}: not valid TOML ({error})", path=path, error=error)) \
             from None
     except RecursionError:  # nesting the measure missed (it never should)
-        raise ConfigError(f"{path}: nested too deeply to be read") from None
+        raise ConfigError(Message("{path}: nested too deeply to be read", path=path)) from None
     except OSError as error:
-        raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
+        raise ConfigError(Message("{path}: cannot read ({error})", path=path,
+                                  error=error.strerror or error)) from None
 
 
 def _check_toml_limits(path, text: str) -> None:
@@ -521,11 +531,12 @@ def _check_toml_limits(path, text: str) -> None:
                 for piece in _TOML_KEYS.split(syntax)), default=0)
     deepest = max(deepest, dots + 1)
     if deepest > MAX_TOML_DEPTH:
-        raise ConfigError(f"{path}: nested {deepest:,} levels deep (at most {MAX_TOML_DEPTH} "
-                          "allowed)")
+        raise ConfigError(Message("{path}: nested {depth:,} levels deep (at most {most} "
+                                  "allowed)", path=path, depth=deepest, most=MAX_TOML_DEPTH))
     number = _LONG_NUMBER.search(syntax)
     if number is not None:
-        raise ConfigError(f"{path}: holds {too_long_number(len(number.group()))}")
+        raise ConfigError(Message("{path}: holds {problem}", path=path,
+                                  problem=too_long_number(len(number.group()))))
 
 
 def config_from_toml(path: str | os.PathLike, base: TrainConfig | None = None) -> TrainConfig:

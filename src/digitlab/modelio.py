@@ -58,9 +58,9 @@ FORMAT_VERSION = 1
 
 #: how an image must be prepared before it is fed to the network (shown in reports).
 PREPROCESSING = {
-    "input": f"{IMAGE_SIDE}x{IMAGE_SIDE} grayscale, white digit on black, flattened row-major "
-             f"to {N_PIXELS} values",
-    "scale": "pixel / 255, in [0, 1]",
+    "input": Message("{side}x{side} grayscale, white digit on black, flattened row-major to {n} "
+                     "values", side=IMAGE_SIDE, n=N_PIXELS),
+    "scale": Message("pixel / 255, in [0, 1]"),
 }
 
 
@@ -70,8 +70,9 @@ def preprocessing_description(n_inputs: int) -> dict[str, str]:
     training arrays held them."""
     if n_inputs == N_PIXELS:
         return dict(PREPROCESSING)
-    return {"input": f"{n_inputs} features per sample, in the order of the training arrays",
-            "scale": "as the training arrays were scaled"}
+    return {"input": Message("{n} features per sample, in the order of the training arrays",
+                             n=n_inputs),
+            "scale": Message("as the training arrays were scaled")}
 
 
 @dataclass

@@ -58,24 +58,34 @@ _ELEMENTWISE = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": 
 
 
 
-def input_description(n_inputs: int = N_PIXELS) -> str:
-    """What the ``images`` input of a network of ``n_inputs`` inputs holds."""
+def input_description(n_inputs: int = N_PIXELS) -> Message:
+    """What the ``images`` input of a network of ``n_inputs`` inputs holds (English; a
+    :class:`~digitlab.errors.Message`, so the command line can say it in the reader's
+    language)."""
     prepared = preprocessing_description(n_inputs)
-    return (f"{INPUT_NAME}: float32 (N, {n_inputs}), one row per "
-            f"{'image' if n_inputs == N_PIXELS else 'sample'}: {prepared['input']}; "
-            f"{prepared['scale']}")
+    values = {"name": INPUT_NAME, "n": n_inputs, "input": prepared["input"],
+              "scale": prepared["scale"]}
+    if n_inputs == N_PIXELS:
+        return Message("{name}: float32 (N, {n}), one row per image: {input}; {scale}", **values)
+    return Message("{name}: float32 (N, {n}), one row per sample: {input}; {scale}", **values)
 
 
-def output_description(n_classes: int = N_CLASSES) -> str:
-    """What the two outputs of a network of ``n_classes`` outputs hold."""
-    read = "digit" if n_classes == N_CLASSES else "class"
-    return (
-        f"probabilities: float32 (N, {n_classes}), the {n_classes} class probabilities (softmax "
-        "output as is; other outputs p_k = max(y_k - low, 0) / sum_j max(y_j - low, 0), low = "
-        f"-1 for tanh, 0 otherwise); outputs: float32 (N, {n_classes}), the raw outputs y^L "
-        f"(for tanh networks trained on +1/-1 targets, near +1 for the {read} read); the "
-        f"{read} read is the argmax of either"
-    )
+def output_description(n_classes: int = N_CLASSES) -> Message:
+    """What the two outputs of a network of ``n_classes`` outputs hold (English; a
+    :class:`~digitlab.errors.Message`, as :func:`input_description`)."""
+    if n_classes == N_CLASSES:
+        return Message(
+            "probabilities: float32 (N, {n}), the {n} class probabilities (softmax output as is; "
+            "other outputs p_k = max(y_k - low, 0) / sum_j max(y_j - low, 0), low = -1 for tanh, "
+            "0 otherwise); outputs: float32 (N, {n}), the raw outputs y^L (for tanh networks "
+            "trained on +1/-1 targets, near +1 for the digit read); the digit read is the argmax "
+            "of either", n=n_classes)
+    return Message(
+        "probabilities: float32 (N, {n}), the {n} class probabilities (softmax output as is; "
+        "other outputs p_k = max(y_k - low, 0) / sum_j max(y_j - low, 0), low = -1 for tanh, "
+        "0 otherwise); outputs: float32 (N, {n}), the raw outputs y^L (for tanh networks "
+        "trained on +1/-1 targets, near +1 for the class read); the class read is the argmax "
+        "of either", n=n_classes)
 
 
 #: the descriptions of a digit network's input and outputs (784 pixels, 10 digits)

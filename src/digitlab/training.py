@@ -30,7 +30,7 @@ from digitlab.calibration import Calibration, calibrate, calibration_split, with
 from digitlab.config import TrainConfig
 from digitlab.data import load_run_dataset
 from digitlab.data.augment import Augmentation, Prefetcher, augmented_pieces
-from digitlab.errors import ConfigError, DataError, RunExistsError, TrainingDiverged
+from digitlab.errors import ConfigError, DataError, Message, RunExistsError, TrainingDiverged
 from digitlab.evaluation import Evaluation, evaluate
 from digitlab.fileio import write_json
 from digitlab.formatting import FigureSpec
@@ -301,8 +301,8 @@ def _train(config: TrainConfig, dataset: Any, data_dir, run_dir: Path | None, re
             try:
                 callbacks.on_end(None)
             except Exception as error:  # the training's own error is the one to raise
-                log.warning("on_end of a failed training raised %s: %s",
-                            type(error).__name__, error)
+                log.warning(Message("on_end of a failed training raised {kind}: {error}",
+                                    kind=type(error).__name__, error=error))
         raise
     if callbacks.on_end is not None:
         callbacks.on_end(result)

@@ -71,7 +71,10 @@ def notice_text(record: logging.LogRecord, lang: str | None = None) -> str:
     """A notice in ``lang`` (None: the active language): its ``%``-template (marked ``N_``
     where it is logged) from the ``errors`` catalog, filled with its values, each a
     :class:`~digitlab.errors.Message` or a :class:`~digitlab.errors.DigitlabError` said in
-    that language too. A notice the catalog does not hold is shown as logged."""
+    that language too. A notice logged as a Message, without values of its own, is that
+    Message said in ``lang``. A notice the catalog does not hold is shown as logged."""
+    if isinstance(record.msg, Message) and not record.args:
+        return record.msg.translated(lang)
     template = domain(ERRORS_DOMAIN).gettext(str(record.msg), lang)
     if not record.args:  # logging fills in no values then: a "%" stays as written
         return template

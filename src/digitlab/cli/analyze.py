@@ -8,8 +8,8 @@ import click
 from click.core import ParameterSource
 
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
-from digitlab.cli.help import TranslatedCommand
-from digitlab.errors import ConfigError
+from digitlab.cli.help import TranslatedCommand, _, ngettext
+from digitlab.errors import ConfigError, Message
 from digitlab.i18n import N_
 
 
@@ -23,7 +23,7 @@ from digitlab.i18n import N_
 @click.option("--no-retrain", is_flag=True, default=False, show_default=True,
               help=N_("Skip the retrainings (same as --retrain 0)."))
 @click.option("--retrain-epochs", default=None, type=click.IntRange(min=1), metavar="N",
-              show_default="the saved config's epochs",
+              show_default=N_("the saved config's epochs"),
               help=N_("Epochs of each retraining (fewer makes a slow network quick to retrain)."))
 @click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0),
               help=N_("Seed of the non-digit images and of the retraining seeds."))
@@ -49,8 +49,8 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     given = click.get_current_context().get_parameter_source("retrain")
     if no_retrain and retrain and given not in (ParameterSource.DEFAULT,
                                                 ParameterSource.DEFAULT_MAP):
-        raise ConfigError(f"--retrain {retrain} and --no-retrain contradict each other; give "
-                          "one of them")
+        raise ConfigError(Message("--retrain {retrain} and --no-retrain contradict each other; "
+                                  "give one of them", retrain=retrain))
     result = run_analysis(model, out_dir, dataset=explicit_dataset(dataset), data_dir=data_dir,
                           retrain=0 if no_retrain else retrain, retrain_epochs=retrain_epochs,
                           seed=seed, nondigits=nondigit_count,
@@ -58,6 +58,9 @@ def analyze(model, dataset, data_dir, retrain, no_retrain, retrain_epochs, seed,
     for line in result["findings"]:
         click.echo(f"- {line}")
     if result["retraining_skipped"] and not (no_retrain or retrain == 0):
-        click.echo(f"retraining skipped: {result['retraining_skipped']}")
-    click.echo(f"wrote {out_dir / ANALYSIS_FILE} and {len(result['figures'])} figures to "
-               f"{out_dir}")
+        click.echo(_("retraining skipped: {reason}").format(
+            reason=result["retraining_skipped"]))
+    n = len(result["figures"])
+    click.echo(ngettext("wrote {file} and {n} figure to {folder}",
+                        "wrote {file} and {n} figures to {folder}", n).format(
+        file=out_dir / ANALYSIS_FILE, n=n, folder=out_dir))

@@ -19,9 +19,9 @@ from digitlab.cli.common import (
     explicit_dataset,
     output_options,
 )
-from digitlab.cli.help import TranslatedCommand, _, ngettext
+from digitlab.cli.help import TranslatedCommand, _, ngettext, with_values
 from digitlab.dreaming import DreamOptions, dream_study
-from digitlab.errors import ConfigError
+from digitlab.errors import ConfigError, Message
 from digitlab.i18n import N_, number
 from digitlab.loading import load_digit_model
 from digitlab.runlock import claim_folder
@@ -47,7 +47,8 @@ class _DigitChoice(click.ParamType):
             return list(range(N_CLASSES))
         if text.isdigit() and 0 <= int(text) < N_CLASSES:
             return [int(text)]
-        raise ConfigError(f"--digit must be a digit 0-9 or 'all', got {value!r}")
+        raise ConfigError(Message("--digit must be a digit 0-9 or 'all', got {value!r}",
+                                  value=value))
 
 
 class _Turn(click.ParamType):
@@ -63,7 +64,8 @@ class _Turn(click.ParamType):
             a, b = int(parts[0]), int(parts[1])
             if a != b:
                 return a, b
-        raise ConfigError(f"--turn must be two different digits A:B such as 3:8, got {value!r}")
+        raise ConfigError(Message("--turn must be two different digits A:B such as 3:8, got "
+                                  "{value!r}", value=value))
 
 
 @click.command(name="dream", cls=TranslatedCommand)
@@ -74,12 +76,14 @@ class _Turn(click.ParamType):
               help=N_("Start image: black (equation (3)'s), noise (uniform), mean (the class mean "
                    "of the target digit in the training data) or a PNG/JPEG file of a digit."))
 @click.option("--steps", type=int, default=None,
-              help=f"Step budget of equation (3).  [default: {_DEFAULTS.steps}; "
-                   f"{_PLAIN.steps} with --plain, {_ASCENT.steps} with --ascent]")
+              help=with_values(N_("Step budget of equation (3).  [default: {steps}; {plain} "
+                                  "with --plain, {ascent} with --ascent]"),
+                               steps=_DEFAULTS.steps, plain=_PLAIN.steps, ascent=_ASCENT.steps))
 @click.option("--lr", type=float, default=None,
-              help=f"Step size η (the RMS pixel change of a step, unless --plain).  "
-                   f"[default: {_DEFAULTS.lr}; {_PLAIN.lr} with --plain, "
-                   f"{_ASCENT.lr:.4g} (an L2 step of 1) with --ascent]")
+              help=with_values(N_("Step size η (the RMS pixel change of a step, unless "
+                                  "--plain).  [default: {lr}; {plain} with --plain, {ascent} "
+                                  "(an L2 step of 1) with --ascent]"),
+                               lr=_DEFAULTS.lr, plain=_PLAIN.lr, ascent=f"{_ASCENT.lr:.4g}"))
 @click.option("--plain", is_flag=True, default=False, show_default=True,
               help=N_("Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰, no normalising, clipping, priors, "
                    "support or early stop (flags given explicitly still apply)."))
@@ -89,19 +93,22 @@ class _Turn(click.ParamType):
                    "networks are judged: a robust network's read as digits, a plain one's "
                    "are speckle."))
 @click.option("--no-blur", is_flag=True, default=False, show_default=True,
-              help=f"No Gaussian blur (default: σ={_DEFAULTS.blur_sigma} px every "
-                   f"{_DEFAULTS.blur_every} steps).")
+              help=with_values(N_("No Gaussian blur (default: σ={sigma} px every {every} "
+                                  "steps)."),
+                               sigma=_DEFAULTS.blur_sigma, every=_DEFAULTS.blur_every))
 @click.option("--no-jitter", is_flag=True, default=False, show_default=True,
-              help=f"No random shifts (default: ±{_DEFAULTS.jitter} px each step).")
+              help=with_values(N_("No random shifts (default: ±{jitter} px each step)."),
+                               jitter=_DEFAULTS.jitter))
 @click.option("--tv", type=float, default=None,
-              help=f"Weight w of the total variation penalty w·TV(y⁰).  "
-                   f"[default: {_DEFAULTS.tv}; 0 with --plain]")
+              help=with_values(N_("Weight w of the total variation penalty w·TV(y⁰).  "
+                                  "[default: {tv}; 0 with --plain]"), tv=_DEFAULTS.tv))
 @click.option("--l2", type=float, default=None,
-              help=f"Weight λ of the decay towards black, λ/2 ‖y⁰‖².  "
-                   f"[default: {_DEFAULTS.l2}; 0 with --plain]")
+              help=with_values(N_("Weight λ of the decay towards black, λ/2 ‖y⁰‖².  "
+                                  "[default: {l2}; 0 with --plain]"), l2=_DEFAULTS.l2))
 @click.option("--support", "support_fraction", type=float, default=None,
-              help="Only pixels lit in at least this share of the training images may light up "
-                   f"(0: every pixel).  [default: {DEFAULT_SUPPORT}; 0 with --plain]")
+              help=with_values(N_("Only pixels lit in at least this share of the training "
+                                  "images may light up (0: every pixel).  [default: {support}; "
+                                  "0 with --plain]"), support=DEFAULT_SUPPORT))
 @click.option("--turn", type=_Turn(), default=None, metavar="A:B",
               help=N_("Also change a real test image of A, as little as possible, until the "
                    "network reads B (an adversarial example): turn.png."))
@@ -128,7 +135,8 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     if support_fraction is None:
         support_fraction = 0.0 if plain or ascent else DEFAULT_SUPPORT
     if not 0.0 <= support_fraction <= 1.0:
-        raise ConfigError(f"--support must be a share in [0, 1], got {support_fraction!r}")
+        raise ConfigError(Message("--support must be a share in [0, 1], got {value!r}",
+                                  value=support_fraction))
     start_value: Any = start
     if start not in ("black", "noise", "mean"):
         start_value = _load_start_image(start)
@@ -156,8 +164,8 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
 
 def _load_start_image(path: str):
     if not Path(path).is_file():
-        raise ConfigError(f"--start must be black, noise, mean or an image file; {path!r} is "
-                          "none of these")
+        raise ConfigError(Message("--start must be black, noise, mean or an image file; "
+                                  "{path!r} is none of these", path=path))
     from digitlab.images import load_digit_image
 
     return load_digit_image(path)

@@ -35,5 +35,7 @@ def export_command(model: str, format_: str, out: Path, overwrite: bool) -> None
     click.echo(ngettext("Wrote {path} ({size} byte, ONNX opset {opset})",
                         "Wrote {path} ({size} bytes, ONNX opset {opset})", size).format(
         path=path, size=number(size), opset=OPSET))
-    click.echo(_("input:  {description}").format(description=input_description(sizes[0])))
-    click.echo(_("output: {description}").format(description=output_description(sizes[-1])))
+    click.echo(_("input:  {description}").format(
+        description=input_description(sizes[0]).translated()))
+    click.echo(_("output: {description}").format(
+        description=output_description(sizes[-1]).translated()))

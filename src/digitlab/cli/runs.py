@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from digitlab.cli.help import TranslatedGroup, _
+from digitlab.cli.help import TranslatedGroup, _, with_values
 from digitlab.formatting import format_value
 from digitlab.i18n import N_, number, percent
 from digitlab.runs import COLUMNS, RunSummary, differing_fields, list_runs
@@ -38,8 +38,9 @@ def runs() -> None:
 @runs.command(name="list")
 @click.argument("folders", nargs=-1, type=click.Path(path_type=Path), metavar="[DIR]...")
 @click.option("--sort", "sort", default="path", show_default=True, metavar="FIELD",
-              help=f"Order by a column ({', '.join(COLUMNS)}) or a config field (lr, hidden, "
-                   "...); a leading '-' reverses it: --sort=-accuracy puts the best first.")
+              help=with_values(N_("Order by a column ({columns}) or a config field (lr, "
+                                  "hidden, ...); a leading '-' reverses it: --sort=-accuracy "
+                                  "puts the best first."), columns=", ".join(COLUMNS)))
 @click.option("--json", "as_json", is_flag=True, default=False,
               help=N_("Print JSON (the differing fields and every run with its whole config) "
                       "instead of the table."))

@@ -10,25 +10,26 @@ from pathlib import Path
 
 import click
 
-from digitlab.cli.help import TranslatedCommand
-from digitlab.errors import ConfigError
+from digitlab.cli.help import TranslatedCommand, _
+from digitlab.errors import ConfigError, Message
+from digitlab.i18n import N_
 
 
 @click.command(name="serve", cls=TranslatedCommand)
 @click.option("--runs", "runs_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("runs"), show_default=True,
-              help="Folder whose run folders (each with a model.npz) the lab offers; runs "
-                   "trained from the page are written here.")
+              help=N_("Folder whose run folders (each with a model.npz) the lab offers; runs "
+                      "trained from the page are written here."))
 @click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to bind. Anything but a local address lets other machines in.")
+              help=N_("Address to bind. Anything but a local address lets other machines in."))
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0: any free port).")
+              help=N_("Port to listen on (0: any free port)."))
 @click.option("--open/--no-open", "open_browser", default=False, show_default=True,
-              help="Open the page in the default web browser once the server runs.")
+              help=N_("Open the page in the default web browser once the server runs."))
 @click.option("--lang", default=None, metavar="sl|en",
-              help="Language of the page for a reader who has not chosen one with its SL / EN "
-                   "switch. Default: DIGITLAB_LANG if set, else the language the browser asks "
-                   "for, else English.")
+              help=N_("Language of the page for a reader who has not chosen one with its SL / "
+                      "EN switch. Default: DIGITLAB_LANG if set, else the language the browser "
+                      "asks for, else English."))
 def serve(runs_dir: Path, host: str, port: int, open_browser: bool, lang: str | None) -> None:
     """Start the interactive lab: a local web page to draw digits and watch a network read
     them, see which pixels drove the answer, train a network live, take the quiz over its
@@ -44,7 +45,7 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool, lang: str | 
     from digitlab.serve.safety import is_local_host
 
     if runs_dir.exists() and not runs_dir.is_dir():
-        raise ConfigError(f"--runs {runs_dir}: not a folder")
+        raise ConfigError(Message("--runs {folder}: not a folder", folder=runs_dir))
     if lang:
         lang = check_language(lang, "--lang")
     elif os.environ.get(LANGUAGE_VARIABLE):
@@ -53,11 +54,12 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool, lang: str | 
     port = listener.getsockname()[1]
     url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
     if not is_local_host(host):
-        click.echo(f"warning: --host {host} is not a local address: other machines can reach "
-                   "this server and start trainings on it.", err=True)
+        click.echo(_("warning: --host {host} is not a local address: other machines can reach "
+                     "this server and start trainings on it.").format(host=host), err=True)
         url = f"http://127.0.0.1:{port}/" if host in ("0.0.0.0", "::") else url
     app = create_app(runs_dir, host=host, port=port, lang=lang or None)
-    click.echo(f"digitlab lab on {url}  (runs from {runs_dir}; Ctrl-C stops)")
+    click.echo(_("digitlab lab on {url}  (runs from {folder}; Ctrl-C stops)").format(
+        url=url, folder=runs_dir))
     if open_browser:
         threading.Timer(1.0, webbrowser.open, args=(url,)).start()
     # single-sample products are small: one BLAS thread per request thread, no oversubscription
@@ -67,7 +69,7 @@ def serve(runs_dir: Path, host: str, port: int, open_browser: bool, lang: str | 
         try:
             uvicorn.Server(config).run(sockets=[listener])
         except KeyboardInterrupt:  # Ctrl-C: uvicorn has shut down cleanly, trainings stopped
-            click.echo("Stopped.")
+            click.echo(_("Stopped."))
         finally:
             listener.close()
 
@@ -83,8 +85,9 @@ def _bind(host: str, port: int) -> socket.socket:
         listener.bind((host, port))
     except OSError as error:
         listener.close()
-        raise ConfigError(f"cannot listen on {host}:{port} ({error.strerror}); choose another "
-                          "--port or --host") from None
+        raise ConfigError(Message("cannot listen on {host}:{port} ({error}); choose another "
+                                  "--port or --host", host=host, port=port,
+                                  error=error.strerror)) from None
     listener.listen(128)
     listener.set_inheritable(True)
     return listener

@@ -30,7 +30,7 @@ from digitlab.studies.executors import EXECUTORS
               help=N_("The lab report's scale (all training images, 10 epochs, 20 for the epochs "
                    "study, finer grids) instead of the quick grid."))
 @click.option("--workers", type=click.IntRange(min=1), default=None,
-              show_default="the CPUs available",
+              show_default=N_("the CPUs available"),
               help=N_("Trials run at once (one BLAS thread each)."))
 @dataset_options
 @click.option("--out", "out_dir", required=True, metavar="DIR",

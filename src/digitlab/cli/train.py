@@ -22,10 +22,10 @@ from digitlab.calibration import calibration_summary
 from digitlab.checks import not_a_number
 from digitlab.cli.common import dataset_options, explicit_dataset, output_options
 from digitlab.cli.evaluate import format_evaluation
-from digitlab.cli.help import TranslatedCommand, _, ngettext, translated
+from digitlab.cli.help import TranslatedCommand, _, ngettext, translated, with_values
 from digitlab.config import PRESETS, TrainConfig, parse_hidden, parse_rates
 from digitlab.data import load_run_dataset
-from digitlab.errors import ConfigError, RunExistsError
+from digitlab.errors import ConfigError, Message, RunExistsError
 from digitlab.i18n import N_, number, percent, significant
 from digitlab.model_summary import summary_table
 from digitlab.modelio import MODEL_FILE
@@ -97,8 +97,9 @@ def _preset_default(field: str) -> str:
     """The text shown as a flag's default: each preset's value."""
     values = {name: shown_value(getattr(c, field)) for name, c in PRESETS.items()}
     if len(set(values.values())) == 1:
-        return f"{next(iter(values.values()))} in every preset"
-    return "from the preset: " + ", ".join(f"{v} ({name})" for name, v in values.items())
+        return with_values(N_("{value} in every preset"), value=next(iter(values.values())))
+    return with_values(N_("from the preset: {values}"), values=", ".join(
+        f"{v} ({name})" for name, v in values.items()))
 
 
 def field_flag(field: dataclasses.Field) -> Callable[[Callable], Callable]:
@@ -140,18 +141,19 @@ class GroupedHelpCommand(TranslatedCommand):
 
 @click.command(name="train", cls=GroupedHelpCommand)
 @click.option("--preset", "preset_name", default=None, show_default="assignment",
-              help=f"Starting configuration: {', '.join(PRESETS)}.")
+              help=with_values(N_("Starting configuration: {presets}."),
+                               presets=", ".join(PRESETS)))
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
-              show_default="none",
+              show_default=N_("none"),
               help=N_("TOML file of config fields (top level or a [train] table); overrides the "
                    "preset."))
 @dataset_options
 @config_overrides
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              metavar="RUN_DIR", show_default="required unless --resume RUN_DIR",
+              metavar="RUN_DIR", show_default=N_("required unless --resume RUN_DIR"),
               help=N_("Run folder: model.npz, config.json, history, curves.png, evaluation.json."))
 @click.option("--resume", "resume", is_flag=False, flag_value="", default=None,
-              metavar="[RUN_DIR]", show_default="off",
+              metavar="[RUN_DIR]", show_default=N_("off"),
               help=N_("Continue the run in RUN_DIR (or in --out) from its last completed epoch; "
                    "only --epochs (and --engine) may change."))
 @click.option("--overwrite", is_flag=True, default=False, show_default=True,
@@ -160,7 +162,7 @@ class GroupedHelpCommand(TranslatedCommand):
               help=N_("Print the engine, kernels and threads the run would train on, and why, in "
                    "one line; train nothing."))
 @click.option("--log-to", "log_to", multiple=True, metavar="tensorboard|mlflow",
-              show_default="none",
+              show_default=N_("none"),
               help=N_("Also log the run to TensorBoard event files (RUN_DIR/tensorboard) or "
                       "MLflow (RUN_DIR/mlruns, or --mlflow-uri); repeat it or give both "
                       "comma-separated. Needs: pip install 'digitlab[tracking]'."))
@@ -168,7 +170,7 @@ class GroupedHelpCommand(TranslatedCommand):
               show_default="RUN_DIR/mlruns",
               help=N_("MLflow tracking URI for --log-to mlflow (a folder, file:, http(s)://, "
                       "sqlite:///...)."))
-@output_options("No summary, progress bar or per-epoch lines; only the final result.")
+@output_options(N_("No summary, progress bar or per-epoch lines; only the final result."))
 def train_command(out: Path | None, resume: str | None, explain_engine: bool,
                   **options: Any) -> None:
     """Train a network and save it, with its history and curves, into a run folder.
@@ -247,10 +249,12 @@ def _run_dir(out: Path | None, resume: str | None) -> tuple[Path, bool]:
     """The run folder and whether the run is resumed, from --out and --resume [RUN_DIR]."""
     if resume:  # --resume RUN_DIR
         if out is not None and Path(out).resolve() != Path(resume).resolve():
-            raise ConfigError(f"--resume {resume} and --out {out} name different run folders")
+            raise ConfigError(Message("--resume {resume} and --out {out} name different run "
+                                      "folders", resume=resume, out=out))
         return Path(resume), True
     if out is None:
-        raise ConfigError("give the run folder with --out RUN_DIR (or --resume RUN_DIR)")
+        raise ConfigError(Message("give the run folder with --out RUN_DIR (or --resume "
+                                  "RUN_DIR)"))
     return Path(out), resume is not None
 
 

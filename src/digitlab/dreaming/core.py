@@ -68,9 +68,12 @@ from digitlab.dreaming.priors import (
 )
 from digitlab.dreaming.results import DreamResult, TurnResult
 from digitlab.errors import ConfigError, DreamDiverged
+from digitlab.i18n import domain
 from digitlab.nn.losses import Loss, get_loss
 from digitlab.nn.network import MLP
 from digitlab.shapes import N_CLASSES
+
+_report = domain("report")  # the progress bar's words
 
 
 # ---------------------------------------------------------------------------------- objective
@@ -318,8 +321,8 @@ def _run(
     active = ~converged
     persisted_from: list[int | None] = [None] * batch
 
-    bar = tqdm(total=options.steps, desc="dreaming", unit="step", disable=not progress,
-               leave=False, dynamic_ncols=True, mininterval=0.25)
+    bar = tqdm(total=options.steps, desc=_report.pgettext("progress", "dreaming"), unit="step",
+               disable=not progress, leave=False, dynamic_ncols=True, mininterval=0.25)
     for step in range(options.steps):
         if not active.any():
             break
