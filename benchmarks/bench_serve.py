@@ -132,6 +132,15 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def server_timing(response: http.client.HTTPResponse) -> tuple[float, int]:
+    """The server's time (ms) from its ``Server-Timing`` header (``app;dur=MS``) and the rows
+    of the forward pass that answered (``batch;desc=B``; 0 when not given)."""
+    entries = dict(entry.strip().split(";", 1) for entry in
+                   (response.getheader("server-timing") or "").split(","))
+    return (float(entries["app"].removeprefix("dur=")),
+            int(entries.get("batch", "desc=0").removeprefix("desc=")))
+
+
 def sequential(port: int, path: str, body: bytes) -> tuple[float, float]:
     """Median server time and median round trip (ms) of one client's requests."""
     server_ms, round_trip_ms = [], []
@@ -143,8 +152,7 @@ def sequential(port: int, path: str, body: bytes) -> tuple[float, float]:
             round_trip_ms.append((time.perf_counter() - start) * 1000)
             if response.status != 200:
                 raise SystemExit(f"POST {path}: HTTP {response.status}")
-            timing = response.getheader("server-timing")
-            server_ms.append(float(timing.split("dur=")[1]))
+            server_ms.append(server_timing(response)[0])
     finally:
         client.close()
     return statistics.median(server_ms), statistics.median(round_trip_ms)
@@ -155,6 +163,8 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
     """``clients`` threads sending ``requests`` in all: latency percentiles, throughput, the
     server's CPU time per request and the load average after."""
     latencies: list[float] = []
+    server_ms: list[float] = []  # the server's own time of each answer (Server-Timing)
+    rows: list[int] = []  # the rows of the forward pass that answered each
     errors = [0]
     lock = threading.Lock()
     share = [requests // clients + (i < requests % clients) for i in range(clients)]
@@ -164,7 +174,8 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
         for _ in range(count):
             start = time.perf_counter()
             try:
-                ok = client.post().status == 200
+                response = client.post()
+                ok = response.status == 200
             except (OSError, http.client.HTTPException):
                 client.close()  # a new connection for the next request
                 ok = False
@@ -172,6 +183,10 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
             with lock:
                 latencies.append(elapsed)
                 errors[0] += not ok
+                if ok:
+                    server, batch = server_timing(response)
+                    server_ms.append(server)
+                    rows.append(batch)
         client.close()
 
     threads = [threading.Thread(target=client_thread, args=(n,)) for n in share]
@@ -188,13 +203,18 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
     return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
             "p99": percentile(latencies, 99), "throughput": len(latencies) / seconds,
             "errors": errors[0], "n": len(latencies), "cpu_ms": cpu_ms,
+            "server_p95": percentile(server_ms, 95) if server_ms else float("nan"),
+            "rows": statistics.mean(rows) if rows else float("nan"),
             "load": load_average()}
 
 
 def show(title: str, result: dict[str, float]) -> None:
+    rows = result["rows"]  # 0: a server that does not say
+    passes = f"passes of {rows:.1f} rows (mean over requests), " if rows > 0 else ""
     print(f"{title}: {result['n']} requests, p50 {result['p50']:.1f} ms, p95 "
           f"{result['p95']:.1f} ms, p99 {result['p99']:.1f} ms, {result['throughput']:.0f} "
           f"requests/s, {result['errors']} errors, server CPU {result['cpu_ms']:.2f} ms/request, "
+          f"server's own p95 {result['server_p95']:.1f} ms, {passes}"
           f"load average {result['load']:.2f}", flush=True)
 
 

@@ -148,7 +148,8 @@ def answer_predictions(registry: ModelRegistry,
     2. per model, the images stacked (B, 784) and read in one pass (:func:`explain.read`:
        preprocessing, then the calibrated probabilities (B, 10));
     3. each answer explained (:func:`explain.answer` with its row of probabilities) and
-       written as JSON.
+       written as JSON, with the rows of its pass in a ``Server-Timing`` entry
+       (``batch;desc=B``).
     """
     answers: list[Any] = [None] * len(predictions)
     models: list[LoadedModel | None] = [None] * len(predictions)
@@ -177,6 +178,8 @@ def answer_predictions(registry: ModelRegistry,
                 answers[i] = predictions[i].context.run(_respond, model, predictions[i], row)
             except Exception as error:  # noqa: BLE001
                 answers[i] = error
+            else:  # how many rows the forward pass read (benchmarks/bench_serve.py)
+                answers[i].headers.append("server-timing", f"batch;desc={len(indices)}")
     return answers
 
 
