@@ -25,7 +25,34 @@ each, since other work on the machine shares its cores.
         [--side 140] [--explain] [--no-training] [--runs DIR --model ID]
 
 The clients are threads of this process (http.client, one keep-alive connection each), so on a
-small machine they compete with the server for the cores; the figures are an upper bound.
+small machine they compete with the server for the cores; the figures are an upper bound. Beside
+the client's figures each line gives the server's own p95 (its ``Server-Timing``: from the
+request reaching the application to the answer leaving it) and the rows of the forward passes
+that answered (``batch;desc=B``, mean over requests). Eight client processes instead of threads
+did not lower the figures (p95 with threads 19–24 ms, with processes 22–30 ms for the earlier
+server; 18–23 and 21–26 ms for the present one; load average about 5), and the server's own p95
+is 2–4 ms below the client's: the clients' own queueing is a small part of the figures.
+
+Measured on the 2-core machine (shared: other work ran beside it throughout; the load average
+includes this benchmark's own two processes), ``--repeat 3``, medians of three, the earlier
+server (a thread per request, concurrent rows batched by whichever request came first) and the
+present one (one thread answering every waiting prediction in one pass) run alternately:
+
+    8 clients, --no-training      p50 ms  p95 ms  requests/s  server CPU ms/request  load
+      thread per request           12.8    20.6      595           1.54            2.8
+      one answering thread          9.1    12.2      813           1.09            2.9
+      thread per request           14.0    22.5      547           1.68            3.5
+      one answering thread          9.0    13.1      818           1.07            3.5
+      thread per request           13.8    22.3      553           1.64            3.9
+      one answering thread          9.4    12.1      816           1.09            3.9
+    8 clients during a training
+      thread per request           14.6    26.9      486           1.67            4.0
+      one answering thread         12.7    23.4      568           1.21            4.6
+
+(one client: a median server time of 1.5–1.9 ms either way.) The passes held 7.6 rows on
+average (of 8 possible). On a busier machine (load 3–4, other trainings on both cores) the same
+alternation gave p95 27–30 ms against 18–31 ms: the server is then short of CPU time, which
+only less work per request helps; at a load of 1.8–2.4, 26–30 ms against 14–18 ms.
 """
 
 from __future__ import annotations
