@@ -25,7 +25,34 @@ each, since other work on the machine shares its cores.
         [--side 140] [--explain] [--no-training] [--runs DIR --model ID]
 
 The clients are threads of this process (http.client, one keep-alive connection each), so on a
-small machine they compete with the server for the cores; the figures are an upper bound.
+small machine they compete with the server for the cores; the figures are an upper bound. Beside
+the client's figures each line gives the server's own p95 (its ``Server-Timing``: from the
+request reaching the application to the answer leaving it) and the rows of the forward passes
+that answered (``batch;desc=B``, mean over requests). Eight client processes instead of threads
+did not lower the figures (p95 with threads 19–24 ms, with processes 22–30 ms for the earlier
+server; 18–23 and 21–26 ms for the present one; load average about 5), and the server's own p95
+is 2–4 ms below the client's: the clients' own queueing is a small part of the figures.
+
+Measured on the 2-core machine (shared: other work ran beside it throughout; the load average
+includes this benchmark's own two processes), ``--repeat 3``, medians of three, the earlier
+server (a thread per request, concurrent rows batched by whichever request came first) and the
+present one (one thread answering every waiting prediction in one pass) run alternately:
+
+    8 clients, --no-training      p50 ms  p95 ms  requests/s  server CPU ms/request  load
+      thread per request           12.8    20.6      595           1.54            2.8
+      one answering thread          9.1    12.2      813           1.09            2.9
+      thread per request           14.0    22.5      547           1.68            3.5
+      one answering thread          9.0    13.1      818           1.07            3.5
+      thread per request           13.8    22.3      553           1.64            3.9
+      one answering thread          9.4    12.1      816           1.09            3.9
+    8 clients during a training
+      thread per request           14.6    26.9      486           1.67            4.0
+      one answering thread         12.7    23.4      568           1.21            4.6
+
+(one client: a median server time of 1.5–1.9 ms either way.) The passes held 7.6 rows on
+average (of 8 possible). On a busier machine (load 3–4, other trainings on both cores) the same
+alternation gave p95 27–30 ms against 18–31 ms: the server is then short of CPU time, which
+only less work per request helps; at a load of 1.8–2.4, 26–30 ms against 14–18 ms.
 """
 
 from __future__ import annotations
@@ -132,6 +159,15 @@ def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(values), q))
 
 
+def server_timing(response: http.client.HTTPResponse) -> tuple[float, int]:
+    """The server's time (ms) from its ``Server-Timing`` header (``app;dur=MS``) and the rows
+    of the forward pass that answered (``batch;desc=B``; 0 when not given)."""
+    entries = dict(entry.strip().split(";", 1) for entry in
+                   (response.getheader("server-timing") or "").split(","))
+    return (float(entries["app"].removeprefix("dur=")),
+            int(entries.get("batch", "desc=0").removeprefix("desc=")))
+
+
 def sequential(port: int, path: str, body: bytes) -> tuple[float, float]:
     """Median server time and median round trip (ms) of one client's requests."""
     server_ms, round_trip_ms = [], []
@@ -143,8 +179,7 @@ def sequential(port: int, path: str, body: bytes) -> tuple[float, float]:
             round_trip_ms.append((time.perf_counter() - start) * 1000)
             if response.status != 200:
                 raise SystemExit(f"POST {path}: HTTP {response.status}")
-            timing = response.getheader("server-timing")
-            server_ms.append(float(timing.split("dur=")[1]))
+            server_ms.append(server_timing(response)[0])
     finally:
         client.close()
     return statistics.median(server_ms), statistics.median(round_trip_ms)
@@ -155,6 +190,8 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
     """``clients`` threads sending ``requests`` in all: latency percentiles, throughput, the
     server's CPU time per request and the load average after."""
     latencies: list[float] = []
+    server_ms: list[float] = []  # the server's own time of each answer (Server-Timing)
+    rows: list[int] = []  # the rows of the forward pass that answered each
     errors = [0]
     lock = threading.Lock()
     share = [requests // clients + (i < requests % clients) for i in range(clients)]
@@ -164,7 +201,8 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
         for _ in range(count):
             start = time.perf_counter()
             try:
-                ok = client.post().status == 200
+                response = client.post()
+                ok = response.status == 200
             except (OSError, http.client.HTTPException):
                 client.close()  # a new connection for the next request
                 ok = False
@@ -172,6 +210,10 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
             with lock:
                 latencies.append(elapsed)
                 errors[0] += not ok
+                if ok:
+                    server, batch = server_timing(response)
+                    server_ms.append(server)
+                    rows.append(batch)
         client.close()
 
     threads = [threading.Thread(target=client_thread, args=(n,)) for n in share]
@@ -188,13 +230,18 @@ def concurrent(port: int, path: str, body: bytes, clients: int, requests: int,
     return {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95),
             "p99": percentile(latencies, 99), "throughput": len(latencies) / seconds,
             "errors": errors[0], "n": len(latencies), "cpu_ms": cpu_ms,
+            "server_p95": percentile(server_ms, 95) if server_ms else float("nan"),
+            "rows": statistics.mean(rows) if rows else float("nan"),
             "load": load_average()}
 
 
 def show(title: str, result: dict[str, float]) -> None:
+    rows = result["rows"]  # 0: a server that does not say
+    passes = f"passes of {rows:.1f} rows (mean over requests), " if rows > 0 else ""
     print(f"{title}: {result['n']} requests, p50 {result['p50']:.1f} ms, p95 "
           f"{result['p95']:.1f} ms, p99 {result['p99']:.1f} ms, {result['throughput']:.0f} "
           f"requests/s, {result['errors']} errors, server CPU {result['cpu_ms']:.2f} ms/request, "
+          f"server's own p95 {result['server_p95']:.1f} ms, {passes}"
           f"load average {result['load']:.2f}", flush=True)
 
 

@@ -683,12 +683,19 @@ def _accessibility_problems(driver) -> list[tuple[str, list]]:
     return [(v["id"], [n["target"] for n in v["nodes"]]) for v in found["violations"]]
 
 
+#: whether each set of bars on Draw shows probabilities: [the network's, the second network's]
+BARS_FILLED = ("return ['bars', 'compare-bars'].map((id) => [...document.getElementById(id)"
+               ".querySelectorAll('.bar-value')].every((v) => v.textContent.trim() !== ''))")
+
+
 def _every_tab_fits(driver, shots: Path, name: str, audit: bool = False) -> None:
     """Each tab shown in turn: the page never scrolls sideways; a screenshot of each; with
     ``audit``, no accessibility problem on any tab (every details open, the quiz answered)."""
     for tab in TABS:
         driver.find_element("id", f"tab-{tab}").click()
         wait_for(driver, f"return !document.querySelector('[data-testid=panel-{tab}]').hidden")
+        if tab == "draw" and by_testid(driver, "compare-model").get_attribute("value"):
+            wait_for(driver, f"return {BARS_FILLED.removeprefix('return ')}.every(Boolean)")
         if tab == "models":  # the curves of the network shown
             wait_for(driver, "return document.querySelector('#model-detail').dataset.shown")
         if tab == "quiz":  # the panel's first question
@@ -767,6 +774,8 @@ def test_every_tab_fits_a_laptop_a_tablet_and_a_phone(screen, tmp_path):
             page.execute_script("window.digitlab.lab.refreshModels()")
             wait_for(page, "return document.querySelector('[data-testid=compare-model]')"
                            ".options.length > 1")
+            # the second network chosen again by itself: the drawing is asked of it too
+            wait_for(page, f"return {BARS_FILLED.removeprefix('return ')}.every(Boolean)")
         _every_tab_fits(page, tmp_path, name, audit=name == "laptop")
 
 

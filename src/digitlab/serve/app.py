@@ -1,7 +1,9 @@
 """The FastAPI application of ``digitlab serve`` (the endpoints of docs/serve-api.md).
 
 Endpoints read and check what the client sent here, then hand the numerical work to a thread
-(:func:`run_in_threadpool`), so the event loop keeps answering during trainings and dreams.
+(:func:`run_in_threadpool`), so the event loop keeps answering during trainings and dreams;
+predictions go to a thread of their own that answers every waiting one in one pass
+(:mod:`digitlab.serve.batching`).
 Nothing changes state on GET. The page itself is served from the package's ``static/`` folder,
 in the language of the request (:mod:`digitlab.serve.language`).
 """
@@ -23,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 
 from digitlab import __version__, i18n
 from digitlab.config import LAB_FIELDS, PRESETS
-from digitlab.serve import dreams, explain, inputs, language, mine, probes, quiz
+from digitlab.serve import batching, dreams, inputs, language, mine, probes, quiz
 from digitlab.serve.errors import ApiError, install_error_handlers
 from digitlab.serve.language import _
 from digitlab.serve.models import ModelRegistry
@@ -61,10 +63,14 @@ def create_app(runs_dir: str | Path = "runs", *, host: str = "127.0.0.1",
             yield
         finally:
             await run_in_threadpool(jobs.shutdown)  # nothing is left running
+            await run_in_threadpool(app.state.predictions.stop)
 
     app = FastAPI(title="digitlab", version=__version__, docs_url=None, redoc_url=None,
                   openapi_url=None, lifespan=lifespan)
     app.state.registry, app.state.jobs, app.state.language = registry, jobs, lang
+    app.state.predictions = batching.BatchWorker(
+        lambda predictions: batching.answer_predictions(registry, predictions),
+        name="digitlab-predict")
     install_error_handlers(app)
     app.add_middleware(ServerTiming)
     app.add_middleware(SecurityHeaders)
@@ -160,33 +166,38 @@ def _add_model_routes(app: FastAPI, registry: ModelRegistry) -> None:
 
 
 def _add_predict_routes(app: FastAPI, registry: ModelRegistry) -> None:
+    """Checked on the event loop, answered by the predictions' own thread
+    (:mod:`digitlab.serve.batching`), every waiting request in one pass."""
+    worker = app.state.predictions
+
     @app.post("/api/predict")
     async def predict(request: Request, model: str | None = None,
                       explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await request.body()
         inputs.check_image_bytes(body, request.headers.get("content-type"))
-
-        def work() -> JSONResponse:
-            loaded = registry.load(model)
-            image = inputs.prepare_uploaded_image(body)
-            return JSONResponse({"model": loaded.entry.id,
-                                 **_answer(loaded, image, explain, layers)})
-
-        return await run_in_threadpool(work)
+        question = batching.Prediction(model, explain=_flag(explain, "explain"),
+                                       layers=_flag(layers, "layers"))
+        if inputs.small_png(body):
+            question.upload = body  # decoded by the worker: a page's drawing, a few kB
+        else:  # a photo, or a large PNG: decoded aside so that drawings do not wait for it
+            question.image = await run_in_threadpool(inputs.prepare_uploaded_image, body)
+        return await worker(question)
 
     @app.post("/api/predict-prepared")
     async def predict_prepared(request: Request, model: str | None = None,
                                explain: int = 0, layers: int = 0) -> JSONResponse:
         body = await read_json(request)
         inputs.unknown_fields(body, ("image",))
-        image = inputs.image_field(body)
+        return await worker(batching.Prediction(
+            model, image=inputs.image_field(body), explain=_flag(explain, "explain"),
+            layers=_flag(layers, "layers")))
 
-        def work() -> JSONResponse:
-            loaded = registry.load(model)
-            return JSONResponse({"model": loaded.entry.id,
-                                 **_answer(loaded, image, explain, layers)})
 
-        return await run_in_threadpool(work)
+def _flag(value: int, name: str) -> bool:
+    if value not in (0, 1):
+        raise ApiError(422, _("{name!r} must be 0 or 1, got {value}").format(
+            name=name, value=value))
+    return bool(value)
 
 
 def _add_training_routes(app: FastAPI, jobs: TrainingManager) -> None:
@@ -344,18 +355,6 @@ def _add_my_digit_routes(app: FastAPI, registry: ModelRegistry, digits: mine.MyD
                                          done, digits.folder, epochs)
 
         return JSONResponse(await run_in_threadpool(work), status_code=202)
-
-
-def _answer(loaded, image, explain_flag: int, layers_flag: int = 0) -> dict[str, Any]:
-    for name, flag in (("explain", explain_flag), ("layers", layers_flag)):
-        if flag not in (0, 1):
-            raise ApiError(422, _("{name!r} must be 0 or 1, got {value}").format(
-                name=name, value=flag))
-    single = not loaded.is_ensemble  # an ensemble has no one network's gradient and units
-    return explain.answer(loaded.network, image, explain=bool(explain_flag) and single,
-                          preprocessing=loaded.preprocessing, calibration=loaded.calibration,
-                          layers=bool(layers_flag) and single,
-                          probabilities=loaded.probabilities(image))
 
 
 def _training(app: FastAPI) -> bool:

@@ -144,7 +144,7 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     false); the saliency stays that of the network's own
     log p_k. With ``layers``, every hidden layer's outputs and the strongest connections into
     the answer (:func:`layer_outputs`). ``probabilities`` (10,): those of :func:`read` for
-    this image when already computed (with other images, by the lab's batcher)."""
+    this image when already computed (with other images, in one pass: serve/batching.py)."""
     image = np.asarray(image).reshape(-1)  # (784,)
     if probabilities is None:
         probabilities = read(network, image.reshape(1, -1), preprocessing, calibration)[0]

@@ -41,6 +41,20 @@ def check_image_bytes(body: bytes, content_type: str | None) -> None:
             media=media))
 
 
+#: a PNG of at most this many pixels (by its header) is decoded by the predictions' own thread
+#: (the page's drawing is 140 × 140); larger ones and JPEGs are decoded aside
+SMALL_PNG_PIXELS = 512 * 512
+
+
+def small_png(body: bytes) -> bool:
+    """Whether ``body`` is a PNG whose header (IHDR: width, height at bytes 16–24) says it
+    has at most :data:`SMALL_PNG_PIXELS` pixels (quick to decode; a bad PNG fails later)."""
+    if not body.startswith(IMAGE_TYPES["image/png"]) or body[12:16] != b"IHDR":
+        return False
+    width, height = int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+    return width * height <= SMALL_PNG_PIXELS
+
+
 #: uploads decoded at once: a small PNG may decode to a few hundred MB (25 million 16-bit RGBA
 #: pixels), so concurrent requests wait for one another rather than add up
 MAX_DECODES = 2

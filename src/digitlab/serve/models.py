@@ -32,9 +32,7 @@ from digitlab.loading import load_any
 from digitlab.modelio import MODEL_FILE, SavedModel, check_digit_shape, load_model, read_metadata
 from digitlab.nn.network import MLP
 from digitlab.runfiles import EVALUATION_FILE
-from digitlab.serve.batching import Batcher
 from digitlab.serve.errors import ApiError
-from digitlab.serve.explain import read
 from digitlab.serve.language import _
 
 #: folders not searched for runs (a report's cache keeps its own copies of runs)
@@ -164,17 +162,6 @@ class LoadedModel:
     saved: SavedModel
     test: dict[str, np.ndarray] | None = None  # images, labels, probabilities (cached)
     lock: threading.Lock = field(default_factory=threading.Lock)
-    batcher: Batcher = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.batcher = Batcher(lambda images: read(self.network, images, self.preprocessing,
-                                                   self.calibration))
-
-    def probabilities(self, image: np.ndarray) -> np.ndarray:
-        """The probabilities (10,) of one prepared image (784,), as :func:`explain.read
-        <digitlab.serve.explain.read>` gives them, computed in one pass with the images other
-        requests ask this network about at the same time (:mod:`digitlab.serve.batching`)."""
-        return self.batcher(np.asarray(image).reshape(-1))
 
     @property
     def network(self):

@@ -306,7 +306,7 @@ export function setupDraw() {
     else if (!compareTouched && others.length) select.value = contrastFor(lab.model(lab.active), others);
     select.disabled = others.length === 0;
     select.hidden = others.length === 0; // nothing to choose: the note says why
-    if (chosen && select.value !== chosen) { // the second network is gone (or replaced)
+    if (select.value !== chosen) { // the second network is gone, replaced or new: ask again
       showCompare(null);
       if (!pad.isEmpty) changed(false);
     }
