@@ -235,3 +235,18 @@ def test_a_dream_of_a_calibrated_model_shows_calibrated_probabilities(client, ru
     image = np.asarray([done["image"]], dtype=np.float32)
     expected = load_model(runs / "picky").model.probabilities(image)[0]
     np.testing.assert_allclose(done["probabilities"], expected, rtol=1e-3, atol=1e-4)
+
+
+def test_the_probes_draw_the_networks_own_threshold_and_use_both_tests(client, honest):
+    run, _ = honest
+    saved = load_model(run)
+    calibration = saved.calibration
+    assert calibration.hidden is not None  # outlier exposure: the hidden-layer test is fitted
+    probe = client.get("/api/nondigits/letters?model=honest&n=8").json()
+    assert probe["reference"]["threshold"] == pytest.approx(calibration.threshold)
+    assert probe["reference"]["hidden_test"] is True
+    images = np.asarray(probe["images"], dtype=np.float32)
+    expected = saved.model.is_digit(images)
+    assert [a["is_digit"] for a in probe["answers"]] == expected.tolist()
+    plain = client.get("/api/nondigits/letters?model=plain&n=8").json()["reference"]
+    assert plain["hidden_test"] is False and plain["threshold"] is not None

@@ -76,11 +76,18 @@ def real_scores(model: LoadedModel) -> np.ndarray:
 
 
 def reference(model: LoadedModel) -> dict[str, Any]:
+    """The real test digits' scores (at most :data:`REFERENCE_POINTS` quantiles) and the
+    threshold drawn among them: the model's own "not a digit" threshold where its calibration
+    has one (``hidden_test``: its first hidden layer decides too), else the score below which
+    :data:`THRESHOLD_PERCENTILE` % of the real digits fall."""
     scores = real_scores(model)
     shown = scores if len(scores) <= REFERENCE_POINTS else \
         np.quantile(scores, np.linspace(0.0, 1.0, REFERENCE_POINTS))
+    own = None if model.calibration is None else model.calibration.threshold
     return {"real_digit_scores": shown.tolist(),
-            "threshold": float(np.percentile(scores, THRESHOLD_PERCENTILE)),
+            "threshold": float(np.percentile(scores, THRESHOLD_PERCENTILE)) if own is None
+            else float(own),
+            "hidden_test": own is not None and model.calibration.hidden is not None,
             "score_name": _(SCORE_NAME), "n": int(len(scores))}
 
 
