@@ -815,18 +815,20 @@ def honesty_section(ctx: Context, r: dict[str, Any]) -> Section:
                   for k in r.get("outlier_kinds") or TRAINING_KINDS]
     relations = "; ".join(_(RELATION_INTROS[rel]).format(kinds=listed(_titles(r, rel)))
                           for rel in RELATIONS if _titles(r, rel))
+    held_share = max((n.get("config", {}).get("calibration_fraction") or 0.0)
+                     for n in nets.values()) or 0.1
     intro = [_(
         "Every network so far answers every input with a digit. Four networks, trained on the "
         "same digits and tested on the same held-out ones: plain (the 'best' preset's recipe), "
         "robust (half of every batch replaced by an L2 projected-gradient attack of radius "
-        "1.5, {steps}), calibrated (plain with a tenth of the training digits held out to fit a "
+        "1.5, {steps}), calibrated (plain with {share} of the training digits held out to fit a "
         "temperature T) and honest (robust, plus outlier exposure — half a batch more of images "
         "that are not digits, taught to answer with the uniform distribution — and the same "
         "calibration). Outlier exposure trained on {outliers}. Of the report's non-digit "
         "kinds, {relations}. Letters are never trained on; the Fashion-MNIST images shown are "
         "its test images, never trained on either, but of the same kind as its training "
         "images.").format(steps=steps_count(r["attack_steps"]), outliers=listed(trained_on),
-                          relations=relations)]
+                          relations=relations, share=pct(held_share, 0))]
     if "rotated_180" in kinds:
         intro.append(_("Of the digits rotated 180°, only the 2, 3, 4, 5 and 7 are judged: upside "
                        "down a 0, 1 or 8 is itself, and a 6 and a 9 swap."))

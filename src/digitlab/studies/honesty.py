@@ -3,8 +3,8 @@
 - ``plain``: the ``best`` preset's recipe;
 - ``robust``: the same, half of every batch replaced by its L2 PGD adversarial version (the
   ``robust`` preset);
-- ``calibrated``: ``plain`` with a tenth of the training digits held out to fit a temperature
-  (``calibration_fraction`` 0.1);
+- ``calibrated``: ``plain`` with the honest preset's share of the training digits held out to
+  fit a temperature (its ``calibration_fraction``);
 - ``honest``: ``robust`` with outlier exposure and the same calibration (the ``honest`` preset).
 
 Each network is measured on the held-out test digits — accuracy and the expected calibration
@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.config import preset
 from digitlab.formatting import FigureSpec, to_json
 from digitlab.i18n import N_, domain
 
@@ -48,7 +49,7 @@ NETWORK_NAMES = {"plain": N_("plain"), "robust": N_("robust"), "calibrated": N_(
 RECIPES: dict[str, tuple[str, dict[str, Any]]] = {
     "plain": ("best", {}),
     "robust": ("robust", {}),
-    "calibrated": ("best", {"calibration_fraction": 0.1}),
+    "calibrated": ("best", {"calibration_fraction": preset("honest").calibration_fraction}),
     "honest": ("honest", {}),
 }
 #: the networks that dream side by side
