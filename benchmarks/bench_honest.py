@@ -11,7 +11,9 @@ one network is trained and measured:
   where the recipe calibrates) on the held-out digits;
 - median top probability on every non-digit kind never trained on (``KIND_RELATION``'s "unseen"
   kinds, letters included) and on Fashion-MNIST's test images, and the share of each answered
-  "not a digit" where the recipe fits a threshold;
+  "not a digit" where the recipe fits a threshold (by the model's two tests, and, for
+  comparison, by the top probability alone at the threshold that passes 95 % of the
+  calibration digits by itself);
 - AUROC of the held-out digits against Fashion-MNIST's test images, the top probability as the
   score;
 - letter by letter (A–Z in the regular font): how many the network reads as a digit at least
@@ -72,7 +74,12 @@ import numpy as np
 
 from digitlab.analysis.nondigits import KINDS, load_fashion_images, make_nondigit_sets
 from digitlab.analysis.ood import auroc
-from digitlab.calibration import N_BINS, expected_calibration_error
+from digitlab.calibration import (
+    N_BINS,
+    calibration_split,
+    digit_threshold,
+    expected_calibration_error,
+)
 from digitlab.config import ATTACK_FIELDS, TrainConfig, parse_hidden, preset
 from digitlab.data import load_run_dataset
 from digitlab.data.outliers import UNSEEN_KINDS
@@ -150,6 +157,14 @@ def top(probabilities: np.ndarray) -> np.ndarray:
     return np.asarray(probabilities, dtype=np.float64).max(axis=1)
 
 
+def calibration_digits(config: TrainConfig, data: Any) -> np.ndarray:
+    """The training digits a run held out for its calibration (N, 784)."""
+    n = len(data.train.images)
+    _, held = calibration_split(n, config.calibration_fraction, config.data_seed,
+                                data.train.labels)
+    return data.train.images[held]
+
+
 def judge(network: Any, data: Any, options: DreamOptions, support: np.ndarray | None = None
           ) -> tuple[Any, np.ndarray]:
     """The judges' verdict on the dreams of 0–9 from black, and the dreams (10, 784)."""
@@ -169,6 +184,17 @@ def measure(result: Any, data: Any, nondigits: dict[str, np.ndarray],
     def rejected(images: np.ndarray) -> float | None:
         return float(np.mean(~model.is_digit(images))) if has_threshold else None
 
+    # the first test alone, as "not a digit" was decided before the hidden-layer test: the
+    # top probability's threshold that passes 95 % of the calibration digits by itself
+    top_only = None
+    if has_threshold and result.calibration.hidden is not None:
+        digits = calibration_digits(result.config, data)
+        top_only = digit_threshold(top(model.probabilities(digits)))
+
+    def rejected_top_only(images: np.ndarray) -> float | None:
+        return None if top_only is None else float(np.mean(
+            top(model.probabilities(images)) < top_only))
+
     epoch_seconds = [float(e["seconds"]) for e in result.history.epochs]
     row: dict[str, Any] = {
         "accuracy": float(result.evaluation.accuracy),
@@ -180,7 +206,8 @@ def measure(result: Any, data: Any, nondigits: dict[str, np.ndarray],
         else float(result.calibration.temperature),
         "threshold": float(result.calibration.threshold) if has_threshold else None,
         "digits_rejected": rejected(test.images),
-        "median_top": {}, "rejected": {},
+        "digits_rejected_top_only": rejected_top_only(test.images),
+        "median_top": {}, "rejected": {}, "rejected_top_only": {},
     }
     sets = dict(nondigits)
     if fashion is not None:
@@ -191,6 +218,7 @@ def measure(result: Any, data: Any, nondigits: dict[str, np.ndarray],
         row["median_top"][kind] = float(np.median(top(model.probabilities(images))))
         row["median_top_uncalibrated"][kind] = float(np.median(top(base.probabilities(images))))
         row["rejected"][kind] = rejected(images)
+        row["rejected_top_only"][kind] = rejected_top_only(images)
     row["fashion_auroc"] = (auroc(digit_top, top(model.probabilities(fashion)))
                             if fashion is not None else None)
     letter_top = top(model.probabilities(letter_images()))
@@ -274,8 +302,8 @@ def summarize(runs: list[dict[str, Any]], recipes: tuple[str, ...]) -> dict[str,
         entry: dict[str, Any] = {"seeds": [run["seed"] for run in rows]}
         for name in ("accuracy", "seconds", "seconds_floor", "ece", "fashion_auroc",
                      "dream_readable", "dream_median_cosine", "default_dream_readable",
-                     "default_dream_median_cosine", "digits_rejected", "letters_sure",
-                     "letters_unsure"):
+                     "default_dream_median_cosine", "digits_rejected",
+                     "digits_rejected_top_only", "letters_sure", "letters_unsure"):
             entry[name] = mean_spread([run[name] for run in rows])
         entry["time_ratio"] = mean_spread([run["seconds_floor"] / base_seconds[run["seed"]]
                                            for run in rows if run["seed"] in base_seconds])
@@ -286,6 +314,8 @@ def summarize(runs: list[dict[str, Any]], recipes: tuple[str, ...]) -> dict[str,
                                for k in kinds}
         entry["rejected"] = {k: mean_spread([run["rejected"][k] for run in rows])
                              for k in kinds}
+        entry["rejected_top_only"] = {k: mean_spread([run["rejected_top_only"][k]
+                                                      for run in rows]) for k in kinds}
         entry["median_top_uncalibrated"] = {
             k: mean_spread([run["median_top_uncalibrated"][k] for run in rows]) for k in kinds}
         unseen = [k for k in kinds if k in UNSEEN_KINDS]
@@ -350,6 +380,7 @@ def format_table(summary: dict[str, Any]) -> str:
            baseline=False)
     metric("ECE (15 bins) %", "ece", 100, target="ece")
     metric("digits answered 'not a digit'", "digits_rejected", 100, 1, " %")
+    metric("  by the top probability alone", "digits_rejected_top_only", 100, 1, " %")
     kinds = list(summary[recipes[0]]["median_top"])
     for kind in kinds:
         label = f"{KINDS[kind].title} (unseen)" if kind in KINDS else "Fashion-MNIST test"
@@ -361,6 +392,9 @@ def format_table(summary: dict[str, Any]) -> str:
         if any(summary[r]["rejected"][kind] is not None for r in recipes):
             add("    answered 'not a digit' %",
                 [_cell(summary[r]["rejected"][kind], 100, 1) for r in recipes])
+        if any(summary[r]["rejected_top_only"][kind] is not None for r in recipes):
+            add("      by the top probability alone %",
+                [_cell(summary[r]["rejected_top_only"][kind], 100, 1) for r in recipes])
     metric("letters A–Z read as a digit ≥ 90 % sure (of 26)", "letters_sure", digits=1)
     metric("letters A–Z read as a digit < 50 % sure (of 26)", "letters_unsure", digits=1)
     metric("worst unseen kind's median top p", "unseen_median_top",
