@@ -250,3 +250,29 @@ def test_the_probes_draw_the_networks_own_threshold_and_use_both_tests(client, h
     assert [a["is_digit"] for a in probe["answers"]] == expected.tolist()
     plain = client.get("/api/nondigits/letters?model=plain&n=8").json()["reference"]
     assert plain["hidden_test"] is False and plain["threshold"] is not None
+
+
+def test_predict_says_when_the_hidden_layer_test_turns_a_sure_answer_away(runs, tmp_path,
+                                                                         capsys):
+    """Sure enough by the threshold (0) but unlike any digit in the first hidden layer (a
+    Mahalanobis threshold no image reaches): "not a digit", and the line says why."""
+    from digitlab.calibration import Calibration, HiddenCheck
+    from digitlab.mahalanobis import ClassGaussians
+
+    network = MLP([784, 8, 10], ["tanh", "softmax"], bias=True, rng=np.random.default_rng(0))
+    calibration = Calibration(temperature=1.0, threshold=0.0, hidden=HiddenCheck(
+        ClassGaussians(np.zeros((10, 8)), np.eye(8)), threshold=1.0))
+    path = save_model(tmp_path / "strange.npz", network, config=TrainConfig(
+        hidden=[8], output_activation="softmax", loss="ce", bias=True, init="glorot"),
+        extra={"calibration": calibration.to_dict()}, extra_arrays=calibration.arrays())
+    code, out, err = run_cli(["predict", path, runs / "one.png"], capsys)
+    assert code == 0, err
+    assert "or where its first hidden layer sees no digit" in out.splitlines()[0]
+    p = load_model(path).model.probabilities(load_digit_images([runs / "one.png"]))[0]
+    digit = int(p.argmax())
+    assert out.splitlines()[2].endswith(
+        f"not a digit (top {digit} at {100 * p[digit]:.1f} %, but unlike any digit in its "
+        "first hidden layer)")
+    code, out, _ = run_cli(["predict", path, runs / "one.png", "--json"], capsys)
+    answer = json.loads(out)
+    assert answer["hidden_test"] is True and answer["predictions"][0]["is_digit"] is False

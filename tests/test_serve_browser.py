@@ -393,6 +393,7 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
         assert draw_seven(page) == "not a digit"
         assert "not-digit" in by_testid(page, "prediction").get_attribute("class")
         assert text(page, "prediction-sure").startswith("best guess ")
+        assert by_testid(page, "prediction").get_attribute("data-why") == "unsure"
         assert text(page, "prediction-calibration") == "calibrated (T = 5.00)"
         presets = wait_for(page, "const o = [...document.querySelectorAll('#train-preset option')]"
                                  ".map((o) => o.value); return o.includes('honest') && o;")
@@ -422,6 +423,31 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
                        ".some((f) => f.textContent === 'fooled')")  # the plain one, when asked
     finally:
         shutil.rmtree(picky)
+        _post(lab.url + "/api/models/active", {"id": "tiny"})
+
+
+def test_a_sure_answer_unlike_any_digit_inside_the_network_is_not_a_digit(page, lab, runs):
+    """The second test: a network whose first hidden layer sees no digit in anything (its
+    Mahalanobis threshold is out of reach) says "not a digit" however sure, and says why."""
+    from digitlab.calibration import Calibration, HiddenCheck
+    from digitlab.mahalanobis import ClassGaussians
+
+    saved = load_model(runs / "tiny")
+    width = saved.network.sizes[1]
+    calibration = Calibration(temperature=1.0, threshold=0.0, hidden=HiddenCheck(
+        ClassGaussians(np.zeros((10, width)), np.eye(width)), threshold=1.0))
+    strange = runs / "strange"
+    save_model(strange / "model.npz", saved.network, config=saved.config,
+               extra={"calibration": calibration.to_dict()}, extra_arrays=calibration.arrays())
+    try:
+        assert _post(lab.url + "/api/models/active", {"id": "strange"})[0] == 200
+        page.get(lab.url + "/")
+        wait_for(page, "return document.body.dataset.ready === '1'")
+        assert draw_seven(page) == "not a digit"
+        assert by_testid(page, "prediction").get_attribute("data-why") == "unlike"
+        assert text(page, "prediction-sure").endswith("but unlike any digit inside the network")
+    finally:
+        shutil.rmtree(strange)
         _post(lab.url + "/api/models/active", {"id": "tiny"})
 
 

@@ -7,7 +7,7 @@ import json
 import click
 
 from digitlab import api
-from digitlab.calibration import calibration_fields, calibration_summary
+from digitlab.calibration import Calibration, calibration_fields, calibration_summary
 from digitlab.cli.help import TranslatedCommand, _
 from digitlab.i18n import N_, number, percent
 from digitlab.shapes import N_CLASSES
@@ -52,6 +52,16 @@ def predict(model: str, images: tuple[str, ...], as_json: bool) -> None:
         line = (f"{path:<{width}}  {digit:>{digit_width}}  "
                 + " ".join(f"{number(p, 3):>5}" for p in row))
         if threshold is not None:
-            line += "  " + (str(digit) if digit_like else _("not a digit (top {top} at {p})")
-                            .format(top=digit, p=percent(row[digit])))
+            line += "  " + _answer(digit, bool(digit_like), float(row[digit]), calibration)
         click.echo(line)
+
+
+def _answer(digit: int, digit_like: bool, top: float, calibration: Calibration) -> str:
+    """The answer column: the digit, or "not a digit" and why — below the threshold, or sure
+    enough but unlike any digit in the network's first hidden layer (its second test)."""
+    if digit_like:
+        return str(digit)
+    if calibration.hidden is not None and top >= calibration.threshold:
+        return _("not a digit (top {top} at {p}, but unlike any digit in its first hidden "
+                 "layer)").format(top=digit, p=percent(top))
+    return _("not a digit (top {top} at {p})").format(top=digit, p=percent(top))

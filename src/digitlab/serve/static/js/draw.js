@@ -84,17 +84,22 @@ export function setupDraw() {
     lab.setDrawing({ prepared: answer.prepared, digit: answer.digit, probabilities: answer.probabilities });
   }
 
-  // The answer: the digit, or, below a calibrated network's threshold, "not a digit" with its
-  // best guess still named.
+  // The answer: the digit, or, where a calibrated network's tests fail, "not a digit" with its
+  // best guess still named, and why: too unsure (below its threshold), or sure enough but
+  // unlike any digit in its first hidden layer (its second test).
   function showDigit(digitId, sureId, answer) {
     const sure = () => chance(answer.probabilities[answer.digit]);
     const notDigit = answer.is_digit === false;
+    const unlike = notDigit && answer.hidden_test && answer.threshold != null
+      && answer.probabilities[answer.digit] >= answer.threshold;
     say($(digitId), () => (notDigit ? _("not a digit") : String(answer.digit)));
     $(digitId).classList.toggle("not-digit", notDigit);
     $(digitId).dataset.digit = String(answer.digit);
-    say($(sureId), () => (notDigit
-      ? _("best guess {guess}, {sure} sure", { guess: answer.digit, sure: sure() })
-      : _("{sure} sure", { sure: sure() })));
+    $(digitId).dataset.why = !notDigit ? "" : unlike ? "unlike" : "unsure";
+    say($(sureId), () => (!notDigit ? _("{sure} sure", { sure: sure() })
+      : unlike ? _("best guess {guess}, {sure} sure, but unlike any digit inside the network",
+        { guess: answer.digit, sure: sure() })
+        : _("best guess {guess}, only {sure} sure", { guess: answer.digit, sure: sure() })));
   }
 
   // Under the saliency map: what red pushes toward (the answer's digit, once there is one).
