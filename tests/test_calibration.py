@@ -443,6 +443,13 @@ def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_
     scores = loaded.gaussians.score(hidden_activations(network, queries))
     expected = (top >= calibration.threshold) & (scores >= loaded.threshold)
     np.testing.assert_array_equal(saved.model.is_digit(queries), expected)
+    # the probabilities shown: softmax(s / (T h)), h from how digit-like the hidden layer is
+    assert loaded.reference is not None and len(loaded.reference) == len(images)
+    logits, features = network.forward(queries).zs[-1], hidden_activations(network, queries)
+    np.testing.assert_allclose(
+        saved.model.probabilities(queries),
+        softmax(logits / loaded.flattening(features)[:, None], calibration.temperature),
+        rtol=1e-6, atol=1e-9)
     sure_but_strange = (top >= calibration.threshold) & (scores < loaded.threshold)
     assert sure_but_strange[200:].sum() > 0 and not saved.model.is_digit(queries)[
         200:][sure_but_strange[200:]].any()
@@ -452,3 +459,35 @@ def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_
     with pytest.raises(ModelFileError, match=r"bare\.npz: calibration has a hidden-layer test "
                                              r"but no arrays"):
         load_model(bare)
+
+
+def test_answers_unlike_any_real_digit_are_flattened_and_typical_ones_kept():
+    """softmax(s / (T h)) with h = max(1, q / r): 1 where the hidden layer looks at least as
+    digit-like as all but q of the calibration digits, larger the less digit-like."""
+    from digitlab.calibration import FLATTEN_BELOW, HiddenCheck
+    from digitlab.mahalanobis import ClassGaussians
+
+    rng = np.random.default_rng(6)
+    gaussians = ClassGaussians(rng.normal(size=(3, 4)), np.eye(4))
+    reference = np.sort(gaussians.score(gaussians.means[rng.integers(0, 3, 200)]
+                                        + 0.5 * rng.normal(size=(200, 4))))
+    check = HiddenCheck(gaussians, threshold=float(reference[10]), reference=reference)
+    calibration = Calibration(temperature=0.8, threshold=0.5, hidden=check)
+    typical = gaussians.means  # score 0: more digit-like than every calibration digit
+    strange = gaussians.means + 40.0  # far from every class: less than all of them
+    np.testing.assert_array_equal(check.typicality(typical), 1.0)
+    np.testing.assert_array_equal(check.flattening(typical), 1.0)
+    np.testing.assert_allclose(check.flattening(strange), FLATTEN_BELOW * len(reference))
+    logits = rng.normal(size=(3, 5)) * 4
+    np.testing.assert_allclose(calibration.apply(logits, typical), softmax(logits, 0.8))
+    flat = calibration.apply(logits, strange)
+    np.testing.assert_allclose(flat, softmax(logits / (FLATTEN_BELOW * 200), 0.8))
+    assert np.all(flat.max(axis=1) < softmax(logits, 0.8).max(axis=1))
+    np.testing.assert_array_equal(flat.argmax(axis=1), logits.argmax(axis=1))  # same digit
+    just_below = check.typicality(np.atleast_2d(gaussians.means[0] + 0.0))  # r = 1 here, and
+    assert just_below[0] == 1.0  # 5 of 200 below: h = q / (5 / 200)
+    np.testing.assert_allclose(check.flattening_of_typicality(np.array([5 / 200, 0.5])),
+                               [FLATTEN_BELOW * 40, 1.0])
+    with pytest.raises(ConfigError, match="hidden layer"):
+        calibration.apply(logits)  # the activations are needed
+    assert Calibration(temperature=0.8).apply(logits).shape == (3, 5)  # and not otherwise

@@ -73,6 +73,20 @@ minimum and τ_p, τ_M the least scores of rank ≥ q. The class means (K, n_1) 
 decides exactly as the trained one); a network whose n_1² exceeds its parameter count (the
 model file's bound on an extra array) keeps the first test only.
 
+Flattened answers
+-----------------
+The second test also shapes the probabilities shown, so that a network does not say "93 %
+sure" of what it calls "not a digit". With r(x) the share of calibration digits whose score M
+is below x's (its *typicality*, at least 1/N_c), each answer's temperature becomes
+
+    T(x) = T · h(x),    h(x) = max(1, q / r(x)),    q = 1 − DIGITS_ACCEPTED = 0.05,
+
+so an input at least as digit-like inside the network as all but 5 % of the real digits keeps
+softmax(s / T), and one less digit-like than all but r < q of them has its answer flattened
+toward uniform by q / r (the digit read never changes). T is fitted with h in place, and the
+top-probability threshold chosen on these probabilities. The sorted scores of the calibration
+digits are ``extra/digit_typicality``; a model file without them shows softmax(s / T).
+
 Where it is used
 ----------------
 :func:`calibrate` runs a network over a calibration split, fits T and returns a frozen
@@ -337,18 +351,35 @@ def _check_fields(temperature: Any, fitted_on: Any, ece_before: Any, ece_after: 
 
 #: the hidden layer whose activations the second "not a digit" test reads (y^1)
 CHECK_LAYER = 1
-#: the model file's arrays of that test
-CHECK_ARRAYS = ("digit_means", "digit_precision")
+#: the model file's arrays of that test (the last, the reference scores, may be absent)
+CHECK_ARRAYS = ("digit_means", "digit_precision", "digit_typicality")
+#: q: an answer is flattened where the input looks less like a digit than all but this share
+#: of the calibration digits (its first hidden layer's score M)
+FLATTEN_BELOW = 1.0 - DIGITS_ACCEPTED
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class HiddenCheck:
     """The second "is it a digit?" test: the Mahalanobis score of a hidden layer's activations
-    (module docstring) must reach ``threshold``."""
+    (module docstring) must reach ``threshold``; and, with ``reference``, how much an input's
+    answer is flattened for looking unlike the real digits (:meth:`flattening`)."""
 
     gaussians: ClassGaussians
     threshold: float
     layer: int = CHECK_LAYER
+    #: the calibration digits' scores M, sorted (N_c,); None: answers are never flattened
+    reference: np.ndarray | None = None
+
+    def __eq__(self, other: object) -> bool:
+        """Equal Gaussians, threshold, layer and reference, value for value."""
+        if not isinstance(other, HiddenCheck):
+            return False
+        same_reference = (self.reference is None) == (other.reference is None) and (
+            self.reference is None or np.array_equal(self.reference, other.reference))
+        return (self.gaussians == other.gaussians and self.threshold == other.threshold
+                and self.layer == other.layer and same_reference)
+
+    __hash__ = None  # type: ignore[assignment]  # arrays inside
 
     def scores(self, network: Any, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
         """M (N,) of images (N, n_0), fed to ``network`` as its ``forward`` takes them."""
@@ -359,10 +390,35 @@ class HiddenCheck:
         """(N,) bool: M ≥ τ_M."""
         return self.scores(network, images, batch_size) >= self.threshold
 
+    def typicality(self, features: np.ndarray) -> np.ndarray:
+        """r (N,): the share of the calibration digits whose score M is below that of each row
+        of ``features`` (N, n_layer), the layer's activations; 0 for an input less digit-like
+        than every real one."""
+        if self.reference is None:
+            raise ConfigError("this hidden-layer test has no reference scores")
+        scores = self.gaussians.score(features)
+        return np.searchsorted(self.reference, scores, side="left") / len(self.reference)
+
+    def flattening(self, features: np.ndarray) -> np.ndarray:
+        """h (N,) ≥ 1, the factor on the temperature (module docstring): max(1, q / r) with
+        q = :data:`FLATTEN_BELOW` and r the typicality (at least 1 / N_c); 1 where no
+        reference is stored."""
+        if self.reference is None:
+            return np.ones(len(features))
+        return self.flattening_of_typicality(self.typicality(features))
+
+    def flattening_of_typicality(self, typicality: np.ndarray) -> np.ndarray:
+        """h = max(1, q / max(r, 1 / N_c)) for typicalities r (N,)."""
+        floor = 1.0 / (len(self.reference) if self.reference is not None else 1)
+        return np.maximum(1.0, FLATTEN_BELOW / np.maximum(typicality, floor))
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The model file's arrays (names :data:`CHECK_ARRAYS`), float32."""
-        return {"digit_means": self.gaussians.means.astype(np.float32),
-                "digit_precision": self.gaussians.precision.astype(np.float32)}
+        arrays = {"digit_means": self.gaussians.means.astype(np.float32),
+                  "digit_precision": self.gaussians.precision.astype(np.float32)}
+        if self.reference is not None:
+            arrays["digit_typicality"] = self.reference.astype(np.float32)
+        return arrays
 
 
 def hidden_activations(network: Any, images: np.ndarray, layer: int = CHECK_LAYER,
@@ -373,6 +429,21 @@ def hidden_activations(network: Any, images: np.ndarray, layer: int = CHECK_LAYE
     parts = [np.asarray(network.forward(images[i:i + batch_size]).ys[layer], dtype=np.float64)
              for i in range(0, len(images), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, network.sizes[layer]))
+
+
+def logits_and_features(network: Any, images: np.ndarray, layer: int = CHECK_LAYER,
+                        batch_size: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """Calibration logits s (N, K) and y^layer (N, n_layer), both float64, of images (N, n_0)
+    from one forward pass per batch."""
+    images = np.asarray(images)
+    logits, features = [], []
+    for i in range(0, len(images), batch_size):
+        trace = network.forward(images[i:i + batch_size])
+        logits.append(logits_from_outputs(network.output_activation, trace.zs[-1], trace.output))
+        features.append(np.asarray(trace.ys[layer], dtype=np.float64))
+    if not logits:
+        return np.zeros((0, network.sizes[-1])), np.zeros((0, network.sizes[layer]))
+    return np.concatenate(logits), np.concatenate(features)
 
 
 def can_check_hidden(network: Any) -> bool:
@@ -455,18 +526,35 @@ class Calibration:
             accepted &= self.hidden.passes(network, images, batch_size)
         return accepted
 
-    def apply(self, logits: np.ndarray) -> np.ndarray:
-        """Calibrated probabilities softmax(s / T) (N, K) of calibration logits s (N, K); float32
-        logits give float32 probabilities, anything else float64."""
-        p = softmax(logits, self.temperature)
+    @property
+    def flattens(self) -> bool:
+        """Whether answers depend on the hidden layer too (:meth:`HiddenCheck.flattening`)."""
+        return self.hidden is not None and self.hidden.reference is not None
+
+    def apply(self, logits: np.ndarray, features: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated probabilities softmax(s / (T h)) (N, K) of calibration logits s (N, K);
+        h = 1, or, where the calibration :attr:`flattens`, the flattening of the hidden
+        layer's activations ``features`` (N, n_layer), which it then needs. float32 logits
+        give float32 probabilities, anything else float64."""
+        if self.flattens:
+            if features is None:
+                raise ConfigError("these probabilities need the hidden layer's activations")
+            scale = self.hidden.flattening(features)[:, None]
+            p = softmax(np.asarray(logits, np.float64) / scale, self.temperature)
+        else:
+            p = softmax(logits, self.temperature)
         dtype = np.asarray(logits).dtype
         return p.astype(np.float32) if dtype == np.float32 else p
 
     def probabilities(self, network: Any, images: np.ndarray, batch_size: int = 2048
                       ) -> np.ndarray:
-        """Calibrated probabilities (N, K) of ``network`` on images (N, n_0), in its dtype."""
-        p = self.apply(network_logits(network, images, batch_size))
-        return p.astype(network.dtype)
+        """Calibrated probabilities (N, K) of ``network`` on images (N, n_0), in its dtype
+        (one forward pass gives the logits and, where needed, the hidden layer)."""
+        if not self.flattens:
+            return self.apply(network_logits(network, images, batch_size)).astype(
+                network.dtype)
+        s, features = logits_and_features(network, images, self.hidden.layer, batch_size)
+        return self.apply(s, features).astype(network.dtype)
 
     def to_dict(self) -> dict[str, Any]:
         """``{"temperature", "fitted_on", "ece_before", "ece_after", "n_bins"}``, JSON-safe."""
@@ -529,7 +617,7 @@ def _hidden_check(data: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | No
         raise ModelFileError(f"calibration hidden_layer must be an integer >= 1, got {layer!r}")
     if arrays is None:
         return None
-    missing = [name for name in CHECK_ARRAYS if name not in arrays]
+    missing = [name for name in CHECK_ARRAYS[:2] if name not in arrays]
     if missing:
         raise ModelFileError(f"calibration has a hidden-layer test but no arrays {missing}")
     means = np.asarray(arrays["digit_means"], np.float64)
@@ -538,7 +626,13 @@ def _hidden_check(data: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | No
         raise ModelFileError(f"calibration arrays digit_means {means.shape} and digit_precision "
                              f"{precision.shape} do not fit together (expected (K, d) and "
                              "(d, d))")
-    return HiddenCheck(ClassGaussians(means, precision), float(value), int(layer))
+    reference = None
+    if "digit_typicality" in arrays:
+        reference = np.asarray(arrays["digit_typicality"], np.float64)
+        if reference.ndim != 1 or reference.size == 0 or np.any(np.diff(reference) < 0):
+            raise ModelFileError(f"calibration array digit_typicality must be a non-empty "
+                                 f"sorted (N,) array, got shape {reference.shape}")
+    return HiddenCheck(ClassGaussians(means, precision), float(value), int(layer), reference)
 
 
 def _check_threshold(value: Any, error: type[Exception]) -> None:
@@ -601,9 +695,16 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         # rounded as the model file stores them, so a loaded model decides exactly alike
         gaussians = ClassGaussians(*(np.asarray(a, np.float32).astype(np.float64)
                                      for a in (fitted.means, fitted.precision)))
-        scores = gaussians.score(hidden_activations(network, images, CHECK_LAYER, batch_size))
+        features = hidden_activations(network, images, CHECK_LAYER, batch_size)
+        scores = gaussians.score(features)
+        reference = np.sort(scores).astype(np.float32).astype(np.float64)  # stored alike
+        # the temperature again, with each answer flattened by how unlike a digit it looks
+        scale = HiddenCheck(gaussians, 0.0, reference=reference).flattening(features)[:, None]
+        temperature = fit_temperature(s / scale, labels)
+        after = expected_calibration_error(softmax(s / scale, temperature), labels, n_bins)
+        top = softmax(s / scale, temperature).max(axis=1)
         threshold, hidden_threshold = digit_thresholds(top, scores)
-        hidden = HiddenCheck(gaussians, hidden_threshold)
+        hidden = HiddenCheck(gaussians, hidden_threshold, reference=reference)
     return Calibration(temperature=temperature, fitted_on=int(len(labels)),
                        ece_before=finite_or_none(before), ece_after=finite_or_none(after),
                        n_bins=int(n_bins), threshold=threshold, hidden=hidden)

@@ -150,7 +150,8 @@ def evaluate(
     else:
         probabilities = calibration.apply(
             logits_from_outputs(network.output_activation, logits, outputs)
-        ).astype(outputs.dtype)
+        ).astype(outputs.dtype) if not calibration.flattens else network.probabilities(
+            images, batch_size).astype(outputs.dtype)  # the hidden layer flattens them too
     ece = expected_calibration_error(probabilities, labels) if len(labels) else float("nan")
     return Evaluation(
         accuracy=metrics.accuracy(confusion),

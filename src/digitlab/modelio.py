@@ -55,6 +55,9 @@ MAX_METADATA_DEPTH = 32  # it nests 4 levels deep
 MAX_MEMBERS = 10_000
 _MEMBER = re.compile(r"^(params/[Wb][0-9]+|(optimizer|extra)/[A-Za-z_][A-Za-z0-9_]*)\.npy$")
 FORMAT_VERSION = 1
+#: an extra array may hold one value per parameter, and at least this many (a small network's
+#: calibration keeps the scores of its calibration digits)
+MIN_EXTRA_VALUES = 1 << 16
 
 #: how an image must be prepared before it is fed to the network (shown in reports).
 PREPROCESSING = {
@@ -408,8 +411,10 @@ def _expected_shapes(path: Path, metadata: dict[str, Any], members: dict[str, zi
     if extra:
         raise ModelFileError(f"{path}: unexpected parameter arrays {sorted(extra)}")
     for name in sorted(members):  # optimizer state and extras: at most one value per parameter
-        if name.startswith(("optimizer/", "extra/")):
+        if name.startswith("optimizer/"):  # (an extra, or MIN_EXTRA_VALUES for a tiny network)
             shapes[name] = arch.n_params
+        elif name.startswith("extra/"):
+            shapes[name] = max(arch.n_params, MIN_EXTRA_VALUES)
     return shapes
 
 
@@ -442,7 +447,7 @@ def _read_array(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo,
             raise ModelFileError(f"{path}: array {name!r} has shape {shape}, expected {expected}")
         if isinstance(expected, int) and count > expected:
             raise ModelFileError(f"{path}: array {name!r} holds {count:,} values, more than the "
-                                 f"model's {expected:,} parameters")
+                                 f"{expected:,} this model's arrays may hold")
         nbytes = count * dtype.itemsize
         if info.file_size != handle.tell() + nbytes:
             raise ModelFileError(f"{path}: array {name!r} declares {info.file_size:,} bytes but "

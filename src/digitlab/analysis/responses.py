@@ -66,13 +66,18 @@ def respond(network: MLP, images: np.ndarray, batch_size: int = 2048) -> Respons
     n_out = network.sizes[-1]
     logits = np.empty((len(images), n_out), dtype=network.dtype)
     outputs = np.empty_like(logits)
+    calibration = calibration_of(network)
+    layer = calibration.hidden.layer if calibration is not None and calibration.flattens else None
+    features = [] if layer is not None else None  # the hidden layer the calibration reads
     for start in range(0, len(images), batch_size):
         trace = network.forward(images[start : start + batch_size])
         logits[start : start + batch_size] = trace.zs[-1]  # (B, 10) pre-activation
         outputs[start : start + batch_size] = trace.output  # (B, 10)
-    calibration = calibration_of(network)
+        if features is not None:
+            features.append(trace.ys[layer])
     if calibration is None:
         return Responses(logits, outputs, network.output_to_probabilities(outputs, logits))
     probabilities = calibration.apply(
-        logits_from_outputs(network.output_activation, logits, outputs)).astype(network.dtype)
+        logits_from_outputs(network.output_activation, logits, outputs),
+        None if features is None else np.concatenate(features)).astype(network.dtype)
     return Responses(logits, outputs, probabilities)

@@ -129,6 +129,7 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
     from digitlab.calibration import (
         DIGITS_ACCEPTED,
         digit_threshold,
+        logits_and_features,
         network_logits,
         reliability,
         softmax,
@@ -138,6 +139,9 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
     base = model.model if calibration is not None else model
 
     def probabilities(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if calibration is not None and calibration.flattens:
+            s, features = logits_and_features(base, images, calibration.hidden.layer)
+            return softmax(s), calibration.apply(s, features)
         s = network_logits(base, images)
         return softmax(s), (calibration.apply(s) if calibration is not None else None)
 
