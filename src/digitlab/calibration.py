@@ -83,8 +83,11 @@ is below x's (its *typicality*, at least 1/N_c), each answer's temperature becom
 
 so an input at least as digit-like inside the network as all but 5 % of the real digits keeps
 softmax(s / T), and one less digit-like than all but r < q of them has its answer flattened
-toward uniform by q / r (the digit read never changes). T is fitted with h in place, and the
-top-probability threshold chosen on these probabilities. The sorted scores of the calibration
+toward uniform by q / r (the digit read never changes). T is fitted without h: fitted by NLL on
+real digits, any flattening would be undone (the few real digits that look unusual inside the
+network are read about as well as the rest), so h is a prior, not a fit — the share of real
+digits it touches is the price, in ECE, of not being sure of a letter. The top-probability
+threshold is chosen on the flattened probabilities. The sorted scores of the calibration
 digits are ``extra/digit_typicality``; a model file without them shows softmax(s / T).
 
 Where it is used
@@ -698,9 +701,10 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         features = hidden_activations(network, images, CHECK_LAYER, batch_size)
         scores = gaussians.score(features)
         reference = np.sort(scores).astype(np.float32).astype(np.float64)  # stored alike
-        # the temperature again, with each answer flattened by how unlike a digit it looks
+        # each answer flattened by how unlike a digit it looks; T stays the digits' own (fitted
+        # with the flattening, T would sharpen every answer to make up for the few real digits
+        # that look unusual, which are read as well as the rest)
         scale = HiddenCheck(gaussians, 0.0, reference=reference).flattening(features)[:, None]
-        temperature = fit_temperature(s / scale, labels)
         after = expected_calibration_error(softmax(s / scale, temperature), labels, n_bins)
         top = softmax(s / scale, temperature).max(axis=1)
         threshold, hidden_threshold = digit_thresholds(top, scores)
