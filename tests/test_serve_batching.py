@@ -39,11 +39,11 @@ def runs(tmp_path):
 
 
 class CountedReads:
-    """explain.read, counting the rows of each call."""
+    """explain.read_and_decide, counting the rows of each call."""
 
     def __init__(self):
         self.rows: list[int] = []
-        self.read = explain.read
+        self.read = explain.read_and_decide
 
     def __call__(self, network, images, *args):
         self.rows.append(len(images))
@@ -56,7 +56,7 @@ def test_predictions_of_a_pass_share_one_read_per_model_and_agree_with_one_at_a_
     images = np.random.default_rng(0).random((QUESTIONS, 784)).astype(np.float32) ** 3
     models = ["plain", "honest"] * (QUESTIONS // 2)
     reads = CountedReads()
-    monkeypatch.setattr(batching.explain, "read", reads)
+    monkeypatch.setattr(batching.explain, "read_and_decide", reads)
 
     answers = answer_predictions(registry, [Prediction(m, image=x, layers=True)
                                             for m, x in zip(models, images, strict=True)])

@@ -518,6 +518,20 @@ class Calibration:
         layer test's, or none."""
         return {} if self.hidden is None else self.hidden.arrays()
 
+    def decide(self, network: Any, images: np.ndarray, batch_size: int = 2048
+               ) -> tuple[np.ndarray, np.ndarray]:
+        """Calibrated probabilities (N, K) of images (N, n_0) and whether each passes the "not
+        a digit" tests (N,) bool — :meth:`probabilities` and :meth:`accepts` from one forward
+        pass (the lab's answers)."""
+        if self.hidden is None:
+            p = self.probabilities(network, images, batch_size)
+            return p, self.accepts(network, images, p, batch_size)
+        s, features = logits_and_features(network, images, self.hidden.layer, batch_size)
+        p = self.apply(s, features if self.flattens else None).astype(network.dtype)
+        accepted = (np.ones(len(p), dtype=bool) if self.threshold is None
+                    else p.max(axis=1) >= self.threshold)
+        return p, accepted & (self.hidden.gaussians.score(features) >= self.hidden.threshold)
+
     def accepts(self, network: Any, images: np.ndarray, probabilities: np.ndarray,
                 batch_size: int = 2048) -> np.ndarray:
         """(N,) bool: images (N, n_0) whose calibrated ``probabilities`` (N, K) pass the
@@ -750,8 +764,7 @@ class Calibrated:
         where the calibration has that test); all True without a threshold."""
         if self.calibration.threshold is None:
             return np.ones(len(x), dtype=bool)
-        return self.calibration.accepts(self.model, x, self.probabilities(x, batch_size),
-                                        batch_size)
+        return self.calibration.decide(self.model, x, batch_size)[1]
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.model, name)

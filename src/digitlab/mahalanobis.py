@@ -17,6 +17,7 @@ fits μ and Σ⁻¹; :meth:`ClassGaussians.score` computes M.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,10 +58,15 @@ class ClassGaussians:
         if y.ndim != 2 or y.shape[1] != self.means.shape[1]:
             raise DataError(f"features must have shape (N, {self.means.shape[1]}), got "
                             f"{y.shape}")
-        py, pm = y @ self.precision, self.means @ self.precision
+        py = y @ self.precision  # (N, d)
         d = (np.einsum("ij,ij->i", py, y)[:, None] - 2.0 * py @ self.means.T
-             + np.einsum("ij,ij->i", pm, self.means)[None, :])
+             + self._mean_terms[None, :])
         return np.maximum(d, 0.0)  # rounding can leave −1e-12 for y = μ_k
+
+    @functools.cached_property
+    def _mean_terms(self) -> np.ndarray:
+        """μ_kᵀ Σ⁻¹ μ_k (K,): the same for every input, so computed once (K·d² products)."""
+        return np.einsum("ij,ij->i", self.means @ self.precision, self.means)
 
     def score(self, features: np.ndarray) -> np.ndarray:
         """M = −min_k (y − μ_k)ᵀ Σ⁻¹ (y − μ_k) per row of ``features`` (N, d): (N,), ≤ 0."""

@@ -145,7 +145,7 @@ def answer_predictions(registry: ModelRegistry,
 
     1. each prediction's model loaded and its upload prepared (784,) (in its request's context:
        errors speak its language);
-    2. per model, the images stacked (B, 784) and read in one pass (:func:`explain.read`:
+    2. per model, the images stacked (B, 784) and read in one pass (:func:`explain.read_and_decide`:
        preprocessing, then the calibrated probabilities (B, 10));
     3. each answer explained (:func:`explain.answer` with its row of probabilities) and
        written as JSON, with the rows of its pass in a ``Server-Timing`` entry
@@ -167,15 +167,16 @@ def answer_predictions(registry: ModelRegistry,
         assert model is not None
         try:
             images = np.stack([predictions[i].image for i in indices])  # (B, 784)
-            probabilities = explain.read(model.network, images, model.preprocessing,
-                                         model.calibration)  # (B, 10)
+            probabilities, digit_like = explain.read_and_decide(
+                model.network, images, model.preprocessing, model.calibration)  # (B, 10), (B,)
         except Exception as error:  # noqa: BLE001 - reaches each request of this model
             for i in indices:
                 answers[i] = error
             continue
-        for i, row in zip(indices, probabilities, strict=True):
+        for i, row, like in zip(indices, probabilities, digit_like, strict=True):
             try:
-                answers[i] = predictions[i].context.run(_respond, model, predictions[i], row)
+                answers[i] = predictions[i].context.run(_respond, model, predictions[i], row,
+                                                        bool(like))
             except Exception as error:  # noqa: BLE001
                 answers[i] = error
             else:  # how many rows the forward pass read (benchmarks/bench_serve.py)
@@ -191,10 +192,11 @@ def _prepare(registry: ModelRegistry, question: Prediction) -> tuple[LoadedModel
     return model, inputs.prepare_uploaded_image(question.upload)
 
 
-def _respond(model: LoadedModel, question: Prediction, probabilities: np.ndarray
-             ) -> JSONResponse:
+def _respond(model: LoadedModel, question: Prediction, probabilities: np.ndarray,
+             is_digit: bool) -> JSONResponse:
     single = not model.is_ensemble  # an ensemble has no one network's gradient and units
     return JSONResponse({"model": model.entry.id, **explain.answer(
         model.network, question.image, explain=question.explain and single,
         preprocessing=model.preprocessing, calibration=model.calibration,
-        layers=question.layers and single, probabilities=probabilities)})
+        layers=question.layers and single, probabilities=probabilities,
+        is_digit=is_digit)})

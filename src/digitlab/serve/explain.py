@@ -129,10 +129,22 @@ def read(network: MLP, images: np.ndarray, preprocessing: list[str] | tuple[str,
     return calibration.probabilities(network, seen)
 
 
+def read_and_decide(network: MLP, images: np.ndarray,
+                    preprocessing: list[str] | tuple[str, ...] = (),
+                    calibration: Calibration | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read`'s probabilities (B, 10) and whether each image passes the calibration's
+    "not a digit" tests (B,) bool (all True without a calibration), from one forward pass."""
+    seen = preprocess(np.asarray(images).reshape(len(images), -1), list(preprocessing))
+    if calibration is None:
+        return network.probabilities(seen), np.ones(len(seen), dtype=bool)
+    return calibration.decide(network, seen)
+
+
 def answer(network: MLP, image: np.ndarray, explain: bool = False,
            preprocessing: list[str] | tuple[str, ...] = (),
            calibration: Calibration | None = None, layers: bool = False,
-           probabilities: np.ndarray | None = None) -> dict[str, Any]:
+           probabilities: np.ndarray | None = None, is_digit: bool | None = None
+           ) -> dict[str, Any]:
     """The network's answer to one prepared image (784,): digit, probabilities, whether they
     are calibrated and whether the image is a digit at all, and, with ``explain``, the
     saliency map and the strongest hidden units.
@@ -153,8 +165,9 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     result: dict[str, Any] = {
         "digit": digit,
         "probabilities": np.asarray(probabilities, np.float64).tolist(),
-        "is_digit": calibration is None or bool(calibration.accepts(
-            network, seen.reshape(1, -1), np.asarray(probabilities).reshape(1, -1))[0]),
+        "is_digit": bool(is_digit) if is_digit is not None else calibration is None or bool(
+            calibration.accepts(network, seen.reshape(1, -1),
+                                np.asarray(probabilities).reshape(1, -1))[0]),
         **calibration_fields(calibration),
         "prepared": image.astype(np.float64).tolist(),
     }
