@@ -55,7 +55,7 @@ import numpy as np
 
 from digitlab.analysis.nondigits import KINDS, load_fashion_images, make_nondigit_sets
 from digitlab.analysis.ood import auroc
-from digitlab.calibration import calibration_split, network_logits
+from digitlab.calibration import calibration_split, network_logits, typicality_of_scores
 from digitlab.config import parse_hidden, preset
 from digitlab.data import load_run_dataset
 from digitlab.data.outliers import (
@@ -125,7 +125,7 @@ def scorer(result: Any, data: Any, config: Any):
 
     def percentile(name: str, values: np.ndarray) -> np.ndarray:
         """The share of the calibration digits scoring below ``values`` under ``name``."""
-        return np.searchsorted(reference[name], values) / len(reference[name])
+        return typicality_of_scores(values, reference[name])
 
     def with_mix(images: np.ndarray) -> dict[str, np.ndarray]:
         out = scores(images)

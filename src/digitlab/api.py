@@ -558,9 +558,11 @@ def predict(model: ModelLike, images: Any, *, batch_size: int = 2048) -> Predict
             raise DataError(f"images have {inputs.shape[1]} values per row; the model reads "
                             f"{reader.sizes[0]}")
     calibration = calibration_of(reader)
-    probabilities = reader.probabilities(inputs, batch_size)  # (N, K)
-    is_digit = (np.ones(len(inputs), dtype=bool) if calibration is None  # Calibrated.is_digit
-                else calibration.accepts(reader, inputs, probabilities, batch_size))
+    if calibration is None:
+        probabilities = reader.probabilities(inputs, batch_size)  # (N, K)
+        is_digit = np.ones(len(inputs), dtype=bool)
+    else:  # the probabilities and Calibrated.is_digit's tests from one forward pass
+        probabilities, is_digit = calibration.decide(reader.model, inputs, batch_size)
     return Predictions(probabilities.argmax(axis=1).astype(np.int64), probabilities, is_digit,
                        calibration, path)
 

@@ -391,26 +391,24 @@ class HiddenCheck:
         return self.gaussians.score(hidden_activations(network, images, self.layer,
                                                        batch_size))
 
-    def passes(self, network: Any, images: np.ndarray, batch_size: int = 2048) -> np.ndarray:
-        """(N,) bool: M ≥ τ_M."""
-        return self.scores(network, images, batch_size) >= self.threshold
-
     def typicality(self, features: np.ndarray) -> np.ndarray:
         """r (N,): the share of the calibration digits whose score M is below that of each row
         of ``features`` (N, n_layer), the layer's activations; 0 for an input less digit-like
         than every real one."""
         if self.reference is None:
             raise ConfigError("this hidden-layer test has no reference scores")
-        scores = self.gaussians.score(features)
-        return np.searchsorted(self.reference, scores, side="left") / len(self.reference)
+        return typicality_of_scores(self.gaussians.score(features), self.reference)
 
     def flattening(self, features: np.ndarray) -> np.ndarray:
-        """h (N,) ≥ 1, the factor on the temperature (module docstring): max(1, q / r) with
-        q = :data:`FLATTEN_BELOW` and r the typicality (at least 1 / N_c); 1 where no
-        reference is stored."""
+        """h (N,) ≥ 1, the factor on the temperature (module docstring) for the layer's
+        activations ``features`` (N, n_layer); 1 where no reference is stored."""
+        return self.flattening_of_scores(self.gaussians.score(features))
+
+    def flattening_of_scores(self, scores: np.ndarray) -> np.ndarray:
+        """h (N,) for scores M (N,) already computed; 1 where no reference is stored."""
         if self.reference is None:
-            return np.ones(len(features))
-        return self.flattening_of_typicality(self.typicality(features))
+            return np.ones(len(scores))
+        return self.flattening_of_typicality(typicality_of_scores(scores, self.reference))
 
     def flattening_of_typicality(self, typicality: np.ndarray) -> np.ndarray:
         """h = max(1, q / max(r, 1 / N_c)) for typicalities r (N,)."""
@@ -426,14 +424,16 @@ class HiddenCheck:
         return arrays
 
 
+def typicality_of_scores(scores: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """r (N,): the share of the sorted ``reference`` scores (N_c,) below each of ``scores``."""
+    return np.searchsorted(reference, scores, side="left") / len(reference)
+
+
 def hidden_activations(network: Any, images: np.ndarray, layer: int = CHECK_LAYER,
                        batch_size: int = 2048) -> np.ndarray:
     """y^layer (N, n_layer), float64, of images (N, n_0) through ``network.forward`` in
     batches (a model wrapper applies its preprocessing first)."""
-    images = np.asarray(images)
-    parts = [np.asarray(network.forward(images[i:i + batch_size]).ys[layer], dtype=np.float64)
-             for i in range(0, len(images), batch_size)]
-    return np.concatenate(parts) if parts else np.zeros((0, network.sizes[layer]))
+    return logits_and_features(network, images, layer, batch_size)[1]
 
 
 def logits_and_features(network: Any, images: np.ndarray, layer: int = CHECK_LAYER,
@@ -525,24 +525,30 @@ class Calibration:
         pass (the lab's answers)."""
         if self.hidden is None:
             p = self.probabilities(network, images, batch_size)
-            return p, self.accepts(network, images, p, batch_size)
+            return p, self._passes(p, None)
         s, features = logits_and_features(network, images, self.hidden.layer, batch_size)
-        p = self.apply(s, features if self.flattens else None).astype(network.dtype)
-        accepted = (np.ones(len(p), dtype=bool) if self.threshold is None
-                    else p.max(axis=1) >= self.threshold)
-        return p, accepted & (self.hidden.gaussians.score(features) >= self.hidden.threshold)
+        scores = self.hidden.gaussians.score(features)  # M (N,), for both uses
+        p = self._softmax(s, scores).astype(network.dtype)
+        return p, self._passes(p, scores)
 
     def accepts(self, network: Any, images: np.ndarray, probabilities: np.ndarray,
                 batch_size: int = 2048) -> np.ndarray:
         """(N,) bool: images (N, n_0) whose calibrated ``probabilities`` (N, K) pass the
         threshold and, with a hidden-layer test, whose activations in ``network`` (fed as its
         ``forward`` takes them) pass it too; all True without a threshold."""
-        probabilities = np.asarray(probabilities)
+        scores = None
+        if self.threshold is not None and self.hidden is not None:
+            scores = self.hidden.scores(network, images, batch_size)
+        return self._passes(np.asarray(probabilities), scores)
+
+    def _passes(self, probabilities: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
+        """The rule itself: top probability ≥ τ_p and, with the hidden-layer test's scores M
+        (N,), M ≥ τ_M; all True without a threshold."""
         if self.threshold is None:
             return np.ones(len(probabilities), dtype=bool)
         accepted = probabilities.max(axis=1) >= self.threshold
-        if self.hidden is not None:
-            accepted &= self.hidden.passes(network, images, batch_size)
+        if scores is not None:
+            accepted &= scores >= self.hidden.threshold
         return accepted
 
     @property
@@ -555,15 +561,22 @@ class Calibration:
         h = 1, or, where the calibration :attr:`flattens`, the flattening of the hidden
         layer's activations ``features`` (N, n_layer), which it then needs. float32 logits
         give float32 probabilities, anything else float64."""
+        scores = None
         if self.flattens:
             if features is None:
                 raise ConfigError("these probabilities need the hidden layer's activations")
-            scale = self.hidden.flattening(features)[:, None]
-            p = softmax(np.asarray(logits, np.float64) / scale, self.temperature)
-        else:
-            p = softmax(logits, self.temperature)
+            scores = self.hidden.gaussians.score(features)
+        p = self._softmax(logits, scores)
         dtype = np.asarray(logits).dtype
         return p.astype(np.float32) if dtype == np.float32 else p
+
+    def _softmax(self, logits: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
+        """softmax(s / (T h)), h from the hidden-layer scores M (N,) where the calibration
+        :attr:`flattens` (else h = 1)."""
+        if not self.flattens or scores is None:
+            return softmax(logits, self.temperature)
+        scale = self.hidden.flattening_of_scores(scores)[:, None]
+        return softmax(np.asarray(logits, np.float64) / scale, self.temperature)
 
     def probabilities(self, network: Any, images: np.ndarray, batch_size: int = 2048
                       ) -> np.ndarray:
@@ -720,7 +733,8 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         # each answer flattened by how unlike a digit it looks; T stays the digits' own (fitted
         # with the flattening, T would sharpen every answer to make up for the few real digits
         # that look unusual, which are read as well as the rest)
-        scale = HiddenCheck(gaussians, 0.0, reference=reference).flattening(features)[:, None]
+        scale = HiddenCheck(gaussians, 0.0, reference=reference).flattening_of_scores(
+            scores)[:, None]
         after = expected_calibration_error(softmax(s / scale, temperature), labels, n_bins)
         top = softmax(s / scale, temperature).max(axis=1)
         threshold, hidden_threshold = digit_thresholds(top, scores)

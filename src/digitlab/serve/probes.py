@@ -114,8 +114,7 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
             raise ApiError(409, _("Fashion-MNIST is not available here: `digitlab data "
                                   "download fashion-mnist` fetches it"))
     images = generate(kind, n, np.random.default_rng([seed, 0]), source)  # (n, 784)
-    probabilities = model.reader.probabilities(images).astype(np.float64)  # (n, 10)
-    digit_like = _is_digit(model, images, probabilities)
+    probabilities, digit_like = _read(model, images)  # (n, 10), (n,)
     return {"kind": kind, "model": model.entry.id,
             "images": np.round(images.astype(np.float64), 4).tolist(),
             "answers": [{"digit": int(p.argmax()), "probabilities": p.tolist(),
@@ -124,25 +123,27 @@ def probe(model: LoadedModel, kind: str, n: int, seed: int) -> dict[str, Any]:
             "reference": reference(model), **calibration_fields(model.calibration)}
 
 
-def _is_digit(model: LoadedModel, images: np.ndarray, probabilities: np.ndarray
-              ) -> np.ndarray:
-    """(n,) bool: whether the model's own "not a digit" tests (its calibration's threshold and
-    hidden-layer test) pass raw images (n, 784) with these calibrated probabilities (n, 10):
-    always, for a model without them."""
+def _read(model: LoadedModel, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The probabilities (n, 10), float64, of raw images (n, 784) as the model reads them, and
+    whether its own "not a digit" tests (its calibration's threshold and hidden-layer test)
+    pass each (n,) bool — always, for a model without them; one forward pass."""
     if model.calibration is None:
-        return np.ones(len(images), dtype=bool)
-    return model.calibration.accepts(model.reader, images, probabilities)
+        probabilities = model.reader.probabilities(images)
+        return probabilities.astype(np.float64), np.ones(len(images), dtype=bool)
+    probabilities, digit_like = model.calibration.decide(model.reader.model, images)
+    return probabilities.astype(np.float64), digit_like
 
 
 def ood(model: LoadedModel, image: np.ndarray) -> dict[str, Any]:
     """One image's score, answer and ``percentile``: the share (in %) of real test digits that
     score lower."""
-    probabilities = model.reader.probabilities(image.reshape(1, -1))[0].astype(np.float64)
+    rows, digit_like = _read(model, image.reshape(1, -1))
+    probabilities = rows[0]
     score = float(probabilities.max())
     scores = real_scores(model)
     percentile = 100.0 * float(np.searchsorted(scores, score, side="left")) / max(len(scores), 1)
     return {"model": model.entry.id, "score": score, "digit": int(probabilities.argmax()),
             "probabilities": probabilities.tolist(), "reference": reference(model),
             "percentile": percentile,
-            "is_digit": bool(_is_digit(model, image.reshape(1, -1), probabilities[None])[0]),
+            "is_digit": bool(digit_like[0]),
             **calibration_fields(model.calibration)}
