@@ -119,3 +119,61 @@ def test_digits_upside_down_that_stay_digits_are_not_judged_as_non_digits():
     assert set(np.round(kept[:, 0] * 10).astype(int)) <= {2, 3, 4, 5, 7}
     assert sets["rotated_90"].not_digits() is sets["rotated_90"].images
     assert sets["letters"].not_digits() is sets["letters"].images
+
+
+def stroke_widths(images):
+    """Each image's stroke width in px, (n,): 2 · ink area / length of the ink's outline, both at
+    the level 0.5 (a thin stroke's outline runs along both its sides)."""
+    ink = np.asarray(images).reshape(-1, 28, 28) > 0.5
+    outline = (ink[:, 1:] != ink[:, :-1]).sum(axis=(1, 2)) \
+        + (ink[:, :, 1:] != ink[:, :, :-1]).sum(axis=(1, 2))
+    return 2 * ink.sum(axis=(1, 2)) / np.maximum(outline, 1)
+
+
+def test_drawn_letters_are_pen_strokes_centred_like_mnist():
+    images = generate("drawn_letters", 60, 5)
+    lit = (images > 0.5).mean(axis=1)  # MNIST's digits: 4–29 % of the pixels, median 13 %
+    assert lit.min() > 0.04 and lit.max() < 0.32 and 0.09 < np.median(lit) < 0.2
+    widths = stroke_widths(images)  # MNIST's digits: median 1.9 px, 80 % within 1.4–2.8 px
+    assert 1.6 < np.median(widths) < 2.4 and widths.max() < 3.5
+    grid = np.arange(28)
+    for image in images.reshape(-1, 28, 28):
+        rows, cols = np.nonzero(image > 0.05)
+        assert max(np.ptp(rows), np.ptp(cols)) + 1 <= 22  # the ink scaled into 20 × 20
+        mass = image.sum()
+        centre = (image.sum(axis=1) @ grid / mass, image.sum(axis=0) @ grid / mass)
+        assert abs(centre[0] - 14) <= 0.51 and abs(centre[1] - 14) <= 0.51
+
+
+def test_each_drawn_letter_is_nearest_to_drawings_of_itself():
+    from digitlab.analysis.drawn_letters import LETTERS, SKELETONS, draw_letter
+
+    assert tuple(SKELETONS) == tuple(LETTERS) == tuple("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    rng = np.random.default_rng(0)
+    images = np.stack([draw_letter(letter, rng) for _ in range(3) for letter in LETTERS])
+    labels = np.tile(np.arange(26), 3)
+    distances = ((images[:, None] - images[None]) ** 2).sum(axis=-1)  # (78, 78)
+    np.fill_diagonal(distances, np.inf)
+    assert np.mean(labels[distances.argmin(axis=1)] == labels) > 0.8  # 26 different shapes
+    assert len({image.tobytes() for image in images}) == len(images)  # no two drawings alike
+
+
+def test_drawn_letters_seed_may_be_a_generator():
+    from digitlab.analysis.drawn_letters import drawn_letters
+
+    np.testing.assert_array_equal(drawn_letters(3, np.random.default_rng(9)), drawn_letters(3, 9))
+
+
+def test_a_curve_passes_through_its_control_points():
+    from digitlab.analysis.drawn_letters import _path
+
+    points = np.array([(0.1, 0.0), (0.8, 0.2), (0.5, 0.6), (0.9, 1.0)])
+    path = _path(points, smooth=True)
+    assert len(path) > 3 * len(points)
+    assert all(np.min(np.abs(path - p).sum(axis=1)) < 1e-12 for p in points)
+    steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
+    assert steps.max() < 0.2  # drawn in short steps, no jumps
+    ring = np.array([(0.5, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 0.5), (0.5, 0.0)])
+    closed = _path(ring, smooth=True)
+    np.testing.assert_allclose(closed[0], closed[-1])
+    np.testing.assert_array_equal(_path(points, smooth=False), points)  # straight: as given

@@ -137,9 +137,11 @@ def test_unknown_kind():
 
 
 def test_no_letters_or_fonts_among_the_training_kinds():
-    assert not set(TRAINING_KINDS) & {"letters", "glyphs", "checkerboard"}
-    assert set(UNSEEN_KINDS) >= {"letters", "checkerboard", "inverted_digits", "rotated_90",
-                                 "rotated_180", "all_white"}
+    assert not set(TRAINING_KINDS) & {"letters", "drawn_letters", "glyphs", "checkerboard"}
+    assert set(UNSEEN_KINDS) >= {"letters", "drawn_letters", "checkerboard", "inverted_digits",
+                                 "rotated_90", "rotated_180", "all_white"}
+    with pytest.raises(ValueError, match="unknown outlier kind"):
+        generate_outliers("drawn_letters", 2, np.random.default_rng(0))
     tree = ast.parse(Path(outliers.__file__).read_text())
     imported = {alias.name for node in ast.walk(tree)
                 if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}

@@ -119,6 +119,7 @@ def test_the_servers_messages_come_in_the_requests_language(client):
         assert answer.json()["error"] == "'steps' mora biti med 1 in 5000, dobljeno 0"
         kinds = {k["name"]: k["description"] for k in client.get("/api/nondigits").json()["kinds"]}
         assert kinds["letters"] == "črke A–Z" and kinds["shifted_digits"].startswith("števke")
+        assert kinds["drawn_letters"] == "narisane črke A–Z"
     finally:
         client.cookies.clear()
 

@@ -6,7 +6,8 @@ may be an int or a :class:`numpy.random.Generator`.
 
 Kinds made from nothing: uniform noise, Gaussian noise, all black, all white, checkerboards,
 random lines and shapes, capital letters A–Z (DejaVu Sans, the font that ships with matplotlib,
-centred the way MNIST centres its digits).
+centred the way MNIST centres its digits), and capital letters A–Z drawn in pen strokes as a person
+draws them on the lab's sheet (:mod:`digitlab.analysis.drawn_letters`).
 
 Kinds made from other images (``source``, (M, 784), used in order and cycled when M < n; the
 caller picks which images): inverted digits (1 − x), digits rotated by 90° and by 180°, digits
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from digitlab.analysis.drawn_letters import drawn_letters
 from digitlab.i18n import N_, domain
 from digitlab.shapes import IMAGE_SHAPE, N_PIXELS
 
@@ -225,7 +227,8 @@ TITLES = {
     "uniform_noise": N_("uniform noise"), "gaussian_noise": N_("Gaussian noise"),
     "all_black": N_("all black"), "all_white": N_("all white"),
     "checkerboard": N_("checkerboard"), "lines_and_shapes": N_("lines and shapes"),
-    "letters": N_("letters A–Z"), "inverted_digits": N_("inverted digits"),
+    "letters": N_("letters A–Z"), "drawn_letters": N_("drawn letters A–Z"),
+    "inverted_digits": N_("inverted digits"),
     "rotated_90": N_("digits rotated 90°"), "rotated_180": N_("digits rotated 180°"),
     "shifted_digits": N_("digits shifted {pixels} px"), "fashion_mnist": N_("Fashion-MNIST"),
 }
@@ -250,6 +253,7 @@ KINDS: dict[str, NonDigitKind] = {kind.name: kind for kind in (
     _kind("checkerboard", checkerboard),
     _kind("lines_and_shapes", lines_and_shapes),
     _kind("letters", letters),
+    _kind("drawn_letters", drawn_letters),
     _kind("inverted_digits", inverted_digits, random=False, source="digits"),
     _kind("rotated_90", rotated_90, random=False, source="digits"),
     _kind("rotated_180", rotated_180, random=False, source="digits",

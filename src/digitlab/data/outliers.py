@@ -12,9 +12,9 @@ made from them; pass the training split, never the test digits.
 
 The training kinds (:data:`TRAINING_KINDS`): random-walk pen strokes, noise (uniform or smoothed),
 Gaussian blobs, pieces of digits, two digits overlaid, and Fashion-MNIST's *training* images when
-they are on disk. Letters and other glyphs rendered from fonts are deliberately not among them:
-with checkerboards, inverted, rotated, white and black images they are the kinds a trained network
-has never seen, on which outlier exposure is judged (:data:`KIND_RELATION`).
+they are on disk. Letters, rendered from fonts or drawn in pen strokes, are deliberately not among
+them: with checkerboards, inverted, rotated, white and black images they are the kinds a trained
+network has never seen, on which outlier exposure is judged (:data:`KIND_RELATION`).
 """
 
 from __future__ import annotations
@@ -260,6 +260,7 @@ DIGIT_KINDS = frozenset({"pieces", "overlays"})
 #: checkerboard   unseen
 #: lines_and_...  related   lines, ellipses, rectangles, arcs: strokes as ``scribbles``
 #: letters        unseen    no glyph from a font is trained on
+#: drawn_letters  unseen    letters drawn in pen strokes: no training kind holds characters
 #: inverted_...   unseen
 #: rotated_90     unseen
 #: rotated_180    unseen
@@ -279,6 +280,7 @@ KIND_RELATION: dict[str, str] = {
     "checkerboard": "unseen",
     "lines_and_shapes": "related",
     "letters": "unseen",
+    "drawn_letters": "unseen",
     "inverted_digits": "unseen",
     "rotated_90": "unseen",
     "rotated_180": "unseen",

@@ -40,6 +40,7 @@ KIND_TITLES = {
     "checkerboard": N_("checkerboard"),
     "lines_and_shapes": N_("lines and shapes"),
     "letters": N_("letters A–Z"),
+    "drawn_letters": N_("drawn letters A–Z"),
     "inverted_digits": N_("inverted digits"),
     "rotated_90": N_("digits rotated 90°"),
     "rotated_180": N_("digits rotated 180°"),
