@@ -164,16 +164,16 @@ def test_drawn_letters_seed_may_be_a_generator():
     np.testing.assert_array_equal(drawn_letters(3, np.random.default_rng(9)), drawn_letters(3, 9))
 
 
-def test_a_curve_passes_through_its_control_points():
-    from digitlab.analysis.drawn_letters import _path
+def test_a_pen_curve_passes_through_its_control_points():
+    from digitlab.data.pen import pen_path
 
     points = np.array([(0.1, 0.0), (0.8, 0.2), (0.5, 0.6), (0.9, 1.0)])
-    path = _path(points, smooth=True)
+    path = pen_path(points, smooth=True)
     assert len(path) > 3 * len(points)
     assert all(np.min(np.abs(path - p).sum(axis=1)) < 1e-12 for p in points)
     steps = np.linalg.norm(np.diff(path, axis=0), axis=1)
     assert steps.max() < 0.2  # drawn in short steps, no jumps
     ring = np.array([(0.5, 0.0), (0.0, 0.5), (0.5, 1.0), (1.0, 0.5), (0.5, 0.0)])
-    closed = _path(ring, smooth=True)
+    closed = pen_path(ring, smooth=True)
     np.testing.assert_allclose(closed[0], closed[-1])
-    np.testing.assert_array_equal(_path(points, smooth=False), points)  # straight: as given
+    np.testing.assert_array_equal(pen_path(points, smooth=False), points)  # straight: as given

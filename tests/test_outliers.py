@@ -112,7 +112,7 @@ def test_generator_shape_range_and_determinism(kind):
     assert not np.array_equal(first, other), "another seed should give other images"
 
 
-@pytest.mark.parametrize("kind", ["scribbles", "blobs", "overlays"])
+@pytest.mark.parametrize("kind", ["scribbles", "strokes", "blobs", "overlays"])
 def test_every_image_has_ink(kind):
     images = generate_outliers(kind, N, np.random.default_rng(3), stand_in_digits())
     assert np.all(images.max(axis=1) > 0.3)
@@ -123,6 +123,23 @@ def test_pieces_are_parts_of_their_digits():
     images = outliers.pieces(N, np.random.default_rng(4), digits)
     whole_ink = digits.sum(axis=1).min()
     assert np.all(images.sum(axis=1) < whole_ink)  # less ink than any whole digit
+
+
+def test_strokes_that_look_like_a_training_digit_are_drawn_again():
+    drawn = outliers.strokes(N, np.random.default_rng(6))  # no digits: nothing is drawn again
+    again = outliers.strokes(N, np.random.default_rng(6), digits=drawn)
+    assert not np.any(np.all(again == drawn, axis=1))  # each was its own digit: all redrawn
+    assert np.all(outliers._nearest_cosine(again, drawn) < outliers.DIGIT_LIKE)
+    unlike = outliers.strokes(N, np.random.default_rng(6), digits=1.0 - drawn)
+    np.testing.assert_array_equal(unlike, drawn)  # nothing digit-like: nothing drawn again
+
+
+def test_strokes_mostly_meet_like_the_strokes_of_a_character():
+    from scipy.ndimage import label
+
+    images = outliers.strokes(100, np.random.default_rng(5)).reshape(-1, 28, 28)
+    pieces = np.array([label(image > 0.3)[1] for image in images])
+    assert np.mean(pieces == 1) >= 0.9  # scattered strokes (JOINED = 0): 0.83
 
 
 @pytest.mark.parametrize("kind", sorted(outliers.DIGIT_KINDS))
@@ -193,14 +210,17 @@ def test_fashion_draws_from_given_images():
 # ---------------------------------------------------------------------- the pool
 def test_source_pool_and_batches_are_deterministic():
     digits = stand_in_digits()
+    weights = outliers.POOL_WEIGHTS
+    pool = 10 * int(sum(weights[kind] for kind in TRAINING_KINDS))
     fashion_images = np.random.default_rng(9).random((40, 784), dtype=np.float32)
-    a = OutlierSource(digits, seed=3, pool_size=60, fashion_images=fashion_images)
-    b = OutlierSource(digits, seed=3, pool_size=60, fashion_images=fashion_images)
+    a = OutlierSource(digits, seed=3, pool_size=pool, fashion_images=fashion_images)
+    b = OutlierSource(digits, seed=3, pool_size=pool, fashion_images=fashion_images)
     assert a.kinds == TRAINING_KINDS
-    assert a.pool.shape == (60, 784) and a.pool.dtype == np.float32
+    assert a.pool.shape == (pool, 784) and a.pool.dtype == np.float32
     np.testing.assert_array_equal(a.pool, b.pool)
-    np.testing.assert_array_equal(np.bincount(a.pool_kinds), [10] * len(TRAINING_KINDS))
-    assert not np.array_equal(a.pool, OutlierSource(digits, seed=4, pool_size=60,
+    np.testing.assert_array_equal(np.bincount(a.pool_kinds),
+                                  [10 * weights[kind] for kind in TRAINING_KINDS])
+    assert not np.array_equal(a.pool, OutlierSource(digits, seed=4, pool_size=pool,
                                                     fashion_images=fashion_images).pool)
     first = a.batch(16, np.random.default_rng([3, 17, 0]))
     np.testing.assert_array_equal(first, b.batch(16, np.random.default_rng([3, 17, 0])))
@@ -209,6 +229,13 @@ def test_source_pool_and_batches_are_deterministic():
     # a kind keeps its own stream whichever others are in the pool
     alone = OutlierSource(digits, seed=3, kinds=["blobs"], pool_size=10)
     np.testing.assert_array_equal(alone.pool, a.pool[a.pool_kinds == TRAINING_KINDS.index("blobs")])
+
+
+def test_pool_shares_are_whole_numbers_in_proportion():
+    assert outliers.pool_shares(12, [1, 1, 1, 1]) == [3, 3, 3, 3]
+    assert outliers.pool_shares(10, [1, 1, 1]) == [4, 3, 3]  # the remainder to the first
+    assert outliers.pool_shares(9, [1, 6, 1.5]) == [1, 6, 2]
+    assert sum(outliers.pool_shares(5000, [1, 1, 1, 1, 1, 1, 6])) == 5000
 
 
 def test_source_rejects_unknown_kinds():

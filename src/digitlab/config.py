@@ -203,9 +203,9 @@ class TrainConfig:
         help="Share of each batch replaced by its adversarial version (1: all of it).")
     outlier_exposure: float = option(
         0.0, group="honesty", low=0.0, high=4.0, high_inclusive=True, since_first_release=False,
-        help="Weight λ of outlier exposure: λ·B images that are not digits (scribbles, noise, "
-             "blobs, pieces and overlays of digits, Fashion-MNIST) join each batch of B with "
-             "the uniform answer as target (0: off; needs --loss ce).")
+        help="Weight λ of outlier exposure: λ·B images that are not digits (pen strokes and "
+             "scribbles, noise, blobs, pieces and overlays of digits, Fashion-MNIST) join each "
+             "batch of B with the uniform answer as target (0: off; needs --loss ce).")
     calibration_fraction: float = option(
         0.0, group="honesty", low=0.0, high=0.5, high_inclusive=True, since_first_release=False,
         help="Share of the training digits held out, never trained on, to fit the temperature "

@@ -14,11 +14,12 @@ of one width with round ends and joins. This module draws such letters:
 
        p' = c + R(θ) · (a · (p_x − c_x) + tan φ · (c_y − p_y),  p_y − c_y) ;
 
-4. drawn white on black with a round pen (a disc at every point, a bar of the pen's width
-   between neighbouring points: round joins and ends) whose width is a share of the letter's
-   height (:data:`PEN_WIDTH`; the lab's pen is 7.5 % of its sheet and a letter fills most of it);
-5. read as the lab reads a drawing: :func:`digitlab.images.prepare_digit` crops the ink, scales
-   its longer side to 20 px and puts its centre of mass at the centre of 28 × 28.
+4. drawn and read by :mod:`digitlab.data.pen` (also the pen of outlier exposure's random
+   strokes): white on black with a round pen whose width is a share of the letter's height
+   (:data:`~digitlab.data.pen.PEN_WIDTH`; the lab's pen is 7.5 % of its sheet and a letter
+   fills most of it), then read as the lab reads a drawing:
+   :func:`digitlab.images.prepare_digit` crops the ink, scales its longer side to 20 px and
+   puts its centre of mass at the centre of 28 × 28.
 
 :func:`drawn_letters` returns n such images, float32 (n, 784) in [0, 1], the same for the same
 seed.
@@ -30,9 +31,8 @@ import string
 from dataclasses import dataclass
 
 import numpy as np
-from PIL import Image, ImageDraw
 
-from digitlab.images import prepare_digit
+from digitlab.data.pen import pen_drawing, pen_path
 from digitlab.shapes import N_PIXELS
 
 Point = tuple[float, float]
@@ -41,13 +41,6 @@ Point = tuple[float, float]
 JITTER = 0.03
 #: ranges (degrees) of the turn θ and of the slant φ (hands mostly lean right), and of log a
 ROTATION, SLANT, LOG_ASPECT = (-7.0, 7.0), (-6.0, 12.0), (-0.2, 0.2)
-#: the range of the pen's width, a share of the letter's height: the lab's pen (7.5 % of the
-#: sheet) on a letter that fills 35–80 % of it. After prepare_digit the strokes are 1.5–2.7 px
-#: wide (10th–90th percentile; median 2.1), MNIST's test digits 1.4–2.8 px (median 1.9), each
-#: measured as 2 · ink area / length of the ink's outline
-PEN_WIDTH = (0.09, 0.21)
-HEIGHT_PX = 96  # the letter's height on the canvas it is drawn on, before prepare_digit
-SAMPLES_PER_SPAN = 8  # points drawn between two control points of a curve
 
 
 @dataclass(frozen=True)
@@ -128,10 +121,8 @@ def drawn_letters(n: int, seed: int | np.random.Generator = 0) -> np.ndarray:
 def draw_letter(letter: str, rng: np.random.Generator) -> np.ndarray:
     """One drawing of ``letter`` (a key of :data:`SKELETONS`) prepared as the lab prepares a
     drawing: (784,) float32 in [0, 1]."""
-    paths = [_path(_jittered(stroke, rng), stroke.smooth) for stroke in SKELETONS[letter]]
-    paths = _slanted_and_turned(paths, rng)
-    pen = rng.uniform(*PEN_WIDTH) * HEIGHT_PX
-    return prepare_digit(_ink([path * HEIGHT_PX for path in paths], pen))
+    paths = [pen_path(_jittered(stroke, rng), stroke.smooth) for stroke in SKELETONS[letter]]
+    return pen_drawing(_slanted_and_turned(paths, rng), rng)
 
 
 def _jittered(stroke: Stroke, rng: np.random.Generator) -> np.ndarray:
@@ -142,29 +133,6 @@ def _jittered(stroke: Stroke, rng: np.random.Generator) -> np.ndarray:
     if stroke.smooth and len(points) > 2 and np.array_equal(points[0], points[-1]):
         moved[-1] = moved[0]
     return moved
-
-
-def _path(points: np.ndarray, smooth: bool) -> np.ndarray:
-    """The points (m, 2) the pen passes: the control points (k, 2) themselves for a straight
-    stroke, else :data:`SAMPLES_PER_SPAN` points per span of the (uniform) Catmull–Rom spline
-    through them, for the span from p₁ to p₂ at t in [0, 1)
-
-        q(t) = ½ · [2 p₁ + (p₂ − p₀) t + (2 p₀ − 5 p₁ + 4 p₂ − p₃) t² + (3 p₁ − p₀ − 3 p₂ + p₃) t³],
-
-    with the end points doubled (an open curve) or the neighbours wrapped (a closed one)."""
-    if not smooth or len(points) < 3:
-        return points
-    closed = np.array_equal(points[0], points[-1])
-    if closed:
-        padded = np.concatenate([points[-2:-1], points, points[1:2]])
-    else:
-        padded = np.concatenate([points[:1], points, points[-1:]])
-    t = np.linspace(0.0, 1.0, SAMPLES_PER_SPAN, endpoint=False)[:, None]  # (s, 1)
-    spans = []
-    for p0, p1, p2, p3 in zip(padded, padded[1:], padded[2:], padded[3:], strict=False):
-        spans.append(0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                            + (3 * p1 - p0 - 3 * p2 + p3) * t**3))
-    return np.concatenate([*spans, points[-1:]])
 
 
 def _slanted_and_turned(paths: list[np.ndarray], rng: np.random.Generator) -> list[np.ndarray]:
@@ -181,22 +149,3 @@ def _slanted_and_turned(paths: list[np.ndarray], rng: np.random.Generator) -> li
         slanted = np.stack([aspect * local[:, 0] - np.tan(phi) * local[:, 1], local[:, 1]], 1)
         out.append(slanted @ turn.T + centre)
     return out
-
-
-def _ink(paths: list[np.ndarray], pen: float) -> np.ndarray:
-    """The paths (each (m, 2), in pixels) drawn white on black with a round pen ``pen`` px wide
-    on a canvas that holds them with a margin: (H, W) float in [0, 1]."""
-    everything = np.concatenate(paths)
-    margin = pen
-    origin = everything.min(axis=0) - margin
-    width, height = np.ceil(everything.max(axis=0) - origin + margin).astype(int)
-    canvas = Image.new("L", (int(width), int(height)), 0)
-    draw = ImageDraw.Draw(canvas)
-    radius = pen / 2
-    for path in paths:
-        points = [tuple(point) for point in (path - origin).tolist()]
-        if len(points) > 1:
-            draw.line(points, fill=255, width=max(1, round(pen)))
-        for x, y in points:  # round joins and ends
-            draw.ellipse([x - radius, y - radius, x + radius, y + radius], fill=255)
-    return np.asarray(canvas, dtype=np.float64) / 255.0

@@ -794,7 +794,8 @@ def _left_out(skipped: dict[str, str]) -> str:
 
 
 #: the outlier kinds of digitlab.data.outliers in words
-OUTLIER_WORDS = {"scribbles": N_("pen scribbles"), "noise": N_("uniform and smoothed noise"),
+OUTLIER_WORDS = {"scribbles": N_("pen scribbles"), "strokes": N_("glyphs of random pen strokes"),
+                 "noise": N_("uniform and smoothed noise"),
                  "blobs": N_("Gaussian blobs"), "pieces": N_("halves and quarters of digits"),
                  "overlays": N_("two digits written over each other"),
                  "fashion": N_("Fashion-MNIST's training images")}
