@@ -403,13 +403,13 @@ def pool_shares(pool_size: int, weights: list[float]) -> list[int]:
 class OutlierSource:
     """A pool of outliers made once per training run, and random draws from it.
 
-    ``digits`` (N, 784): the run's training digits (for ``pieces`` and ``overlays``). The pool
-    holds ``pool_size`` images, shared evenly among ``kinds`` (the first kinds take one more
-    when it does not divide); kind i of :data:`TRAINING_KINDS` is generated from its own stream
-    ``np.random.default_rng([seed, POOL_STREAM, i])``, so the pool depends only on the seed, the
-    digits and the kinds. ``fashion`` is left out when Fashion-MNIST is not on disk (see
-    :attr:`kinds` for those used); ``fashion_images`` may pass its training images if already
-    loaded.
+    ``digits`` (N, 784): the run's training digits (for ``pieces`` and ``overlays``, and to
+    keep ``strokes`` unlike them). The pool holds ``pool_size`` images, shared among ``kinds``
+    in proportion to :data:`POOL_WEIGHTS` (:func:`pool_shares`); kind i of
+    :data:`TRAINING_KINDS` is generated from its own stream ``np.random.default_rng([seed,
+    POOL_STREAM, i])``, so the pool depends only on the seed, the digits and the kinds.
+    ``fashion`` is left out when Fashion-MNIST is not on disk (see :attr:`kinds` for those
+    used); ``fashion_images`` may pass its training images if already loaded.
     """
 
     def __init__(self, digits: np.ndarray, seed: int, kinds=TRAINING_KINDS,
