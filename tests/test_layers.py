@@ -12,6 +12,7 @@ FLOORS = {
     "errors": 0, "fileio": 0, "formatting": 0, "data": 0, "plots": 0, "metrics": 0,
     "images": 0, "records": 0, "outputs": 0, "runlock": 0, "shapes": 0, "runfiles": 0,
     "choices": 0, "checks": 0, "options": 0, "i18n": 0, "mahalanobis": 0,
+    "similarity": 0,
     "config": 1, "nn": 1, "models": 1, "history": 1, "modelio": 1, "preprocessing": 1,
     "ensembles": 1, "calibration": 1, "model_summary": 1,
     "training": 2, "evaluation": 2, "dreaming": 2, "onnx_export": 2, "loading": 2,

@@ -21,6 +21,7 @@ from digitlab.nn.activations import Softmax
 from digitlab.nn.losses import CrossEntropy
 from digitlab.nn.network import MLP
 from digitlab.nn.outlier_loss import outlier_exposure_gradient, outlier_exposure_loss
+from digitlab.similarity import most_similar
 
 K = 10
 N = 10
@@ -129,7 +130,7 @@ def test_strokes_that_look_like_a_training_digit_are_drawn_again():
     drawn = outliers.strokes(N, np.random.default_rng(6))  # no digits: nothing is drawn again
     again = outliers.strokes(N, np.random.default_rng(6), digits=drawn)
     assert not np.any(np.all(again == drawn, axis=1))  # each was its own digit: all redrawn
-    assert np.all(outliers._nearest_cosine(again, drawn) < outliers.DIGIT_LIKE)
+    assert np.all(most_similar(again, drawn)[1] < outliers.DIGIT_LIKE)
     unlike = outliers.strokes(N, np.random.default_rng(6), digits=1.0 - drawn)
     np.testing.assert_array_equal(unlike, drawn)  # nothing digit-like: nothing drawn again
 

@@ -31,6 +31,7 @@ from digitlab.data.datasets import IMAGE_SHAPE, N_PIXELS
 from digitlab.data.pen import pen_drawing, pen_path
 from digitlab.errors import DataError
 from digitlab.i18n import N_, domain
+from digitlab.similarity import most_similar
 
 _ = domain("report").gettext
 
@@ -130,7 +131,7 @@ def strokes(n: int, rng: np.random.Generator, digits: np.ndarray | None = None) 
         return images
     reference = np.asarray(digits, dtype=np.float32).reshape(-1, N_PIXELS)
     for _ in range(REDRAWS):
-        again = np.flatnonzero(_nearest_cosine(images, reference) >= DIGIT_LIKE)
+        again = np.flatnonzero(most_similar(images, reference)[1] >= DIGIT_LIKE)
         if again.size == 0:
             break
         for i in again:
@@ -157,14 +158,6 @@ def _pen_strokes(rng: np.random.Generator) -> np.ndarray:
             path = path - path[0] + earlier[int(rng.integers(len(earlier)))]
         paths.append(path)
     return pen_drawing(paths, rng)
-
-
-def _nearest_cosine(images: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Each image's (n, 784) cosine similarity to the most similar reference image: (n,)."""
-    from digitlab.dreaming.judges import nearest_by_cosine
-
-    _, cosine = nearest_by_cosine(images, reference, np.zeros(len(reference), np.int64))
-    return cosine
 
 
 def noise(n: int, rng: np.random.Generator, digits: np.ndarray | None = None) -> np.ndarray:

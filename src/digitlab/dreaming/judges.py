@@ -30,6 +30,7 @@ import numpy as np
 
 from digitlab.errors import ConfigError, DataError
 from digitlab.i18n import domain, number
+from digitlab.similarity import most_similar
 
 ngettext = domain("report").ngettext
 
@@ -111,21 +112,6 @@ def squared_distances(
     return out
 
 
-def _similarities(a: np.ndarray, b: np.ndarray, chunk: int = REFERENCE_CHUNK) -> np.ndarray:
-    """Cosine similarity of every row of ``a`` with every row of ``b``: float64 (M, N); 0 where
-    either row is all zero."""
-    a = np.asarray(a, dtype=np.float64)
-    a_norm = np.sqrt(np.einsum("ij,ij->i", a, a))
-    a_unit = a / np.where(a_norm > 0, a_norm, 1.0)[:, None]
-    out = np.empty((a.shape[0], b.shape[0]), dtype=np.float64)
-    for start in range(0, b.shape[0], chunk):
-        block = np.asarray(b[start:start + chunk], dtype=np.float64)
-        norm = np.sqrt(np.einsum("ij,ij->i", block, block))
-        block = block / np.where(norm > 0, norm, 1.0)[:, None]
-        np.matmul(a_unit, block.T, out=out[:, start:start + block.shape[0]])
-    return out
-
-
 # ----------------------------------------------------------------------------- the judges
 def _nearest_k(distances: np.ndarray, k: int) -> np.ndarray:
     """Indices (rows, k) of the k smallest distances of each row, nearest first; equal distances
@@ -203,18 +189,12 @@ def nearest_by_cosine(dreams: np.ndarray, digits: np.ndarray, labels: np.ndarray
         reference digit counts as cosine 0 with everything).
     """
     dreams, digits, labels = _pool(dreams, digits, labels)
-    best = np.empty(dreams.shape[0], dtype=np.int64)
-    cosine = np.empty(dreams.shape[0], dtype=np.float64)
-    step = _row_chunk(digits.shape[0])
-    for start in range(0, dreams.shape[0], step):
-        similarities = _similarities(dreams[start:start + step], digits)
-        index = similarities.argmax(axis=1)
-        best[start:start + step] = labels[index]
-        cosine[start:start + step] = similarities[np.arange(index.size), index]
+    index, cosine = most_similar(dreams, digits)
+    best = labels[index]
     blank = ~np.any(dreams != 0, axis=1)
     best[blank] = -1
     cosine[blank] = 0.0
-    return best, np.clip(cosine, -1.0, 1.0)
+    return best, cosine
 
 
 # ----------------------------------------------------------------------------- the verdict
