@@ -130,11 +130,12 @@ def strokes(n: int, rng: np.random.Generator, digits: np.ndarray | None = None) 
     if digits is None or not n:
         return images
     reference = np.asarray(digits, dtype=np.float32).reshape(-1, N_PIXELS)
+    unchecked = np.arange(n)  # a drawing that passed once is never drawn again
     for _ in range(REDRAWS):
-        again = np.flatnonzero(most_similar(images, reference)[1] >= DIGIT_LIKE)
-        if again.size == 0:
+        unchecked = unchecked[most_similar(images[unchecked], reference)[1] >= DIGIT_LIKE]
+        if unchecked.size == 0:
             break
-        for i in again:
+        for i in unchecked:
             images[i] = _pen_strokes(rng)
     return images
 
