@@ -239,6 +239,20 @@ def test_pool_shares_are_whole_numbers_in_proportion():
     assert sum(outliers.pool_shares(5000, [1, 1, 1, 1, 1, 1, 6])) == 5000
 
 
+def test_a_pool_is_made_once_for_the_same_seed_digits_and_kinds(monkeypatch):
+    digits = stand_in_digits()
+    made = []
+    monkeypatch.setattr(outliers, "_POOLS", outliers.OrderedDict())
+    real = outliers._make_pool
+    monkeypatch.setattr(outliers, "_make_pool", lambda *a: made.append(a) or real(*a))
+    first = OutlierSource(digits, seed=3, kinds=["strokes", "blobs"], pool_size=20)
+    again = OutlierSource(digits.copy(), seed=3, kinds=["strokes", "blobs"], pool_size=20)
+    assert again.pool is first.pool and len(made) == 1  # a resumed run: the same pool
+    other = OutlierSource(digits[::-1].copy(), seed=3, kinds=["strokes", "blobs"], pool_size=20)
+    assert len(made) == 2 and other.pool is not first.pool  # other digits: made anew
+    assert not first.pool.flags.writeable and not first.pool_kinds.flags.writeable
+
+
 def test_source_rejects_unknown_kinds():
     with pytest.raises(ValueError, match="unknown outlier kinds"):
         OutlierSource(stand_in_digits(), seed=0, kinds=["letters"])

@@ -21,6 +21,8 @@ network has never seen, on which outlier exposure is judged (:data:`KIND_RELATIO
 from __future__ import annotations
 
 import functools
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable
 
 import numpy as np
@@ -394,6 +396,41 @@ def pool_shares(pool_size: int, weights: list[float]) -> list[int]:
     return shares.tolist()
 
 
+#: the pools made last, by all they depend on: a resumed run, or a study that trains on the same
+#: digits again, draws from the same pool without making it again (pen strokes take ~1 ms each)
+_POOLS: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
+POOLS_KEPT = 2
+
+
+def _digest(images: np.ndarray | None) -> str | None:
+    """A fingerprint of an image array: its dtype, shape and bytes."""
+    if images is None:
+        return None
+    array = np.ascontiguousarray(images)
+    digest = hashlib.blake2b(array.tobytes(), digest_size=16).hexdigest()
+    return f"{array.dtype}{array.shape}{digest}"
+
+
+def _make_pool(seed: int, kinds: tuple[str, ...], weights: tuple[float, ...], pool_size: int,
+               digits: np.ndarray, fashion_images: np.ndarray | None
+               ) -> tuple[np.ndarray, np.ndarray]:
+    """The pool of :class:`OutlierSource` and its kind indices, read-only."""
+    parts, labels = [], []
+    for kind, share in zip(kinds, pool_shares(pool_size, list(weights)), strict=True):
+        index = TRAINING_KINDS.index(kind)
+        rng = np.random.default_rng([seed, POOL_STREAM, index])
+        if kind == "fashion":
+            images = fashion(share, rng, images=fashion_images)
+        else:
+            images = OUTLIER_GENERATORS[kind](share, rng, digits)
+        parts.append(images)
+        labels.append(np.full(share, index, dtype=np.int64))
+    pool, pool_kinds = np.concatenate(parts), np.concatenate(labels)
+    pool.setflags(write=False)
+    pool_kinds.setflags(write=False)
+    return pool, pool_kinds
+
+
 class OutlierSource:
     """A pool of outliers made once per training run, and random draws from it.
 
@@ -416,30 +453,26 @@ class OutlierSource:
                              f"{', '.join(TRAINING_KINDS)}")
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, not {pool_size}")
+        fashion_key = None if "fashion" not in kinds else _digest(fashion_images)
         if "fashion" in kinds and fashion_images is None:
-            fashion_images = load_fashion_training_images()
+            fashion_images, fashion_key = load_fashion_training_images(), "on disk"
             if fashion_images is None:
                 kinds = tuple(k for k in kinds if k != "fashion")
         if not kinds:
             raise ValueError("no outlier kind is available (Fashion-MNIST is not on disk)")
         self.seed = int(seed)
         self.kinds: tuple[str, ...] = kinds
-        shares = pool_shares(pool_size, [POOL_WEIGHTS[kind] for kind in kinds])
-        parts, labels = [], []
-        for kind, share in zip(kinds, shares, strict=True):
-            index = TRAINING_KINDS.index(kind)
-            rng = np.random.default_rng([self.seed, POOL_STREAM, index])
-            if kind == "fashion":
-                images = fashion(share, rng, images=fashion_images)
-            else:
-                images = OUTLIER_GENERATORS[kind](share, rng, digits)
-            parts.append(images)
-            labels.append(np.full(share, index, dtype=np.int64))
-        #: the outliers (pool_size, 784) float32 in [0, 1], read-only
-        self.pool = np.concatenate(parts)
-        self.pool.setflags(write=False)
-        #: the index in :data:`TRAINING_KINDS` of each pool image's kind (pool_size,)
-        self.pool_kinds = np.concatenate(labels)
+        weights = tuple(POOL_WEIGHTS[kind] for kind in kinds)
+        key = (self.seed, kinds, weights, pool_size, _digest(digits), fashion_key)
+        if key not in _POOLS:
+            _POOLS[key] = _make_pool(self.seed, kinds, weights, pool_size, digits,
+                                     fashion_images)
+            while len(_POOLS) > POOLS_KEPT:
+                _POOLS.popitem(last=False)
+        _POOLS.move_to_end(key)
+        #: the outliers (pool_size, 784) float32 in [0, 1], and the index in
+        #: :data:`TRAINING_KINDS` of each one's kind (pool_size,) int64; both read-only
+        self.pool, self.pool_kinds = _POOLS[key]
 
     def __len__(self) -> int:
         return len(self.pool)
