@@ -127,18 +127,27 @@ def strokes(n: int, rng: np.random.Generator, digits: np.ndarray | None = None) 
     stroke that is a 1, a ring that is a 0) is drawn again, up to :data:`REDRAWS` times: an
     outlier must not teach the network to doubt a real digit.
     """
-    images = np.stack([_pen_strokes(rng) for _ in range(n)]) if n else \
+    return _unlike_digits(n, _pen_strokes, rng, digits)
+
+
+def _unlike_digits(n: int, draw_one: Callable[[np.random.Generator], np.ndarray],
+                   rng: np.random.Generator, digits: np.ndarray | None) -> np.ndarray:
+    """``n`` drawings ``draw_one(rng)`` (each (784,) float32), stacked (n, 784); where
+    ``digits`` (M, 784) are given, each drawing whose cosine similarity to the nearest of them
+    reaches :data:`DIGIT_LIKE` is drawn again, for up to :data:`REDRAWS` rounds, each round
+    measuring only the drawings drawn again in the one before (one that passed never changes)."""
+    images = np.stack([draw_one(rng) for _ in range(n)]) if n else \
         np.empty((0, N_PIXELS), dtype=np.float32)
     if digits is None or not n:
         return images
     reference = np.asarray(digits, dtype=np.float32).reshape(-1, N_PIXELS)
-    unchecked = np.arange(n)  # a drawing that passed once is never drawn again
+    unchecked = np.arange(n)
     for _ in range(REDRAWS):
         unchecked = unchecked[most_similar(images[unchecked], reference)[1] >= DIGIT_LIKE]
         if unchecked.size == 0:
             break
         for i in unchecked:
-            images[i] = _pen_strokes(rng)
+            images[i] = draw_one(rng)
     return images
 
 
