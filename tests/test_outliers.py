@@ -113,7 +113,7 @@ def test_generator_shape_range_and_determinism(kind):
     assert not np.array_equal(first, other), "another seed should give other images"
 
 
-@pytest.mark.parametrize("kind", ["scribbles", "strokes", "blobs", "overlays"])
+@pytest.mark.parametrize("kind", ["scribbles", "strokes", "glyphs", "blobs", "overlays"])
 def test_every_image_has_ink(kind):
     images = generate_outliers(kind, N, np.random.default_rng(3), stand_in_digits())
     assert np.all(images.max(axis=1) > 0.3)
@@ -126,12 +126,14 @@ def test_pieces_are_parts_of_their_digits():
     assert np.all(images.sum(axis=1) < whole_ink)  # less ink than any whole digit
 
 
-def test_strokes_that_look_like_a_training_digit_are_drawn_again():
-    drawn = outliers.strokes(N, np.random.default_rng(6))  # no digits: nothing is drawn again
-    again = outliers.strokes(N, np.random.default_rng(6), digits=drawn)
+@pytest.mark.parametrize("kind", ["strokes", "glyphs"])
+def test_pen_drawings_that_look_like_a_training_digit_are_drawn_again(kind):
+    draw = outliers.OUTLIER_GENERATORS[kind]
+    drawn = draw(N, np.random.default_rng(6))  # no digits: nothing is drawn again
+    again = draw(N, np.random.default_rng(6), digits=drawn)
     assert not np.any(np.all(again == drawn, axis=1))  # each was its own digit: all redrawn
     assert np.all(most_similar(again, drawn)[1] < outliers.DIGIT_LIKE)
-    unlike = outliers.strokes(N, np.random.default_rng(6), digits=1.0 - drawn)
+    unlike = draw(N, np.random.default_rng(6), digits=1.0 - drawn)
     np.testing.assert_array_equal(unlike, drawn)  # nothing digit-like: nothing drawn again
 
 
@@ -141,6 +143,17 @@ def test_strokes_mostly_meet_like_the_strokes_of_a_character():
     images = outliers.strokes(100, np.random.default_rng(5)).reshape(-1, 28, 28)
     pieces = np.array([label(image > 0.3)[1] for image in images])
     assert np.mean(pieces == 1) >= 0.9  # scattered strokes (JOINED = 0): 0.83
+
+
+def test_glyphs_span_the_height_of_their_box_and_hold_together():
+    from scipy.ndimage import label
+
+    rng = np.random.default_rng(7)
+    for _ in range(200):  # without the rule a third of them reach less than 0.75 of the height
+        ys = np.concatenate(outliers._grid_glyph_paths(rng))[:, 1]
+        assert ys.min() <= 0.15 and ys.max() >= 0.85  # the top and bottom rows, jittered
+    images = outliers.glyphs(50, np.random.default_rng(8)).reshape(-1, 28, 28)
+    assert all(label(image > 0.3)[1] == 1 for image in images)  # strokes start on used points
 
 
 @pytest.mark.parametrize("kind", sorted(outliers.DIGIT_KINDS))
@@ -155,7 +168,7 @@ def test_unknown_kind():
 
 
 def test_no_letters_or_fonts_among_the_training_kinds():
-    assert not set(TRAINING_KINDS) & {"letters", "drawn_letters", "glyphs", "checkerboard"}
+    assert not set(TRAINING_KINDS) & {"letters", "drawn_letters", "checkerboard"}
     assert set(UNSEEN_KINDS) >= {"letters", "drawn_letters", "checkerboard", "inverted_digits",
                                  "rotated_90", "rotated_180", "all_white"}
     with pytest.raises(ValueError, match="unknown outlier kind"):

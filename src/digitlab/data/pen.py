@@ -2,7 +2,8 @@
 
 Both kinds of image drawn in pen strokes use it: the letters a person draws
 (:mod:`digitlab.analysis.drawn_letters`, judged, never trained on) and the random strokes of
-outlier exposure (:func:`digitlab.data.outliers.strokes`). A drawing is
+outlier exposure (:func:`digitlab.data.outliers.strokes` and
+:func:`~digitlab.data.outliers.glyphs`). A drawing is
 
 1. a list of paths, each (m, 2) points (x to the right, y down) the pen passes through:
    :func:`pen_path` makes one from a stroke's control points, straight from point to point or

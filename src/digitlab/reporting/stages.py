@@ -798,7 +798,8 @@ OUTLIER_WORDS = {"scribbles": N_("pen scribbles"), "strokes": N_("glyphs of rand
                  "noise": N_("uniform and smoothed noise"),
                  "blobs": N_("Gaussian blobs"), "pieces": N_("halves and quarters of digits"),
                  "overlays": N_("two digits written over each other"),
-                 "fashion": N_("Fashion-MNIST's training images")}
+                 "fashion": N_("Fashion-MNIST's training images"),
+                 "glyphs": N_("glyphs of pen strokes on a grid")}
 #: how each relation is introduced in the honesty section's introduction
 RELATION_INTROS = {"trained": N_("these were trained on: {kinds}"),
                    "related": N_("these resemble what was: {kinds}"),
