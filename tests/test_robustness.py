@@ -11,14 +11,15 @@ from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
 from digitlab.nn import get_loss
 from digitlab.nn.network import MLP
-from digitlab.robustness import RobustBatches, attack_options, outlier_count
+from digitlab.robustness import RobustBatches, attack_options, mine_outliers, outlier_count
 from digitlab.training import train
 from test_training import assert_same_state, interrupt_at, synthetic_dataset, without_seconds
 
 SMALL = dict(hidden=[16], activation="relu", output_activation="softmax", loss="ce",
              optimizer="adam", lr=0.003, batch_size=8, epochs=2, trace_every=50,
              max_train_samples=120, bias=True)
-HONEST = dict(attack="pgd-l2", attack_epsilon=1.0, attack_steps=3, outlier_exposure=0.5)
+HONEST = dict(attack="pgd-l2", attack_epsilon=1.0, attack_steps=3, outlier_exposure=0.5,
+              outlier_mining=0.5)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +37,7 @@ def test_the_digits_stay_the_first_rows_then_outliers_with_uniform_targets(data)
     config = TrainConfig(**SMALL, **HONEST)
     network, loss = small_network(), get_loss("ce")
     batches = RobustBatches(config, data.train.images.astype(np.float64))
-    batches.begin_epoch(0)
+    batches.begin_epoch(0, network)
     x = data.train.images[:8].astype(np.float64)
     t = network.targets(data.train.labels[:8], loss)
     x2, t2 = batches.batch(network, x, t, loss)
@@ -50,10 +51,44 @@ def test_the_digits_stay_the_first_rows_then_outliers_with_uniform_targets(data)
     assert x2.min() >= 0 and x2.max() <= 1
 
     again = RobustBatches(config, data.train.images.astype(np.float64))
-    again.begin_epoch(0)
+    again.begin_epoch(0, network)
     np.testing.assert_array_equal(again.batch(network, x, t, loss)[0], x2)  # from the seed
-    again.begin_epoch(1)
+    again.begin_epoch(1, network)
     assert not np.array_equal(again.batch(network, x, t, loss)[0], x2)
+
+
+def test_outlier_mining_keeps_the_outliers_the_network_is_surest_are_digits(data):
+    network = small_network()
+    pool = RobustBatches(TrainConfig(**SMALL, outlier_exposure=0.5),
+                         data.train.images.astype(np.float64)).outliers.pool
+    kept = mine_outliers(network, pool, 10, 0.25, np.random.default_rng(3))
+    candidates = np.random.default_rng(3).choice(len(pool), 40, replace=False)
+    top = network.probabilities(pool[candidates].astype(np.float64)).max(axis=1)
+    assert len(kept) == 10 and set(kept) <= set(candidates)
+    dropped = np.setdiff1d(candidates, kept)
+    sure = dict(zip(candidates.tolist(), top.tolist(), strict=True))
+    assert min(sure[i] for i in kept) >= max(sure[i] for i in dropped)  # the surest 10 of 40
+    everything = mine_outliers(network, pool, 10 * len(pool), 0.5, np.random.default_rng(3))
+    assert sorted(everything) == list(range(len(pool)))  # never more than the pool
+
+
+def test_an_epoch_with_outlier_mining_draws_only_mined_outliers(data):
+    config = TrainConfig(**SMALL, outlier_exposure=0.5, outlier_mining=0.5)
+    network, loss = small_network(), get_loss("ce")
+    batches = RobustBatches(config, data.train.images.astype(np.float64))
+    with pytest.raises(ValueError, match="needs the network"):
+        batches.begin_epoch(0)
+    batches.begin_epoch(0, network)
+    steps = -(-len(data.train.images) // 8)
+    assert len(batches.mined) == batches.epoch_outliers == steps * outlier_count(8, 0.5)
+    x = data.train.images[:8].astype(np.float64)
+    outliers = batches.batch(network, x, network.targets(data.train.labels[:8], loss), loss)[0][8:]
+    pool = batches.outliers.pool
+    mined = {pool[i].tobytes() for i in batches.mined}
+    assert all(row.astype(np.float32).tobytes() in mined for row in outliers)
+    plain = RobustBatches(config.replace(outlier_mining=0.0), data.train.images)
+    plain.begin_epoch(0)  # without mining no network is needed
+    assert plain.mined is None
 
 
 def test_attack_options_follow_the_config():
@@ -72,6 +107,8 @@ def test_attack_options_follow_the_config():
     (dict(attack="pgd-l2", attack_mix=0.0), "attack_mix must be > 0"),
     (dict(attack="pgd-l3"), "attack must be one of none, pgd-l2, pgd-linf, fgsm"),
     (dict(calibration_fraction=0.9), "calibration_fraction must be <= 0.5"),
+    (dict(outlier_mining=0.5), "outlier_mining needs outlier_exposure > 0"),
+    (dict(outlier_mining=1.0), "outlier_mining must be < 1"),
 ])
 def test_bad_robustness_options_are_refused_in_one_line(changes, message):
     with pytest.raises(ConfigError, match=message) as error:
@@ -128,7 +165,7 @@ def test_presets_robust_and_honest_are_named_alike_everywhere():
     assert {"robust", "honest"} <= set(dl.presets.names())
     robust, honest = dl.presets.robust, dl.presets.honest
     assert robust.attack == "pgd-l2" and robust.outlier_exposure == 0
-    assert honest.replace(outlier_exposure=0.0, calibration_fraction=0.0,
+    assert honest.replace(outlier_exposure=0.0, outlier_mining=0.0, calibration_fraction=0.0,
                           epochs=robust.epochs) == robust  # and trains 32 epochs
     assert preset("best").key() != robust.key()
 

@@ -385,13 +385,14 @@ def test_training_threads_follow_the_blas_pools_not_openmp(monkeypatch):
 
 #: every option that carries state from one epoch to the next: early stopping (its best epoch
 #: and weights), momentum, dropout, augmentation, a schedule over the epochs, an attack, outlier
-#: exposure, label smoothing, max-norm and a calibration share
+#: exposure and its mining, label smoothing, max-norm and a calibration share
 STATEFUL = dict(hidden=[12], epochs=10, trace_every=50, max_train_samples=120, batch_size=8,
                 early_stopping=2, validation_fraction=0.1, optimizer="sgd", lr=0.05,
                 momentum=0.9, nesterov=True, weight_decay=1e-4, schedule="cosine",
                 loss="ce", output_activation="softmax", label_smoothing=0.05, dropout=[0.2],
                 max_norm=4.0, augment_rotation=8.0, augment_shift=1.0, attack="fgsm",
-                attack_epsilon=0.1, outlier_exposure=0.5, calibration_fraction=0.1)
+                attack_epsilon=0.1, outlier_exposure=0.5, outlier_mining=0.5,
+                calibration_fraction=0.1)
 
 
 def test_resume_from_every_epoch_boundary_is_bit_identical_with_every_stateful_option(

@@ -206,6 +206,12 @@ class TrainConfig:
         help="Weight λ of outlier exposure: λ·B images that are not digits (pen strokes and "
              "scribbles, noise, blobs, pieces and overlays of digits, Fashion-MNIST) join each "
              "batch of B with the uniform answer as target (0: off; needs --loss ce).")
+    outlier_mining: float = option(
+        0.0, group="honesty", low=0.0, high=1.0, high_inclusive=False, since_first_release=False,
+        help="Hard outlier mining: each epoch the network scores D / s images of the outlier "
+             "pool (D: the outliers the epoch appends) and the epoch draws from the D it is "
+             "surest are digits (0: off, drawn from the whole pool; 0.5: the surer half; needs "
+             "--outlier-exposure).")
     calibration_fraction: float = option(
         0.0, group="honesty", low=0.0, high=0.5, high_inclusive=True, since_first_release=False,
         help="Share of the training digits held out, never trained on, to fit the temperature "
@@ -278,6 +284,8 @@ class TrainConfig:
             raise ConfigError(Message("dropout needs at least one hidden layer"))
         if self.outlier_exposure and self.loss != "ce":
             raise ConfigError(needs_ce("outlier_exposure", self.loss))
+        if self.outlier_mining and not self.outlier_exposure:
+            raise ConfigError(Message("outlier_mining needs outlier_exposure > 0"))
         if self.attack == "none":
             changed = [name for name in ATTACK_FIELDS if getattr(self, name) != DEFAULTS[name]]
             if changed:
@@ -586,9 +594,10 @@ PRESETS["robust"] = PRESETS["best"].replace(epochs=20, attack="pgd-l2", attack_e
 # epochs. With a twentieth held out rather than a tenth, and 26 epochs rather than 20, it read
 # 0.4 points more of the test digits (97.83 against 97.43 %); with pen strokes among the
 # outliers, 32 epochs against 26 read 97.90 against 97.80 % (seeds 0-2, `bench_honest.py`;
-# `best`: 98.30 %), in 2.9x `best`'s training time.
+# `best`: 98.30 %), in 2.9x `best`'s training time. Outlier mining (the surer half) moved the
+# letters a person draws from a median top probability of 0.78 to 0.63 (seed 0).
 PRESETS["honest"] = PRESETS["robust"].replace(epochs=32, outlier_exposure=0.5,
-                                              calibration_fraction=0.05)
+                                              outlier_mining=0.5, calibration_fraction=0.05)
 
 
 def preset(name: str) -> TrainConfig:

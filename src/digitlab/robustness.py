@@ -15,10 +15,18 @@ batch, on whichever engine the config runs (:func:`digitlab.nn.engines.for_confi
   it with no code of its own. The step's mean over B + m rows is
   (B / (B + m)) · (L_digits + λ · L_OE): λ weighs the outliers against the digits, as in
   Hendrycks et al. (2019).
+- **Outlier mining** (``outlier_mining`` = s, with outlier exposure): an epoch's D outliers
+  are drawn from the D images the network is surest are digits among ⌈D / s⌉ drawn at random
+  from the pool (:func:`mine_outliers`), scored by its top probability at the start of the
+  epoch (informative outlier mining, Chen et al. 2021). Most pool images soon get an answer
+  close to uniform and teach little; the ones still read as digits are the boundary the
+  network has yet to learn (the letters a person draws lie near it).
 
 The digits stay the first B rows, so E and accuracy are measured on them alone. Random numbers
 come from streams of their own per epoch (the random start of each attack; which outliers are
-drawn), derived from (seed, epoch) like the sample order, so a resumed run continues exactly.
+drawn, and which are mined), derived from (seed, epoch) like the sample order, and mining scores
+the pool with the network as the epoch starts (as a checkpoint holds it), so a resumed run
+continues exactly.
 """
 
 from __future__ import annotations
@@ -41,6 +49,8 @@ from digitlab.nn.network import MLP
 
 #: the random stream of the attacks' random starts (the training streams are 1–4)
 ATTACK_STREAM = 5
+#: the random stream of the pool images an epoch's outlier mining scores
+MINING_STREAM = 18
 #: the fewest outliers a pool holds (a run on fewer training digits still sees every kind often)
 SMALLEST_POOL = 1000
 #: ``attack`` -> the norm of its ball
@@ -70,6 +80,19 @@ def outlier_count(batch: int, weight: float) -> int:
     return int(math.floor(weight * batch + 0.5))
 
 
+def mine_outliers(network: MLP, pool: np.ndarray, count: int, share: float,
+                  rng: np.random.Generator, batch_size: int = 2048) -> np.ndarray:
+    """Indices (≤ count,) into ``pool`` (P, n_0) of the outliers an epoch draws from: among
+    C = min(P, ⌈count / share⌉) pool images taken at random without replacement, the
+    ``count`` whose top probability max_k p_k (the network's own, no dropout) is highest,
+    ties in the order drawn."""
+    candidates = rng.choice(len(pool), size=min(len(pool), math.ceil(count / share)),
+                            replace=False)
+    top = np.asarray(network.probabilities(pool[candidates].astype(network.dtype, copy=False),
+                                           batch_size)).max(axis=1)
+    return candidates[np.argsort(-top, kind="stable")[:count]]
+
+
 class RobustBatches:
     """The batches a config with ``attack`` or ``outlier_exposure`` trains on.
 
@@ -85,18 +108,32 @@ class RobustBatches:
         if config.outlier_exposure:
             pool = min(DEFAULT_POOL_SIZE, max(SMALLEST_POOL, len(digits)))
             self.outliers = OutlierSource(digits, config.seed, pool_size=pool)
+        #: the outliers an epoch appends, D = steps × m (what outlier mining keeps)
+        self.epoch_outliers = math.ceil(len(digits) / config.batch_size) * outlier_count(
+            config.batch_size, config.outlier_exposure)
         self._attack_rng: np.random.Generator | None = None
         self._outlier_rng: np.random.Generator | None = None
+        #: the pool rows this epoch's outliers are drawn from (None: the whole pool)
+        self.mined: np.ndarray | None = None
 
     @property
     def enabled(self) -> bool:
         return self.attack is not None or self.outliers is not None
 
-    def begin_epoch(self, epoch: int) -> None:
-        """The random streams of ``epoch`` (0-based), from (seed, stream, epoch) alone."""
+    def begin_epoch(self, epoch: int, network: MLP | None = None) -> None:
+        """The random streams of ``epoch`` (0-based), from (seed, stream, epoch) alone, and,
+        with outlier mining, the pool rows the epoch draws its outliers from, as ``network``
+        (needed then) reads them now."""
         seed = self.config.seed
         self._attack_rng = np.random.default_rng([seed, ATTACK_STREAM, epoch])
         self._outlier_rng = np.random.default_rng([seed, BATCH_STREAM, epoch])
+        self.mined = None
+        if self.outliers is not None and self.config.outlier_mining and self.epoch_outliers:
+            if network is None:
+                raise ValueError("outlier mining needs the network at the start of each epoch")
+            self.mined = mine_outliers(network, self.outliers.pool, self.epoch_outliers,
+                                       self.config.outlier_mining,
+                                       np.random.default_rng([seed, MINING_STREAM, epoch]))
 
     def batch(self, network: MLP, x: np.ndarray, t: np.ndarray, loss: Loss,
               engine: Engine | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -114,7 +151,8 @@ class RobustBatches:
         if self.outliers is not None:
             m = outlier_count(len(x), self.config.outlier_exposure)
             if m:
-                outliers = self.outliers.batch(m, self._outlier_rng, dtype=network.dtype)
+                outliers = self.outliers.batch(m, self._outlier_rng, dtype=network.dtype,
+                                               rows=self.mined)
                 x = np.concatenate([np.asarray(x, dtype=network.dtype), outliers])
                 t = np.concatenate([t, uniform_targets(m, t.shape[1], t.dtype)])
         return x, t

@@ -519,7 +519,7 @@ class _Trainer:
         lr = config.lr
         pieces = self._epoch_images(epoch, order)  # None without augmentation
         self.dropout_rng = epoch_stream(config.seed, _DROPOUT_STREAM, epoch)
-        self.robust.begin_epoch(epoch)
+        self.robust.begin_epoch(epoch, self.network)
         with _progress_bar(n, _report.pgettext("progress", "epoch {epoch}/{epochs}").format(
                 epoch=epoch + 1, epochs=config.epochs), self.progress) as bar:
             try:

@@ -567,9 +567,11 @@ class OutlierSource:
     def __len__(self) -> int:
         return len(self.pool)
 
-    def batch(self, m: int, rng: np.random.Generator, dtype=None) -> np.ndarray:
-        """``m`` outliers (m, 784) drawn uniformly, with replacement, from the pool by ``rng``
-        (the only draw made from it); float32 unless ``dtype`` is given."""
-        rows = rng.integers(0, len(self.pool), m)
-        images = self.pool[rows]
+    def batch(self, m: int, rng: np.random.Generator, dtype=None,
+              rows: np.ndarray | None = None) -> np.ndarray:
+        """``m`` outliers (m, 784) drawn uniformly, with replacement, from the pool, or from its
+        ``rows`` (indices) where given, by ``rng`` (the only draw made from it); float32 unless
+        ``dtype`` is given."""
+        drawn = rng.integers(0, len(self.pool) if rows is None else len(rows), m)
+        images = self.pool[drawn if rows is None else np.asarray(rows)[drawn]]
         return images if dtype is None else images.astype(dtype, copy=False)

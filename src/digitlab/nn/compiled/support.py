@@ -32,6 +32,7 @@ COMPILED_FIELDS = frozenset({
 MINIBATCH_FIELDS = frozenset({
     "dropout", "augment_rotation", "augment_scale", "augment_shear", "augment_shift",
     "elastic_alpha", "label_smoothing", "max_norm", "attack", *ATTACK_FIELDS, "outlier_exposure",
+    "outlier_mining",
 })
 
 
