@@ -81,6 +81,7 @@ def test_an_epoch_with_outlier_mining_draws_only_mined_outliers(data):
     batches.begin_epoch(0, network)
     steps = -(-len(data.train.images) // 8)
     assert len(batches.mined) == batches.epoch_outliers == steps * outlier_count(8, 0.5)
+    assert len(batches.outliers) >= 2 * 2 * batches.epoch_outliers  # a fresh part each epoch
     x = data.train.images[:8].astype(np.float64)
     outliers = batches.batch(network, x, network.targets(data.train.labels[:8], loss), loss)[0][8:]
     pool = batches.outliers.pool
