@@ -167,7 +167,7 @@ def test_presets_robust_and_honest_are_named_alike_everywhere():
     robust, honest = dl.presets.robust, dl.presets.honest
     assert robust.attack == "pgd-l2" and robust.outlier_exposure == 0
     assert honest.replace(outlier_exposure=0.0, outlier_mining=0.0, calibration_fraction=0.0,
-                          epochs=robust.epochs) == robust  # and trains 32 epochs
+                          epochs=robust.epochs, attack_steps=robust.attack_steps) == robust
     assert preset("best").key() != robust.key()
 
 
