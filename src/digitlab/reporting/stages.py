@@ -831,6 +831,11 @@ def honesty_section(ctx: Context, r: dict[str, Any]) -> Section:
         "its test images, never trained on either, but of the same kind as its training "
         "images.").format(steps=steps_count(r["attack_steps"]), outliers=listed(trained_on),
                           relations=relations, share=pct(held_share, 0))]
+    mining = (nets.get("honest", {}).get("config", {}).get("outlier_mining") or 0.0)
+    if mining:
+        intro.append(_("Each epoch the honest network drew those images from the ones it was "
+                       "surest were digits, {share} of a fresh sample of its outliers (outlier "
+                       "mining).").format(share=pct(mining, 0)))
     if "rotated_180" in kinds:
         intro.append(_("Of the digits rotated 180°, only the 2, 3, 4, 5 and 7 are judged: upside "
                        "down a 0, 1 or 8 is itself, and a 6 and a 9 swap."))
