@@ -491,3 +491,65 @@ def test_answers_unlike_any_real_digit_are_flattened_and_typical_ones_kept():
     with pytest.raises(ConfigError, match="hidden layer"):
         calibration.apply(logits)  # the activations are needed
     assert Calibration(temperature=0.8).apply(logits).shape == (3, 5)  # and not otherwise
+
+
+def test_the_flattened_share_is_chosen_kept_in_the_model_file_and_zero_turns_it_off(tmp_path):
+    """q (``flatten_below``) sets how much is flattened: 0 leaves softmax(s / T) everywhere, a
+    larger q never makes an answer surer; the model file keeps q, and a file written before q
+    could be chosen reads as the 3 % it then always was."""
+    from digitlab.calibration import FLATTEN_BELOW, calibrate, hidden_activations
+    from digitlab.modelio import load_model, save_model
+    from digitlab.nn.network import MLP
+
+    rng = np.random.default_rng(7)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    train = rng.random((400, 6)), rng.integers(0, 3, 400)
+    images, labels = rng.random((300, 6)), rng.integers(0, 3, 300)
+    queries = np.concatenate([rng.random((100, 6)), 3.0 * rng.standard_normal((100, 6))])
+    logits, features = network.forward(queries).zs[-1], hidden_activations(network, queries)
+    tops = {}
+    for q in (0.0, 0.03, 0.2):
+        calibration = calibrate(network, images, labels, with_threshold=True,
+                                training_digits=train, flatten_below=q)
+        assert calibration.hidden.flatten_below == q
+        path = save_model(tmp_path / f"q{q}.npz", network,
+                          extra={"calibration": calibration.to_dict()},
+                          extra_arrays=calibration.arrays())
+        loaded = load_model(path).calibration
+        assert loaded.hidden == calibration.hidden  # q included
+        probabilities = loaded.apply(logits, features)
+        tops[q] = probabilities.max(axis=1)
+        if q == 0.0:
+            np.testing.assert_allclose(probabilities, softmax(logits, calibration.temperature))
+    assert np.all(tops[0.03] <= tops[0.0] + 1e-12) and np.all(tops[0.2] <= tops[0.03] + 1e-12)
+    assert np.sum(tops[0.2] < tops[0.03] - 1e-6) > 0  # and some answers do change
+    # a file from before q was stored
+    older = calibration.to_dict()
+    del older["flatten_below"]
+    assert Calibration.from_dict(older, calibration.arrays()).hidden.flatten_below == \
+        FLATTEN_BELOW
+
+
+@pytest.mark.parametrize("bad", [-0.1, 0.7, "much", float("nan"), True])
+def test_a_bad_flattened_share_in_a_model_file_is_refused_in_one_line(bad, tmp_path):
+    from digitlab.calibration import calibrate
+    from digitlab.nn.network import MLP
+
+    rng = np.random.default_rng(8)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    calibration = calibrate(network, rng.random((60, 6)), rng.integers(0, 3, 60),
+                            with_threshold=True,
+                            training_digits=(rng.random((90, 6)), rng.integers(0, 3, 90)))
+    data = {**calibration.to_dict(), "flatten_below": bad}
+    with pytest.raises(ModelFileError, match=r"^calibration flatten_below must be a number in "
+                                             r"\[0, 0\.5\], got") as error:
+        Calibration.from_dict(data, calibration.arrays())
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("bad", [-0.01, 0.51])
+def test_the_training_option_refuses_a_share_outside_zero_to_a_half(bad):
+    from digitlab.config import TrainConfig
+
+    with pytest.raises(ConfigError, match="flatten_below"):
+        TrainConfig(flatten_below=bad)

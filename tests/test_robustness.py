@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import digitlab as dl
+from digitlab.calibration import network_logits, softmax
 from digitlab.config import TrainConfig, preset
 from digitlab.errors import ConfigError
 from digitlab.modelio import load_model
@@ -160,6 +161,15 @@ def test_calibration_holds_out_training_digits_and_lands_in_the_model_file(tmp_p
 
     without = train(TrainConfig(**SMALL, calibration_fraction=0.25), data, progress=False)
     assert without.calibration.threshold is None  # no outliers seen: no threshold chosen
+    # the run's choice of the flattened share is the model file's, and 0 flattens nothing
+    assert saved.calibration.hidden.flatten_below == config.flatten_below == 0.03
+    flat_free = train(config.replace(flatten_below=0.0), data, run_dir=tmp_path / "flat-free",
+                      progress=False)
+    assert flat_free.calibration.temperature == pytest.approx(calibration.temperature, rel=1e-5)
+    assert load_model(tmp_path / "flat-free").calibration.hidden.flatten_below == 0.0
+    logits = network_logits(flat_free.network, images)
+    np.testing.assert_allclose(flat_free.model.probabilities(images),
+                               softmax(logits, calibration.temperature), rtol=1e-5)
 
 
 def test_presets_robust_and_honest_are_named_alike_everywhere():

@@ -79,14 +79,15 @@ The second test also shapes the probabilities shown, so that a network does not 
 sure" of what it calls "not a digit". With r(x) the share of calibration digits whose score M
 is below x's (its *typicality*, at least 1/N_c), each answer's temperature becomes
 
-    T(x) = T · h(x),    h(x) = max(1, q / r(x)),    q = 0.03 (:data:`FLATTEN_BELOW`),
+    T(x) = T · h(x),    h(x) = max(1, q / r(x)),    q = 0.03 by default (:data:`FLATTEN_BELOW`),
 
 so an input at least as digit-like inside the network as all but 3 % of the real digits keeps
 softmax(s / T), and one less digit-like than all but r < q of them has its answer flattened
 toward uniform by q / r (the digit read never changes). T is fitted without h: fitted by NLL on
 real digits, any flattening would be undone (the few real digits that look unusual inside the
 network are read about as well as the rest), so h is a prior, not a fit — the share of real
-digits it touches is the price, in ECE, of not being sure of a letter. The top-probability
+digits it touches is the price, in ECE, of not being sure of a letter. A run chooses q with the
+training option ``flatten_below``, and the model file keeps it. The top-probability
 threshold is chosen on the flattened probabilities. The sorted scores of the calibration
 digits are ``extra/digit_typicality``; a model file without them shows softmax(s / T).
 
@@ -111,6 +112,7 @@ from typing import Any
 
 import numpy as np
 
+from digitlab.config import DEFAULTS, TrainConfig
 from digitlab.data.splits import stratified_holdout
 from digitlab.errors import ConfigError, DataError, ModelFileError
 from digitlab.formatting import FigureSpec, finite_or_none
@@ -118,6 +120,7 @@ from digitlab.i18n import N_, domain, number, percent, significant
 from digitlab.mahalanobis import ClassGaussians, fit_class_gaussians
 from digitlab.models import Model
 from digitlab.nn.activations import get_activation
+from digitlab.options import option_of
 
 #: bounds of the temperature search, T in [T_MIN, T_MAX]
 T_MIN, T_MAX = 0.01, 100.0
@@ -357,10 +360,11 @@ CHECK_LAYER = 1
 #: the model file's arrays of that test (the last, the reference scores, may be absent)
 CHECK_ARRAYS = ("digit_means", "digit_precision", "digit_typicality")
 #: q: an answer is flattened where the input looks less like a digit than all but this share
-#: of the calibration digits (its first hidden layer's score M). With 0.05 the honest preset's
-#: ECE rose to 2.2 %; with 0.03 it stays under 2 % and letters and digits upside down still
-#: fall to a median top probability of 0.5 or less (benchmarks/bench_honest.py)
-FLATTEN_BELOW = 0.03
+#: of the calibration digits (its first hidden layer's score M), unless the run chose another
+#: (the training option ``flatten_below``, where the choice is explained; at most
+#: :data:`MAX_FLATTEN_BELOW`)
+FLATTEN_BELOW: float = DEFAULTS["flatten_below"]
+MAX_FLATTEN_BELOW: float = option_of(TrainConfig.__dataclass_fields__["flatten_below"]).high
 
 
 @dataclass(frozen=True, eq=False)
@@ -374,15 +378,22 @@ class HiddenCheck:
     layer: int = CHECK_LAYER
     #: the calibration digits' scores M, sorted (N_c,); None: answers are never flattened
     reference: np.ndarray | None = None
+    #: q of the flattening: answers of inputs less digit-like than all but this share of the
+    #: calibration digits are flattened (0: never)
+    flatten_below: float = FLATTEN_BELOW
+
+    def __post_init__(self) -> None:
+        _check_flatten_below(self.flatten_below, ConfigError)
 
     def __eq__(self, other: object) -> bool:
-        """Equal Gaussians, threshold, layer and reference, value for value."""
+        """Equal Gaussians, threshold, layer, reference and q, value for value."""
         if not isinstance(other, HiddenCheck):
             return False
         same_reference = (self.reference is None) == (other.reference is None) and (
             self.reference is None or np.array_equal(self.reference, other.reference))
         return (self.gaussians == other.gaussians and self.threshold == other.threshold
-                and self.layer == other.layer and same_reference)
+                and self.layer == other.layer and same_reference
+                and self.flatten_below == other.flatten_below)
 
     __hash__ = None  # type: ignore[assignment]  # arrays inside
 
@@ -411,9 +422,9 @@ class HiddenCheck:
         return self.flattening_of_typicality(typicality_of_scores(scores, self.reference))
 
     def flattening_of_typicality(self, typicality: np.ndarray) -> np.ndarray:
-        """h = max(1, q / max(r, 1 / N_c)) for typicalities r (N,)."""
+        """h = max(1, q / max(r, 1 / N_c)) for typicalities r (N,), q = :attr:`flatten_below`."""
         floor = 1.0 / (len(self.reference) if self.reference is not None else 1)
-        return np.maximum(1.0, FLATTEN_BELOW / np.maximum(typicality, floor))
+        return np.maximum(1.0, self.flatten_below / np.maximum(typicality, floor))
 
     def arrays(self) -> dict[str, np.ndarray]:
         """The model file's arrays (names :data:`CHECK_ARRAYS`), float32."""
@@ -597,9 +608,14 @@ class Calibration:
             "ece_after": None if self.ece_after is None else finite_or_none(self.ece_after),
             "n_bins": int(self.n_bins),
             "threshold": None if self.threshold is None else float(self.threshold),
-            **({} if self.hidden is None else {"hidden_threshold": float(self.hidden.threshold),
-                                               "hidden_layer": int(self.hidden.layer)}),
+            **({} if self.hidden is None else self._hidden_fields()),
         }
+
+    def _hidden_fields(self) -> dict[str, Any]:
+        hidden = self.hidden
+        assert hidden is not None
+        return {"hidden_threshold": float(hidden.threshold), "hidden_layer": int(hidden.layer),
+                "flatten_below": float(hidden.flatten_below)}
 
     @classmethod
     def from_dict(cls, data: Any, arrays: Mapping[str, np.ndarray] | None = None
@@ -664,7 +680,18 @@ def _hidden_check(data: Mapping[str, Any], arrays: Mapping[str, np.ndarray] | No
         if reference.ndim != 1 or reference.size == 0 or np.any(np.diff(reference) < 0):
             raise ModelFileError(f"calibration array digit_typicality must be a non-empty "
                                  f"sorted (N,) array, got shape {reference.shape}")
-    return HiddenCheck(ClassGaussians(means, precision), float(value), int(layer), reference)
+    # model files written before q could be chosen flattened below the 3 % it then always was
+    flatten_below = data.get("flatten_below", FLATTEN_BELOW)
+    _check_flatten_below(flatten_below, ModelFileError)
+    return HiddenCheck(ClassGaussians(means, precision), float(value), int(layer), reference,
+                       float(flatten_below))
+
+
+def _check_flatten_below(value: Any, error: type[Exception]) -> None:
+    if (isinstance(value, bool) or not isinstance(value, (int, float, np.floating))
+            or not math.isfinite(value) or not 0.0 <= value <= MAX_FLATTEN_BELOW):
+        raise error(f"calibration flatten_below must be a number in [0, {MAX_FLATTEN_BELOW}], "
+                    f"got {value!r}")
 
 
 def _check_threshold(value: Any, error: type[Exception]) -> None:
@@ -681,7 +708,8 @@ def _optional_float(value: Any) -> float | None:
 
 def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: int = N_BINS,
               batch_size: int = 2048, with_threshold: bool = False,
-              training_digits: tuple[np.ndarray, np.ndarray] | None = None) -> Calibration:
+              training_digits: tuple[np.ndarray, np.ndarray] | None = None,
+              flatten_below: float = FLATTEN_BELOW) -> Calibration:
     """Fit the temperature of ``network`` on a calibration split.
 
     Parameters
@@ -701,6 +729,11 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         With ``with_threshold``, the digits the network trained on: the hidden-layer test's
         class Gaussians are fitted on their activations and both thresholds chosen together
         (:func:`digit_thresholds`), where the network allows it (:func:`can_check_hidden`).
+    flatten_below : float
+        q of the flattened answers (module docstring): the share of the calibration digits
+        least like a digit inside the network whose answers are flattened (0: none). Larger
+        turns more non-digits away and leaves the unusual real digits, most of them read
+        right, less sure of themselves (a higher ECE).
 
     Returns
     -------
@@ -733,12 +766,13 @@ def calibrate(network: Any, images: np.ndarray, labels: np.ndarray, *, n_bins: i
         # each answer flattened by how unlike a digit it looks; T stays the digits' own (fitted
         # with the flattening, T would sharpen every answer to make up for the few real digits
         # that look unusual, which are read as well as the rest)
-        scale = HiddenCheck(gaussians, 0.0, reference=reference).flattening_of_scores(
-            scores)[:, None]
+        scale = HiddenCheck(gaussians, 0.0, reference=reference,
+                            flatten_below=flatten_below).flattening_of_scores(scores)[:, None]
         after = expected_calibration_error(softmax(s / scale, temperature), labels, n_bins)
         top = softmax(s / scale, temperature).max(axis=1)
         threshold, hidden_threshold = digit_thresholds(top, scores)
-        hidden = HiddenCheck(gaussians, hidden_threshold, reference=reference)
+        hidden = HiddenCheck(gaussians, hidden_threshold, reference=reference,
+                             flatten_below=flatten_below)
     return Calibration(temperature=temperature, fitted_on=int(len(labels)),
                        ece_before=finite_or_none(before), ece_after=finite_or_none(after),
                        n_bins=int(n_bins), threshold=threshold, hidden=hidden)

@@ -500,7 +500,8 @@ class _Trainer:
         images, labels = self.calibration_digits
         self.calibration = calibrate(self.network, images, labels,
                                      with_threshold=bool(self.config.outlier_exposure),
-                                     training_digits=(self.images, self.labels))
+                                     training_digits=(self.images, self.labels),
+                                     flatten_below=self.config.flatten_below)
         if self.run_dir is not None:
             self._checkpoint()
 
