@@ -2,6 +2,7 @@
 
 from types import SimpleNamespace as Fake
 
+import numpy as np
 import pytest
 
 from digitlab.analysis.figures import FIGURES as ANALYSIS_FIGURES
@@ -205,3 +206,30 @@ def test_the_letters_figure_writes_each_networks_answer_under_each_letter():
         assert lines == ["9 · 100 %", "not a digit" if i % 2 == 0 else "4 · 62 %"]
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["plain network",
                                                                   "honest network"]
+
+
+def test_a_row_of_digits_shows_each_image_framed_and_captioned_in_its_place():
+    """show_digit_row: the images side by side in one picture, the paper between them left
+    blank, a frame and a caption for each image given, room kept for ``columns``."""
+    import matplotlib.pyplot as plt
+
+    from digitlab.plots import show_digit_row
+
+    images = np.stack([np.full(784, v) for v in (0.0, 0.5, 1.0)])
+    fig, ax = plt.subplots()
+    show_digit_row(ax, images, ["a", "b", "c"], columns=5, gap=6)
+    (picture,) = ax.images
+    strip = picture.get_array()
+    assert strip.shape == (28, 5 * 28 + 4 * 6)
+    for i, value in enumerate((0.0, 0.5, 1.0)):
+        tile = strip[:, i * 34:i * 34 + 28]
+        assert not np.ma.is_masked(tile) and np.all(tile == value)
+    assert np.ma.getmaskarray(strip)[:, 28:34].all() and np.ma.getmaskarray(strip)[:, 102:].all()
+    assert [t.get_text() for t in ax.texts] == ["a", "b", "c"]
+    assert [round(t.get_position()[0], 1) for t in ax.texts] == [13.5, 47.5, 81.5]
+    assert len(ax.patches) == 3 and not ax.axison
+    plt.close(fig)
+    fig, ax = plt.subplots()
+    show_digit_row(ax, images[:2], frame=False)
+    assert not ax.patches and not ax.texts
+    plt.close(fig)

@@ -19,7 +19,7 @@ from matplotlib.colors import PowerNorm
 from matplotlib.figure import Figure
 
 from digitlab.i18n import domain, number, percent
-from digitlab.plots import detached, save_figure, show_digit
+from digitlab.plots import detached, save_figure, show_digit_row
 from digitlab.shapes import N_CLASSES
 
 _report = domain("report")
@@ -136,17 +136,15 @@ def plot_mistake_histograms(by_true: Sequence[int], by_predicted: Sequence[int],
 def plot_gallery(images: np.ndarray, captions: Sequence[str], path: str | os.PathLike,
                  title: str, columns: int = 10) -> Path:
     """Images (N, 784) in a grid, each with a caption (e.g. '7 → 2\\np = 0.98')."""
-    n = max(len(images), 1)
-    rows = -(-n // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(1.15 * columns, 1.35 * rows + 0.6),
-                             squeeze=False)
-    for index, ax in enumerate(axes.flat):
-        if index < len(images):
-            show_digit(ax, images[index], captions[index])
-        else:
-            ax.axis("off")
+    rows = max(-(-len(images) // columns), 1)
+    height = 1.35 * rows + 0.6
+    fig, axes = plt.subplots(rows, 1, squeeze=False, figsize=(1.15 * columns, height))
+    for r, ax in enumerate(axes[:, 0]):
+        part = slice(r * columns, (r + 1) * columns)
+        show_digit_row(ax, images[part], list(captions[part]), columns=columns)
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.02, top=1 - 0.75 / height,
+                        hspace=0.45)
     return save_figure(fig, path, dpi=DPI)
 
 
@@ -154,23 +152,17 @@ def plot_pair_gallery(rows: Sequence[tuple[str, np.ndarray, Sequence[str]]],
                       path: str | os.PathLike, title: str, columns: int = 8) -> Path:
     """One row per confused pair: (row label, images (n, 784), captions), up to ``columns``."""
     n_rows = max(len(rows), 1)
-    fig, axes = plt.subplots(n_rows, columns + 1, squeeze=False,
-                             figsize=(1.15 * columns + 1.6, 1.35 * n_rows + 0.6),
-                             gridspec_kw={"width_ratios": [1.4] + [1] * columns})
-    for r, (label, images, captions) in enumerate(rows):
-        axes[r, 0].axis("off")
-        axes[r, 0].text(0.5, 0.5, label, ha="center", va="center", fontsize=10,
-                        transform=axes[r, 0].transAxes)
-        for c in range(columns):
-            ax = axes[r, c + 1]
-            if c < len(images):
-                show_digit(ax, images[c], captions[c])
-            else:
-                ax.axis("off")
-    for ax in axes[len(rows):].flat:
+    width, height = 1.15 * columns + 1.6, 1.35 * n_rows + 0.6
+    fig, axes = plt.subplots(n_rows, 1, squeeze=False, figsize=(width, height))
+    for ax, (label, images, captions) in zip(axes[:, 0], rows, strict=False):
+        show_digit_row(ax, images[:columns], list(captions[:columns]), columns=columns)
+        ax.text(-0.7 / (width - 1.6), 0.5, label, ha="center", va="center", fontsize=10,
+                transform=ax.transAxes)
+    for ax in axes[len(rows):, 0]:
         ax.axis("off")
     fig.suptitle(title, fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    fig.subplots_adjust(left=1.5 / width, right=0.99, bottom=0.02, top=1 - 0.75 / height,
+                        hspace=0.45)
     return save_figure(fig, path, dpi=DPI)
 
 
@@ -256,19 +248,15 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
     largest imbalance of the training split in the title."""
     fig = plt.figure(figsize=(15, 6.6))
     outer = fig.add_gridspec(1, 2, width_ratios=[1, 1.25], wspace=0.12)
-    grid = outer[0].subgridspec(N_CLASSES, per_digit, wspace=0.05, hspace=0.05)
+    grid = outer[0].subgridspec(N_CLASSES, 1, hspace=0.1)
     corners = []
     for digit in range(N_CLASSES):
-        examples = np.flatnonzero(labels == digit)[:per_digit]
-        for col in range(per_digit):
-            ax = fig.add_subplot(grid[digit, col])
-            corners.append(ax)
-            if col < len(examples):
-                show_digit(ax, images[examples[col]])
-            else:
-                ax.axis("off")
-            if col == 0:
-                ax.set_ylabel(str(digit), rotation=0, ha="right", va="center", fontsize=10)
+        ax = fig.add_subplot(grid[digit, 0])
+        corners.append(ax)
+        show_digit_row(ax, images[np.flatnonzero(labels == digit)[:per_digit]],
+                       columns=per_digit, gap=2)
+        ax.text(-0.01, 0.5, str(digit), ha="right", va="center", fontsize=10,
+                transform=ax.transAxes)
     ax = fig.add_subplot(outer[1])
     train, test = np.asarray(train_counts), np.asarray(test_counts)
     digits, width = np.arange(N_CLASSES), 0.4
@@ -298,8 +286,9 @@ def plot_data_overview(images: np.ndarray, labels: np.ndarray, train_counts: Seq
                  fontsize=11)
     ax.legend(fontsize=8, loc="upper center", ncol=2)
     fig.subplots_adjust(left=0.03, right=0.99, top=0.9, bottom=0.08)
-    left, right = corners[0].get_position().x0, corners[per_digit - 1].get_position().x1
-    fig.text((left + right) / 2, corners[0].get_position().y1 + 0.015,
+    corners[0].apply_aspect()  # the box the images fill, not the one the grid gave
+    box = corners[0].get_position()
+    fig.text((box.x0 + box.x1) / 2, box.y1 + 0.015,
              _("Training examples of each digit"), ha="center", va="bottom", fontsize=11)
     return save_figure(fig, path, dpi=DPI)
 
@@ -310,23 +299,19 @@ def plot_nondigit_examples(rows: Sequence[tuple[str, np.ndarray, np.ndarray, np.
     """One row per kind: (title, images (n, 784), predicted digits (n,), top probability (n,));
     each image captioned with the network's answer. Pixels are shown as stored (0 black,
     1 white), so that "all black", "all white" and "inverted" look like their names."""
-    fig, axes = plt.subplots(len(rows), columns + 1, squeeze=False,
-                             figsize=(1.0 * columns + 1.9, 1.3 * len(rows) + 0.7),
-                             gridspec_kw={"width_ratios": [1.9] + [1] * columns})
-    for r, (title, images, predicted, confidence) in enumerate(rows):
-        axes[r, 0].axis("off")
-        axes[r, 0].text(1.0, 0.5, title, ha="right", va="center", fontsize=9,
-                        transform=axes[r, 0].transAxes)
-        for c in range(columns):
-            if c < len(images):
-                show_digit(axes[r, c + 1], images[c],
-                           f"→ {predicted[c]} ({number(confidence[c], 2)})", fontsize=7.5,
-                           cmap="gray")
-            else:
-                axes[r, c + 1].axis("off")
+    fig, axes = plt.subplots(len(rows), 1, squeeze=False,
+                             figsize=(1.0 * columns + 1.9, 1.3 * len(rows) + 0.9))
+    for ax, (title, images, predicted, confidence) in zip(axes[:, 0], rows, strict=True):
+        shown = images[:columns]
+        show_digit_row(ax, shown, [f"→ {predicted[c]} ({number(confidence[c], 2)})"
+                                   for c in range(len(shown))],
+                       columns=columns, cmap="gray", fontsize=7.5)
+        ax.text(-0.02, 0.5, title, ha="right", va="center", fontsize=9,
+                transform=ax.transAxes)
     fig.suptitle(_("What the network answers (→ digit, top probability)\n"
                    "pixels as stored: 0 black, 1 white"), fontsize=11)
-    fig.tight_layout(rect=(0, 0, 1, 0.97), h_pad=0.8, w_pad=0.2)
+    fig.subplots_adjust(left=1.9 / (1.0 * columns + 1.9), right=0.99, bottom=0.01,
+                        top=1 - 0.95 / (1.3 * len(rows) + 0.9), hspace=0.35)
     return save_figure(fig, path, dpi=DPI)
 
 

@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from digitlab.plots import save_figure
+from digitlab.plots import save_figure, show_digit_row
 from digitlab.shapes import IMAGE_SHAPE
 
 
@@ -55,20 +55,11 @@ def digit_grid_figure(
     n_rows = len(class_names)
     label_inches = 0.3 + 0.07 * max(len(name) for name in class_names)  # room for row labels
     width = 0.6 * per_digit + label_inches
-    fig, axes = plt.subplots(n_rows, per_digit, figsize=(width, 0.6 * n_rows + 0.2),
-                             squeeze=False)
-    for row, name in enumerate(class_names):
+    fig, axes = plt.subplots(n_rows, 1, figsize=(width, 0.6 * n_rows + 0.2), squeeze=False)
+    for row, (ax, name) in enumerate(zip(axes[:, 0], class_names, strict=True)):
         examples = np.flatnonzero(labels == row)[:per_digit]
-        for col in range(per_digit):
-            ax = axes[row, col]
-            ax.set_xticks([])
-            ax.set_yticks([])
-            for spine in ax.spines.values():
-                spine.set_visible(False)
-            if col < examples.size:
-                ax.imshow(images[examples[col]], cmap="gray_r", vmin=0.0, vmax=1.0,
-                          interpolation="nearest")
-        axes[row, 0].set_ylabel(name, rotation=0, ha="right", va="center", fontsize=9)
+        show_digit_row(ax, images[examples], columns=per_digit, gap=2, frame=False)
+        ax.text(-0.01, 0.5, name, ha="right", va="center", fontsize=9, transform=ax.transAxes)
     fig.subplots_adjust(left=label_inches / width, right=0.99, top=0.99, bottom=0.01,
-                        wspace=0.05, hspace=0.05)
+                        hspace=0.05)
     return fig
