@@ -136,7 +136,7 @@ from digitlab.dreaming.options import ASCENT_L2_STEP
 from digitlab.dreaming.priors import data_support
 from digitlab.errors import ConfigError, DataError
 from digitlab.fileio import write_json
-from digitlab.studies.honesty import SURE, letter_images
+from digitlab.studies.honesty import FLATTEN_GRID, SURE, letter_images
 from digitlab.training import train
 
 RECIPES = ("best", "robust", "honest")
@@ -148,8 +148,6 @@ BASELINE = "best"
 N_NONDIGITS = 1000  # images of each non-digit kind
 SUPPORT_FRACTION = 0.1  # the support of ``digitlab dream``'s default dreams
 QUICK = {"hidden": [64], "epochs": 2, "max_train_samples": 2000, "seeds": 1}
-#: q (``flatten_below``) the trade-off table re-calibrates every network with "not a digit" at
-FLATTEN_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
 #: the unseen kinds its table shows (the worst of all of them is shown too)
 TRADEOFF_KINDS = ("letters", "drawn_letters", "rotated_180")
 

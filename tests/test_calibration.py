@@ -553,3 +553,30 @@ def test_the_training_option_refuses_a_share_outside_zero_to_a_half(bad):
 
     with pytest.raises(ConfigError, match="flatten_below"):
         TrainConfig(flatten_below=bad)
+
+
+def test_the_studys_flattening_tradeoff_recomputes_the_answers_at_each_share():
+    """flattening_tradeoff: at q = 0 the ECE of softmax(s / T) itself; a larger q never makes
+    a median surer; nothing for a model whose answers are never flattened."""
+    from digitlab.calibration import Calibrated, calibrate, expected_calibration_error
+    from digitlab.studies.honesty import flattening_tradeoff
+
+    rng = np.random.default_rng(9)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    calibration = calibrate(network, rng.random((300, 6)), rng.integers(0, 3, 300),
+                            with_threshold=True,
+                            training_digits=(rng.random((400, 6)), rng.integers(0, 3, 400)))
+    test_x, test_y = rng.random((200, 6)), rng.integers(0, 3, 200)
+    odd = {"far": 3.0 * rng.standard_normal((100, 6)), "near": rng.random((100, 6))}
+    rows = flattening_tradeoff(Calibrated(network, calibration), test_x, test_y, odd,
+                               (0.0, 0.03, 0.2))
+    assert [row["flatten_below"] for row in rows] == [0.0, 0.03, 0.2]
+    plain = softmax(network_logits(network, test_x), calibration.temperature)
+    assert rows[0]["ece"] == pytest.approx(expected_calibration_error(plain, test_y))
+    for kind in odd:
+        medians = [row["median_top"][kind] for row in rows]
+        assert medians == sorted(medians, reverse=True)
+    assert rows[2]["median_top"]["far"] < rows[0]["median_top"]["far"]
+    unflattened = Calibration(temperature=calibration.temperature)
+    assert flattening_tradeoff(Calibrated(network, unflattened), test_x, test_y, odd) is None
+    assert flattening_tradeoff(network, test_x, test_y, odd) is None

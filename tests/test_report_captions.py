@@ -100,6 +100,10 @@ def honesty_result(letters_rejected_by_honest: float = 0.87) -> dict:
     honest = result["networks"]["honest"]
     honest["kinds"]["letters"]["rejected_own"] = 0.551
     honest.update(digits_rejected_own=0.056, hidden_test=True)
+    honest["config"]["flatten_below"] = 0.03
+    honest["flattening"] = [
+        {"flatten_below": q, "ece": ece, "median_top": {"letters": top}}
+        for q, ece, top in ((0.0, 0.009, 0.71), (0.01, 0.011, 0.6), (0.03, 0.018, 0.47))]
     return result
 
 
@@ -107,7 +111,7 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
     from digitlab.studies.honesty import FIGURES
 
     section = stages.honesty_section(None, honesty_result())
-    assert len(section.figures) == len(FIGURES) == 5
+    assert len(section.figures) == len(FIGURES) == 6
     for figure, (key, spec) in zip(section.figures, FIGURES.items(), strict=True):
         assert figure.caption == spec.caption and written(figure.caption, key)
     text = " ".join(section.findings)
@@ -124,6 +128,11 @@ def test_every_honesty_figure_gets_its_written_caption_and_numbers_make_the_sent
             "makes of the image — the honest network answers 'not a digit' to 55.1 % of letters "
             "and to 5.6 % of the test digits.") in text
     assert "most surely for digits: O as 0 (99.9 %), D as 0 (98.0 %), I as 1 (97.0 %)." in text
+    assert ("The price: the honest network's ECE on the test digits is 0.9 % without "
+            "flattening and 1.8 % with it. The use: on letters A–Z, the kind never trained on "
+            "that it is surest of without flattening, its median top probability is 0.71 "
+            "without and 0.47 with it.") in text
+    assert "less digit-like than all but 3 % of the calibration digits" in text
     assert "closer to real digits than the plain network's (median cosine 0.72 against 0.55" \
         in text
     assert "never trained on: letters A–Z" in section.intro
@@ -233,3 +242,22 @@ def test_a_row_of_digits_shows_each_image_framed_and_captioned_in_its_place():
     show_digit_row(ax, images[:2], frame=False)
     assert not ax.patches and not ax.texts
     plt.close(fig)
+
+
+
+def test_the_flattening_figure_draws_the_price_and_the_use_against_the_share():
+    from digitlab.plots.honesty import flattening_figure
+
+    rows = [{"flatten_below": q, "ece": e, "median_top": {"letters": a, "rotated_180": b}}
+            for q, e, a, b in ((0.0, 0.009, 0.71, 0.6), (0.03, 0.018, 0.47, 0.4),
+                               (0.1, 0.03, 0.3, 0.2))]
+    fig = flattening_figure(rows, 0.03, {"letters": "letters A–Z",
+                                         "rotated_180": "digits rotated 180°"})
+    left, right = fig.axes
+    np.testing.assert_allclose(left.lines[0].get_xydata(), [[0, 0.9], [3, 1.8], [10, 3.0]])
+    assert [line.get_label() for line in right.lines[:2]] == ["letters A–Z",
+                                                              "digits rotated 180°"]
+    np.testing.assert_allclose(right.lines[1].get_ydata(), [0.6, 0.4, 0.2])
+    dashed = [line for ax in (left, right) for line in ax.lines if line.get_linestyle() == "--"]
+    assert [line.get_xdata()[0] for line in dashed] == [3, 3]  # the share trained with
+    assert left.get_title() and right.get_title() and left.get_xlabel()

@@ -139,3 +139,38 @@ def letter_answers_figure(letters: np.ndarray, answers: dict[str, dict[str, list
     fig.suptitle(_("What each network answers to a letter"), fontsize=11,
                  y=1 - 0.12 / height, va="top")
     return detached(fig)
+
+
+def plot_flattening(rows: Sequence[dict], chosen: float, titles: dict[str, str],
+                    path: str | os.PathLike) -> Path:
+    """Save :func:`flattening_figure` to ``path``; return the path."""
+    return save_figure(flattening_figure(rows, chosen, titles), path, dpi=DPI)
+
+
+def flattening_figure(rows: Sequence[dict], chosen: float, titles: dict[str, str]):
+    """Left: the ECE on the test digits; right: the median top probability on each kind
+    (``titles``: kind -> its title), both against the share q of flattened answers (``rows``:
+    ``{"flatten_below", "ece", "median_top": {kind: value}}``, as
+    :func:`digitlab.studies.honesty.flattening_tradeoff` gives them); a dashed line at the
+    ``chosen`` q, a dotted one at each target (ECE 2 %, median top probability 0.5)."""
+    q = 100 * np.array([row["flatten_below"] for row in rows])
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.plot(q, [100 * row["ece"] for row in rows], "o-", color="tab:blue")
+    left.axhline(2.0, color="0.4", ls=":", lw=1)
+    left.set_ylabel(_("ECE on the test digits (%)"))
+    left.set_ylim(bottom=0)
+    for kind, title in titles.items():
+        right.plot(q, [row["median_top"][kind] for row in rows], "o-", label=title)
+    right.axhline(0.5, color="0.4", ls=":", lw=1)
+    right.set_ylabel(_("median top probability"))
+    right.set_ylim(0, 1.02)
+    right.legend(fontsize=8, loc="best")
+    for ax in (left, right):
+        ax.axvline(100 * chosen, color="0.3", ls="--", lw=1)
+        ax.set_xlabel(_("answers flattened: the least digit-like share of the calibration "
+                        "digits"), fontsize=9)
+        ax.xaxis.set_major_formatter(PercentFormatter(decimals=0))
+    left.set_title(_("What it costs: calibration on real digits"), fontsize=10)
+    right.set_title(_("What it buys: doubt on kinds never trained on"), fontsize=10)
+    fig.tight_layout()
+    return detached(fig)

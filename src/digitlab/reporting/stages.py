@@ -645,6 +645,27 @@ RELATION_PHRASES = {"trained": N_("Telling test digits from the kinds outlier ex
                                  "the top probability, mean AUROC: {scores}.")}
 
 
+def _flattening_sentences(honest: dict[str, Any]) -> list[str]:
+    """What the honest network's flattened answers cost in ECE and buy on the kind never trained
+    on that it is surest of without them (its ``flattening`` rows, one per share q)."""
+    from digitlab.analysis.nondigits import kind_title
+
+    rows = {row["flatten_below"]: row for row in honest["flattening"]}
+    chosen = honest["config"].get("flatten_below", 0.03)
+    if 0.0 not in rows or chosen not in rows or chosen == 0.0:
+        return []
+    off, on = rows[0.0], rows[chosen]
+    kind = max(off["median_top"], key=off["median_top"].get)
+    return [_("Flattening the answers of inputs less digit-like than all but {share} of the "
+              "calibration digits has a price and a use. The price: the honest network's ECE on "
+              "the test digits is {ece_off} without flattening and {ece_on} with it. The use: on "
+              "{kind}, the kind never trained on that it is surest of without flattening, its "
+              "median top probability is {top_off} without and {top_on} with it.").format(
+        share=pct(chosen, 0), ece_off=pct(off["ece"]), ece_on=pct(on["ece"]),
+        kind=kind_title(kind), top_off=number(off["median_top"][kind], 2),
+        top_on=number(on["median_top"][kind], 2))]
+
+
 def honesty_findings(r: dict[str, Any]) -> list[str]:
     """The section's sentences, every number from ``r`` (:func:`run_honesty`'s results)."""
     from digitlab.analysis.nondigits import kind_title
@@ -686,6 +707,8 @@ def honesty_findings(r: dict[str, Any]) -> list[str]:
             "and to {digits} of the test digits.").format(
             letters=pct(honest["kinds"]["letters"]["rejected_own"]),
             digits=pct(honest["digits_rejected_own"])))
+    if nets.get("honest", {}).get("flattening"):
+        findings += _flattening_sentences(nets["honest"])
     if all(nets.get(name, {}).get("letters") for name in ("plain", "honest")):
         findings += _letter_sentences(nets["plain"]["letters"], nets["honest"]["letters"])
     for relation, sentence in RELATION_PHRASES.items():

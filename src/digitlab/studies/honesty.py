@@ -60,6 +60,8 @@ LETTER_NETWORKS = ("plain", "honest")
 SURE = 0.9
 #: the relations of :data:`~digitlab.data.outliers.KIND_RELATION`, in the order they are shown
 RELATIONS = ("trained", "related", "unseen")
+#: the shares q of flattened answers (``flatten_below``) the honest network is shown at
+FLATTEN_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
 
 FIGURES: dict[str, FigureSpec] = {
     "reliability_calibrated": FigureSpec(
@@ -80,6 +82,12 @@ FIGURES: dict[str, FigureSpec] = {
            "trained on): the digit read and how sure, or 'not a digit' — the honest network's "
            "by its own two tests, the plain one's below the top probability that still accepts "
            "95 % of the test digits")),
+    "flattening": FigureSpec(
+        "flattening_honest.png",
+        N_("What flattening the answers of inputs unlike the calibration digits costs and buys: "
+           "the honest network's ECE on the test digits (left) and its median top probability "
+           "on each kind never trained on (right), for each share of flattened answers; the "
+           "dashed line is the share it was trained with")),
     "dreams": FigureSpec(
         "dreams_plain_robust.png",
         N_("Dreams from a black image (equation (3)) of the plain network (top) and of its "
@@ -186,6 +194,43 @@ def measure_network(model, test_images: np.ndarray, test_labels: np.ndarray,
     return measured, before, after
 
 
+def flattening_tradeoff(model, test_images: np.ndarray, test_labels: np.ndarray,
+                        nondigits: dict[str, np.ndarray],
+                        grid: tuple[float, ...] = FLATTEN_GRID) -> list[dict[str, Any]] | None:
+    """The same calibrated model's answers at each share q of ``grid`` of flattened answers
+    (the training option ``flatten_below``; T and the hidden-layer test do not depend on it):
+    the ECE on the test digits and the median top probability on each kind of ``nondigits``.
+    One forward pass per image set. None for a model whose answers are never flattened."""
+    import dataclasses
+
+    from digitlab.calibration import expected_calibration_error, logits_and_features, softmax
+
+    calibration = getattr(model, "calibration", None)
+    if calibration is None or not calibration.flattens:
+        return None
+    layer = calibration.hidden.layer
+
+    def inside(images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # (logits s, scores M)
+        s, features = logits_and_features(model.model, images, layer)
+        return s, calibration.hidden.gaussians.score(features)
+
+    digits = inside(test_images)
+    kinds = {name: inside(images) for name, images in nondigits.items()}
+    rows = []
+    for q in grid:
+        check = dataclasses.replace(calibration.hidden, flatten_below=q)
+
+        def shown(s: np.ndarray, scores: np.ndarray, check=check) -> np.ndarray:
+            h = check.flattening_of_scores(scores)[:, None]
+            return softmax(s / h, calibration.temperature)
+
+        rows.append({"flatten_below": q,
+                     "ece": expected_calibration_error(shown(*digits), test_labels),
+                     "median_top": {name: float(np.median(shown(*pair).max(axis=1)))
+                                    for name, pair in kinds.items()}})
+    return rows
+
+
 def letter_images() -> np.ndarray:
     """The capital letters A–Z in the regular font, centred as MNIST digits: (26, 784)."""
     from digitlab.analysis.nondigits import letter_templates
@@ -226,6 +271,7 @@ def run_honesty(
     from digitlab.plots.honesty import (
         plot_confidence_by_kind,
         plot_dream_rows,
+        plot_flattening,
         plot_letter_answers,
     )
     from digitlab.training import train
@@ -274,6 +320,12 @@ def run_honesty(
                 "n_dreams": len(judgement), "median_cosine": judgement.median_cosine,
                 "target_probabilities": [d.final_target_probability for d in dreamed],
             }
+        if config.outlier_exposure:
+            unseen = {k: images for k, images in nondigits.items()
+                      if KIND_RELATION[k] == "unseen"}
+            grid = tuple(sorted({*FLATTEN_GRID, config.flatten_below}))
+            measured["flattening"] = flattening_tradeoff(result.model, test.images, test.labels,
+                                                         unseen, grid)
         networks[name] = measured
     kinds = {name: {"title": KINDS[name].title, "relation": KIND_RELATION[name]}
              for name in nondigits}
@@ -287,6 +339,12 @@ def run_honesty(
         figures["letters"] = rel(plot_letter_answers(
             letters, {network_name(name): networks[name]["letters"] for name in LETTER_NETWORKS
                       if name in networks}, out_dir / FIGURES["letters"].file))
+    flattened = networks.get("honest", {}).get("flattening")
+    if flattened:
+        figures["flattening"] = rel(plot_flattening(
+            flattened, configs["honest"].flatten_below,
+            {k: kind_title(k) for k in flattened[0]["median_top"]},
+            out_dir / FIGURES["flattening"].file))
     figures["dreams"] = rel(plot_dream_rows(
         list(range(10)), {_("{network} network").format(network=network_name(name)): dreams[name]
                           for name in DREAMERS},
