@@ -22,6 +22,9 @@ threshold on the top probability), so that the report
 can show letter by letter what the plain and the honest network say. The plain and the robust
 network also dream every digit from a black image (equation (3)); the
 judges of :mod:`digitlab.dreaming.judges` say whether the dreams look like real digits.
+The honest network's answers are also recomputed at several shares of flattened answers
+(:func:`flattening_tradeoff`): what flattening costs in ECE on the test digits and buys in doubt
+on the kinds never trained on.
 
 :func:`run_honesty` returns plain JSON (no NaN: :func:`digitlab.formatting.to_json`).
 """
@@ -225,7 +228,7 @@ def flattening_tradeoff(model, test_images: np.ndarray, test_labels: np.ndarray,
             return softmax(s / h, calibration.temperature)
 
         rows.append({"flatten_below": q,
-                     "ece": expected_calibration_error(shown(*digits), test_labels),
+                     "ece": float(expected_calibration_error(shown(*digits), test_labels)),
                      "median_top": {name: float(np.median(shown(*pair).max(axis=1)))
                                     for name, pair in kinds.items()}})
     return rows
