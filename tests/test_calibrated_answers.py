@@ -8,6 +8,7 @@ a stored calibration whose threshold (0.99) no answer of it reaches, so that eve
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image, ImageDraw
 
 from cli_runner import run_cli
+from digitlab.calibration import hidden_activations
 from digitlab.config import TrainConfig
 from digitlab.images import load_digit_images
 from digitlab.modelio import load_model, save_model
@@ -186,6 +188,27 @@ def test_predictions_serve_the_calibrated_probabilities(client, honest):
     assert answer["calibrated"] is True and answer["digit"] == int(expected.argmax())
     assert answer["is_digit"] is bool(model.is_digit(prepared)[0])
     assert len(answer["saliency"]) == 784
+    # how digit-like it looks inside the network, and how much its answer was flattened
+    hidden = load_model(run).calibration.hidden
+    features = hidden_activations(model.model, prepared, hidden.layer)
+    assert answer["typicality"] == pytest.approx(float(hidden.typicality(features)[0]))
+    assert answer["flattening"] == pytest.approx(
+        float(hidden.flattening_of_typicality(hidden.typicality(features))[0]))
+    # a network to which every image is less digit-like than all 200 calibration digits
+    saved = load_model(run)
+    calibration = dataclasses.replace(saved.calibration, hidden=dataclasses.replace(
+        hidden, reference=np.linspace(1.0, 2.0, 200)))  # scores M = -distance are below 0
+    save_model(run.parent / "doubtful" / "model.npz", saved.network, config=saved.config,
+               extra={"calibration": calibration.to_dict()}, extra_arrays=calibration.arrays())
+    noise = np.random.default_rng(3).random(784)
+    strange = client.post("/api/predict-prepared?model=doubtful",
+                          json={"image": noise.tolist()}).json()
+    assert strange["typicality"] == 0.0
+    assert strange["flattening"] == pytest.approx(hidden.flatten_below * 200)  # q / (1 / N)
+    expected = load_model(run.parent / "doubtful").model.probabilities(noise[None])[0]
+    np.testing.assert_allclose(strange["probabilities"], expected, rtol=1e-5, atol=1e-7)
+    plain = client.post("/api/predict-prepared?model=plain", json={"image": noise.tolist()})
+    assert plain.json()["typicality"] is None and plain.json()["flattening"] is None
 
 
 def test_below_the_threshold_the_lab_answers_not_a_digit(client):

@@ -435,7 +435,8 @@ def test_a_sure_answer_unlike_any_digit_inside_the_network_is_not_a_digit(page, 
     saved = load_model(runs / "tiny")
     width = saved.network.sizes[1]
     calibration = Calibration(temperature=1.0, threshold=0.0, hidden=HiddenCheck(
-        ClassGaussians(np.zeros((10, width)), np.eye(width)), threshold=1.0))
+        ClassGaussians(np.zeros((10, width)), np.eye(width)), threshold=1.0,
+        reference=np.linspace(1.0, 2.0, 200)))  # every drawing below all 200: flattened 6×
     strange = runs / "strange"
     save_model(strange / "model.npz", saved.network, config=saved.config,
                extra={"calibration": calibration.to_dict()}, extra_arrays=calibration.arrays())
@@ -446,6 +447,11 @@ def test_a_sure_answer_unlike_any_digit_inside_the_network_is_not_a_digit(page, 
         assert draw_seven(page) == "not a digit"
         assert by_testid(page, "prediction").get_attribute("data-why") == "unlike"
         assert text(page, "prediction-sure").endswith("but unlike any digit inside the network")
+        assert text(page, "prediction-calibration") == (
+            "calibrated (T = 1.00), flattened ×6.00: less digit-like than 100\u00a0% of real "
+            "digits")
+        title = by_testid(page, "prediction-calibration").get_attribute("title")
+        assert "its answer is flattened toward uniform: 6.00× the temperature" in title
     finally:
         shutil.rmtree(strange)
         _post(lab.url + "/api/models/active", {"id": "tiny"})

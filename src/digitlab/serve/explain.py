@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from digitlab.calibration import Calibration, calibration_fields
+from digitlab.calibration import Calibration, calibration_fields, hidden_activations
 from digitlab.nn.losses import CrossEntropy, Loss
 from digitlab.nn.network import MLP
 from digitlab.preprocessing import preprocess
@@ -140,6 +140,21 @@ def read_and_decide(network: MLP, images: np.ndarray,
     return calibration.decide(network, seen)
 
 
+def flattening_of(network: MLP, seen: np.ndarray, calibration: Calibration | None
+                  ) -> dict[str, float | None]:
+    """``{"typicality", "flattening"}`` of one prepared image (784,): the share r of the
+    calibration digits less digit-like inside the network, and the factor h = max(1, q / r)
+    its answer's temperature was multiplied by (:class:`~digitlab.calibration.HiddenCheck`);
+    both None where the calibration flattens nothing."""
+    if calibration is None or not calibration.flattens:
+        return {"typicality": None, "flattening": None}
+    hidden = calibration.hidden
+    features = hidden_activations(network, seen.reshape(1, -1), hidden.layer)  # (1, n_layer)
+    typicality = hidden.typicality(features)
+    return {"typicality": float(typicality[0]),
+            "flattening": float(hidden.flattening_of_typicality(typicality)[0])}
+
+
 def answer(network: MLP, image: np.ndarray, explain: bool = False,
            preprocessing: list[str] | tuple[str, ...] = (),
            calibration: Calibration | None = None, layers: bool = False,
@@ -156,7 +171,9 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
     false); the saliency stays that of the network's own
     log p_k. With ``layers``, every hidden layer's outputs and the strongest connections into
     the answer (:func:`layer_outputs`). ``probabilities`` (10,): those of :func:`read` for
-    this image when already computed (with other images, in one pass: serve/batching.py)."""
+    this image when already computed (with other images, in one pass: serve/batching.py).
+    With a calibration that flattens unusual answers, how digit-like the image looks inside
+    the network and how much its answer was flattened (:func:`flattening_of`)."""
     image = np.asarray(image).reshape(-1)  # (784,)
     if probabilities is None:
         probabilities = read(network, image.reshape(1, -1), preprocessing, calibration)[0]
@@ -171,6 +188,7 @@ def answer(network: MLP, image: np.ndarray, explain: bool = False,
         **calibration_fields(calibration),
         "prepared": image.astype(np.float64).tolist(),
     }
+    result.update(flattening_of(network, seen, calibration))
     if explain:
         result["saliency"] = saliency(network, seen, digit).tolist()
         result["hidden"] = hidden_units(network, seen, digit)

@@ -120,10 +120,20 @@ export function setupDraw() {
       say(note, "", { attribute: "title" });
     } else if (answer.calibrated) {
       const temperature = Number(answer.temperature);
-      say(note, () => _("calibrated (T = {temperature})", { temperature: significant(temperature) }));
+      // an answer about an input less digit-like than nearly every real digit is flattened
+      const flattened = answer.flattening != null && answer.flattening > 1;
+      const factor = () => significant(Number(answer.flattening));
+      const unlike = () => chance(1 - Number(answer.typicality));
+      say(note, () => _("calibrated (T = {temperature})", { temperature: significant(temperature) }) +
+        (flattened ? _(", flattened ×{factor}: less digit-like than {share} of real digits",
+          { factor: factor(), share: unlike() }) : ""));
+      note.dataset.flattened = flattened ? "1" : "0";
       say(note, () => _("Temperature scaling fitted on digits the network never trained on: " +
         "among answers shown p sure, about p are right.") + (answer.threshold != null
         ? " " + _("Below {threshold} the answer is “not a digit”.", { threshold: chance(answer.threshold) })
+        : "") + (flattened ? " " + _("Inside the network this drawing looks less like a digit " +
+          "than {share} of the real digits it was calibrated on, so its answer is flattened " +
+          "toward uniform: {factor}× the temperature.", { share: unlike(), factor: factor() })
         : ""), { attribute: "title" });
     } else {
       say(note, () => _("not calibrated"));
