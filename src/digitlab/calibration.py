@@ -426,6 +426,11 @@ class HiddenCheck:
         floor = 1.0 / (len(self.reference) if self.reference is not None else 1)
         return np.maximum(1.0, self.flatten_below / np.maximum(typicality, floor))
 
+    def fields(self) -> dict[str, Any]:
+        """The fields of the model file's calibration JSON beside :meth:`arrays`."""
+        return {"hidden_threshold": float(self.threshold), "hidden_layer": int(self.layer),
+                "flatten_below": float(self.flatten_below)}
+
     def arrays(self) -> dict[str, np.ndarray]:
         """The model file's arrays (names :data:`CHECK_ARRAYS`), float32."""
         arrays = {"digit_means": self.gaussians.means.astype(np.float32),
@@ -539,7 +544,7 @@ class Calibration:
             return p, self._passes(p, None)
         s, features = logits_and_features(network, images, self.hidden.layer, batch_size)
         scores = self.hidden.gaussians.score(features)  # M (N,), for both uses
-        p = self._softmax(s, scores).astype(network.dtype)
+        p = self.probabilities_of_scores(s, scores).astype(network.dtype)
         return p, self._passes(p, scores)
 
     def accepts(self, network: Any, images: np.ndarray, probabilities: np.ndarray,
@@ -577,13 +582,14 @@ class Calibration:
             if features is None:
                 raise ConfigError("these probabilities need the hidden layer's activations")
             scores = self.hidden.gaussians.score(features)
-        p = self._softmax(logits, scores)
+        p = self.probabilities_of_scores(logits, scores)
         dtype = np.asarray(logits).dtype
         return p.astype(np.float32) if dtype == np.float32 else p
 
-    def _softmax(self, logits: np.ndarray, scores: np.ndarray | None) -> np.ndarray:
-        """softmax(s / (T h)), h from the hidden-layer scores M (N,) where the calibration
-        :attr:`flattens` (else h = 1)."""
+    def probabilities_of_scores(self, logits: np.ndarray, scores: np.ndarray | None
+                                ) -> np.ndarray:
+        """softmax(s / (T h)) (N, K), float64, of logits s (N, K), h from the hidden-layer
+        scores M (N,) already computed, where the calibration :attr:`flattens` (else h = 1)."""
         if not self.flattens or scores is None:
             return softmax(logits, self.temperature)
         scale = self.hidden.flattening_of_scores(scores)[:, None]
@@ -608,14 +614,8 @@ class Calibration:
             "ece_after": None if self.ece_after is None else finite_or_none(self.ece_after),
             "n_bins": int(self.n_bins),
             "threshold": None if self.threshold is None else float(self.threshold),
-            **({} if self.hidden is None else self._hidden_fields()),
+            **({} if self.hidden is None else self.hidden.fields()),
         }
-
-    def _hidden_fields(self) -> dict[str, Any]:
-        hidden = self.hidden
-        assert hidden is not None
-        return {"hidden_threshold": float(hidden.threshold), "hidden_layer": int(hidden.layer),
-                "flatten_below": float(hidden.flatten_below)}
 
     @classmethod
     def from_dict(cls, data: Any, arrays: Mapping[str, np.ndarray] | None = None

@@ -649,9 +649,10 @@ def _flattening_sentences(honest: dict[str, Any]) -> list[str]:
     """What the honest network's flattened answers cost in ECE and buy on the kind never trained
     on that it is surest of without them (its ``flattening`` rows, one per share q)."""
     from digitlab.analysis.nondigits import kind_title
+    from digitlab.calibration import FLATTEN_BELOW
 
     rows = {row["flatten_below"]: row for row in honest["flattening"]}
-    chosen = honest["config"].get("flatten_below", 0.03)
+    chosen = honest["config"].get("flatten_below", FLATTEN_BELOW)
     if 0.0 not in rows or chosen not in rows or chosen == 0.0:
         return []
     off, on = rows[0.0], rows[chosen]

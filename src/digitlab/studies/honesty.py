@@ -206,7 +206,7 @@ def flattening_tradeoff(model, test_images: np.ndarray, test_labels: np.ndarray,
     One forward pass per image set. None for a model whose answers are never flattened."""
     import dataclasses
 
-    from digitlab.calibration import expected_calibration_error, logits_and_features, softmax
+    from digitlab.calibration import expected_calibration_error, logits_and_features
 
     calibration = getattr(model, "calibration", None)
     if calibration is None or not calibration.flattens:
@@ -221,16 +221,15 @@ def flattening_tradeoff(model, test_images: np.ndarray, test_labels: np.ndarray,
     kinds = {name: inside(images) for name, images in nondigits.items()}
     rows = []
     for q in grid:
-        check = dataclasses.replace(calibration.hidden, flatten_below=q)
-
-        def shown(s: np.ndarray, scores: np.ndarray, check=check) -> np.ndarray:
-            h = check.flattening_of_scores(scores)[:, None]
-            return softmax(s / h, calibration.temperature)
-
+        # the probabilities only: the "not a digit" threshold, chosen at the run's q, is not used
+        at_q = dataclasses.replace(calibration, hidden=dataclasses.replace(
+            calibration.hidden, flatten_below=q))
         rows.append({"flatten_below": q,
-                     "ece": float(expected_calibration_error(shown(*digits), test_labels)),
-                     "median_top": {name: float(np.median(shown(*pair).max(axis=1)))
-                                    for name, pair in kinds.items()}})
+                     "ece": float(expected_calibration_error(
+                         at_q.probabilities_of_scores(*digits), test_labels)),
+                     "median_top": {name: float(np.median(
+                         at_q.probabilities_of_scores(*pair).max(axis=1)))
+                         for name, pair in kinds.items()}})
     return rows
 
 
