@@ -222,11 +222,11 @@ class TrainConfig:
     # probability 0.76, 0.55, 0.49, 0.41. 0.03 is the least share that keeps every unseen kind
     # at 0.5 or less; at most half, or too few calibration digits would be left unflattened
     flatten_below: float = option(
-        0.03, group="honesty", low=0.0, high=0.5, high_inclusive=True,
+        0.025, group="honesty", low=0.0, high=0.5, high_inclusive=True,
         since_first_release=False,
         help="With calibration and outlier exposure: answers are flattened toward uniform for "
              "inputs less like a digit, inside the network, than all but this share of the "
-             "calibration digits (0.03: the least digit-like 3 %; 0: never). Larger turns more "
+             "calibration digits (0.025: the least digit-like 2.5 %; 0: never). Larger turns more "
              "non-digits away and leaves unusual real digits less sure (a higher ECE).")
 
     # --- the data's shape: read from the data when training starts (784 and 10 for digits)
