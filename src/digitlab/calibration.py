@@ -78,10 +78,10 @@ the first test only. A model file written before the background Gaussian existed
 plain M.
 
 The relative score, with a ridge ten times the plain score's, tells drawn letters from digits
-better than M at the same share of real digits flagged: on six honest networks (seeds 0–5),
-flattening (below) the least digit-like 2 % of the calibration digits by M_rel leaves a drawn
-letter a median top probability of 0.45 at an ECE of 1.76 %, where M needs 3 % and leaves 0.49
-at 2.24 %.
+better than M at the same share of real digits flagged: on the six honest networks of seeds
+0–5, flattening (below) the least digit-like 2.5 % of the calibration digits by M_rel leaves a
+drawn letter a median top probability of 0.40 at an ECE of 1.87 %, where M needed 3 % to reach
+0.49, at 2.24 % (``benchmarks/bench_honest.py``'s trade-off table).
 
 Flattened answers
 -----------------
