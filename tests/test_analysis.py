@@ -266,3 +266,39 @@ def test_mahalanobis_score_is_the_distance_to_the_nearest_class_in_the_shared_co
     np.testing.assert_allclose(gaussians.score(means), 0.0, atol=1e-9)  # at a class mean
     # far from every class scores lower than near one
     assert gaussians.score(np.array([[40.0, 40.0, 40.0]]))[0] < gaussians.score(means[:1])[0]
+
+
+def test_the_relative_score_subtracts_the_distance_to_one_gaussian_of_all_digits():
+    """M_rel = −[min_k (y − μ_k)ᵀΣ⁻¹(y − μ_k) − (y − μ_0)ᵀΣ_0⁻¹(y − μ_0)], Σ_0 the covariance
+    of all digits about their one mean, each with its ridge (Ren et al. 2021)."""
+    from digitlab.errors import DataError
+    from digitlab.mahalanobis import ClassGaussians, fit_class_gaussians
+
+    rng = np.random.default_rng(4)
+    labels = np.repeat(np.arange(3), 50)
+    centres = np.array([[0.0, 0.0, 0.0], [4.0, 0.0, 1.0], [0.0, 5.0, -2.0]])
+    features = centres[labels] + rng.normal(size=(150, 3)) * [1.0, 0.3, 2.0]
+    ridge = 0.05
+    relative = fit_class_gaussians(features, labels, ridge=ridge, relative=True)
+    plain = fit_class_gaussians(features, labels, ridge=ridge)
+    assert relative.relative and not plain.relative
+    np.testing.assert_array_equal(relative.precision, plain.precision)
+    # the background Gaussian, written out with loops
+    mean = features.mean(axis=0)
+    covariance = sum(np.outer(f - mean, f - mean) for f in features) / 150
+    covariance += ridge * np.trace(covariance) / 3 * np.eye(3)
+    np.testing.assert_allclose(relative.background_mean, mean, rtol=1e-12)
+    np.testing.assert_allclose(relative.background_precision, np.linalg.inv(covariance),
+                               rtol=1e-10)
+    queries = rng.normal(size=(9, 3)) * 3
+    background = [(q - mean) @ np.linalg.inv(covariance) @ (q - mean) for q in queries]
+    np.testing.assert_allclose(relative.score(queries), plain.score(queries) + background,
+                               rtol=1e-10)
+    # a query at the digits' common mean keeps its class distance alone
+    np.testing.assert_allclose(relative.score(mean[None]), plain.score(mean[None]), atol=1e-9)
+    assert relative != plain and relative == fit_class_gaussians(features, labels, ridge=ridge,
+                                                                 relative=True)
+    with pytest.raises(DataError, match="both its mean and its precision"):
+        ClassGaussians(plain.means, plain.precision, background_mean=mean)
+    with pytest.raises(DataError, match="no background"):
+        plain.background_distances(queries)

@@ -412,7 +412,7 @@ def test_digit_thresholds_let_the_chosen_share_through_both_tests_each_passing_a
 
 
 def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_path):
-    from digitlab.calibration import calibrate, hidden_activations
+    from digitlab.calibration import CHECK_RIDGE, calibrate, hidden_activations
     from digitlab.mahalanobis import fit_class_gaussians
     from digitlab.modelio import load_model, save_model
     from digitlab.nn.network import MLP
@@ -425,8 +425,12 @@ def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_
                             training_digits=(train_x, train_y))
     hidden = calibration.hidden
     assert hidden is not None and hidden.layer == 1
-    gaussians = fit_class_gaussians(network.forward(train_x).ys[1], train_y)
-    np.testing.assert_allclose(hidden.gaussians.precision, gaussians.precision, rtol=1e-6)
+    # the relative score: class Gaussians less the background Gaussian of all digits
+    gaussians = fit_class_gaussians(network.forward(train_x).ys[1], train_y, ridge=CHECK_RIDGE,
+                                    relative=True)
+    for name in ("means", "precision", "background_mean", "background_precision"):
+        np.testing.assert_allclose(getattr(hidden.gaussians, name), getattr(gaussians, name),
+                                   rtol=1e-5, atol=1e-6)
     path = save_model(tmp_path / "model.npz", network,
                       extra={"calibration": calibration.to_dict()},
                       extra_arrays=calibration.arrays())
@@ -434,9 +438,7 @@ def test_a_hidden_layer_test_is_fitted_saved_and_decides_with_the_threshold(tmp_
     loaded = saved.calibration.hidden
     assert (saved.calibration.threshold, loaded.threshold) == (calibration.threshold,
                                                                hidden.threshold)
-    np.testing.assert_allclose(loaded.gaussians.means, hidden.gaussians.means, rtol=1e-6)
-    np.testing.assert_allclose(loaded.gaussians.precision, hidden.gaussians.precision,
-                               rtol=1e-5, atol=1e-6)
+    assert loaded.gaussians == hidden.gaussians  # stored rounded as fitted
     # "a digit" = both tests pass; inputs far outside [0, 1] fail the hidden one however sure
     queries = np.concatenate([rng.random((200, 6)), 6.0 * rng.standard_normal((200, 6))])
     top = saved.model.probabilities(queries).max(axis=1)
@@ -497,7 +499,7 @@ def test_the_flattened_share_is_chosen_kept_in_the_model_file_and_zero_turns_it_
     """q (``flatten_below``) sets how much is flattened: 0 leaves softmax(s / T) everywhere, a
     larger q never makes an answer surer; the model file keeps q, and a file written before q
     could be chosen reads as the 3 % it then always was."""
-    from digitlab.calibration import FLATTEN_BELOW, calibrate, hidden_activations
+    from digitlab.calibration import FIRST_FLATTEN_BELOW, calibrate, hidden_activations
     from digitlab.modelio import load_model, save_model
     from digitlab.nn.network import MLP
 
@@ -523,11 +525,39 @@ def test_the_flattened_share_is_chosen_kept_in_the_model_file_and_zero_turns_it_
             np.testing.assert_allclose(probabilities, softmax(logits, calibration.temperature))
     assert np.all(tops[0.03] <= tops[0.0] + 1e-12) and np.all(tops[0.2] <= tops[0.03] + 1e-12)
     assert np.sum(tops[0.2] < tops[0.03] - 1e-6) > 0  # and some answers do change
-    # a file from before q was stored
+    # a file from before q was stored flattened below the 3 % it then always was
     older = calibration.to_dict()
     del older["flatten_below"]
     assert Calibration.from_dict(older, calibration.arrays()).hidden.flatten_below == \
-        FLATTEN_BELOW
+        FIRST_FLATTEN_BELOW == 0.03
+
+
+def test_a_file_without_the_background_gaussian_scores_the_plain_distance_and_half_is_refused():
+    """Files written before the relative score existed keep scoring M; a file with one of the
+    background arrays but not the other, or of the wrong shape, is refused in one line."""
+    from digitlab.calibration import BACKGROUND_ARRAYS, calibrate, hidden_activations
+    from digitlab.nn.network import MLP
+
+    rng = np.random.default_rng(11)
+    network = MLP([6, 5, 3], ["tanh", "softmax"], bias=True, dtype=np.float64, rng=rng)
+    train = rng.random((200, 6)), rng.integers(0, 3, 200)
+    calibration = calibrate(network, rng.random((100, 6)), rng.integers(0, 3, 100),
+                            with_threshold=True, training_digits=train)
+    arrays = calibration.arrays()
+    assert set(BACKGROUND_ARRAYS) <= set(arrays)
+    older = {k: v for k, v in arrays.items() if k not in BACKGROUND_ARRAYS}
+    hidden = Calibration.from_dict(calibration.to_dict(), older).hidden
+    assert not hidden.gaussians.relative
+    features = hidden_activations(network, rng.random((20, 6)))
+    np.testing.assert_allclose(hidden.gaussians.score(features),
+                               -hidden.gaussians.distances(features).min(axis=1))
+    for name in BACKGROUND_ARRAYS:
+        half = {k: v for k, v in arrays.items() if k != name}
+        with pytest.raises(ModelFileError, match=f"calibration has the array .* but not {name}"):
+            Calibration.from_dict(calibration.to_dict(), half)
+    wrong = dict(arrays, digit_background_mean=np.zeros(4, np.float32))
+    with pytest.raises(ModelFileError, match=r"digit_background_mean \(4,\).*expected \(5,\)"):
+        Calibration.from_dict(calibration.to_dict(), wrong)
 
 
 @pytest.mark.parametrize("bad", [-0.1, 0.7, "much", float("nan"), True])

@@ -162,7 +162,7 @@ def test_calibration_holds_out_training_digits_and_lands_in_the_model_file(tmp_p
     without = train(TrainConfig(**SMALL, calibration_fraction=0.25), data, progress=False)
     assert without.calibration.threshold is None  # no outliers seen: no threshold chosen
     # the run's choice of the flattened share is the model file's, and 0 flattens nothing
-    assert saved.calibration.hidden.flatten_below == config.flatten_below == 0.03
+    assert saved.calibration.hidden.flatten_below == config.flatten_below == 0.025
     flat_free = train(config.replace(flatten_below=0.0), data, run_dir=tmp_path / "flat-free",
                       progress=False)
     assert flat_free.calibration.temperature == pytest.approx(calibration.temperature, rel=1e-5)

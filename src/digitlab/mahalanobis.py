@@ -13,6 +13,22 @@ one Gaussian per class with a covariance Σ shared by all classes,
 
 high (near 0) where its activations lie close to those of some class. :func:`fit_class_gaussians`
 fits μ and Σ⁻¹; :meth:`ClassGaussians.score` computes M.
+
+Relative score
+--------------
+Much of M measures how unusual y^l is for *any* input — a thick or a faint stroke moves every
+class distance alike — rather than how unlike the digits it is. Ren et al. (2021, "A simple fix
+to Mahalanobis distance for improving near-OOD detection") subtract the distance to one
+*background* Gaussian fitted on all the digits, whatever their class,
+
+    μ_0 = mean of y^l over all digits,   Σ_0 = (1/N) Σ_i (y_i − μ_0)(y_i − μ_0)ᵀ + ρ_0 I,
+
+    M_rel(x) = −[min_k (y − μ_k)ᵀ Σ⁻¹ (y − μ_k) − (y − μ_0)ᵀ Σ_0⁻¹ (y − μ_0)],   y = y^l(x),
+
+which keeps what sets an input apart from the digit classes and not from the digits' common
+spread; M_rel may be positive. ``fit_class_gaussians(..., relative=True)`` also fits μ_0 and
+Σ_0⁻¹ (ρ_0 taken alike, relative to Σ_0's mean variance), and :meth:`ClassGaussians.score` is
+then M_rel.
 """
 
 from __future__ import annotations
@@ -42,11 +58,29 @@ class ClassGaussians:
 
     means: np.ndarray
     precision: np.ndarray
+    #: μ_0 (d,) of the background Gaussian (module docstring); None: the plain score M
+    background_mean: np.ndarray | None = None
+    #: Σ_0⁻¹ (d, d) of the background Gaussian; set exactly when ``background_mean`` is
+    background_precision: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        if (self.background_mean is None) != (self.background_precision is None):
+            raise DataError("a background Gaussian needs both its mean and its precision")
+
+    @property
+    def relative(self) -> bool:
+        """Whether :meth:`score` is the relative score M_rel."""
+        return self.background_mean is not None
 
     def __eq__(self, other: object) -> bool:
-        """Equal means and precision, value for value."""
+        """Equal means, precision and background, value for value."""
+        def same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
+            return (a is None) == (b is None) and (a is None or np.array_equal(a, b))
+
         return (isinstance(other, ClassGaussians) and np.array_equal(self.means, other.means)
-                and np.array_equal(self.precision, other.precision))
+                and np.array_equal(self.precision, other.precision)
+                and same(self.background_mean, other.background_mean)
+                and same(self.background_precision, other.background_precision))
 
     __hash__ = None  # type: ignore[assignment]  # mutable arrays inside
 
@@ -68,16 +102,27 @@ class ClassGaussians:
         """μ_kᵀ Σ⁻¹ μ_k (K,): the same for every input, so computed once (K·d² products)."""
         return np.einsum("ij,ij->i", self.means @ self.precision, self.means)
 
+    def background_distances(self, features: np.ndarray) -> np.ndarray:
+        """(y − μ_0)ᵀ Σ_0⁻¹ (y − μ_0) (N,) for every row y of ``features`` (N, d)."""
+        if not self.relative:
+            raise DataError("these class Gaussians have no background Gaussian")
+        centred = np.asarray(features, dtype=np.float64) - self.background_mean
+        return np.maximum(np.einsum("ij,ij->i", centred @ self.background_precision, centred),
+                          0.0)
+
     def score(self, features: np.ndarray) -> np.ndarray:
-        """M = −min_k (y − μ_k)ᵀ Σ⁻¹ (y − μ_k) per row of ``features`` (N, d): (N,), ≤ 0."""
-        return -self.distances(features).min(axis=1)
+        """Per row of ``features`` (N, d): M = −min_k (y − μ_k)ᵀ Σ⁻¹ (y − μ_k) (≤ 0), or, with
+        a background Gaussian, M_rel = M + (y − μ_0)ᵀ Σ_0⁻¹ (y − μ_0) (module docstring): (N,)."""
+        score = -self.distances(features).min(axis=1)
+        return score + self.background_distances(features) if self.relative else score
 
 
 def fit_class_gaussians(features: np.ndarray, labels: np.ndarray, n_classes: int | None = None,
-                        ridge: float = RIDGE) -> ClassGaussians:
+                        ridge: float = RIDGE, relative: bool = False) -> ClassGaussians:
     """μ_k and Σ⁻¹ (module docstring) from activations ``features`` (N, d) of labelled digits
     ``labels`` (N,) in 0..K−1; ρ = ``ridge`` × the mean diagonal of Σ. Every class needs at
-    least one sample."""
+    least one sample. With ``relative``, also the background Gaussian's μ_0 and Σ_0⁻¹, so that
+    the score is M_rel."""
     y = np.asarray(features, dtype=np.float64)
     labels = np.asarray(labels)
     if y.ndim != 2 or labels.shape != (len(y),):
@@ -90,8 +135,18 @@ def fit_class_gaussians(features: np.ndarray, labels: np.ndarray, n_classes: int
     means = np.zeros((k, y.shape[1]))
     np.add.at(means, labels, y)
     means /= counts[:, None]
-    centred = y - means[labels]
-    covariance = centred.T @ centred / len(y)
-    covariance += ridge * max(float(np.trace(covariance)) / y.shape[1], 1e-12) \
-        * np.eye(y.shape[1])
-    return ClassGaussians(means=means, precision=np.linalg.inv(covariance))
+    precision = _ridged_precision(y - means[labels], ridge)
+    if not relative:
+        return ClassGaussians(means=means, precision=precision)
+    background_mean = y.mean(axis=0)
+    return ClassGaussians(means, precision, background_mean,
+                          _ridged_precision(y - background_mean, ridge))
+
+
+def _ridged_precision(centred: np.ndarray, ridge: float) -> np.ndarray:
+    """(Σ + ρI)⁻¹ (d, d) of rows ``centred`` (N, d) about their means, Σ = centredᵀcentred / N
+    and ρ = ``ridge`` × the mean diagonal of Σ."""
+    covariance = centred.T @ centred / len(centred)
+    covariance += ridge * max(float(np.trace(covariance)) / centred.shape[1], 1e-12) \
+        * np.eye(centred.shape[1])
+    return np.linalg.inv(covariance)

@@ -64,7 +64,7 @@ SURE = 0.9
 #: the relations of :data:`~digitlab.data.outliers.KIND_RELATION`, in the order they are shown
 RELATIONS = ("trained", "related", "unseen")
 #: the shares q of flattened answers (``flatten_below``) the honest network is shown at
-FLATTEN_GRID = (0.0, 0.01, 0.02, 0.03, 0.05, 0.1)
+FLATTEN_GRID = (0.0, 0.01, 0.02, 0.025, 0.03, 0.05, 0.1)
 
 FIGURES: dict[str, FigureSpec] = {
     "reliability_calibrated": FigureSpec(
