@@ -118,8 +118,9 @@ def stream(model: LoadedModel, job: DreamJob,
            on_end: Callable[[], None] = lambda: None) -> AsyncIterator[str]:
     """NDJSON lines: ``{"step", "image", "probability", "probabilities", "loss"}`` every few
     steps, then ``{"done": true, "steps", "probability", "contrast_gain", "image"}`` (the image
-    after the full-contrast scaling, by ``contrast_gain``; 1 where there was none). ``on_end`` is called
-    when the dream's thread ends, or when the stream is dropped before it started one."""
+    after the full-contrast scaling, by ``contrast_gain``; 1 where there was none). ``on_end``
+    is called when the dream's thread ends, or when the stream is dropped before it started
+    one."""
     lines = _stream(model, job, on_end)
     weakref.finalize(lines, on_end)  # a response never sent: its stream is never started
     return lines
