@@ -429,14 +429,15 @@ def test_a_calibrated_network_below_its_threshold_answers_not_a_digit(page, lab,
 def test_a_sure_answer_unlike_any_digit_inside_the_network_is_not_a_digit(page, lab, runs):
     """The second test: a network whose first hidden layer sees no digit in anything (its
     Mahalanobis threshold is out of reach) says "not a digit" however sure, and says why."""
-    from digitlab.calibration import Calibration, HiddenCheck
+    from digitlab.calibration import FLATTEN_BELOW, Calibration, HiddenCheck
     from digitlab.mahalanobis import ClassGaussians
 
     saved = load_model(runs / "tiny")
     width = saved.network.sizes[1]
     calibration = Calibration(temperature=1.0, threshold=0.0, hidden=HiddenCheck(
         ClassGaussians(np.zeros((10, width)), np.eye(width)), threshold=1.0,
-        reference=np.linspace(1.0, 2.0, 200)))  # every drawing below all 200: flattened 6×
+        reference=np.linspace(1.0, 2.0, 200)))  # every drawing below all 200: flattened q·200×
+    factor = f"{FLATTEN_BELOW * 200:.2f}"
     strange = runs / "strange"
     save_model(strange / "model.npz", saved.network, config=saved.config,
                extra={"calibration": calibration.to_dict()}, extra_arrays=calibration.arrays())
@@ -448,10 +449,10 @@ def test_a_sure_answer_unlike_any_digit_inside_the_network_is_not_a_digit(page, 
         assert by_testid(page, "prediction").get_attribute("data-why") == "unlike"
         assert text(page, "prediction-sure").endswith("but unlike any digit inside the network")
         assert text(page, "prediction-calibration") == (
-            "calibrated (T = 1.00), flattened ×6.00: less digit-like than 100\u00a0% of real "
-            "digits")
+            f"calibrated (T = 1.00), flattened ×{factor}: less digit-like than 100\u00a0% of "
+            "real digits")
         title = by_testid(page, "prediction-calibration").get_attribute("title")
-        assert "its answer is flattened toward uniform: 6.00× the temperature" in title
+        assert f"its answer is flattened toward uniform: {factor}× the temperature" in title
     finally:
         shutil.rmtree(strange)
         _post(lab.url + "/api/models/active", {"id": "tiny"})
