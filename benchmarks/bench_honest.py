@@ -117,6 +117,11 @@ a digit"), font letters 0.19, rotated 180° 0.41, all black 0.46 (the worst unse
 1.000, ascent dreams 8.0 of 10 readable with median cosine 0.66, default dreams 8.7 of 10
 (0.88). Its trade-off table: ECE 1.13, 1.35, 1.47, 1.62 % and drawn letters 0.92, 0.52, 0.45,
 0.41 at q = 0, 0.02, 0.025, 0.03.
+
+``digitlab dream``'s default dreams now end at full contrast (``DreamOptions.full_contrast``):
+the saved honest networks of seeds 0–8 dreamed again by it read 10 of 10 by both judges each
+(90 of 90, median cosine 0.87–0.89, every dream at least 0.990 sure), where the same dreams
+left faint read 82 of 90: the k-nearest-neighbour judge took faint 0s, 2s, 3s and 5s for 1s.
 """
 
 from __future__ import annotations

@@ -161,6 +161,25 @@ def test_flags_given_explicitly_win_over_plain():
     default = dream_options()
     assert default == DreamOptions()
     assert dream_options(no_blur=True, no_jitter=True).has_priors  # tv and l2 remain
+    assert dream_options(faint=True) == DreamOptions(full_contrast=False)
+
+
+def test_faint_keeps_the_dreams_as_equation_3_leaves_them(softmax_model, tmp_path, capsys):
+    """By default each dream ends at full contrast (dream.json's contrast_gain); --faint keeps
+    the same steps' image as it was (a strong decay towards black leaves them faint)."""
+    images, gains = {}, {}
+    for name, flags in (("bright", []), ("faint", ["--faint"])):
+        out_dir = tmp_path / name
+        code, _, err = run(["dream", softmax_model, "--digit", "all", "--steps", "60", "--l2",
+                            "0.1", *flags, "--no-progress", "--out", out_dir], capsys)
+        assert code == 0, err
+        record = json.loads((out_dir / "dream.json").read_text())
+        assert record["options"]["full_contrast"] is (name == "bright")
+        gains[name] = np.array([d["contrast_gain"] for d in record["dreams"]])
+        images[name] = np.load(out_dir / "dreams.npy", allow_pickle=False)
+    assert np.all(gains["faint"] == 1.0) and np.any(gains["bright"] > 1.0)
+    np.testing.assert_allclose(images["bright"], images["faint"] * gains["bright"][:, None],
+                               rtol=1e-5, atol=1e-6)
 
 
 def test_ascent_is_the_normalised_clipped_dream_and_excludes_plain(softmax_model, tmp_path,

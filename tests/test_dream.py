@@ -186,6 +186,7 @@ def test_class_means_and_support():
     ({"tv": -0.1}, "tv"), ({"l2": float("nan")}, "l2"), ({"schedule": "zigzag"}, "schedule"),
     ({"stop_probability": 1.5}, "stop_probability"), ({"jitter": -1}, "jitter"),
     ({"blur_every": 3, "blur_sigma": 0.0}, "blur_sigma"), ({"persist_after": -2}, "persist"),
+    ({"full_contrast": "yes"}, "full_contrast"), ({"clip": 1}, "clip"),
     ({"nope": 1}, "nope"),
 ])
 def test_invalid_options_name_the_option(changes, named):
@@ -213,6 +214,9 @@ def test_ascent_options_keep_only_the_normalised_step_and_the_clipping():
     assert ascent.lr * 28 == pytest.approx(1.0)  # an L2 step of 1
     assert DreamOptions.ascent(steps=7, seed=3).steps == 7
     assert DreamOptions() == DreamOptions(steps=400, lr=0.05)  # the default dream is unchanged
+    # the dreams equation (3) and the judges see as they are: never brightened afterwards
+    assert not (ascent.full_contrast or DreamOptions.plain().full_contrast
+                or DreamOptions.turn().full_contrast) and DreamOptions().full_contrast
 
 
 def test_an_ascent_step_is_a_normalised_step_on_log_p_kept_in_the_unit_square():
@@ -305,6 +309,55 @@ def test_dream_on_a_trained_tanh_network(tanh_net):
         assert r.target_probabilities[-1] > r.target_probabilities[0] + 0.3
         assert r.predicted_digit == r.digit
         assert r.losses[-1] < r.losses[0]
+
+
+def test_a_finished_dream_is_brought_to_full_contrast_where_the_network_stays_as_sure(
+        softmax_net):
+    """full_contrast scales each finished dream by g = 1 / its brightest pixel, after the same
+    steps as a faint one; the network is at least as sure of it, and the curves end on it."""
+    faint = dream_all(softmax_net, range(10), "black", SHORT.replace(full_contrast=False))
+    bright = dream_all(softmax_net, range(10), "black", SHORT)
+    loss, network = get_loss("ce"), softmax_net.astype(np.float64)  # what dreams run on
+    for f, b in zip(faint, bright, strict=True):
+        assert f.contrast_gain == 1.0 and b.steps == f.steps
+        np.testing.assert_allclose(b.image, f.image * b.contrast_gain, rtol=1e-12)
+        if b.contrast_gain > 1.0:
+            assert b.image.max() == pytest.approx(1.0)
+            assert b.contrast_gain == pytest.approx(1.0 / f.image.max())
+            assert (b.final_target_probability >= f.final_target_probability
+                    or b.final_target_probability >= SHORT.stop_probability)
+        # the last point of each curve is the image returned
+        x = b.image[None]
+        assert b.target_probabilities[-1] == pytest.approx(network.probabilities(x)[0, b.digit])
+        t = network.targets(np.array([b.digit]), loss)
+        assert b.losses[-1] == pytest.approx(loss.per_sample(network.forward(x).output, t)[0])
+        np.testing.assert_array_equal(b.losses[:-1], f.losses[:-1])
+        if b.contrast_gain == 1.0 and 0 < f.image.max() < 1:  # kept faint: brighter is less sure
+            scaled = network.probabilities(x / f.image.max())[0, b.digit]
+            assert scaled < min(f.final_target_probability, SHORT.stop_probability)
+    assert sum(b.contrast_gain > 1.0 for b in bright) >= 1
+    assert max(b.image.max() for b in bright) == pytest.approx(1.0)
+
+
+def test_full_contrast_keeps_a_dream_the_network_would_be_less_sure_of_and_black_black():
+    """Scaling a softmax network's input by g scales its logits by g: the top class grows
+    surer, every other less sure. An image whose digit is not the top class stays as it is."""
+    from digitlab.dreaming.core import full_contrast
+
+    network = MLP([784, 10], ["softmax"], bias=False, dtype=np.float64,
+                  rng=np.random.default_rng(3))
+    rng = np.random.default_rng(4)
+    images = np.vstack([0.4 * rng.random((2, 784)), np.zeros((1, 784))])
+    top = network.probabilities(images).argmax(axis=1)
+    other = (top + 1) % 10
+    digits = np.array([top[0], other[1], 5])
+    scaled, gains = full_contrast(network, images, digits)
+    assert gains[0] == pytest.approx(1.0 / images[0].max()) and scaled[0].max() == 1.0
+    assert gains[1] == 1.0 and gains[2] == 1.0  # less sure when brighter; black stays black
+    np.testing.assert_array_equal(scaled[1:], images[1:])
+    # ... unless it would still reach the stopping probability
+    _, loose = full_contrast(network, images, digits, sure=0.0)
+    assert loose[1] > 1.0
 
 
 def test_one_dream_equals_its_row_of_the_batch(softmax_net):

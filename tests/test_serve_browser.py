@@ -649,7 +649,11 @@ def test_dream_streams_steps_from_the_drawing_and_from_black(page):
     assert int(text(page, "dream-step").split()[0]) <= 30
     assert count(page, "[data-testid=dream-film] figure") >= 3  # the filmstrip of the way
     gain = float(by_testid(page, "dream-image").get_attribute("data-gain"))
-    assert (gain > 1) == ("brighter" in text(page, "dream-contrast"))  # a faint dream, said so
+    contrast = float(by_testid(page, "dream-image").get_attribute("data-contrast-gain"))
+    if contrast > 1:  # brought to full contrast at the end, and said so
+        assert gain == 1 and "full contrast" in text(page, "dream-contrast")
+    else:  # a faint dream is shown brighter, and said so
+        assert (gain > 1) == ("brighter" in text(page, "dream-contrast"))
 
 
 def test_nondigits_are_shown_against_real_digits(page):

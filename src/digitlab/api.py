@@ -693,8 +693,8 @@ DEFAULT_SUPPORT = 0.1
 
 def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | None = None,
                   no_blur: bool = False, no_jitter: bool = False, tv: float | None = None,
-                  l2: float | None = None, seed: int = 0, ascent: bool = False
-                  ) -> DreamOptions:
+                  l2: float | None = None, seed: int = 0, ascent: bool = False,
+                  faint: bool = False) -> DreamOptions:
     """The :class:`DreamOptions` the flags describe (explicit flags win over ``plain`` and
     ``ascent``)."""
     from digitlab.dreaming import DreamOptions
@@ -711,6 +711,8 @@ def dream_options(*, plain: bool = False, steps: int | None = None, lr: float | 
         changes["blur_every"] = 0
     if no_jitter:
         changes["jitter"] = 0
+    if faint:
+        changes["full_contrast"] = False
     if "steps" in changes and not bare:
         # keep the shaping phase and the persistence step in proportion to the budget
         scale = changes["steps"] / base.steps

@@ -99,6 +99,9 @@ class _Turn(click.ParamType):
 @click.option("--no-jitter", is_flag=True, default=False, show_default=True,
               help=with_values(N_("No random shifts (default: ±{jitter} px each step)."),
                                jitter=_DEFAULTS.jitter))
+@click.option("--faint", is_flag=True, default=False, show_default=True,
+              help=N_("Keep the dream as equation (3) leaves it (default: scaled so its brightest "
+                   "pixel is 1, as bright as a pen's ink, where the network stays as sure)."))
 @click.option("--tv", type=float, default=None,
               help=with_values(N_("Weight w of the total variation penalty w·TV(y⁰).  "
                                   "[default: {tv}; 0 with --plain]"), tv=_DEFAULTS.tv))
@@ -121,7 +124,7 @@ class _Turn(click.ParamType):
               help=N_("Folder for the figures and dream.json."))
 def dream_command(model: str, digits: list[int], start: str, steps: int | None,
                   lr: float | None, plain: bool, ascent: bool, no_blur: bool, no_jitter: bool,
-                  tv: float | None, l2: float | None, support_fraction: float | None,
+                  faint: bool, tv: float | None, l2: float | None, support_fraction: float | None,
                   turn: tuple[int, int] | None, dataset: str | None, data_dir: Path | None,
                   seed: int, progress: bool, quiet: bool, out_dir: Path) -> None:
     """Dream MODEL's digits: change the input, not the weights, from a black image until the
@@ -131,7 +134,8 @@ def dream_command(model: str, digits: list[int], start: str, steps: int | None,
     unless --dataset/--data) gives the class means shown beside the dreams.
     """
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
-                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent)
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent,
+                            faint=faint)
     if support_fraction is None:
         support_fraction = 0.0 if plain or ascent else DEFAULT_SUPPORT
     if not 0.0 <= support_fraction <= 1.0:

@@ -34,6 +34,13 @@ of which can be switched off (``plain()`` switches them all off):
 * float64 arithmetic: in float32 a saturated tanh output is exactly ±1, its derivative 1 − y² is
   exactly 0 and equation (3) stalls for good; in float64 the gradient stays tiny but non-zero,
   and the normalised step still moves.
+* full contrast: the finished dream is scaled so its brightest pixel is 1, the ink of a real
+  digit, wherever the network is then at least as sure of the digit as before (or still meets
+  ``stop_probability``). A robust network is sure of a digit long before its strokes are as bright
+  as a pen's (its dreams end at 0.5–0.9), and a faint dream is nearer, pixel by pixel, to a thin
+  real digit than to its own: scaled, the dreams of the ``honest`` preset's networks were read as
+  their digits by both judges of :mod:`digitlab.dreaming.judges` 90 times in 90 (seeds 0–8),
+  against 82 faint, and the network gave each at least the same probability.
 
 A last, optional prior needs the training data: a *support*, the pixels lit in a fair share of
 the training images (:func:`data_support`). Pixels outside it are held black. Their first-layer
@@ -363,6 +370,14 @@ def _run(
             on_step(step + 1, x)
     bar.close()
 
+    gains = np.ones(batch)
+    if options.full_contrast:
+        x, gains = full_contrast(network, x, digits_array, options.stop_probability)
+        # the curves end on the image returned, which may now meet the tolerance
+        E, p = _measure(network, x, targets, loss, digits_array)
+        for b in range(batch):
+            losses[b][-1], target_probabilities[b][-1] = E[b], p[b]
+        converged |= (steps_taken >= options.min_steps) & _reached(options, E, p)
     final = network.probabilities(x)  # (B, 10)
     return [
         DreamResult(
@@ -371,9 +386,27 @@ def _run(
             target_probabilities=np.asarray(target_probabilities[b], dtype=np.float64),
             probabilities=final[b].astype(np.float64), converged=bool(converged[b]),
             loss_name=loss.name, persisted_from=persisted_from[b],
+            contrast_gain=float(gains[b]),
         )
         for b, d in enumerate(digits)
     ]
+
+
+def full_contrast(network: MLP, images: np.ndarray, digits: np.ndarray,
+                  sure: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Dreams (B, 784) in [0, 1] scaled by g = 1 / max pixel, so that the brightest is 1, where
+    the network's probability of each one's digit ``digits`` (B,) is then no lower than before
+    or at least ``sure``; elsewhere (and for a black image) g = 1. Returns the images, a new
+    array, and the gains g (B,)."""
+    peak = images.max(axis=1)
+    gains = np.where(peak > 0, 1.0 / np.where(peak > 0, peak, 1.0), 1.0)
+    scaled = images * gains[:, None]
+    rows = np.arange(len(images))
+    before = network.probabilities(images)[rows, digits]
+    after = network.probabilities(scaled)[rows, digits]
+    kept = (after >= before) | (after >= (sure if sure is not None else np.inf))
+    gains = np.where(kept, gains, 1.0)
+    return np.where(kept[:, None], scaled, images), gains
 
 
 def _check_finite(x: np.ndarray, E: np.ndarray, p: np.ndarray, digits: np.ndarray, step: int,

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from digitlab.config import check_choice, check_integer, check_number
+from digitlab.checks import check_bool, check_choice, check_integer, check_number
 from digitlab.errors import ConfigError
 
 STEP_SCHEDULES = ("constant", "cosine")
@@ -41,6 +41,7 @@ class DreamOptions:
     stop_loss: float | None = 0.01  # ... or once E (the network's loss alone) falls to this
     min_steps: int = 250  # take at least this many steps before stopping (let the picture form)
     persist_after: int | None = 300  # then drop l2, tv, blur, jitter for images not yet there
+    full_contrast: bool = True  # end at full contrast where the network stays as sure (below)
     float64: bool = True  # dream with a float64 copy of the network (see the module docstring)
     seed: int = 0  # fixes the jitter and the noise start
 
@@ -62,6 +63,8 @@ class DreamOptions:
         if self.blur_every and self.blur_sigma == 0:
             raise ConfigError("dream option blur_sigma must be > 0 when blur_every is set")
         check_choice("schedule", self.schedule, STEP_SCHEDULES, what=what)
+        for name in ("normalize", "clip", "full_contrast", "float64"):
+            check_bool(name, getattr(self, name), what=what)
         if self.stop_probability is not None:
             check_number("stop_probability", self.stop_probability, low=0.0, low_inclusive=False,
                          high=1.0, high_inclusive=True, what=what)
@@ -73,7 +76,7 @@ class DreamOptions:
         """Plain equation (3): y⁰ ← y⁰ − η ∂E/∂y⁰ with a constant η, no aids, no early stop."""
         base = dict(steps=steps, lr=lr, schedule="constant", normalize=False, clip=False, l2=0.0,
                     tv=0.0, blur_every=0, jitter=0, stop_probability=None, stop_loss=None,
-                    min_steps=0, persist_after=None)
+                    min_steps=0, persist_after=None, full_contrast=False)
         return cls(**{**base, **changes})
 
     @classmethod
@@ -90,7 +93,7 @@ class DreamOptions:
         """
         base = dict(steps=steps, lr=lr, schedule="constant", normalize=True, clip=True, l2=0.0,
                     tv=0.0, blur_every=0, jitter=0, stop_probability=None, stop_loss=None,
-                    min_steps=0, persist_after=None)
+                    min_steps=0, persist_after=None, full_contrast=False)
         return cls(**{**base, **changes})
 
     @classmethod
@@ -103,7 +106,8 @@ class DreamOptions:
         ``persist_after`` steps.
         """
         base = dict(steps=500, lr=0.01, schedule="constant", l2=0.05, tv=0.0, blur_every=0,
-                    jitter=0, stop_probability=0.99, min_steps=0, persist_after=200)
+                    jitter=0, stop_probability=0.99, min_steps=0, persist_after=200,
+                    full_contrast=False)
         return cls(**{**base, **changes})
 
     def replace(self, **changes: Any) -> DreamOptions:

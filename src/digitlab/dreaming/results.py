@@ -24,7 +24,8 @@ class DreamResult:
     """One dreamed image and how it got there.
 
     ``losses`` and ``target_probabilities`` have ``steps + 1`` entries: the start image, then the
-    image after each step (measured without jitter, on the image that is returned).
+    image after each step (measured without jitter); the last is the image returned, after the
+    full-contrast scaling where there was one (``contrast_gain``).
     """
 
     digit: int
@@ -37,6 +38,7 @@ class DreamResult:
     converged: bool  # a stopping tolerance was reached within the budget
     loss_name: str  # "ce" or "mse"
     persisted_from: int | None = None  # step from which the priors were dropped (None: never)
+    contrast_gain: float = 1.0  # the finished image was scaled by this (full_contrast; 1: not)
 
     @property
     def final_target_probability(self) -> float:
@@ -57,6 +59,7 @@ class DreamResult:
             "converged": self.converged,
             "loss": self.loss_name,
             "persisted_from_step": self.persisted_from,
+            "contrast_gain": float(self.contrast_gain),
             "final_probabilities": [float(p) for p in self.probabilities],
         }
         if curves:
@@ -143,6 +146,8 @@ class DreamRecord(Record):
     final_probabilities: list[float]  # (10,)
     loss_curve: list[float] | None = field(default=None, metadata=OPTIONAL)  # (steps + 1,)
     target_probability_curve: list[float] | None = field(default=None, metadata=OPTIONAL)
+    # the finished image was scaled by this for full contrast (1: not; absent before it existed)
+    contrast_gain: float | None = field(default=None, metadata=OPTIONAL)
 
 
 @dataclass

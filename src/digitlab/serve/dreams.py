@@ -117,8 +117,10 @@ def _pixels(image: np.ndarray) -> list[float]:
 def stream(model: LoadedModel, job: DreamJob,
            on_end: Callable[[], None] = lambda: None) -> AsyncIterator[str]:
     """NDJSON lines: ``{"step", "image", "probability", "probabilities", "loss"}`` every few
-    steps, then ``{"done": true, "steps", "probability", "image"}``. ``on_end`` is called
-    when the dream's thread ends, or when the stream is dropped before it started one."""
+    steps, then ``{"done": true, "steps", "probability", "contrast_gain", "image"}`` (the image
+    after the full-contrast scaling, by ``contrast_gain``; 1 where there was none). ``on_end``
+    is called when the dream's thread ends, or when the stream is dropped before it started
+    one."""
     lines = _stream(model, job, on_end)
     weakref.finalize(lines, on_end)  # a response never sent: its stream is never started
     return lines
@@ -179,7 +181,9 @@ async def _stream(model: LoadedModel, job: DreamJob,
                         "probability": float(probabilities[digit]),
                         "probabilities": probabilities.tolist(),
                         **calibration_fields(calibration),
-                        "converged": result.converged, "image": _pixels(result.image)}))
+                        "converged": result.converged,
+                        "contrast_gain": float(result.contrast_gain),
+                        "image": _pixels(result.image)}))
         except DreamStopped:
             pass
         except Exception as error:  # reported in the stream: the status line is already sent

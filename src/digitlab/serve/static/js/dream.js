@@ -159,6 +159,11 @@ export function setupDream() {
         dreamImage.dataset.distinct = String(seen.size);
         say($("dream-probability"), () => chance(line.probability));
         if (line.done) {
+          if (line.contrast_gain > 1) {
+            say($("dream-contrast"), () => _("Brought to full contrast at the end: {gain}× brighter, and the network is at least as sure of it.",
+              { gain: number(line.contrast_gain, 1) }));
+          }
+          dreamImage.dataset.contrastGain = String(line.contrast_gain ?? 1);
           say($("dream-step"), () => _("{steps} (done)", { steps: line.steps }));
           titled = () => ngettext("{what}: {sure} sure after {n} step", "{what}: {sure} sure after {n} steps",
             line.steps, { what: finished(), sure: chance(line.probability) });
