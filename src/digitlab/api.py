@@ -333,6 +333,7 @@ def dream(
     ascent: bool = False,
     no_blur: bool = False,
     no_jitter: bool = False,
+    faint: bool = False,
     tv: float | None = None,
     l2: float | None = None,
     support: float | None = None,
@@ -367,7 +368,8 @@ def dream(
     network, config, path = resolve_model(model)
     check_digit_shape(path, network.sizes)  # dreams are 28×28 digits
     options = dream_options(plain=plain, steps=steps, lr=lr, no_blur=no_blur,
-                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent)
+                            no_jitter=no_jitter, tv=tv, l2=l2, seed=seed, ascent=ascent,
+                            faint=faint)
     if support is None:
         support = 0.0 if plain or ascent else DEFAULT_SUPPORT
     extra = {"model": path}

@@ -10,6 +10,9 @@ Layout of ``model.npz`` (a plain zip; ``numpy.load(path, allow_pickle=False)`` r
     extra/best_params.npy  (with early stopping) the best weights so far, flat like MLP.params
     extra/digit_means.npy, extra/digit_precision.npy
                            (with a calibration's hidden-layer test) its class means and precision
+    extra/digit_background_mean.npy, extra/digit_background_precision.npy
+                           (the same, since the score is relative) its background Gaussian
+    extra/digit_typicality.npy  (the same) the calibration digits' sorted scores
 
 Files are written atomically. Loading checks everything — zip integrity, metadata, format version,
 every array's presence, shape, dtype and finiteness — before a network is built, and reads arrays

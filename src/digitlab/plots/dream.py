@@ -2,9 +2,10 @@
 converged, what the network reads in each dream, and "turn A into B".
 
 Every function takes plain arrays (from :mod:`digitlab.dreaming`) and a path, and returns
-the path written. Digits are drawn dark on light (``gray_r``), like ink on paper. Dreams are faint
-(the network is sure long before a pixel reaches 1), so each dream is drawn from 0 to its own
-brightest pixel, and the figure says so.
+the path written. Digits are drawn dark on light (``gray_r``), like ink on paper. A dream may be
+faint (the network is often sure long before a pixel reaches 1; the default dreams end at full
+contrast, plain and ascent ones need not), so each dream is drawn from 0 to its own brightest
+pixel, and the figure says so.
 """
 
 from __future__ import annotations
