@@ -410,3 +410,23 @@ def test_a_slow_first_compilation_is_announced_once_before_training(what, monkey
     assert len(first) == 1 and f"compiling the {what} training kernels" in first[0]
     compile_kernels()  # ready: nothing to say
     assert notices() == []
+
+
+def test_compiling_ahead_trains_each_kind_of_run_in_both_dtypes(monkeypatch):
+    """``python -m digitlab.nn.compiled`` trains a tiny network of each kind in float32 and
+    float64, so that every kernel they use is compiled (and cached) before the first real run."""
+    import digitlab as dl
+    from digitlab.nn.compiled import __main__ as ahead
+
+    seen = []
+    real_train = dl.train
+
+    def train(**kwargs):
+        seen.append((kwargs["preset"], kwargs["dtype"]))
+        return real_train(**{**kwargs, "max_train_samples": 40})
+
+    monkeypatch.setattr(dl, "train", train)
+    assert ahead.compile_kernels() > 0
+    assert seen == [(preset, dtype) for dtype in ("float32", "float64")
+                    for preset, _ in ahead.RUNS]
+    assert {"assignment", "best", "honest"} <= {preset for preset, _ in ahead.RUNS}
