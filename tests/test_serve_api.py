@@ -587,8 +587,10 @@ def test_a_client_that_leaves_a_dream_stops_it(live):
 
     url, _ = live
     with httpx.Client(base_url=url, timeout=10) as http:
-        with http.stream("POST", "/api/dream", json={"model": "tiny", "digit": 2,
-                                                     "steps": 5000}) as response:
+        # no stopping tolerance: the dream would run all 5000 steps if nobody left
+        body = {"model": "tiny", "digit": 2, "steps": 5000, "stop_probability": None,
+                "stop_loss": None}
+        with http.stream("POST", "/api/dream", json=body) as response:
             assert response.status_code == 200
             first = json.loads(next(response.iter_lines()))
             assert first["step"] >= 1 and dream_threads()
