@@ -36,11 +36,12 @@ of which can be switched off (``plain()`` switches them all off):
   and the normalised step still moves.
 * full contrast: the finished dream is scaled so its brightest pixel is 1, the ink of a real
   digit, wherever the network is then at least as sure of the digit as before (or still meets
-  ``stop_probability``). A robust network is sure of a digit long before its strokes are as bright
-  as a pen's (its dreams end at 0.5–0.9), and a faint dream is nearer, pixel by pixel, to a thin
-  real digit than to its own: scaled, the dreams of the ``honest`` preset's networks were read as
-  their digits by both judges of :mod:`digitlab.dreaming.judges` 90 times in 90 (seeds 0–8),
-  against 82 faint, and the network gave each at least the same probability.
+  ``stop_probability``). A robust network is sure of a digit long before its strokes are as
+  bright as a pen's (the brightest pixels of its dreams end between 0.5 and 1), and a faint
+  dream is nearer, pixel by pixel, to a thin real digit than to its own: scaled, the dreams of
+  the ``honest`` preset's networks were read as their digits by both judges of
+  :mod:`digitlab.dreaming.judges` 90 times in 90 (seeds 0–8), against 82 faint, and the
+  network gave each at least the same probability.
 
 A last, optional prior needs the training data: a *support*, the pixels lit in a fair share of
 the training images (:func:`data_support`). Pixels outside it are held black. Their first-layer
