@@ -122,6 +122,11 @@ a digit"), font letters 0.19, rotated 180° 0.41, all black 0.46 (the worst unse
 the saved honest networks of seeds 0–8 dreamed again by it read 10 of 10 by both judges each
 (90 of 90, median cosine 0.87–0.89, every dream at least 0.990 sure), where the same dreams
 left faint read 82 of 90: the k-nearest-neighbour judge took faint 0s, 2s, 3s and 5s for 1s.
+
+At the size of the report's honesty section (``--recipes honest --hidden 512,512 --epochs 8
+--set attack_steps=7``, seeds 0–2): accuracy 96.30, 95.70 and 95.10 %, ECE 1.89 % and drawn
+letters 0.66 at q = 0.025 (the plain score at the same q, the same networks: 1.97 %, 0.68): a
+smaller network trained a quarter as long doubts letters less, whichever score flattens.
 """
 
 from __future__ import annotations
