@@ -454,9 +454,9 @@ class HiddenCheck:
         arrays = {"digit_means": gaussians.means.astype(np.float32),
                   "digit_precision": gaussians.precision.astype(np.float32)}
         if gaussians.relative:
-            arrays["digit_background_mean"] = gaussians.background_mean.astype(np.float32)
-            arrays["digit_background_precision"] = gaussians.background_precision.astype(
-                np.float32)
+            arrays.update(zip(BACKGROUND_ARRAYS, (
+                gaussians.background_mean.astype(np.float32),
+                gaussians.background_precision.astype(np.float32)), strict=True))
         if self.reference is not None:
             arrays["digit_typicality"] = self.reference.astype(np.float32)
         return arrays
